@@ -1,0 +1,1 @@
+"""The lab Argus PAP: a test/demo server speaking the PAP's SOAP services (ARGUS.md)."""

@@ -1,0 +1,72 @@
+"""The lab PanDA: a small HTTPS server with the v1 API endpoints the collection uses and a BigPanDA-style
+monitor, over the real PanDA PostgreSQL schema. See docs/lab-panda.md.
+
+``start(workdir, pki, schema_dir, pg_admin_dsn)`` creates a fresh database, loads the PanDA DDL, starts the
+server in this process and returns a :class:`LabPandaEndpoint`.
+"""
+import os
+
+from .. import pg
+from ..panda_endpoint import PandaDatabase, PandaEndpoint
+from .naming import clean_user_id
+from .server import serve
+from .store import Store
+
+USERS = {
+    "alice": "/DC=test/DC=gridsec-lab/OU=Users/CN=alice/CN=123456/CN=Alice Lab",
+    "bob": "/DC=test/DC=gridsec-lab/OU=Users/CN=bob/CN=654321/CN=Bob Lab",
+}
+ADMIN_DN = "/DC=test/DC=gridsec-lab/OU=Users/CN=opsadmin/CN=1/CN=Ops Admin"
+
+
+class LabPandaEndpoint(PandaEndpoint):
+    def __init__(self, server, store, admin_dsn, **fields):
+        super().__init__(**fields)
+        self._server = server
+        self._store = store
+        self._admin_dsn = admin_dsn
+
+    def submit_job(self, cred, **fields):
+        """Submit through the lab's own /job/submit path (the same code the API serves)."""
+        job = {"prodSourceLabel": "user", "computingSite": "LAB_SITE",
+               "transformation": "http://pandaserver.lab:25085/trf/user/runGen-00-00-02"}
+        job.update(fields)
+        ids = self._store.submit_jobs(cred.dn, [job])
+        if ids is None:
+            raise PermissionError("%s is banned" % clean_user_id(cred.dn))
+        return ids[0]
+
+    def set_job_status(self, panda_id, status, **fields):
+        self._store.move_job(panda_id, status, **fields)
+
+    def create_task(self, cred, status="running", **fields):
+        return self._store.create_task(clean_user_id(cred.dn), status, fields.get("taskName"))
+
+    def refresh_ban_cache(self):
+        self._server.refresh_ban_cache()
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()
+        pg.drop_database(self._admin_dsn, self.db.dbname)
+
+
+def start(workdir, pki, schema_dir=None, pg_admin_dsn=None, ban_cache_seconds=2, port=0):
+    pg_admin_dsn = pg_admin_dsn or pg.default_admin_dsn()
+    os.makedirs(workdir, exist_ok=True)
+    dbname, dsn = pg.create_database(pg_admin_dsn, prefix="gridsec_labpanda")
+    pg.load_panda_schema(dsn, schema_dir)
+    store = Store(dsn)
+    admin = pki.user("Ops Admin", dn=ADMIN_DN)
+    users = {short: pki.user(short, dn=dn) for short, dn in USERS.items()}
+    host = pki.host("panda-lab")
+    server = serve(store, host, pki.ca_dir, production_dns=[ADMIN_DN], ban_cache_seconds=ban_cache_seconds,
+                   port=port)
+    port = server.server_address[1]
+    params = pg.dsn_params(dsn)
+    database = PandaDatabase(host=params.get("host", "127.0.0.1"), port=int(params.get("port", 5432)),
+                             dbname=dbname, user=params.get("user", "postgres"), password=params.get("password", ""))
+    return LabPandaEndpoint(
+        server, store, pg_admin_dsn,
+        kind="lab", url="https://localhost:%d" % port, ca_path=pki.ca_dir, admin=admin, users=users,
+        db=database, ban_cache_seconds=ban_cache_seconds, monitor_url="https://localhost:%d/monitor" % port)

@@ -1,0 +1,314 @@
+# Copyright (c) 2026 gridsec.ops contributors
+# Apache License 2.0 (see LICENSE)
+"""Planning logic of the ``argus_pap`` module (remote PAPs, order, ACL).
+
+PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
+
+Pure functions: they compare what the PAP reports with what is requested and return the write operations to
+issue, each as ``(description, function(client))``, plus the predicted state after them.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import AcePrincipal, Pap
+from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, dn_equal, parse_dn
+
+PERMISSIONS = ("POLICY_READ_LOCAL", "POLICY_READ_REMOTE", "POLICY_WRITE", "CONFIGURATION_READ", "CONFIGURATION_WRITE")
+ANYONE_NAMES = ("ANYONE", "/O=PAP/OU=Internal/CN=Any authenticated user")
+MGMT = "PAPManagementService"
+AUTHZ = "AuthorizationManagementService"
+
+
+class PapPlanError(Exception):
+    pass
+
+
+class AclPlanError(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------------------------------
+# Remote PAPs
+# --------------------------------------------------------------------------------------------------
+
+def _norm_path(path):
+    path = path or ""
+    return "/" + path.strip("/") + "/" if path.strip("/") else "/"
+
+
+def _dn_same(a, b):
+    if a == b:
+        return True
+    if not a or not b:
+        return False
+    try:
+        return dn_equal(a, b)
+    except DNError:
+        return False
+
+
+def _pap_desc(operation, pap, **extra):
+    args = {"alias": pap.alias, "hostname": pap.hostname, "port": pap.port, "path": pap.path,
+            "protocol": pap.protocol, "dn": pap.dn, "enabled": pap.enabled, "public": pap.public}
+    args.update(extra)
+    return {"service": MGMT, "operation": operation, "args": args}
+
+
+def _new_pap(item, existing=None):
+    pap = Pap(alias=item["alias"], dn=item.get("dn"), hostname=item.get("hostname"),
+              port=item.get("port") or 8150, path=item.get("path") or "/pap/services/",
+              protocol=item.get("protocol") or "https", public=bool(item.get("public")), local=False,
+              enabled=bool(item.get("enabled")))
+    if existing is not None and getattr(existing, "id", None) is not None:
+        pap.id = existing.id
+    return pap
+
+
+def plan_paps(current, desired, refresh=True):
+    """-> (ops, paps_after, aliases_to_refresh). Raises PapPlanError on invalid input (before any write)."""
+    after = [copy.copy(p) for p in current]
+    by_alias = dict((p.alias, p) for p in after)
+    ops = []
+    refreshes = []
+    seen = set()
+    errors = []
+    for item in desired or []:
+        alias = item["alias"]
+        if not alias:
+            errors.append("paps: empty alias")
+            continue
+        if alias in seen:
+            errors.append("paps: alias %s listed twice" % alias)
+            continue
+        seen.add(alias)
+        existing = by_alias.get(alias)
+        if existing is not None and existing.local:
+            errors.append("paps: alias %s is a local PAP; only remote PAPs are managed here" % alias)
+            continue
+        if item.get("state", "present") == "absent":
+            if existing is not None:
+                ops.append((_pap_desc("removePap", existing), lambda c, a=alias: c.remove_pap(a)))
+                after.remove(existing)
+                del by_alias[alias]
+            continue
+        if item.get("dn"):
+            try:
+                parse_dn(item["dn"])
+            except DNError as err:
+                errors.append("paps: dn of %s is not a valid DN: %s" % (alias, getattr(err, "msg", err)))
+                continue
+        if existing is None:
+            missing = [k for k in ("hostname", "dn") if not item.get(k)]
+            if missing:
+                errors.append("paps: %s is new and needs %s" % (alias, " and ".join(missing)))
+                continue
+            pap = _new_pap(item)
+            ops.append((_pap_desc("addPap", pap), lambda c, x=pap: c.add_pap(x)))
+            after.append(pap)
+            by_alias[alias] = pap
+            if refresh:
+                refreshes.append(alias)
+            continue
+        wanted = _new_pap(dict(item, hostname=item.get("hostname") or existing.hostname,
+                               dn=item.get("dn") or existing.dn), existing)
+        endpoint_changed = (
+            (wanted.hostname or "").lower() != (existing.hostname or "").lower()
+            or str(wanted.port) != str(existing.port)
+            or _norm_path(wanted.path) != _norm_path(existing.path)
+            or (wanted.protocol or "").lower() != (existing.protocol or "").lower()
+            or not _dn_same(wanted.dn, existing.dn)
+        )
+        if endpoint_changed or bool(wanted.public) != bool(existing.public):
+            ops.append((_pap_desc("updatePap", wanted), lambda c, x=wanted: c.update_pap(x)))
+            after[after.index(existing)] = wanted
+            by_alias[alias] = wanted
+            if endpoint_changed and refresh:
+                refreshes.append(alias)
+            if bool(wanted.enabled) != bool(existing.enabled):
+                # updatePap carries the flag, but set it explicitly too: the PAP's updatePap may keep it
+                ops.append(({"service": MGMT, "operation": "setEnabled",
+                             "args": {"alias": alias, "enabled": wanted.enabled}},
+                            lambda c, a=alias, e=wanted.enabled: c.set_enabled(a, e)))
+        elif bool(wanted.enabled) != bool(existing.enabled):
+            ops.append(({"service": MGMT, "operation": "setEnabled", "args": {"alias": alias, "enabled": wanted.enabled}},
+                        lambda c, a=alias, e=wanted.enabled: c.set_enabled(a, e)))
+            changed = copy.copy(existing)
+            changed.enabled = wanted.enabled
+            after[after.index(existing)] = changed
+            by_alias[alias] = changed
+    if errors:
+        raise PapPlanError("; ".join(errors))
+    return ops, after, refreshes
+
+
+def remote_after_default(order, remote):
+    """Remote aliases placed after ``default`` in ``order`` (ARGUS.md 9.4)."""
+    if "default" not in order:
+        return []
+    index = order.index("default")
+    return [a for a in order[index + 1:] if remote.get(a)]
+
+
+# --------------------------------------------------------------------------------------------------
+# ACL
+# --------------------------------------------------------------------------------------------------
+
+def infer_type(principal):
+    text = principal.strip()
+    if text.upper() == "ANYONE" or text == ANYONE_NAMES[1]:
+        return "anyone"
+    if text.startswith("/"):
+        first = text[1:].split("/", 1)[0]
+        return "dn" if "=" in first else "fqan"
+    return "dn"
+
+
+def expand_permissions(perms):
+    out = set()
+    for perm in perms or []:
+        perm = str(perm).strip().upper()
+        if perm == "ALL":
+            out.update(PERMISSIONS)
+        elif perm in PERMISSIONS:
+            out.add(perm)
+        else:
+            raise AclPlanError("unknown permission %r" % perm)
+    return out
+
+
+class Ace:
+    """One ACL entry in a comparable form: kind (dn|fqan|anyone), name (slash form for DNs), permissions."""
+
+    def __init__(self, kind, name, permissions):
+        self.kind = kind
+        self.name = name
+        self.permissions = set(permissions)
+
+    def same_principal(self, other):
+        if self.kind != other.kind:
+            return False
+        if self.kind == "anyone":
+            return True
+        if self.kind == "dn":
+            return _dn_same(self.name, other.name)
+        return self.name == other.name
+
+    def label(self):
+        return "ANYONE" if self.kind == "anyone" else self.name
+
+    def principal(self):
+        if self.kind == "fqan":
+            return AcePrincipal(type="voms-fqan", name=self.name)
+        if self.kind == "anyone":
+            return AcePrincipal(type="anyone", name="ANYONE")
+        return AcePrincipal(type="x509", name=self.name)
+
+
+def ace_from_key(key, permissions):
+    """Normalise one entry of ``PapClient.get_acl()`` (AcePrincipal, (type, name) tuple or string key)."""
+    kind = name = None
+    if hasattr(key, "type") and hasattr(key, "name"):
+        kind, name = key.type, key.name
+    elif isinstance(key, (tuple, list)) and len(key) == 2:
+        kind, name = key
+    else:
+        text = str(key)
+        for prefix in ("x509-dn:", "x509:", "dn:", "voms-fqan:", "fqan:", "anyone:"):
+            if text.startswith(prefix):
+                kind, name = prefix[:-1], text[len(prefix):]
+                break
+        else:
+            kind, name = infer_type(text), text
+    kind = {"x509": "dn", "x509-dn": "dn", "voms-fqan": "fqan"}.get(kind, kind)
+    if kind == "dn" and name in ANYONE_NAMES:
+        kind = "anyone"
+    if kind == "anyone":
+        name = "ANYONE"
+    return Ace(kind, name, expand_permissions(permissions))
+
+
+def _to_slash(name):
+    try:
+        return parse_dn(name).to_openssl()
+    except DNError as err:
+        raise AclPlanError("principal %r is not a valid DN: %s" % (name, getattr(err, "msg", err)))
+
+
+def acl_to_dict(aces):
+    return dict((a.label(), sorted(a.permissions)) for a in aces)
+
+
+def _has_config_write(aces, caller):
+    for ace in aces:
+        if "CONFIGURATION_WRITE" not in ace.permissions:
+            continue
+        if ace.kind == "anyone":
+            return True
+        if ace.kind == "dn" and caller is not None and _dn_same(ace.name, caller):
+            return True
+    return False
+
+
+def plan_acl(current, desired, exclusive, caller, force):
+    """-> (ops [(description, principal, permissions or None for remove)], before dict, after dict)."""
+    before = [ace_from_key(k, v) for k, v in (current or {}).items()]
+    after = [Ace(a.kind, a.name, a.permissions) for a in before]
+    ops = []
+    wanted = []
+    for item in desired or []:
+        principal = (item.get("principal") or "").strip()
+        if not principal:
+            raise AclPlanError("acl: empty principal")
+        kind = item.get("type") or infer_type(principal)
+        name = principal
+        if kind == "dn":
+            name = _to_slash(principal)
+        elif kind == "fqan":
+            if not principal.startswith("/"):
+                raise AclPlanError("acl: FQAN %r must start with '/'" % principal)
+        else:
+            name = "ANYONE"
+        state = item.get("state") or "present"
+        perms = expand_permissions(item.get("permissions"))
+        if state == "present" and not perms:
+            raise AclPlanError("acl: %s needs permissions" % principal)
+        ace = Ace(kind, name, perms)
+        if any(w.same_principal(ace) for w, _s in wanted):
+            raise AclPlanError("acl: principal %s listed twice" % principal)
+        wanted.append((ace, state))
+
+    for ace, state in wanted:
+        match = next((a for a in after if a.same_principal(ace)), None)
+        if state == "absent":
+            if match is not None:
+                ops.append(({"service": AUTHZ, "operation": "removeACE", "args": {"principal": match.label()}},
+                            match.principal(), None))
+                after.remove(match)
+            continue
+        if match is None or match.permissions != ace.permissions:
+            target = match or ace
+            ops.append(({"service": AUTHZ, "operation": "addACE",
+                         "args": {"principal": target.label(), "permissions": sorted(ace.permissions)}},
+                        target.principal(), sorted(ace.permissions)))
+            if match is None:
+                after.append(ace)
+            else:
+                match.permissions = set(ace.permissions)
+    if exclusive:
+        for ace in list(after):
+            if not any(w.same_principal(ace) for w, s in wanted if s == "present"):
+                ops.append(({"service": AUTHZ, "operation": "removeACE", "args": {"principal": ace.label()}},
+                            ace.principal(), None))
+                after.remove(ace)
+    if ops and not force and _has_config_write(before, caller) and not _has_config_write(after, caller):
+        raise AclPlanError("this ACL change would take CONFIGURATION_WRITE away from the identity used (%s); "
+                           "set force=true if that is intended" % (caller or "unknown"))
+    if ops and not force and caller is None and \
+            any("CONFIGURATION_WRITE" in a.permissions for a in before) and \
+            not any("CONFIGURATION_WRITE" in a.permissions for a in after):
+        raise AclPlanError("this ACL change removes every CONFIGURATION_WRITE entry; set force=true if intended")
+    return ops, acl_to_dict(before), acl_to_dict(after)

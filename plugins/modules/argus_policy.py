@@ -1,0 +1,348 @@
+#!/usr/bin/python
+# Copyright (c) 2026 gridsec.ops contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: argus_policy
+short_description: Ban or unban DNs and FQANs on an Argus PAP, or manage its whole local policy
+version_added: 0.1.0
+description:
+  - Ensures that X.509 subject DNs (O(subjects)) and VOMS FQANs (O(fqans)) are banned (O(state=present)) or not
+    (O(state=absent)) in one local alias of an Argus PAP, and optionally that general rules (O(rules)) exist or not.
+  - With O(exclusive=true) the alias's local policy becomes exactly the given bans and rules, in that order.
+  - The module always reads the alias's policy tree first and decides what to do, and whether anything changed,
+    from a semantic comparison of that tree with the request (DNs are compared with RFC 4518-like rules, so
+    V(/DC=org/CN=Jane Doe), V(CN=Jane Doe,DC=org) and V(CN=Jane Doe, DC=org) are the same identity). The reply of
+    the PAP to C(ban) or C(unban) is never used to decide C(changed).
+  - Bans are sent with the PAP's high-level C(ban) operation, which puts the new deny rule first. DNs are sent as
+    the RFC 2253 string without spaces that the PAP itself stores for an OpenSSL slash-form DN, whatever form was
+    given.
+  - Unbans use the high-level C(unban) operation with the literal the PAP stored, but only when that operation
+    would remove exactly the intended plain (single-attribute) deny rule. Otherwise (a compound rule with the same
+    value comes first in that policy, the rule lives in a second policy with the same action, ...) the rule is
+    removed with a version-locked C(updatePolicy), or with C(removeObjectByIdAndReferences) when the policy would
+    become empty. This repeats until no plain deny rule for the value remains (duplicates made by other tools
+    included). Compound rules that merely contain the value are never removed by an unban; they are reported in a
+    warning.
+  - Every input is validated (each DN parses, no empty value, the alias exists and is local) before the first write.
+    If a write fails, the failure result lists in RV(operations) exactly the writes that had succeeded.
+author:
+  - gridsec.ops maintainers (@gridsec)
+extends_documentation_fragment:
+  - gridsec.ops._argus
+  - gridsec.ops._tls
+  - gridsec.ops._attributes
+  - gridsec.ops._attributes.ACTIONGROUP_ARGUS
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Check mode reads the PAP, simulates each write with the PAP's own rules and reports the writes it would
+        issue in RV(operations) and the predicted policy in the diff.
+  diff_mode:
+    support: full
+    details:
+      - The diff shows the alias's policy before and after as SPL text (like C(pap-admin list-policies)).
+  idempotent:
+    support: full
+options:
+  alias:
+    description:
+      - The local PAP alias whose policy is managed. Remote (cached) aliases are refused before anything is written.
+    type: str
+    default: default
+  subjects:
+    description:
+      - Subject DNs to ban or unban, in OpenSSL slash form (V(/DC=org/CN=Jane Doe)) or RFC 2253 (V(CN=Jane Doe,DC=org)).
+    type: list
+    elements: str
+    default: []
+  fqans:
+    description:
+      - VOMS FQANs to ban or unban, for example V(/dteam/Role=pilot). Compared literally.
+    type: list
+    elements: str
+    default: []
+  state:
+    description:
+      - V(present) makes sure every value in O(subjects) and O(fqans) is denied by a plain deny rule (and every rule in
+        O(rules) exists); V(absent) removes every plain deny rule for them (and every rule in O(rules)).
+    type: str
+    choices: [present, absent]
+    default: present
+  resource:
+    description:
+      - Resource (regular expression of the resource PolicySet target) of the bans.
+    type: str
+    default: ".*"
+  action:
+    description:
+      - Action (regular expression of the action Policy target) of the bans.
+    type: str
+    default: ".*"
+  public:
+    description:
+      - Visibility of the bans added. Public policies are served to PAPs that pull from this one; private ones only
+        reach this PAP's own PDPs.
+      - A ban that exists only with the other visibility does not satisfy O(state=present); a ban with the requested
+        visibility is added and a warning is given. O(state=absent) removes bans of both visibilities.
+    type: bool
+    default: true
+  rules:
+    description:
+      - General rules, for sites that manage their local policy declaratively.
+      - With O(state=present) a missing deny rule is inserted first in the first policy with the same resource,
+        action and visibility (a missing permit rule last); when no such policy exists a new one is added (first for
+        deny, last for permit). With O(state=absent) every rule with the same effect and attributes under that
+        resource and action is removed.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      effect:
+        description: Effect of the rule.
+        type: str
+        choices: [deny, permit]
+        default: deny
+      attributes:
+        description:
+          - 'SPL attributes of the rule, ANDed, for example C({"subject": "/DC=org/CN=Jane Doe", "vo": "dteam"}).'
+          - A list value adds the attribute several times.
+          - DN-valued attributes (V(subject), V(subject-issuer), V(x509-subject-issuer)) are validated and stored as
+            RFC 2253 without spaces.
+        type: dict
+        required: true
+      resource:
+        description: Resource of the rule; defaults to O(resource).
+        type: str
+      action:
+        description: Action of the rule; defaults to O(action).
+        type: str
+      public:
+        description: Visibility of the rule's policy; defaults to O(public).
+        type: bool
+  exclusive:
+    description:
+      - Make the alias's local policy exactly the bans in O(subjects) and O(fqans) (first, as deny rules under
+        O(resource) and O(action)) followed by O(rules), in order. Requires O(state=present).
+      - When a change is needed the new policy is added at the top of the alias first (C(addPolicySet) then
+        C(addPolicies) for each resource), and only then are the old policies and policy sets removed
+        (C(removeObjectByIdAndReferences)), so the alias is never without a policy. Nothing is written when the
+        policy already matches.
+      - An empty list of bans and rules is refused, so this option cannot empty the policy.
+    type: bool
+    default: false
+notes:
+  - Needs POLICY_WRITE and POLICY_READ_LOCAL on the PAP for changes, and CONFIGURATION_READ to check the alias
+    (without it only alias V(default) is accepted, with a warning).
+  - The PAP compares values literally; bans stored by other tools in another DN form are still found and
+    removed, using the literal the PAP stored.
+seealso:
+  - module: gridsec.ops.argus_policy_info
+  - module: gridsec.ops.argus_pap
+"""
+
+EXAMPLES = r"""
+- name: Ban a compromised identity and a VOMS group everywhere on the site PAP
+  gridsec.ops.argus_policy:
+    pap_host: argus.example.org
+    client_cert: /etc/grid-security/hostcert.pem
+    client_key: /etc/grid-security/hostkey.pem
+    subjects:
+      - /DC=ch/DC=cern/OU=Organic Units/OU=Users/CN=jdoe/CN=123456/CN=John Doe
+    fqans:
+      - /dteam/Role=compromised
+    state: present
+
+- name: Lift the ban (also removes copies made by other tools in another DN form)
+  gridsec.ops.argus_policy:
+    pap_host: argus.example.org
+    subjects:
+      - CN=John Doe,CN=123456,CN=jdoe,OU=Users,OU=Organic Units,DC=cern,DC=ch
+    state: absent
+
+- name: Manage the whole local policy declaratively
+  gridsec.ops.argus_policy:
+    pap_host: argus.example.org
+    exclusive: true
+    subjects:
+      - /DC=org/DC=example/CN=Banned User
+    rules:
+      - effect: permit
+        attributes:
+          vo: dteam
+        action: ".*"
+        resource: ".*"
+"""
+
+RETURN = r"""
+operations:
+  description:
+    - The write operations issued (or, in check mode, that would be issued), in order.
+    - Objects created during the run are named C((new policy set N)) in check mode.
+    - On failure, the writes that completed before the failing one.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    service:
+      description: SOAP service of the operation.
+      type: str
+      sample: HighLevelPolicyManagementService
+    operation:
+      description: Operation name.
+      type: str
+      sample: ban
+    args:
+      description: Arguments of the operation (policies summarised as their rules).
+      type: dict
+      sample: {"alias": "default", "id": "subject", "value": "CN=John Doe,DC=org", "resource": ".*", "action": ".*",
+               "public": true}
+banned_subjects:
+  description: Plain deny rules on subject DNs in the alias after the run (predicted in check mode).
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    alias:
+      description: PAP alias.
+      type: str
+    resource:
+      description: Resource of the rule's PolicySet.
+      type: str
+    action:
+      description: Action of the rule's Policy.
+      type: str
+    public:
+      description: Whether the rule's policy is public.
+      type: bool
+    policy_id:
+      description: Id of the action Policy holding the rule.
+      type: str
+    rule_id:
+      description: Id of the rule.
+      type: str
+    value:
+      description: The literal the PAP stores.
+      type: str
+    normalized:
+      description: The DN in OpenSSL slash form (the stored literal when it does not parse).
+      type: str
+banned_fqans:
+  description: Plain deny rules on FQANs in the alias after the run, with the same keys as RV(banned_subjects).
+  returned: success
+  type: list
+  elements: dict
+requests:
+  description: Every operation sent to the PAP in this run (reads included), in order.
+  returned: always
+  type: list
+  elements: dict
+error:
+  description: Details of the failure (type, server, operation).
+  returned: failed
+  type: dict
+"""
+
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ArgusModule, execute_plan
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import (
+    PlanError,
+    banned_values,
+    make_rule_specs,
+    make_targets,
+    plan,
+    to_spl,
+    view_from_tree,
+    views_equivalent,
+)
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
+
+
+def main():
+    module = ArgusModule(
+        argument_spec=dict(
+            alias=dict(type="str", default="default"),
+            subjects=dict(type="list", elements="str", default=[]),
+            fqans=dict(type="list", elements="str", default=[]),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            resource=dict(type="str", default=".*"),
+            action=dict(type="str", default=".*"),
+            public=dict(type="bool", default=True),
+            rules=dict(type="list", elements="dict", default=[], options=dict(
+                effect=dict(type="str", choices=["deny", "permit"], default="deny"),
+                attributes=dict(type="dict", required=True),
+                resource=dict(type="str"),
+                action=dict(type="str"),
+                public=dict(type="bool"),
+            )),
+            exclusive=dict(type="bool", default=False),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    alias = p["alias"]
+    if not alias:
+        module.fail_json(msg="alias must not be empty", operations=[], requests=[])
+    try:
+        targets = make_targets(p["subjects"], p["fqans"])
+        specs = make_rule_specs(p["rules"], p["resource"], p["action"], p["public"])
+        if p["exclusive"] and p["state"] != "present":
+            raise PlanError("exclusive=true needs state=present")
+        if p["exclusive"] and not (targets or specs):
+            raise PlanError("exclusive=true without subjects, fqans or rules would remove every local rule; refused")
+        if not p["resource"] or not p["action"]:
+            raise PlanError("resource and action must not be empty")
+    except PlanError as err:
+        module.fail_json(msg="invalid input, nothing was sent to %s: %s" % (module.server_label, err),
+                         operations=[], requests=[])
+
+    try:
+        module.require_alias(alias, local=True)
+        client = module.client()
+        before = view_from_tree(client.get_tree(alias), alias)
+        the_plan = plan(before, targets, specs, p["state"], p["resource"], p["action"], p["public"], p["exclusive"])
+    except PlanError as err:
+        module.fail_json(msg="%s: %s" % (module.server_label, err), operations=[], requests=module.client_operations())
+    except GridsecError as err:
+        module.fail_from(err, operations=[])
+
+    for warning in the_plan.warnings:
+        module.warn(warning)
+
+    if module.check_mode:
+        after = the_plan.after
+        operations = [op.describe() for op in the_plan.ops]
+    else:
+        module.done_operations = []
+        try:
+            execute_plan(module, alias, the_plan.ops)
+            after = view_from_tree(client.get_tree(alias), alias)
+        except GridsecError as err:
+            module.fail_from(err)
+        operations = module.done_operations
+        if not views_equivalent(after, the_plan.after):
+            module.warn("the policy of alias %s on %s after the run differs from the prediction; another client "
+                        "may have changed it at the same time" % (alias, module.server_label))
+
+    before_spl = to_spl(before)
+    after_spl = to_spl(after)
+    result = dict(
+        changed=before_spl != after_spl or bool(operations),
+        operations=operations,
+        banned_subjects=banned_values(after, "subject"),
+        banned_fqans=banned_values(after, "fqan"),
+        requests=module.client_operations(),
+    )
+    if module._diff:
+        result["diff"] = dict(before=before_spl, after=after_spl,
+                              before_header="%s alias %s" % (module.server_label, alias),
+                              after_header="%s alias %s" % (module.server_label, alias))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

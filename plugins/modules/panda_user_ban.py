@@ -1,0 +1,337 @@
+#!/usr/bin/python
+# Copyright (c) 2026 gridsec.ops contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: panda_user_ban
+short_description: Ban or unban a user on a PanDA server
+version_added: 0.1.0
+description:
+  - Bans or unbans a PanDA user by setting the ban flag in the PanDA database, the only place a ban is
+    stored (C(users.status = 'disabled') in the meta schema; C(NULL) means not banned). PanDA has no HTTP API
+    that writes it.
+  - The user is identified by the PanDA user name, which is C(clean_user_id) of the certificate DN and is
+    case-sensitive. Give either O(user) or O(dn); a DN is converted with the same rules the server uses.
+  - Every row with the name is updated (the table has no uniqueness constraint on the name). Duplicate rows
+    (same name, different VO or DN) are reported with a warning.
+  - A user who never submitted has no row. With O(create_missing=true) the module creates the row the server
+    would create on the first submission, already banned, so the ban holds from the first request on.
+  - Job submission honours the ban at once. The HTTP front door of each server process keeps a cached ban
+    list (600 seconds by default), so API calls of the banned user may still be served until the cache
+    expires or the server is restarted.
+  - A ban does not stop queued or running jobs and tasks; use M(gridsec.ops.panda_job_kill) for that (the
+    playbook C(gridsec.ops.panda_ban_user) does both).
+author:
+  - gridsec.ops contributors
+extends_documentation_fragment:
+  - gridsec.ops._panda_db
+  - gridsec.ops._panda
+  - gridsec.ops._tls
+  - gridsec.ops._attributes
+  - gridsec.ops._attributes.ACTIONGROUP_PANDA
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The database is read, nothing is written; the transaction is rolled back.
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+options:
+  user:
+    description:
+      - PanDA user name (the value of C(users.name), C(prodUserName) of the user's jobs), for example
+        V(John Doe). Case-sensitive.
+      - Exactly one of O(user) and O(dn) is required.
+    type: str
+  dn:
+    description:
+      - Certificate subject DN of the user, in OpenSSL slash form (V(/DC=ch/DC=cern/OU=Users/CN=jdoe/CN=123/CN=John Doe))
+        or RFC 2253 comma form. Comma-form DNs are converted to slash form first, since the server's
+        C(clean_user_id) only understands the slash form.
+      - Proxy components (C(/CN=proxy), C(/CN=limited proxy), numeric CNs) are removed by the conversion.
+      - When a row is created (O(create_missing)), its C(dn) column is set to the slash form of this DN.
+    type: str
+  state:
+    description:
+      - V(banned) (alias V(present)) sets C(status='disabled') on every row of the user.
+      - V(unbanned) (alias V(absent)) sets C(status) to C(NULL) on every row of the user.
+    type: str
+    choices: [banned, unbanned, present, absent]
+    default: banned
+  create_missing:
+    description:
+      - With O(state=banned), create a banned row for a user who has no row yet (never submitted), so that the
+        ban is in force before the first submission. The result then has RV(created=true).
+      - With V(false), banning a user without a row fails, because the server would not enforce it.
+    type: bool
+    default: true
+  verify:
+    description:
+      - After the write, read the ban list through the API (C(GET /api/v1/metaconfig/get_banned_users), read
+        from the database by the server) and fail if the user's state there differs.
+      - Needs O(panda_url) and a credential the server accepts. Skipped in check mode.
+    type: bool
+    default: false
+  ban_cache_seconds:
+    description:
+      - Lifetime of the server's front-door ban-list cache, only used to word RV(effective).
+    type: int
+    default: 600
+notes:
+  - Names are passed to the database as bind parameters only; quotes and other SQL characters are plain data.
+  - All statements of one run are executed in one transaction.
+seealso:
+  - module: gridsec.ops.panda_job_kill
+"""
+
+EXAMPLES = r"""
+- name: Ban a user by DN, creating the row when the user never submitted
+  gridsec.ops.panda_user_ban:
+    dn: /DC=ch/DC=cern/OU=Organic Units/OU=Users/CN=jdoe/CN=123456/CN=John Doe
+    state: banned
+    db_host: pandadb.example.org
+    db_name: panda_db
+    db_user: panda
+    db_password: "{{ vault_panda_db_password }}"
+
+- name: Ban by user name and check through the API that the server sees the ban
+  gridsec.ops.panda_user_ban:
+    user: John Doe
+    verify: true
+    panda_url: https://pandaserver.example.org:25443
+    client_cert: /etc/grid-security/ops/usercert.pem
+    client_key: /etc/grid-security/ops/userkey.pem
+    db_dsn: host=pandadb.example.org dbname=panda_db user=panda
+    db_password: "{{ vault_panda_db_password }}"
+
+- name: Lift the ban (Oracle backend)
+  gridsec.ops.panda_user_ban:
+    user: John Doe
+    state: unbanned
+    db_backend: oracle
+    db_dsn: adcr.example.org:1521/adcr_panda
+    db_user: atlas_panda_writer
+    db_password: "{{ vault_panda_db_password }}"
+"""
+
+RETURN = r"""
+user:
+  description: The PanDA user name the ban applies to (after conversion from O(dn)).
+  returned: always
+  type: str
+  sample: John Doe
+state:
+  description: The requested state, V(banned) or V(unbanned) (aliases resolved).
+  returned: always
+  type: str
+  sample: banned
+rows:
+  description: The user's rows in the C(users) table after the run (predicted in check mode).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Row id (primary key); V(null) for a row that would be created in check mode.
+      type: int
+    name:
+      description: User name.
+      type: str
+    dn:
+      description: DN stored in the row.
+      type: str
+    status:
+      description: V(disabled) when banned, V(null) when not.
+      type: str
+    vo:
+      description: VO column of the row.
+      type: str
+created:
+  description: Whether a new banned row was created (or would be, in check mode) because the user had none.
+  returned: always
+  type: bool
+statements:
+  description:
+    - The SQL statements run (or that would run, in check mode, with RV(statements[].executed=false)), in order.
+    - Bind values are user names, DNs and status values; passwords are never included.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    operation:
+      description: Which step the statement belongs to (V(get_user_rows), V(set_status), V(create_banned_user)).
+      type: str
+    sql:
+      description: SQL text with C(:name) bind markers.
+      type: str
+    binds:
+      description: Bind values by name.
+      type: dict
+    executed:
+      description: Whether the statement was executed.
+      type: bool
+    rowcount:
+      description: Rows affected or returned (V(null) when not executed).
+      type: int
+effective:
+  description: When the ban takes effect at each enforcement point.
+  returned: always
+  type: dict
+  contains:
+    submission:
+      description: Job submission checks the database directly.
+      type: str
+      sample: immediately
+    api_front_door:
+      description: The HTTP front door uses a cached ban list per server process.
+      type: str
+      sample: within 600 s (server ban-list cache, default 600 s per server process)
+verified:
+  description: Result of O(verify); V(null) when not requested or in check mode.
+  returned: always
+  type: bool
+banned_users:
+  description: The server's list of banned users read for O(verify).
+  returned: when O(verify=true) and not in check mode
+  type: list
+  elements: str
+requests:
+  description: API calls made (method, path), for O(verify).
+  returned: always
+  type: list
+  elements: dict
+diff:
+  description: Status of each row before and after.
+  returned: when diff mode is on
+  type: dict
+"""
+
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
+from ansible_collections.gridsec.ops.plugins.module_utils._panda_module import PandaModule, resolve_user_name
+from ansible_collections.gridsec.ops.plugins.module_utils import _panda_db
+
+STATE_ALIASES = {"present": "banned", "absent": "unbanned"}
+
+
+def _row_view(rows):
+    return [{"id": row["id"], "name": row["name"], "dn": row["dn"], "status": row["status"], "vo": row["vo"]}
+            for row in rows]
+
+
+def _diff_view(rows):
+    return {"user_rows": dict(("new row" if row["id"] is None else str(row["id"]), row["status"]) for row in rows)}
+
+
+def main():
+    module = PandaModule(
+        argument_spec=dict(
+            user=dict(type="str"),
+            dn=dict(type="str"),
+            state=dict(type="str", default="banned", choices=["banned", "unbanned", "present", "absent"]),
+            create_missing=dict(type="bool", default=True),
+            verify=dict(type="bool", default=False),
+            ban_cache_seconds=dict(type="int", default=600),
+        ),
+        use_db=True,
+        mutually_exclusive=[("user", "dn")],
+        required_one_of=[("user", "dn")],
+        supports_check_mode=True,
+    )
+    params = module.params
+    state = STATE_ALIASES.get(params["state"], params["state"])
+    target = _panda_db.BAN_STATUS if state == "banned" else None
+    slash_dn = None
+    try:
+        name, slash_dn = resolve_user_name(params.get("user"), params.get("dn"))
+    except GridsecError as err:
+        module.fail_from(err)
+    if len(name) > _panda_db.NAME_MAX:
+        module.fail_json(msg="PanDA user name %r is longer than %d characters: no such user can exist"
+                         % (name, _panda_db.NAME_MAX), user=name)
+    if params["verify"] and not module.api_configured:
+        module.fail_json(msg="verify=true needs panda_url (and a credential the server accepts)", user=name)
+
+    result = dict(changed=False, user=name, state=state, created=False, verified=None, rows=[], statements=[],
+                  requests=[],
+                  effective={"submission": "immediately",
+                             "api_front_door": "within %d s (server ban-list cache, default 600 s per server process)"
+                                               % params["ban_cache_seconds"]})
+
+    db = module.db()
+    rows, statements = module.run_guarded(db.get_user_rows, name, for_update=not module.check_mode)
+    module.record(statements)
+    before = _row_view(rows)
+    vos = sorted(set((row["vo"] or "", row["dn"] or "") for row in rows))
+    if len(rows) > 1:
+        module.warn("PanDA user %r has %d rows in %s.users (ids %s; vo/dn pairs: %s): every row is set"
+                    % (name, len(rows), db.meta_schema, ", ".join(str(r["id"]) for r in rows),
+                       "; ".join("%s/%s" % pair for pair in vos)))
+
+    after = [dict(row) for row in before]
+    planned = []
+    if not rows:
+        if state == "banned":
+            if not params["create_missing"]:
+                module.finish_db(commit=False)
+                module.fail_json(msg="PanDA user %r has no row in %s.users (never submitted): an UPDATE would ban "
+                                     "nothing; set create_missing=true to create a banned row" % (name, db.meta_schema),
+                                 user=name, statements=module.statements, rows=[])
+            planned.append(("create", db.plan_create_banned_user(name, slash_dn)))
+            after = [{"id": None, "name": name, "dn": (slash_dn or None) and slash_dn[:_panda_db.DN_MAX],
+                      "status": target, "vo": None}]
+            result["created"] = True
+    elif any(row["status"] != target for row in rows):
+        planned.append(("update", db.plan_set_status(name, target)))
+        for row in after:
+            row["status"] = target
+
+    changed = bool(planned)
+    if changed and not module.check_mode:
+        for kind, _statement in planned:
+            if kind == "create":
+                _count, stmts = module.run_guarded(db.create_banned_user, name, slash_dn)
+            else:
+                _count, stmts = module.run_guarded(db.set_status, name, target)
+            module.record(stmts)
+        rows, stmts = module.run_guarded(db.get_user_rows, name)
+        module.record(stmts)
+        after = _row_view(rows)
+        try:
+            module.finish_db(commit=True)
+        except GridsecError as err:
+            module.fail_from(err, user=name)
+        module.changed_so_far = True
+    else:
+        module.record([stmt.to_dict() for _kind, stmt in planned])
+        module.finish_db(commit=False)
+
+    result.update(changed=changed, rows=after, statements=module.statements)
+    if params["verify"] and not module.check_mode:
+        client = module.client("verify=true")
+        try:
+            banned = client.get_banned_users()
+        except GridsecError as err:
+            failed = dict(result)
+            failed.update(changed=changed, requests=module.client_operations())
+            module.fail_from(err, **failed)
+        result["banned_users"] = banned
+        result["verified"] = (name in banned) == (state == "banned")
+        result["requests"] = module.client_operations()
+        if not result["verified"]:
+            module.fail_json(msg="the database now says %r is %s, but %s's ban list (get_banned_users) %s it"
+                                 % (name, state, module.server_label,
+                                    "does not contain" if state == "banned" else "still contains"),
+                             **result)
+    if module._diff:
+        result["diff"] = {"before": _diff_view(before), "after": _diff_view(after)}
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

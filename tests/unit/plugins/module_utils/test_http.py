@@ -1,0 +1,243 @@
+"""HttpTransport against a real local HTTPS server that requires a client certificate.
+
+The server binds 127.0.0.1 on an ephemeral port; credentials come from the lab's TestPKI (a throwaway CA in
+tmp). A second CA plays the "untrusted server" role.
+"""
+import http.server
+import ssl
+import threading
+import time
+
+import pytest
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
+    AuthorizationError,
+    ConfigError,
+    TLSError,
+    TransportError,
+)
+from ansible_collections.gridsec.ops.plugins.module_utils._http import (
+    TLS_MUTUALLY_EXCLUSIVE,
+    TLS_REQUIRED_TOGETHER,
+    TLS_SPEC,
+    HttpTransport,
+)
+from gridsec_lab.pki import TestPKI
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def _reply(self, status, body, chunked=False):
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for start in range(0, len(body), 4096):
+                piece = body[start:start + 4096]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    def do_POST(self):  # noqa: N802 - http.server API
+        length = int(self.headers.get("Content-Length") or 0)
+        payload = self.rfile.read(length)
+        self.server.posts.append((self.path, payload))
+        if self.path.endswith("/slow"):
+            time.sleep(1.5)
+        if self.path.endswith("/forbidden"):
+            return self._reply(403, b"no")
+        if self.path.endswith("/fault"):
+            return self._reply(500, b"<fault/>")
+        if self.path.endswith("/big"):
+            return self._reply(200, b"x" * 300000)
+        if self.path.endswith("/bigchunked"):
+            return self._reply(200, b"x" * 300000, chunked=True)
+        # the verified peer: first CN of the end-entity certificate (a proxy adds a numeric CN after it)
+        names = [value for rdn in self.connection.getpeercert()["subject"] for key, value in rdn if key == "commonName"]
+        return self._reply(200, ("hello %s: %s" % (names[0], payload.decode())).encode())
+
+
+def start_server(pki, host_name, client_ca_dir):
+    host = pki.host(host_name)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(host.cert, host.key)
+    context.load_verify_locations(capath=client_ca_dir)
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.verify_flags |= ssl.VERIFY_ALLOW_PROXY_CERTS  # RFC 3820 proxies, like a grid service
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.posts = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    return TestPKI(str(tmp_path_factory.mktemp("http-pki")))
+
+
+@pytest.fixture(scope="module")
+def user(pki):
+    return pki.user("transport-tester")
+
+
+@pytest.fixture
+def server(pki):
+    srv = start_server(pki, "transport", pki.ca_dir)
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.fixture
+def untrusted_server(pki, tmp_path):
+    other = TestPKI(str(tmp_path / "other-pki"), ca_dn="/DC=test/DC=untrusted/CN=Other CA")
+    srv = start_server(other, "untrusted", pki.ca_dir)
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def url_of(srv):
+    return "https://localhost:%d/base" % srv.server_address[1]
+
+
+def test_trusted_server_with_cert_and_key(server, user, pki):
+    transport = HttpTransport(url_of(server), client_cert=user.cert, client_key=user.key, ca_path=pki.ca_dir)
+    reply = transport.request("POST", "echo", operation="ping", data=b"hi")
+    assert reply.status == 200
+    assert reply.body == b"hello transport-tester: hi"
+    status, headers, body = reply  # also a plain tuple
+    assert headers["content-type"] == "text/plain"
+    assert server.posts == [("/base/echo", b"hi")]
+
+
+def test_trusted_server_with_rfc3820_proxy_file(server, user, pki):
+    transport = HttpTransport(url_of(server), proxy_file=user.proxy, ca_path=pki.ca_cert_path)
+    assert transport.request("POST", "echo", operation="ping", data=b"p").body == b"hello transport-tester: p"
+
+
+def test_untrusted_server_certificate_is_a_tls_error(untrusted_server, user, pki):
+    transport = HttpTransport(url_of(untrusted_server), client_cert=user.cert, client_key=user.key,
+                              ca_path=pki.ca_dir, retries=3, backoff=0)
+    with pytest.raises(TLSError) as info:
+        transport.request("POST", "echo", operation="ban", data=b"x")
+    assert "server certificate not trusted by CA path %s" % pki.ca_dir in str(info.value)
+    assert "operation ban" in str(info.value)
+    assert untrusted_server.posts == []
+
+
+def test_environment_ca_bundle_does_not_override_ca_path(server, user, pki, monkeypatch, tmp_path):
+    bogus = tmp_path / "bogus.pem"
+    bogus.write_text("not a certificate\n")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bogus))
+    monkeypatch.setenv("CURL_CA_BUNDLE", str(bogus))
+    transport = HttpTransport(url_of(server), client_cert=user.cert, client_key=user.key, ca_path=pki.ca_dir)
+    assert transport.request("POST", "echo", operation="ping", data=b"").status == 200
+
+
+@pytest.mark.parametrize("credential", ["none", "foreign"])
+def test_missing_or_foreign_client_certificate_is_a_tls_error(server, pki, tmp_path, credential):
+    kwargs = {}
+    if credential == "foreign":
+        stranger = TestPKI(str(tmp_path / "foreign-pki"), ca_dn="/DC=test/DC=foreign/CN=Foreign CA").user("x")
+        kwargs = {"client_cert": stranger.cert, "client_key": stranger.key}
+    transport = HttpTransport(url_of(server), ca_path=pki.ca_dir, retries=2, backoff=0, **kwargs)
+    with pytest.raises(TLSError) as info:
+        transport.request("POST", "echo", operation="ping", data=b"")
+    assert "client certificate" in str(info.value) and "operation ping" in str(info.value)
+    assert server.posts == []
+
+
+def test_http_403_is_authorization_error_and_500_is_returned(server, user, pki):
+    transport = HttpTransport(url_of(server), client_cert=user.cert, client_key=user.key, ca_path=pki.ca_dir)
+    with pytest.raises(AuthorizationError) as info:
+        transport.request("POST", "forbidden", operation="ban", data=b"")
+    assert info.value.details["status"] == 403
+    reply = transport.request("POST", "fault", operation="ban", data=b"")
+    assert (reply.status, reply.body) == (500, b"<fault/>")
+
+
+def test_no_retry_once_the_request_was_sent(server, user, pki):
+    transport = HttpTransport(url_of(server), client_cert=user.cert, client_key=user.key, ca_path=pki.ca_dir,
+                              timeout=0.5, retries=3, backoff=0)
+    with pytest.raises(TransportError) as info:
+        transport.request("POST", "slow", operation="ban", data=b"ban-me")
+    assert "may have been processed" in str(info.value)
+    time.sleep(1.2)  # let the slow handler finish recording
+    assert server.posts == [("/base/slow", b"ban-me")]  # sent exactly once
+
+
+def test_connection_refused_is_retried_a_bounded_number_of_times(user, pki):
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    transport = HttpTransport("https://127.0.0.1:%d/base" % port, client_cert=user.cert, client_key=user.key,
+                              ca_path=pki.ca_dir, retries=2, backoff=0)
+    calls = []
+    real = transport.session.request
+
+    def spy(*args, **kwargs):
+        calls.append(args[1])
+        return real(*args, **kwargs)
+
+    transport.session.request = spy
+    with pytest.raises(TransportError) as info:
+        transport.request("POST", "echo", operation="ping", data=b"")
+    assert len(calls) == 3  # first attempt + 2 retries
+    assert "cannot connect to https://127.0.0.1:%d/base" % port in str(info.value)
+    assert info.value.details["attempts"] == 3
+
+
+@pytest.mark.parametrize("path", ["big", "bigchunked"])
+def test_reply_size_is_capped(server, user, pki, path):
+    transport = HttpTransport(url_of(server), client_cert=user.cert, client_key=user.key, ca_path=pki.ca_dir,
+                              max_response_bytes=100000)
+    with pytest.raises(TransportError) as info:
+        transport.request("POST", path, operation="listPolicies", data=b"")
+    assert "limit of 100000 bytes" in str(info.value)
+    roomy = HttpTransport(url_of(server), client_cert=user.cert, client_key=user.key, ca_path=pki.ca_dir,
+                          max_response_bytes=400000)
+    assert len(roomy.request("POST", path, operation="listPolicies", data=b"").body) == 300000
+
+
+def test_configuration_errors_are_reported_before_connecting(tmp_path, user):
+    with pytest.raises(ConfigError, match="CA path .* does not exist"):
+        HttpTransport("https://localhost:1", ca_path=str(tmp_path / "nope"))
+    with pytest.raises(ConfigError, match="client_cert .* does not exist"):
+        HttpTransport("https://localhost:1", client_cert=str(tmp_path / "c.pem"), client_key=user.key,
+                      validate_certs=False)
+    with pytest.raises(ConfigError, match="together"):
+        HttpTransport("https://localhost:1", client_cert=user.cert, validate_certs=False)
+    with pytest.raises(ConfigError, match="proxy_file cannot be combined"):
+        HttpTransport("https://localhost:1", proxy_file=user.proxy, client_cert=user.cert, client_key=user.key,
+                      validate_certs=False)
+
+
+def test_tls_spec_takes_grid_environment_variables(monkeypatch, user):
+    monkeypatch.setenv("X509_USER_PROXY", user.proxy)
+    monkeypatch.setenv("X509_CERT_DIR", "/srv/grid/certificates")
+    monkeypatch.delenv("X509_USER_CERT", raising=False)
+    monkeypatch.delenv("X509_USER_KEY", raising=False)
+    validator = ArgumentSpecValidator(TLS_SPEC, mutually_exclusive=TLS_MUTUALLY_EXCLUSIVE,
+                                      required_together=TLS_REQUIRED_TOGETHER)
+    result = validator.validate({})
+    assert result.error_messages == []
+    params = result.validated_parameters
+    assert params["proxy_file"] == user.proxy and params["ca_path"] == "/srv/grid/certificates"
+    assert (params["validate_certs"], params["timeout"], params["retries"]) == (True, 30.0, 2)
+    monkeypatch.delenv("X509_CERT_DIR")
+    assert validator.validate({}).validated_parameters["ca_path"] == "/etc/grid-security/certificates"

@@ -29,7 +29,7 @@ description:
     no C(-a)), the C(-i) sandbox of that build job, which is looked up in the same JEDI task (API) or job set
     (monitor). When the URL cannot be determined for sure, none is returned and RV(payload_url_reason) says why."
 author:
-  - gridsec.ops contributors
+  - gridsec.ops maintainers (@gridsec)
 extends_documentation_fragment:
   - gridsec.ops._panda
   - gridsec.ops._tls

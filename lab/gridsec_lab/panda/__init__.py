@@ -6,6 +6,8 @@ server in this process and returns a :class:`LabPandaEndpoint`.
 """
 import os
 
+import requests
+
 from .. import pg
 from ..panda_endpoint import PandaDatabase, PandaEndpoint
 from .naming import clean_user_id
@@ -27,14 +29,20 @@ class LabPandaEndpoint(PandaEndpoint):
         self._admin_dsn = admin_dsn
 
     def submit_job(self, cred, **fields):
-        """Submit through the lab's own /job/submit path (the same code the API serves)."""
+        """Submit through the lab's /api/v1/job/submit as ``cred`` with its proxy (if it has one), like
+        panda-client does; the server records the presented certificate's subject as prodUserID."""
         job = {"prodSourceLabel": "user", "computingSite": "LAB_SITE",
                "transformation": "http://pandaserver.lab:25085/trf/user/runGen-00-00-02"}
         job.update(fields)
-        ids = self._store.submit_jobs(cred.dn, [job])
-        if ids is None:
-            raise PermissionError("%s is banned" % clean_user_id(cred.dn))
-        return ids[0]
+        reply = requests.post(self.url + "/api/v1/job/submit", json={"jobs": [job]},
+                              cert=cred.proxy or (cred.cert, cred.key), verify=self.ca_path, timeout=30,
+                              headers={"Accept": "application/json"})
+        if reply.status_code == 403:
+            raise PermissionError(reply.text)
+        body = reply.json()
+        if not body.get("success"):
+            raise PermissionError("job/submit as %s refused: %s" % (clean_user_id(cred.dn), body.get("message")))
+        return body["data"][0][0]
 
     def set_job_status(self, panda_id, status, **fields):
         self._store.move_job(panda_id, status, **fields)

@@ -26,6 +26,15 @@ from .store import TASK_FINAL_STATES, Store
 
 OPTIONAL_INT = typing.Optional[int]
 
+MONITOR_EXACT_FIELDS = ("prodsourcelabel", "jeditaskid", "jobsetid", "computingsite", "jobdefinitionid")
+
+# JediTaskSpec attribute names used in task records (the real server's keys); other columns stay lower case.
+TASK_ATTRIBUTE_BY_COLUMN = {name.lower(): name for name in (
+    "jediTaskID taskName status userName creationDate modificationTime reqID oldStatus cloud site startTime "
+    "endTime frozenTime prodSourceLabel workingGroup vo coreCount taskType processingType taskPriority "
+    "currentPriority architecture transUses transHome transPath lockedBy lockedTime termCondition splitRule"
+).split()}
+
 
 class ApiError(Exception):
     def __init__(self, status, text):
@@ -291,7 +300,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def api_task_get_tasks_detailed_info_since(self, caller, since, filters, n_tasks):
         since_time = datetime.datetime.strptime(since, "%Y-%m-%d %H:%M:%S") if since else datetime.datetime(1970, 1, 1)
         rows = self.server.store.tasks_since(since_time, (filters or {}).get("userName"))
-        self._reply(True, "", rows[:n_tasks])
+        self._reply(True, "", [{TASK_ATTRIBUTE_BY_COLUMN.get(k, k): v for k, v in row.items()} for row in rows[:n_tasks]])
 
     # -- BigPanDA-style monitor -----------------------------------------------------------------------
     def _monitor(self, url):
@@ -325,6 +334,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if "jobstatus" in query:
                     clauses.append(sql.SQL("jobstatus = ANY(%s)"))
                     args.append(query["jobstatus"].split("|"))
+                for field in MONITOR_EXACT_FIELDS:  # other job fields filter exactly, as in BigPanDA's jobList
+                    if field in query:
+                        clauses.append(sql.SQL("{}::text = %s").format(sql.Identifier(field)))
+                        args.append(query[field])
                 where = sql.SQL(" AND ").join(clauses) if clauses else sql.SQL("TRUE")
                 result = {"selectionsummary": [], "jobs": store.monitor_jobs(where, args), "errsByCount": []}
         else:

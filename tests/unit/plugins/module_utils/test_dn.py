@@ -201,7 +201,8 @@ def test_pap_literal_of_rfc2253_input_is_that_of_its_slash_form():
 ])
 def test_dn_equal_true(a, b):
     assert dn_equal(a, b)
-    assert dn_equal(b, a)
+    first, second = b, a
+    assert dn_equal(first, second)  # symmetric
     assert parse_dn(a) == parse_dn(b)
     assert hash(parse_dn(a)) == hash(parse_dn(b))
 

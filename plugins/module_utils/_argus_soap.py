@@ -350,7 +350,7 @@ def array_items(response, operation):
     ``<op>Return`` repeated directly under the response -> each is an item; one ``<op>Return`` whose children are
     the items (``<op>Return/<op>Return``, ``.../item``...) -> its children. Nil/empty -> [].
     """
-    returns = [r for r in return_elements(response, operation)]
+    returns = list(return_elements(response, operation))
     if len(returns) > 1:
         return [r for r in returns if not is_nil(r)]
     if not returns or is_nil(returns[0]):

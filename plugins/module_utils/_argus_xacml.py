@@ -437,7 +437,7 @@ class PolicySet(object):
         self.policy_set_id = policy_set_id
         self.version = None if version is None else str(version)
         self.resource = resource
-        self.references = [(kind, ref) for kind, ref in references]
+        self.references = [tuple(item) for item in references]
         for kind, _ref in self.references:
             if kind not in ("policyset", "policy"):
                 raise XacmlError("reference kind must be 'policyset' or 'policy', not %r" % (kind,))

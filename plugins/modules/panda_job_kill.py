@@ -29,7 +29,7 @@ description:
     heartbeat (up to about 30 minutes); queued jobs are cancelled at once. Code V(99) with the production role
     cancels running jobs at once too.
 author:
-  - gridsec.ops contributors
+  - gridsec.ops maintainers (@gridsec)
 extends_documentation_fragment:
   - gridsec.ops._panda
   - gridsec.ops._tls

@@ -26,7 +26,7 @@ description:
   - A ban does not stop queued or running jobs and tasks; use M(gridsec.ops.panda_job_kill) for that (the
     playbook C(gridsec.ops.panda_ban_user) does both).
 author:
-  - gridsec.ops contributors
+  - gridsec.ops maintainers (@gridsec)
 extends_documentation_fragment:
   - gridsec.ops._panda_db
   - gridsec.ops._panda

@@ -81,7 +81,7 @@ def test_ban_request_on_the_wire_and_returned_policy_id():
 
 
 def test_ban_of_existing_value_returns_none_from_nil():
-    client, _ = client_with((200, fixture("ban_reply_nil.xml")))
+    client, _transport = client_with((200, fixture("ban_reply_nil.xml")))
     assert client.ban("default", "fqan", "/dteam/test") is None
 
 
@@ -94,7 +94,7 @@ def test_unban_returns_status_code(name, code):
 
 
 def test_fault_becomes_remote_error_naming_pap_and_operation():
-    client, _ = client_with((500, fixture("fault_remote_pap.xml")))
+    client, _transport = client_with((500, fixture("fault_remote_pap.xml")))
     with pytest.raises(RemoteError) as info:
         client.ban("centralbanning", "subject", "CN=x")
     err = info.value
@@ -105,21 +105,21 @@ def test_fault_becomes_remote_error_naming_pap_and_operation():
 
 
 def test_authorization_fault_becomes_authorization_error():
-    client, _ = client_with((500, fixture("fault_authz.xml")))
+    client, _transport = client_with((500, fixture("fault_authz.xml")))
     with pytest.raises(AuthorizationError) as info:
         client.ban("default", "subject", "CN=x")
     assert "Permission denied" in str(info.value) and "operation ban" in str(info.value)
 
 
 def test_http_500_without_soap_is_a_remote_error():
-    client, _ = client_with((500, b"<html><body><h2>HTTP ERROR 500</h2></body></html>"))
+    client, _transport = client_with((500, b"<html><body><h2>HTTP ERROR 500</h2></body></html>"))
     with pytest.raises(RemoteError) as info:
         client.ping()
     assert "HTTP 500" in str(info.value)
 
 
 def test_transport_errors_are_relabelled_with_the_pap():
-    client, _ = client_with(TransportError("cannot connect to https://x", server="x:1", operation="ping"))
+    client, _transport = client_with(TransportError("cannot connect to https://x", server="x:1", operation="ping"))
     with pytest.raises(TransportError) as info:
         client.ping()
     assert str(info.value).startswith("PAP pap.example.org:8150, operation ping: cannot connect")
@@ -151,7 +151,7 @@ def test_get_tree_in_three_calls_follows_root_order():
                      ("ps-any", "public_any", "rule-compound"), ("ps-any", "public_any", "rule-bob")]
     assert tree.policies["private_ce"].public is False
     bans = tree.find_bans("subject", "CN=Bob\\, Jr.,O=Example,C=IT")
-    assert [r.rule_id for _, _, r in bans] == ["rule-bob"]
+    assert [r.rule_id for _resource, _policy, r in bans] == ["rule-bob"]
     compound = tree.find_bans("fqan", "/dteam/test")[0][2]
     assert [a.as_pair() for a in compound.attributes] == [("fqan", "/dteam/test"),
                                                           ("subject", "CN=Alice,O=Example,C=IT")]
@@ -229,7 +229,7 @@ def test_get_policy_nil_is_not_found():
              b'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><e:Body>'
              b'<p:getPolicyResponse xmlns:p="http://services.pap.authz.glite.org">'
              b'<p:getPolicyReturn xsi:nil="true"/></p:getPolicyResponse></e:Body></e:Envelope>')
-    client, _ = client_with((200, reply))
+    client, _transport = client_with((200, reply))
     with pytest.raises(NotFoundError):
         client.get_policy("default", "public_gone")
 
@@ -242,7 +242,7 @@ def test_policy_query_pdp_reply_is_merged_tree_in_pap_order():
     assert query.get("Version") == "2.0"
     assert not [c for c in query if etree.QName(c).localname == "Extensions"]
     assert tree.root.policy_set_id == "root-default-3f0e"
-    order = [(p.policy_id, r.rule_id) for _, p, r in tree.iter_rules()]
+    order = [(p.policy_id, r.rule_id) for _resource, p, r in tree.iter_rules()]
     assert order == [("public_central", "r-canary"), ("private_local", "r-vo")]
     assert "CN=1a2b3c4d, CN=20260101" in tree.to_spl()
 
@@ -256,7 +256,7 @@ def test_policy_query_pap_query_has_empty_extensions():
 
 
 def test_policy_query_refused_by_saml_status():
-    client, _ = client_with((200, fixture("provisioning_denied_reply.xml")))
+    client, _transport = client_with((200, fixture("provisioning_denied_reply.xml")))
     with pytest.raises(AuthorizationError) as info:
         client.policy_query(pdp=True)
     assert "RequestDenied" in str(info.value.details)

@@ -50,7 +50,7 @@ def test_samples_parse_into_the_pap_model(sample_tree):
     assert resource.resource == ".*" and resource.version == "1"
     policy = sample_tree.policies["public_0b9e8d7c-6f5a-4b3c-9d2e-1f0a9b8c7d6e"]
     assert policy.public and policy.action == ".*" and policy.version == "2"
-    rules = [(r.effect, [a.as_pair() for a in r.attributes]) for _, _, r in sample_tree.iter_rules()]
+    rules = [(r.effect, [a.as_pair() for a in r.attributes]) for _resource, _policy, r in sample_tree.iter_rules()]
     assert rules == [
         ("Deny", [("subject", "CN=user name,CN=999999,CN=user,OU=Users,OU=Organic Units,DC=cern,DC=ch")]),
         ("Deny", [("fqan", "/dteam/test")])]
@@ -146,9 +146,9 @@ def test_iter_rules_follows_root_order_and_skips_dangling_references():
     pa = Policy("public_a", "1", ".*", [Rule("ra", "deny", [Attribute("vo", "x")])])
     pb = Policy("public_b", "1", ".*", [Rule("rb", "deny", [Attribute("vo", "x")])])
     tree = PapPolicyTree("default", root, {"root": root, "a": a, "b": b}, {"pa": pa, "pb": pb})
-    assert [r.rule_id for _, _, r in tree.iter_rules()] == ["rb", "ra"]
+    assert [r.rule_id for _resource, _policy, r in tree.iter_rules()] == ["rb", "ra"]
     assert sorted(tree.dangling_references()) == [("b", "policy", "gone"), ("root", "policyset", "missing")]
-    assert [r.rule_id for _, _, r in tree.find_rules(attribute_id="vo", value="x", resource="A")] == ["ra"]
+    assert [r.rule_id for _resource, _policy, r in tree.find_rules(attribute_id="vo", value="x", resource="A")] == ["ra"]
     assert tree.find_rules(effect="permit") == []
 
 

@@ -1,5 +1,8 @@
 """PostgreSQL helpers shared by the lab PanDA and the real panda-server tier.
 
+- :func:`admin_dsn`: which PostgreSQL to use: the one named by ``$GRIDSEC_PG_ADMIN_DSN``, else a local one on
+  127.0.0.1:5432, else a private throwaway cluster (:class:`ThrowawayCluster`, system ``initdb``/``pg_ctl`` or
+  the embedded PostgreSQL of the ``pgserver`` wheel).
 - :func:`create_database` / :func:`drop_database`: a uniquely named database per session, dropped afterwards.
 - :func:`load_panda_schema`: load the PanDA PostgreSQL DDL (``PanDAWMS/panda-database``, read at run time
   from the directory named by ``GRIDSEC_PANDA_SCHEMA_DIR``; it is not part of this repository) the way the
@@ -21,12 +24,19 @@
 
 The DSNs are libpq connection strings (``host=127.0.0.1 port=5432 dbname=postgres user=postgres``).
 """
+import atexit
 import dataclasses
+import glob
+import importlib.util
 import os
+import pwd
 import re
 import secrets
 import shutil
+import socket
 import subprocess
+import sys
+import tempfile
 
 import psycopg
 from psycopg import conninfo as _conninfo, sql
@@ -64,9 +74,162 @@ def schema_dir_available(schema_dir=None):
     return os.path.isfile(os.path.join(schema_dir, "pg_PANDA_TABLE.sql"))
 
 
+SCHEMA_HOWTO = ("the real panda-server tier needs the PanDA PostgreSQL DDL: clone "
+                "https://github.com/PanDAWMS/panda-database (schema 0.1.6) and set GRIDSEC_PANDA_SCHEMA_DIR to its "
+                "schema/postgres/sqls directory (the lab PanDA does not need it: it creates its own tables)")
+
+
+LOCAL_DSN = "host=127.0.0.1 port=5432 dbname=postgres user=postgres"
+
+
 def default_admin_dsn():
-    """``$GRIDSEC_PG_ADMIN_DSN`` or the local superuser on 127.0.0.1:5432 (trust auth in the lab)."""
-    return os.environ.get("GRIDSEC_PG_ADMIN_DSN") or "host=127.0.0.1 port=5432 dbname=postgres user=postgres"
+    """``$GRIDSEC_PG_ADMIN_DSN`` or the local superuser on 127.0.0.1:5432 (trust auth in the lab). This only
+    names a server; :func:`admin_dsn` also checks it answers and falls back to a throwaway cluster."""
+    return os.environ.get("GRIDSEC_PG_ADMIN_DSN") or LOCAL_DSN
+
+
+def reachable(dsn, timeout=3):
+    """True when a PostgreSQL server accepts a connection with ``dsn``."""
+    try:
+        with psycopg.connect(dsn, connect_timeout=timeout, autocommit=True) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except psycopg.Error:
+        return False
+
+
+_THROWAWAY = {}
+
+
+def admin_dsn(verbose=True):
+    """The admin DSN of a PostgreSQL the lab may create databases in, in this order:
+
+    1. ``$GRIDSEC_PG_ADMIN_DSN`` when it is set and the server answers;
+    2. when it is not set, the local server on 127.0.0.1:5432 (trust auth) when it answers;
+    3. otherwise (or with ``GRIDSEC_PG_THROWAWAY=1``) a private throwaway cluster for this process
+       (:class:`ThrowawayCluster`, started once, stopped and deleted at exit).
+
+    A set but unreachable ``$GRIDSEC_PG_ADMIN_DSN`` is not replaced by the local server: it falls through to
+    the throwaway cluster, with a message saying so.
+    """
+    configured = os.environ.get("GRIDSEC_PG_ADMIN_DSN")
+    if os.environ.get("GRIDSEC_PG_THROWAWAY") != "1":
+        if reachable(configured or LOCAL_DSN):
+            return configured or LOCAL_DSN
+        if verbose and "cluster" not in _THROWAWAY:
+            print("gridsec_lab: no PostgreSQL answers at %s; starting a private throwaway cluster"
+                  % (configured or LOCAL_DSN), file=sys.stderr, flush=True)
+    if "cluster" not in _THROWAWAY:
+        cluster = ThrowawayCluster()
+        cluster.start()
+        atexit.register(cluster.stop)
+        _THROWAWAY["cluster"] = cluster
+    return _THROWAWAY["cluster"].dsn
+
+
+def postgres_bin_dir():
+    """Directory with ``initdb``/``pg_ctl``/``postgres``/``psql``: the system's (PATH, then
+    ``/usr/lib/postgresql/<newest>/bin``), else the embedded PostgreSQL of the ``pgserver`` wheel; None when
+    neither is there."""
+    found = shutil.which("initdb")
+    if found and shutil.which("pg_ctl"):
+        return os.path.dirname(os.path.realpath(found))
+    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                      key=lambda p: int(re.sub(r"\D", "", p.split("/")[4]) or 0))
+    if versions:
+        return os.path.dirname(versions[-1])
+    return embedded_bin_dir()
+
+
+def embedded_bin_dir():
+    """``bin`` of the PostgreSQL build inside the ``pgserver`` wheel (found without importing it: importing
+    pgserver creates lock files and may add system users when run as root; only its binaries are used)."""
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = os.path.join(list(spec.submodule_search_locations)[0], "pginstall", "bin")
+    return path if os.path.isfile(os.path.join(path, "initdb")) else None
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ThrowawayCluster:
+    """A private PostgreSQL cluster in a temporary directory: ``initdb`` (trust auth, superuser ``postgres``),
+    ``pg_ctl start`` on 127.0.0.1 and a free port, no Unix socket; :meth:`stop` stops it and deletes the
+    directory. Binaries from :func:`postgres_bin_dir` (system, else the ``pgserver`` wheel). PostgreSQL refuses
+    to run as root: as root the cluster runs as the unprivileged ``postgres`` or ``nobody`` account."""
+
+    def __init__(self, bin_dir=None, base_dir=None):
+        self.bin_dir = bin_dir or postgres_bin_dir()
+        if not self.bin_dir:
+            raise SchemaError("no PostgreSQL server answers and no PostgreSQL binaries were found for a throwaway "
+                              "cluster: install the system's postgresql package or `pip install pgserver` "
+                              "(pinned in requirements/dev-py311.txt), or set GRIDSEC_PG_ADMIN_DSN")
+        self.base_dir = base_dir
+        self.directory = None
+        self.port = None
+        self.dsn = None
+        self._user = None
+
+    def _run(self, args, timeout=120):
+        kwargs = {}
+        if self._user is not None:
+            kwargs["user"] = self._user.pw_uid
+            kwargs["group"] = self._user.pw_gid
+            kwargs["extra_groups"] = []
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "LANG": "C"}
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env, **kwargs)
+        if proc.returncode != 0:
+            raise SchemaError("%s failed (exit %d): %s" % (os.path.basename(args[0]), proc.returncode,
+                                                           (proc.stderr or proc.stdout)[-2000:]))
+        return proc
+
+    def start(self):
+        if os.geteuid() == 0:
+            for name in ("postgres", "nobody"):
+                try:
+                    self._user = pwd.getpwnam(name)
+                    break
+                except KeyError:
+                    continue
+            else:
+                raise SchemaError("running as root and neither a postgres nor a nobody account exists")
+        self.directory = tempfile.mkdtemp(prefix="gridsec-pg-", dir=self.base_dir)
+        data = os.path.join(self.directory, "data")
+        os.makedirs(data, mode=0o700)
+        if self._user is not None:
+            os.chmod(self.directory, 0o755)
+            for path in (self.directory, data):
+                os.chown(path, self._user.pw_uid, self._user.pw_gid)
+        self._run([os.path.join(self.bin_dir, "initdb"), "-D", data, "-U", "postgres", "--auth=trust",
+                   "--encoding=UTF8", "--no-sync"])
+        for attempt in range(5):
+            self.port = _free_port()
+            options = "-h 127.0.0.1 -p %d -c unix_socket_directories= -c fsync=off" % self.port
+            try:
+                self._run([os.path.join(self.bin_dir, "pg_ctl"), "-D", data, "-l", os.path.join(data, "server.log"),
+                           "-o", options, "-w", "-t", "60", "start"])
+                break
+            except SchemaError:
+                if attempt == 4:
+                    raise
+        self.dsn = "host=127.0.0.1 port=%d dbname=postgres user=postgres" % self.port
+        return self
+
+    def stop(self):
+        if not self.directory:
+            return
+        data = os.path.join(self.directory, "data")
+        try:
+            self._run([os.path.join(self.bin_dir, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"])
+        except (SchemaError, OSError, subprocess.SubprocessError):
+            pass
+        shutil.rmtree(self.directory, ignore_errors=True)
+        self.directory = None
 
 
 def dsn_params(dsn):
@@ -120,6 +283,9 @@ def ensure_role(dsn, role="panda"):
 def _psql():
     path = shutil.which("psql")
     if not path:
+        embedded = embedded_bin_dir()
+        if embedded and os.path.isfile(os.path.join(embedded, "psql")):
+            return os.path.join(embedded, "psql")
         raise SchemaError("psql not found in PATH: the PanDA DDL uses psql meta-commands and is loaded with psql")
     return path
 

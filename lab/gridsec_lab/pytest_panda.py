@@ -11,8 +11,13 @@ Fixtures (session scope):
 ``panda_pki``
     the :class:`gridsec_lab.pki.TestPKI` the PanDA endpoints use (override it to share a PKI).
 
+The lab PanDA creates its own tables (``gridsec_lab.panda.schema``) and needs no panda-database DDL; the real
+tier loads the real DDL from ``GRIDSEC_PANDA_SCHEMA_DIR``. PostgreSQL: :func:`gridsec_lab.pg.admin_dsn` (the
+server named by ``GRIDSEC_PG_ADMIN_DSN``, a local one, or a private throwaway cluster).
+
 Skips, never silent failures:
-- the PanDA schema directory is missing -> skip naming ``GRIDSEC_PANDA_SCHEMA_DIR``;
+- "real" only: the PanDA schema directory is missing -> skip naming ``GRIDSEC_PANDA_SCHEMA_DIR`` and where to
+  get it;
 - installing panda-server failed because PyPI is unreachable -> skip with the reason (any other install or
   start failure is an error);
 - ``gridsec_lab.panda`` does not exist yet -> the "lab" parameter is skipped ("lab PanDA not implemented yet").
@@ -39,8 +44,7 @@ def panda_pki(tmp_path_factory):
 def _schema_dir_or_skip():
     schema_dir = pg.default_schema_dir()
     if not pg.schema_dir_available(schema_dir):
-        pytest.skip("PanDA PostgreSQL schema not found at %s: set GRIDSEC_PANDA_SCHEMA_DIR to a copy of "
-                    "panda-database schema/postgres/sqls" % schema_dir)
+        pytest.skip("PanDA PostgreSQL schema not found at %s: %s" % (schema_dir, pg.SCHEMA_HOWTO))
     return schema_dir
 
 
@@ -56,7 +60,7 @@ def panda_real_endpoint(tmp_path_factory, panda_pki):
             pytest.skip("installing panda-server 1.0.4 failed, PyPI unreachable: %s" % str(exc).splitlines()[0])
         raise
     workdir = str(tmp_path_factory.mktemp("panda-real"))
-    endpoint = launcher.start(workdir, panda_pki, schema_dir, pg.default_admin_dsn())
+    endpoint = launcher.start(workdir, panda_pki, schema_dir, pg.admin_dsn())
     # BigPanDA is a separate service, not part of panda-server: serve the lab's BigPanDA-style monitor over
     # the real server's database, so monitor lookups (batch id -> PanDA id) run against real job rows.
     from .panda.server import serve as serve_lab
@@ -82,9 +86,8 @@ def panda_lab_endpoint(tmp_path_factory, panda_pki):
         raise
     if not hasattr(lab, "start"):
         pytest.skip("lab PanDA not implemented yet (gridsec_lab.panda.start missing)")
-    schema_dir = _schema_dir_or_skip()
     workdir = str(tmp_path_factory.mktemp("panda-lab"))
-    endpoint = lab.start(workdir, panda_pki, schema_dir, pg.default_admin_dsn())
+    endpoint = lab.start(workdir, panda_pki, None, pg.admin_dsn())
     try:
         yield endpoint
     finally:

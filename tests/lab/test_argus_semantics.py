@@ -140,15 +140,16 @@ def test_compound_rule_counts_as_existing_ban_and_unban_removes_it_whole(pap):
     rid = rc.ret(pap.call("HighLevelPolicyManagementService", "addRule", [
         ("alias", "default"), ("isPermit", False), ("attributeList", ["subject=/CN=x", "fqan=/atlas"]),
         ("actionValue", ".*"), ("resourceValue", ".*"), ("actionIdentifier", None), ("ruleIdentifier", None),
-        ("obligationValue", None), ("obligationScope", None), ("moveAfter", False)], ns=HL)).text
+        ("obligationValue", None), ("obligationScope", "action"), ("moveAfter", False)], ns=HL)).text
     assert rid
     [policy] = pap.policies()
     assert deny_values(policy) == [["CN=x", "/atlas"]]
     assert pap.ban("subject", "/CN=x") is None  # "ban rule already exists"
     assert pap.unban("fqan", "/atlas") == 0
     assert pap.policies() == []  # the compound rule went, and the emptied policy with it
-    [ps] = [ps for ps in pap.policysets() if ps.get("PolicySetId") != pap.root().get("PolicySetId")]
-    assert refs(ps, "PolicyIdReference") == []  # empty resource PolicySet is kept
+    # PapContainer.removePolicyAndReferences: the resource PolicySet left empty goes too
+    assert [ps for ps in pap.policysets() if ps.get("PolicySetId") != pap.root().get("PolicySetId")] == []
+    assert refs(pap.root(), "PolicySetIdReference") == []
 
 
 def test_unban_status_1_when_nothing_matches(pap):
@@ -220,10 +221,12 @@ def test_add_pap_and_remote_alias_is_read_only(pap):
                                   ("action", ".*")])]:
         with pytest.raises(Fault) as err:
             pap.call("HighLevelPolicyManagementService", op, params, ns=HL)
-        assert err.value.string == "Forbidden operation for a remote PAP"
+        assert err.value.string == ("org.glite.authz.pap.services.XACMLPolicyManagementServiceException: "
+                                    "Forbidden operation for a remote PAP")
     assert pap.policies("upstream") == []
+    # GetOrderOperation answers the configured ordering: addPap does not add to it
     order = [e.text for e in rc.ret(pap.call("PAPManagementService", "getOrder"))]
-    assert order == ["default", "upstream"]
+    assert order == []
     pap.call("PAPManagementService", "setOrder", [("aliasArray", ["upstream", "default"])])
     order = [e.text for e in rc.ret(pap.call("PAPManagementService", "getOrder"))]
     assert order == ["upstream", "default"]
@@ -233,6 +236,7 @@ def test_add_pap_and_remote_alias_is_read_only(pap):
 
 def test_ping_and_polling_interval(pap):
     assert rc.ret(pap.call("PAPManagementService", "ping")).text.startswith("PAP version: ")
+    # SetPollingIntervalOperation.instance((long) seconds): whole seconds
     pap.call("PAPManagementService", "setPollingInterval", [("seconds", 42.5)])
-    assert float(rc.ret(pap.call("PAPManagementService", "getPollingInterval")).text) == 42.5
-    assert "poll_interval = 42.5" in open(pap.lab.pap.directory + "/pap_configuration.ini").read()
+    assert float(rc.ret(pap.call("PAPManagementService", "getPollingInterval")).text) == 42.0
+    assert "poll_interval = 42\n" in open(pap.lab.pap.directory + "/pap_configuration.ini").read()

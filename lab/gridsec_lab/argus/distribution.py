@@ -123,17 +123,21 @@ class Distributor:
         self._wake.set()
 
     def refresh(self, alias):
-        """One pull of ``alias`` now. Raises PapError on failure (the old cache stays)."""
+        """RefreshPolicyCacheOperation: False for an unknown alias; a PAPException for a local alias
+        ('"<alias>" is local, nothing to refresh') and for a failed pull (the old cache stays)."""
         with self.state.lock:
-            pap = self.state.pap(alias)
+            pap = self.state.paps.get(alias)
+            if pap is None:
+                log.error("Unable to refresh cache, PAP not found: %s", alias)
+                return False
             if pap.local:
-                raise PapError("'%s' is not a remote PAP" % pap.alias)
+                raise PapError('"%s" is local, nothing to refresh' % alias)
         try:
             objects = retrieve_policies(pap, self.cert, self.key, self.ca_dir, self.timeout)
         except PapError as exc:
             self.last_errors[pap.alias] = str(exc)
-            raise
-        except Exception as exc:  # connection, TLS, parse errors
+            raise PapError(exc.message) from None
+        except Exception as exc:  # connection, TLS, parse errors: PAPException(t.getMessage(), t)
             self.last_errors[pap.alias] = str(exc)
             raise PapError("Error contacting remote PAP '%s' (%s): %s" % (pap.alias, pap.endpoint(), exc)) from None
         self.last_errors.pop(pap.alias, None)

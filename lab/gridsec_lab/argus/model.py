@@ -72,12 +72,49 @@ _ELEMENTS = {  # target element -> (plural, singular, match, designator)
 _TARGET_ORDER = ["subject", "resource", "action", "environment"]
 
 
+# Java exception classes of argus-pap; Axis 1 turns an exception thrown by a service method into a
+# fault whose faultstring is ``exception.toString()`` = "<class name>: <message>".
+PAP_EXCEPTION = "org.glite.authz.pap.common.exceptions.PAPException"
+PAP_MANAGER_EXCEPTION = "org.glite.authz.pap.papmanagement.PapManagerException"
+NOT_FOUND = "org.glite.authz.pap.repository.exceptions.NotFoundException"
+ALREADY_EXISTS = "org.glite.authz.pap.repository.exceptions.AlreadyExistsException"
+INVALID_VERSION = "org.glite.authz.pap.repository.exceptions.InvalidVersionException"
+REPOSITORY_EXCEPTION = "org.glite.authz.pap.repository.exceptions.RepositoryException"
+XACML_SERVICE_EXCEPTION = "org.glite.authz.pap.services.XACMLPolicyManagementServiceException"
+HIGHLEVEL_SERVICE_EXCEPTION = "org.glite.authz.pap.services.HighLevelPolicyManagementServiceException"
+AUTHZ_EXCEPTION = "org.glite.authz.pap.authz.exceptions.PAPAuthzException"
+DISTRIBUTION_CONFIG_EXCEPTION = "org.glite.authz.pap.distribution.DistributionConfigurationException"
+UNSUPPORTED_ATTRIBUTE = "org.glite.authz.pap.common.xacml.wizard.exceptions.UnsupportedAttributeException"
+NULL_POINTER = "java.lang.NullPointerException"
+ILLEGAL_ARGUMENT = "java.lang.IllegalArgumentException"
+
+
 class PapError(Exception):
-    """An error the PAP reports as a SOAP fault (message = faultstring)."""
+    """An exception of the PAP, reported as a SOAP fault "<java class>: <message>"."""
+
+    java_class = PAP_EXCEPTION
+
+    def __init__(self, message=None, java_class=None):
+        super().__init__(message)
+        self.message = message
+        if java_class:
+            self.java_class = java_class
+
+    def __str__(self):
+        return self.faultstring
+
+    @property
+    def faultstring(self):
+        # Throwable.toString(): the class name alone when the message is null
+        return self.java_class if self.message is None else "%s: %s" % (self.java_class, self.message)
 
 
 class AuthzError(PapError):
-    pass
+    java_class = AUTHZ_EXCEPTION
+
+
+class NotFound(PapError):
+    java_class = NOT_FOUND
 
 
 def openssl_to_rfc2253(dn):
@@ -102,8 +139,8 @@ class Attribute:
 
     @classmethod
     def make(cls, name, value):
-        if name not in ATTRIBUTES:
-            raise PapError("Unknown attribute id: '%s'" % name)
+        if name not in ATTRIBUTES:  # AttributeWizard(identifier, value)
+            raise PapError("id=%s" % name, UNSUPPORTED_ATTRIBUTE)
         value = "" if value is None else value
         if ATTRIBUTES[name].datatype == X500 and value.startswith("/"):
             value = openssl_to_rfc2253(value)
@@ -201,7 +238,18 @@ def make_rule(effect, attrs, rule_id=None):
 
 
 def is_public_policy_id(policy_id):
-    return not (policy_id or "").startswith("private")
+    """PolicyWizard.isPublic: split the id on '_'; a single token is public, otherwise private only
+    when the first token is exactly "private". So "private-<uuid>" (what addPolicy/storePolicy make
+    of the prefix "private") is PUBLIC and is exported downstream."""
+    tokens = (policy_id or "").split("_")
+    if len(tokens) == 1:
+        return True
+    return tokens[0] != "private"
+
+
+def generate_id(prefix=None):
+    """WizardUtils.generateId: prefix + "-" + uuid, or a bare uuid for a null/empty prefix."""
+    return "%s-%s" % (prefix, new_uuid()) if prefix else new_uuid()
 
 
 def bump_version(el):
@@ -268,6 +316,15 @@ def remove_reference(ps, ref_id):
     return removed
 
 
+def _delete_reference(ps, kind, ref_id):
+    """PolicySetHelper.delete{Policy,PolicySet}Reference: remove the first matching reference."""
+    for c in children(ps):
+        if local(c) == kind and (c.text or "").strip() == ref_id:
+            ps.remove(c)
+            return True
+    return False
+
+
 def to_xacml_element(el, kind):
     """Accept a Policy/PolicySet element as sent by clients: either the XACML element itself (any
     prefix) or a wrapper (e.g. ``<policy PolicyId=...>`` from WSDL-driven clients) -> a fresh copy in
@@ -320,17 +377,22 @@ class AliasStore:
         return self.policysets[self.root_id]
 
     def get_policy(self, pid):
-        if pid not in self.policies:
-            raise PapError("Policy not found: '%s'" % pid)
+        if pid not in self.policies:  # Get{Local,Remote}PolicyOperation
+            raise NotFound("Policy '%s' not found." % pid)
         return self.policies[pid]
 
     def get_policyset(self, psid):
         if psid not in self.policysets:
-            raise PapError("PolicySet not found: '%s'" % psid)
+            raise NotFound("PolicySet '%s' not found." % psid)
         return self.policysets[psid]
 
     def count(self):
-        return len(self.policies)
+        """PapContainer.getNumberOfPolicies: the number of RULES of all policies (what /pap/status shows)."""
+        return sum(len(rules(p)) for p in self.policies.values())
+
+    def all_policysets(self):
+        """PapContainer.getAllPolicySets: the root first."""
+        return [self.root] + [ps for psid, ps in self.policysets.items() if psid != self.root_id]
 
     def erase(self):
         self.policysets = {self.root_id: make_root(self.root_id)}
@@ -374,24 +436,62 @@ class AliasStore:
         with open(path, "rb") as handle:
             return cls.from_element(parse_xml(handle.read(), max_bytes=256 * 1024 * 1024))
 
-    # -- generic tree edits ------------------------------------------------------------------------
-    def remove_object_and_references(self, oid):
-        found = False
-        if oid in self.policies:
-            del self.policies[oid]
-            found = True
-        elif oid in self.policysets and oid != self.root_id:
-            ps = self.policysets.pop(oid)
-            found = True
-            # children referenced only from the removed PolicySet go with it (like the PAP does)
-            for pid in ref_ids(ps, "PolicyIdReference"):
-                if pid in self.policies and not self._referenced(pid):
-                    del self.policies[pid]
-        if found:
-            for ps in self.policysets.values():
-                if remove_reference(ps, oid):
+    # -- generic tree edits (PapContainer) ---------------------------------------------------------
+    def remove_policy_and_references(self, pid):
+        """PapContainer.removePolicyAndReferences: drop every reference (bumping the PolicySet), a
+        PolicySet left without policy references is removed with its references, then the policy."""
+        if pid not in self.policies:
+            raise NotFound('PolicyId "%s" does not exists' % pid)
+        already_removed = False
+        for ps in list(self.all_policysets()):
+            if ps.get("PolicySetId") not in self.policysets:
+                continue
+            if _delete_reference(ps, "PolicyIdReference", pid):
+                if not ref_ids(ps, "PolicyIdReference"):
+                    self.remove_policyset_and_references(ps.get("PolicySetId"))
+                    already_removed = True
+                else:
                     bump_version(ps)
-        return found
+        # when the PolicySet went, removePolicySetAndReferences re-read it from the DAO (still holding
+        # the reference) and deleted the policy with it; otherwise it is deleted here
+        del already_removed
+        self.policies.pop(pid, None)
+
+    def remove_policyset_and_references(self, psid):
+        """PapContainer.removePolicySetAndReferences: unreference it from the root (bump), delete it and
+        every policy it references."""
+        if psid not in self.policysets:
+            raise NotFound('PolicySetId "%s" does not exists' % psid)
+        if _delete_reference(self.root, "PolicySetIdReference", psid):
+            bump_version(self.root)
+        ps = self.policysets.pop(psid)
+        for pid in ref_ids(ps, "PolicyIdReference"):
+            if pid not in self.policies:
+                raise NotFound("Not found: policyId=%s" % pid)
+            del self.policies[pid]
+
+    def remove_object_and_references(self, oid):
+        """RemoveObjectByIdAndReferencesOperation: a policy, a PolicySet or a RULE id."""
+        if oid is None:
+            raise PapError("id is null", XACML_SERVICE_EXCEPTION)
+        if oid == self.root_id:
+            raise PapError("Invalid operation: cannot remove the local PAP root policy set", REPOSITORY_EXCEPTION)
+        if oid in self.policies:
+            self.remove_policy_and_references(oid)
+            return True
+        if oid in self.policysets:
+            self.remove_policyset_and_references(oid)
+            return True
+        for policy in self.policies.values():
+            for rule in rules(policy):
+                if rule.get("RuleId") == oid:
+                    policy.remove(rule)
+                    if not rules(policy):
+                        self.remove_policy_and_references(policy.get("PolicyId"))
+                    else:
+                        bump_version(policy)
+                    return True
+        raise NotFound("Id not found: %s" % oid)
 
     def _referenced(self, oid):
         for ps in self.policysets.values():
@@ -469,70 +569,132 @@ class AliasStore:
 
     def add_rule(self, permit, attrs, action_value, resource_value, action_id=None, rule_id=None,
                  obligation_value=None, obligation_scope=None, move_after=False):
-        """AddRuleOperation (simplified, ARGUS.md §2.2): add a rule next to ``rule_id`` / into the
-        policy ``action_id``, or into the first resource/action policy matching, created at the top
-        when missing. Returns the new rule id."""
+        """AddRuleOperation.doExecute (the caller has checked the scope and the attributes). Returns the
+        new rule id."""
+        if action_id is None and action_value is None:
+            raise PapError("Action id and action value are both unspecified.", XACML_SERVICE_EXCEPTION)
         effect = "Permit" if permit else "Deny"
         rule = make_rule(effect, attrs)
-        if rule_id:
-            for policy in self.policies.values():
-                for index, existing in enumerate(rules(policy)):
-                    if existing.get("RuleId") == rule_id:
-                        insert_child(policy, index + (1 if move_after else 0), rule, _RULE_KINDS)
-                        bump_version(policy)
-                        return rule.get("RuleId")
-            raise PapError("Rule not found: '%s'" % rule_id)
-        if action_id:
-            policy = self.get_policy(action_id)
-            insert_child(policy, None if move_after else 0, rule, _RULE_KINDS)
-            bump_version(policy)
-            return rule.get("RuleId")
-        resource = Attribute.make("resource", resource_value if resource_value is not None else ".*")
-        action = Attribute.make("action", action_value if action_value is not None else ".*")
-        ps = None
-        for psid in ref_ids(self.root, "PolicySetIdReference"):
-            if psid in self.policysets and target_equivalent(self.policysets[psid], [resource]):
-                ps = self.policysets[psid]
-                break
-        if ps is None:
-            ps = make_resource_policyset(resource)
-            self.policysets[ps.get("PolicySetId")] = ps
-            add_reference(self.root, 0, "PolicySetIdReference", ps.get("PolicySetId"))
-            bump_version(self.root)
-        policy = None
-        for pid in ref_ids(ps, "PolicyIdReference"):
-            if pid in self.policies and target_equivalent(self.policies[pid], [action]):
-                policy = self.policies[pid]
-                break
-        if policy is None:
-            policy = make_action_policy(action, True)
-            self.policies[policy.get("PolicyId")] = policy
-            add_reference(ps, 0, "PolicyIdReference", policy.get("PolicyId"))
-            bump_version(ps)
-        insert_child(policy, None if move_after else 0, rule, _RULE_KINDS)
-        if obligation_value:
-            target = policy if (obligation_scope or "action").lower() != "resource" else ps
-            obligations = target.find(xacml("Obligations"))
-            if obligations is None:
-                obligations = _el("Obligations", parent=target)
-            _el("Obligation", {"ObligationId": obligation_value, "FulfillOn": effect}, parent=obligations)
+        if action_id is None:
+            action_id = self._action_id(action_value, resource_value, move_after, obligation_value, obligation_scope)
+        policy = self.policies.get(action_id)
+        if policy is None:  # papContainer.getPolicy -> FileSystemPolicyDAO.getById
+            raise NotFound("Not found: policyId=%s" % action_id)
+        if obligation_value is not None:
+            if obligation_scope == "action":
+                holder = policy
+            else:
+                holder = self._find_resource_policyset(resource_value)
+            if holder is not None and obligation_value not in _obligation_ids(holder):
+                _set_obligations(holder, obligation_value)  # replaces the Obligations element
+        index = 0
+        if rule_id is not None:
+            ids = [r.get("RuleId") for r in rules(policy)]
+            if rule_id not in ids:
+                raise PapError("ruleId not found: %s" % rule_id, XACML_SERVICE_EXCEPTION)
+            index = ids.index(rule_id) + (1 if move_after else 0)
+        elif move_after:
+            index = -1
+        insert_child(policy, index, rule, _RULE_KINDS)
         bump_version(policy)
         return rule.get("RuleId")
 
+    def _find_resource_policyset(self, resource_value):
+        """AddRuleOperation.findResourcePolicySet: the PolicySet (root skipped) whose resource value
+        equals resource_value; more than one is an error."""
+        if resource_value is None:
+            raise PapError(None, NULL_POINTER)
+        found = None
+        for ps in self.all_policysets()[1:]:
+            if _target_value(ps, "ResourceMatch") == resource_value:
+                if found is not None:
+                    raise PapError("More than one resource policy sets match the given resource id!",
+                                   HIGHLEVEL_SERVICE_EXCEPTION)
+                found = ps
+        return found
+
+    def _action_id(self, action_value, resource_value, bottom, obligation_value, obligation_scope):
+        """AddRuleOperation.getActionId: find or create the resource PolicySet and the action Policy;
+        new ones go to the top, or to the bottom with moveAfter."""
+        ps = self._find_resource_policyset(resource_value)
+        if ps is None:
+            ps = make_resource_policyset(Attribute.make("resource", resource_value))
+            if obligation_value is not None and obligation_scope == "resource":
+                _set_obligations(ps, obligation_value)
+            self.policysets[ps.get("PolicySetId")] = ps
+            add_reference(self.root, -1 if bottom else 0, "PolicySetIdReference", ps.get("PolicySetId"))
+            bump_version(self.root)
+            return self._create_action(ps, action_value, bottom, obligation_value, obligation_scope)
+        target = None
+        for pid in ref_ids(ps, "PolicyIdReference"):
+            policy = self.policies.get(pid)
+            if policy is None:
+                raise NotFound("Not found: policyId=%s" % pid)
+            if _target_value(policy, "ActionMatch") == action_value:
+                if target is not None:
+                    raise PapError("More than one action with the same value", HIGHLEVEL_SERVICE_EXCEPTION)
+                target = policy
+        if target is None:
+            return self._create_action(ps, action_value, bottom, obligation_value, obligation_scope)
+        return target.get("PolicyId")
+
+    def _create_action(self, ps, action_value, bottom, obligation_value, obligation_scope):
+        policy = make_action_policy(Attribute.make("action", action_value), True)
+        if obligation_value is not None and obligation_scope == "action":
+            _set_obligations(policy, obligation_value)
+        self.policies[policy.get("PolicyId")] = policy
+        add_reference(ps, -1 if bottom else 0, "PolicyIdReference", policy.get("PolicyId"))
+        bump_version(ps)
+        return policy.get("PolicyId")
+
     def purge(self, unref_policies, empty_policies, unref_sets, empty_sets):
-        if empty_policies:
-            for pid in [p for p, el in self.policies.items() if not rules(el)]:
-                self.remove_object_and_references(pid)
-        if empty_sets:
-            for psid in [i for i, el in self.policysets.items() if i != self.root_id
-                         and not ref_ids(el, "PolicyIdReference") and not ref_ids(el, "PolicySetIdReference")]:
-                self.remove_object_and_references(psid)
-        if unref_policies:
-            for pid in [p for p in self.policies if not self._referenced(p)]:
+        """PurgeOperation, in the source's order."""
+        if unref_policies:  # purgeUnreferencesPolicies: not referenced by any PolicySet
+            referenced = set()
+            for ps in self.policysets.values():
+                referenced.update(ref_ids(ps, "PolicyIdReference"))
+            for pid in [p for p in self.policies if p not in referenced]:
                 del self.policies[pid]
-        if unref_sets:
-            for psid in [i for i in self.policysets if i != self.root_id and not self._referenced(i)]:
+        if empty_policies:  # purgePoliciesWithNoRules
+            for pid in [p for p, el in self.policies.items() if not rules(el)]:
+                if pid in self.policies:
+                    self.remove_policy_and_references(pid)
+        if unref_sets:  # purgeUnreferencedPolicySets: not referenced by the ROOT
+            keep = {self.root_id} | set(ref_ids(self.root, "PolicySetIdReference"))
+            for psid in [i for i in self.policysets if i not in keep]:
                 del self.policysets[psid]
+        if empty_sets:  # purgePolicySetWithNoPolicies
+            for psid in [i for i, el in self.policysets.items() if i != self.root_id
+                         and not ref_ids(el, "PolicyIdReference")]:
+                if psid in self.policysets:
+                    self.remove_policyset_and_references(psid)
+
+
+def _target_value(el, match_tag):
+    """PolicySetWizard.getResourceValue / PolicyWizard.getActionValue: the value of the first match."""
+    target = target_of(el)
+    if target is None:
+        return None
+    for match in target.iter(xacml(match_tag)):
+        value = match.find(xacml("AttributeValue"))
+        return (value.text or "") if value is not None else None
+    return None
+
+
+def _obligation_ids(el):
+    obligations = el.find(xacml("Obligations"))
+    if obligations is None:
+        return []
+    return [o.get("ObligationId") for o in obligations if isinstance(o.tag, str) and local(o) == "Obligation"]
+
+
+def _set_obligations(el, obligation_id):
+    """setObligations(ObligationsHelper.build() + one ObligationWizard(id)): FulfillOn Permit."""
+    old = el.find(xacml("Obligations"))
+    if old is not None:
+        el.remove(old)
+    obligations = _el("Obligations", parent=el)
+    _el("Obligation", {"ObligationId": obligation_id, "FulfillOn": "Permit"}, parent=obligations)
 
 
 @dataclasses.dataclass
@@ -550,4 +712,4 @@ class Pap:
 
     def endpoint(self):
         path = (self.path or "/pap/services/").rstrip("/")
-        return "%s://%s:%s%s" % (self.protocol or "https", self.hostname, self.port or "8150", path)
+        return "%s://%s:%s%s" % (self.protocol or "https", self.hostname or "localhost", self.port or "8150", path)

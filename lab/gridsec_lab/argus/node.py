@@ -6,13 +6,14 @@ directory and rewritten atomically on every change, so a restarted PAP keeps its
     <dir>/pap_authorization.ini   [dn] / [fqan] ACL (rewritten on addACE/removeACE/setACL)
     <dir>/repository/<alias>.xml  the XACML objects of each alias (local policies or remote cache)
 """
+import json
 import os
 import threading
 import time
 import uuid
 
 from . import config as cfg
-from .model import AliasStore, Pap, PapError
+from .model import DISTRIBUTION_CONFIG_EXCEPTION, AliasStore, NotFound, Pap, PapError
 
 DEFAULT_ALIAS = "default"
 PAP_VERSION = "1.7.3"
@@ -24,8 +25,12 @@ def new_pap_id(alias):
 
 class PapState:
     def __init__(self, directory, *, entity_id=None, hostname="127.0.0.1", port=0, certificate=None,
-                 private_key=None, trust_store_dir=None):
+                 private_key=None, trust_store_dir=None, conf_dir=None):
         self.directory = os.path.abspath(directory)
+        # conf_dir: a directory of real configuration files (pap_configuration.ini, pap_authorization.ini)
+        # read at start like the real PAP and rewritten only on API changes; None: the lab's own files
+        # in ``directory``, regenerated at every start
+        self.conf_dir = os.path.abspath(conf_dir) if conf_dir else None
         self.repo_dir = os.path.join(self.directory, "repository")
         os.makedirs(self.repo_dir, exist_ok=True)
         self.lock = threading.RLock()
@@ -48,11 +53,16 @@ class PapState:
     # -- paths -----------------------------------------------------------------------------------
     @property
     def config_path(self):
-        return os.path.join(self.directory, "pap_configuration.ini")
+        return os.path.join(self.conf_dir or self.directory, "pap_configuration.ini")
 
     @property
     def authz_path(self):
-        return os.path.join(self.directory, "pap_authorization.ini")
+        return os.path.join(self.conf_dir or self.directory, "pap_authorization.ini")
+
+    @property
+    def pap_info_path(self):
+        """The PAP table of the repository (FileSystemPapDAO's pap_info.ini): ids, the default PAP."""
+        return os.path.join(self.repo_dir, "pap_info.json")
 
     def _store_path(self, alias):
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in alias)
@@ -60,46 +70,79 @@ class PapState:
 
     # -- loading -----------------------------------------------------------------------------------
     def _load(self):
+        info = {}
+        if os.path.exists(self.pap_info_path):
+            with open(self.pap_info_path, encoding="utf-8") as handle:
+                info = json.load(handle)
+        dinfo = info.get(DEFAULT_ALIAS, {})
+        # Pap.makeDefaultPAP: local, public, enabled (kept in the repository, not in pap_configuration.ini)
+        self.paps = {DEFAULT_ALIAS: Pap(DEFAULT_ALIAS, id=dinfo.get("id"), local=True,
+                                        public=dinfo.get("public", True), enabled=dinfo.get("enabled", True))}
+        configured = []
         if os.path.exists(self.config_path):
             with open(self.config_path, encoding="utf-8") as handle:
                 sections = cfg.read_ini(handle.read())
-            self._apply_config(sections)
-        if DEFAULT_ALIAS not in self.paps:
-            self.paps = {DEFAULT_ALIAS: Pap(DEFAULT_ALIAS, local=True, public=True, enabled=True), **self.paps}
+            configured = self._apply_config(sections)
+        # PapManager.synchronizeRepositoryWithConfiguration: a configured PAP whose settings differ from
+        # the repository's (Pap.equals: not 'enabled') gets a new id and an empty cache; repository PAPs
+        # that are no longer configured are deleted
+        for pap in configured:
+            old = info.get(pap.alias)
+            if old and old.get("id") and _same_pap(old, pap):
+                pap.id = old["id"]
+            self.paps[pap.alias] = pap
+        for alias in info:
+            if alias not in self.paps:
+                self._unlink_store(alias)
         for alias, pap in self.paps.items():
             path = self._store_path(alias)
-            if os.path.exists(path):
-                store = AliasStore.load(path)
+            store = AliasStore.load(path) if os.path.exists(path) else None
+            if store is not None and pap.id is None and alias not in info:  # a lab state without pap_info
                 pap.id = store.root_id
-            else:
-                pap.id = pap.id or new_pap_id(alias)
+            pap.id = pap.id or new_pap_id(alias)
+            if store is None or store.root_id != pap.id:
                 store = AliasStore(pap.id)
             self.stores[alias] = store
+        self.order = [a for a in self.order if a in self.paps]
         if os.path.exists(self.authz_path):
             with open(self.authz_path, encoding="utf-8") as handle:
                 self.acl = cfg.ACL.parse(handle.read())
-        self.save_config()
-        self.save_acl()
+        self.save_pap_info()
         for alias in self.paps:
             self.save_store(alias)
+        if self.conf_dir is None:
+            self.save_config()
+            self.save_acl()
 
     def _apply_config(self, sections):
+        """DistributionConfiguration.getPapList / getPapOrdering / getPollIntervall and the
+        [standalone-service] / [security] keys PAPServer reads. Returns the configured remote PAPs."""
         paps = sections.get("paps", [])
         aliases = []
         for key, _ in paps:
             if "." in key:
                 alias = key.rsplit(".", 1)[0]
-                if alias not in aliases and key.endswith(".type"):
+                if alias not in aliases:
                     aliases.append(alias)
+        configured = []
         for alias in aliases:
             get = lambda k, d=None: cfg.ini_lookup(paps, "%s.%s" % (alias, k), d)  # noqa: E731
-            local = get("type", "local").lower() == "local"
-            self.paps[alias] = Pap(
-                alias, dn=get("dn"), hostname=get("hostname"), port=get("port", None if local else "8150"),
-                path=get("path", None if local else "/pap/services/"),
-                protocol=get("protocol", None if local else "https"),
-                public=cfg.truthy(get("public"), alias == DEFAULT_ALIAS),
-                local=local, enabled=cfg.truthy(get("enabled"), alias == DEFAULT_ALIAS))
+            kind = get("type")
+            if alias == DEFAULT_ALIAS:  # older lab files listed the default PAP too
+                self.paps[DEFAULT_ALIAS].public = cfg.truthy(get("public"), self.paps[DEFAULT_ALIAS].public)
+                self.paps[DEFAULT_ALIAS].enabled = cfg.truthy(get("enabled"), self.paps[DEFAULT_ALIAS].enabled)
+                continue
+            if kind is None:
+                raise PapError('"type" is not set for remote pap "%s"' % alias,
+                               "org.glite.authz.pap.distribution.DistributionConfigurationException")
+            local = kind.lower() == "local"
+            if get("hostname") is None and not local:
+                raise PapError('"hostname" is not set for remote pap "%s"' % alias,
+                               "org.glite.authz.pap.distribution.DistributionConfigurationException")
+            configured.append(Pap(alias, dn=get("dn"), hostname=get("hostname") or "localhost",
+                                  port=get("port") or "8150", path=get("path") or "/pap/services/",
+                                  protocol=get("protocol") or "https", public=cfg.truthy(get("public"), False),
+                                  local=local, enabled=cfg.truthy(get("enabled"), False)))
         props = sections.get("paps:properties", [])
         interval = cfg.ini_lookup(props, "poll_interval")
         if interval is not None:
@@ -107,25 +150,61 @@ class PapState:
         self.order = cfg.ini_list(props, "ordering")
         service = sections.get("standalone-service", [])
         self.entity_id = cfg.ini_lookup(service, "entity_id", self.entity_id)
+        return configured
 
     # -- saving --------------------------------------------------------------------------------------
-    def save_config(self):
-        lines = ["#", "# PAP configuration (rewritten by the gridsec lab PAP when PAPs, order or", "# polling "
-                 "interval change through the API, like the real PAP does)", "#", "[paps]", ""]
+    def save_pap_info(self):
+        info = {alias: dict(id=p.id, local=p.local, public=p.public, enabled=p.enabled, dn=p.dn,
+                            hostname=p.hostname, port=p.port, path=p.path, protocol=p.protocol)
+                for alias, p in self.paps.items()}
+        cfg.atomic_write(self.pap_info_path, json.dumps(info, indent=1) + "\n")
+
+    def _paps_sections(self):
+        """[paps] and [paps:properties] as DistributionConfiguration writes them (remote PAPs only: the
+        default PAP lives in the repository)."""
+        lines = ["[paps]", ""]
         for alias, pap in self.paps.items():
+            if alias == DEFAULT_ALIAS:
+                continue
             lines.append("%s.type = %s" % (alias, "local" if pap.local else "remote"))
             lines.append("%s.enabled = %s" % (alias, "true" if pap.enabled else "false"))
-            lines.append("%s.public = %s" % (alias, "true" if pap.public else "false"))
             for attr in ("dn", "hostname", "port", "path", "protocol"):
                 value = getattr(pap, attr)
                 if value not in (None, ""):
                     lines.append("%s.%s = %s" % (alias, attr, value))
+            lines.append("%s.public = %s" % (alias, "true" if pap.public else "false"))
             lines.append("")
         interval = self.poll_interval
         shown = str(int(interval)) if float(interval).is_integer() else repr(float(interval))
         lines += ["[paps:properties]", "", "poll_interval = %s" % shown]
-        for alias in self.effective_order():
+        for alias in self.order:
             lines.append("ordering = %s" % alias)
+        lines.append("")
+        return lines
+
+    def save_config(self):
+        if self.conf_dir is not None:
+            # rewrite [paps] and [paps:properties]; every other section stays as the operator wrote it
+            with open(self.config_path, encoding="utf-8") as handle:
+                old = handle.read().splitlines()
+            out, skipping, done = [], False, False
+            for raw in old:
+                stripped = raw.strip()
+                if stripped.startswith("[") and stripped.endswith("]"):
+                    name = stripped[1:-1].strip()
+                    skipping = name in ("paps", "paps:properties")
+                    if skipping and not done:
+                        out.extend(self._paps_sections())
+                        done = True
+                if not skipping:
+                    out.append(raw)
+            if not done:
+                out = self._paps_sections() + out
+            cfg.atomic_write(self.config_path, "\n".join(out).rstrip("\n") + "\n")
+            return
+        lines = ["#", "# PAP configuration (rewritten by the gridsec lab PAP when PAPs, order or", "# polling "
+                 "interval change through the API, like the real PAP does)", "#"]
+        lines += self._paps_sections()
         lines += ["", "[repository]", "", "location = %s" % self.repo_dir, "consistency_check = false",
                   "consistency_check.repair = false", "", "[standalone-service]", "",
                   "entity_id = %s" % self.entity_id, "hostname = %s" % self.hostname, "port = %s" % self.port, "",
@@ -143,13 +222,21 @@ class PapState:
 
     def save_store(self, alias):
         self.stores[alias].save(self._store_path(alias), alias)
-        self.last_modification = time.time()
+        if self.paps.get(alias) is not None and self.paps[alias].local:
+            self.last_modification = time.time()
+
+    def _unlink_store(self, alias):
+        try:
+            os.unlink(self._store_path(alias))
+        except FileNotFoundError:
+            pass
 
     def changed(self, alias):
         """Persist an alias after a policy change."""
         self.save_store(alias)
 
     def config_changed(self, wake=False):
+        self.save_pap_info()
         self.save_config()
         if wake:
             for listener in list(self.listeners):
@@ -166,9 +253,9 @@ class PapState:
         return order
 
     def pap(self, alias):
-        alias = alias or DEFAULT_ALIAS
+        """PapManager.getPap -> FileSystemPapDAO.get."""
         if alias not in self.paps:
-            raise PapError("PAP not found: '%s'" % alias)
+            raise NotFound("Not found: papAlias=%s" % alias)
         return self.paps[alias]
 
     def store(self, alias):
@@ -178,51 +265,61 @@ class PapState:
         """The store of a LOCAL alias, for writes: remote aliases are read-only."""
         pap = self.pap(alias)
         if not pap.local:
-            raise PapError("Forbidden operation for a remote PAP")
+            raise PapError("Forbidden operation for a remote PAP",
+                           "org.glite.authz.pap.services.XACMLPolicyManagementServiceException")
         return self.stores[pap.alias]
 
     def remote_paps(self):
         return [self.paps[a] for a in self.effective_order() if not self.paps[a].local]
 
-    # -- PAP management ------------------------------------------------------------------------------
+    # -- PAP management (PapManager / DistributionConfiguration) -----------------------------------
     def add_pap(self, pap):
         if pap.alias in self.paps:
-            raise PapError("PAP already exists: '%s'" % pap.alias)
-        pap.id = new_pap_id(pap.alias)
+            raise PapError("pap \"%s\" already exists" % pap.alias, "org.glite.authz.pap.repository.exceptions."
+                           "AlreadyExistsException")
+        pap.id = pap.id or new_pap_id(pap.alias)
         self.paps[pap.alias] = pap
         self.stores[pap.alias] = AliasStore(pap.id)
         self.save_store(pap.alias)
         self.config_changed()
 
     def update_pap(self, pap):
+        """PapManager.updatePap: the stored id is kept; the cached policies stay."""
         old = self.pap(pap.alias)
         pap.id = old.id
-        if pap.local != old.local:
-            self.stores[pap.alias].erase()
-            self.save_store(pap.alias)
         self.paps[pap.alias] = pap
         self.config_changed()
 
     def remove_pap(self, alias):
-        pap = self.pap(alias)
-        if pap.alias == DEFAULT_ALIAS:
-            raise PapError("The default PAP cannot be removed")
-        del self.paps[pap.alias]
-        self.stores.pop(pap.alias, None)
-        self.order = [a for a in self.order if a != pap.alias]
-        try:
-            os.unlink(self._store_path(pap.alias))
-        except FileNotFoundError:
-            pass
+        """PapManager.deletePap: DistributionConfiguration.removePap first, which rebuilds the ordering
+        keeping the first len-1 entries that differ from the alias (so removing an alias that is NOT
+        in the ordering drops the LAST entry), then the DAO delete (unknown alias -> False)."""
+        old = list(self.order)
+        if len(old) - 1 >= 0:
+            self.order = [a for a in old if a != alias][:len(old) - 1]
+        if alias not in self.paps:
+            self.config_changed()
+            return False
+        del self.paps[alias]
+        self.stores.pop(alias, None)
+        self._unlink_store(alias)
         self.config_changed()
+        return True
 
     def set_order(self, aliases):
-        for alias in aliases:
-            if alias not in self.paps:
-                raise PapError("PAP not found: '%s'" % alias)
-        if len(set(aliases)) != len(aliases):
-            raise PapError("Duplicated alias in the order")
-        self.order = list(aliases)
+        """DistributionConfiguration.savePapOrdering: null or empty clears the ordering; duplicates and
+        aliases that are neither "default" nor configured are refused."""
+        if aliases:
+            seen = set()
+            for alias in aliases:
+                if alias in seen:
+                    raise PapError('Error in remote paps order: alias "%s" appears more than one time' % alias,
+                                   DISTRIBUTION_CONFIG_EXCEPTION)
+                seen.add(alias)
+                if alias not in self.paps:
+                    raise PapError('Error in remote paps order: unknown alias "%s"' % alias,
+                                   DISTRIBUTION_CONFIG_EXCEPTION)
+        self.order = list(aliases or [])
         self.config_changed()
 
     def status_lines(self):
@@ -241,3 +338,9 @@ class PapState:
                                                              time.localtime(self.last_modification)),
             "PolicyLastModificationTimeMillis: %d" % millis,
         ]
+
+
+def _same_pap(info, pap):
+    """Pap.equals (alias, local, public, dn, hostname, port, path, protocol; not 'enabled')."""
+    return (bool(info.get("local")) == pap.local and bool(info.get("public")) == pap.public
+            and all(info.get(k) == getattr(pap, k) for k in ("dn", "hostname", "port", "path", "protocol")))

@@ -11,10 +11,10 @@ import ssl
 import threading
 import urllib.parse
 
-from ..tls import peer_identity, server_context
+from ..tls import nodelay, peer_identity, server_context
 from . import soap
 from .distribution import Distributor
-from .model import PapError
+from .model import AuthzError, PapError
 from .node import PapState
 from .services import authz_management, highlevel, pap_management, provisioning, xacml_management
 from .xmlutil import local
@@ -52,12 +52,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         log.debug("%s - %s", self.address_string(), fmt % args)
 
     def _send(self, status, body, ctype="text/xml; charset=utf-8"):
+        # headers and body leave in ONE write: split sends make the body wait for the client's delayed
+        # ACK (Nagle), ~40 ms per round trip
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        self.end_headers_and_body(body if self.command != "HEAD" else b"")
+
+    def end_headers_and_body(self, body):
+        self._headers_buffer.append(b"\r\n")
+        self._headers_buffer.append(body)
+        data = b"".join(self._headers_buffer)
+        self._headers_buffer = []
+        self.wfile.write(data)
 
     def do_GET(self):
         pap = self.server.pap
@@ -98,11 +105,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             status = 200
         except soap.SoapFault as fault:
             reply, status = soap.fault_response(fault.message, fault.code), fault.status
-        except PapError as exc:
-            reply, status = soap.fault_response(str(exc)), 500
+        except PapError as exc:  # Axis: faultstring = exception.toString() = "<java class>: <message>"
+            reply, status = soap.fault_response(exc.faultstring), 500
         except Exception as exc:  # an internal error still answers a fault
             log.exception("internal error")
-            reply, status = soap.fault_response("Internal error: %s" % exc), 500
+            reply, status = soap.fault_response("java.lang.RuntimeException: lab internal error: %s" % exc), 500
         self._send(status, reply)
 
 
@@ -120,6 +127,7 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
     def process_request_thread(self, request, client_address):
         # the TLS handshake runs in the connection thread, so a slow client blocks nobody
         try:
+            nodelay(request)
             request.settimeout(30)
             tls = self.ssl_ctx.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError) as exc:
@@ -133,19 +141,21 @@ class PapServer:
     """One lab PAP: state directory + HTTPS endpoint + distribution thread."""
 
     def __init__(self, directory, cert, key, ca_dir, *, host="127.0.0.1", port=0, name="pap", entity_id=None,
-                 initial=None):
+                 initial=None, conf_dir=None):
         self.name = name
         self.cert, self.key, self.ca_dir = cert, key, ca_dir
         self.host = host
         self.state = PapState(directory, entity_id=entity_id or "https://localhost/pap/%s" % name, hostname=host,
-                              port=port, certificate=cert, private_key=key, trust_store_dir=ca_dir)
+                              port=port, certificate=cert, private_key=key, trust_store_dir=ca_dir,
+                              conf_dir=conf_dir)
         if initial:
             initial(self.state)
         self.distributor = Distributor(self.state, cert, key, ca_dir)
         self.httpd = _HTTPServer((host, port), server_context(cert, key, ca_dir), self)
         self.port = self.httpd.server_address[1]
         self.state.port = self.port
-        self.state.save_config()
+        if conf_dir is None:  # the lab's own file records the port; a real configuration is left alone
+            self.state.save_config()
         self._thread = None
         self.provisioning_override = None  # test hook: "empty" answers PAP queries with no objects
 
@@ -168,15 +178,17 @@ class PapServer:
             self._thread.join(timeout=5)
 
     # -- dispatch --------------------------------------------------------------------------------------
-    def _authorize(self, identity, perms, operation):
+    def _authorize(self, identity, perms, opclass):
+        """BasePAPOperation.execute: PAPAuthzException "Insufficient privileges to perform operation
+        '<OperationClass>'." when the caller lacks one of the operation's permissions."""
         if not perms:
             return
         dn = identity.dn if identity else None
         granted = self.state.acl.permissions_of(dn)
         missing = set(perms) - granted
         if missing:
-            raise soap.SoapFault("PAP Authorization error: '%s' is not authorized to execute '%s' (missing "
-                                 "permission(s): %s)" % (dn, operation, "|".join(sorted(missing))))
+            log.info("%s: %s lacks %s", opclass, dn, "|".join(sorted(missing)))
+            raise AuthzError("Insufficient privileges to perform operation '%s'." % opclass)
 
     def dispatch(self, service, body, identity):
         op_el = soap.parse_request(body)
@@ -189,15 +201,15 @@ class PapServer:
         op = ops[name]
         args = soap.bind(op_el, op.params)
         ctx = _Ctx(self, identity)
-        if op.lock:
-            with self.state.lock:
-                perms = op.perms(self.state, args) if callable(op.perms) else op.perms
-                self._authorize(identity, perms, name)
+        with self.state.lock:
+            if op.precheck is not None:
+                op.precheck(self.state, args)
+            perms = op.perms(self.state, args) if callable(op.perms) else op.perms
+            opclass = op.opclass(self.state, args) if callable(op.opclass) else (op.opclass or name)
+            self._authorize(identity, perms, opclass)
+            if op.lock:
                 value = op.handler(self.state, args, ctx)
-        else:
-            with self.state.lock:
-                perms = op.perms(self.state, args) if callable(op.perms) else op.perms
-                self._authorize(identity, perms, name)
+        if not op.lock:
             value = op.handler(self.state, args, ctx)
         return soap.rpc_response(op_el, name, value)
 
@@ -208,7 +220,8 @@ class PapServer:
             with self.state.lock:
                 return soap.document_response(provisioning.saml_response(self.state, query, error=str(exc)))
         with self.state.lock:
-            self._authorize(identity, provisioning.required_permissions(is_pap_query), "XACMLPolicyQuery")
+            self._authorize(identity, provisioning.required_permissions(is_pap_query),
+                            "GetPoliciesForPAPOperation" if is_pap_query else "GetPoliciesForPDPOperation")
             if is_pap_query:
                 objects = [] if self.provisioning_override == "empty" else provisioning.pap_query_objects(self.state)
             else:

@@ -46,6 +46,11 @@ def parse_request(data):
     return children(body)[0]
 
 
+# part names of the runtime WSDL (the Java parameter names) -> the build-time WSDL names the lab uses
+SYNONYMS = {"papAlias": "alias", "actionId": "actionIdentifier", "ruleId": "ruleIdentifier",
+            "obligationId": "obligationValue"}
+
+
 def bind(op_element, params):
     """Axis-style binding: by local name, then the remaining elements by position."""
     items = children(op_element)
@@ -54,6 +59,8 @@ def bind(op_element, params):
     leftovers = []
     for index, item in enumerate(items):
         name = local(item)
+        if name not in args and SYNONYMS.get(name) in args:
+            name = SYNONYMS[name]
         if name in args and name not in bound:
             args[name] = None if is_nil(item) else item
             bound.add(name)

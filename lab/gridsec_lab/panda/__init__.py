@@ -1,8 +1,8 @@
 """The lab PanDA: a small HTTPS server with the v1 API endpoints the collection uses and a BigPanDA-style
-monitor, over the real PanDA PostgreSQL schema. See docs/lab-panda.md.
+monitor, over the PanDA PostgreSQL tables. See docs/lab-panda.md.
 
-``start(workdir, pki, schema_dir, pg_admin_dsn)`` creates a fresh database, loads the PanDA DDL, starts the
-server in this process and returns a :class:`LabPandaEndpoint`.
+``start(workdir, pki, schema_dir=None, pg_admin_dsn=None)`` creates a fresh database with the lab's own tables
+(or the real DDL from ``schema_dir``), starts the server in this process and returns a :class:`LabPandaEndpoint`.
 """
 import os
 
@@ -11,6 +11,7 @@ import requests
 from .. import pg
 from ..panda_endpoint import PandaDatabase, PandaEndpoint
 from .naming import clean_user_id
+from .schema import create_tables
 from .server import serve
 from .store import Store
 
@@ -60,10 +61,20 @@ class LabPandaEndpoint(PandaEndpoint):
 
 
 def start(workdir, pki, schema_dir=None, pg_admin_dsn=None, ban_cache_seconds=2, port=0):
-    pg_admin_dsn = pg_admin_dsn or pg.default_admin_dsn()
+    """``schema_dir=None``: the lab's own tables (:mod:`.schema`, no panda-database DDL needed); a directory:
+    load the real DDL from it instead. ``pg_admin_dsn=None``: :func:`gridsec_lab.pg.admin_dsn` (the server
+    named by the environment, a local one, or a private throwaway cluster)."""
+    pg_admin_dsn = pg_admin_dsn or pg.admin_dsn()
     os.makedirs(workdir, exist_ok=True)
     dbname, dsn = pg.create_database(pg_admin_dsn, prefix="gridsec_labpanda")
-    pg.load_panda_schema(dsn, schema_dir)
+    try:
+        if schema_dir:
+            pg.load_panda_schema(dsn, schema_dir)
+        else:
+            create_tables(dsn)
+    except BaseException:
+        pg.drop_database(pg_admin_dsn, dbname)
+        raise
     store = Store(dsn)
     admin = pki.user("Ops Admin", dn=ADMIN_DN)
     users = {short: pki.user(short, dn=dn) for short, dn in USERS.items()}

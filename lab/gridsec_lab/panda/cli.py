@@ -15,7 +15,8 @@ def main(argv):
     parser = argparse.ArgumentParser(prog="python -m gridsec_lab panda")
     parser.add_argument("--workdir", required=True)
     parser.add_argument("--pki-dir", help="test PKI directory (default WORKDIR/pki)")
-    parser.add_argument("--schema-dir", default=None, help="PanDA PostgreSQL DDL (default $GRIDSEC_PANDA_SCHEMA_DIR)")
+    parser.add_argument("--schema-dir", default=None,
+                        help="load the real PanDA PostgreSQL DDL from this directory instead of the lab's own tables")
     parser.add_argument("--pg-admin-dsn", default=None)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--ban-cache-seconds", type=int, default=600)
@@ -31,9 +32,8 @@ def main(argv):
             print("no lab PanDA running for %s (%s)" % (workdir, err), file=sys.stderr)
             return 1
         return 0
-    if not pg.schema_dir_available(args.schema_dir):
-        print("PanDA schema not found: set GRIDSEC_PANDA_SCHEMA_DIR to the panda-database PostgreSQL DDL "
-              "directory (default %s)" % pg.default_schema_dir(), file=sys.stderr)
+    if args.schema_dir and not pg.schema_dir_available(args.schema_dir):
+        print("PanDA schema not found in %s: %s" % (args.schema_dir, pg.SCHEMA_HOWTO), file=sys.stderr)
         return 2
     from . import start  # after the checks: start() creates a database
     pki = TestPKI(args.pki_dir or os.path.join(workdir, "pki"))

@@ -20,7 +20,7 @@ import urllib.parse
 
 from psycopg import sql
 
-from ..tls import peer_identity, server_context
+from ..tls import nodelay, peer_identity, server_context
 from .naming import clean_user_id
 from .store import TASK_FINAL_STATES, Store
 
@@ -132,6 +132,7 @@ class LabPandaServer(http.server.ThreadingHTTPServer):
 
     # TLS handshakes happen in the request thread, so one slow client cannot block accept().
     def finish_request(self, request, client_address):
+        nodelay(request)
         request.settimeout(30)
         try:
             tls_socket = self.tls.wrap_socket(request, server_side=True)
@@ -170,8 +171,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        # headers and body in ONE write (see gridsec_lab.tls.nodelay)
+        self._headers_buffer.append(b"\r\n" + data)
+        self.flush_headers()
 
     def _wants_json(self):
         return any("application/json" in (self.headers.get(h) or "") for h in ("Accept", "Content-Type"))

@@ -1,5 +1,7 @@
-"""The lab PanDA's state: the real PanDA PostgreSQL tables (loaded from the panda-database DDL), read and
-written with the semantics PANDA.md describes for panda-server 1.0.4.
+"""The lab PanDA's state: the PanDA PostgreSQL tables, read and written with the semantics PANDA.md describes
+for panda-server 1.0.4. The lab creates its own copy of the tables it needs (:mod:`.schema`, written from the
+documented column names); the same code also runs over the real panda-database DDL (the BigPanDA-style monitor
+of the real panda-server tier, or ``start(..., schema_dir=...)``).
 
 Tables used: ``<meta>.users`` (ban flag), ``<panda>.jobsdefined4`` / ``jobsactive4`` / ``jobsarchived4``,
 ``<panda>.jobparamstable``, ``<panda>.jedi_tasks``, ``<deft>.prodsys_comm``.
@@ -194,9 +196,12 @@ class Store:
     def kill_jobs(self, caller_dn, is_production, ids, code):
         """job/kill semantics of panda-server 1.0.4 (PANDA.md 3.1-3.3): one transaction per id."""
         results = []
-        for panda_id in ids:
-            with self.connect() as conn:
-                results.append(self._kill_one(conn, caller_dn, is_production, panda_id, code))
+        # one connection for the whole call (a connection per id made the lab, not the module, the cost of a
+        # 1,000-id kill), still one transaction per id as the server commits per job
+        with self.connect() as conn:
+            for panda_id in ids:
+                with conn.transaction():
+                    results.append(self._kill_one(conn, caller_dn, is_production, panda_id, code))
         return results
 
     def _kill_one(self, conn, caller_dn, is_production, panda_id, code):

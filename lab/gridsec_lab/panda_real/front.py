@@ -157,6 +157,9 @@ class _TLSWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     def process_request_thread(self, request, client_address):
         tls = None
         try:
+            # wsgiref writes the status/headers and the body in separate sends: without TCP_NODELAY the
+            # body waits for the client's delayed ACK (~40 ms per request)
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             request.settimeout(60)
             tls = self.context.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
             tls.do_handshake()

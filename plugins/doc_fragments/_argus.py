@@ -13,8 +13,9 @@ class ModuleDocFragment(object):
 options:
   pap_host:
     description:
-      - Host name of the Argus PAP.
-      - The PAP is reached at C(https://<pap_host>:<pap_port><pap_path>/<Service>).
+      - Host name (or IP address) of the Argus PAP, not a URL; an IPv6 address goes in brackets.
+      - The PAP is reached at C(https://<pap_host>:<pap_port><pap_path>/<Service>); a value with a scheme, a port
+        or a path fails validation before anything is sent.
     type: str
     default: localhost
   pap_port:

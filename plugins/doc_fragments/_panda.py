@@ -14,6 +14,7 @@ options:
   panda_url:
     description:
       - Base URL of the PanDA server, for example V(https://pandaserver.cern.ch:25443).
+      - It must start with V(https://) (or V(http://)); a URL without a scheme fails before anything is sent.
       - The HTTP API v1 is reached under C(<panda_url>/api/v1/). A trailing C(/api/v1) is accepted and ignored.
       - The legacy C(/server/panda) API was removed in panda-server 1.0.0 and is not used.
       - Required by every operation that talks to the PanDA API.
@@ -34,7 +35,4 @@ options:
       - "Role sent with O(oidc_vo) as C(Origin: <vo>:<role>), for example V(production) to act with the
         production role."
     type: str
-notes:
-  - The PanDA server caches its list of banned users for 600 seconds in each server process; see
-    M(gridsec.ops.panda_user_ban).
 """

@@ -42,8 +42,9 @@ options:
   db_user:
     description:
       - Database user. It needs C(SELECT) and C(UPDATE) on the C(users) table of O(db_meta_schema),
-        C(INSERT) there and C(USAGE) on its C(users_id_seq) sequence to create rows, and C(SELECT) on
-        C(jobsDefined4) and C(jobsActive4) of O(db_panda_schema) to list active jobs.
+        C(INSERT) there and C(USAGE) on its C(users_id_seq) sequence to create rows, C(SELECT) on
+        C(jobsDefined4) and C(jobsActive4) of O(db_panda_schema) to list active jobs, and C(SELECT) on
+        C(PRODSYS_COMM) of O(db_deft_schema) to see pending task kills.
     type: str
   db_password:
     description:
@@ -62,6 +63,17 @@ options:
       - Defaults to V(doma_panda) for V(postgresql) and V(ATLAS_PANDA) for V(oracle).
       - Same identifier rules as O(db_meta_schema).
     type: str
+  db_deft_schema:
+    description:
+      - Schema holding C(PRODSYS_COMM), where the server registers task commands (a task kill) until JEDI
+        executes them. Read by M(gridsec.ops.panda_job_kill) to see a pending task kill.
+      - Defaults to V(doma_deft) for V(postgresql) and V(ATLAS_DEFT) for V(oracle).
+      - Same identifier rules as O(db_meta_schema).
+    type: str
+notes:
+  - "The C(db_*) options belong to the C(gridsec.ops.panda) action group: every module of the group accepts
+    them, so that one C(module_defaults) entry can hold the API and the database connection. Modules that do not
+    use the database say so in their notes and ignore them."
 requirements:
   - psycopg >= 3 (for O(db_backend=postgresql))
   - oracledb (for O(db_backend=oracle))

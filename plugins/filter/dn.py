@@ -2,7 +2,11 @@
 # Apache License 2.0 (see LICENSE)
 """Jinja2 filters for X.509 distinguished names: ``dn_to_rfc2253``, ``dn_to_openssl``, ``dn_equal``.
 
-Documentation: ``dn_to_rfc2253.yml``, ``dn_to_openssl.yml`` and ``dn_equal.yml`` next to this file.
+Documentation: ``dn_to_rfc2253.yml``, ``dn_to_openssl.yml`` and ``dn_equal.yml`` next to this file. The test
+plugin of the same name (``plugins/test/dn.py``) is the one to use with ``select``/``reject``.
+
+Input is read by ``parse_stored_dn``: either notation, and also the literal an Argus PAP stores for a slash-form
+DN (unescaped ``"`` ``<`` ``>``), as ``argus_policy_info`` returns it in ``banned_subjects[].value``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -12,7 +16,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, dn_equal, parse_dn
+from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, dn_equal, parse_stored_dn
 
 
 def _parse(value, filter_name):
@@ -21,7 +25,7 @@ def _parse(value, filter_name):
     if not isinstance(value, (str, bytes)):
         raise AnsibleFilterError("%s: expected a DN string, got %s" % (filter_name, type(value).__name__))
     try:
-        return parse_dn(to_text(value, errors="surrogate_or_strict"))
+        return parse_stored_dn(to_text(value, errors="surrogate_or_strict"))
     except DNError as err:
         raise AnsibleFilterError("%s: malformed DN: %s" % (filter_name, err.msg))
 

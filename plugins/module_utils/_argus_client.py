@@ -9,11 +9,23 @@ PRIVATE to the gridsec.ops collection: this module may change at any time, witho
 or plain Python values. Every operation issued is appended to ``client.operations`` (service, operation and the
 arguments, with XACML objects reduced to their ids) so modules can report exactly what they sent.
 Errors are ``_errors`` exceptions labelled ``"PAP <host:port>"`` and the operation name.
+
+The real argus-pap reports several failed writes without a fault (``*Operation.doExecute`` catches its own
+``NotFoundException``/``AlreadyExistsException`` and returns ``false`` or ``null``). A write method here never
+returns such a reply: it raises ``WriteRefusedError`` naming the operation and the likely cause, so a refused
+write can never be mistaken for a successful one. ``ban`` returning ``null`` keeps its documented meaning (the
+deny rule already exists) and is returned as ``None``.
 """
 
 import collections
 
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError, NotFoundError, RemoteError
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
+    ConfigError,
+    GridsecError,
+    NotFoundError,
+    RemoteError,
+    WriteRefusedError,
+)
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_soap import (
     AUTHZ_SERVICE,
     HIGHLEVEL_SERVICE,
@@ -47,6 +59,9 @@ ACE_VOMS_FQAN = "voms-fqan"
 ANYONE = "ANYONE"
 _ACE_TYPE_ALIASES = {"x509-dn": ACE_X509_DN, "x509": ACE_X509_DN, "dn": ACE_X509_DN, "anyone": ACE_X509_DN,
                      "voms-fqan": ACE_VOMS_FQAN, "fqan": ACE_VOMS_FQAN}
+
+_NO_POLICY_SET = "PolicySet %s does not exist in alias %r (removed concurrently?)"
+_STALE = ("%s %s of alias %r is gone or was changed concurrently (version conflict); re-read it and retry")
 
 PAP_FIELDS = ("alias", "id", "dn", "hostname", "port", "path", "protocol", "visibilityPublic", "local", "enabled")
 
@@ -171,6 +186,14 @@ class PapClient(object):
     def _post(self, service, operation, data, headers):
         try:
             return self.transport.request("POST", service, operation=operation, data=data, headers=headers)
+        except ConfigError as err:
+            # The request never left (missing credential file, bad option...): no operation ran, so none is
+            # named, and it is not listed among the operations sent.
+            err.server = self.label
+            err.operation = None
+            if self.operations and self.operations[-1].get("operation") == operation:
+                self.operations.pop()
+            raise
         except GridsecError as err:
             err.server = self.label
             err.operation = err.operation or operation
@@ -195,6 +218,26 @@ class PapClient(object):
             return bool_value(return_element(response, operation))
         except ValueError as exc:
             raise self._error("unexpected %s reply: %s" % (operation, exc), operation) from exc
+
+    def _refused(self, operation, reply, cause):
+        return WriteRefusedError("the PAP answered %s to %s: nothing was written (%s)" % (reply, operation, cause),
+                                 server=self.label, operation=operation, details={"reply": reply})
+
+    def _write_ok(self, response, operation, cause):
+        """A write's boolean reply: True, or ``WriteRefusedError`` for ``false``/nil (the real PAP's refusal)."""
+        value = self._boolean(response, operation)
+        if value is None:
+            raise self._refused(operation, "null", cause)
+        if not value:
+            raise self._refused(operation, "false", cause)
+        return True
+
+    def _write_id(self, response, operation, cause):
+        """A write's id reply: the id, or ``WriteRefusedError`` for nil/empty (the real PAP's refusal)."""
+        value = self._string(response, operation)
+        if value is None or not value.strip():
+            raise self._refused(operation, "null", cause)
+        return value.strip()
 
     # -- XACMLPolicyManagementService -------------------------------------------------------------------------
 
@@ -243,7 +286,7 @@ class PapClient(object):
                               [alias, int(index), policy_set_id, policy_id_prefix, _as_element(policy, "Policy")],
                               {"alias": alias, "index": int(index), "policy_set_id": policy_set_id,
                                "policy_id_prefix": policy_id_prefix, "policy": _object_id(policy)})
-        return self._string(response, "addPolicy")
+        return self._write_id(response, "addPolicy", _NO_POLICY_SET % (policy_set_id, alias))
 
     def add_policies(self, alias, index, policy_set_id, policy_id_prefixes, policies):
         policies = list(policies)
@@ -256,50 +299,68 @@ class PapClient(object):
                                Array("policy", [_as_element(p, "Policy") for p in policies])],
                               {"alias": alias, "index": int(index), "policy_set_id": policy_set_id,
                                "policy_id_prefixes": prefixes, "policies": [_object_id(p) for p in policies]})
-        return [text_value(item) or "" for item in array_items(response, "addPolicies")]
+        if not policies:
+            return []
+        if return_element(response, "addPolicies") is None:
+            raise self._refused("addPolicies", "null", _NO_POLICY_SET % (policy_set_id, alias))
+        ids = [(text_value(item) or "").strip() for item in array_items(response, "addPolicies")]
+        if len(ids) != len(policies) or not all(ids):
+            raise self._error("addPolicies reply has %d ids for %d policies (%r): the PAP may have added some of "
+                              "them; read the policies of alias %r back" % (len(ids), len(policies), ids, alias),
+                              "addPolicies")
+        return ids
 
     def add_policy_set(self, alias, index, policy_set):
         response = self._call(XACML_SERVICE, "addPolicySet",
                               [alias, int(index), _as_element(policy_set, "PolicySet")],
                               {"alias": alias, "index": int(index), "policy_set": _object_id(policy_set)})
-        return self._string(response, "addPolicySet")
+        return self._write_id(response, "addPolicySet", "unexpected: the PAP returned no id for the new PolicySet")
 
     def store_policy(self, alias, id_prefix, policy):
         response = self._call(XACML_SERVICE, "storePolicy", [alias, id_prefix, _as_element(policy, "Policy")],
                               {"alias": alias, "id_prefix": id_prefix, "policy": _object_id(policy)})
-        return self._string(response, "storePolicy")
+        return self._write_id(response, "storePolicy", "unexpected: the PAP returned no id for the stored Policy")
 
     def store_policy_set(self, alias, id_prefix, policy_set):
         response = self._call(XACML_SERVICE, "storePolicySet",
                               [alias, id_prefix, _as_element(policy_set, "PolicySet")],
                               {"alias": alias, "id_prefix": id_prefix, "policy_set": _object_id(policy_set)})
-        return self._string(response, "storePolicySet")
+        return self._write_id(response, "storePolicySet",
+                              "unexpected: the PAP returned no id for the stored PolicySet")
 
     def update_policy(self, alias, version, policy):
-        """Optimistic update: ``version`` is the version the caller read; False if it is no longer current."""
+        """Optimistic update: ``version`` is the version the caller read.
+
+        True, or ``WriteRefusedError``: ``false`` (the policy id is gone) or an ``InvalidVersionException`` fault
+        (``version`` is no longer current); re-read and retry.
+        """
         response = self._call(XACML_SERVICE, "updatePolicy", [alias, str(version), _as_element(policy, "Policy")],
                               {"alias": alias, "version": str(version), "policy": _object_id(policy)})
-        return bool(self._boolean(response, "updatePolicy"))
+        return self._write_ok(response, "updatePolicy", _STALE % ("policy", getattr(policy, "policy_id", "?"), alias))
 
     def update_policy_set(self, alias, version, policy_set):
         response = self._call(XACML_SERVICE, "updatePolicySet",
                               [alias, str(version), _as_element(policy_set, "PolicySet")],
                               {"alias": alias, "version": str(version), "policy_set": _object_id(policy_set)})
-        return bool(self._boolean(response, "updatePolicySet"))
+        return self._write_ok(response, "updatePolicySet",
+                              _STALE % ("policy set", getattr(policy_set, "policy_set_id", "?"), alias))
 
     def remove_policy(self, alias, policy_id):
         response = self._call(XACML_SERVICE, "removePolicy", [alias, policy_id], {"alias": alias, "id": policy_id})
-        return bool(self._boolean(response, "removePolicy"))
+        return self._write_ok(response, "removePolicy",
+                              "policy %s not found in alias %r (already removed?)" % (policy_id, alias))
 
     def remove_policy_set(self, alias, policy_set_id):
         response = self._call(XACML_SERVICE, "removePolicySet", [alias, policy_set_id],
                               {"alias": alias, "id": policy_set_id})
-        return bool(self._boolean(response, "removePolicySet"))
+        return self._write_ok(response, "removePolicySet",
+                              "policy set %s not found in alias %r (already removed?)" % (policy_set_id, alias))
 
     def remove_object_by_id_and_references(self, alias, object_id):
         response = self._call(XACML_SERVICE, "removeObjectByIdAndReferences", [alias, object_id],
                               {"alias": alias, "id": object_id})
-        return bool(self._boolean(response, "removeObjectByIdAndReferences"))
+        return self._write_ok(response, "removeObjectByIdAndReferences",
+                              "id %s not removed from alias %r" % (object_id, alias))
 
     def move(self, alias, object_id, pivot_id, move_after=False):
         self._call(XACML_SERVICE, "move", [alias, object_id, pivot_id, bool(move_after)],
@@ -343,7 +404,7 @@ class PapClient(object):
              "resource_value": resource_value, "action_id": action_id, "rule_id": rule_id,
              "obligation_value": obligation_value, "obligation_scope": obligation_scope,
              "move_after": bool(move_after)})
-        return self._string(response, "addRule")
+        return self._write_id(response, "addRule", "unexpected: the PAP returned no rule id")
 
     # -- PAPManagementService ---------------------------------------------------------------------------------
 
@@ -366,15 +427,15 @@ class PapClient(object):
 
     def add_pap(self, pap):
         response = self._call(PAP_MANAGEMENT_SERVICE, "addPap", [pap.to_bean()], {"pap": pap.to_dict()})
-        return bool(self._boolean(response, "addPap"))
+        return self._write_ok(response, "addPap", "PAP alias %r already exists" % (pap.alias,))
 
     def update_pap(self, pap):
         response = self._call(PAP_MANAGEMENT_SERVICE, "updatePap", [pap.to_bean()], {"pap": pap.to_dict()})
-        return bool(self._boolean(response, "updatePap"))
+        return self._write_ok(response, "updatePap", "PAP alias %r does not exist" % (pap.alias,))
 
     def remove_pap(self, alias):
         response = self._call(PAP_MANAGEMENT_SERVICE, "removePap", [alias], {"alias": alias})
-        return bool(self._boolean(response, "removePap"))
+        return self._write_ok(response, "removePap", "PAP alias %r does not exist" % (alias,))
 
     def set_enabled(self, alias, enabled):
         self._call(PAP_MANAGEMENT_SERVICE, "setEnabled", [alias, bool(enabled)],
@@ -386,7 +447,11 @@ class PapClient(object):
 
     def set_order(self, aliases):
         aliases = list(aliases)
-        self._call(PAP_MANAGEMENT_SERVICE, "setOrder", [Array("stringItem", aliases)], {"aliases": aliases})
+        response = self._call(PAP_MANAGEMENT_SERVICE, "setOrder", [Array("stringItem", aliases)],
+                              {"aliases": aliases})
+        # The real setOrder always answers true (or faults); an explicit false is a refusal, no reply is fine.
+        if self._boolean(response, "setOrder") is False:
+            raise self._refused("setOrder", "false", "order %s not applied" % ", ".join(aliases))
 
     def get_polling_interval(self):
         text = self._string(self._call(PAP_MANAGEMENT_SERVICE, "getPollingInterval", []), "getPollingInterval")
@@ -400,7 +465,7 @@ class PapClient(object):
 
     def refresh_cache(self, alias):
         response = self._call(PAP_MANAGEMENT_SERVICE, "refreshCache", [alias], {"alias": alias})
-        return bool(self._boolean(response, "refreshCache"))
+        return self._write_ok(response, "refreshCache", "PAP alias %r does not exist" % (alias,))
 
     # -- AuthorizationManagementService (global context) ------------------------------------------------------
 

@@ -4,32 +4,25 @@
 
 PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
 
-``ArgusModule`` builds its argument spec from ``ARGUS_SPEC`` (this file, documented by the ``_argus`` doc
-fragment), ``TLS_SPEC`` (``_http.py``, documented by ``_tls``) and the module's own options, builds one
-``PapClient`` and turns every ``GridsecError`` into ``fail_json`` in one place, so each failure names the PAP,
-the operation and what had already been done.
+``ArgusModule`` adds to the shared ``GridsecModule`` (``_module_base.py``: argument spec with ``TLS_SPEC``, the
+``GridsecError`` to ``fail_json`` path) the PAP connection options ``ARGUS_SPEC`` (this file, documented by the
+``_argus`` doc fragment), their validation, one ``PapClient`` per run and the PAP-specific keys of a failure
+(``operations``: the writes done before it), so each failure names the PAP, the operation and what had already
+been done.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
-
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     AuthorizationError,
     ConfigError,
-    GridsecError,
+    WriteRefusedError,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._http import (
-    TLS_MUTUALLY_EXCLUSIVE,
-    TLS_REQUIRED_TOGETHER,
-    TLS_SPEC,
-    HttpTransport,
-)
+from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import PapClient
+from ansible_collections.gridsec.ops.plugins.module_utils._module_base import GridsecModule, jsonable
 
 ARGUS_SPEC = dict(
     pap_host=dict(type="str", default="localhost"),
@@ -37,40 +30,51 @@ ARGUS_SPEC = dict(
     pap_path=dict(type="str", default="/pap/services"),
 )
 
-_TLS_KEYS = ("client_cert", "client_key", "proxy_file", "ca_path", "validate_certs", "timeout", "retries")
+
+def connection_problem(params):
+    """Why ``pap_host``/``pap_port``/``pap_path`` cannot form a PAP URL, or None.
+
+    ``pap_host`` is a host name (or an IP address, IPv6 in brackets), never a URL: the module builds
+    ``https://<pap_host>:<pap_port><pap_path>`` itself.
+    """
+    host = params.get("pap_host")
+    port = params.get("pap_port")
+    path = params.get("pap_path")
+    text = "" if host is None else str(host)
+    if "://" in text or text.lower().startswith(("https:", "http:")):
+        return ("pap_host must be a host name, not a URL (got %r): write it as pap_host: <host name>, with "
+                "pap_port and pap_path for the rest (the module builds https://<pap_host>:<pap_port><pap_path>)"
+                % text)
+    stripped = text.strip()
+    if not stripped:
+        return "pap_host must be a host name (got an empty value)"
+    bracketed = stripped.startswith("[") and stripped.endswith("]") and len(stripped) > 2
+    inner = stripped[1:-1] if bracketed else stripped
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_" + (":" if bracketed else ""))
+    if stripped != text or any(c not in allowed for c in inner):
+        hint = ""
+        if ":" in inner and not bracketed:
+            hint = " (give the port in pap_port; an IPv6 address goes in brackets, e.g. [2001:db8::1])"
+        elif "/" in inner:
+            hint = " (give the service path in pap_path)"
+        return "pap_host must be a host name, got %r%s" % (text, hint)
+    if port is not None and not 1 <= int(port) <= 65535:
+        return "pap_port must be between 1 and 65535 (got %s)" % port
+    if path is not None and any(c in str(path) for c in "?#") or (path and "://" in str(path)):
+        return "pap_path must be a URL path such as /pap/services (got %r)" % (path,)
+    return None
 
 
-def jsonable(value):
-    """A JSON-serialisable copy of ``value`` (objects become their ``str()``)."""
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, dict):
-        return dict((str(k), jsonable(v)) for k, v in value.items())
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [jsonable(v) for v in value]
-    return str(value)
+class ArgusModule(GridsecModule):
+    """``GridsecModule`` with the PAP connection options and a lazily built ``PapClient``."""
 
-
-def _error_dict(err):
-    to_dict = getattr(err, "to_dict", None)
-    if callable(to_dict):
-        return jsonable(to_dict())
-    return {"type": type(err).__name__, "msg": str(err)}
-
-
-class ArgusModule(AnsibleModule):
-    """AnsibleModule with the PAP connection options and a lazily built ``PapClient``."""
-
-    def __init__(self, argument_spec=None, mutually_exclusive=None, required_together=None, **kwargs):
-        spec = copy.deepcopy(ARGUS_SPEC)
-        spec.update(copy.deepcopy(TLS_SPEC))
-        spec.update(argument_spec or {})
-        mutually_exclusive = list(TLS_MUTUALLY_EXCLUSIVE) + list(mutually_exclusive or [])
-        required_together = list(TLS_REQUIRED_TOGETHER) + list(required_together or [])
-        super(ArgusModule, self).__init__(argument_spec=spec, mutually_exclusive=mutually_exclusive,
-                                          required_together=required_together, **kwargs)
-        self._client = None
+    def __init__(self, argument_spec=None, **kwargs):
+        super(ArgusModule, self).__init__(connection_specs=(ARGUS_SPEC,), argument_spec=argument_spec, **kwargs)
         self.done_operations = None
+        problem = connection_problem(self.params)
+        if problem:
+            # argument validation: nothing was sent, so no server operation is named
+            self.fail_json(msg=problem, changed=False, operations=[], requests=[])
 
     @property
     def server_label(self):
@@ -86,37 +90,19 @@ class ArgusModule(AnsibleModule):
     def client(self):
         """The ``PapClient`` of this run (built once)."""
         if self._client is None:
-            tls = dict((key, self.params.get(key)) for key in _TLS_KEYS)
-            try:
-                transport = HttpTransport(self.base_url, server_label=self.server_label, **tls)
-            except GridsecError as err:
-                self.fail_from(err)
+            transport = self.new_transport(HttpTransport, self.base_url, server_label=self.server_label)
             self._client = PapClient(transport, server_label=self.server_label)
         return self._client
 
-    def client_operations(self):
-        return jsonable(list(self._client.operations)) if self._client is not None else []
-
-    def fail_from(self, err, **result):
-        """Fail the task from a ``GridsecError``: message naming PAP + operation, the error, the operations.
-
-        ``operations`` lists the write operations that completed before the failure when the module tracks
-        them (``self.done_operations``), else every operation sent to the PAP; ``requests`` is always the
-        full list of operations sent (reads included, the failing one last).
-        """
+    def prepare_failure(self, result):
+        """The PAP keys of a failure: ``operations`` lists the write operations that completed before the
+        failure when the module tracks them (``self.done_operations``), else every operation sent to the PAP;
+        ``changed`` is whether any write completed."""
         result.setdefault("changed", bool(self.done_operations))
         if "operations" not in result:
             result["operations"] = jsonable(list(self.done_operations)) if self.done_operations is not None \
                 else self.client_operations()
-        result.setdefault("requests", self.client_operations())
-        self.fail_json(msg=str(err), error=_error_dict(err), **result)
-
-    def run_guarded(self, func, *args, **kwargs):
-        """Call ``func``; any ``GridsecError`` becomes a failed task."""
-        try:
-            return func(*args, **kwargs)
-        except GridsecError as err:
-            self.fail_from(err)
+        return result
 
     def require_alias(self, alias, local=True):
         """Check that ``alias`` exists (and is local when ``local``) before anything is written.
@@ -139,11 +125,13 @@ class ArgusModule(AnsibleModule):
                     raise ConfigError("alias %r on %s is a remote (cached) PAP: its policies are read-only "
                                       "here; change them on %s" % (alias, self.server_label,
                                                                    pap.hostname or "the remote PAP"),
-                                      server=self.server_label, operation="getAllPaps")
+                                      server=self.server_label)  # a check of the task, not a failed getAllPaps
                 return pap
-        raise ConfigError("alias %r does not exist on %s (known aliases: %s)"
-                          % (alias, self.server_label, ", ".join(sorted(p.alias for p in paps)) or "none"),
-                          server=self.server_label, operation="getAllPaps")
+        close = [p.alias for p in paps if str(p.alias).lower() == str(alias).lower()]
+        raise ConfigError("alias %r does not exist on %s (known aliases: %s)%s"
+                          % (alias, self.server_label, ", ".join(sorted(p.alias for p in paps)) or "none",
+                             "; aliases are case-sensitive, did you mean %r?" % close[0] if close else ""),
+                          server=self.server_label)
 
 
 def pap_to_dict(pap):
@@ -164,52 +152,6 @@ def pap_to_dict(pap):
         protocol=getattr(pap, "protocol", None),
         dn=getattr(pap, "dn", None),
     )
-
-
-_PROXY_CERT_INFO_OID = "1.3.6.1.5.5.7.1.14"
-
-
-def caller_dn(module):
-    """Slash-form DN of the identity the module connects with (end-entity certificate of the client cert or of
-    the proxy chain), or None when it cannot be determined (no credential, no ``cryptography``)."""
-    path = module.params.get("proxy_file") or module.params.get("client_cert")
-    if not path:
-        return None
-    try:
-        from cryptography import x509
-    except ImportError:
-        return None
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except (IOError, OSError):
-        return None
-    certs = []
-    marker = b"-----BEGIN CERTIFICATE-----"
-    for chunk in data.split(marker)[1:]:
-        try:
-            certs.append(x509.load_pem_x509_certificate(marker + chunk.split(b"-----END CERTIFICATE-----")[0] +
-                                                        b"-----END CERTIFICATE-----\n"))
-        except ValueError:
-            continue
-    for cert in certs:
-        is_proxy = any(ext.oid.dotted_string == _PROXY_CERT_INFO_OID for ext in cert.extensions)
-        if not is_proxy:
-            parts = []
-            for rdn in cert.subject.rdns:
-                parts.append("+".join("%s=%s" % (_short_name(a), a.value) for a in rdn))
-            return "/" + "/".join(parts)
-    return None
-
-
-_SHORT_NAMES = {
-    "2.5.4.3": "CN", "2.5.4.6": "C", "2.5.4.7": "L", "2.5.4.8": "ST", "2.5.4.10": "O", "2.5.4.11": "OU",
-    "0.9.2342.19200300.100.1.25": "DC", "1.2.840.113549.1.9.1": "emailAddress", "0.9.2342.19200300.100.1.1": "UID",
-}
-
-
-def _short_name(attribute):
-    return _SHORT_NAMES.get(attribute.oid.dotted_string, attribute.oid.dotted_string)
 
 
 def execute_plan(module, alias, ops):
@@ -235,20 +177,36 @@ def execute_plan(module, alias, ops):
         desc = op.describe()
         args = op.args
         if op.operation == "ban":
-            client.ban(alias, args["id"], args["value"], resource=args["resource"], action=args["action"],
-                       public=args["public"])
+            policy_id = client.ban(alias, args["id"], args["value"], resource=args["resource"],
+                                   action=args["action"], public=args["public"])
+            if op.payload and op.payload.get("creates_policy") and policy_id:
+                new_ids[op.payload["creates_policy"]] = policy_id
         elif op.operation == "unban":
             status = client.unban(alias, args["id"], args["value"], resource=args["resource"], action=args["action"])
             if status not in (0, "0", None):
                 module.warn("unban of %s on %s alias %s found nothing to remove (statusCode %s); the policy "
                             "changed while this task ran" % (args["value"], module.server_label, alias, status))
         elif op.operation == "updatePolicy":
-            ok = client.update_policy(alias, args["version"], to_model_policy(op.payload["policy"]))
+            # false/nil or a version-conflict fault: WriteRefusedError (callers may re-read and retry).
+            refused = None
+            try:
+                model = to_model_policy(op.payload["policy"])
+                if args["id"] in new_ids:
+                    # a policy an earlier ``ban`` of this plan created: its real id, and the version after
+                    # the locked one (to_model_policy cannot know either)
+                    model.policy_id = new_ids[args["id"]]
+                    model.version = str(int(args["version"]) + 1)
+                    desc["args"]["id"] = model.policy_id
+                ok = client.update_policy(alias, args["version"], model)
+            except WriteRefusedError as err:
+                ok, refused = False, err
             if ok is False:
-                raise ConfigError("updatePolicy of %s refused: version %s is no longer current (the policy was "
-                                  "changed by someone else while this task ran); nothing else was sent, run again"
-                                  % (args["id"], args["version"]), server=module.server_label,
-                                  operation="updatePolicy")
+                raise WriteRefusedError(
+                    "updatePolicy of %s refused: version %s is no longer current or the policy is gone (it was "
+                    "changed by someone else while this task ran); nothing else was sent, run again%s"
+                    % (args["id"], args["version"], " (%s)" % refused.msg if refused is not None else ""),
+                    server=module.server_label, operation="updatePolicy",
+                    details=refused.details if refused is not None else {"reply": repr(ok)})
         elif op.operation == "removeObjectByIdAndReferences":
             client.remove_object_by_id_and_references(alias, real(args["id"]))
             desc["args"]["id"] = real(args["id"])

@@ -58,13 +58,30 @@ def _pap_desc(operation, pap, **extra):
     return {"service": MGMT, "operation": operation, "args": args}
 
 
-def _new_pap(item, existing=None):
-    pap = Pap(alias=item["alias"], dn=item.get("dn"), hostname=item.get("hostname"),
-              port=item.get("port") or 8150, path=item.get("path") or "/pap/services/",
-              protocol=item.get("protocol") or "https", public=bool(item.get("public")), local=False,
-              enabled=bool(item.get("enabled")))
-    if existing is not None and getattr(existing, "id", None) is not None:
-        pap.id = existing.id
+# Values a new remote PAP gets for the fields its ``paps`` entry leaves out (addPap only).
+ADD_DEFAULTS = {"port": 8150, "path": "/pap/services/", "protocol": "https", "enabled": True, "public": False}
+_FIELDS = ("hostname", "port", "path", "protocol", "dn", "enabled", "public")
+
+
+def _given(item, key):
+    return item.get(key) is not None and item.get(key) != ""
+
+
+def _new_pap(item):
+    """The PAP ``addPap`` sends: the entry's fields, ``ADD_DEFAULTS`` for those left out."""
+    values = dict((k, item[k] if _given(item, k) else ADD_DEFAULTS.get(k)) for k in _FIELDS)
+    return Pap(alias=item["alias"], dn=values["dn"], hostname=values["hostname"], port=values["port"],
+               path=values["path"], protocol=values["protocol"], public=bool(values["public"]), local=False,
+               enabled=bool(values["enabled"]))
+
+
+def _updated_pap(item, existing):
+    """The PAP ``updatePap`` sends: the current values, with only the fields the entry gives replaced."""
+    pap = copy.copy(existing)
+    for key in _FIELDS:
+        if _given(item, key):
+            value = item[key]
+            setattr(pap, key, bool(value) if key in ("enabled", "public") else value)
     return pap
 
 
@@ -113,8 +130,7 @@ def plan_paps(current, desired, refresh=True):
             if refresh:
                 refreshes.append(alias)
             continue
-        wanted = _new_pap(dict(item, hostname=item.get("hostname") or existing.hostname,
-                               dn=item.get("dn") or existing.dn), existing)
+        wanted = _updated_pap(item, existing)
         endpoint_changed = (
             (wanted.hostname or "").lower() != (existing.hostname or "").lower()
             or str(wanted.port) != str(existing.port)
@@ -151,6 +167,145 @@ def remote_after_default(order, remote):
         return []
     index = order.index("default")
     return [a for a in order[index + 1:] if remote.get(a)]
+
+
+# --------------------------------------------------------------------------------------------------
+# Order
+# --------------------------------------------------------------------------------------------------
+
+def effective_order(configured, aliases):
+    """The order the PAP evaluates: argus-pap ``PapManager.buildOrderedAliasList``.
+
+    ``default`` first when the configured ordering leaves it out, then the configured ordering, then the other
+    aliases (``aliases`` gives their order: the ``getAllPaps`` order, new PAPs last).
+    """
+    out = [] if "default" in configured or "default" not in aliases else ["default"]
+    out.extend(a for a in configured if a in aliases and a not in out)
+    out.extend(a for a in aliases if a not in out)
+    return out
+
+
+def ordering_after_remove(configured, alias):
+    """The configured ordering after ``removePap(alias)``: argus-pap ``DistributionConfiguration.removePap``.
+
+    It copies the old ordering minus ``alias`` into an array one shorter, so when ``alias`` is not in the
+    ordering the LAST entry is dropped instead (an empty ordering stays empty).
+    """
+    configured = list(configured)
+    if not configured:
+        return []
+    if alias in configured:
+        return [a for a in configured if a != alias]
+    return configured[:-1]
+
+
+def plan_order(configured, aliases_before, aliases_after, removed, requested, complete_missing):
+    """Plan the PAP order; pure.
+
+    ``configured``: ``getOrder`` (the configured ordering, possibly partial or empty); ``aliases_before``:
+    aliases in ``getAllPaps`` order; ``aliases_after``: aliases once the planned ``paps`` changes are done
+    (new ones last); ``removed``: aliases the plan removes, in order; ``requested``: the ``order`` option or
+    None; ``complete_missing``: append the aliases ``requested`` leaves out instead of refusing.
+
+    -> ``(op, before, after, notes)``: ``op`` is None or ``(description, aliases)`` for a ``setOrder`` (its
+    description has ``restore: true`` when it only undoes the removePap ordering bug), ``before``/``after``
+    the effective orders, ``notes`` warnings for the user. Orders are compared by their effect
+    (``effective_order``). Raises ``PapPlanError``.
+    """
+    configured = [a for a in configured if a]
+    before = effective_order(configured, aliases_before)
+    simulated = list(configured)
+    for alias in removed:
+        simulated = ordering_after_remove(simulated, alias)
+    intended = [a for a in configured if a not in removed]
+    notes = []
+    # Compared by effect: a configured ordering that differs but gives the same evaluation order is no change.
+    if requested is None:
+        after = effective_order(intended, aliases_after)
+        if effective_order(simulated, aliases_after) != after:
+            desc = {"service": MGMT, "operation": "setOrder", "args": {"aliases": list(intended), "restore": True}}
+            return (desc, list(intended)), before, after, notes
+        return None, before, after, notes
+    requested = [str(a) for a in requested]
+    errors = []
+    gone = [a for a in requested if a in removed]
+    if gone:
+        errors.append("order names %s, which this task removes" % ", ".join(gone))
+    unknown = [a for a in requested if a not in aliases_after and a not in removed]
+    if unknown:
+        close = [k for k in aliases_after if k.lower() in [u.lower() for u in unknown]]
+        errors.append("order names unknown aliases: %s (known: %s)%s"
+                      % (", ".join(unknown), ", ".join(aliases_after),
+                         "; aliases are case-sensitive, did you mean %s?" % ", ".join(close) if close else ""))
+    twice = sorted(set(a for a in requested if requested.count(a) > 1))
+    if twice:
+        errors.append("order lists %s more than once" % ", ".join(twice))
+    if errors:
+        raise PapPlanError("; ".join(errors))
+    current = effective_order(intended, aliases_after)
+    missing = [a for a in current if a not in requested]
+    wanted = list(requested)
+    if missing:
+        if not complete_missing:
+            raise PapPlanError(
+                "order leaves out existing aliases: %s. The PAP would place them itself (an unlisted 'default' goes "
+                "FIRST, other unlisted aliases after the listed ones), so the order would not be the one given. "
+                "List every alias, e.g. order: [%s], or set order_complete=true to append the missing ones"
+                % (", ".join(missing), ", ".join(requested + missing)))
+        wanted = requested + missing
+        notes.append("order leaves out %s: appended (order_complete=true), the order set is %s"
+                     % (", ".join(missing), ", ".join(wanted)))
+    if effective_order(simulated, aliases_after) != wanted:
+        desc = {"service": MGMT, "operation": "setOrder", "args": {"aliases": list(wanted)}}
+        return (desc, wanted), before, wanted, notes
+    return None, before, wanted, notes
+
+
+# --------------------------------------------------------------------------------------------------
+# Permissions (argus-pap *Operation.setupPermissions, global context)
+# --------------------------------------------------------------------------------------------------
+
+# operation -> (argus-pap operation class, permissions it needs)
+REQUIRED_PERMISSIONS = {
+    "addPap": ("AddPapOperation", ("CONFIGURATION_WRITE",)),
+    "updatePap": ("UpdatePapOperation", ("CONFIGURATION_READ", "CONFIGURATION_WRITE")),
+    "removePap": ("RemovePapOperation", ("CONFIGURATION_READ", "CONFIGURATION_WRITE")),
+    "setEnabled": ("SetEnabledOperation", ("CONFIGURATION_WRITE",)),
+    "setOrder": ("SetOrderOperation", ("CONFIGURATION_WRITE",)),
+    "setPollingInterval": ("SetPollingIntervalOperation", ("CONFIGURATION_WRITE",)),
+    "refreshCache": ("RefreshPolicyCacheOperation", ("POLICY_READ_REMOTE", "POLICY_WRITE")),
+    "addACE": ("AddACEOperation", ("CONFIGURATION_WRITE", "CONFIGURATION_READ")),
+    "removeACE": ("RemoveACEOperation", ("CONFIGURATION_WRITE", "CONFIGURATION_READ")),
+}
+
+
+def predict_refusal(acl, caller, operation):
+    """``(operation class, missing permissions)`` when the PAP will refuse ``operation`` to ``caller``, else None.
+
+    ``acl`` is ``getACL`` of the global context (as ``PapClient.get_acl`` returns it), ``caller`` the slash-form
+    DN of the credential. The PAP grants the union of the caller's DN entry, the ANYONE entry and the entries
+    of the caller's VOMS FQANs (CurrentAdmin.hasPermissions). FQANs of a proxy are not known here, so when an
+    FQAN entry could supply what is missing, no refusal is predicted. None also when nothing can be predicted
+    (unknown caller or operation).
+    """
+    if not caller or operation not in REQUIRED_PERMISSIONS or acl is None:
+        return None
+    name, needed = REQUIRED_PERMISSIONS[operation]
+    granted = set()
+    fqan_granted = set()
+    for key, permissions in acl.items():
+        try:
+            ace = ace_from_key(key, permissions)
+        except AclPlanError:
+            return None
+        if ace.kind == "anyone" or (ace.kind == "dn" and _dn_same(ace.name, caller)):
+            granted |= ace.permissions
+        elif ace.kind == "fqan":
+            fqan_granted |= ace.permissions
+    missing = [p for p in needed if p not in granted]
+    if not missing or all(p in fqan_granted for p in missing):
+        return None
+    return name, missing
 
 
 # --------------------------------------------------------------------------------------------------

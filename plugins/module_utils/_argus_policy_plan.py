@@ -20,10 +20,23 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import difflib
 import uuid
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import Attribute, Policy, PolicySet, Rule
-from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, dn_equal, parse_dn
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import (
+    ATTRIBUTE_MAPPINGS,
+    DN_ATTRIBUTE_IDS,
+    Attribute,
+    Policy,
+    PolicySet,
+    Rule,
+)
+from ansible_collections.gridsec.ops.plugins.module_utils._dn import (
+    DNError,
+    parse_dn,
+    parse_stored_dn,
+    strip_proxy_rdns,
+)
 
 HL_SERVICE = "HighLevelPolicyManagementService"
 XACML_SERVICE = "XACMLPolicyManagementService"
@@ -40,7 +53,18 @@ SPL_TO_XACML = {
     "pilot-classifier": "http://glite.org/xacml/attribute/pilot-job-classifier",
 }
 XACML_TO_SPL = dict((v, k) for k, v in SPL_TO_XACML.items())
-DN_ATTRIBUTES = frozenset(["subject", "subject-issuer", "x509-subject-issuer"])
+# Attributes whose values are X.500 names (DataType x500Name in the PAP's attribute mappings).
+DN_ATTRIBUTES = DN_ATTRIBUTE_IDS
+# SPL attribute ids a rule may test (ARGUS.md 4.2): every id of the PAP's attribute mappings except ``resource``
+# and ``action``, which are the targets of the resource PolicySet and the action Policy (options resource/action).
+RULE_ATTRIBUTES = tuple(sorted(k for k in ATTRIBUTE_MAPPINGS if k not in ("resource", "action")))
+
+# Private policies made through the XACML service: the PAP names them ``prefix + "-" + uuid``
+# (WizardUtils.generateId) but decides visibility by splitting the id on ``_`` (PolicyWizard.isPublic), so the
+# prefix ``private`` would give a *public* ``private-<uuid>`` policy. ``private_`` gives ``private_-<uuid>``,
+# which the PAP (and ``Policy.public``) reads as private.
+PUBLIC_ID_PREFIX = "public"
+PRIVATE_ID_PREFIX = "private_"
 
 DENY = "deny"
 PERMIT = "permit"
@@ -55,25 +79,52 @@ def spl_attribute_id(attribute_id):
     return XACML_TO_SPL.get(attribute_id, attribute_id)
 
 
-def values_equal(attr_id, a, b):
-    """Semantic equality of two attribute values: DNs with ``dn_equal``, everything else literally."""
+_DN_CACHE = {}
+_DN_CACHE_MAX = 200000
+
+
+def _stored_dn(value):
+    """``parse_stored_dn(value)`` or None, computed once per distinct literal (planning compares every requested
+    value with every stored one through these keys, so no DN is parsed twice)."""
+    try:
+        return _DN_CACHE[value]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable: not a string
+        return None
+    try:
+        dn = parse_stored_dn(value)
+        found = (dn, ("dn", dn.canonical()))
+    except DNError:
+        found = None
+    if len(_DN_CACHE) < _DN_CACHE_MAX:
+        _DN_CACHE[value] = found
+    return found
+
+
+def value_key(attr_id, value):
+    """Hashable comparison key of an attribute value: two values are ``values_equal`` exactly when their keys
+    are equal. DNs key on their canonical form (RFC 4518-lite, any notation, PAP literals included), a DN that
+    does not parse on its literal; other attributes on the literal."""
     if attr_id in DN_ATTRIBUTES:
-        if a == b:
-            return True
-        try:
-            return dn_equal(a, b)
-        except DNError:
-            return False
-    return a == b
+        found = _stored_dn(value)
+        if found is not None:
+            return (attr_id,) + found[1]
+    return (attr_id, "literal", value)
+
+
+def values_equal(attr_id, a, b):
+    """Semantic equality of two attribute values: DNs by canonical form, everything else literally."""
+    return a == b or value_key(attr_id, a) == value_key(attr_id, b)
 
 
 def slash_form(attr_id, value):
-    """Normalised display form of a value: OpenSSL slash form for DNs (stored value when unparsable)."""
+    """Normalised display form of a value: OpenSSL slash form for DNs whenever the stored literal parses (also a
+    PAP literal with unescaped ``"`` ``<`` ``>``), else the stored value unchanged; other attributes unchanged."""
     if attr_id in DN_ATTRIBUTES:
-        try:
-            return parse_dn(value).to_openssl()
-        except DNError:
-            return value
+        found = _stored_dn(value)
+        if found is not None:
+            return found[0].to_openssl()
     return value
 
 
@@ -88,6 +139,12 @@ class VRule:
     def plain(self):
         return len(self.attributes) == 1
 
+    def plain_key(self):
+        """``value_key`` of the single attribute of a plain rule (None for a compound rule)."""
+        if len(self.attributes) != 1:
+            return None
+        return value_key(self.attributes[0][0], self.attributes[0][1])
+
     def contains_literal(self, attr_id, value):
         return any(a == attr_id and v == value for a, v in self.attributes)
 
@@ -98,15 +155,8 @@ class VRule:
         """Semantic equality with a rule given as effect + attribute list (attributes are ANDed: order-free)."""
         if self.effect != effect.lower() or len(self.attributes) != len(attributes):
             return False
-        remaining = list(self.attributes)
-        for a, v in attributes:
-            for i, (ra, rv) in enumerate(remaining):
-                if ra == a and values_equal(a, rv, v):
-                    del remaining[i]
-                    break
-            else:
-                return False
-        return True
+        mine = sorted(value_key(a, v) for a, v in self.attributes)
+        return mine == sorted(value_key(a, v) for a, v in attributes)
 
     def to_dict(self):
         return {
@@ -114,6 +164,65 @@ class VRule:
             "effect": self.effect,
             "attributes": [{"id": a, "value": v} for a, v in self.attributes],
         }
+
+
+class _RuleIndex:
+    """Lookups into the rules of one policy, so that planning never scans a policy once per requested value.
+
+    ``plain``: ``value_key`` -> plain deny rules with that value (policy order); ``literal``: ``(attr, literal)``
+    -> deny rules (plain or compound) holding that exact attribute (what the PAP's ``ban``/``unban`` look for);
+    ``compound``: the deny rules with several attributes.
+    """
+
+    def __init__(self, rules):
+        self.plain = {}
+        self.literal = {}
+        self.compound = []
+        for rule in rules:
+            self.add(rule, first=False)
+        self.stamp = None
+
+    def add(self, rule, first):
+        if rule.effect != DENY:
+            return
+        entries = []
+        if rule.plain:
+            entries.append((self.plain, rule.plain_key()))
+        else:
+            entries.append(None)
+        for pair in set(rule.attributes):
+            entries.append((self.literal, pair))
+        for entry in entries:
+            if entry is None:
+                if first:
+                    self.compound.insert(0, rule)
+                else:
+                    self.compound.append(rule)
+                continue
+            table, key = entry
+            bucket = table.setdefault(key, [])
+            if first:
+                bucket.insert(0, rule)
+            else:
+                bucket.append(rule)
+
+    def remove(self, rule):
+        if rule.effect != DENY:
+            return
+        if rule.plain:
+            self._drop(self.plain, rule.plain_key(), rule)
+        else:
+            self.compound = [r for r in self.compound if r is not rule]
+        for pair in set(rule.attributes):
+            self._drop(self.literal, pair, rule)
+
+    @staticmethod
+    def _drop(table, key, rule):
+        bucket = table.get(key)
+        if bucket is not None:
+            bucket[:] = [r for r in bucket if r is not rule]
+            if not bucket:
+                del table[key]
 
 
 class VPolicy:
@@ -124,6 +233,54 @@ class VPolicy:
         self.public = public
         self.rules = list(rules)
         self.source = source
+        self._index = None
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_index"] = None  # rebuilt on demand; never copied
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
+    def index(self):
+        """The ``_RuleIndex`` of the current rules (rebuilt when ``rules`` was replaced or changed size behind
+        the mutators below)."""
+        stamp = (id(self.rules), len(self.rules))
+        if self._index is None or self._index.stamp != stamp:
+            self._index = _RuleIndex(self.rules)
+            self._index.stamp = stamp
+        return self._index
+
+    def insert_first(self, rule):
+        index = self.index()
+        self.rules.insert(0, rule)
+        index.add(rule, first=True)
+        index.stamp = (id(self.rules), len(self.rules))
+
+    def remove_rule(self, rule):
+        index = self.index()
+        self.rules.remove(rule)
+        index.remove(rule)
+        index.stamp = (id(self.rules), len(self.rules))
+
+    def plain_matches(self, target):
+        """Plain deny rules of this policy that ``target`` names, in policy order."""
+        index = self.index()
+        found = []
+        for key in target.keys:
+            for rule in index.plain.get(key, ()):
+                if rule.attributes[0][0] == target.attr_id and not any(rule is f for f in found):
+                    found.append(rule)
+        if len(target.keys) > 1 and len(found) > 1:
+            position = dict((id(r), n) for n, r in enumerate(self.rules))
+            found.sort(key=lambda r: position[id(r)])
+        return found
+
+    def first_deny_with(self, attr_id, value):
+        """The first deny rule (plain or compound) holding exactly ``attr_id = value`` (None when none)."""
+        bucket = self.index().literal.get((attr_id, value))
+        return bucket[0] if bucket else None
 
 
 class VPolicySet:
@@ -211,8 +368,8 @@ def to_model_policy(policy, new_version=True):
         model.rules = rules
         model.version = _bump(policy.version) if new_version else policy.version
         return model
-    prefix = "public" if policy.public else "private"
-    policy_id = "%s_%s" % (prefix, uuid.uuid4()) if _is_placeholder(policy.id) else policy.id
+    prefix = "public_" if policy.public else "private_"
+    policy_id = "%s%s" % (prefix, uuid.uuid4()) if _is_placeholder(policy.id) else policy.id
     return Policy(policy_id, "1", policy.action, rules)
 
 
@@ -336,29 +493,41 @@ def _bump(version):
 
 def sim_ban(view, ids, attr_id, value, resource, action, public):
     """Apply the PAP's HL ``ban`` to the view. Returns True when the PAP changes something."""
+    # Versions as BanOperation.doExecute sets them: objects it creates are stored at version 1 (the
+    # wizards' initial version); only a PolicySet or Policy that existed before is bumped (updatePolicySet /
+    # updatePolicy with increaseVersion).
     ps = view.policy_sets[0] if view.policy_sets else None
-    if ps is None or ps.resource != resource:
+    new_policy_set = ps is None or ps.resource != resource
+    if new_policy_set:
         ps = VPolicySet(ids.new("policy set"), "1", resource, [])
-        view.policy_sets.insert(0, ps)
     policy = ps.policies[0] if ps.policies else None
-    if policy is None or policy.action != action or policy.public != public:
+    new_policy = policy is None or policy.action != action or policy.public != public
+    if not new_policy and policy.first_deny_with(attr_id, value) is not None:
+        return False
+    if new_policy_set:
+        view.policy_sets.insert(0, ps)
+    if new_policy:
         policy = VPolicy(ids.new("policy"), "1", action, public, [])
         ps.policies.insert(0, policy)
-        ps.version = _bump(ps.version)
-    for rule in policy.rules:
-        if rule.effect == DENY and rule.contains_literal(attr_id, value):
-            return False
-    policy.rules.insert(0, VRule(DENY, [(attr_id, value)], ids.new("rule")))
-    policy.version = _bump(policy.version)
+        if not new_policy_set:
+            ps.version = _bump(ps.version)
+    policy.insert_first(VRule(DENY, [(attr_id, value)], ids.new("rule")))
+    if not new_policy:
+        policy.version = _bump(policy.version)
     return True
 
 
 def _remove_policy(view, policy_id):
-    for ps in view.policy_sets:
+    """The PAP's ``removePolicyAndReferences`` (PapContainer): the policy goes, and a resource PolicySet left
+    without any policy goes with it (used by ``unban`` and ``removeObjectByIdAndReferences``)."""
+    for n, ps in enumerate(view.policy_sets):
         for i, p in enumerate(ps.policies):
             if p.id == policy_id:
                 del ps.policies[i]
-                ps.version = _bump(ps.version)
+                if ps.policies:
+                    ps.version = _bump(ps.version)
+                else:
+                    del view.policy_sets[n]
                 return True
     return False
 
@@ -375,7 +544,7 @@ def _unban_candidates(view, attr_id, value, resource, action, per_policy_set):
         policy = next((p for p in ps.policies if p.action == action), None)
         if policy is None:
             continue
-        rule = next((r for r in policy.rules if r.effect == DENY and r.contains_literal(attr_id, value)), None)
+        rule = policy.first_deny_with(attr_id, value)
         if rule is not None:
             found.append((policy, rule))
         if not per_policy_set:
@@ -387,7 +556,7 @@ def sim_unban(view, attr_id, value, resource, action, per_policy_set=True):
     """Apply the PAP's HL ``unban``; returns the list of (policy_id, rule) removed (empty = statusCode 1)."""
     removed = []
     for policy, rule in _unban_candidates(view, attr_id, value, resource, action, per_policy_set):
-        policy.rules.remove(rule)
+        policy.remove_rule(rule)
         removed.append((policy.id, rule))
         if not policy.rules:
             _remove_policy(view, policy.id)
@@ -436,39 +605,76 @@ def _update_op(view, policy, new_rules, reason):
 # ---------------------------------------------------------------------------------------------------
 
 class Target:
-    """One value to ban or unban: ``attr_id`` (subject|fqan), the input, and the literal sent on ban."""
+    """One value to ban or unban: ``attr_id`` (subject|fqan), the input, and the literal sent on ban.
 
-    def __init__(self, attr_id, value, literal):
+    ``keys``: the ``value_key`` of the literal and of the input (one key for almost every DN), computed once; a
+    stored plain rule names the target when its key is one of them.
+    """
+
+    def __init__(self, attr_id, value, literal, dn=None):
         self.attr_id = attr_id
         self.value = value
         self.literal = literal
+        keys = [value_key(attr_id, literal)]
+        if dn is not None:
+            keys.append((attr_id, "dn", dn.canonical()))
+        else:
+            keys.append(value_key(attr_id, value))
+        self.keys = tuple(sorted(set(keys), key=repr))
 
     def matches(self, rule):
         if rule.effect != DENY or not rule.plain or rule.attributes[0][0] != self.attr_id:
             return False
-        stored = rule.attributes[0][1]
-        return stored == self.literal or values_equal(self.attr_id, stored, self.value)
+        return rule.plain_key() in self.keys
 
 
-def make_targets(subjects, fqans):
+def check_subject_dn(value, what="subject", allow_single_rdn=False, strip_proxy=True, warnings=None):
+    """Parse and vet one subject DN given by the user; returns the end-entity ``DistinguishedName``.
+
+    Raises ``PlanError`` for a DN that does not parse or has a single RDN (a certificate subject has several; a
+    single ``CN=...`` is what Ansible makes of a DN string given where a list is expected, split on its commas)
+    unless ``allow_single_rdn``. Trailing proxy CNs (``/CN=proxy``, ``/CN=limited proxy``, ``/CN=<digits>``) are
+    removed with a warning when ``strip_proxy``: the PEP authorises the end-entity DN, so a ban of a proxy DN
+    would never match.
+    """
+    if value is None or not str(value).strip():
+        raise PlanError("empty %s DN" % what)
+    try:
+        dn = parse_dn(value)
+    except DNError as err:
+        raise PlanError("%s %r is not a valid DN: %s" % (what, value, getattr(err, "msg", str(err))))
+    if strip_proxy:
+        end_entity, stripped = strip_proxy_rdns(dn)
+        if stripped:
+            if warnings is not None:
+                warnings.append("%s %r ends with proxy component(s) %s; the end-entity DN %s is used instead (the "
+                                "PEP matches the end-entity DN, never a proxy's; set strip_proxy_rdns=false to "
+                                "keep them)" % (what, value, ", ".join(stripped), end_entity.to_openssl()))
+            dn = end_entity
+    if len(dn) < 2 and not allow_single_rdn:
+        raise PlanError("%s %r has a single RDN, which no certificate subject DN has: was a DN string split on its "
+                        "commas (give subjects as a YAML list)? Set allow_single_rdn=true to use it anyway"
+                        % (what, value))
+    return dn
+
+
+def make_targets(subjects, fqans, allow_single_rdn=False, strip_proxy=True, warnings=None):
     """Validate every value up front (nothing is written when one is bad) and build the targets.
 
-    Subjects are parsed as DNs (OpenSSL slash form or RFC 2253) and banned with the literal the PAP
-    stores for the slash form (RFC 2253 without spaces), so every ban made by this collection is stored
-    the same way whatever form the user typed.
+    Subjects are parsed as DNs (OpenSSL slash form or RFC 2253), vetted by ``check_subject_dn`` (proxy CNs
+    stripped, single-RDN DNs refused unless allowed) and banned with the literal the PAP stores for the slash
+    form (RFC 2253 without spaces), so every ban made by this collection is stored the same way whatever form
+    the user typed. Warnings (stripped proxy CNs) are appended to ``warnings`` when given.
     """
     targets = []
     errors = []
     for value in subjects or []:
-        if value is None or not str(value).strip():
-            errors.append("empty subject DN")
-            continue
         try:
-            dn = parse_dn(value)
-        except DNError as err:
-            errors.append("subject %r is not a valid DN: %s" % (value, getattr(err, "msg", str(err))))
+            dn = check_subject_dn(value, "subject", allow_single_rdn, strip_proxy, warnings)
+        except PlanError as err:
+            errors.append(str(err))
             continue
-        targets.append(Target("subject", value, dn.to_pap_literal()))
+        targets.append(Target("subject", value, dn.to_pap_literal(), dn=dn))
     for value in fqans or []:
         if value is None or not str(value).strip():
             errors.append("empty FQAN")
@@ -484,11 +690,18 @@ def make_targets(subjects, fqans):
 
 
 class Plan:
-    def __init__(self, before, after, ops, warnings):
+    """``ops`` in order. ``bulk``: the bans are one version-locked ``updatePolicy`` (a refusal of it means another
+    writer changed the policy: re-read, re-plan, retry). ``split_at``: when not 0, the first ``split_at`` ops create
+    the policy the bulk update then writes, whose id and version only the PAP knows: send them, re-read and
+    re-plan before sending anything else."""
+
+    def __init__(self, before, after, ops, warnings, bulk=False, split_at=0):
         self.before = before
         self.after = after
         self.ops = ops
         self.warnings = warnings
+        self.bulk = bulk
+        self.split_at = split_at
 
     @property
     def changed(self):
@@ -502,22 +715,36 @@ def _first_policy_for(view, resource, action):
     return ps.policies[0]
 
 
+def _policies_for(view, resource, action):
+    """(policy set, policy) with that resource and action, in evaluation order (no rule is visited)."""
+    for ps in view.policy_sets:
+        if ps.resource == resource:
+            for p in ps.policies:
+                if p.action == action:
+                    yield ps, p
+
+
 def plan_ban(view, ids, target, resource, action, public, warnings):
-    """Ops that make ``target`` banned (plain Deny) for resource/action with the requested visibility."""
-    for ps, p, r in view.iter_rules():
-        if ps.resource == resource and p.action == action and p.public == public and target.matches(r):
-            return []
-    for ps, p, r in view.iter_rules():
-        if ps.resource == resource and p.action == action and target.matches(r):
-            warnings.append("%s %s is already banned by a %s policy in alias %s; adding a %s ban as requested"
-                            % (target.attr_id, target.value, "public" if p.public else "private", view.alias,
-                               "public" if public else "private"))
-            break
+    """Ops that make ``target`` banned (plain Deny) for resource/action with the requested visibility.
+
+    Cost: one index lookup per policy with that resource and action, never a scan of the rules.
+    """
+    other = None
+    for _ps, p in _policies_for(view, resource, action):
+        if p.plain_matches(target):
+            if p.public == public:
+                return []
+            if other is None:
+                other = p
+    if other is not None:
+        warnings.append("%s %s is already banned by a %s policy in alias %s; adding a %s ban as requested"
+                        % (target.attr_id, target.value, "public" if other.public else "private", view.alias,
+                           "public" if public else "private"))
     # Would the server's ban be a no-op because a compound Deny rule in the policy it picks contains the
     # literal? Then insert the plain rule ourselves, version-locked, at the top of that policy.
     first = _first_policy_for(view, resource, action)
     if first is not None and first.public == public and \
-            any(r.effect == DENY and r.contains_literal(target.attr_id, target.literal) for r in first.rules):
+            first.first_deny_with(target.attr_id, target.literal) is not None:
         rule = VRule(DENY, [(target.attr_id, target.literal)], ids.new("rule"))
         return [_update_op(view, first, [rule] + first.rules,
                            "a compound deny rule in this policy contains %s; ban would not add a plain rule"
@@ -525,6 +752,11 @@ def plan_ban(view, ids, target, resource, action, public, warnings):
     op = Op(HL_SERVICE, "ban", {"alias": view.alias, "id": target.attr_id, "value": target.literal,
                                 "resource": resource, "action": action, "public": public})
     sim_ban(view, ids, target.attr_id, target.literal, resource, action, public)
+    # The ban's target policy is now the first one of the first PolicySet. When the ban creates it, later ops of
+    # this plan refer to it by a placeholder; the executor maps it to the id ``ban`` returns.
+    created = view.policy_sets[0].policies[0].id
+    if _is_placeholder(created):
+        op.payload = {"creates_policy": created}
     return [op]
 
 
@@ -532,11 +764,15 @@ def plan_unban(view, target, resource, action, warnings, max_steps=1000):
     """Ops removing every plain Deny rule for ``target`` under resource/action (any visibility)."""
     ops = []
     for _step in range(max_steps):
-        found = [(ps, p, r) for ps, p, r in view.iter_rules()
-                 if ps.resource == resource and p.action == action and target.matches(r)]
-        if not found:
+        found = None
+        for _ps, p in _policies_for(view, resource, action):
+            matching = p.plain_matches(target)
+            if matching:
+                found = (p, matching[0])
+                break
+        if found is None:
             break
-        ps, policy, rule = found[0]
+        policy, rule = found
         literal = rule.attributes[0][1]
         if unban_is_exact(view, target.attr_id, literal, resource, action, target.matches):
             ops.append(Op(HL_SERVICE, "unban", {"alias": view.alias, "id": target.attr_id, "value": literal,
@@ -549,9 +785,10 @@ def plan_unban(view, target, resource, action, warnings, max_steps=1000):
         ops.append(_update_op(view, policy, keep, "unban %s without touching other rules" % target.value))
     else:  # pragma: no cover - defensive
         raise PlanError("unban of %s did not converge" % target.value)
-    for ps, p, r in view.iter_rules():
-        if ps.resource == resource and p.action == action and r.effect == DENY and not r.plain and \
-                r.contains(target.attr_id, target.value):
+    for ps, p in _policies_for(view, resource, action):
+        for r in p.index().compound:
+            if not any(a == target.attr_id and value_key(a, v) in target.keys for a, v in r.attributes):
+                continue
             warnings.append("compound deny rule %s in alias %s (resource %s, action %s) also names %s; it is "
                             "left in place (remove it with rules/state=absent)"
                             % (r.id, view.alias, ps.resource, p.action, target.value))
@@ -572,8 +809,27 @@ class RuleSpec:
         return (self.resource, self.action, self.public)
 
 
-def make_rule_specs(rules, default_resource=".*", default_action=".*", default_public=True):
-    """Validate the ``rules`` option (list of dicts) into RuleSpec objects; raises PlanError."""
+def _unknown_attribute_message(where, key):
+    hint = ""
+    lowered = str(key).strip().lower()
+    close = [name for name in RULE_ATTRIBUTES if name == lowered]
+    if not close:
+        close = difflib.get_close_matches(lowered, RULE_ATTRIBUTES, n=1)
+    if close:
+        hint = " (did you mean %s?)" % close[0]
+    if key in ("resource", "action"):
+        hint = " (the resource and action of a rule are its own options, not attributes)"
+    return ("%s: unknown attribute %r%s; a rule never matches an attribute the PAP does not know. Allowed: %s"
+            % (where, key, hint, ", ".join(RULE_ATTRIBUTES)))
+
+
+def make_rule_specs(rules, default_resource=".*", default_action=".*", default_public=True, allow_single_rdn=False):
+    """Validate the ``rules`` option (list of dicts) into RuleSpec objects; raises PlanError.
+
+    Attribute names must be SPL ids of the PAP's attribute mappings (``RULE_ATTRIBUTES``); DN-valued ones are
+    stored as the PAP literal of their slash form; ``subject`` values are vetted like ``subjects`` (no proxy
+    stripping: a rule is written as given).
+    """
     specs = []
     errors = []
     for n, rule in enumerate(rules or []):
@@ -586,6 +842,10 @@ def make_rule_specs(rules, default_resource=".*", default_action=".*", default_p
         if not attrs:
             errors.append("%s: at least one attribute is required" % where)
             continue
+        unknown = [key for key in sorted(attrs, key=str) if key not in RULE_ATTRIBUTES]
+        if unknown:
+            errors.extend(_unknown_attribute_message(where, key) for key in unknown)
+            continue
         pairs = []
         for key in sorted(attrs):
             values = attrs[key]
@@ -596,7 +856,14 @@ def make_rule_specs(rules, default_resource=".*", default_action=".*", default_p
                     errors.append("%s: empty value for attribute %s" % (where, key))
                     continue
                 value = str(value)
-                if key in DN_ATTRIBUTES:
+                if key == "subject":
+                    try:
+                        value = check_subject_dn(value, "%s: subject" % where, allow_single_rdn,
+                                                 strip_proxy=False).to_pap_literal()
+                    except PlanError as err:
+                        errors.append(str(err))
+                        continue
+                elif key in DN_ATTRIBUTES:
                     try:
                         value = parse_dn(value).to_pap_literal()
                     except DNError as err:
@@ -629,7 +896,7 @@ def plan_rule_present(view, ids, spec):
                 rules = [rule] + p.rules if deny else p.rules + [rule]
                 return [_update_op(view, p, rules, "add %s rule" % spec.effect)]
     policy = VPolicy(ids.new("policy"), "1", spec.action, spec.public, [rule])
-    prefix = "public" if spec.public else "private"
+    prefix = PUBLIC_ID_PREFIX if spec.public else PRIVATE_ID_PREFIX
     for ps in view.policy_sets:
         if ps.resource == spec.resource:
             index = 0 if deny else len(ps.policies)
@@ -681,13 +948,23 @@ def _group(specs):
     return groups
 
 
+# The Description that marks the objects of suspension_list_sync (module_utils/_suspension_targets.OWNER_MARK).
+SYNC_OWNER_MARK = "gridsec.ops suspension_list_sync"
+
+
+def is_sync_owned(policy_set):
+    """Is this view PolicySet one that suspension_list_sync owns (recognised by its Description)?"""
+    description = getattr(policy_set.source, "description", None) or ""
+    return description.startswith(SYNC_OWNER_MARK + ":")
+
+
 def plan_exclusive(view, ids, specs):
     """Make the alias's rules exactly ``specs`` (in order) without any moment with an empty policy.
 
     Order of operations: (1) every new resource PolicySet is added at the top of the root PolicySet
     (``addPolicySet`` at index 0, 1, ... then ``addPolicies`` into it), so the complete new policy is in
-    force above the old one; (2) only then are the old action Policies and resource PolicySets removed with
-    ``removeObjectByIdAndReferences``. At every step the alias holds at least the new policy (or the old one).
+    force above the old one; (2) only then are the old resource PolicySets removed with
+    ``removeObjectByIdAndReferences`` (which deletes their action Policies with them). At every step the alias holds at least the new policy (or the old one).
     """
     desired = VTree(view.alias, [])
     for resource, policies in _group(specs):
@@ -696,40 +973,96 @@ def plan_exclusive(view, ids, specs):
             ps.policies.append(VPolicy(ids.new("policy"), "1", action, public,
                                        [VRule(s.effect, s.attributes, ids.new("rule")) for s in rule_specs]))
         desired.policy_sets.append(ps)
-    if views_equivalent(view, desired):
+    # The PolicySets of suspension_list_sync are not part of the alias's own policy: exclusive mode keeps them
+    # (removing them would lift every synced suspension until the next sync) and writes its new sets below the
+    # ones at the top, so that the suspensions stay in front of the site's permits (first-applicable root).
+    own = [ps for ps in view.policy_sets if not is_sync_owned(ps)]
+    lead = 0
+    while lead < len(view.policy_sets) and is_sync_owned(view.policy_sets[lead]):
+        lead += 1
+    if views_equivalent(VTree(view.alias, own), desired):
         return []
     ops = []
-    old = list(view.policy_sets)
-    for index, ps in enumerate(desired.policy_sets):
+    old = own
+    for offset, ps in enumerate(desired.policy_sets):
+        index = lead + offset
         ops.append(Op(XACML_SERVICE, "addPolicySet", {"alias": view.alias, "index": index, "resource": ps.resource,
                                                       "policy_set_id": ps.id},
                       payload={"policy_set": VPolicySet(ps.id, ps.version, ps.resource, [])}))
         ops.append(Op(XACML_SERVICE, "addPolicies",
                       {"alias": view.alias, "index": 0, "policy_set_id": ps.id,
-                       "policy_id_prefixes": ["public" if p.public else "private" for p in ps.policies],
+                       "policy_id_prefixes": [PUBLIC_ID_PREFIX if p.public else PRIVATE_ID_PREFIX
+                                              for p in ps.policies],
                        "actions": [p.action for p in ps.policies],
                        "rules": [[r.to_dict() for r in p.rules] for p in ps.policies]},
                       payload={"policies": list(ps.policies), "policy_set": ps}))
         view.policy_sets.insert(index, ps)
     for ps in old:
-        for p in list(ps.policies):
-            ops.append(Op(XACML_SERVICE, "removeObjectByIdAndReferences",
-                          {"alias": view.alias, "id": p.id, "reason": "exclusive: replaced"}))
-            sim_remove(view, p.id)
+        # removePolicySetAndReferences deletes the PolicySet's policies with it (PapContainer)
         ops.append(Op(XACML_SERVICE, "removeObjectByIdAndReferences",
                       {"alias": view.alias, "id": ps.id, "reason": "exclusive: replaced"}))
         sim_remove(view, ps.id)
     return ops
 
 
+def _bulk_update_op(view, policy, version, merged):
+    """One version-locked ``updatePolicy`` of ``policy`` standing for the ``merged`` ops (HL bans, and updates that
+    insert a plain deny rule), with the rules the view holds now: every new deny rule first, in the order the
+    sequence of ``ban`` calls would have put them."""
+    added = []
+    for op in merged:
+        if op.operation == "ban":
+            added.append({"id": op.args["id"], "value": op.args["value"]})
+        else:
+            added.append({"id": op.args["id"], "reason": op.args.get("reason")})
+    updated = VPolicy(policy.id, version, policy.action, policy.public, list(policy.rules), source=policy.source)
+    op = Op(XACML_SERVICE, "updatePolicy",
+            {"alias": view.alias, "id": policy.id, "version": version,
+             "reason": "bulk ban: %d deny rules inserted first, as %d ban calls would" % (len(added), len(added)),
+             "added": added, "rules_total": len(policy.rules)},
+            payload={"policy": updated})
+    policy.version = _bump(version)
+    return op
+
+
+def _collapse_bans(view, ops, first_before, resource, action, threshold):
+    """Replace the planned bans by one ``updatePolicy`` of the policy they all go to, when there are at least
+    ``threshold`` of them. Returns ``(ops, split_at)``; see ``Plan``.
+
+    Every ban of a task goes to the same policy (the first one of the first resource PolicySet, ARGUS.md 5.1),
+    which either existed before (``first_before``: its id and version) or is created by the first ban.
+    """
+    target = _first_policy_for(view, resource, action)
+    if target is None or len(ops) < threshold:
+        return ops, 0
+    for op in ops:
+        if op.operation == "updatePolicy":
+            if op.args["id"] != target.id:
+                return ops, 0
+        elif op.operation != "ban":
+            return ops, 0
+    if first_before is not None and first_before[0] == target.id:
+        return [_bulk_update_op(view, target, first_before[1], ops)], 0
+    if ops[0].operation != "ban" or len(ops) - 1 < threshold or not _is_placeholder(target.id):
+        return ops, 0
+    # the first ban creates the policy; the version it then has is the PAP's (re-read before the update)
+    return [ops[0], _bulk_update_op(view, target, _bump("1"), ops[1:])], 1
+
+
 def plan(view, targets=(), rule_specs=(), state="present", resource=".*", action=".*", public=True,
-         exclusive=False):
-    """Full plan for the ``argus_policy`` module. ``view`` is not modified."""
+         exclusive=False, bulk_threshold=0):
+    """Full plan for the ``argus_policy`` module. ``view`` is not modified.
+
+    ``bulk_threshold``: when at least that many bans (state=present, not exclusive) go into one policy, they are
+    planned as one version-locked ``updatePolicy`` (``Plan.bulk``) instead of one HL ``ban`` each (0: never).
+    """
     before = view
     after = view.copy()
     ids = _Ids()
     ops = []
     warnings = []
+    bulk = False
+    split_at = 0
     if exclusive:
         if state != "present":
             raise PlanError("exclusive=true needs state=present")
@@ -737,8 +1070,16 @@ def plan(view, targets=(), rule_specs=(), state="present", resource=".*", action
         specs.extend(rule_specs)
         ops.extend(plan_exclusive(after, ids, specs))
     elif state == "present":
+        first = _first_policy_for(after, resource, action)
+        first_before = (first.id, first.version) if first is not None else None
+        ban_ops = []
         for target in targets:
-            ops.extend(plan_ban(after, ids, target, resource, action, public, warnings))
+            ban_ops.extend(plan_ban(after, ids, target, resource, action, public, warnings))
+        if bulk_threshold and bulk_threshold > 0:
+            collapsed, split_at = _collapse_bans(after, ban_ops, first_before, resource, action, bulk_threshold)
+            bulk = collapsed is not ban_ops
+            ban_ops = collapsed
+        ops.extend(ban_ops)
         for spec in rule_specs:
             ops.extend(plan_rule_present(after, ids, spec))
     else:
@@ -746,4 +1087,4 @@ def plan(view, targets=(), rule_specs=(), state="present", resource=".*", action
             ops.extend(plan_unban(after, target, resource, action, warnings))
         for spec in rule_specs:
             ops.extend(plan_rule_absent(after, spec))
-    return Plan(before, after, ops, warnings)
+    return Plan(before, after, ops, warnings, bulk=bulk, split_at=split_at)

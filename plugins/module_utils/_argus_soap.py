@@ -13,8 +13,11 @@ Wire facts (ARGUS.md sections 2 and 3):
   WSDL part names (Axis falls back to positional binding, so the order is what really matters);
 * replies are ``<op>Response/<op>Return`` in whatever namespace/prefix the server picks, arrays nested as
   ``<op>Return/<op>Return``; they are read by local name only;
-* faults (``faultcode``/``faultstring``, usually with HTTP 500) become ``RemoteError``; authorization faults
-  become ``AuthorizationError``.
+* faults (``faultcode``/``faultstring``, usually with HTTP 500) become ``RemoteError``. Axis writes the
+  faultstring of a server exception as ``<java exception class>: <message>``; the class decides the type
+  (``PAPAuthzException`` -> ``AuthorizationError``, ``NotFoundException`` -> ``NotFoundError``,
+  ``InvalidVersionException`` -> ``WriteRefusedError``), then the argus-pap source's own texts
+  ("Insufficient privileges to perform operation '...'.", "Not found: papAlias=...", "Id not found: ...").
 """
 
 import copy
@@ -25,6 +28,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     AuthorizationError,
     NotFoundError,
     RemoteError,
+    WriteRefusedError,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._xml import (
     DEFAULT_MAX_XML_BYTES,
@@ -129,9 +133,21 @@ _SPECIAL_SOAP_ACTIONS = {("HighLevelPolicyManagementService", "ban"): "banDN",
 
 CONTENT_TYPE = "text/xml; charset=utf-8"
 
-# Words that mark a fault as an authorization refusal (the PAP's PAPAuthzException and friends).
-_AUTHZ_MARKERS = ("authoriz", "authz", "permission denied", "not allowed to", "insufficient privilege",
-                  "access denied")
+# Java exception classes of argus-pap (simple names) and the error type their faults become.
+_FAULT_CLASSES = {
+    "PAPAuthzException": AuthorizationError,  # BasePAPOperation.execute: "Insufficient privileges to ..."
+    "PAPAuthzConfigurationException": RemoteError,
+    "NotFoundException": NotFoundError,  # FileSystemPapDAO "Not found: papAlias=...", "Id not found: ..."
+    "InvalidVersionException": WriteRefusedError,  # FileSystemPolicyDAO.update: stale version
+}
+# Message texts of the argus-pap source, for faults whose class is not one of the above (or missing).
+_AUTHZ_TEXTS = ("insufficient privileges to perform operation",)
+_NOT_FOUND_TEXTS = ("not found: papalias=", "id not found: ")
+# Generic wording used by other SOAP stacks and front ends, only when the faultstring names no Java class.
+# ("Forbidden operation for a remote PAP" is argus-pap's refusal to write a cached alias: not an authz error.)
+_AUTHZ_MARKERS = ("not authorized", "unauthorized", "authorization failed", "authorization error",
+                  "permission denied", "access denied")
+_NOT_FOUND_MARKERS = ("not found", "does not exist")
 
 
 def soap_action(service, operation):
@@ -279,14 +295,51 @@ def fault_error(fault, status=None, server=None, operation=None):
     details = {"faultcode": code, "faultstring": message}
     if status is not None:
         details["status"] = status
-    lowered = (message + " " + code).lower()
-    if any(marker in lowered for marker in _AUTHZ_MARKERS):
-        cls = AuthorizationError
-    elif "not found" in lowered or "does not exist" in lowered:
-        cls = NotFoundError
-    else:
-        cls = RemoteError
-    return cls("SOAP fault: %s" % message, server=server, operation=operation, details=details)
+    exception, text = split_faultstring(message)
+    if exception:
+        details["exception"] = exception
+    cls = _fault_class(exception, text, code)
+    shown = message
+    if exception:
+        shown = "%s: %s" % (exception.rsplit(".", 1)[-1], text) if text else exception.rsplit(".", 1)[-1]
+    return cls("SOAP fault: %s" % shown, server=server, operation=operation, details=details)
+
+
+def split_faultstring(message):
+    """``("org.x.FooException", "text")`` for an Axis ``<java class>: <message>`` faultstring, else ``(None, message)``.
+
+    A bare class name (an exception without a message) gives ``(class, "")``.
+    """
+    head, sep, tail = message.partition(":")
+    head = head.strip()
+    parts = head.split(".")
+    looks_java = (len(parts) > 1 and all(p and (p[0].isalpha() or p[0] == "_") and p.replace("_", "").replace("$", "")
+                                         .isalnum() for p in parts)
+                  and parts[-1][0].isupper() and (parts[-1].endswith(("Exception", "Error", "Fault"))))
+    if not looks_java:
+        return None, message
+    return head, tail.strip() if sep else ""
+
+
+def _fault_class(exception, text, code):
+    lowered = text.lower()
+    simple = exception.rsplit(".", 1)[-1] if exception else None
+    if simple in _FAULT_CLASSES:
+        return _FAULT_CLASSES[simple]
+    if any(marker in lowered for marker in _AUTHZ_TEXTS):
+        return AuthorizationError
+    if any(lowered.startswith(marker) for marker in _NOT_FOUND_TEXTS):
+        return NotFoundError
+    if exception:
+        # A known Java class decides: PapManagerException, PAPException, RepositoryException... are plain errors
+        # even when their text says "not found" ("Id not found or not a resource-id", "ruleId not found").
+        return RemoteError
+    generic = (lowered + " " + (code or "").lower())
+    if any(marker in generic for marker in _AUTHZ_MARKERS):
+        return AuthorizationError
+    if any(marker in generic for marker in _NOT_FOUND_MARKERS):
+        return NotFoundError
+    return RemoteError
 
 
 def rpc_response(data, status, operation, server=None, max_bytes=DEFAULT_MAX_XML_BYTES):

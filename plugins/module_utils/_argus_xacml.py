@@ -8,7 +8,8 @@ The tree of one PAP alias (ARGUS.md section 4.1)::
 
     root PolicySet (id "<alias>-<uuid>", empty Target)
      +- PolicySetIdReference -> resource PolicySet (ResourceMatch regexp on resource-id)
-          +- PolicyIdReference -> action Policy ("public_<uuid>" / "private_<uuid>", ActionMatch regexp)
+          +- PolicyIdReference -> action Policy ("public_<uuid>" / "private_<uuid>", ActionMatch regexp;
+               ids made by the XACML service are "<prefix>-<uuid>": see policy_id_is_public)
                +- Rule (Effect Deny|Permit; Target/Subjects/Subject/SubjectMatch..., matches ANDed)
 
 Everything is evaluated first-applicable, so the order of references and rules is significant and kept.
@@ -85,6 +86,21 @@ _SECTIONS = (
 )
 _SECTION_BY_MATCH = dict((s[3], s) for s in _SECTIONS)
 _SECTION_BY_NAME = dict((s[0], s) for s in _SECTIONS)
+
+
+def policy_id_is_public(policy_id):
+    """Whether the PAP treats a policy as public (exported to pulling PAPs), by ``PolicyWizard.isPublic``: the id
+    is split on ``_`` (Java ``String.split``, trailing empty tokens dropped) and the policy is private only when
+    there are several tokens and the first is exactly ``private``.
+
+    So ``private_<uuid>`` (made by ``ban``/SPL) is private, but ``private-<uuid>`` (what the XACML service's
+    ``addPolicy``/``storePolicy`` make of the prefix ``private``: ``WizardUtils.generateId``) is public and is
+    exported. The id alone decides; nothing else is consulted.
+    """
+    tokens = (policy_id or "").split("_")
+    while len(tokens) > 1 and tokens[-1] == "":
+        tokens.pop()
+    return not (len(tokens) > 1 and tokens[0] == "private")
 
 
 class XacmlError(ValueError):
@@ -378,8 +394,8 @@ class Policy(object):
 
     @property
     def public(self):
-        """Argus rule (PolicyWizard.isPrivate): private iff the id starts with ``private``."""
-        return not (self.policy_id or "").startswith("private")
+        """Visibility as the PAP decides it (``policy_id_is_public``)."""
+        return policy_id_is_public(self.policy_id)
 
     def __repr__(self):
         return "Policy(%r, version=%r, action=%r, %d rules)" % (self.policy_id, self.version, self.action,

@@ -46,6 +46,8 @@ class DNError(GridsecError):
 # Attribute type: a keyword (RFC 4512 descr) or a numeric OID, optionally with the RFC 1779 "OID." prefix.
 _TYPE_RE = re.compile(r"^(?:[A-Za-z][A-Za-z0-9-]*|(?:[Oo][Ii][Dd]\.)?[0-9]+(?:\.[0-9]+)*)$")
 _CONTROL_RE = re.compile(u"[\x00-\x1f\x7f]")
+_UNESCAPED_COMMA_RE = re.compile(r"(?<!\\),")
+_LONE_BACKSLASH_RE = re.compile(r"\\(?!,)")
 _PLUS_SPLIT_RE = re.compile(r"\+(?=[A-Za-z][A-Za-z0-9-]*=|[0-9]+(?:\.[0-9]+)*=)")
 
 # Characters RFC 4514 section 3 lets a backslash escape (plus the space and '=' of RFC 2253 section 2.4).
@@ -462,6 +464,73 @@ def dn_equal(a, b):
     return parse_dn(a).canonical() == parse_dn(b).canonical()
 
 
+def parse_stored_dn(text):
+    """Parse a DN as an Argus PAP stores it: like ``parse_dn``, and when that fails, as the literal the PAP made
+    from an OpenSSL slash-form DN (``to_pap_literal()``: only ``,`` escaped, so ``"``, ``<``, ``>``, ``;`` and
+    ``+`` may appear unescaped; a literal with any other backslash is not read this way).
+
+    The second reading is accepted only when it round-trips: the DN it gives has exactly ``text`` as its PAP
+    literal. Raises ``DNError`` when neither reading works.
+    """
+    try:
+        return parse_dn(text)
+    except DNError as err:
+        first_error = err
+    raw = _text(text).strip()
+    if not raw or raw.startswith("/") or _CONTROL_RE.search(raw) or _LONE_BACKSLASH_RE.search(raw):
+        # a backslash other than the PAP's own "\," is an RFC 2253 escape gone wrong, not a PAP literal
+        raise first_error
+    parts = [part.replace("\\,", ",") for part in _UNESCAPED_COMMA_RE.split(raw)]
+    try:
+        dn = _parse_openssl("/" + "/".join(reversed(parts)))
+    except DNError:
+        raise first_error
+    if dn.to_pap_literal() != raw:
+        raise first_error
+    return dn
+
+
+def dn_key(text):
+    """Comparison key of a DN in any supported form (``parse_stored_dn(text).canonical()``); two DNs are
+    ``dn_equal`` exactly when their keys are equal, so the key can index sets and dicts. Raises ``DNError``."""
+    return parse_stored_dn(text).canonical()
+
+
+# -- proxy RDNs -----------------------------------------------------------------------------------------------
+# A proxy certificate's subject is the issuing end-entity DN plus one more CN RDN: "proxy" (legacy Globus full
+# proxy), "limited proxy" (legacy limited proxy) or a number (RFC 3820 proxies, e.g. "/CN=1234567890", as in
+# PanDA's prodUserID). PanDA's clean_user_id drops the same markers (step 4 below).
+PROXY_CN_VALUES = ("proxy", "limited proxy")
+_NUMERIC_RE = re.compile(r"^[0-9]+$")
+
+
+def is_proxy_rdn(rdn):
+    """True when ``rdn`` (a tuple of ``(type, value)`` AVAs) is a single CN that a proxy certificate appends."""
+    if len(rdn) != 1:
+        return False
+    attr_type, value = rdn[0]
+    if canonical_type(attr_type) != "cn":
+        return False
+    return value in PROXY_CN_VALUES or bool(_NUMERIC_RE.match(value))
+
+
+def strip_proxy_rdns(dn):
+    """``(end-entity DN, [stripped RDNs as text])``: trailing proxy CNs (``CN=proxy``, ``CN=limited proxy``,
+    ``CN=<digits>``) removed, in certificate order, as far as at least one RDN that is not a proxy CN remains.
+
+    A DN whose last RDN is a purely numeric CN is read as an RFC 3820 proxy; an end-entity DN that really ends
+    with a numeric CN cannot be told apart by its text (callers let the user switch the stripping off).
+    """
+    dn = parse_dn(dn)
+    rdns = list(dn.rdns)
+    stripped = []
+    while len(rdns) > 1 and is_proxy_rdn(rdns[-1]):
+        stripped.insert(0, "+".join("%s=%s" % ava for ava in rdns.pop()))
+    if not stripped:
+        return dn, []
+    return DistinguishedName(rdns, source_form=dn.source_form), stripped
+
+
 def normalize_dn(text, form="openssl"):
     """``text`` parsed and written out in ``form``: ``openssl`` (slash), ``rfc2253`` or ``pap`` (PAP literal)."""
     dn = parse_dn(text)
@@ -482,6 +551,8 @@ _PANDA_UNDERSCORE_NUMBER_RE = re.compile(r"_[0-9]+")
 _PANDA_ROBOT_RE = re.compile(r"/CN=(?:Robot|nickname):[^/]*")
 _PANDA_LAST_CN_PAIR_RE = re.compile(r"^.*/CN=([^/]+)/CN=([^/]+)")
 _PANDA_LIMITED_PROXY_RE = re.compile(r"^.*(limited.*proxy)")
+# step 4 of clean_user_id: the proxy CNs of PROXY_CN_VALUES (numeric ones went in step 2), then a stray marker
+_PANDA_PROXY_MARKERS = tuple("/CN=" + value for value in PROXY_CN_VALUES) + ("limited proxy",)
 _PANDA_TRAILING_EMAIL_RE = re.compile(r"\s+[A-Za-z0-9][\w.+-]*@[\w-]+(?:\.[\w-]+)+\s*$")
 
 
@@ -503,7 +574,7 @@ def clean_user_id(dn):
         name = _PANDA_SPACE_NUMBER_RE.sub("", name)
         name = _PANDA_UNDERSCORE_NUMBER_RE.sub("", name)
         # 4. proxy markers
-        for marker in ("/CN=proxy", "/CN=limited proxy", "limited proxy"):
+        for marker in _PANDA_PROXY_MARKERS:
             name = name.replace(marker, "")
         # 5. robot and token nickname components
         name = _PANDA_ROBOT_RE.sub("", name)

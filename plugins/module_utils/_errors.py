@@ -93,3 +93,16 @@ class ConfigError(GridsecError):
     """The local configuration or the task arguments cannot work (missing file, bad combination...)."""
 
     kind = "config"
+
+
+class WriteRefusedError(RemoteError):
+    """The PAP answered ``false``/``null`` to a write, or refused it as a stale version.
+
+    The real argus-pap signals these failures without a fault: ``updatePolicy``/``updatePolicySet`` return
+    ``false`` for an id that is gone (and fault ``InvalidVersionException`` on a version conflict, also mapped
+    here), ``addPap`` ``false`` for an alias that exists, ``updatePap``/``removePap``/``refreshCache`` ``false``
+    for an unknown alias, ``addPolicy``/``addPolicies`` ``null`` for an unknown PolicySet. Nothing was written by
+    that call; callers that can (policy updates) re-read the current state and retry.
+    """
+
+    kind = "write_refused"

@@ -32,6 +32,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     AuthorizationError,
     RemoteError,
 )
+from ansible_collections.gridsec.ops.plugins.module_utils._http import NO_CREDENTIAL_HINT
 
 API_PREFIX = "/api/v1"
 KILL_BATCH = 1000  # ids per job/kill call, as pandaserver/test/killUser.py does
@@ -146,7 +147,13 @@ class PandaClient(object):
         envelope.setdefault("data", None)
         record["success"] = bool(envelope["success"])
         if not envelope["success"] and not allow_failure:
-            raise self._error(RemoteError, "failed: %s" % (envelope.get("message") or "no message"), operation,
+            message = envelope.get("message") or "no message"
+            hint = ""
+            if ("secure connection is required" in message and not self._headers.get("Authorization")
+                    and getattr(self.transport, "client_credential", "unknown") is None):
+                # The server saw no client certificate because none was configured (not a rejected one).
+                hint = " (%s)" % (NO_CREDENTIAL_HINT % getattr(self.transport, "default_proxy", "/tmp/x509up_u<uid>"))
+            raise self._error(RemoteError, "failed: %s%s" % (message, hint), operation,
                               details={"message": envelope.get("message"), "data": envelope.get("data")})
         return envelope
 

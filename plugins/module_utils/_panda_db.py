@@ -59,8 +59,8 @@ ANALYSIS_LABELS = ("user", "panda")
 ACTIVE_TABLES = ("jobsdefined4", "jobsactive4")
 
 DEFAULT_SCHEMAS = {
-    "postgresql": {"meta": "doma_pandameta", "panda": "doma_panda"},
-    "oracle": {"meta": "ATLAS_PANDAMETA", "panda": "ATLAS_PANDA"},
+    "postgresql": {"meta": "doma_pandameta", "panda": "doma_panda", "deft": "doma_deft"},
+    "oracle": {"meta": "ATLAS_PANDAMETA", "panda": "ATLAS_PANDA", "deft": "ATLAS_DEFT"},
 }
 
 _BIND = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)")
@@ -103,6 +103,14 @@ def parse_dsn_secrets(dsn):
     return [value for value in found if value]
 
 
+def similar_name_key(name):
+    """The comparison key of "the same name apart from case and spacing": lower case, no spaces or tabs.
+
+    ``find_similar_users`` compares ``LOWER(REPLACE(REPLACE(name, ' ', ''), CHR(9), ''))`` with this key.
+    """
+    return (name or "").replace(" ", "").replace("\t", "").lower()
+
+
 def _int_or_none(value):
     return None if value is None else int(value)
 
@@ -125,34 +133,46 @@ class Statement(object):
 class PandaDB(object):
     """One open connection (one transaction) to the PanDA database."""
 
-    def __init__(self, backend, connection, label, meta_schema, panda_schema, secrets=()):
+    def __init__(self, backend, connection, label, meta_schema, panda_schema, secrets=(), deft_schema=None):
         self.backend = backend
         self.connection = connection
         self.label = label
         self.meta_schema = meta_schema
         self.panda_schema = panda_schema
+        self.deft_schema = deft_schema or DEFAULT_SCHEMAS.get(backend, {}).get("deft", "doma_deft")
         self._secrets = [s for s in secrets if s]
         self.statements = []
         # Both backends quote identifiers with double quotes; the names were checked against IDENTIFIER.
         self._meta = '"%s"' % meta_schema
         self._panda = '"%s"' % panda_schema
+        self._deft = '"%s"' % check_identifier(self.deft_schema, "db_deft_schema")
 
     # -- connecting ---------------------------------------------------------------------------------
     @classmethod
     def connect(cls, backend="postgresql", dsn=None, host=None, port=None, name=None, user=None, password=None,
-                meta_schema=None, panda_schema=None, connect_timeout=30):
-        """Open a connection; raise a ``GridsecError`` naming host, database and operation on failure."""
+                meta_schema=None, panda_schema=None, connect_timeout=30, deft_schema=None):
+        """Open a connection; raise a ``GridsecError`` naming host, database and operation on failure.
+
+        ``deft_schema`` holds ``PRODSYS_COMM`` (pending task commands); default ``doma_deft``/``ATLAS_DEFT``.
+        """
         if backend not in DEFAULT_SCHEMAS:
             raise ConfigError("unknown db_backend %r (postgresql or oracle)" % backend, operation="configuration")
         meta_schema = check_identifier(meta_schema or DEFAULT_SCHEMAS[backend]["meta"], "db_meta_schema")
         panda_schema = check_identifier(panda_schema or DEFAULT_SCHEMAS[backend]["panda"], "db_panda_schema")
+        deft_schema = check_identifier(deft_schema or DEFAULT_SCHEMAS[backend]["deft"], "db_deft_schema")
         secrets = [password] + parse_dsn_secrets(dsn)
         if backend == "postgresql":
             meta_schema, panda_schema = meta_schema.lower(), panda_schema.lower()
-            return cls._connect_postgresql(dsn, host, port, name, user, password, meta_schema, panda_schema,
-                                           connect_timeout, secrets)
-        meta_schema, panda_schema = meta_schema.upper(), panda_schema.upper()
-        return cls._connect_oracle(dsn, host, port, name, user, password, meta_schema, panda_schema, secrets)
+            db = cls._connect_postgresql(dsn, host, port, name, user, password, meta_schema, panda_schema,
+                                         connect_timeout, secrets)
+            deft_schema = deft_schema.lower()
+        else:
+            meta_schema, panda_schema = meta_schema.upper(), panda_schema.upper()
+            db = cls._connect_oracle(dsn, host, port, name, user, password, meta_schema, panda_schema, secrets)
+            deft_schema = deft_schema.upper()
+        db.deft_schema = deft_schema
+        db._deft = '"%s"' % deft_schema
+        return db
 
     @staticmethod
     def _scrub(text, secrets):
@@ -299,6 +319,21 @@ class PandaDB(object):
         return Statement("create_banned_user", sql,
                          {"name": name, "dn": dn[:DN_MAX] if dn else None, "status": BAN_STATUS})
 
+    def plan_find_similar_users(self, name):
+        sql = ("SELECT id, name, dn, status, vo FROM %s WHERE LOWER(REPLACE(REPLACE(name, ' ', ''), CHR(9), '')) = :key "
+               "AND name <> :name ORDER BY id" % self._users())
+        return Statement("find_similar_users", sql, {"key": similar_name_key(name), "name": name})
+
+    def plan_get_task_commands(self, task_ids):
+        binds = {}
+        names = []
+        for index, task_id in enumerate(task_ids):
+            binds["task%d" % index] = int(task_id)
+            names.append(":task%d" % index)
+        sql = ("SELECT comm_task, comm_cmd, comm_owner, comm_comment FROM %s.prodsys_comm WHERE comm_task IN (%s) "
+               "ORDER BY comm_task" % (self._deft, ", ".join(names) or "NULL"))
+        return Statement("get_task_commands", sql, binds)
+
     def plan_find_active_jobs(self, user_name, labels=ANALYSIS_LABELS, jobset_id=None):
         statements = []
         labels = list(labels or [])
@@ -323,8 +358,18 @@ class PandaDB(object):
         """All ``users`` rows with this exact (case-sensitive) name: ``([{id, name, dn, status, vo}], [stmt])``."""
         statement = self.plan_get_user_rows(name, for_update=for_update)
         rows = self._run(statement, fetch=True)
+        done = [statement.to_dict()]
+        if for_update and not rows and self.backend == "postgresql":
+            # FOR UPDATE locks only rows that exist: two writers banning a user with no row yet would both
+            # INSERT one. A transaction-scoped advisory lock on the name serialises them (released at commit),
+            # and the read after it sees a row that a writer before us committed.
+            lock = Statement("lock_user_name", "SELECT pg_advisory_xact_lock(hashtext(:name))", {"name": name})
+            self._run(lock, fetch=True)
+            statement = self.plan_get_user_rows(name, for_update=for_update)
+            rows = self._run(statement, fetch=True)
+            done += [lock.to_dict(), statement.to_dict()]
         result = [{"id": int(r[0]), "name": r[1], "dn": r[2], "status": r[3], "vo": r[4]} for r in rows]
-        return result, [statement.to_dict()]
+        return result, done
 
     def set_status(self, name, status):
         """``UPDATE users SET status = :status WHERE name = :name`` (every duplicate row); ``(rowcount, [stmt])``."""
@@ -343,6 +388,26 @@ class PandaDB(object):
         statement = self.plan_create_banned_user(name, dn)
         self._run(statement)
         return statement.rowcount, [statement.to_dict()]
+
+    def find_similar_users(self, name):
+        """Rows whose name equals ``name`` apart from case and spaces, but not exactly (``Alice Lab`` for
+        ``alice lab`` or ``AliceLab``): ``([{id, name, dn, status, vo}], [stmt])``."""
+        statement = self.plan_find_similar_users(name)
+        rows = self._run(statement, fetch=True)
+        result = [{"id": int(r[0]), "name": r[1], "dn": r[2], "status": r[3], "vo": r[4]} for r in rows]
+        return result, [statement.to_dict()]
+
+    def get_task_commands(self, task_ids):
+        """Commands registered for JEDI tasks and not yet consumed (``<deft>.PRODSYS_COMM``, where
+        ``task/kill`` writes): ``({task_id: {"command", "owner", "comment"}}, [stmt])``. Empty input reads nothing."""
+        task_ids = sorted(set(int(t) for t in task_ids))
+        if not task_ids:
+            return {}, []
+        statement = self.plan_get_task_commands(task_ids)
+        commands = {}
+        for row in self._run(statement, fetch=True):
+            commands[int(row[0])] = {"command": row[1], "owner": row[2], "comment": row[3]}
+        return commands, [statement.to_dict()]
 
     def find_active_jobs(self, user_name, labels=ANALYSIS_LABELS, jobset_id=None):
         """Jobs of ``user_name`` in jobsDefined4 and jobsActive4 (like pandaserver's killUser.py).

@@ -15,11 +15,21 @@ description:
     management API (the PAP rewrites C(pap_configuration.ini) and C(pap_authorization.ini) itself).
   - Remote PAPs (O(paps)), their order (O(order)), the polling interval (O(polling_interval)), cache refreshes
     (O(refresh_cache)) and access-control entries (O(acl), O(acl_exclusive)).
-  - Everything is read and validated first; then the changes are applied in this order -- remote PAPs (C(addPap),
-    C(updatePap), C(setEnabled), C(removePap), and C(refreshCache) for a remote PAP added or whose endpoint changed),
-    order, polling interval, requested cache refreshes, ACL.
+  - Everything is read and validated first, and nothing is written when a check fails (including a write the
+    PAP's ACL would refuse to this credential, see the notes).
+  - Then the changes are applied in this order. First the remote PAPs, in the order of O(paps), each with
+    C(addPap), C(updatePap) (then C(setEnabled) when the enabled flag changes too), C(setEnabled) alone, or
+    C(removePap). Then C(setOrder) (the O(order) given, or the previous order restored after a C(removePap), see
+    O(order)), C(setPollingInterval), the ACL entries (C(addACE), C(removeACE), in the order of O(acl), then the
+    removals of O(acl_exclusive=true)). Last the cache refreshes (C(refreshCache)), first the automatic ones
+    (see O(refresh)), then those of O(refresh_cache).
 author:
   - gridsec.ops maintainers (@gridsec)
+requirements:
+  - Python library C(requests) on the host that runs the module (usually the controller)
+  - Python library C(lxml) on the host that runs the module
+  - Python library C(cryptography), optional (without it the DN of the credential is unknown, and the ACL
+    lock-out guard and the prediction of permission refusals are skipped)
 extends_documentation_fragment:
   - gridsec.ops._argus
   - gridsec.ops._tls
@@ -43,6 +53,10 @@ options:
   paps:
     description:
       - Remote PAPs to pull policies from.
+      - A PAP not configured yet is added with C(addPap); the fields its entry leaves out get the defaults given
+        below. For a PAP that already exists, only the fields given are compared and changed (C(updatePap) sends
+        the current value of every field left out), so O(paps[].enabled) alone does not reset O(paps[].public),
+        the port or the path.
     type: list
     elements: dict
     default: []
@@ -52,34 +66,38 @@ options:
         type: str
         required: true
       hostname:
-        description: Host of the remote PAP. Required to add a PAP.
+        description: Host of the remote PAP. Required to add a PAP; left out, an existing PAP keeps its host.
         type: str
       port:
-        description: Port of the remote PAP.
+        description:
+          - Port of the remote PAP. V(8150) when a PAP is added without it; left out, an existing PAP keeps its port.
         type: int
-        default: 8150
       path:
-        description: Service path of the remote PAP.
+        description:
+          - Service path of the remote PAP. V(/pap/services/) when a PAP is added without it; left out, an existing
+            PAP keeps its path.
         type: str
-        default: /pap/services/
       protocol:
-        description: Protocol used to reach the remote PAP.
+        description:
+          - Protocol used to reach the remote PAP. V(https) when a PAP is added without it; left out, an existing
+            PAP keeps its protocol.
         type: str
-        default: https
       dn:
         description:
           - Host certificate DN of the remote PAP (slash form or RFC 2253). Required to add a PAP. Compared semantically.
+          - Left out, an existing PAP keeps its DN.
         type: str
       enabled:
-        description: Send this PAP's policies to this PAP's PDPs.
+        description:
+          - Send this PAP's policies to this PAP's PDPs. V(true) when a PAP is added without it; left out, an
+            existing PAP keeps its flag.
         type: bool
-        default: true
       public:
         description:
           - Serve this PAP's policies to PAPs that pull from this one. V(true) on an NGI relay so the central bans
             propagate to sites; V(false) on a site.
+          - V(false) when a PAP is added without it; left out, an existing PAP keeps its flag.
         type: bool
-        default: false
       state:
         description: Whether the remote PAP is configured. Local aliases cannot be added or removed here.
         type: str
@@ -88,14 +106,31 @@ options:
   refresh:
     description:
       - Refresh the cache of a remote PAP right after adding it or changing its endpoint or DN.
+      - Also refresh, on every run, a remote PAP listed in O(paps) whose cache holds no policy (for example
+        because an earlier automatic refresh failed), so a rerun does not report success without the PAP ever
+        having pulled. These refreshes are listed in RV(operations) but are a change only when the cache changed.
+      - A failed automatic refresh is a warning, not a failure (the PAP change it follows is applied and the PAP
+        also pulls at its next poll). A failed O(refresh_cache) fails the task.
     type: bool
     default: true
   order:
     description:
       - The complete PAP order (aliases, first evaluated first). An upstream PAP should come before V(default);
-        a warning is given otherwise.
+        a warning is given whenever a remote PAP ends up after V(default).
+      - Every alias of the PAP must be listed (remote PAPs added by O(paps) in the same task included, those it
+        removes excluded); otherwise the task fails before any write and names the missing aliases, unless
+        O(order_complete=true). Aliases are case-sensitive.
+      - Compared with the order the PAP has configured (C(getOrder)). When O(order) is left out and a
+        C(removePap) changes the configured order (argus-pap drops the B(last) entry of the order when the
+        removed alias is not in it), the previous order is read back and restored with C(setOrder).
     type: list
     elements: str
+  order_complete:
+    description:
+      - Complete an O(order) that leaves out existing aliases by appending them (in their current order), with a
+        warning, instead of failing.
+    type: bool
+    default: false
   polling_interval:
     description:
       - Seconds between two pulls of the remote PAPs.
@@ -151,6 +186,12 @@ options:
 notes:
   - Needs CONFIGURATION_READ and CONFIGURATION_WRITE; refreshing a cache also needs POLICY_READ_REMOTE and
     POLICY_WRITE.
+  - When the credential may read the PAP's ACL (CONFIGURATION_READ) and its DN is known, the permissions of every
+    planned write are checked against the ACL first (DN entry and ANYONE; an FQAN entry that could grant them
+    prevents the prediction). A write the PAP would refuse fails the task before anything is written, in check
+    mode too, with the message the PAP's refusal gives.
+  - The real PAP answers C(false) to an C(addPap) of an existing alias and to an C(updatePap), C(removePap) or
+    C(refreshCache) of an unknown one; the module reports such a reply as a failure.
 seealso:
   - module: gridsec.ops.argus_policy
   - module: gridsec.ops.argus_policy_info
@@ -173,6 +214,15 @@ EXAMPLES = r"""
         permissions: [ALL]
       - principal: ANYONE
         state: absent
+
+- name: On an NGI relay, re-export the central PAP (its other fields are kept as they are)
+  gridsec.ops.argus_pap:
+    pap_host: argus.ngi.example.org
+    paps:
+      - alias: centralbanning
+        public: true
+        enabled: true
+    order: [centralbanning, default]
 
 - name: Pull the central bans now
   gridsec.ops.argus_pap:
@@ -197,13 +247,15 @@ operations:
       description: Arguments.
       type: dict
 paps:
-  description: The PAPs after the run (predicted in check mode).
+  description: The PAPs after the run (predicted in check mode), in the order the PAP listed them, new ones last.
   returned: success
   type: list
   elements: dict
   sample: [{"alias": "default", "local": true, "enabled": true, "public": true}]
 order:
-  description: The PAP order after the run, when O(order) is given or PAPs were added or removed.
+  description:
+    - The order in which the PAP evaluates its aliases after the run (predicted in check mode), when O(order) or
+      O(paps) is given.
   returned: success
   type: list
   elements: str
@@ -232,20 +284,25 @@ error:
   type: dict
 """
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import (
-    ArgusModule,
-    caller_dn,
-    pap_to_dict,
-)
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ArgusModule, pap_to_dict
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_pap_plan import (
     AclPlanError,
+    effective_order,
     plan_acl,
+    plan_order,
     plan_paps,
     PapPlanError,
+    predict_refusal,
     remote_after_default,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import to_spl, view_from_tree
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError, RemoteError
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
+    AuthorizationError,
+    GridsecError,
+    RemoteError,
+)
+
+MGMT = "PAPManagementService"
 
 
 def main():
@@ -254,16 +311,17 @@ def main():
             paps=dict(type="list", elements="dict", default=[], options=dict(
                 alias=dict(type="str", required=True),
                 hostname=dict(type="str"),
-                port=dict(type="int", default=8150),
-                path=dict(type="str", default="/pap/services/"),
-                protocol=dict(type="str", default="https"),
+                port=dict(type="int"),
+                path=dict(type="str"),
+                protocol=dict(type="str"),
                 dn=dict(type="str"),
-                enabled=dict(type="bool", default=True),
-                public=dict(type="bool", default=False),
+                enabled=dict(type="bool"),
+                public=dict(type="bool"),
                 state=dict(type="str", choices=["present", "absent"], default="present"),
             )),
             refresh=dict(type="bool", default=True),
             order=dict(type="list", elements="str"),
+            order_complete=dict(type="bool", default=False),
             polling_interval=dict(type="int"),
             refresh_cache=dict(type="list", elements="str", default=[]),
             acl=dict(type="list", elements="dict", default=[], options=dict(
@@ -282,52 +340,54 @@ def main():
     p = module.params
     if p["polling_interval"] is not None and p["polling_interval"] <= 0:
         module.fail_json(msg="polling_interval must be a positive number of seconds", operations=[], requests=[])
+    if p["order"] is not None and not p["order"]:
+        module.fail_json(msg="order must list the aliases (an empty list would leave the order to the PAP); leave "
+                             "order out to keep the current one", operations=[], requests=[])
     client = module.client()
     result = dict(changed=False)
     diff_before = {}
     diff_after = {}
     ops = []  # (description, callable)
+    current_acl = None
+    auto_refresh = []  # aliases refreshed automatically (a failure is a warning, not a failed task)
 
     try:
         # ---- read and plan everything first ------------------------------------------------------
         current_paps = client.get_all_paps()
         pap_ops, paps_after, refresh_after = plan_paps(current_paps, p["paps"], p["refresh"])
         ops.extend(pap_ops)
+        auto_refresh.extend(refresh_after)
         result["paps"] = [pap_to_dict(x) for x in paps_after]
         diff_before["paps"] = [pap_to_dict(x) for x in current_paps]
         diff_after["paps"] = result["paps"]
         known = [x.alias for x in paps_after]
+        removed = [d["args"]["alias"] for d, _f in pap_ops if d["operation"] == "removePap"]
 
-        order_changes = p["order"] is not None or any(op[0]["operation"] in ("addPap", "removePap") for op in pap_ops)
-        if order_changes:
-            current_order = client.get_order()
-            predicted = [a for a in current_order if a in known] + [a for a in known if a not in current_order]
-            if p["order"] is not None:
-                unknown = [a for a in p["order"] if a not in known]
-                if unknown:
-                    raise PapPlanError("order names unknown aliases: %s (known: %s)"
-                                       % (", ".join(unknown), ", ".join(known)))
-                if len(set(p["order"])) != len(p["order"]):
-                    raise PapPlanError("order lists an alias twice")
-                if list(p["order"]) != predicted:
-                    ops.append(({"service": "PAPManagementService", "operation": "setOrder",
-                                 "args": {"aliases": list(p["order"])}},
-                                lambda c, order=list(p["order"]): c.set_order(order)))
-                    predicted = list(p["order"])
+        if p["order"] is not None or p["paps"]:
+            configured = client.get_order()
+            order_op, order_before, order_after, notes = plan_order(
+                configured, [x.alias for x in current_paps], known, removed, p["order"], p["order_complete"])
+            for note in notes:
+                module.warn(note)
+            if order_op is not None:
+                desc, aliases = order_op
+                ops.append((desc, lambda c, d=desc, a=aliases, k=known: _set_order(module, c, d, a, k)))
             remote = dict((x.alias, not x.local) for x in paps_after)
-            for upstream in remote_after_default(predicted, remote):
-                module.warn("remote PAP %s comes after 'default' in the order: a local permit evaluated first would "
-                            "hide its bans (ARGUS.md 9.4); put upstream PAPs first" % upstream)
-            diff_before["order"] = list(current_order)
-            diff_after["order"] = predicted
-            result["order"] = predicted
+            for upstream in remote_after_default(order_after, remote):
+                module.warn("remote PAP %s comes after 'default' in the order of %s: a local rule evaluated first "
+                            "would hide its bans (ARGUS.md 9.4); put upstream PAPs first, e.g. order: [%s]"
+                            % (upstream, module.server_label,
+                               ", ".join([a for a in order_after if remote.get(a)] +
+                                         [a for a in order_after if not remote.get(a)])))
+            diff_before["order"] = order_before
+            diff_after["order"] = order_after
+            result["order"] = order_after
 
         if p["polling_interval"] is not None:
             current_interval = float(client.get_polling_interval())
             wanted = float(p["polling_interval"])
             if abs(current_interval - wanted) > 1e-6:
-                ops.append(({"service": "PAPManagementService", "operation": "setPollingInterval",
-                             "args": {"seconds": wanted}},
+                ops.append(({"service": MGMT, "operation": "setPollingInterval", "args": {"seconds": wanted}},
                             lambda c, w=wanted: c.set_polling_interval(w)))
             diff_before["polling_interval"] = current_interval
             diff_after["polling_interval"] = wanted
@@ -340,11 +400,23 @@ def main():
             if pap.local:
                 raise PapPlanError("refresh_cache: alias %r is local, only remote PAPs have a cache" % alias)
 
+        # A remote PAP whose automatic refresh failed in an earlier run has an empty cache until the PAP's next
+        # poll: refresh it again while it is empty, so a rerun never reports ok without having pulled.
+        if p["refresh"]:
+            for item in p["paps"]:
+                alias = item["alias"]
+                pap = next((x for x in paps_after if x.alias == alias), None)
+                existed = any(alias == x.alias for x in current_paps)
+                if item.get("state") == "absent" or pap is None or pap.local or alias in auto_refresh or not existed:
+                    continue
+                if _cache_is_empty(client, alias):
+                    auto_refresh.append(alias)
+
         acl_ops = []
         if p["acl"] or p["acl_exclusive"]:
             current_acl = client.get_acl()
             acl_ops, acl_before, acl_after = plan_acl(current_acl, p["acl"], p["acl_exclusive"],
-                                                      caller_dn(module), p["force"])
+                                                      module.caller_dn(), p["force"])
             for desc, principal, perms in acl_ops:
                 if perms is None:
                     ops.append((desc, lambda c, pr=principal: c.remove_ace(pr)))
@@ -353,6 +425,11 @@ def main():
             diff_before["acl"] = acl_before
             diff_after["acl"] = acl_after
             result["acl"] = acl_after
+
+        # ---- refuse, before any write, what the PAP's ACL will refuse --------------------------------
+        refreshes = list(auto_refresh) + [a for a in p["refresh_cache"] if a not in auto_refresh]
+        skipped_refresh = _check_permissions(module, client, current_acl, [d for d, _f in ops], refreshes,
+                                             auto_refresh)
     except (PapPlanError, AclPlanError) as err:
         module.fail_json(msg="%s: %s; nothing was changed" % (module.server_label, err), operations=[],
                          requests=module.client_operations())
@@ -364,21 +441,32 @@ def main():
     refreshed = {}
     try:
         for desc, action in ops:
-            if not module.check_mode:
-                action(client)
-            module.done_operations.append(desc)
-        refreshes = list(refresh_after) + [a for a in p["refresh_cache"] if a not in refresh_after]
+            if module.check_mode:
+                module.done_operations.append(desc)
+            elif action(client) is not False:
+                module.done_operations.append(desc)
         for alias in refreshes:
-            desc = {"service": "PAPManagementService", "operation": "refreshCache", "args": {"alias": alias}}
+            if alias in skipped_refresh:
+                continue
+            desc = {"service": MGMT, "operation": "refreshCache", "args": {"alias": alias}}
             if module.check_mode:
                 module.done_operations.append(desc)
                 continue
             before_view = _try_tree(client, alias)
-            ok = client.refresh_cache(alias)
+            try:
+                client.refresh_cache(alias)
+            except GridsecError as err:
+                if alias not in auto_refresh or alias in p["refresh_cache"]:
+                    raise
+                module.warn("%s: the automatic refreshCache of remote PAP %s failed (%s). The PAP configuration "
+                            "change was applied, but %s pulls its policies only at its next poll; until then its "
+                            "cache of %s is empty and the bans of %s are not enforced here. Check that %s is "
+                            "reachable and trusts this PAP; the next run of this task retries the refresh while the "
+                            "cache is empty" % (module.server_label, alias, err, module.server_label, alias, alias,
+                                                alias))
+                refreshed[alias] = False
+                continue
             module.done_operations.append(desc)
-            if ok is False:
-                module.warn("refreshCache(%s) on %s returned false: the remote PAP could not be reached or returned "
-                            "nothing; the old cache is kept" % (alias, module.server_label))
             after_view = _try_tree(client, alias)
             before_spl = to_spl(before_view) if before_view is not None else None
             after_spl = to_spl(after_view) if after_view is not None else None
@@ -397,6 +485,70 @@ def main():
     if module._diff:
         result["diff"] = dict(before=diff_before, after=diff_after)
     module.exit_json(**result)
+
+
+def _set_order(module, client, desc, aliases, known):
+    """Send a planned setOrder. A restore (after removePap) is sent only when the order read back evaluates
+    differently: argus-pap drops the LAST ordering entry when the removed alias was not in the ordering. Returns
+    False when nothing had to be sent."""
+    if desc["args"].get("restore"):
+        now = client.get_order()
+        if effective_order(now, known) == effective_order(aliases, known):
+            return False
+        module.warn("removePap changed the PAP order of %s from %s to %s (argus-pap drops the last ordering entry "
+                    "when the removed alias is not in the ordering); restored it with setOrder"
+                    % (module.server_label, ", ".join(aliases) or "(empty)", ", ".join(now) or "(empty)"))
+    client.set_order(aliases)
+    return True
+
+
+def _cache_is_empty(client, alias):
+    """True when the cached copy of remote ``alias`` holds no policy; None when it cannot be read."""
+    try:
+        return not client.list_policies(alias)
+    except RemoteError:
+        return None
+
+
+def _check_permissions(module, client, acl, writes, refreshes, auto_refresh):
+    """Fail (check mode and real runs alike, before any write) when the global ACL shows that the PAP will
+    refuse one of the planned operations to this credential, with the message the PAP's refusal would give.
+
+    Needs the caller's DN and CONFIGURATION_READ to read the ACL; otherwise nothing is predicted. An automatic
+    refresh that would be refused is skipped with a warning (as its failure would be). Returns the skipped aliases.
+    """
+    if not writes and not refreshes:
+        return set()
+    caller = module.caller_dn()
+    if caller is None:
+        return set()
+    if acl is None:
+        try:
+            acl = client.get_acl()
+        except (AuthorizationError, RemoteError):
+            return set()
+    skipped = set()
+    planned = [(d["operation"], d) for d in writes] + [("refreshCache", {"args": {"alias": a}}) for a in refreshes]
+    for operation, desc in planned:
+        refusal = predict_refusal(acl, caller, operation)
+        if refusal is None:
+            continue
+        name, missing = refusal
+        alias = desc["args"].get("alias")
+        if operation == "refreshCache" and alias in auto_refresh and alias not in module.params["refresh_cache"]:
+            module.warn("%s: the automatic refreshCache of %s is skipped: %s lacks %s on this PAP (its ACL), so the "
+                        "PAP would refuse it; %s is pulled at the PAP's next poll"
+                        % (module.server_label, alias, caller, " and ".join(missing), alias))
+            skipped.add(alias)
+            continue
+        err = AuthorizationError("SOAP fault: PAPAuthzException: Insufficient privileges to perform operation "
+                                 "'%s'." % name, server="PAP %s" % module.server_label, operation=operation,
+                                 details={"predicted": True, "identity": caller, "missing": missing,
+                                          "operation_class": name})
+        module.warn("%s: predicted from the PAP's ACL before anything was written: %s lacks %s, so %s would be "
+                    "refused; nothing was changed" % (module.server_label, caller, " and ".join(missing), operation))
+        module.fail_from(err, operations=[], changed=False)
+    return skipped
 
 
 def _try_tree(client, alias):

@@ -58,6 +58,11 @@ options:
   subjects:
     description:
       - Subject DNs to ban or unban, in OpenSSL slash form (V(/DC=org/CN=Jane Doe)) or RFC 2253 (V(CN=Jane Doe,DC=org)).
+      - Must be a YAML list, also for a single DN. A plain string is refused, because Ansible would split it on its
+        commas and an RFC 2253 DN would turn into several one-RDN "DNs".
+      - A DN with a single RDN (V(CN=John Doe)) is refused unless O(allow_single_rdn=true).
+      - Trailing proxy components (V(/CN=proxy), V(/CN=limited proxy), a numeric V(/CN=1234567890) of an RFC 3820
+        proxy, as in the PanDA C(prodUserID)) are removed with a warning, see O(strip_proxy_rdns).
     type: list
     elements: str
     default: []
@@ -67,6 +72,37 @@ options:
     type: list
     elements: str
     default: []
+  allow_empty:
+    description:
+      - With O(state=present), a task with nothing to ban (O(subjects), O(fqans) and O(rules) all empty or left
+        out) fails unless this is V(true), because in an emergency ban an empty list is almost always a
+        templating mistake. One empty list next to a non-empty one (only FQANs banned, say) is fine.
+    type: bool
+    default: false
+  bulk_threshold:
+    description:
+      - When at least this many bans of one task go into the same policy, they are written with one version-locked
+        C(updatePolicy) of that policy instead of one C(ban) call each. The new deny rules are put first, in
+        exactly the order and place that as many C(ban) calls would give them, and a value the policy already
+        denies is not added again (the semantics of C(ban)).
+      - When the policy does not exist yet, one C(ban) creates it first and the module re-reads it before the
+        update. If another client changes the policy in between, the PAP refuses the update (nothing is written);
+        the module re-reads, re-plans and retries up to 3 times.
+      - V(0) always uses one C(ban) per value.
+    type: int
+    default: 10
+  allow_single_rdn:
+    description:
+      - Accept subject DNs (in O(subjects) and in V(subject) attributes of O(rules)) that have a single RDN.
+    type: bool
+    default: false
+  strip_proxy_rdns:
+    description:
+      - Remove trailing proxy CNs (V(CN=proxy), V(CN=limited proxy), V(CN=<digits>)) from O(subjects), with a
+        warning. The PEP authorises the end-entity DN of a proxy, so a ban of the proxy DN would never match.
+      - Set to V(false) only for an end-entity DN that really ends with a numeric CN.
+    type: bool
+    default: true
   state:
     description:
       - V(present) makes sure every value in O(subjects) and O(fqans) is denied by a plain deny rule (and every rule in
@@ -112,6 +148,12 @@ options:
         description:
           - 'SPL attributes of the rule, ANDed, for example C({"subject": "/DC=org/CN=Jane Doe", "vo": "dteam"}).'
           - A list value adds the attribute several times.
+          - 'Allowed names (the attribute ids of the PAP, C(attribute-mappings.ini)): V(subject), V(subject-issuer),
+            V(x509-subject-issuer), V(x509-authn-profile), V(vo), V(fqan), V(pfqan), V(pilot-classifier),
+            V(emi-subject-issuer), V(emi-x509-subject-issuer), V(emi-x509-authn-profile), V(emi-vo), V(emi-group),
+            V(emi-primary-group), V(emi-role), V(emi-primary-role), V(emi-resource-owner), V(oidc-issuer),
+            V(oidc-organisation), V(oidc-subject), V(oidc-group), V(oidc-scope), V(oidc-user-id),
+            V(oidc-client-id). Any other name (a typo, a different case) is refused before anything is sent.'
           - DN-valued attributes (V(subject), V(subject-issuer), V(x509-subject-issuer)) are validated and stored as
             RFC 2253 without spaces.
         type: dict
@@ -123,7 +165,10 @@ options:
         description: Action of the rule; defaults to O(action).
         type: str
       public:
-        description: Visibility of the rule's policy; defaults to O(public).
+        description:
+          - Visibility of the rule's policy; defaults to O(public).
+          - The PAP decides visibility from the policy id alone (private only for ids C(private_...)); a new
+            private policy is created with the id prefix C(private_) so that the PAP really keeps it private.
         type: bool
   exclusive:
     description:
@@ -164,6 +209,16 @@ EXAMPLES = r"""
     subjects:
       - CN=John Doe,CN=123456,CN=jdoe,OU=Users,OU=Organic Units,DC=cern,DC=ch
     state: absent
+
+- name: Ban one DN given in a variable (a list even for one DN; a bare string is refused)
+  gridsec.ops.argus_policy:
+    pap_host: argus.example.org
+    subjects:
+      - "{{ compromised_dn }}"
+
+- name: Is the DN banned? (semantic comparison with the gridsec.ops.dn_equal test)
+  ansible.builtin.debug:
+    msg: "{{ result.banned_subjects | map(attribute='value') | select('gridsec.ops.dn_equal', compromised_dn) | list | length > 0 }}"
 
 - name: Manage the whole local policy declaratively
   gridsec.ops.argus_policy:
@@ -230,7 +285,10 @@ banned_subjects:
       description: The literal the PAP stores.
       type: str
     normalized:
-      description: The DN in OpenSSL slash form (the stored literal when it does not parse).
+      description:
+        - The DN in OpenSSL slash form whenever the stored literal parses as a DN (also a literal with unescaped
+          C(") C(<) C(>) as the PAP stores them); the stored literal when it does not. For FQANs the value.
+        - The stored literal itself is always in RV(banned_subjects[].value).
       type: str
 banned_fqans:
   description: Plain deny rules on FQANs in the alias after the run, with the same keys as RV(banned_subjects).
@@ -248,6 +306,10 @@ error:
   type: dict
 """
 
+import gc
+
+from ansible.module_utils.basic import _load_params
+
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ArgusModule, execute_plan
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import (
     PlanError,
@@ -259,10 +321,77 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan imp
     view_from_tree,
     views_equivalent,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError, WriteRefusedError
+
+
+def check_list_input(raw, params):
+    """Refuse what Ansible's list conversion would silently mangle, and empty ban lists (raises PlanError).
+
+    ``raw`` holds the task arguments before type conversion: a string given for ``subjects`` would be split on
+    its commas (``"CN=John Doe,OU=Users,DC=org"`` -> three one-RDN "DNs"), so it is refused, not guessed at.
+    """
+    raw = raw if isinstance(raw, dict) else {}
+    for name in ("subjects", "fqans"):
+        value = raw.get(name)
+        if isinstance(value, (str, bytes)):
+            raise PlanError("%s must be a list, not the string %r: Ansible would split a string on its commas (a "
+                            "DN in RFC 2253 form would become several one-RDN DNs). Write %s: [%r]"
+                            % (name, value, name, value if isinstance(value, str) else value.decode("utf-8", "replace")))
+    if params["state"] != "present" or params["allow_empty"] or params["exclusive"]:
+        return
+    if not (params["subjects"] or params["fqans"] or params["rules"]):
+        given = [name for name in ("subjects", "fqans", "rules") if name in raw]
+        raise PlanError("nothing to ban: %s with state=present; an empty ban list is almost always a templating "
+                        "mistake (set allow_empty=true if it is intended)"
+                        % ("%s empty" % " and ".join(given) if given else "no subjects, fqans or rules given"))
+
+
+BULK_RETRIES = 3
+
+
+def run_plan(module, client, alias, the_plan, replan):
+    """Send ``the_plan``; returns the plan finally executed.
+
+    A plan with ``split_at`` sends its first ops (the ban that creates the policy), then re-reads the alias and
+    re-plans, so that the bulk ``updatePolicy`` is locked on the version the PAP really has. A refused bulk
+    update (``WriteRefusedError``: another writer changed the policy in between; the PAP wrote nothing) is
+    re-read, re-planned and retried up to ``BULK_RETRIES`` times. Every write that succeeded is in
+    ``module.done_operations``.
+    """
+    retries = 0
+    for _round in range(2 * BULK_RETRIES + 2):
+        if the_plan.split_at:
+            execute_plan(module, alias, the_plan.ops[:the_plan.split_at])
+            the_plan = replan(view_from_tree(client.get_tree(alias), alias))
+            continue
+        try:
+            execute_plan(module, alias, the_plan.ops)
+            return the_plan
+        except WriteRefusedError:
+            if not the_plan.bulk or retries >= BULK_RETRIES:
+                raise
+            retries += 1
+            module.warn("the bulk updatePolicy on %s alias %s was refused (the policy changed meanwhile); re-read "
+                        "and retried (%d of %d)" % (module.server_label, alias, retries, BULK_RETRIES))
+            the_plan = replan(view_from_tree(client.get_tree(alias), alias))
+    raise WriteRefusedError("the policy of alias %s kept changing while this task wrote to it; gave up after %d "
+                            "attempts" % (alias, retries + 1), server=module.server_label, operation="updatePolicy")
 
 
 def main():
+    # The module builds tens of thousands of small, acyclic objects (parsed DNs, rules of the policy tree) and exits
+    # within seconds; the cyclic garbage collector only rescans them, again and again, which made planning for
+    # 10,000 DNs grow faster than linearly. Reference counting still frees everything.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        run_module()
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def run_module():
     module = ArgusModule(
         argument_spec=dict(
             alias=dict(type="str", default="default"),
@@ -280,6 +409,10 @@ def main():
                 public=dict(type="bool"),
             )),
             exclusive=dict(type="bool", default=False),
+            allow_empty=dict(type="bool", default=False),
+            bulk_threshold=dict(type="int", default=10),
+            allow_single_rdn=dict(type="bool", default=False),
+            strip_proxy_rdns=dict(type="bool", default=True),
         ),
         supports_check_mode=True,
     )
@@ -287,9 +420,13 @@ def main():
     alias = p["alias"]
     if not alias:
         module.fail_json(msg="alias must not be empty", operations=[], requests=[])
+    input_warnings = []
     try:
-        targets = make_targets(p["subjects"], p["fqans"])
-        specs = make_rule_specs(p["rules"], p["resource"], p["action"], p["public"])
+        check_list_input(_load_params(), p)
+        targets = make_targets(p["subjects"], p["fqans"], allow_single_rdn=p["allow_single_rdn"],
+                               strip_proxy=p["strip_proxy_rdns"], warnings=input_warnings)
+        specs = make_rule_specs(p["rules"], p["resource"], p["action"], p["public"],
+                                allow_single_rdn=p["allow_single_rdn"])
         if p["exclusive"] and p["state"] != "present":
             raise PlanError("exclusive=true needs state=present")
         if p["exclusive"] and not (targets or specs):
@@ -300,26 +437,32 @@ def main():
         module.fail_json(msg="invalid input, nothing was sent to %s: %s" % (module.server_label, err),
                          operations=[], requests=[])
 
+    def make_plan(view):
+        return view, plan(view, targets, specs, p["state"], p["resource"], p["action"], p["public"], p["exclusive"],
+                          bulk_threshold=p["bulk_threshold"])
+
     try:
         module.require_alias(alias, local=True)
         client = module.client()
-        before = view_from_tree(client.get_tree(alias), alias)
-        the_plan = plan(before, targets, specs, p["state"], p["resource"], p["action"], p["public"], p["exclusive"])
+        before, the_plan = make_plan(view_from_tree(client.get_tree(alias), alias))
     except PlanError as err:
         module.fail_json(msg="%s: %s" % (module.server_label, err), operations=[], requests=module.client_operations())
     except GridsecError as err:
         module.fail_from(err, operations=[])
 
-    for warning in the_plan.warnings:
+    for warning in input_warnings + the_plan.warnings:
         module.warn(warning)
 
     if module.check_mode:
         after = the_plan.after
         operations = [op.describe() for op in the_plan.ops]
+    elif not the_plan.ops:
+        after = before  # nothing to write: no second read
+        operations = []
     else:
         module.done_operations = []
         try:
-            execute_plan(module, alias, the_plan.ops)
+            the_plan = run_plan(module, client, alias, the_plan, lambda view: make_plan(view)[1])
             after = view_from_tree(client.get_tree(alias), alias)
         except GridsecError as err:
             module.fail_from(err)

@@ -17,6 +17,9 @@ description:
     visibility) and as SPL text, the bans (plain deny rules on subject DNs and FQANs) and the PAP list.
 author:
   - gridsec.ops maintainers (@gridsec)
+requirements:
+  - Python library C(requests) on the host that runs the module (usually the controller)
+  - Python library C(lxml) on the host that runs the module
 extends_documentation_fragment:
   - gridsec.ops._argus
   - gridsec.ops._tls
@@ -95,7 +98,9 @@ policies:
       description: The alias's policy in SPL.
       type: str
 spl:
-  description: SPL of every alias read, each headed like C(pap-admin list-policies) (C(default (local):)).
+  description:
+    - SPL of every alias read, each headed like C(pap-admin list-policies) does it, by a line with the alias,
+      then in parentheses C(local) or the host and port of the remote PAP, then a colon.
   returned: success
   type: str
 banned_subjects:

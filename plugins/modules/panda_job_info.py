@@ -33,6 +33,7 @@ author:
 extends_documentation_fragment:
   - gridsec.ops._panda
   - gridsec.ops._tls
+  - gridsec.ops._panda_db
   - gridsec.ops._attributes
   - gridsec.ops._attributes.INFO_MODULE
   - gridsec.ops._attributes.ACTIONGROUP_PANDA
@@ -107,6 +108,8 @@ options:
     type: int
     default: 2000
 notes:
+  - This module reads nothing from the PanDA database. It accepts the C(db_*) options only so that they can be
+    set for the whole C(gridsec.ops.panda) action group (C(module_defaults)), and ignores them.
   - The monitor keeps job parameters for a few days only; without O(panda_url) the payload of older jobs may be
     unknown (RV(payload_url_reason) says so).
 seealso:
@@ -124,7 +127,10 @@ EXAMPLES = r"""
 
 - name: Show the owner and where to download the payload
   ansible.builtin.debug:
-    msg: "{{ job.jobs[0].prodUserID }} ran {{ job.payload_urls | default(['unknown: ' ~ job.payload_url_reason]) }}"
+    # payload_urls is always returned, as an empty list when undetermined: test its length, default() would
+    # never apply
+    msg: "{{ job.jobs[0].prodUserID }} ran {{ job.payload_urls if job.payload_urls | length > 0
+      else 'unknown: ' ~ job.payload_url_reason }}"
 
 - name: From a batch job id, through the BigPanDA monitor
   gridsec.ops.panda_job_info:
@@ -351,7 +357,7 @@ class JobInfo(object):
                 url, ca_path=self.params.get("monitor_ca_path") or self.params.get("ca_path"),
                 validate_certs=False if plain_http else self.params.get("validate_certs"),
                 timeout=self.params.get("timeout"),
-                retries=self.params.get("retries"))
+                retries=self.params.get("retries"), credential_fallback=False)
             self.monitor = MonitorClient(transport, token=self.params.get("monitor_token"),
                                          token_type=self.params.get("monitor_token_type"),
                                          server_label=transport.server_label)
@@ -578,6 +584,7 @@ def main():
             follow_build_job=dict(type="bool", default=True),
             max_task_jobs=dict(type="int", default=2000),
         ),
+        use_db=True,  # accepted (and ignored) so that the whole action group can share the db_* options
         mutually_exclusive=[("panda_id", "workdir", "pilotlog", "batch_id")],
         required_one_of=[("panda_id", "workdir", "pilotlog", "batch_id")],
         supports_check_mode=True,

@@ -48,8 +48,10 @@ attributes:
     details:
       - Jobs already cancelled or already flagged are not killed again, so a second run reports no change for
         jobs.
-      - A task kill is a command that JEDI executes later; while it is pending the task keeps its status, and
-        another run with O(kill_tasks=true) registers the command again and reports a change.
+      - A task kill is a command that JEDI executes later; while it is pending the task keeps its status. With the
+        database options the module reads the pending commands (C(PRODSYS_COMM) in O(db_deft_schema)) and does
+        not send the kill again (RV(tasks[].outcome=kill_pending), no change). Without database access it cannot
+        see them, so another run registers the command again and reports a change.
 options:
   user:
     description:
@@ -103,6 +105,19 @@ options:
       - Options passed to C(job/kill), for example V(keepUnmerged) or V(jobSubStatus=<status>).
     type: list
     elements: str
+  unknown_user:
+    description:
+      - What to do when O(user) (or the name from O(dn)) is not a known PanDA user, which is checked in the
+        C(users) table when the database options are given.
+      - V(fail) (default) fails the task, naming any user whose name matches apart from case and spacing (a
+        misspelt name would otherwise kill nothing and report success).
+      - V(warn) returns without killing anything, with a warning and RV(user_found=false) (for example right after
+        a pre-emptive ban that created the user's row in check mode).
+      - Without database options the API cannot tell an unknown user from one without tasks; when no task is
+        found a warning says so.
+    type: str
+    choices: [fail, warn]
+    default: fail
   fail_on_refused:
     description:
       - Fail the task when PanDA refused to kill at least one job or task (not allowed, no code). The per-item
@@ -114,6 +129,8 @@ notes:
     C(production_dns), or an OIDC token with O(oidc_role=production)) to kill other users' jobs and tasks.
   - When O(code=none) and the caller's certificate shows it is not the owner of an analysis job, the job is
     reported as refused without sending the kill.
+  - "Reading pending task commands needs C(SELECT) on C(<db_deft_schema>.PRODSYS_COMM); when that read fails,
+    a warning says so and the task kills are sent as without database access."
 seealso:
   - module: gridsec.ops.panda_user_ban
 """
@@ -151,6 +168,17 @@ user:
   description: PanDA user name targeted (after conversion from O(dn)); V(null) with O(job_ids).
   returned: always
   type: str
+user_found:
+  description:
+    - Whether O(user) has a row in the C(users) table (database options given); V(null) when it could not be
+      checked (no database options, or O(job_ids)).
+  returned: always
+  type: bool
+similar_users:
+  description: With an unknown user, the user names that match it apart from case and spacing.
+  returned: always
+  type: list
+  elements: str
 source:
   description: How the jobs were found, V(job_ids), V(db) or V(tasks_api).
   returned: always
@@ -207,11 +235,13 @@ tasks:
       description: Task status before the command.
       type: str
     outcome:
-      description: V(kill_registered), V(already_final), V(rejected_state), V(not_found), V(refused) or, in check
-        mode, V(would_kill).
+      description:
+        - V(kill_registered), V(kill_pending) (a kill command is already registered and not yet executed by JEDI;
+          nothing sent, no change), V(already_final), V(rejected_state), V(not_found), V(refused) or, in check
+          mode, V(would_kill).
       type: str
     message:
-      description: Message of the server.
+      description: Message of the server (or, for V(kill_pending), the pending command's comment).
       type: str
 summary:
   description: Number of jobs per outcome, plus V(inactive_skipped) (finished/unknown jobs of a user not listed).
@@ -280,6 +310,10 @@ def _job_state(desc):
             "jobset": desc.get("jobsetID")}
 
 
+def _task_text(task):
+    return "%s%s" % (task["status"], " (kill pending)" if task["outcome"] == "kill_pending" else "")
+
+
 def _is_final(state):
     return state is not None and state["status"] in FINAL_JOB_STATES
 
@@ -313,6 +347,43 @@ class JobKiller(object):
                 continue
             out.append({"jediTaskID": int(task_id), "status": _field(task, "status")})
         return out
+
+    def check_user(self, name, result):
+        """With the database: is ``name`` a PanDA user? Fails or warns (O(unknown_user)) when it is not."""
+        db = self.module.db()
+        rows, statements = db.get_user_rows(name)
+        self.module.record(statements)
+        result["user_found"] = bool(rows)
+        if rows:
+            return True
+        similar, statements = db.find_similar_users(name)
+        self.module.record(statements)
+        result["similar_users"] = sorted(set(row["name"] for row in similar))
+        near = ""
+        if similar:
+            near = (" %s matches it apart from case/spacing (PanDA user names are case-sensitive): use that name if "
+                    "it is the person." % ", ".join(repr(n) for n in result["similar_users"][:5]))
+        msg = ("PanDA user %r is unknown: no row in %s.users (never submitted, or the name is misspelt).%s "
+               "Nothing was killed." % (name, db.meta_schema, near))
+        self.module.finish_db(commit=False)
+        result["statements"] = self.module.statements
+        if self.params["unknown_user"] == "fail":
+            self.module.fail_json(msg=msg, **result)
+        self.module.warn(msg)
+        return False
+
+    def pending_task_commands(self, tasks):
+        """``{task_id: command dict}`` of the commands registered in PRODSYS_COMM, or None when unreadable."""
+        if not self.module.db_configured:
+            return None
+        try:
+            commands, statements = self.module.db().get_task_commands([t["jediTaskID"] for t in tasks])
+        except GridsecError as err:
+            self.module.warn("cannot read pending task commands (%s): task kills are sent again without checking "
+                             "for a pending one" % err)
+            return None
+        self.module.record(statements)
+        return commands
 
     def user_job_ids(self, name, tasks):
         if self.module.db_configured:
@@ -360,7 +431,7 @@ class JobKiller(object):
         module = self.module
         params = self.params
         result = dict(changed=False, user=None, source="job_ids", jobs=[], tasks=[], statements=[], requests=[],
-                      code=self.code, summary={})
+                      code=self.code, summary={}, user_found=None, similar_users=[])
         if self.code == "invalid" or (self.code is not None and self.code not in KNOWN_CODES):
             result["code"] = None
             module.fail_json(msg="code %s is not a PanDA kill code (known: %s, or none)"
@@ -374,11 +445,22 @@ class JobKiller(object):
 
         name = None
         tasks = None
+        pending = None
         if by_user:
             name, _dn = resolve_user_name(params.get("user"), params.get("dn"))
             result["user"] = name
+            if module.db_configured and not self.check_user(name, result):
+                result.update(source="db", summary=dict([(o, 0) for o in OUTCOMES] + [("inactive_skipped", 0)]),
+                              statements=module.statements)
+                module.exit_json(**result)
             if params["kill_tasks"] or not module.db_configured:
                 tasks = self.user_tasks(name)
+                if not tasks and not module.db_configured:
+                    module.warn("no JEDI task of PanDA user %r found through the API: the user may be unknown (names "
+                                "are case-sensitive) or have no tasks; the API cannot tell, give the db_* options to "
+                                "check the users table" % name)
+            if params["kill_tasks"] and tasks:
+                pending = self.pending_task_commands(tasks)
             result["source"], ids = self.user_job_ids(name, tasks)
         else:
             ids = sorted(set(int(i) for i in params["job_ids"]))
@@ -389,8 +471,12 @@ class JobKiller(object):
         if params["kill_tasks"]:
             for task in tasks:
                 entry = {"task_id": int(task["jediTaskID"]), "status": task.get("status"), "message": ""}
+                command = (pending or {}).get(entry["task_id"])
                 if task.get("status") in FINAL_TASK_STATES:
                     entry["outcome"] = "already_final"
+                elif command is not None and (command.get("command") or "").lower() == "kill":
+                    entry["outcome"] = "kill_pending"
+                    entry["message"] = command.get("comment") or ""
                 elif module.check_mode:
                     entry["outcome"] = "would_kill"
                     task_changed = True
@@ -483,10 +569,10 @@ class JobKiller(object):
         if module._diff:
             result["diff"] = {
                 "before": {"jobs": dict((str(e["pandaid"]), _state_text(before.get(e["pandaid"]))) for e in jobs),
-                           "tasks": dict((str(t["task_id"]), t["status"]) for t in result["tasks"])},
+                           "tasks": dict((str(t["task_id"]), _task_text(t)) for t in result["tasks"])},
                 "after": {"jobs": dict((str(e["pandaid"]), _state_text(after.get(e["pandaid"]))) for e in jobs),
                           "tasks": dict((str(t["task_id"]), "kill registered" if t["outcome"] in
-                                         ("kill_registered", "would_kill") else t["status"])
+                                         ("kill_registered", "would_kill") else _task_text(t))
                                         for t in result["tasks"])},
             }
         if (refused_jobs or task_refused) and params["fail_on_refused"]:
@@ -516,6 +602,7 @@ def main():
             max_tasks=dict(type="int", default=500),
             code=dict(type="raw", default=9),
             kill_options=dict(type="list", elements="str"),
+            unknown_user=dict(type="str", default="fail", choices=["fail", "warn"]),
             fail_on_refused=dict(type="bool", default=True),
         ),
         use_db=True,

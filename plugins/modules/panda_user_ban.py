@@ -18,8 +18,16 @@ description:
     case-sensitive. Give either O(user) or O(dn); a DN is converted with the same rules the server uses.
   - Every row with the name is updated (the table has no uniqueness constraint on the name). Duplicate rows
     (same name, different VO or DN) are reported with a warning.
-  - A user who never submitted has no row. With O(create_missing=true) the module creates the row the server
-    would create on the first submission, already banned, so the ban holds from the first request on.
+  - A user who never submitted has no row. A pre-emptive ban creates the row the server would create on the
+    first submission, already banned, so the ban holds from the first request on. This happens only when it is
+    asked for explicitly, by giving the user's O(dn) or by O(create_missing=true); a bare O(user) name without
+    a row fails, because it is more often a misspelt name than a user who never submitted.
+  - "Names that differ only in case or spacing (V(alice lab) and V(Alice Lab)) are different PanDA users. When
+    the name given has no row but such a near match exists, the module fails and names the existing user, unless
+    O(allow_similar_names=true). Near matches are only looked for when the name has no row; a name with rows
+    is used as it is."
+  - Unbanning a name that has no row changes nothing and returns a warning (the user is not banned); see
+    RV(user_found).
   - Job submission honours the ban at once. The HTTP front door of each server process keeps a cached ban
     list (600 seconds by default), so API calls of the banned user may still be served until the cache
     expires or the server is restarted.
@@ -68,14 +76,26 @@ options:
     description:
       - With O(state=banned), create a banned row for a user who has no row yet (never submitted), so that the
         ban is in force before the first submission. The result then has RV(created=true).
-      - With V(false), banning a user without a row fails, because the server would not enforce it.
+      - When not set, a row is created when the user is given by O(dn) (the DN identifies the person and gives
+        the row its C(dn)), and not for a bare O(user) name.
+      - With V(false) (or not set with O(user)), banning a user without a row fails, because an UPDATE would
+        ban nothing.
     type: bool
-    default: true
+  allow_similar_names:
+    description:
+      - Go ahead although the name has no row and another user's name matches it apart from case and spacing
+        (a new banned row is created next to the existing user, or an unban does nothing).
+      - Without it such a run fails and names the existing user, who is probably the one meant.
+    type: bool
+    default: false
   verify:
     description:
       - After the write, read the ban list through the API (C(GET /api/v1/metaconfig/get_banned_users), read
         from the database by the server) and fail if the user's state there differs.
-      - Needs O(panda_url) and a credential the server accepts. Skipped in check mode.
+      - "When the verification fails after a write, the write stays committed and the message says so
+        (C(the ban WAS written ...; only the verification ... failed)): do not simply re-run to apply the ban."
+      - Needs O(panda_url) and a credential the server accepts; the connection options are checked before
+        anything is written. Skipped in check mode.
     type: bool
     default: false
   ban_cache_seconds:
@@ -91,7 +111,7 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Ban a user by DN, creating the row when the user never submitted
+- name: Ban a user by DN (pre-emptive, creating the row when the user never submitted)
   gridsec.ops.panda_user_ban:
     dn: /DC=ch/DC=cern/OU=Organic Units/OU=Users/CN=jdoe/CN=123456/CN=John Doe
     state: banned
@@ -156,6 +176,33 @@ created:
   description: Whether a new banned row was created (or would be, in check mode) because the user had none.
   returned: always
   type: bool
+user_found:
+  description: Whether the user had at least one row in the C(users) table before the run.
+  returned: always
+  type: bool
+similar_users:
+  description:
+    - Other users whose name matches RV(user) apart from case and spacing (never changed by the run).
+    - Only looked for when RV(user) has no row; empty otherwise.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Row id.
+      type: int
+    name:
+      description: User name.
+      type: str
+    dn:
+      description: DN stored in the row.
+      type: str
+    status:
+      description: V(disabled) when banned.
+      type: str
+    vo:
+      description: VO column of the row.
+      type: str
 statements:
   description:
     - The SQL statements run (or that would run, in check mode, with RV(statements[].executed=false)), in order.
@@ -165,7 +212,9 @@ statements:
   elements: dict
   contains:
     operation:
-      description: Which step the statement belongs to (V(get_user_rows), V(set_status), V(create_banned_user)).
+      description: Which step the statement belongs to (V(lock_user_name) (PostgreSQL: a transaction-scoped
+        advisory lock on the name, so that concurrent bans of a user without a row create one row),
+        V(get_user_rows), V(find_similar_users), V(set_status), V(create_banned_user)).
       type: str
     sql:
       description: SQL text with C(:name) bind markers.
@@ -213,6 +262,7 @@ diff:
 """
 
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
+from ansible_collections.gridsec.ops.plugins.module_utils._module_base import error_to_dict
 from ansible_collections.gridsec.ops.plugins.module_utils._panda_module import PandaModule, resolve_user_name
 from ansible_collections.gridsec.ops.plugins.module_utils import _panda_db
 
@@ -228,13 +278,20 @@ def _diff_view(rows):
     return {"user_rows": dict(("new row" if row["id"] is None else str(row["id"]), row["status"]) for row in rows)}
 
 
+def _similar_text(similar):
+    return ", ".join("%r (id %s, %s%s)" % (row["name"], row["id"], "banned" if row["status"] == _panda_db.BAN_STATUS
+                                           else "not banned", ", dn %s" % row["dn"] if row["dn"] else "")
+                     for row in similar[:5]) + (", ..." if len(similar) > 5 else "")
+
+
 def main():
     module = PandaModule(
         argument_spec=dict(
             user=dict(type="str"),
             dn=dict(type="str"),
             state=dict(type="str", default="banned", choices=["banned", "unbanned", "present", "absent"]),
-            create_missing=dict(type="bool", default=True),
+            create_missing=dict(type="bool"),
+            allow_similar_names=dict(type="bool", default=False),
             verify=dict(type="bool", default=False),
             ban_cache_seconds=dict(type="int", default=600),
         ),
@@ -254,11 +311,16 @@ def main():
     if len(name) > _panda_db.NAME_MAX:
         module.fail_json(msg="PanDA user name %r is longer than %d characters: no such user can exist"
                          % (name, _panda_db.NAME_MAX), user=name)
-    if params["verify"] and not module.api_configured:
-        module.fail_json(msg="verify=true needs panda_url (and a credential the server accepts)", user=name)
+    create_missing = params["create_missing"]
+    if create_missing is None:
+        create_missing = slash_dn is not None  # a DN identifies the person: pre-emptive creation is explicit
+    if params["verify"]:
+        if not module.api_configured:
+            module.fail_json(msg="verify=true needs panda_url (and a credential the server accepts)", user=name)
+        module.client("verify=true")  # connection options checked now, before anything is written
 
     result = dict(changed=False, user=name, state=state, created=False, verified=None, rows=[], statements=[],
-                  requests=[],
+                  requests=[], user_found=False, similar_users=[],
                   effective={"submission": "immediately",
                              "api_front_door": "within %d s (server ban-list cache, default 600 s per server process)"
                                                % params["ban_cache_seconds"]})
@@ -267,25 +329,53 @@ def main():
     rows, statements = module.run_guarded(db.get_user_rows, name, for_update=not module.check_mode)
     module.record(statements)
     before = _row_view(rows)
+    result["user_found"] = bool(rows)
     vos = sorted(set((row["vo"] or "", row["dn"] or "") for row in rows))
     if len(rows) > 1:
         module.warn("PanDA user %r has %d rows in %s.users (ids %s; vo/dn pairs: %s): every row is set"
                     % (name, len(rows), db.meta_schema, ", ".join(str(r["id"]) for r in rows),
                        "; ".join("%s/%s" % pair for pair in vos)))
 
+    if not rows:
+        similar, statements = module.run_guarded(db.find_similar_users, name)
+        module.record(statements)
+        result["similar_users"] = similar = _row_view(similar)
+        if similar and not params["allow_similar_names"]:
+            module.finish_db(commit=False)
+            if state == "banned":
+                action = ("nothing was banned. If %s is the person, ban that name; to create a separate banned row "
+                          "for %r anyway, set allow_similar_names=true" % (_similar_text(similar[:1]), name))
+            else:
+                action = ("nothing was unbanned. If %s is the person, unban that name; set allow_similar_names=true "
+                          "to accept that %r has no row" % (_similar_text(similar[:1]), name))
+            result["statements"] = list(module.statements)
+            module.fail_json(msg="PanDA user %r has no row in %s.users, but %s matches it apart from case/spacing "
+                                 "(PanDA user names are case-sensitive): %s"
+                                 % (name, db.meta_schema, _similar_text(similar), action),
+                             **result)
+        if similar:
+            module.warn("PanDA user %r has no row, but %s matches it apart from case/spacing (not changed)"
+                        % (name, _similar_text(similar)))
+
     after = [dict(row) for row in before]
     planned = []
     if not rows:
         if state == "banned":
-            if not params["create_missing"]:
+            if not create_missing:
                 module.finish_db(commit=False)
-                module.fail_json(msg="PanDA user %r has no row in %s.users (never submitted): an UPDATE would ban "
-                                     "nothing; set create_missing=true to create a banned row" % (name, db.meta_schema),
-                                 user=name, statements=module.statements, rows=[])
+                result["statements"] = list(module.statements)
+                module.fail_json(msg="PanDA user %r has no row in %s.users (never submitted, or the name is misspelt: "
+                                     "names are case-sensitive): an UPDATE would ban nothing. To ban this user "
+                                     "pre-emptively, give the DN (dn=...) or set create_missing=true"
+                                     % (name, db.meta_schema),
+                                 **result)
             planned.append(("create", db.plan_create_banned_user(name, slash_dn)))
             after = [{"id": None, "name": name, "dn": (slash_dn or None) and slash_dn[:_panda_db.DN_MAX],
                       "status": target, "vo": None}]
             result["created"] = True
+        else:
+            module.warn("PanDA user %r has no row in %s.users: not banned, nothing to unban (check the spelling: "
+                        "names are case-sensitive)" % (name, db.meta_schema))
     elif any(row["status"] != target for row in rows):
         planned.append(("update", db.plan_set_status(name, target)))
         for row in after:
@@ -312,24 +402,29 @@ def main():
         module.finish_db(commit=False)
 
     result.update(changed=changed, rows=after, statements=module.statements)
+    if module._diff:
+        result["diff"] = {"before": _diff_view(before), "after": _diff_view(after)}
     if params["verify"] and not module.check_mode:
+        word = "ban" if state == "banned" else "unban"
+        if changed:
+            written = ("the %s WAS written: %s.users now has status=%s for %r (committed); only the verification "
+                       "through the API failed" % (word, db.meta_schema, target or "NULL", name))
+        else:
+            written = ("nothing was written (%s.users already had status=%s for %r); the verification through the "
+                       "API failed" % (db.meta_schema, target or "NULL", name))
         client = module.client("verify=true")
         try:
             banned = client.get_banned_users()
         except GridsecError as err:
-            failed = dict(result)
-            failed.update(changed=changed, requests=module.client_operations())
-            module.fail_from(err, **failed)
+            result.update(requests=module.client_operations(), verified=False)
+            module.fail_json(msg="%s: %s" % (written, err), error=error_to_dict(err), **result)
         result["banned_users"] = banned
         result["verified"] = (name in banned) == (state == "banned")
         result["requests"] = module.client_operations()
         if not result["verified"]:
-            module.fail_json(msg="the database now says %r is %s, but %s's ban list (get_banned_users) %s it"
-                                 % (name, state, module.server_label,
-                                    "does not contain" if state == "banned" else "still contains"),
-                             **result)
-    if module._diff:
-        result["diff"] = {"before": _diff_view(before), "after": _diff_view(after)}
+            module.fail_json(msg="%s: %s's ban list (get_banned_users) %s %r" % (
+                written, module.server_label, "does not contain" if state == "banned" else "still contains", name),
+                **result)
     module.exit_json(**result)
 
 

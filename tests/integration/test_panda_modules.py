@@ -63,7 +63,8 @@ def conn(ep, cred=None):
 
 def dbconn(ep):
     out = {"db_host": ep.db.host, "db_port": ep.db.port, "db_name": ep.db.dbname, "db_user": ep.db.user,
-           "db_meta_schema": ep.db.meta_schema, "db_panda_schema": ep.db.panda_schema}
+           "db_meta_schema": ep.db.meta_schema, "db_panda_schema": ep.db.panda_schema,
+           "db_deft_schema": ep.db.deft_schema}
     if ep.db.password:
         out["db_password"] = ep.db.password
     return out
@@ -200,13 +201,33 @@ def test_errors(panda_endpoint, panda_pki, tmp_path):
     fake = _fake_password_server()
     try:
         comma_dn = "CN=Comma Person,CN=12345,CN=cperson,OU=Users,DC=gridsec-lab,DC=test"
+        verify_user = "Verify %s" % letters().capitalize()
         run_playbook("panda_errors.yml", {
             "conn": conn(ep), "dbconn": dbconn(ep), "closed_port": closed_port(), "fake_pg_port": fake.port,
             "secret_password": SECRET, "other_ca": other.ca_cert_path, "comma_dn": comma_dn,
-            "comma_name": "Comma Person", "unknown_user": "Nobody %s" % letters()}, tmp_path)
+            "comma_name": "Comma Person", "unknown_user": "Nobody %s" % letters(), "verify_user": verify_user},
+            tmp_path)
     finally:
         fake.close()
     assert fake.passwords == [SECRET]  # the wrong password went to the (fake) server, and nowhere else
+    # the ban whose verification failed was written, as its message said
+    assert [status for _id, status in db_rows(ep, verify_user)] == ["disabled"]
+
+
+def test_similar_and_unknown_names(panda_endpoint, panda_pki, tmp_path):
+    """Issue 6 §1.5: a name that is not exactly a PanDA user is never banned, unbanned or killed silently."""
+    ep = panda_endpoint
+    cred, name = new_user(panda_pki, "Alice")           # "Alice Abcdef": a real user with a row and a job
+    queued = ep.submit_job(cred)
+    near = name.lower().replace(" ", "  ")               # "alice  abcdef": same apart from case/spacing
+    assert near != name
+    unknown = "Nobody %s" % letters().capitalize()
+    run_playbook("panda_user_names.yml", {"conn": conn(ep), "dbconn": dbconn(ep), "user_name": name,
+                                          "near_name": near, "unknown_name": unknown}, tmp_path)
+    assert [status for _id, status in db_rows(ep, name)] == [None]   # the real user was never touched
+    assert [status for _id, status in db_rows(ep, near)] == [None]   # only the forced row, unbanned again
+    assert db_rows(ep, unknown) == []
+    assert job(ep, queued)[0] == "activated"
 
 
 # -- job kill ------------------------------------------------------------------------------------------
@@ -309,8 +330,10 @@ def test_operator_ban_and_unban_playbooks(panda_endpoint, panda_pki, tmp_path):
         extravars["panda_db_password"] = ep.db.password
     ban = os.path.join(ROOT, "playbooks", "panda_ban_user.yml")
     unban = os.path.join(ROOT, "playbooks", "panda_unban_user.yml")
+    extravars["panda_db_deft_schema"] = ep.db.deft_schema
     out = run_playbook(ban, extravars, tmp_path, args=("--check", "--diff"))
     assert "changed=2" in out, out
+    assert "ban would be written (check mode)" in out and "ban written" not in out
     assert db_rows(ep, name)[0][1] is None and job(ep, queued)[0] == "activated"   # check mode wrote nothing
     out = run_playbook(ban, extravars, tmp_path, args=("--diff",))
     try:
@@ -319,6 +342,11 @@ def test_operator_ban_and_unban_playbooks(panda_endpoint, panda_pki, tmp_path):
         assert job(ep, running)[:2] == ("running", "tobekilled")
         assert _prodsys_command(ep, task_id) == "kill"
         assert "ban written" in out
+        # second run: ban in place, jobs cancelled/flagged, task kill pending (JEDI has not run it): no change
+        out = run_playbook(ban, extravars, tmp_path)
+        assert "changed=0" in out, out
+        assert "kill_pending" in out and "already in place" in out
+        assert _prodsys_command(ep, task_id) == "kill"
     finally:
         run_playbook(unban, extravars, tmp_path)
     assert [status for _id, status in db_rows(ep, name)] == [None]

@@ -17,6 +17,7 @@ WAS_CONTROLLER = module_utils_internal.is_controller
 from ansible.errors import AnsibleFilterError  # noqa: E402 pylint: disable=wrong-import-position
 
 from ansible_collections.gridsec.ops.plugins.filter.dn import FilterModule  # noqa: E402 pylint: disable=wrong-import-position
+from ansible_collections.gridsec.ops.plugins.test.dn import TestModule as DnTests  # noqa: E402 pylint: disable=wrong-import-position
 
 # Importing controller code (ansible.errors) sets a process-wide flag that makes AnsibleModule.warn() print warnings
 # instead of returning them. Module unit tests that run later in the same pytest process expect the managed-node
@@ -27,6 +28,7 @@ FILTERS = FilterModule().filters()
 to_rfc2253 = FILTERS["dn_to_rfc2253"]
 to_openssl = FILTERS["dn_to_openssl"]
 equal = FILTERS["dn_equal"]
+equal_test = DnTests().tests()["dn_equal"]
 
 
 def collections_path():
@@ -166,3 +168,20 @@ def test_filters_in_a_playbook(tmp_path):
     }
     err = (tmp_path / "out.json.err").read_text()
     assert "dn_to_openssl: malformed DN" in err and "trailing backslash" in err
+
+
+# ---- the dn_equal test plugin (for select/reject) ----------------------------------------------------
+
+def test_dn_equal_test_selects_stored_literals_in_any_form():
+    wanted = "/DC=test/OU=Users/CN=O'Neil \"Bob\" <b&b> Smith"
+    stored = ["CN=O'Neil \"Bob\" <b&b> Smith,OU=Users,DC=test", "CN=Other,OU=Users,DC=test", None, "/dteam",
+              "garbage", 42]
+    assert [v for v in stored if equal_test(v, wanted)] == [stored[0]]
+    assert equal_test("cn=o'neil \\\"bob\\\" \\<b&b\\> smith, ou=users, dc=TEST", wanted)
+    assert equal(stored[0], wanted) is True  # the filter reads PAP literals too
+
+
+@pytest.mark.parametrize("reference", ["not a DN", None, 7, "CN=a\\"])
+def test_dn_equal_test_refuses_a_malformed_reference(reference):
+    with pytest.raises(AnsibleFilterError, match="dn_equal"):
+        equal_test("/DC=org/CN=x", reference)

@@ -15,6 +15,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     NotFoundError,
     RemoteError,
     TransportError,
+    WriteRefusedError,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpReply
 
@@ -260,3 +261,158 @@ def test_policy_query_refused_by_saml_status():
     with pytest.raises(AuthorizationError) as info:
         client.policy_query(pdp=True)
     assert "RequestDenied" in str(info.value.details)
+
+
+# -- real-shaped refusals: argus-pap answers false/null to a failed write, without a fault --------------------
+
+def axis_reply(operation, value, namespace="http://services.pap.authz.glite.org"):
+    """An Axis 1 rpc/literal reply: ``<opResponse><opReturn>value</opReturn>`` (nil for None)."""
+    if value is None:
+        ret = '<%sReturn xsi:nil="true"/>' % operation
+    else:
+        ret = "<%sReturn>%s</%sReturn>" % (operation, value, operation)
+    return (200, ('<?xml version="1.0" encoding="utf-8"?>'
+                  '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
+                  'xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+                  '<soapenv:Body><%sResponse xmlns="%s">%s</%sResponse></soapenv:Body></soapenv:Envelope>'
+                  % (operation, namespace, ret, operation)).encode())
+
+
+def axis_fault(faultstring):
+    """An Axis 1 fault of a server-side RuntimeException: faultstring ``<java class>: <message>``."""
+    return (500, ('<?xml version="1.0" encoding="utf-8"?>'
+                  '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
+                  '<soapenv:Body><soapenv:Fault><faultcode>soapenv:Server.userException</faultcode>'
+                  '<faultstring>%s</faultstring><detail><ns1:hostname xmlns:ns1="http://xml.apache.org/axis/">'
+                  'pap.example.org</ns1:hostname></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>'
+                  % faultstring).encode())
+
+
+REMOTE_PAP = Pap("central", dn="/CN=central", hostname="central.example.org", port=8150, path="/pap/services/",
+                 protocol="https", public=True, local=False, enabled=True)
+POLICY = Policy("public_x", "3", ".*", [Rule("r1", "deny", [Attribute("subject", "CN=a,O=b")])])
+
+
+@pytest.mark.parametrize("call, operation, value, cause", [
+    (lambda c: c.add_pap(REMOTE_PAP), "addPap", "false", "'central' already exists"),
+    (lambda c: c.update_pap(REMOTE_PAP), "updatePap", "false", "'central' does not exist"),
+    (lambda c: c.remove_pap("central"), "removePap", "false", "'central' does not exist"),
+    (lambda c: c.refresh_cache("central"), "refreshCache", "false", "'central' does not exist"),
+    (lambda c: c.update_policy("default", "3", POLICY), "updatePolicy", "false", "version conflict"),
+    (lambda c: c.update_policy_set("default", "2", object()), "updatePolicySet", "false", "version conflict"),
+    (lambda c: c.remove_policy("default", "public_x"), "removePolicy", "false", "not found"),
+    (lambda c: c.remove_policy_set("default", "ps"), "removePolicySet", "false", "not found"),
+    (lambda c: c.remove_object_by_id_and_references("default", "r1"), "removeObjectByIdAndReferences", "false",
+     "r1"),
+    (lambda c: c.add_policy("default", 0, "ps-gone", "public", POLICY), "addPolicy", None,
+     "PolicySet ps-gone does not exist"),
+    (lambda c: c.add_policies("default", 0, "ps-gone", ["public"], [POLICY]), "addPolicies", None,
+     "PolicySet ps-gone does not exist"),
+    (lambda c: c.store_policy("default", "public", POLICY), "storePolicy", None, "no id"),
+    (lambda c: c.add_policy_set("default", 0, object()), "addPolicySet", None, "no id"),
+    (lambda c: c.update_pap(REMOTE_PAP), "updatePap", None, "'central' does not exist"),
+])
+def test_false_or_null_reply_to_a_write_is_write_refused(monkeypatch, call, operation, value, cause):
+    monkeypatch.setattr("ansible_collections.gridsec.ops.plugins.module_utils._argus_client._as_element",
+                        lambda value, kind: etree.Element("x"))
+    client, _transport = client_with(axis_reply(operation, value))
+    with pytest.raises(WriteRefusedError) as info:
+        call(client)
+    err = info.value
+    assert isinstance(err, RemoteError)
+    assert err.server == "PAP pap.example.org:8150" and err.operation == operation
+    assert str(err).startswith("PAP pap.example.org:8150, operation %s: the PAP answered %s to %s"
+                               % (operation, "null" if value is None else "false", operation))
+    assert cause in str(err)
+    assert err.to_dict()["kind"] == "write_refused"
+
+
+@pytest.mark.parametrize("call, operation, value, expected", [
+    (lambda c: c.add_pap(REMOTE_PAP), "addPap", "true", True),
+    (lambda c: c.refresh_cache("central"), "refreshCache", "true", True),
+    (lambda c: c.update_policy("default", "3", POLICY), "updatePolicy", "true", True),
+    (lambda c: c.remove_object_by_id_and_references("default", "r1"), "removeObjectByIdAndReferences", "true", True),
+    (lambda c: c.add_policies("default", 0, "ps", ["public", "public"], [POLICY, POLICY]), "addPolicies",
+     "<addPoliciesReturn>public-1</addPoliciesReturn><addPoliciesReturn>public-2</addPoliciesReturn>",
+     ["public-1", "public-2"]),
+    (lambda c: c.ban("default", "subject", "CN=x"), "ban", None, None),  # null: already banned (documented)
+])
+def test_successful_write_replies(call, operation, value, expected):
+    namespace = ("http://org.glite.authz/wsdl/pap/services/highlevel_policy_management" if operation == "ban"
+                 else "http://services.pap.authz.glite.org")
+    client, _transport = client_with(axis_reply(operation, value, namespace))
+    assert call(client) == expected
+
+
+def test_add_policies_with_fewer_ids_than_policies_is_an_error():
+    client, _transport = client_with(axis_reply("addPolicies", "<addPoliciesReturn>public-1</addPoliciesReturn>"))
+    with pytest.raises(RemoteError) as info:
+        client.add_policies("default", 0, "ps", ["public", "public"], [POLICY, POLICY])
+    assert "1 ids for 2 policies" in str(info.value)
+
+
+def test_set_order_false_is_refused_and_empty_reply_accepted():
+    client, _transport = client_with(axis_reply("setOrder", "false"), axis_reply("setOrder", "true"))
+    with pytest.raises(WriteRefusedError):
+        client.set_order(["central", "default"])
+    client.set_order(["central", "default"])
+
+
+# -- real-shaped faults: "<java exception class>: <message>" with argus-pap's own texts -----------------------
+
+@pytest.mark.parametrize("faultstring, cls, shown", [
+    ("org.glite.authz.pap.authz.exceptions.PAPAuthzException: Insufficient privileges to perform operation "
+     "'AddPapOperation'.", AuthorizationError,
+     "PAPAuthzException: Insufficient privileges to perform operation 'AddPapOperation'."),
+    ("org.glite.authz.pap.repository.exceptions.NotFoundException: Not found: papAlias=centrl", NotFoundError,
+     "NotFoundException: Not found: papAlias=centrl"),
+    ("org.glite.authz.pap.repository.exceptions.NotFoundException: Id not found: r-gone", NotFoundError,
+     "NotFoundException: Id not found: r-gone"),
+    ("org.glite.authz.pap.repository.exceptions.InvalidVersionException: Attempting to update the wrong version of "
+     "PolicyId=\"public_x\" (requestedVersion=\"3\", repositoryVersion=\"4\")", WriteRefusedError,
+     "InvalidVersionException: Attempting to update the wrong version"),
+    ("org.glite.authz.pap.common.exceptions.PAPException: \"default\" is local, nothing to refresh", RemoteError,
+     "PAPException: \"default\" is local, nothing to refresh"),
+    ("org.glite.authz.pap.papmanagement.PapManagerException: Deleting the default pap is not allowed", RemoteError,
+     "PapManagerException: Deleting the default pap is not allowed"),
+    ("org.glite.authz.pap.distribution.DistributionConfigurationException: Error in remote paps order: unknown "
+     "alias \"centrl\"", RemoteError, "unknown alias \"centrl\""),
+    # a RepositoryException that says "not found" is not a NotFoundException: the class decides
+    ("org.glite.authz.pap.repository.exceptions.RepositoryException: Id not found or not a resource-id: x",
+     RemoteError, "RepositoryException: Id not found or not a resource-id: x"),
+    ("org.glite.authz.pap.services.XACMLPolicyManagementServiceException: Forbidden operation for a remote PAP",
+     RemoteError, "Forbidden operation for a remote PAP"),
+    # no Java class (another front end): the source's texts still classify it
+    ("Insufficient privileges to perform operation 'BanOperation'.", AuthorizationError, "Insufficient privileges"),
+    ("Not found: papAlias=x", NotFoundError, "Not found: papAlias=x"),
+])
+def test_real_fault_strings_map_by_exception_class(faultstring, cls, shown):
+    client, _transport = client_with(axis_fault(faultstring))
+    with pytest.raises(RemoteError) as info:
+        client.remove_pap("centrl")
+    err = info.value
+    assert type(err) is cls  # pylint: disable=unidiomatic-typecheck
+    assert shown in str(err) and "operation removePap" in str(err)
+    assert err.details["faultstring"] == faultstring
+
+
+def test_fault_of_an_exception_without_message_and_of_a_non_java_stack():
+    client, _transport = client_with(axis_fault("java.lang.NullPointerException"),
+                                     axis_fault("No such operation 'x'"))
+    with pytest.raises(RemoteError) as info:
+        client.ping()
+    assert type(info.value) is RemoteError  # pylint: disable=unidiomatic-typecheck
+    assert str(info.value).endswith("SOAP fault: NullPointerException")
+    assert info.value.details["exception"] == "java.lang.NullPointerException"
+    with pytest.raises(RemoteError) as info:
+        client.ping()
+    assert str(info.value).endswith("SOAP fault: No such operation 'x'") and "exception" not in info.value.details
+
+
+def test_configuration_error_before_sending_names_no_operation():
+    from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
+    client, _transport = client_with(ConfigError("client_cert /x does not exist or is not a file"))
+    with pytest.raises(ConfigError) as info:
+        client.get_all_paps()
+    assert info.value.operation is None and info.value.server == "PAP pap.example.org:8150"
+    assert client.operations == []

@@ -176,8 +176,17 @@ def test_unban_removes_all_duplicates():
     assert subjects_after(plan) == []
     assert plan.ops and all(op.operation in ("unban", "updatePolicy", "removeObjectByIdAndReferences")
                             for op in plan.ops)
-    # every removal is exact: nothing but those three rules disappeared
-    assert [ps.id for ps in plan.after.policy_sets] == ["ps1", "ps2"]
+    # every removal is exact: nothing but those three rules disappeared, and the policies and PolicySets they
+    # emptied went with them, as the PAP's removePolicyAndReferences does (PapContainer)
+    assert [ps.id for ps in plan.after.policy_sets] == []
+
+
+def test_emptied_policy_takes_its_policy_set_along_but_not_a_neighbour():
+    other = policy("public_2", [rule(vo="x")], action="submit")
+    view = tree(pset("ps1", [policy("public_1", [rule(subject=DN_STORED)]), other]))
+    plan = unban_plan(view, subjects=[DN_SLASH])
+    assert [ps.id for ps in plan.after.policy_sets] == ["ps1"]
+    assert [p.id for p in plan.after.policy_sets[0].policies] == ["public_2"]
 
 
 def test_unban_rule_in_second_policy_with_same_action_uses_fallback():
@@ -206,7 +215,9 @@ def test_exclusive_adds_before_removes_and_never_empties():
     specs = P.make_rule_specs([{"effect": "permit", "attributes": {"vo": "dteam"}}])
     plan = P.plan(view, P.make_targets([DN_SLASH], []), specs, exclusive=True)
     names = [op.operation for op in plan.ops]
-    assert names == ["addPolicySet", "addPolicies", "removeObjectByIdAndReferences", "removeObjectByIdAndReferences"]
+    # one removal per old PolicySet: removePolicySetAndReferences deletes its policies too
+    assert names == ["addPolicySet", "addPolicies", "removeObjectByIdAndReferences"]
+    assert plan.ops[-1].args["id"] == "old"
     last_add = max(i for i, n in enumerate(names) if n.startswith("add"))
     first_remove = min(i for i, n in enumerate(names) if n.startswith("remove"))
     assert last_add < first_remove
@@ -280,3 +291,138 @@ def test_invalid_input_is_refused_as_a_whole(subjects, fqans):
 def test_xml_metacharacters_are_kept_verbatim_in_the_literal():
     targets = P.make_targets(['/DC=org/CN=A & B <x> "q"'], [])
     assert targets[0].literal == 'CN=A & B <x> "q",DC=org'
+
+
+def test_ids_of_new_private_policies_are_private_for_the_pap():
+    specs = P.make_rule_specs([{"effect": "permit", "attributes": {"vo": "dteam"}, "public": False}])
+    plan = P.plan(tree(), [], specs, state="present")
+    assert plan.ops[1].args["policy_id_prefixes"] == ["private_"]
+    view = tree(pset("ps", [policy("public_1", [rule(vo="x")])]))
+    plan = P.plan(view, [], specs, state="present")
+    assert plan.ops[0].operation == "addPolicy" and plan.ops[0].args["policy_id_prefix"] == "private_"
+
+
+# ---- input vetting ---------------------------------------------------------------------------------
+
+def test_single_rdn_subject_needs_allow_single_rdn():
+    with pytest.raises(P.PlanError, match="single RDN.*allow_single_rdn"):
+        P.make_targets(["CN=John Doe"], [])
+    with pytest.raises(P.PlanError, match="single RDN"):
+        P.make_targets(["/DC=org/CN=ok", "OU=Users"], [])
+    assert [t.literal for t in P.make_targets(["CN=John Doe"], [], allow_single_rdn=True)] == ["CN=John Doe"]
+
+
+def test_proxy_subjects_are_banned_as_the_end_entity_with_a_warning():
+    warnings = []
+    targets = P.make_targets([DN_SLASH + "/CN=1234567890", DN_SLASH + "/CN=proxy"], [], warnings=warnings)
+    assert [t.literal for t in targets] == [DN_STORED, DN_STORED]
+    assert len(warnings) == 2 and "CN=1234567890" in warnings[0] and DN_SLASH in warnings[0]
+    kept = P.make_targets([DN_SLASH + "/CN=1234567890"], [], strip_proxy=False, warnings=warnings)
+    assert kept[0].literal == "CN=1234567890," + DN_STORED and len(warnings) == 2
+    # a proxy DN alone (nothing but its proxy CN left would be a single RDN) is refused, not stripped to nothing
+    with pytest.raises(P.PlanError, match="single RDN"):
+        P.make_targets(["/CN=proxy/CN=123"], [])
+
+
+@pytest.mark.parametrize("attributes,fragment", [
+    ({"subjet": DN_SLASH}, "'subjet' (did you mean subject?)"),
+    ({"colour": "red"}, "'colour'"),
+    ({"FQAN": "/dteam"}, "did you mean fqan?"),
+    ({"action": "submit"}, "are its own options"),
+    ({"vo": "dteam", "Vo": "x"}, "'Vo'"),
+])
+def test_unknown_rule_attributes_are_refused_naming_the_allowed_ones(attributes, fragment):
+    with pytest.raises(P.PlanError) as err:
+        P.make_rule_specs([{"attributes": attributes}])
+    assert fragment in str(err.value)
+    assert "Allowed: emi-group, emi-primary-group" in str(err.value) and "x509-subject-issuer" in str(err.value)
+
+
+def test_every_allowed_rule_attribute_is_accepted():
+    for name in P.RULE_ATTRIBUTES:
+        value = DN_SLASH if name in P.DN_ATTRIBUTES else "x"
+        assert P.make_rule_specs([{"attributes": {name: value}}])[0].attributes[0][0] == name
+    assert "resource" not in P.RULE_ATTRIBUTES and "action" not in P.RULE_ATTRIBUTES
+    assert "emi-subject-issuer" in P.DN_ATTRIBUTES
+
+
+def test_normalized_is_the_slash_form_of_stored_literals_with_quotes():
+    weird = "/DC=test/CN=O'Neil \"Bob\" <b&b> Smith"
+    literal = "CN=O'Neil \"Bob\" <b&b> Smith,DC=test"
+    view = tree(pset("ps", [policy("public_1", [rule(subject=literal), rule(subject="not parsable")])]))
+    banned = P.banned_values(view, "subject")
+    assert [(b["value"], b["normalized"]) for b in banned] == [(literal, weird), ("not parsable", "not parsable")]
+    # and the literal is found again when the same DN is banned in another form
+    assert ban_plan(view, subjects=[r"""CN=o'neil \"bob\" \<b&b\> smith,DC=test"""]).ops == []
+
+
+# ---- scale: no quadratic step ----------------------------------------------------------------------
+
+def _many(n, form="slash"):
+    if form == "slash":
+        return ["/DC=org/DC=example/OU=Users/CN=User %05d" % i for i in range(n)]
+    return ["CN=User %05d,OU=Users,DC=example,DC=org" % i for i in range(n)]
+
+
+def test_no_op_ban_of_many_dns_in_another_form_plans_nothing():
+    view = tree(pset("ps", [policy("public_1", [rule(subject=v) for v in _many(3000, "rfc")])]))
+    plan = ban_plan(view, subjects=list(reversed(_many(3000))))
+    assert plan.ops == [] and not plan.changed
+
+
+def test_ban_and_unban_of_many_dns_keep_the_index_consistent():
+    stored = _many(400, "rfc")
+    view = tree(pset("ps", [policy("public_1", [rule(subject=v) for v in stored[::2]] + [rule(vo="x")])]))
+    plan = ban_plan(view, subjects=_many(400))
+    assert [op.operation for op in plan.ops] == ["ban"] * 200
+    assert sorted(subjects_after(plan)) == sorted(stored)
+    again = P.plan(plan.after, P.make_targets(_many(400), []), state="present")
+    assert again.ops == []
+    unban = P.plan(plan.after, P.make_targets(_many(400)[::-1], []), state="absent")
+    assert [op.operation for op in unban.ops] == ["unban"] * 400
+    assert subjects_after(unban) == []
+    assert [r.attributes for r in unban.after.policy_sets[0].policies[0].rules] == [[("vo", "x")]]
+    # the index follows direct edits of the rule list too
+    target = P.make_targets([_many(1)[0]], [])[0]
+    pol = plan.after.policy_sets[0].policies[0]
+    assert pol.plain_matches(target)
+    pol.rules = [r for r in pol.rules if not target.matches(r)]
+    assert pol.plain_matches(target) == []
+
+
+# ---- bulk write path ---------------------------------------------------------------------------------
+
+def test_bulk_ban_into_an_existing_policy_is_one_version_locked_update_with_ban_placement():
+    old = rule(subject="CN=Old,DC=org")
+    view = tree(pset("ps", [policy("public_1", [old, rule(effect="permit", vo="x")], version="7")]))
+    subjects = _many(12)
+    sequential = ban_plan(view, subjects=subjects)
+    bulk = P.plan(view, P.make_targets(subjects, []), state="present", bulk_threshold=10)
+    assert [op.operation for op in sequential.ops] == ["ban"] * 12
+    assert [op.operation for op in bulk.ops] == ["updatePolicy"] and bulk.bulk and bulk.split_at == 0
+    op = bulk.ops[0]
+    assert op.args["id"] == "public_1" and op.args["version"] == "7" and len(op.args["added"]) == 12
+    # same rules, same order as 12 ban calls: newest first, above the existing rules
+    assert [r.attributes for r in op.payload["policy"].rules] == \
+        [r.attributes for r in sequential.after.policy_sets[0].policies[0].rules]
+    assert op.payload["policy"].rules[0].attributes == [("subject", P.make_targets([subjects[-1]], [])[0].literal)]
+    assert op.payload["policy"].rules[-2].id == old.id
+    assert P.views_equivalent(bulk.after, sequential.after)
+
+
+def test_bulk_keeps_ban_semantics_for_values_already_denied_and_below_the_threshold():
+    view = tree(pset("ps", [policy("public_1", [rule(subject=v) for v in _many(5, "rfc")])]))
+    plan = P.plan(view, P.make_targets(_many(14), []), state="present", bulk_threshold=10)
+    assert [op.operation for op in plan.ops] == ["ban"] * 9  # 5 already banned: 9 < 10, one ban each
+    plan = P.plan(view, P.make_targets(_many(15), []), state="present", bulk_threshold=10)
+    assert [op.operation for op in plan.ops] == ["updatePolicy"] and len(plan.ops[0].args["added"]) == 10
+    # another visibility or resource: the bans create a new policy first, then the rest is one update
+    plan = P.plan(view, P.make_targets(_many(15), []), state="present", public=False, bulk_threshold=10)
+    assert [op.operation for op in plan.ops] == ["ban", "updatePolicy"] and plan.split_at == 1
+    assert plan.ops[0].args["public"] is False and len(plan.ops[1].args["added"]) == 14
+
+
+def test_bulk_is_never_used_for_unban_or_exclusive():
+    view = tree(pset("ps", [policy("public_1", [rule(subject=v) for v in _many(20, "rfc")])]))
+    plan = P.plan(view, P.make_targets(_many(20), []), state="absent", bulk_threshold=2)
+    assert set(op.operation for op in plan.ops) == {"unban"} and not plan.bulk

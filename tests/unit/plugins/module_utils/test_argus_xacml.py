@@ -13,6 +13,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import (
     PolicySet,
     Rule,
     XacmlError,
+    policy_id_is_public,
     spl_quote,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._xml import parse_xml
@@ -157,3 +158,20 @@ def test_invalid_effect_and_reference_kind_are_rejected():
         Rule("r", "maybe", [])
     with pytest.raises(XacmlError):
         PolicySet("p", "1", None, [("rule", "x")])
+
+
+@pytest.mark.parametrize("policy_id,public", [
+    ("public_0b9e8d7c", True),
+    ("private_0b9e8d7c", False),
+    ("private-0b9e8d7c-6f5a-4b3c", True),     # what addPolicy makes of the prefix "private": public for the PAP
+    ("public-0b9e8d7c", True),
+    ("private_-0b9e8d7c", False),             # the prefix "private_" through generateId: private
+    ("private_", True),                       # Java's split drops the trailing empty token
+    ("private", True),
+    ("privately_x", True),
+    ("0b9e8d7c", True),
+    ("", True),
+])
+def test_visibility_follows_policywizard_ispublic(policy_id, public):
+    assert policy_id_is_public(policy_id) is public
+    assert Policy(policy_id, "1", ".*", []).public is public

@@ -15,8 +15,12 @@ from ansible_collections.gridsec.ops.plugins.module_utils._dn import (
     dn_equal,
     looks_like_openssl,
     normalize_dn,
+    dn_key,
+    is_proxy_rdn,
     openssl_to_pap_literal,
     parse_dn,
+    parse_stored_dn,
+    strip_proxy_rdns,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
 
@@ -306,3 +310,62 @@ def test_clean_user_id_returns_input_on_error():
 def test_clean_user_id_comma_form_needs_conversion_first():
     assert clean_user_id(CERN_RFC) == CERN_RFC
     assert clean_user_id(parse_dn(CERN_RFC).to_openssl()) == "John Doe"
+
+
+# ---- literals as the PAP stores them -----------------------------------------------------------------
+
+@pytest.mark.parametrize("slash", [
+    "/DC=test/DC=gridsec/OU=Users/CN=O'Neil \"Bob\" <b&b> Smith",
+    "/DC=org/O=Tom & Jerry, Inc./CN=<b>\"x\"</b>",
+    "/DC=org/CN=semi;colon+plus",
+    "/DC=org/CN=host/foo.example.org",
+    "/DC=org/CN=#hash",
+    CERN_SLASH,
+])
+def test_stored_pap_literal_parses_back_to_the_slash_form(slash):
+    literal = parse_dn(slash).to_pap_literal()
+    assert parse_stored_dn(literal).to_openssl() == slash
+    assert dn_key(literal) == dn_key(slash)
+
+
+def test_stored_dn_prefers_the_rfc2253_reading_and_keeps_errors():
+    assert parse_stored_dn(CANARY_STORED).to_openssl() == parse_dn(CANARY_STORED).to_openssl()
+    assert parse_stored_dn("CN=a\\+b,O=x").get("CN") == ["a+b"]  # a real RFC 2253 escape
+    for bad in ("CN=broken\\", "not a DN", "", "CN=a,,O=b", "CN=a\\zz,O=b"):
+        with pytest.raises(DNError):
+            parse_stored_dn(bad)
+
+
+def test_dn_key_is_the_dn_equal_relation():
+    assert dn_key("/DC=ch/DC=cern/CN=John Doe") == dn_key("CN=john  doe, DC=CERN, DC=ch")
+    assert dn_key("/DC=ch/DC=cern/CN=John Doe") != dn_key("/DC=ch/CN=John Doe")
+    assert len({dn_key(CERN_SLASH), dn_key(CERN_RFC), dn_key(CERN_RFC.lower())}) == 1
+
+
+# ---- proxy RDNs --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dn,end_entity,stripped", [
+    (CERN_SLASH + "/CN=1234567890", CERN_SLASH, ["CN=1234567890"]),
+    (CERN_SLASH + "/CN=proxy", CERN_SLASH, ["CN=proxy"]),
+    (CERN_SLASH + "/CN=proxy/CN=limited proxy", CERN_SLASH, ["CN=proxy", "CN=limited proxy"]),
+    (CERN_SLASH + "/CN=987/CN=654", CERN_SLASH, ["CN=987", "CN=654"]),
+    ("CN=proxy," + CERN_RFC, CERN_SLASH, ["CN=proxy"]),
+    (CERN_SLASH, CERN_SLASH, []),                      # the numeric CN in the middle is the user's, not a proxy's
+    ("/DC=org/CN=Proxy Server", "/DC=org/CN=Proxy Server", []),
+    ("/DC=org/CN=proxy+UID=1", "/DC=org/CN=proxy+UID=1", []),  # multi-valued: not a proxy RDN
+    ("/CN=123", "/CN=123", []),                        # never strips the last RDN
+    ("/CN=proxy/CN=123", "/CN=proxy", ["CN=123"]),     # ... nor a DN made of proxy CNs only
+])
+def test_strip_proxy_rdns(dn, end_entity, stripped):
+    result, removed = strip_proxy_rdns(dn)
+    assert result.to_openssl() == end_entity
+    assert removed == stripped
+
+
+def test_proxy_rdn_and_clean_user_id_agree_on_the_markers():
+    assert is_proxy_rdn((("CN", "proxy"),)) and is_proxy_rdn((("commonName", "limited proxy"),))
+    assert is_proxy_rdn((("CN", "0123"),)) and not is_proxy_rdn((("OU", "123"),))
+    # PanDA drops the same components from the user name
+    assert clean_user_id(CERN_SLASH + "/CN=proxy") == clean_user_id(CERN_SLASH)
+    assert clean_user_id(CERN_SLASH + "/CN=limited proxy") == clean_user_id(CERN_SLASH)
+    assert clean_user_id(CERN_SLASH + "/CN=1234567890") == clean_user_id(CERN_SLASH)

@@ -4,6 +4,8 @@ The server binds 127.0.0.1 on an ephemeral port; credentials come from the lab's
 tmp). A second CA plays the "untrusted server" role.
 """
 import http.server
+import os
+import shutil
 import ssl
 import threading
 import time
@@ -23,6 +25,8 @@ from ansible_collections.gridsec.ops.plugins.module_utils._http import (
     TLS_REQUIRED_TOGETHER,
     TLS_SPEC,
     HttpTransport,
+    resolve_client_credential,
+    validate_tls_options,
 )
 # The lab PKI lives in the repository, not in the collection artifact that ansible-test units runs on.
 TestPKI = pytest.importorskip("gridsec_lab.pki", reason="the lab (lab/gridsec_lab) is not installed here").TestPKI
@@ -149,16 +153,29 @@ def test_environment_ca_bundle_does_not_override_ca_path(server, user, pki, monk
     assert transport.request("POST", "echo", operation="ping", data=b"").status == 200
 
 
-@pytest.mark.parametrize("credential", ["none", "foreign"])
-def test_missing_or_foreign_client_certificate_is_a_tls_error(server, pki, tmp_path, credential):
-    kwargs = {}
-    if credential == "foreign":
-        stranger = TestPKI(str(tmp_path / "foreign-pki"), ca_dn="/DC=test/DC=foreign/CN=Foreign CA").user("x")
-        kwargs = {"client_cert": stranger.cert, "client_key": stranger.key}
-    transport = HttpTransport(url_of(server), ca_path=pki.ca_dir, retries=2, backoff=0, **kwargs)
+def test_foreign_client_certificate_is_a_tls_error(server, pki, tmp_path):
+    stranger = TestPKI(str(tmp_path / "foreign-pki"), ca_dn="/DC=test/DC=foreign/CN=Foreign CA").user("x")
+    transport = HttpTransport(url_of(server), ca_path=pki.ca_dir, retries=2, backoff=0,
+                              client_cert=stranger.cert, client_key=stranger.key)
     with pytest.raises(TLSError) as info:
         transport.request("POST", "echo", operation="ping", data=b"")
-    assert "client certificate" in str(info.value) and "operation ping" in str(info.value)
+    assert "client certificate rejected" in str(info.value) and "operation ping" in str(info.value)
+    assert stranger.cert in str(info.value)
+    assert server.posts == []
+
+
+def test_no_credential_configured_says_so(server, pki, tmp_path, monkeypatch):
+    for name in ("X509_USER_PROXY", "X509_USER_CERT", "X509_USER_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    # a uid whose default proxy cannot exist, so that a real /tmp/x509up_u<uid> of this machine is not picked up
+    transport = HttpTransport(url_of(server), ca_path=pki.ca_dir, retries=2, backoff=0, uid=987654321)
+    assert transport.client_credential is None
+    with pytest.raises(TLSError) as info:
+        transport.request("POST", "echo", operation="ping", data=b"")
+    text = str(info.value)
+    assert "no client credential was configured" in text and "operation ping" in text
+    assert "X509_USER_PROXY" in text and "/tmp/x509up_u987654321" in text
+    assert "missing or rejected" not in text
     assert server.posts == []
 
 
@@ -238,7 +255,137 @@ def test_tls_spec_takes_grid_environment_variables(monkeypatch, user):
     result = validator.validate({})
     assert result.error_messages == []
     params = result.validated_parameters
-    assert params["proxy_file"] == user.proxy and params["ca_path"] == "/srv/grid/certificates"
+    assert params["ca_path"] == "/srv/grid/certificates"
     assert (params["validate_certs"], params["timeout"], params["retries"]) == (True, 30.0, 2)
+    # the credential variables are applied by the transport, with the grid clients' precedence
+    assert params["proxy_file"] is None
+    transport = HttpTransport("https://localhost:1", validate_certs=False, **{
+        k: params[k] for k in ("client_cert", "client_key", "proxy_file", "timeout", "retries")})
+    assert transport.client_credential == user.proxy and transport.credential.source == "X509_USER_PROXY"
     monkeypatch.delenv("X509_CERT_DIR")
     assert validator.validate({}).validated_parameters["ca_path"] == "/etc/grid-security/certificates"
+
+
+# -- option validation (local: no operation in the message, nothing sent) ---------------------------------------
+@pytest.mark.parametrize("timeout", [0, -1, -0.5, float("nan")])
+def test_timeout_must_be_positive(user, timeout):
+    with pytest.raises(ConfigError) as info:
+        HttpTransport("https://localhost:1", client_cert=user.cert, client_key=user.key, validate_certs=False,
+                      timeout=timeout)
+    assert "timeout must be a number of seconds greater than 0" in str(info.value)
+    assert info.value.operation is None and "operation" not in str(info.value)
+
+
+def test_negative_retries_are_refused(user):
+    with pytest.raises(ConfigError, match=r"retries must be an integer >= 0 \(got -1\)") as info:
+        HttpTransport("https://localhost:1", client_cert=user.cert, client_key=user.key, validate_certs=False,
+                      retries=-1)
+    assert info.value.operation is None
+    assert validate_tls_options(timeout=30, retries=0) == []
+    assert len(validate_tls_options(timeout=0, retries=-2)) == 2
+
+
+@pytest.mark.parametrize("url", ["pandaserver.example.org:25443", "pandaserver.example.org", "https://", ""])
+def test_url_without_scheme_or_host_is_refused(url):
+    with pytest.raises(ConfigError, match="needs a scheme and a host") as info:
+        HttpTransport(url, validate_certs=False, credential_fallback=False)
+    assert info.value.operation is None
+
+
+# -- encrypted keys -----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def encrypted_key(user, tmp_path_factory):
+    from cryptography.hazmat.primitives import serialization
+    with open(user.key, "rb") as handle:
+        key = serialization.load_pem_private_key(handle.read(), password=None)
+    path = tmp_path_factory.mktemp("enc") / "userkey-encrypted.pem"
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.BestAvailableEncryption(b"s3cret pass")))
+    return str(path)
+
+
+def test_encrypted_key_with_passphrase_works_over_real_tls(server, user, pki, encrypted_key):
+    transport = HttpTransport(url_of(server), client_cert=user.cert, client_key=encrypted_key,
+                              client_key_passphrase="s3cret pass", ca_path=pki.ca_dir)
+    assert transport.request("POST", "echo", operation="ping", data=b"enc").body == b"hello transport-tester: enc"
+
+
+def test_encrypted_key_without_passphrase_says_so_before_connecting(server, user, pki, encrypted_key):
+    with pytest.raises(ConfigError) as info:
+        HttpTransport(url_of(server), client_cert=user.cert, client_key=encrypted_key, ca_path=pki.ca_dir)
+    text = str(info.value)
+    assert "is encrypted" in text and "client_key_passphrase" in text
+    assert "TLS handshake failed" not in text and info.value.operation is None
+    assert server.posts == []
+
+
+def test_encrypted_key_with_wrong_passphrase(server, user, pki, encrypted_key):
+    with pytest.raises(ConfigError, match="wrong passphrase"):
+        HttpTransport(url_of(server), client_cert=user.cert, client_key=encrypted_key,
+                      client_key_passphrase="nope", ca_path=pki.ca_dir)
+
+
+def test_tls_spec_has_a_no_log_passphrase():
+    assert TLS_SPEC["client_key_passphrase"] == {"type": "str", "no_log": True}
+
+
+# -- where the credential comes from ------------------------------------------------------------------------------
+def test_proxy_first_when_both_proxy_and_cert_are_in_the_environment(server, user, pki, monkeypatch):
+    other = pki.user("cert-from-env")
+    monkeypatch.setenv("X509_USER_PROXY", user.proxy)
+    monkeypatch.setenv("X509_USER_CERT", other.cert)
+    monkeypatch.setenv("X509_USER_KEY", other.key)
+    transport = HttpTransport(url_of(server), ca_path=pki.ca_dir)
+    assert transport.credential.source == "X509_USER_PROXY"
+    assert transport.request("POST", "echo", operation="ping", data=b"").body == b"hello transport-tester: "
+    # the argument spec no longer turns the two variables into "mutually exclusive" options
+    validator = ArgumentSpecValidator(TLS_SPEC, mutually_exclusive=TLS_MUTUALLY_EXCLUSIVE,
+                                      required_together=TLS_REQUIRED_TOGETHER)
+    assert validator.validate({}).error_messages == []
+    # options given in the task win over the environment
+    explicit = HttpTransport(url_of(server), client_cert=other.cert, client_key=other.key, ca_path=pki.ca_dir)
+    assert explicit.request("POST", "echo", operation="ping", data=b"").body == b"hello cert-from-env: "
+
+
+def test_default_proxy_location_is_used_when_nothing_else_is_set(server, user, pki, monkeypatch, tmp_path):
+    for name in ("X509_USER_PROXY", "X509_USER_CERT", "X509_USER_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    uid = 900000 + os.getpid() % 10000
+    default = "/tmp/x509up_u%d" % uid
+    if os.path.exists(default):
+        pytest.skip("%s exists on this machine" % default)
+    shutil.copy(user.proxy, default)
+    try:
+        transport = HttpTransport(url_of(server), ca_path=pki.ca_dir, uid=uid)
+        assert transport.credential.source == "%s (default proxy location)" % default
+        assert transport.request("POST", "echo", operation="ping", data=b"d").body == b"hello transport-tester: d"
+        # a credential given in the environment comes first
+        monkeypatch.setenv("X509_USER_CERT", user.cert)
+        monkeypatch.setenv("X509_USER_KEY", user.key)
+        assert HttpTransport(url_of(server), ca_path=pki.ca_dir, uid=uid).credential.kind == "pair"
+        # and no fallback at all for transports that must not authenticate (the BigPanDA monitor)
+        monkeypatch.delenv("X509_USER_CERT")
+        monkeypatch.delenv("X509_USER_KEY")
+        assert HttpTransport(url_of(server), ca_path=pki.ca_dir, uid=uid,
+                             credential_fallback=False).client_credential is None
+    finally:
+        os.unlink(default)
+
+
+def test_credential_resolution_edge_cases():
+    env = {"X509_USER_KEY": "/k.pem"}
+    assert resolve_client_credential("/c.pem", None, None, environ=env).key == "/k.pem"
+    with pytest.raises(ConfigError, match="client_key is missing"):
+        resolve_client_credential("/c.pem", None, None, environ={})
+    with pytest.raises(ConfigError, match="X509_USER_CERT and X509_USER_KEY must be set together"):
+        resolve_client_credential(environ={"X509_USER_CERT": "/c.pem"}, uid=987654321)
+    with pytest.raises(ConfigError, match="proxy_file cannot be combined"):
+        resolve_client_credential("/c.pem", "/k.pem", "/p.pem", environ={})
+    none = resolve_client_credential(environ={}, uid=987654321)
+    assert none.kind is None
+
+
+def test_proxy_from_environment_that_does_not_exist_names_the_variable(monkeypatch, tmp_path):
+    monkeypatch.setenv("X509_USER_PROXY", str(tmp_path / "gone"))
+    with pytest.raises(ConfigError, match=r"proxy_file \(from X509_USER_PROXY\) .*gone does not exist"):
+        HttpTransport("https://localhost:1", validate_certs=False)

@@ -26,7 +26,11 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import (  # no
     NotFoundError,
     TransportError,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_db import PandaDB, parse_dsn_secrets  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._panda_db import (  # noqa: E402
+    PandaDB,
+    parse_dsn_secrets,
+    similar_name_key,
+)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", "..", ".."))
@@ -72,6 +76,8 @@ def database():
             conn.execute("SET search_path = doma_panda")
             for table in ("jobsdefined4", "jobsactive4"):
                 conn.execute(ddl_statement(os.path.join(SCHEMA_DIR, "pg_PANDA_TABLE.sql"), "TABLE", table))
+            conn.execute("CREATE SCHEMA doma_deft")
+            conn.execute(ddl_statement(os.path.join(SCHEMA_DIR, "pg_DEFT_TABLE.sql"), "TABLE", "DOMA_DEFT.PRODSYS_COMM"))
         yield params
     finally:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -81,7 +87,8 @@ def database():
 @pytest.fixture
 def clean(database):
     with psycopg.connect(**database) as conn:
-        conn.execute("TRUNCATE doma_pandameta.users, doma_panda.jobsdefined4, doma_panda.jobsactive4")
+        conn.execute("TRUNCATE doma_pandameta.users, doma_panda.jobsdefined4, doma_panda.jobsactive4, "
+                     "doma_deft.prodsys_comm")
     return database
 
 
@@ -331,3 +338,53 @@ def test_wrong_password_is_authorization_error_without_the_password():
 ])
 def test_parse_dsn_secrets(dsn, expected):
     assert parse_dsn_secrets(dsn) == expected
+
+
+# -- issue 6: near-miss names and pending task commands -------------------------------------------------------
+def test_similar_name_key():
+    assert similar_name_key("Alice Lab") == similar_name_key("alice lab") == similar_name_key("ALICE  LAB")
+    assert similar_name_key("Alice\tLab") == similar_name_key("AliceLab") == "alicelab"
+    assert similar_name_key("Alice Labs") != similar_name_key("Alice Lab")
+
+
+def test_find_similar_users_ignores_case_and_spacing_but_not_the_exact_name(clean):
+    seed_user(clean, "Alice Lab", dn="/DC=test/CN=Alice Lab")
+    seed_user(clean, "ALICE  LAB", status="disabled")
+    seed_user(clean, "Alice Labs")
+    seed_user(clean, "alice lab")
+    db = open_db(clean)
+    similar, statements = db.find_similar_users("alice lab")
+    assert [(r["name"], r["status"]) for r in similar] == [("Alice Lab", None), ("ALICE  LAB", "disabled")]
+    assert statements[0]["operation"] == "find_similar_users"
+    assert statements[0]["binds"] == {"key": "alicelab", "name": "alice lab"}
+    assert [r["name"] for r in db.find_similar_users("Nobody")[0]] == []
+    quoted = "O'Brien :name %s"
+    assert db.find_similar_users(quoted)[0] == []   # bind parameters only
+    db.close()
+
+
+def test_get_task_commands_reads_prodsys_comm(clean):
+    with psycopg.connect(**clean) as conn:
+        conn.execute("INSERT INTO doma_deft.prodsys_comm (comm_task, comm_owner, comm_cmd, comm_comment) "
+                     "VALUES (5001, 'DEFT', 'kill', 'kill by Ops Admin'), (5002, 'DEFT', 'finish', 'finish by x')")
+    db = open_db(clean)
+    commands, statements = db.get_task_commands([5002, 5001, 5003, 5001])
+    assert commands == {5001: {"command": "kill", "owner": "DEFT", "comment": "kill by Ops Admin"},
+                        5002: {"command": "finish", "owner": "DEFT", "comment": "finish by x"}}
+    assert statements[0]["binds"] == {"task0": 5001, "task1": 5002, "task2": 5003}
+    assert '"doma_deft".prodsys_comm' in statements[0]["sql"]
+    assert db.get_task_commands([]) == ({}, [])
+    db.close()
+
+
+def test_deft_schema_is_validated_and_folded(clean):
+    with pytest.raises(ConfigError, match="db_deft_schema"):
+        open_db(clean, deft_schema="doma_deft; DROP TABLE x")
+    db = open_db(clean, deft_schema="DOMA_DEFT")
+    assert db.deft_schema == "doma_deft"
+    assert db.get_task_commands([1])[0] == {}
+    db.close()
+    db = open_db(clean, deft_schema="gridsec_no_deft")
+    with pytest.raises(NotFoundError, match="get_task_commands"):
+        db.get_task_commands([1])
+    db.close()

@@ -86,6 +86,13 @@ class FakePapClient:
             return make_tree(alias)
         return copy.deepcopy(trees)
 
+    def list_policies(self, alias):
+        self._record("list_policies", alias)
+        trees = self.trees.get(alias)
+        if isinstance(trees, list):  # does not advance the successive reads of get_tree
+            trees = trees[min(self.tree_reads.get(alias, 0), len(trees) - 1)]
+        return list((trees or make_tree(alias)).policies.values())
+
     def get_order(self):
         self._record("get_order")
         return list(self.order)

@@ -138,3 +138,86 @@ def test_exclusive_with_nothing_is_refused(monkeypatch, capsys):
     result = run(monkeypatch, capsys, {"exclusive": True}, client)
     assert result["failed"] is True and "remove every local rule" in result["msg"]
     assert client.calls == []
+
+
+def test_dn_string_instead_of_a_list_is_refused_before_contacting_the_pap(monkeypatch, capsys):
+    client = FakePapClient()
+    result = run(monkeypatch, capsys, {"subjects": "CN=John Doe,OU=Users,DC=example,DC=org"}, client)
+    assert result["failed"] is True
+    assert "must be a list" in result["msg"] and "subjects: ['CN=John Doe,OU=Users,DC=example,DC=org']" in result["msg"]
+    assert client.calls == [] and result["operations"] == []
+
+
+def test_single_rdn_subject_is_refused_unless_allowed(monkeypatch, capsys):
+    client = FakePapClient()
+    result = run(monkeypatch, capsys, {"subjects": ["CN=John Doe"]}, client)
+    assert result["failed"] is True and "allow_single_rdn" in result["msg"] and client.calls == []
+    result = run(monkeypatch, capsys, {"subjects": ["CN=John Doe"], "allow_single_rdn": True}, FakePapClient(),
+                 check_mode=True)
+    assert result["changed"] is True
+
+
+def test_empty_ban_list_fails_unless_allowed(monkeypatch, capsys):
+    client = FakePapClient()
+    result = run(monkeypatch, capsys, {"subjects": [], "fqans": []}, client)
+    assert result["failed"] is True and "allow_empty" in result["msg"] and client.calls == []
+    result = run(monkeypatch, capsys, {"subjects": [], "allow_empty": True}, FakePapClient())
+    assert result.get("failed") is not True and result["changed"] is False
+    # an empty list is harmless with state=absent
+    result = run(monkeypatch, capsys, {"subjects": [], "state": "absent"}, FakePapClient())
+    assert result.get("failed") is not True and result["changed"] is False
+
+
+def test_proxy_dn_is_banned_as_end_entity_with_a_warning(monkeypatch, capsys):
+    client = FakePapClient()
+    result = run(monkeypatch, capsys, {"subjects": [DN + "/CN=1234567890"]}, client)
+    assert [c[0:4] for c in client.writes] == [("ban", "default", "subject", LITERAL)]
+    assert any("CN=1234567890" in w and "end-entity" in w for w in warnings_of(result))
+
+
+def test_unknown_rule_attribute_is_refused(monkeypatch, capsys):
+    client = FakePapClient()
+    result = run(monkeypatch, capsys, {"rules": [{"attributes": {"subjet": DN}}]}, client)
+    assert result["failed"] is True and "'subjet'" in result["msg"] and "Allowed:" in result["msg"]
+    assert client.calls == []
+
+
+def _tree_with_policy():
+    return make_tree("default", ("ps", ".*", [("public_1", ".*", [("deny", [("subject", "CN=Old,DC=org")])])]))
+
+
+def test_bulk_ban_is_one_update_and_retried_after_a_version_conflict(monkeypatch, capsys):
+    from ansible_collections.gridsec.ops.plugins.module_utils._errors import WriteRefusedError
+    subjects = ["/DC=org/DC=example/CN=User %02d" % i for i in range(12)]
+    refusals = iter([WriteRefusedError("the PAP answered false to updatePolicy", operation="updatePolicy"), None])
+    client = FakePapClient(trees={"default": _tree_with_policy()},
+                           fail_on={"update_policy": lambda n: next(refusals)}, results={"update_policy": True})
+    result = run(monkeypatch, capsys, {"subjects": subjects}, client)
+    assert result.get("failed") is not True, result
+    assert [c[0] for c in client.writes] == ["update_policy", "update_policy"]
+    _name, alias, version, sent = client.writes[-1]
+    assert (alias, version, sent.version, sent.policy_id) == ("default", "3", "4", "public_1")
+    assert [r.attributes[0].value for r in sent.rules][-1] == "CN=Old,DC=org"   # new rules first, old one kept
+    assert sent.rules[0].attributes[0].value == "CN=User 11,DC=example,DC=org"
+    assert [c[0] for c in client.calls].count("get_tree") == 3  # before, after the refusal, after the write
+    assert [o["operation"] for o in result["operations"]] == ["updatePolicy"]
+    assert len(result["operations"][0]["args"]["added"]) == 12
+    assert any("retried" in w for w in warnings_of(result))
+
+
+def test_bulk_ban_gives_up_after_bounded_retries(monkeypatch, capsys):
+    from ansible_collections.gridsec.ops.plugins.module_utils._errors import WriteRefusedError
+    subjects = ["/DC=org/DC=example/CN=User %02d" % i for i in range(12)]
+    client = FakePapClient(trees={"default": _tree_with_policy()},
+                           fail_on={"update_policy": WriteRefusedError("refused", operation="updatePolicy")})
+    result = run(monkeypatch, capsys, {"subjects": subjects}, client)
+    assert result["failed"] is True and "updatePolicy" in result["msg"]
+    assert [c[0] for c in client.writes] == ["update_policy"] * 4
+    assert result["operations"] == []
+
+
+def test_bulk_threshold_zero_keeps_one_ban_per_value(monkeypatch, capsys):
+    subjects = ["/DC=org/DC=example/CN=User %02d" % i for i in range(12)]
+    client = FakePapClient(trees={"default": _tree_with_policy()})
+    run(monkeypatch, capsys, {"subjects": subjects, "bulk_threshold": 0}, client)
+    assert [c[0] for c in client.writes] == ["ban"] * 12

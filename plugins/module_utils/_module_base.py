@@ -1,0 +1,171 @@
+# Copyright (c) 2026 gridsec.ops contributors
+# Apache License 2.0 (see LICENSE)
+"""Base class shared by the Argus and PanDA modules.
+
+PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
+
+``GridsecModule`` holds what every networked module of the collection does the same way, so that
+``_argus_module.py`` and ``_panda_module.py`` keep only what is specific to their backend:
+
+- the argument spec: the backend's connection options, ``TLS_SPEC`` (``_http.py``, ``_tls`` doc fragment) and the
+  module's own options, with the TLS option constraints;
+- the one error path: every ``GridsecError`` becomes ``fail_json`` with the error's message (naming server and
+  operation), its structured form under ``error``, and ``requests`` (what had been sent so far); each backend adds
+  its own keys in ``prepare_failure``;
+- building an ``HttpTransport`` (a ``ConfigError`` from it fails the task the same way);
+- checking a required Python library before it is used;
+- the DN of the credential the module connects with.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
+from ansible_collections.gridsec.ops.plugins.module_utils._http import (
+    TLS_MUTUALLY_EXCLUSIVE,
+    TLS_REQUIRED_TOGETHER,
+    TLS_SPEC,
+    resolve_client_credential,
+    transport_options,
+)
+
+_PROXY_CERT_INFO_OID = "1.3.6.1.5.5.7.1.14"
+_SHORT_NAMES = {
+    "2.5.4.3": "CN", "2.5.4.6": "C", "2.5.4.7": "L", "2.5.4.8": "ST", "2.5.4.10": "O", "2.5.4.11": "OU",
+    "0.9.2342.19200300.100.1.25": "DC", "1.2.840.113549.1.9.1": "emailAddress", "0.9.2342.19200300.100.1.1": "UID",
+}
+
+
+def jsonable(value):
+    """A JSON-serialisable copy of ``value`` (objects become their ``str()``)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, dict):
+        return dict((str(k), jsonable(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    return str(value)
+
+
+def error_to_dict(err):
+    """Plain dict describing an error (``GridsecError.to_dict()``: type, kind, message, server, operation...)."""
+    to_dict = getattr(err, "to_dict", None)
+    if callable(to_dict):
+        return jsonable(to_dict())
+    out = {"type": type(err).__name__, "msg": str(err)}
+    for key in ("server", "operation"):
+        value = getattr(err, key, None)
+        if value is not None:
+            out[key] = str(value)
+    return out
+
+
+def read_credential_dn(path):
+    """Slash-form subject DN of the first non-proxy certificate in a PEM file (a client certificate or an
+    RFC 3820 proxy chain), or None when it cannot be read (no file, no ``cryptography``)."""
+    if not path:
+        return None
+    try:
+        from cryptography import x509
+    except ImportError:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            pem = handle.read()
+    except (IOError, OSError):
+        return None
+    begin = b"-----BEGIN CERTIFICATE-----"
+    end = b"-----END CERTIFICATE-----"
+    for block in pem.split(begin)[1:]:
+        try:
+            cert = x509.load_pem_x509_certificate(begin + block.split(end)[0] + end + b"\n")
+        except ValueError:
+            continue
+        if any(ext.oid.dotted_string == _PROXY_CERT_INFO_OID for ext in cert.extensions):
+            continue
+        rdns = []
+        for rdn in cert.subject.rdns:
+            rdns.append("+".join("%s=%s" % (_SHORT_NAMES.get(a.oid.dotted_string, a.oid.dotted_string), a.value)
+                                 for a in rdn))
+        return "/" + "/".join(rdns)
+    return None
+
+
+class GridsecModule(AnsibleModule):
+    """AnsibleModule with the TLS options, one lazily built client and one ``GridsecError`` → ``fail_json`` path.
+
+    ``connection_specs``: the backend's option specs (merged in order, before ``TLS_SPEC`` and the module's own
+    ``argument_spec``). A subclass keeps its client in ``self._client`` (anything with an ``operations`` list).
+    """
+
+    def __init__(self, connection_specs=(), argument_spec=None, mutually_exclusive=None, required_together=None,
+                 **kwargs):
+        spec = {}
+        for part in tuple(connection_specs) + (TLS_SPEC,):
+            spec.update(copy.deepcopy(part))
+        spec.update(argument_spec or {})
+        mutually_exclusive = list(TLS_MUTUALLY_EXCLUSIVE) + list(mutually_exclusive or [])
+        required_together = list(TLS_REQUIRED_TOGETHER) + list(required_together or [])
+        super(GridsecModule, self).__init__(argument_spec=spec, mutually_exclusive=mutually_exclusive,
+                                            required_together=required_together, **kwargs)
+        self._client = None
+
+    # -- requirements -------------------------------------------------------------------------------
+    def require_library(self, name, module, import_error=None):
+        """Fail the task (nothing was sent) when the Python library ``name`` could not be imported
+        (``module`` is None)."""
+        if module is None:
+            self.fail_json(msg=missing_required_lib(name), exception=import_error)
+
+    def new_transport(self, transport_class, base_url, **kwargs):
+        """``transport_class(base_url, <TLS options>, **kwargs)``; a ``GridsecError`` fails the task."""
+        options = transport_options(self.params)
+        options.update(kwargs)
+        try:
+            return transport_class(base_url, **options)
+        except GridsecError as err:
+            self.fail_from(err)
+
+    # -- identity -----------------------------------------------------------------------------------
+    def caller_dn(self):
+        """DN of the X.509 identity the module connects with: the credential ``HttpTransport`` uses (task
+        options, else the grid environment). None with an OIDC token, without a credential or when unreadable."""
+        if self.params.get("oidc_token"):
+            return None
+        try:
+            credential = resolve_client_credential(self.params.get("client_cert"), self.params.get("client_key"),
+                                                   self.params.get("proxy_file"))
+        except GridsecError:
+            return None
+        return read_credential_dn(credential.cert)
+
+    # -- failures -----------------------------------------------------------------------------------
+    def client_operations(self):
+        """Every operation sent to the server so far (reads included), JSON-serialisable."""
+        return jsonable(list(self._client.operations)) if self._client is not None else []
+
+    def prepare_failure(self, result):
+        """Called once before a ``GridsecError`` fails the task: release what the run holds (a subclass rolls back
+        its transaction here) and fill in the backend's keys of the failure ``result`` (``changed``, what had been
+        done); returns ``result``."""
+        result.setdefault("changed", False)
+        return result
+
+    def fail_from(self, err, **result):
+        """Fail the task from a ``GridsecError``: its message (naming server and operation), ``error`` (its
+        structured form), ``requests`` (every operation sent, the failing one last) and the backend's keys."""
+        result = self.prepare_failure(result)
+        result.setdefault("requests", self.client_operations())
+        self.fail_json(msg=str(err), error=error_to_dict(err), **result)
+
+    def run_guarded(self, func, *args, **kwargs):
+        """Call ``func``; any ``GridsecError`` becomes a failed task."""
+        try:
+            return func(*args, **kwargs)
+        except GridsecError as err:
+            self.fail_from(err)

@@ -1,0 +1,753 @@
+# Copyright (c) 2026 gridsec.ops contributors
+# Apache License 2.0 (see LICENSE)
+"""Emergency suspension list: entries, sources, merge, safety rails, state cache and audit log.
+
+PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
+
+An entry is one identity (an X.509 subject DN or a VOMS FQAN) plus optional metadata (reason, origin, added,
+expires, ticket). Its identity key is computed once, when the entry is built: for a DN the semantic
+``parse_dn(...).canonical()`` tuple of ``_dn.py`` (so slash form, RFC 2253 with or without spaces, ``E``/
+``emailAddress`` ... collapse), for an FQAN the FQAN without ``/Role=NULL`` / ``/Capability=NULL``. Merging,
+diffs against targets and the shrink guard are dictionary operations on those keys: nothing is quadratic.
+
+Used by ``plugins/modules/suspension_list_sync.py``; the targets live in ``_suspension_targets.py``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import getpass
+import hashlib
+import json
+import os
+import re
+import tempfile
+import traceback
+
+from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, parse_dn
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
+from ansible_collections.gridsec.ops.plugins.module_utils._http import TLS_KEYS, HttpTransport, transport_options
+
+YAML_IMPORT_ERROR = None
+try:
+    import yaml
+except ImportError:  # pragma: no cover - depends on the managed node
+    yaml = None
+    YAML_IMPORT_ERROR = traceback.format_exc()
+
+DN = "dn"
+FQAN = "fqan"
+KINDS = (DN, FQAN)
+META_FIELDS = ("reason", "origin", "added", "expires", "ticket")
+MAX_VALUE_LENGTH = 4096  # longer than any real DN; bounds what a hostile list can make us store
+
+# The JSON Schema of a YAML/JSON suspension list. The same document is shipped for users as
+# meta/suspension-list.schema.json (a unit test keeps both identical). It is embedded here because a module
+# runs on the managed node, where only module_utils travel with it.
+LIST_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://github.com/gridsec/gridsec.ops/meta/suspension-list.schema.json",
+    "title": "gridsec.ops emergency suspension list",
+    "description": "Identities (X.509 subject DNs or VOMS FQANs) to suspend everywhere, with optional metadata.",
+    "type": "object",
+    "required": ["version", "entries"],
+    "additionalProperties": False,
+    "properties": {
+        "version": {"type": "integer", "enum": [1]},
+        "generated": {"type": "string", "maxLength": 64},
+        "origin": {"type": "string", "maxLength": 256},
+        "entries": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "minProperties": 1,
+                "properties": {
+                    "dn": {"type": "string", "minLength": 2, "maxLength": MAX_VALUE_LENGTH},
+                    "fqan": {"type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/"},
+                    "reason": {"type": "string", "maxLength": 1024},
+                    "origin": {"type": "string", "maxLength": 256},
+                    "added": {"type": "string", "maxLength": 64,
+                              "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9]{2}:?[0-9]{2})?)?$"},
+                    "expires": {"type": "string", "maxLength": 64,
+                                "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9]{2}:?[0-9]{2})?)?$"},
+                    "ticket": {"type": "string", "maxLength": 256},
+                },
+                "oneOf": [{"required": ["dn"]}, {"required": ["fqan"]}],
+            },
+        },
+    },
+}
+
+_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool}
+
+
+class SourceError(GridsecError):
+    """A source could not be read or is not a valid suspension list (names the source and the operation)."""
+
+    kind = "source"
+
+
+class GuardError(GridsecError):
+    """A safety rail refused the run (empty source, shrink over the limit, failed source without cache)."""
+
+    kind = "guard"
+
+
+# -- schema validation (the subset of JSON Schema LIST_SCHEMA uses; no third-party library needed) -------------
+def _type_ok(value, wanted):
+    if wanted == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if wanted == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, _TYPES[wanted])
+
+
+def schema_errors(value, schema=None, path="$", limit=20):
+    """Problems of ``value`` against ``schema`` (default ``LIST_SCHEMA``) as ``"<json path>: <problem>"`` strings.
+
+    Implements the keywords the shipped schema uses: type, enum, required, properties, additionalProperties,
+    minProperties, items, minLength, maxLength, pattern, oneOf.
+    """
+    schema = LIST_SCHEMA if schema is None else schema
+    errors = []
+
+    def walk(val, sch, where):
+        if len(errors) >= limit:
+            return
+        wanted = sch.get("type")
+        if wanted and not _type_ok(val, wanted):
+            errors.append("%s: expected %s, got %s" % (where, wanted, type(val).__name__))
+            return
+        if "enum" in sch and val not in sch["enum"]:
+            errors.append("%s: %r is not one of %r" % (where, val, sch["enum"]))
+        if isinstance(val, str):
+            if len(val) < sch.get("minLength", 0):
+                errors.append("%s: shorter than %d characters" % (where, sch["minLength"]))
+            if "maxLength" in sch and len(val) > sch["maxLength"]:
+                errors.append("%s: longer than %d characters" % (where, sch["maxLength"]))
+            if "pattern" in sch and not re.search(sch["pattern"], val):
+                errors.append("%s: %r does not match %s" % (where, val[:80], sch["pattern"]))
+        if isinstance(val, dict):
+            for key in sch.get("required", ()):
+                if key not in val:
+                    errors.append("%s: missing required property %r" % (where, key))
+            if len(val) < sch.get("minProperties", 0):
+                errors.append("%s: empty object" % where)
+            props = sch.get("properties", {})
+            for key in sorted(val, key=str):
+                if key in props:
+                    walk(val[key], props[key], "%s.%s" % (where, key))
+                elif sch.get("additionalProperties") is False:
+                    errors.append("%s: unknown property %r" % (where, key))
+            if "oneOf" in sch:
+                matching = [alt for alt in sch["oneOf"] if not all_errors(val, alt)]
+                if len(matching) != 1:
+                    errors.append("%s: must have exactly one of %s" % (
+                        where, " / ".join(",".join(alt.get("required", ())) for alt in sch["oneOf"])))
+        if isinstance(val, list) and "items" in sch:
+            for index, item in enumerate(val):
+                walk(item, sch["items"], "%s[%d]" % (where, index))
+
+    def all_errors(val, sch):
+        return schema_errors(val, dict(sch, type=sch.get("type", "object")), path, 1)
+
+    walk(value, schema, path)
+    return errors
+
+
+# -- time helpers ------------------------------------------------------------------------------------------------
+def _to_text_time(value):
+    """YAML turns ``2026-01-01`` into a date: give it back as ISO text (validated by the schema afterwards)."""
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+class _Utc(datetime.tzinfo):
+    def utcoffset(self, dt):
+        return datetime.timedelta(0)
+
+    def dst(self, dt):
+        return datetime.timedelta(0)
+
+    def tzname(self, dt):
+        return "UTC"
+
+
+UTC = _Utc()
+
+
+def parse_time(text):
+    """ISO 8601 date or date-time -> aware UTC datetime (a bare date means 00:00 UTC of that day)."""
+    if text is None:
+        return None
+    value = str(text).strip().replace(" ", "T", 1)
+    if value.endswith("Z"):
+        value = value[:-1] + "+00:00"
+    match = re.match(r"^(.*[T].*[+-])(\d{2})(\d{2})$", value)
+    if match:  # +0100 -> +01:00 (Python 3.9 fromisoformat needs the colon)
+        value = "%s%s:%s" % match.groups()
+    if "." in value:  # fromisoformat on 3.9 wants 3 or 6 fraction digits
+        head, _dot, tail = value.partition(".")
+        digits = re.match(r"^\d+", tail).group(0) if re.match(r"^\d+", tail) else ""
+        value = "%s.%s%s" % (head, (digits + "000000")[:6], tail[len(digits):])
+    try:
+        if "T" in value:
+            parsed = datetime.datetime.fromisoformat(value)
+        else:
+            parsed = datetime.datetime.combine(datetime.date.fromisoformat(value), datetime.time())
+    except ValueError:
+        raise ConfigError("%r is not an ISO 8601 date or date-time" % (text,), operation="parse time")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def utcnow():
+    return datetime.datetime.now(UTC)
+
+
+def iso(moment):
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- entries -----------------------------------------------------------------------------------------------------
+def normalize_fqan(text):
+    """FQAN comparison form: trimmed, ``/Role=NULL`` and ``/Capability=NULL`` dropped (case kept: FQANs are
+    case-sensitive)."""
+    value = str(text).strip()
+    value = re.sub(r"/Capability=NULL$", "", value)
+    value = re.sub(r"/Role=NULL$", "", value)
+    return value
+
+
+def stored_key(kind, key):
+    """An entry key as read back from the state file (JSON turned the DN key's tuples into lists)."""
+    if kind == DN:
+        return (DN, tuple([tuple(map(tuple, rdn)) for rdn in key]))
+    return (kind, key)
+
+
+class Entry(object):
+    """One suspended identity; ``key`` (computed once) is what every comparison uses: ``("dn", canonical tuple)``
+    or ``("fqan", normalised FQAN)``."""
+
+    __slots__ = ("kind", "value", "dn", "key", "meta", "sources", "rfc")
+
+    def __init__(self, kind, value, meta=None, sources=()):
+        if kind not in KINDS:
+            raise ConfigError("unknown entry kind %r (dn or fqan)" % (kind,))
+        text = value if isinstance(value, str) else str(value)
+        if len(text) > MAX_VALUE_LENGTH:
+            raise ConfigError("%s longer than %d characters" % (kind, MAX_VALUE_LENGTH))
+        self.kind = kind
+        self.meta = dict((k, v) for k, v in (meta or {}).items() if k in META_FIELDS and v not in (None, ""))
+        self.sources = list(sources)
+        self.rfc = None
+        if kind == DN:
+            self.dn = parse_dn(text)
+            self.value = self.dn.to_openssl()
+            self.key = (DN, self.dn.canonical())
+            self.rfc = self.dn.to_rfc2253()
+        else:
+            fqan = normalize_fqan(text)
+            if not fqan.startswith("/") or len(fqan) < 2 or any(ord(c) < 32 for c in fqan):
+                raise ConfigError("FQAN %r must start with '/' and contain no control character" % (text,))
+            self.dn = None
+            self.value = fqan
+            self.key = (FQAN, fqan)
+
+    @property
+    def rfc2253(self):
+        return self.rfc if self.rfc is not None else self.value
+
+    @classmethod
+    def trusted(cls, data, sources=()):
+        """An entry from the state file (written by ``cache_dict``): key and forms as stored, no re-parsing.
+
+        Only used for data this module wrote itself (0600 state file); anything else goes through ``__init__``.
+        """
+        if "key" not in data:
+            return cls(data["kind"], data["value"], dict((k, data.get(k)) for k in META_FIELDS), sources)
+        entry = cls.__new__(cls)
+        entry.kind = data["kind"]
+        entry.value = data["value"]
+        entry.dn = None
+        entry.rfc = data.get("rfc2253")
+        entry.meta = dict((k, data[k]) for k in META_FIELDS if data.get(k) not in (None, ""))
+        entry.sources = list(sources)
+        entry.key = stored_key(entry.kind, data["key"])
+        return entry
+
+    def label(self):
+        return "%s %s" % (self.kind, self.value)
+
+    def to_dict(self, with_meta=True):
+        out = {"kind": self.kind, "value": self.value}
+        if self.kind == DN:
+            out["rfc2253"] = self.rfc2253
+        if with_meta:
+            out.update(self.meta)
+            if self.sources:
+                out["sources"] = list(self.sources)
+        return out
+
+    def cache_dict(self):
+        """JSON-ready dict (``json.dumps`` writes the key's tuples as lists; ``trusted`` turns them back)."""
+        out = {"kind": self.kind, "value": self.value, "key": self.key[1]}
+        if self.kind == DN:
+            out["rfc2253"] = self.rfc2253
+        out.update(self.meta)
+        return out
+
+    @classmethod
+    def from_cache(cls, data):
+        return cls.trusted(data)
+
+    def __repr__(self):
+        return "Entry(%r, %r)" % (self.kind, self.value)
+
+
+def key_id(key):
+    """Short stable text id of an entry key (for rule ids and state files)."""
+    return hashlib.sha256(repr(key).encode("utf-8")).hexdigest()[:24]
+
+
+def sort_key(entry):
+    return (entry.kind, entry.value)
+
+
+# -- sources -----------------------------------------------------------------------------------------------------
+def _read_location(spec, tls_defaults, operation):
+    """Bytes of a source's ``path`` or ``url`` (HTTPS with the collection's TLS options)."""
+    name = spec["name"]
+    if spec.get("path"):
+        try:
+            with open(spec["path"], "rb") as handle:
+                return handle.read(), spec["path"]
+        except (IOError, OSError) as err:
+            raise SourceError("cannot read %s: %s" % (spec["path"], err), server="source %s" % name,
+                              operation=operation)
+    url = spec.get("url")
+    if not url:
+        raise SourceError("give path or url", server="source %s" % name, operation=operation)
+    if not url.lower().startswith("https://"):
+        raise SourceError("url must be https:// (got %r)" % url, server="source %s" % name, operation=operation)
+    scheme_host, _sep, path = url[len("https://"):].partition("/")
+    tls = transport_options(connection_settings(spec, tls_defaults, TLS_KEYS))
+    try:
+        transport = HttpTransport("https://" + scheme_host, server_label=scheme_host,
+                                  max_response_bytes=int(spec.get("max_bytes") or 64 * 1024 * 1024), **tls)
+        reply = transport.request("GET", "/" + path, operation="GET %s" % url)
+    except GridsecError as err:
+        raise SourceError(str(err.msg), server="source %s (%s)" % (name, err.server or scheme_host),
+                          operation=operation, details=err.details)
+    if reply.status != 200:
+        raise SourceError("HTTP %d from %s" % (reply.status, url), server="source %s" % name, operation=operation)
+    return reply.body, url
+
+
+def connection_settings(spec, defaults, keys):
+    """Per-source/per-target connection settings: the item's own value, else the module-level option."""
+    out = {}
+    for key in keys:
+        value = spec.get(key)
+        out[key] = defaults.get(key) if value is None else value
+    return out
+
+
+def _decode(data, name, operation):
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise SourceError("not UTF-8 text: %s" % err, server="source %s" % name, operation=operation)
+
+
+_NOT_JSON = object()
+
+
+def parse_yaml_list(data, name="yaml"):
+    """Entries of a YAML/JSON suspension list; the whole source is rejected on any schema error."""
+    operation = "parse YAML list"
+    text = _decode(data, name, operation) if isinstance(data, bytes) else data
+    try:
+        loaded = _NOT_JSON
+        if text.lstrip().startswith("{"):
+            # a JSON document is read as JSON: yaml.safe_load does not join JSON surrogate-pair escapes
+            # ("\ud83d\ude00"), so an ASCII-escaping exporter would give another DN than the same list in UTF-8
+            try:
+                loaded = json.loads(text)
+            except ValueError:
+                loaded = _NOT_JSON  # YAML flow mapping, or broken: the YAML parser says which
+        if loaded is _NOT_JSON:
+            if yaml is None:
+                loaded = json.loads(text)
+            else:
+                loaded = yaml.safe_load(text)
+    except Exception as err:  # pylint: disable=broad-except
+        raise SourceError("not valid YAML/JSON: %s" % (str(err).splitlines()[0] if str(err) else err,),
+                          server="source %s" % name, operation=operation)
+    if isinstance(loaded, dict) and isinstance(loaded.get("entries"), list):
+        for item in loaded["entries"]:
+            if isinstance(item, dict):
+                for field in ("added", "expires"):
+                    if field in item:
+                        item[field] = _to_text_time(item[field])
+    for field in ("generated",):
+        if isinstance(loaded, dict) and field in loaded:
+            loaded[field] = _to_text_time(loaded[field])
+    errors = schema_errors(loaded)
+    if errors:
+        raise SourceError("schema validation failed (the whole source is rejected): %s" % "; ".join(errors),
+                          server="source %s" % name, operation="validate against suspension-list schema",
+                          details={"errors": errors})
+    default_origin = loaded.get("origin")
+    entries = []
+    for index, item in enumerate(loaded["entries"]):
+        kind = DN if "dn" in item else FQAN
+        meta = dict((k, item.get(k)) for k in META_FIELDS)
+        if not meta.get("origin") and default_origin:
+            meta["origin"] = default_origin
+        try:
+            entries.append(Entry(kind, item[kind], meta, sources=[name]))
+        except GridsecError as err:
+            raise SourceError("entries[%d]: %s" % (index, err.msg), server="source %s" % name,
+                              operation="validate against suspension-list schema")
+    return entries
+
+
+def parse_plain_list(data, name="plain"):
+    """One DN (or FQAN, when the line starts with ``fqan:``) per line; ``#`` starts a comment line."""
+    operation = "parse plain list"
+    text = _decode(data, name, operation) if isinstance(data, bytes) else data
+    entries = []
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        try:
+            if stripped.lower().startswith("fqan:"):
+                entries.append(Entry(FQAN, stripped[5:].strip(), sources=[name]))
+            else:
+                entries.append(Entry(DN, stripped, sources=[name]))
+        except GridsecError as err:
+            raise SourceError("line %d: %s" % (number, err.msg), server="source %s" % name, operation=operation)
+    return entries
+
+
+def read_argus_source(client, spec):
+    """Deny rules on a single subject DN or FQAN from the aliases of a PAP (all, or the named ones).
+
+    Returns ``(entries, report)``; compound rules (several attributes ANDed) and other attribute types are
+    reported, not imported.
+    """
+    name = spec["name"]
+    aliases = spec.get("aliases") or []
+    if not aliases:
+        aliases = [pap.alias for pap in client.get_all_paps()]
+    entries = []
+    compound = []
+    for alias in aliases:
+        tree = client.get_tree(alias)
+        for _ps, policy, rule in tree.iter_rules():
+            if not rule.deny:
+                continue
+            attrs = rule.attributes
+            if len(attrs) != 1 or attrs[0].attribute_id_spl not in ("subject", "fqan"):
+                compound.append({"alias": alias, "policy": policy.policy_id, "rule": rule.rule_id,
+                                 "attributes": [a.attribute_id_spl for a in attrs]})
+                continue
+            kind = DN if attrs[0].attribute_id_spl == "subject" else FQAN
+            try:
+                entries.append(Entry(kind, attrs[0].value, {"origin": "argus:%s#%s" % (client.server_label, alias)},
+                                     sources=[name]))
+            except GridsecError as err:
+                compound.append({"alias": alias, "policy": policy.policy_id, "rule": rule.rule_id,
+                                 "error": str(err.msg)})
+    return entries, {"aliases": aliases, "not_imported": compound}
+
+
+# -- merge -------------------------------------------------------------------------------------------------------
+def merge(source_lists):
+    """Merge ``[(source name, [Entry])]`` in order: duplicates (same key) collapse, metadata is combined.
+
+    Deterministic: the first value seen is kept, reason/ticket/origin from the first source that has them,
+    ``added`` the earliest, ``expires`` the latest (an entry without ``expires`` in any source never expires).
+    Returns a dict key -> Entry.
+    """
+    merged = {}
+    for _name, entries in source_lists:
+        for entry in entries:
+            have = merged.get(entry.key)
+            if have is None:
+                merged[entry.key] = Entry.__new__(Entry)
+                copy_entry(entry, merged[entry.key])
+                continue
+            for source in entry.sources:
+                if source not in have.sources:
+                    have.sources.append(source)
+            for field in ("reason", "ticket", "origin"):
+                if field not in have.meta and field in entry.meta:
+                    have.meta[field] = entry.meta[field]
+            if "added" in entry.meta:
+                if "added" not in have.meta or parse_time(entry.meta["added"]) < parse_time(have.meta["added"]):
+                    have.meta["added"] = entry.meta["added"]
+            if "expires" not in entry.meta:
+                have.meta.pop("expires", None)
+                have.meta["_permanent"] = True
+            elif not have.meta.get("_permanent") and "expires" in have.meta and \
+                    parse_time(entry.meta["expires"]) > parse_time(have.meta["expires"]):
+                have.meta["expires"] = entry.meta["expires"]
+    for entry in merged.values():
+        entry.meta.pop("_permanent", None)
+    return merged
+
+
+def copy_entry(src, dst):
+    for slot in Entry.__slots__:
+        value = getattr(src, slot)
+        setattr(dst, slot, dict(value) if isinstance(value, dict) else list(value) if isinstance(value, list)
+                else value)
+    if "expires" not in dst.meta:
+        dst.meta["_permanent"] = True
+
+
+# -- safety ------------------------------------------------------------------------------------------------------
+class AllowList(object):
+    """Protected identities: exact DNs/FQANs (semantic) and regular expressions (matched, with ``re.search``,
+    against the OpenSSL form and the RFC 2253 form of a DN, or against an FQAN)."""
+
+    def __init__(self, identities=(), patterns=()):
+        self.keys = set()
+        for text in identities or ():
+            self.keys.add(identity_entry(text).key)
+        self.patterns = []
+        for pattern in patterns or ():
+            try:
+                self.patterns.append(re.compile(pattern))
+            except re.error as err:
+                raise ConfigError("allow_patterns: %r is not a valid regular expression: %s" % (pattern, err),
+                                  operation="allow-list")
+
+    def match(self, entry):
+        """The reason an entry is protected (``"identity"`` or ``"pattern <re>"``), else None."""
+        if entry.key in self.keys:
+            return "allow_list identity"
+        forms = (entry.value, entry.rfc2253) if entry.kind == DN else (entry.value,)
+        for pattern in self.patterns:
+            if any(pattern.search(form) for form in forms):
+                return "allow_patterns %s" % pattern.pattern
+        return None
+
+
+def apply_allow_list(merged, allow, overrides):
+    """Drop protected entries unless overridden; returns ``(kept dict, protected [dict], overridden [dict])``."""
+    override_keys = set(identity_entry(o).key for o in overrides or ())
+    kept, protected, overridden = {}, [], []
+    for key, entry in merged.items():
+        why = allow.match(entry)
+        if why is None:
+            kept[key] = entry
+        elif key in override_keys:
+            kept[key] = entry
+            overridden.append(dict(entry.to_dict(), protected_by=why))
+        else:
+            protected.append(dict(entry.to_dict(), protected_by=why))
+    protected.sort(key=lambda d: (d["kind"], d["value"]))
+    overridden.sort(key=lambda d: (d["kind"], d["value"]))
+    return kept, protected, overridden
+
+
+def _is_fqan(text):
+    """A FQAN (``/vo/group/Role=r``) starts with ``/`` and its first component has no ``=``; a slash DN's has."""
+    text = str(text).strip()
+    return text.startswith("/") and "=" not in text[1:].split("/", 1)[0]
+
+
+def identity_entry(text):
+    """An Entry for an allow-list / override item: FQAN or DN (any form), told apart by ``_is_fqan``."""
+    return Entry(FQAN if _is_fqan(text) else DN, str(text).strip())
+
+
+def drop_expired(merged, now):
+    """Remove entries whose ``expires`` is in the past; returns ``(kept dict, expired [Entry])``."""
+    kept, expired = {}, []
+    for key, entry in merged.items():
+        expires = entry.meta.get("expires")
+        if expires is not None and parse_time(expires) <= now:
+            expired.append(entry)
+        else:
+            kept[key] = entry
+    expired.sort(key=sort_key)
+    return kept, expired
+
+
+def shrink_check(new_keys, last_keys, max_count, max_fraction):
+    """Problem text when the list shrank more than allowed relative to the last good list, else None."""
+    if last_keys is None:
+        return None
+    removed = len(set(last_keys) - set(new_keys))
+    if max_count is not None and removed > max_count:
+        return ("the merged list would remove %d entries of the last good list (%d entries), more than "
+                "max_shrink_count=%d" % (removed, len(last_keys), max_count))
+    if max_fraction is not None and last_keys and float(removed) / len(last_keys) > max_fraction:
+        return ("the merged list would remove %d of the %d entries of the last good list (%.1f%%), more than "
+                "max_shrink_fraction=%s" % (removed, len(last_keys), 100.0 * removed / len(last_keys), max_fraction))
+    return None
+
+
+# -- state file (last good list, per-source cache, ownership) ------------------------------------------------
+class State(object):
+    """JSON state of one sync (``<state_dir>/<name>.state.json``, 0600): the last good merged list, the last
+    good entries of each source (for ``on_source_failure: use_cache``) and what each target owns."""
+
+    VERSION = 1
+
+    def __init__(self, path):
+        self.path = path
+        self.data = {"version": self.VERSION, "last_good": None, "sources": {}, "targets": {}}
+        self.exists = False
+        self.raw = None
+
+    def load(self):
+        if not os.path.exists(self.path):
+            return self
+        try:
+            with open(self.path, "rb") as handle:
+                self.raw = handle.read()
+            data = json.loads(self.raw.decode("utf-8"))
+        except (IOError, OSError, ValueError) as err:
+            raise ConfigError("cannot read the state file %s: %s (move it away to start from scratch)"
+                              % (self.path, err), operation="read state")
+        if not isinstance(data, dict) or data.get("version") != self.VERSION:
+            raise ConfigError("state file %s has an unknown format" % self.path, operation="read state")
+        self.data = data
+        self.data.setdefault("sources", {})
+        self.data.setdefault("targets", {})
+        self.exists = True
+        return self
+
+    def last_good_keys(self):
+        """The entry keys of the last good list (a set), or None before the first good run; no Entry is built."""
+        last = self.data.get("last_good")
+        if last is None:
+            return None
+        return set(stored_key(item["kind"], item["key"]) if "key" in item else Entry.trusted(item).key
+                   for item in last.get("entries", []))
+
+    def last_good_entries(self):
+        last = self.data.get("last_good")
+        if last is None:
+            return None
+        return [Entry.from_cache(item) for item in last.get("entries", [])]
+
+    def source_cache(self, name):
+        cached = self.data["sources"].get(name)
+        if cached is None:
+            return None
+        return [Entry.trusted(item, sources=[name]) for item in cached.get("entries", [])]
+
+    def source_digest(self, name):
+        return (self.data["sources"].get(name) or {}).get("sha256")
+
+    def target(self, name):
+        return self.data["targets"].setdefault(name, {})
+
+    def save(self, dirty=True):
+        """Write the state (0600, atomically); returns False when it is unchanged (nothing written).
+
+        ``dirty=False`` says the caller changed nothing since ``load``: no serialisation at all.
+        """
+        if not dirty and self.raw is not None:
+            return False
+        raw = json.dumps(self.data, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        if raw == self.raw:
+            return False
+        write_atomic(self.path, raw, 0o600)
+        self.raw = raw
+        return True
+
+
+def write_atomic(path, data, mode, owner=None, group=None):
+    """Write ``data`` to ``path`` through a temporary file in the same directory and a rename."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o700)
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        if owner is not None or group is not None:
+            os.chown(tmp, -1 if owner is None else owner, -1 if group is None else group)
+        os.rename(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+# -- audit log ---------------------------------------------------------------------------------------------------
+class AuditLog(object):
+    """JSON-lines audit log (created 0600): one line per change, check-mode runs marked."""
+
+    def __init__(self, path, run_id, check_mode, sync_name):
+        self.path = path
+        self.run_id = run_id
+        self.check_mode = bool(check_mode)
+        self.sync_name = sync_name
+        self.lines = []
+        try:
+            self.user = getpass.getuser()
+        except Exception:  # pylint: disable=broad-except
+            self.user = str(os.getuid())
+        sudo = os.environ.get("SUDO_USER")
+        if sudo and sudo != self.user:
+            self.user = "%s (sudo from %s)" % (self.user, sudo)
+
+    def record(self, target, action, entry=None, result="ok", **extra):
+        line = {"time": iso(utcnow()), "run": self.run_id, "sync": self.sync_name, "user": self.user,
+                "check_mode": self.check_mode, "target": target, "action": action, "result": result}
+        if entry is not None:
+            if isinstance(entry, Entry):
+                line["entry"] = {"kind": entry.kind, "value": entry.value}
+                for field in ("reason", "origin", "ticket"):
+                    if field in entry.meta:
+                        line[field] = entry.meta[field]
+            else:
+                line["entry"] = {"kind": entry.get("kind"), "value": entry.get("value")}
+                for field in ("reason", "origin", "ticket"):
+                    if entry.get(field):
+                        line[field] = entry[field]
+        line.update(extra)
+        self.lines.append(line)
+
+    def flush(self):
+        if not self.path or not self.lines:
+            return
+        directory = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o700)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            payload = "".join(json.dumps(line, sort_keys=True, ensure_ascii=False) + "\n" for line in self.lines)
+            os.write(fd, payload.encode("utf-8"))
+        finally:
+            os.close(fd)
+        self.lines = []
+
+
+__all__ = ["DN", "FQAN", "Entry", "AllowList", "AuditLog", "State", "SourceError", "GuardError", "LIST_SCHEMA",
+           "schema_errors", "parse_yaml_list", "parse_plain_list", "read_argus_source", "merge", "apply_allow_list",
+           "drop_expired", "shrink_check", "write_atomic", "parse_time", "DNError", "connection_settings"]

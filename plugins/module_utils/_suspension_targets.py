@@ -1,0 +1,740 @@
+# Copyright (c) 2026 gridsec.ops contributors
+# Apache License 2.0 (see LICENSE)
+"""Targets of ``suspension_list_sync``: an Argus PAP alias, the PanDA ban storage, ban files.
+
+PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
+
+Each target gets the wanted list (dict key -> ``Entry`` from ``_suspension_list``), reads its current state
+once, computes added/removed/kept by key, and writes (unless in check mode) in a way that never leaves it
+half-applied:
+
+- ``ArgusTarget``: the synced entries live in ONE resource PolicySet + ONE action Policy that the sync owns,
+  recognised by their Description (``gridsec.ops suspension_list_sync: <name>``), never by the shape of their
+  ids. First sync: ``addPolicySet`` + ``addPolicies`` (2 writes, whatever the size); a change: one
+  version-checked ``updatePolicy`` of the owned Policy (retried after a re-read on a version conflict); a
+  ``move`` only when something with Permit rules was put in front of it. Site-owned objects are never written.
+- ``PandaTarget``: ``users.status`` through ``_panda_db.PandaDB`` in one transaction; bans it made are recorded
+  in the sync's state so that only those are ever lifted.
+- ``FileTarget``: render, compare with the file's bytes, write by temp file + rename only when different.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import grp
+import os
+import pwd
+import stat
+
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
+    ConfigError,
+    GridsecError,
+    RemoteError,
+    WriteRefusedError,
+)
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import (
+    PRIVATE_ID_PREFIX,
+    PUBLIC_ID_PREFIX,
+    SYNC_OWNER_MARK,
+)
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import Attribute, Policy, PolicySet, Rule
+from ansible_collections.gridsec.ops.plugins.module_utils._dn import clean_user_id
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension_list import (
+    DN,
+    FQAN,
+    Entry,
+    iso,
+    key_id,
+    sort_key,
+    utcnow,
+    write_atomic,
+)
+
+OWNER_MARK = SYNC_OWNER_MARK  # argus_policy exclusive mode recognises it too
+# The owned PolicySet matches every resource, but with a regular expression that is not the string ".*":
+# the PAP's high-level ban/unban only pick a resource PolicySet whose target is literally the requested
+# resource (".*" by default, ARGUS.md 5.1/5.2), so an operator's pap-admin ban/unban never writes into the
+# objects this sync owns (and the next sync never removes a manual ban).
+OWNED_RESOURCE = "(.*)"
+OWNED_ACTION = ".*"
+RULE_PREFIX = "gridsec-sync-"
+WRITE_OPS = frozenset(["addPolicy", "addPolicies", "addPolicySet", "storePolicy", "storePolicySet", "updatePolicy",
+                       "updatePolicySet", "removePolicy", "removePolicySet", "removeObjectByIdAndReferences", "move",
+                       "ban", "unban", "addRule"])
+
+
+def _conflict(err):
+    """True when the PAP refused a write without writing anything: a ``false``/``null`` reply or an
+    ``InvalidVersionException`` (another writer changed or removed the object between our read and our write).
+    Such a write is retried after a re-read; it is never counted as done."""
+    return isinstance(err, WriteRefusedError)
+
+
+def _bump(version):
+    try:
+        return str(int(str(version).rsplit(".", 1)[-1]) + 1)
+    except (TypeError, ValueError):
+        return "1"
+
+
+def entry_lines(entries, limit=None):
+    items = sorted(entries, key=sort_key)
+    return [e.to_dict() for e in (items if limit is None else items[:limit])]
+
+
+class TargetResult(object):
+    def __init__(self, name, kind):
+        self.data = {"name": name, "type": kind, "changed": False, "added": [], "removed": [],
+                     "added_count": 0, "removed_count": 0, "kept_count": 0, "before_count": 0, "after_count": 0,
+                     "operations": [], "reads": 0, "writes": 0}
+
+    def counts(self, before, added, removed):
+        self.data.update(before_count=before, added_count=len(added), removed_count=len(removed),
+                         kept_count=before - len(removed), after_count=before - len(removed) + len(added))
+
+
+# -- Argus ---------------------------------------------------------------------------------------------------------
+class ArgusTarget(object):
+    kind = "argus"
+
+    def __init__(self, name, client, sync_name, alias="default", public=True, max_retries=3):
+        self.name = name
+        self.client = client
+        self.alias = alias or "default"
+        self.public = bool(public)
+        self.max_retries = int(max_retries)
+        self.description = "%s: %s (owned by the sync; manual changes are overwritten)" % (OWNER_MARK, sync_name)
+        self.result = TargetResult(name, self.kind)
+
+    @property
+    def label(self):
+        return "argus target %s (PAP %s alias %s)" % (self.name, self.client.server_label, self.alias)
+
+    # rule for one entry, deterministic
+    @staticmethod
+    def rule_for(entry, rule_id=None):
+        if entry.kind == DN:
+            attribute = Attribute("subject", entry.rfc2253)
+        else:
+            attribute = Attribute("fqan", entry.value)
+        return Rule(rule_id or RULE_PREFIX + key_id(entry.key), "Deny", [attribute])
+
+    def _find_owned(self, tree):
+        sets = [ps for ps in tree.policy_sets.values() if ps.description == self.description]
+        policies = [p for p in tree.policies.values() if p.description == self.description]
+        return sets, policies
+
+    def _current(self, policy, wanted):
+        """key -> rule of the owned policy; rules written by us for a wanted entry are matched by id + value
+        without re-parsing (O(1) each); anything else is parsed."""
+        expected = {}
+        for key, entry in wanted.items():
+            expected[RULE_PREFIX + key_id(key)] = entry
+        current = {}
+        foreign = []
+        for rule in policy.rules if policy is not None else []:
+            attrs = rule.attributes
+            entry = expected.get(rule.rule_id)
+            if entry is not None and rule.deny and len(attrs) == 1:
+                spl, value = ("subject", entry.rfc2253) if entry.kind == DN else ("fqan", entry.value)
+                if attrs[0].attribute_id_spl == spl and attrs[0].value == value:
+                    current[entry.key] = (entry, rule)
+                    continue
+            if rule.deny and len(attrs) == 1 and attrs[0].attribute_id_spl in ("subject", "fqan"):
+                try:
+                    found = Entry(DN if attrs[0].attribute_id_spl == "subject" else FQAN, attrs[0].value)
+                except GridsecError:
+                    foreign.append(rule)
+                    continue
+                current[found.key] = (found, rule)
+            else:
+                foreign.append(rule)
+        return current, foreign
+
+    def _placement(self, tree, ps_id, policy_id):
+        """Where the owned policy is evaluated: everything before it in the alias (first-applicable)."""
+        permits_before = []
+        index = None
+        for position, (kind, ref) in enumerate(tree.root.references if tree.root else []):
+            if kind == "policyset" and ref == ps_id:
+                index = position
+        for policy_set, policy in tree.iter_policies():
+            if policy.policy_id == policy_id:
+                break
+            if any(rule.permit for rule in policy.rules):
+                permits_before.append({"policy_set": policy_set.policy_set_id, "policy": policy.policy_id})
+        first_other = None
+        for kind, ref in (tree.root.references if tree.root else []):
+            if kind == "policyset" and ref != ps_id:
+                first_other = ref
+                break
+        return {"alias": self.alias, "root_index": index, "permits_before": permits_before,
+                "evaluated_before_site_permits": index is not None and not permits_before,
+                "combining": "first-applicable (root and resource PolicySets)"}, first_other
+
+    def _policy(self, entries, policy_id, version):
+        rules = [self.rule_for(e) for e in sorted(entries, key=sort_key)]
+        return Policy(policy_id, version, OWNED_ACTION, rules, description=self.description)
+
+    def _policy_set(self, ps_id="gridsec-sync-placeholder", version="1", references=()):
+        return PolicySet(ps_id, version, OWNED_RESOURCE, list(references), description=self.description)
+
+    def _count_ops(self, start):
+        ops = self.client.operations[start:]
+        for op in ops:
+            if op["operation"] in WRITE_OPS:
+                self.result.data["writes"] += 1
+            else:
+                self.result.data["reads"] += 1
+        self.result.data["operations"].extend(
+            {"operation": op["operation"], "args": dict((k, v) for k, v in op["args"].items()
+                                                        if k in ("alias", "id", "index", "version", "policy_set_id",
+                                                                 "pivot_id", "move_after"))}
+            for op in ops)
+
+    def sync(self, wanted, check_mode):
+        data = self.result.data
+        attempts = 0
+        while True:
+            attempts += 1
+            start = len(self.client.operations)
+            try:
+                outcome = self._attempt(wanted, check_mode)
+            except GridsecError as err:
+                self._count_ops(start)
+                data["attempts"] = attempts
+                if _conflict(err):
+                    data.setdefault("conflicts", []).append(str(err.msg))
+                    if attempts <= self.max_retries:
+                        continue
+                    err.msg = ("%s; gave up after %d attempt(s) (max_retries=%d): the owned policy was left as the "
+                               "PAP holds it, nothing was reported as written" % (err.msg, attempts, self.max_retries))
+                err.server = err.server or self.label
+                raise
+            self._count_ops(start)
+            data["attempts"] = attempts
+            return outcome
+
+    def _attempt(self, wanted, check_mode):
+        data = self.result.data
+        tree = self.client.get_tree(self.alias)
+        sets, policies = self._find_owned(tree)
+        owned_ps = sets[0] if sets else None
+        owned_policy = None
+        if owned_ps is not None:
+            for pid in owned_ps.policy_ids:
+                candidate = tree.policies.get(pid)
+                if candidate is not None and candidate.description == self.description:
+                    owned_policy = candidate
+                    break
+        current, foreign = self._current(owned_policy, wanted)
+        added = [wanted[k] for k in wanted if k not in current]
+        removed = [current[k][0] for k in current if k not in wanted]
+        self.result.counts(len(current), added, removed)
+        data["added"] = entry_lines(added)
+        data["removed"] = entry_lines(removed)
+        if foreign:
+            data["foreign_rules_dropped"] = len(foreign)
+        plan = []
+        if owned_ps is None:
+            plan = ["addPolicySet", "addPolicies"]
+        elif owned_policy is None:
+            plan = ["addPolicies"]
+        elif added or removed or foreign or owned_policy.action != OWNED_ACTION \
+                or owned_policy.public != self.public:
+            plan = ["updatePolicy"]
+        placement = None
+        if owned_ps is not None:
+            placement, first_other = self._placement(tree, owned_ps.policy_set_id,
+                                                     owned_policy.policy_id if owned_policy else None)
+            if placement["permits_before"] and first_other is not None:
+                plan.append("move")
+        extra_sets = list(sets[1:])
+        extra_policies = [p for p in policies if owned_policy is None or p.policy_id != owned_policy.policy_id]
+        for _obj in extra_sets + extra_policies:
+            plan.append("removeObjectByIdAndReferences")
+        if owned_policy is not None and owned_policy.public != self.public:
+            # visibility is in the id (public-/private-): replace the policy (add new, then remove old)
+            plan = [p for p in plan if p != "updatePolicy"] + ["addPolicies", "removeObjectByIdAndReferences"]
+        data["planned"] = plan
+        data["changed"] = bool(plan)
+        if check_mode or not plan:
+            if placement is None:
+                placement = {"alias": self.alias, "root_index": 0, "permits_before": [],
+                             "evaluated_before_site_permits": True,
+                             "combining": "first-applicable (root and resource PolicySets)"}
+            elif "move" in plan:
+                placement = dict(placement, root_index=0, permits_before=[], evaluated_before_site_permits=True,
+                                 moved=True)
+            data["placement"] = placement
+            return data
+
+        entries = list(wanted.values())
+        # the PAP tells visibility by splitting the id on "_" (see _argus_policy_plan.PRIVATE_ID_PREFIX)
+        prefix = PUBLIC_ID_PREFIX if self.public else PRIVATE_ID_PREFIX
+        if owned_ps is None:
+            ps_id = self.client.add_policy_set(self.alias, 0, self._policy_set())
+            if not ps_id:
+                raise RemoteError("addPolicySet returned no id", server=self.label, operation="addPolicySet")
+            ids = self.client.add_policies(self.alias, 0, ps_id, [prefix], [self._policy(entries, prefix, "1")])
+            if not ids or not ids[0]:
+                raise RemoteError("addPolicies returned no id", server=self.label, operation="addPolicies")
+        elif owned_policy is None or owned_policy.public != self.public:
+            ids = self.client.add_policies(self.alias, 0, owned_ps.policy_set_id, [prefix],
+                                           [self._policy(entries, prefix, "1")])
+            if not ids or not ids[0]:
+                raise RemoteError("addPolicies returned no id", server=self.label, operation="addPolicies")
+            if owned_policy is not None:
+                self.client.remove_object_by_id_and_references(self.alias, owned_policy.policy_id)
+        elif "updatePolicy" in plan:
+            new = self._policy(entries, owned_policy.policy_id, _bump(owned_policy.version))
+            # True, or WriteRefusedError (false reply / stale version): retried by sync() after a re-read
+            self.client.update_policy(self.alias, owned_policy.version, new)
+        if "move" in plan and owned_ps is not None:
+            _placement, first_other = self._placement(tree, owned_ps.policy_set_id, None)
+            self.client.move(self.alias, owned_ps.policy_set_id, first_other, False)
+        for obj in extra_sets:
+            self.client.remove_object_by_id_and_references(self.alias, obj.policy_set_id)
+        for obj in extra_policies:
+            self.client.remove_object_by_id_and_references(self.alias, obj.policy_id)
+        # placement as it is now (cheap to derive: new objects are at index 0)
+        if owned_ps is None or "move" in plan:
+            data["placement"] = {"alias": self.alias, "root_index": 0, "permits_before": [],
+                                 "evaluated_before_site_permits": True,
+                                 "combining": "first-applicable (root and resource PolicySets)"}
+        else:
+            data["placement"] = placement
+        return data
+
+
+# -- PanDA ---------------------------------------------------------------------------------------------------------
+# JEDI task states in which a task/kill has nothing left to do (the same list as panda_job_kill's; a module cannot
+# import another module, so it is repeated here).
+FINAL_TASK_STATES = ("finished", "done", "prepared", "broken", "aborted", "toabort", "aborting", "failed")
+TASK_KILL_OUTCOMES = {0: "kill_registered", 2: "not_found", 4: "rejected_state"}  # PandaClient.kill_task codes
+
+
+class PandaTarget(object):
+    kind = "panda"
+
+    def __init__(self, name, db, owned, create_missing=True, kill_jobs=False, kill_code=9, client_factory=None,
+                 kill_tasks=False, allow_similar_names=False):
+        self.name = name
+        self.db = db
+        self.owned = owned  # dict name -> {"dn": ..., "since": ...} (from the state file; updated on commit)
+        self.create_missing = create_missing
+        self.kill_jobs = kill_jobs
+        self.kill_tasks = kill_tasks
+        self.kill_code = kill_code
+        self.allow_similar_names = allow_similar_names
+        self.client_factory = client_factory
+        self.result = TargetResult(name, self.kind)
+        self.statements = []
+
+    @property
+    def label(self):
+        return "panda target %s (%s)" % (self.name, self.db.label)
+
+    def _read_banned(self):
+        from ansible_collections.gridsec.ops.plugins.module_utils._panda_db import BAN_STATUS, Statement
+
+        statement = Statement("get_banned_users", "SELECT DISTINCT name FROM \"%s\".users WHERE status = :status"
+                              % self.db.meta_schema, {"status": BAN_STATUS})
+        rows = self.db._run(statement, fetch=True)  # pylint: disable=protected-access
+        self.statements.append(statement.to_dict())
+        self.result.data["reads"] += 1
+        return set(row[0] for row in rows)
+
+    def sync(self, wanted, check_mode):
+        from ansible_collections.gridsec.ops.plugins.module_utils._panda_db import BAN_STATUS, NAME_MAX
+
+        data = self.result.data
+        users = {}
+        unmapped = []
+        skipped_fqans = 0
+        for entry in sorted(wanted.values(), key=sort_key):
+            if entry.kind != DN:
+                skipped_fqans += 1
+                continue
+            name = clean_user_id(entry.value)
+            if not name or not name.strip() or name == entry.value or len(name) > NAME_MAX:
+                unmapped.append(entry.value)
+                continue
+            users.setdefault(name, entry)
+        data["skipped_fqans"] = skipped_fqans
+        data["unmapped"] = unmapped
+        try:
+            banned = self._read_banned()
+            to_ban = [(n, e) for n, e in sorted(users.items()) if n not in banned]
+            to_lift = sorted(n for n in self.owned if n not in users and n in banned)
+            gone = sorted(n for n in self.owned if n not in users and n not in banned)
+            kept = [n for n in users if n in banned]
+            data.update(before_count=len(banned), added_count=len(to_ban), removed_count=len(to_lift),
+                        kept_count=len(kept), after_count=len(banned) + len(to_ban) - len(to_lift),
+                        owned_before=len(self.owned))
+            data["added"] = [{"user": n, "dn": e.value} for n, e in to_ban]
+            data["removed"] = [{"user": n, "dn": self.owned[n].get("dn")} for n in to_lift]
+            data["manual_bans_kept"] = len([n for n in kept if n not in self.owned])
+            outcomes = []
+            for name, entry in to_ban:
+                rows, stmts = self.db.get_user_rows(name, for_update=not check_mode)
+                self.statements.extend(stmts)
+                data["reads"] += 1
+                if rows:
+                    action = "ban"
+                    if not check_mode:
+                        _count, stmts = self.db.set_status(name, BAN_STATUS)
+                        self.statements.extend(stmts)
+                        data["writes"] += 1
+                elif self._similar_refused(name, entry, outcomes):
+                    continue
+                elif self.create_missing:
+                    action = "create_banned"
+                    if not check_mode:
+                        _count, stmts = self.db.create_banned_user(name, entry.value)
+                        self.statements.extend(stmts)
+                        data["writes"] += 1
+                else:
+                    outcomes.append({"user": name, "dn": entry.value, "action": "none", "outcome": "no_row"})
+                    continue
+                outcomes.append({"user": name, "dn": entry.value, "action": action,
+                                 "outcome": "would_" + action if check_mode else "done"})
+            for name in to_lift:
+                if not check_mode:
+                    _count, stmts = self.db.set_status(name, None)
+                    self.statements.extend(stmts)
+                    data["writes"] += 1
+                outcomes.append({"user": name, "dn": self.owned[name].get("dn"), "action": "unban",
+                                 "outcome": "would_unban" if check_mode else "done"})
+            if check_mode:
+                self.db.rollback()
+            else:
+                self.db.commit()
+        except GridsecError:
+            try:
+                self.db.rollback()
+            except Exception:  # pylint: disable=broad-except
+                pass
+            raise
+        data["outcomes"] = outcomes
+        data["changed"] = any(o["action"] in ("ban", "create_banned", "unban") for o in outcomes)
+        if len(to_ban) != len([o for o in outcomes if o["action"] in ("ban", "create_banned")]):
+            done = [o for o in outcomes if o["action"] in ("ban", "create_banned")]
+            data["added"] = [{"user": o["user"], "dn": o["dn"]} for o in done]
+            data.update(added_count=len(done), after_count=len(banned) + len(done) - len(to_lift))
+        if not check_mode:
+            now = iso(utcnow())
+            for outcome in outcomes:
+                if outcome["outcome"] == "done" and outcome["action"] != "unban":
+                    self.owned[outcome["user"]] = {"dn": outcome["dn"], "since": now}
+            for name in to_lift + gone:
+                self.owned.pop(name, None)
+        data["owned_after"] = len(self.owned)
+        refused = [o for o in outcomes if o["outcome"] == "similar_name"]
+        if refused:
+            data["problems"] = ["PanDA user %r (%s) has no row, but %s matches it apart from case/spacing (PanDA user "
+                                "names are case-sensitive): not banned; ban that name if it is the person, or set "
+                                "allow_similar_names=true to create a banned row for %r anyway"
+                                % (o["user"], o["dn"], ", ".join(repr(n) for n in o["similar_users"]), o["user"])
+                                for o in refused]
+        if self.kill_jobs or self.kill_tasks:
+            self._kill([o for o in outcomes if o["action"] == "ban"], check_mode)
+        data["operations"] = [{"operation": s.get("operation"), "binds": s.get("binds")} for s in self.statements]
+        return data
+
+    def _similar_refused(self, name, entry, outcomes):
+        """Near-name check (``PandaDB.find_similar_users``, as ``panda_user_ban`` does) before a banned row is
+        created for a user who has none: True (and the outcome recorded) when it refuses."""
+        similar, stmts = self.db.find_similar_users(name)
+        self.statements.extend(stmts)
+        self.result.data["reads"] += 1
+        if not similar:
+            return False
+        names = sorted(set(row["name"] for row in similar))
+        if self.allow_similar_names:
+            self.result.data.setdefault("warnings", []).append(
+                "PanDA user %r has no row, but %s matches it apart from case/spacing (not changed)"
+                % (name, ", ".join(repr(n) for n in names)))
+            return False
+        outcomes.append({"user": name, "dn": entry.value, "action": "none", "outcome": "similar_name",
+                         "similar_users": names})
+        return True
+
+    def _user_tasks(self, client, name):
+        tasks = []
+        for task in client.get_tasks_detailed_info_since(user_name=name):
+            task_id = task.get("jediTaskID")
+            owner = task.get("userName")
+            if task_id is None or (owner is not None and owner != name):
+                continue
+            tasks.append({"task_id": int(task_id), "status": task.get("status")})
+        return tasks
+
+    def _kill_tasks(self, client, name, check_mode):
+        """Kill the unfinished JEDI tasks of ``name``; a task with a kill already registered in PRODSYS_COMM
+        (``PandaDB.get_task_commands``, as ``panda_job_kill`` checks) is not killed again."""
+        tasks = self._user_tasks(client, name)
+        self.result.data["reads"] += 1
+        open_tasks = [t for t in tasks if t["status"] not in FINAL_TASK_STATES]
+        try:
+            pending, stmts = self.db.get_task_commands([t["task_id"] for t in open_tasks])
+            self.statements.extend(stmts)
+        except GridsecError as err:
+            pending = {}
+            self.result.data.setdefault("warnings", []).append(
+                "cannot read pending task commands (%s): task kills are sent without checking for a pending one"
+                % err)
+            try:
+                self.db.rollback()  # PostgreSQL: the failed statement aborted the transaction
+            except Exception:  # pylint: disable=broad-except
+                pass
+        out = []
+        for task in open_tasks:
+            command = pending.get(task["task_id"])
+            item = dict(task)
+            if command is not None and (command.get("command") or "").lower() == "kill":
+                item["outcome"] = "kill_pending"
+            elif check_mode:
+                item["outcome"] = "would_kill"
+            else:
+                reply = client.kill_task(task["task_id"])
+                self.result.data["writes"] += 1
+                item["message"] = reply["message"]
+                item["outcome"] = TASK_KILL_OUTCOMES.get(reply["code"], "refused")
+            out.append(item)
+        return out
+
+    def _kill(self, newly_banned, check_mode):
+        """Kill the active jobs (found in the database) and, with ``kill_tasks``, the tasks of newly banned users.
+        The ban is already committed: a kill that fails is listed, it does not undo the ban."""
+        data = self.result.data
+        kills = []
+        client = None
+        for outcome in newly_banned:
+            item = {"user": outcome["user"], "job_ids": []}
+            try:
+                if self.kill_tasks:
+                    if client is None:
+                        client = self.client_factory()
+                    item["tasks"] = self._kill_tasks(client, outcome["user"], check_mode)
+                    if any(t["outcome"] in ("would_kill", "kill_registered") for t in item["tasks"]):
+                        data["changed"] = True
+                if self.kill_jobs:
+                    jobs, stmts = self.db.find_active_jobs(outcome["user"])
+                    self.statements.extend(stmts)
+                    ids = [job["pandaid"] for job in jobs]
+                    item["job_ids"] = ids
+                    if ids and not check_mode:
+                        if client is None:
+                            client = self.client_factory()
+                        results = client.kill_jobs(ids, code=self.kill_code)
+                        item["killed"] = [i for i, ok in zip(ids, results) if ok]
+                        item["refused"] = [i for i, ok in zip(ids, results) if not ok]
+                        data["writes"] += 1
+                        data["changed"] = data["changed"] or bool(item["killed"])
+                    elif ids:
+                        item["would_kill"] = ids
+                        data["changed"] = True
+            except GridsecError as err:
+                item["error"] = str(err)
+                data.setdefault("problems", []).append("kill for PanDA user %r: %s (the ban is in place)"
+                                                       % (outcome["user"], err))
+            kills.append(item)
+        try:
+            self.db.rollback()
+        except Exception:  # pylint: disable=broad-except
+            pass
+        data["kills"] = kills
+
+
+# -- files ---------------------------------------------------------------------------------------------------------
+FILE_FORMATS = ("lcas", "gplazma", "plain", "template")
+
+
+def _lcas_quote(value):
+    return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _lcas_unquote(line):
+    text = line.strip()
+    if not (len(text) >= 2 and text.startswith('"') and text.endswith('"')):
+        return text
+    out = []
+    index = 1
+    while index < len(text) - 1:
+        char = text[index]
+        if char == "\\" and index + 1 < len(text) - 1:
+            out.append(text[index + 1])
+            index += 2
+            continue
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
+def render_line(fmt, entry, template=None):
+    """One line of a ban file for ``entry``, or None when the format does not hold that kind."""
+    if fmt == "lcas":
+        return _lcas_quote(entry.value)
+    if fmt == "gplazma":
+        return "ban %s:%s" % ("dn" if entry.kind == DN else "fqan", entry.value)
+    if fmt == "plain":
+        return entry.value
+    fields = {"kind": entry.kind, "value": entry.value, "dn": entry.value if entry.kind == DN else "",
+              "dn_rfc2253": entry.rfc2253 if entry.kind == DN else "",
+              "fqan": entry.value if entry.kind == FQAN else "",
+              "lcas": _lcas_quote(entry.value)}
+    for field in ("reason", "origin", "ticket", "added", "expires"):
+        fields[field] = entry.meta.get(field, "")
+    try:
+        line = template.format(**fields)
+    except (KeyError, IndexError, ValueError) as err:
+        raise ConfigError("template %r cannot be rendered: %s (fields: %s)"
+                          % (template, err, ", ".join(sorted(fields))),
+                          operation="render template")
+    if "\n" in line or "\r" in line:
+        raise ConfigError("template renders a line break for %s" % entry.label(), operation="render template")
+    return line
+
+
+def parse_line(fmt, line):
+    """The identity a ban-file line holds: ``(kind, value)`` or None (comments, blank, unknown lines)."""
+    text = line.strip()
+    if not text or text.startswith("#"):
+        return None
+    if fmt == "lcas":
+        value = _lcas_unquote(text)
+        return (FQAN if not value.split("/")[1:2] or "=" not in value.split("/")[1] else DN, value)
+    if fmt == "gplazma":
+        if not text.startswith("ban "):
+            return None
+        kind, _sep, value = text[4:].strip().partition(":")
+        return (DN if kind == "dn" else FQAN, value)
+    if fmt == "plain":
+        return (DN, text)
+    return ("line", text)
+
+
+class FileTarget(object):
+    kind = "file"
+
+    HEADER = {
+        "lcas": "# LCAS ban_users.db",
+        "gplazma": "# dCache gPlazma ban file\nalias dn=org.globus.gsi.jaas.GlobusPrincipal\n"
+                   "alias fqan=org.dcache.auth.FQANPrincipal",
+        "plain": "# one subject DN per line",
+        "template": None,
+    }
+
+    def __init__(self, name, path, fmt, sync_name, mode="0640", owner=None, group=None, template=None,
+                 header=None, include_fqans=None):
+        if fmt not in FILE_FORMATS:
+            raise ConfigError("file target %s: format %r is not one of %s" % (name, fmt, ", ".join(FILE_FORMATS)))
+        if fmt == "template" and not template:
+            raise ConfigError("file target %s: format template needs template" % name)
+        if not path:
+            raise ConfigError("file target %s: path is required" % name)
+        self.name = name
+        self.path = path
+        self.fmt = fmt
+        self.sync_name = sync_name
+        try:
+            self.mode = int(str(mode or "0640"), 8)
+        except ValueError:
+            raise ConfigError("file target %s: mode %r is not an octal mode such as 0640" % (name, mode))
+        self.owner = owner
+        self.group = group
+        self.template = template
+        self.header = header
+        self.include_fqans = (fmt in ("gplazma", "template")) if include_fqans is None else bool(include_fqans)
+        self.result = TargetResult(name, self.kind)
+        self.result.data["path"] = path
+        self.result.data["format"] = fmt
+
+    @property
+    def label(self):
+        return "file target %s (%s)" % (self.name, self.path)
+
+    def render(self, wanted):
+        lines = ["# Managed by %s (%s): do not edit, changes are overwritten." % (OWNER_MARK, self.sync_name)]
+        header = self.header if self.header is not None else self.HEADER.get(self.fmt)
+        if header:
+            lines.extend(header.splitlines())
+        body = {}
+        for entry in sorted(wanted.values(), key=sort_key):
+            if entry.kind == FQAN and not self.include_fqans:
+                continue
+            line = render_line(self.fmt, entry, self.template)
+            if line is not None:
+                body[line] = entry
+        lines.extend(body)
+        return ("\n".join(lines) + "\n").encode("utf-8"), body
+
+    def _ids(self):
+        uid = gid = None
+        try:
+            if self.owner is not None:
+                uid = int(self.owner) if str(self.owner).isdigit() else pwd.getpwnam(self.owner).pw_uid
+            if self.group is not None:
+                gid = int(self.group) if str(self.group).isdigit() else grp.getgrnam(self.group).gr_gid
+        except KeyError as err:
+            raise ConfigError("file target %s: unknown owner/group %s" % (self.name, err), operation="resolve owner")
+        return uid, gid
+
+    def sync(self, wanted, check_mode):
+        data = self.result.data
+        content, body = self.render(wanted)
+        uid, gid = self._ids()
+        try:
+            with open(self.path, "rb") as handle:
+                existing = handle.read()
+            st = os.stat(self.path)
+        except (IOError, OSError) as err:
+            if getattr(err, "errno", None) != 2:
+                raise ConfigError("cannot read %s: %s" % (self.path, err), server=self.label, operation="read")
+            existing, st = None, None
+        data["reads"] = 1
+        before_lines = []
+        if existing is not None:
+            before_lines = [line for line in existing.decode("utf-8", "replace").splitlines()
+                            if line.strip() and not line.lstrip().startswith("#") and not line.startswith("alias ")]
+        before = set(before_lines)
+        added = [body[line] for line in body if line not in before]
+        removed_lines = [line for line in before_lines if line not in body]
+        removed = []
+        for line in removed_lines:
+            parsed = parse_line(self.fmt, line)
+            removed.append({"kind": parsed[0], "value": parsed[1]} if parsed else {"kind": "line", "value": line})
+        data.update(before_count=len(before), added_count=len(added), removed_count=len(removed),
+                    kept_count=len(before) - len(removed), after_count=len(body))
+        data["added"] = entry_lines(added)
+        data["removed"] = sorted(removed, key=lambda d: (d["kind"], d["value"]))
+        content_changed = existing != content
+        attrs = []
+        if st is not None:
+            if stat.S_IMODE(st.st_mode) != self.mode:
+                attrs.append("mode")
+            if uid is not None and st.st_uid != uid:
+                attrs.append("owner")
+            if gid is not None and st.st_gid != gid:
+                attrs.append("group")
+        data["changed"] = content_changed or bool(attrs)
+        data["attributes_changed"] = attrs
+        data["mode"] = "%04o" % self.mode
+        if check_mode or not data["changed"]:
+            return data
+        try:
+            if content_changed:
+                write_atomic(self.path, content, self.mode, uid, gid)
+                data["operations"].append({"operation": "write", "path": self.path})
+            else:
+                os.chmod(self.path, self.mode)
+                if uid is not None or gid is not None:
+                    os.chown(self.path, -1 if uid is None else uid, -1 if gid is None else gid)
+                data["operations"].append({"operation": "set_attributes", "path": self.path, "attributes": attrs})
+        except (IOError, OSError) as err:
+            raise ConfigError("cannot write %s: %s (the old file is untouched)" % (self.path, err),
+                              server=self.label, operation="write")
+        data["writes"] = 1
+        return data

@@ -1,0 +1,945 @@
+#!/usr/bin/python
+# Copyright (c) 2026 gridsec.ops contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: suspension_list_sync
+short_description: Sync one emergency suspension list to Argus PAPs, PanDA and ban files, with safety rails
+version_added: 0.1.0
+description:
+  - Reads one or several suspension lists (O(sources)), merges them deterministically (DNs compared semantically,
+    duplicates collapse with their metadata kept), drops expired and protected entries, checks the result against
+    the last good list, then brings every target (O(targets)) to exactly that list.
+  - "Sources: an Argus PAP over SOAP (deny rules on a single subject DN or FQAN of all or the named aliases,
+    local and cached remote; compound rules are reported, not imported); a YAML (or JSON) list read from a file
+    or fetched over HTTPS and validated against the collection's JSON Schema (C(meta/suspension-list.schema.json);
+    a schema error rejects the whole source); a plain list (one DN per line, C(fqan:) prefix for FQANs, C(#)
+    comments)."
+  - "Target C(argus): the entries live in one resource PolicySet and one action Policy owned by this sync,
+    recognised by their description C(gridsec.ops suspension_list_sync: <name>). The first sync writes them with
+    C(addPolicySet) + C(addPolicies) at index 0 (2 write calls whatever the size); a change of any number of
+    entries is one version-checked C(updatePolicy) of the owned Policy, retried after a re-read on a version
+    conflict (O(max_retries)). Site-owned objects are never written. The owned PolicySet is kept in front of every
+    policy with Permit rules in the alias (first-applicable evaluation) and the result says so in
+    C(placement) of RV(targets)."
+  - "Target C(panda): bans the PanDA users behind suspended DNs (C(users.status='disabled'); user name from the DN
+    with the server's C(clean_user_id)), in one database transaction; optionally kills the active jobs
+    (O(targets[].kill_jobs)) and tasks (O(targets[].kill_tasks)) of newly banned users. Only bans made by this
+    sync (recorded in the state file) are ever lifted."
+  - "Target C(file): LCAS C(ban_users.db), dCache gPlazma ban file, plain DN list, or a line template; written
+    atomically (temporary file and rename in the same directory) and only when its content or mode/owner differ."
+  - The results and the audit log carry counts and the changed entries, never the whole list unless
+    O(return_list=true).
+author:
+  - gridsec.ops maintainers (@gridsec)
+extends_documentation_fragment:
+  - gridsec.ops._argus
+  - gridsec.ops._panda
+  - gridsec.ops._panda_db
+  - gridsec.ops._tls
+  - gridsec.ops._attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Sources and targets are read, nothing is written to any target or to the state file; the predicted
+        added/removed entries and the write calls that would be issued are returned per target. The audit log
+        records the predicted changes with C(check_mode=true).
+  diff_mode:
+    support: full
+    details:
+      - One diff per target, showing the entries that are added and removed (not the whole list).
+  idempotent:
+    support: full
+    details:
+      - A second run with an unchanged list reads each source and each target once and writes nothing.
+  action_group:
+    description: Use C(group/gridsec.ops.argus) or C(group/gridsec.ops.panda) in C(module_defaults) to set the
+      connection options once.
+    support: full
+    membership:
+      - gridsec.ops.argus
+      - gridsec.ops.panda
+options:
+  name:
+    description:
+      - Name of this sync. It names the state file and the audit log, and it is written in the description of the
+        Argus objects and in the header of ban files, so that two syncs on the same PAP never touch each other's
+        objects.
+      - Letters, digits, C(.), C(_) and C(-).
+    type: str
+    required: true
+  sources:
+    description:
+      - The lists to merge, in order (the first source that has a value or metadata for an identity wins, except
+        C(added) which keeps the earliest and C(expires) which keeps the latest; an entry without C(expires) in any
+        source never expires).
+      - Connection options not given in a source (C(pap_host), TLS options ...) are taken from the module-level
+        options of the same name.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Name of the source in results, errors and the audit log (unique).
+        type: str
+        required: true
+      type:
+        description: Kind of source.
+        type: str
+        required: true
+        choices: [argus, yaml, plain]
+      path:
+        description: File to read (C(yaml), C(plain)).
+        type: path
+      url:
+        description: HTTPS URL to fetch (C(yaml), C(plain)), with the TLS options.
+        type: str
+      aliases:
+        description:
+          - PAP aliases to read (C(argus)); default all aliases of the PAP (C(getAllPaps)).
+        type: list
+        elements: str
+      on_source_failure:
+        description:
+          - What to do when the source cannot be read or is invalid. V(fail) fails the run before any target is
+            touched; V(use_cache) uses the entries this source gave in the last good run (and fails when there is
+            none).
+        type: str
+        choices: [fail, use_cache]
+        default: fail
+      allow_empty:
+        description:
+          - Accept an empty list from this source. By default an empty source is refused (the run fails, targets
+            untouched), since an empty list usually means a broken export rather than "nobody is suspended".
+        type: bool
+        default: false
+      pap_host:
+        description: PAP host of an C(argus) source (default O(pap_host)).
+        type: str
+      pap_port:
+        description: PAP port of an C(argus) source (default O(pap_port)).
+        type: int
+      pap_path:
+        description: PAP services path of an C(argus) source (default O(pap_path)).
+        type: str
+      client_cert:
+        description: Client certificate for this source (default O(client_cert)).
+        type: path
+      client_key:
+        description: Client key for this source (default O(client_key)).
+        type: path
+      proxy_file:
+        description: Proxy file for this source (default O(proxy_file)).
+        type: path
+      ca_path:
+        description: CA file or hashed CA directory for this source (default O(ca_path)).
+        type: path
+      validate_certs:
+        description: Verify the server certificate of this source (default O(validate_certs)).
+        type: bool
+      timeout:
+        description: Timeout in seconds for this source (default O(timeout)).
+        type: float
+      retries:
+        description: Connection retries for this source (default O(retries)).
+        type: int
+  targets:
+    description:
+      - Where the merged list is enforced. Each target reports its own before/after counts, changed entries and
+        operations in RV(targets).
+      - A failure on one target does not stop the others; the run fails at the end naming every failed target,
+        and a failed target is left as it was (one version-checked write, one transaction, one rename).
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name:
+        description: Name of the target in results, errors and the audit log (unique).
+        type: str
+        required: true
+      type:
+        description: Kind of target.
+        type: str
+        required: true
+        choices: [argus, panda, file]
+      alias:
+        description: Local PAP alias of an C(argus) target.
+        type: str
+        default: default
+      public:
+        description:
+          - Visibility of the owned Argus policy. V(true) (a C(public-) policy) lets PAPs that pull from this one
+            (relays, sites) receive the entries; V(false) keeps them for this PAP's own PDPs.
+        type: bool
+        default: true
+      pap_host:
+        description: PAP host of an C(argus) target (default O(pap_host)).
+        type: str
+      pap_port:
+        description: PAP port of an C(argus) target (default O(pap_port)).
+        type: int
+      pap_path:
+        description: PAP services path of an C(argus) target (default O(pap_path)).
+        type: str
+      client_cert:
+        description: Client certificate for this target (default O(client_cert)).
+        type: path
+      client_key:
+        description: Client key for this target (default O(client_key)).
+        type: path
+      proxy_file:
+        description: Proxy file for this target (default O(proxy_file)).
+        type: path
+      ca_path:
+        description: CA file or hashed CA directory for this target (default O(ca_path)).
+        type: path
+      validate_certs:
+        description: Verify the server certificate of this target (default O(validate_certs)).
+        type: bool
+      timeout:
+        description: Timeout in seconds for this target (default O(timeout)).
+        type: float
+      retries:
+        description: Connection retries for this target (default O(retries)).
+        type: int
+      panda_url:
+        description: PanDA server URL of a C(panda) target, used to kill jobs (default O(panda_url)).
+        type: str
+      db_backend:
+        description: Database backend of a C(panda) target (default O(db_backend)).
+        type: str
+        choices: [postgresql, oracle]
+      db_dsn:
+        description: Database DSN of a C(panda) target (default O(db_dsn)).
+        type: str
+      db_host:
+        description: Database host of a C(panda) target (default O(db_host)).
+        type: str
+      db_port:
+        description: Database port of a C(panda) target (default O(db_port)).
+        type: int
+      db_name:
+        description: Database name of a C(panda) target (default O(db_name)).
+        type: str
+      db_user:
+        description: Database user of a C(panda) target (default O(db_user)).
+        type: str
+      db_password:
+        description: Database password of a C(panda) target (default O(db_password)).
+        type: str
+      db_meta_schema:
+        description: PanDA meta schema of a C(panda) target (default O(db_meta_schema)).
+        type: str
+      db_panda_schema:
+        description: PanDA job schema of a C(panda) target (default O(db_panda_schema)).
+        type: str
+      db_deft_schema:
+        description:
+          - DEFT schema (C(PRODSYS_COMM), pending task commands) of a C(panda) target (default O(db_deft_schema)).
+        type: str
+      create_missing:
+        description:
+          - C(panda) target - create a banned C(users) row for a suspended user who never submitted, so that the
+            ban holds from the first submission.
+        type: bool
+        default: true
+      kill_jobs:
+        description:
+          - C(panda) target - kill the active jobs (found in the database) of users newly banned by this run,
+            through the PanDA API (needs C(panda_url) and a production-role credential).
+        type: bool
+        default: false
+      kill_code:
+        description: C(panda) target with O(targets[].kill_jobs=true) - PanDA kill code (9, 91 or 99 for an admin).
+        type: int
+        default: 9
+      kill_tasks:
+        description:
+          - C(panda) target - kill the unfinished JEDI tasks of users newly banned by this run through the PanDA API
+            (needs C(panda_url) and a production-role credential). A task whose kill is already registered in
+            C(PRODSYS_COMM) is not killed again (outcome V(kill_pending)), as in M(gridsec.ops.panda_job_kill).
+        type: bool
+        default: false
+      allow_similar_names:
+        description:
+          - C(panda) target - a suspended DN whose user name has no C(users) row, while another row matches it apart
+            from case and spacing (PanDA user names are case-sensitive), is not banned by default (outcome
+            V(similar_name), the run fails naming both names), since a banned row under the near name would not
+            stop the person. V(true) creates the banned row anyway and only warns.
+        type: bool
+        default: false
+      path:
+        description: File of a C(file) target.
+        type: path
+      format:
+        description:
+          - Format of a C(file) target. V(lcas) - LCAS C(ban_users.db), one quoted slash DN per line (C(\") and
+            C(\\) escaped). V(gplazma) - dCache gPlazma ban plugin file (C(ban dn:<DN>), C(ban fqan:<FQAN>) with the
+            two alias lines). V(plain) - one slash DN per line. V(template) - O(targets[].template) per entry.
+        type: str
+        choices: [lcas, gplazma, plain, template]
+        default: plain
+      template:
+        description:
+          - C(file) target with O(targets[].format=template) - a Python format string rendered once per entry; fields
+            C({dn}) (slash form), C({dn_rfc2253}), C({fqan}), C({value}), C({kind}), C({lcas}) (quoted slash
+            form), C({reason}), C({origin}), C({ticket}), C({added}), C({expires}).
+        type: str
+      header:
+        description: C(file) target - lines written after the ownership comment instead of the format's default header.
+        type: str
+      include_fqans:
+        description:
+          - C(file) target - write FQAN entries too. Default V(true) for V(gplazma) and V(template), V(false) for
+            V(lcas) and V(plain) (whose consumers expect DNs only).
+        type: bool
+      mode:
+        description: C(file) target - permissions of the file, as an octal string.
+        type: str
+        default: "0640"
+      owner:
+        description: C(file) target - owner (name or uid) of the file.
+        type: str
+      group:
+        description: C(file) target - group (name or gid) of the file.
+        type: str
+  allow_list:
+    description:
+      - Protected identities (DNs in any form, or FQANs) that are never suspended, for example the site's own
+        administrators and service DNs. A listed entry is dropped from the merged list and reported in
+        RV(protected) and the audit log.
+    type: list
+    elements: str
+    default: []
+  allow_patterns:
+    description:
+      - Regular expressions (Python C(re.search)) of protected identities, matched against the slash form and the
+        RFC 2253 form of each DN, and against each FQAN.
+    type: list
+    elements: str
+    default: []
+  allow_override:
+    description:
+      - Entries that are suspended even though O(allow_list) or O(allow_patterns) protect them (an explicit,
+        per-entry decision of the operator). Each use is returned in RV(overridden) and recorded in the audit log.
+    type: list
+    elements: str
+    default: []
+  max_shrink_count:
+    description:
+      - Refuse to apply (the run fails, targets untouched) when the merged list would drop more than this number of
+        entries of the last good list. Expired entries do not count. Unset means no count limit.
+    type: int
+  max_shrink_fraction:
+    description:
+      - Refuse to apply when the merged list would drop more than this fraction (0 to 1) of the last good list.
+        Expired entries do not count. V(1) switches the check off.
+    type: float
+    default: 0.25
+  state_dir:
+    description:
+      - Directory of the state file C(<name>.state.json) (mode 0600; the last good merged list, the last good
+        entries of each source, the PanDA bans this sync owns) and, by default, of the audit log.
+    type: path
+    default: /var/lib/gridsec-suspension-sync
+  audit_log:
+    description:
+      - JSON-lines audit log (created with mode 0600), one line per change. Default C(<state_dir>/<name>.audit.jsonl).
+    type: path
+  return_list:
+    description:
+      - Return the whole merged list in RV(list). Off by default, since the list is access-controlled data.
+    type: bool
+    default: false
+  max_retries:
+    description:
+      - Argus targets - how many times a version conflict (another writer changed the owned policy between the read
+        and the write) is retried after a re-read.
+    type: int
+    default: 3
+notes:
+  - The connection options O(pap_host), O(pap_port), O(pap_path), O(panda_url), the C(db_*) options and the TLS
+    options are the defaults of every source and target; a source or target may override each of them. Put the
+    common values in C(module_defaults) (C(group/gridsec.ops.argus) or C(group/gridsec.ops.panda)).
+  - The owned Argus PolicySet matches every resource with the regular expression C((.*)) rather than C(.*), so that
+    the PAP's high-level C(ban)/C(unban) (C(pap-admin ban), M(gridsec.ops.argus_policy)) never write into it and
+    manual bans on the same alias are kept apart from the synced ones.
+  - Within the alias the owned policy is evaluated first (index 0 of the root PolicySet, first-applicable). Across
+    aliases the PAP order decides (ARGUS.md 9.4) - sync into the alias that comes first, or put the upstream PAP
+    before C(default).
+  - See C(docs/suspension-sync.md) in the collection for the list schema, the audit format and how a site or a
+    relay runs it.
+seealso:
+  - module: gridsec.ops.argus_policy
+  - module: gridsec.ops.panda_user_ban
+  - module: gridsec.ops.panda_job_kill
+"""
+
+EXAMPLES = r"""
+- name: Central list to the site PAP, PanDA and an LCAS ban file
+  gridsec.ops.suspension_list_sync:
+    name: egi-central
+    sources:
+      - name: central
+        type: argus
+        pap_host: lcg-argus.cern.ch
+        aliases: [default]
+        on_source_failure: use_cache
+      - name: local-extra
+        type: yaml
+        path: /etc/gridsec/local-suspensions.yml
+        allow_empty: true
+    targets:
+      - name: site-pap
+        type: argus
+        pap_host: argus.example.org
+      - name: lcas
+        type: file
+        format: lcas
+        path: /etc/lcas/ban_users.db
+        mode: "0644"
+    allow_list:
+      - /DC=org/DC=example/OU=Admins/CN=Site Admin
+    allow_patterns:
+      - "^/DC=org/DC=example/OU=Services/"
+    client_cert: /etc/grid-security/hostcert.pem
+    client_key: /etc/grid-security/hostkey.pem
+
+- name: YAML list over HTTPS to PanDA (ban and kill the jobs of newly banned users)
+  gridsec.ops.suspension_list_sync:
+    name: vo-list
+    sources:
+      - name: vo
+        type: yaml
+        url: https://lists.example.org/suspended.yml
+    targets:
+      - name: panda
+        type: panda
+        kill_jobs: true
+        panda_url: https://pandaserver.example.org:25443
+    db_host: pandadb.example.org
+    db_name: panda
+    db_user: panda
+    db_password: "{{ vault_panda_db_password }}"
+"""
+
+RETURN = r"""
+changed:
+  description: Whether any target changed (or would change, in check mode).
+  returned: always
+  type: bool
+merged_count:
+  description: Number of entries in the merged list that was applied (after expiry and the allow-list).
+  returned: always
+  type: int
+sources:
+  description: Per source - name, type, status (V(ok), V(cached)), number of entries, error when it failed.
+  returned: always
+  type: list
+  elements: dict
+targets:
+  description:
+    - Per target - name, type, changed, before/after/added/removed/kept counts, the added and removed entries,
+      the write calls issued (or planned in check mode) in C(planned)/C(operations), C(reads) and C(writes) counts;
+      Argus targets add C(placement) (C(root_index), C(evaluated_before_site_permits), C(permits_before)) and
+      C(attempts) / C(conflicts); PanDA targets add C(outcomes) per user (V(done), V(would_ban), V(similar_name) ...),
+      C(manual_bans_kept), C(kills) (jobs and tasks per newly banned user) and C(problems); file targets add
+      C(path), C(format), C(mode). A failed target has C(failed=true) and C(error).
+  returned: always
+  type: list
+  elements: dict
+expired:
+  description: Entries dropped because their C(expires) time has passed.
+  returned: always
+  type: list
+  elements: dict
+protected:
+  description: Entries dropped because the allow-list protects them.
+  returned: always
+  type: list
+  elements: dict
+overridden:
+  description: Protected entries suspended anyway because of O(allow_override).
+  returned: always
+  type: list
+  elements: dict
+guard:
+  description: Why the safety rails refused the run (empty source, shrink over the limit, failed source), or null.
+  returned: always
+  type: str
+list:
+  description: The whole merged list (only with O(return_list=true)).
+  returned: when O(return_list=true)
+  type: list
+  elements: dict
+audit_log:
+  description: Path of the audit log written by this run.
+  returned: always
+  type: str
+run_id:
+  description: Identifier of this run, written in every audit log line (C(run)).
+  returned: always
+  type: str
+"""
+
+import copy
+import hashlib
+import json
+import os
+import re
+import uuid
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ARGUS_SPEC, connection_problem
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
+from ansible_collections.gridsec.ops.plugins.module_utils import _http, _xml
+from ansible_collections.gridsec.ops.plugins.module_utils._http import (
+    TLS_KEYS,
+    TLS_MUTUALLY_EXCLUSIVE,
+    TLS_REQUIRED_TOGETHER,
+    TLS_SPEC,
+    HttpTransport,
+    transport_options,
+)
+from ansible_collections.gridsec.ops.plugins.module_utils._panda_module import PANDA_DB_SPEC, PANDA_SPEC
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_list as sl
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_targets as st
+
+_TLS_SUB = dict(
+    client_cert=dict(type="path"),
+    client_key=dict(type="path"),
+    proxy_file=dict(type="path", no_log=False),
+    ca_path=dict(type="path"),
+    validate_certs=dict(type="bool"),
+    timeout=dict(type="float"),
+    retries=dict(type="int"),
+)
+_PAP_SUB = dict(pap_host=dict(type="str"), pap_port=dict(type="int"), pap_path=dict(type="str"))
+
+SOURCE_TYPES = ("argus", "yaml", "plain")
+SOURCE_SPEC = dict(
+    name=dict(type="str", required=True),
+    type=dict(type="str", required=True, choices=list(SOURCE_TYPES)),
+    path=dict(type="path"),
+    url=dict(type="str"),
+    aliases=dict(type="list", elements="str"),
+    on_source_failure=dict(type="str", default="fail", choices=["fail", "use_cache"]),
+    allow_empty=dict(type="bool", default=False),
+)
+SOURCE_SPEC.update(copy.deepcopy(_PAP_SUB))
+SOURCE_SPEC.update(copy.deepcopy(_TLS_SUB))
+
+TARGET_SPEC = dict(
+    name=dict(type="str", required=True),
+    type=dict(type="str", required=True, choices=["argus", "panda", "file"]),
+    alias=dict(type="str", default="default"),
+    public=dict(type="bool", default=True),
+    panda_url=dict(type="str"),
+    db_backend=dict(type="str", choices=["postgresql", "oracle"]),
+    db_dsn=dict(type="str", no_log=True),
+    db_host=dict(type="str"),
+    db_port=dict(type="int"),
+    db_name=dict(type="str"),
+    db_user=dict(type="str"),
+    db_password=dict(type="str", no_log=True),
+    db_meta_schema=dict(type="str"),
+    db_panda_schema=dict(type="str"),
+    db_deft_schema=dict(type="str"),
+    create_missing=dict(type="bool", default=True),
+    kill_jobs=dict(type="bool", default=False),
+    kill_code=dict(type="int", default=9),
+    kill_tasks=dict(type="bool", default=False),
+    allow_similar_names=dict(type="bool", default=False),
+    path=dict(type="path"),
+    format=dict(type="str", default="plain", choices=["lcas", "gplazma", "plain", "template"]),
+    template=dict(type="str"),
+    header=dict(type="str"),
+    include_fqans=dict(type="bool"),
+    mode=dict(type="str", default="0640"),
+    owner=dict(type="str"),
+    group=dict(type="str"),
+)
+TARGET_SPEC.update(copy.deepcopy(_PAP_SUB))
+TARGET_SPEC.update(copy.deepcopy(_TLS_SUB))
+
+_DB_KEYS = ("db_backend", "db_dsn", "db_host", "db_port", "db_name", "db_user", "db_password", "db_meta_schema",
+            "db_panda_schema", "db_deft_schema")
+_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+
+
+def argument_spec():
+    spec = copy.deepcopy(ARGUS_SPEC)
+    spec.update(copy.deepcopy(TLS_SPEC))
+    spec.update(copy.deepcopy(PANDA_SPEC))
+    spec.update(copy.deepcopy(PANDA_DB_SPEC))
+    spec.update(
+        name=dict(type="str", required=True),
+        sources=dict(type="list", elements="dict", required=True, options=SOURCE_SPEC),
+        targets=dict(type="list", elements="dict", required=True, options=TARGET_SPEC),
+        allow_list=dict(type="list", elements="str", default=[]),
+        allow_patterns=dict(type="list", elements="str", default=[]),
+        allow_override=dict(type="list", elements="str", default=[]),
+        max_shrink_count=dict(type="int"),
+        max_shrink_fraction=dict(type="float", default=0.25),
+        state_dir=dict(type="path", default="/var/lib/gridsec-suspension-sync"),
+        audit_log=dict(type="path"),
+        return_list=dict(type="bool", default=False),
+        max_retries=dict(type="int", default=3),
+    )
+    return spec
+
+
+class Sync(object):
+    def __init__(self, module):
+        self.module = module
+        self.p = module.params
+        self.check = module.check_mode
+        self.run_id = str(uuid.uuid4())
+        name = self.p["name"]
+        self.state = sl.State(os.path.join(self.p["state_dir"], "%s.state.json" % name))
+        self.audit_path = self.p["audit_log"] or os.path.join(self.p["state_dir"], "%s.audit.jsonl" % name)
+        self.audit = sl.AuditLog(self.audit_path, self.run_id, self.check, name)
+        self.result = dict(changed=False, merged_count=0, sources=[], targets=[], expired=[], protected=[],
+                           overridden=[], guard=None, audit_log=self.audit_path, run_id=self.run_id)
+
+    # -- helpers ------------------------------------------------------------------------------------------------
+    def defaults(self):
+        return self.p
+
+    def tls_options(self, spec):
+        """HttpTransport TLS keyword arguments of a source/target: its own values, else the module's."""
+        return transport_options(sl.connection_settings(spec, self.p, TLS_KEYS))
+
+    def pap_client(self, spec, role):
+        from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import PapClient
+
+        conn = sl.connection_settings(spec, self.p, ("pap_host", "pap_port", "pap_path"))
+        problem = connection_problem(conn)
+        if problem:
+            raise ConfigError(problem, server="%s %s" % (role, spec["name"]), operation="check options")
+        tls = self.tls_options(spec)
+        path = conn["pap_path"] or ""
+        if path and not path.startswith("/"):
+            path = "/" + path
+        label = "%s:%s" % (conn["pap_host"], conn["pap_port"])
+        base = "https://%s:%d%s" % (conn["pap_host"], int(conn["pap_port"]), path.rstrip("/"))
+        transport = HttpTransport(base, server_label=label, max_response_bytes=1024 * 1024 * 1024, **tls)
+        return PapClient(transport, server_label=label)
+
+    def fail(self, msg, **extra):
+        self.audit.flush()
+        result = dict(self.result)
+        result.update(extra)
+        self.module.fail_json(msg=msg, **result)
+
+    # -- steps --------------------------------------------------------------------------------------------------
+    def check_names(self):
+        if not _NAME_RE.match(self.p["name"]):
+            self.fail("name %r: use letters, digits, '.', '_' and '-' only" % self.p["name"])
+        for kind in ("sources", "targets"):
+            seen = set()
+            items = self.p[kind]
+            if not items:
+                self.fail("%s must not be empty" % kind)
+            for item in items:
+                if item["name"] in seen:
+                    self.fail("%s: name %r is used twice" % (kind, item["name"]))
+                seen.add(item["name"])
+        for source in self.p["sources"]:
+            if source["type"] in ("yaml", "plain") and bool(source.get("path")) == bool(source.get("url")):
+                self.fail("source %s: give exactly one of path and url" % source["name"])
+        for target in self.p["targets"]:
+            if target["type"] == "file" and not target.get("path"):
+                self.fail("target %s: a file target needs path" % target["name"])
+        for role, items in (("source", self.p["sources"]), ("target", self.p["targets"])):
+            for item in items:
+                if item["type"] == "argus":
+                    problem = connection_problem(sl.connection_settings(item, self.p, ("pap_host", "pap_port",
+                                                                                       "pap_path")))
+                    if problem:
+                        self.fail("%s %s: %s" % (role, item["name"], problem))
+        fraction = self.p["max_shrink_fraction"]
+        if fraction is not None and not 0 <= fraction <= 1:
+            self.fail("max_shrink_fraction must be between 0 and 1 (got %s)" % fraction)
+
+    def read_source(self, spec):
+        """``(entries, report, sha256 of the bytes read or None)``; identical bytes reuse the entries parsed (and
+        validated) in the last good run, so an unchanged list is not parsed again."""
+        name = spec["name"]
+        if spec["type"] == "argus":
+            client = self.pap_client(spec, "source")
+            try:
+                entries, report = sl.read_argus_source(client, spec)
+            except GridsecError as err:
+                raise sl.SourceError(str(err), server="source %s" % name, operation=err.operation or "read PAP")
+            return entries, dict(report, reads=len(client.operations)), None
+        data, where = sl._read_location(spec, self.p, "read %s" % (spec.get("path") or spec.get("url")))
+        digest = hashlib.sha256(spec["type"].encode("ascii") + b"\0" + data).hexdigest()
+        report = {"location": where, "reads": 1}
+        if digest == self.state.source_digest(name):
+            return self.state.source_cache(name), dict(report, unchanged=True), digest
+        if spec["type"] == "yaml":
+            if sl.yaml is None and not data.lstrip().startswith(b"{"):
+                self.module.fail_json(msg=missing_required_lib("PyYAML") + " (source %s is YAML)" % name,
+                                      exception=sl.YAML_IMPORT_ERROR)
+            return sl.parse_yaml_list(data, name), report, digest
+        return sl.parse_plain_list(data, name), report, digest
+
+    def read_sources(self):
+        lists = []
+        for spec in self.p["sources"]:
+            name = spec["name"]
+            info = {"name": name, "type": spec["type"], "status": "ok"}
+            digest = None
+            try:
+                entries, report, digest = self.read_source(spec)
+                info.update(report)
+            except GridsecError as err:
+                info.update(status="failed", error=str(err))
+                cached = self.state.source_cache(name)
+                if spec["on_source_failure"] == "use_cache" and cached is not None:
+                    info["status"] = "cached"
+                    entries = cached
+                    self.module.warn("source %s failed (%s); using its %d cached entries of the last good run"
+                                     % (name, err, len(cached)))
+                else:
+                    self.result["sources"].append(info)
+                    why = "source %s failed: %s" % (name, err)
+                    if spec["on_source_failure"] == "use_cache":
+                        why += " (on_source_failure=use_cache, but there is no cached list for it yet)"
+                    self.guard(why + "; no target was touched")
+            info["count"] = len(entries)
+            if not entries and not spec["allow_empty"]:
+                self.result["sources"].append(info)
+                self.guard("source %s returned an empty list (set allow_empty: true if that is expected); no target "
+                           "was touched" % name)
+            self.result["sources"].append(info)
+            lists.append((name, entries, dict(info, sha256=digest)))
+        return lists
+
+    def guard(self, why):
+        self.result["guard"] = why
+        self.audit.record("*", "refused", result="refused", reason=why)
+        self.fail("%s refused by its safety rails: %s" % (self.p["name"], why))
+
+    def build_target(self, spec):
+        kind = spec["type"]
+        name = spec["name"]
+        if kind == "argus":
+            return st.ArgusTarget(name, self.pap_client(spec, "target"), self.p["name"], alias=spec["alias"],
+                                  public=spec["public"], max_retries=self.p["max_retries"])
+        if kind == "file":
+            return st.FileTarget(name, spec["path"], spec["format"], self.p["name"], mode=spec["mode"],
+                                 owner=spec["owner"], group=spec["group"], template=spec["template"],
+                                 header=spec["header"], include_fqans=spec["include_fqans"])
+        from ansible_collections.gridsec.ops.plugins.module_utils import _panda_db
+
+        db = sl.connection_settings(spec, self.p, _DB_KEYS)
+        backend = db["db_backend"] or "postgresql"
+        if backend == "postgresql" and _panda_db.psycopg is None:
+            self.module.fail_json(msg=missing_required_lib("psycopg") + " (target %s)" % name,
+                                  exception=_panda_db.PSYCOPG_IMPORT_ERROR)
+        if backend == "oracle" and _panda_db.oracledb is None:
+            self.module.fail_json(msg=missing_required_lib("oracledb") + " (target %s)" % name,
+                                  exception=_panda_db.ORACLEDB_IMPORT_ERROR)
+        connection = _panda_db.PandaDB.connect(
+            backend=backend, dsn=db["db_dsn"], host=db["db_host"], port=db["db_port"], name=db["db_name"],
+            user=db["db_user"], password=db["db_password"], meta_schema=db["db_meta_schema"],
+            panda_schema=db["db_panda_schema"], deft_schema=db["db_deft_schema"],
+            connect_timeout=spec.get("timeout") or self.p["timeout"] or 30)
+        owned = self.state.target(name).setdefault("owned_bans", {})
+        if self.check:
+            owned = dict(owned)
+
+        def client_factory():
+            from ansible_collections.gridsec.ops.plugins.module_utils._panda_client import PandaClient
+
+            url = (spec.get("panda_url") or self.p.get("panda_url") or "").rstrip("/")
+            if not url:
+                raise ConfigError("kill_jobs needs panda_url", server="target %s" % name, operation="kill jobs")
+            for suffix in ("/api/v1", "/api/latest"):
+                if url.endswith(suffix):
+                    url = url[:-len(suffix)]
+            tls = self.tls_options(spec)
+            label = url.split("://", 1)[-1].split("/", 1)[0]
+            return PandaClient(HttpTransport(url, server_label=label, **tls), server_label=label,
+                               oidc_token=self.p.get("oidc_token"), oidc_vo=self.p.get("oidc_vo"),
+                               oidc_role=self.p.get("oidc_role"))
+
+        return st.PandaTarget(name, connection, owned, create_missing=spec["create_missing"],
+                              kill_jobs=spec["kill_jobs"], kill_tasks=spec["kill_tasks"], kill_code=spec["kill_code"],
+                              allow_similar_names=spec["allow_similar_names"], client_factory=client_factory)
+
+    def audit_target(self, data):
+        label = "%s:%s" % (data["type"], data["name"])
+        if data["type"] == "panda":
+            for outcome in data.get("outcomes", []):
+                self.audit.record(label, outcome["action"], {"kind": "dn", "value": outcome["dn"]},
+                                  result=outcome["outcome"], user_name=outcome["user"])
+            for kill in data.get("kills", []):
+                if kill.get("job_ids"):
+                    self.audit.record(label, "kill_jobs", None, result="planned" if self.check else "done",
+                                      user_name=kill["user"], job_ids=kill["job_ids"],
+                                      killed=kill.get("killed"), refused=kill.get("refused"))
+                for task in kill.get("tasks", []):
+                    self.audit.record(label, "kill_tasks", None, result=task["outcome"], user_name=kill["user"],
+                                      task_id=task["task_id"])
+                if kill.get("error"):
+                    self.audit.record(label, "kill", None, result="failed", user_name=kill["user"],
+                                      error=kill["error"])
+            return
+        result = "planned" if self.check else "done"
+        for item in data.get("added", []):
+            self.audit.record(label, "add", item, result=result)
+        for item in data.get("removed", []):
+            self.audit.record(label, "remove", item, result=result)
+
+    # -- main ---------------------------------------------------------------------------------------------------
+    def run(self):
+        self.check_names()
+        try:
+            self.state.load()
+            allow = sl.AllowList(self.p["allow_list"], self.p["allow_patterns"])
+            overrides = list(self.p["allow_override"])
+            for option in ("allow_list", "allow_override"):
+                for item in self.p[option]:
+                    entry = sl.identity_entry(item)
+                    if entry.kind == sl.DN and len(entry.dn.canonical()) < 2:
+                        raise ConfigError("%s item %r is a one-component DN: a comma-form DN given as a string is "
+                                          "split at its commas by Ansible; give %s as a YAML list of DNs"
+                                          % (option, item, option), operation="check options")
+        except GridsecError as err:
+            self.fail(str(err))
+        lists = self.read_sources()
+        merged = sl.merge([(name, entries) for name, entries, _info in lists])
+        now = sl.utcnow()
+        merged, expired = sl.drop_expired(merged, now)
+        merged, protected, overridden = sl.apply_allow_list(merged, allow, overrides)
+        self.result["expired"] = [e.to_dict() for e in expired]
+        self.result["protected"] = protected
+        self.result["overridden"] = overridden
+        for entry in expired:
+            self.audit.record("*", "expire", entry, result="dropped", expires=entry.meta.get("expires"))
+        for item in protected:
+            self.audit.record("*", "protect", item, result="dropped", protected_by=item["protected_by"])
+        for item in overridden:
+            self.audit.record("*", "allow_override", item, result="suspended", protected_by=item["protected_by"])
+        self.result["merged_count"] = len(merged)
+
+        last_keys = self.state.last_good_keys()
+        if last_keys is not None:
+            expired_keys = set(e.key for e in expired)
+            # entries that left because they expired or are now protected are not "shrink"
+            protected_keys = set(sl.identity_entry(p["value"]).key for p in protected)
+            last_keys -= expired_keys | protected_keys
+            problem = sl.shrink_check(set(merged), last_keys, self.p["max_shrink_count"],
+                                      self.p["max_shrink_fraction"])
+            if problem:
+                self.guard(problem + "; the last good list is kept and no target was touched")
+
+        failures = []
+        diffs = []
+        for spec in self.p["targets"]:
+            target = None
+            try:
+                target = self.build_target(spec)
+                data = target.sync(merged, self.check)
+            except GridsecError as err:
+                data = dict(target.result.data) if target is not None else {"name": spec["name"], "type": spec["type"]}
+                data.update(failed=True, error=str(err), changed=False)
+                failures.append("target %s: %s" % (spec["name"], err))
+                self.audit.record("%s:%s" % (spec["type"], spec["name"]), "sync", None, result="failed",
+                                  error=str(err))
+            else:
+                self.audit_target(data)
+                for warning in data.get("warnings", []):
+                    self.module.warn("target %s: %s" % (spec["name"], warning))
+                for problem in data.get("problems", []):
+                    failures.append("target %s: %s" % (spec["name"], problem))
+                    data["failed"] = True
+            finally:
+                close = getattr(getattr(target, "db", None), "close", None)
+                if close is not None:
+                    close()
+            self.result["targets"].append(data)
+            if data.get("changed"):
+                self.result["changed"] = True
+                diffs.append(target_diff(data))
+
+        if self.p["return_list"]:
+            self.result["list"] = [e.to_dict() for e in sorted(merged.values(), key=sl.sort_key)]
+        if not self.check:
+            good = [e.cache_dict() for e in sorted(merged.values(), key=sl.sort_key)]
+            last_good = self.state.data.get("last_good") or {}
+            dirty = any(t.get("type") == "panda" and (t.get("changed") or t.get("failed"))
+                        for t in self.result["targets"])
+            # compared by digest: the stored keys are lists (JSON), the fresh ones tuples
+            digest = hashlib.sha256(json.dumps(good, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+            # last good = a list every target now holds: after a failed target the shrink guard must keep
+            # comparing with the previous one (the per-source caches below are still refreshed)
+            if not failures and last_good.get("sha256") != digest:
+                self.state.data["last_good"] = {"time": sl.iso(now), "run": self.run_id, "entries": good,
+                                                "sha256": digest}
+                dirty = True
+            for name, entries, info in lists:
+                if info["status"] == "ok" and not info.get("unchanged"):
+                    self.state.data["sources"][name] = {"sha256": info["sha256"],
+                                                        "entries": [e.cache_dict() for e in entries]}
+                    dirty = True
+            try:
+                self.state.save(dirty=dirty)
+            except (IOError, OSError) as err:
+                failures.append("state file %s: %s" % (self.state.path, err))
+        try:
+            self.audit.flush()
+        except (IOError, OSError) as err:
+            failures.append("audit log %s: %s" % (self.audit_path, err))
+        if self.module._diff:
+            self.result["diff"] = diffs
+        if failures:
+            self.module.fail_json(msg="%s: %d target(s) failed (the others were synced): %s"
+                                  % (self.p["name"], len(failures), "; ".join(failures)), **self.result)
+        self.module.exit_json(**self.result)
+
+
+def _line(item):
+    if "user" in item:
+        return "%s (%s)" % (item["user"], item.get("dn"))
+    return "%s %s" % (item.get("kind"), item.get("value"))
+
+
+def target_diff(data):
+    header = "%s %s" % (data["type"], data["name"])
+    before = ["- " + _line(i) for i in data.get("removed", [])]
+    after = ["+ " + _line(i) for i in data.get("added", [])]
+    return {"before_header": header + " (removed)", "after_header": header + " (added)",
+            "before": "\n".join(before) + ("\n" if before else ""), "after": "\n".join(after) + ("\n" if after else "")}
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=list(TLS_MUTUALLY_EXCLUSIVE),
+        required_together=list(TLS_REQUIRED_TOGETHER),
+        supports_check_mode=True,
+    )
+    params = module.params
+    remote = any(s["type"] == "argus" or s.get("url") for s in params["sources"]) \
+        or any(t["type"] == "argus" or (t["type"] == "panda" and (t["kill_jobs"] or t["kill_tasks"]))
+               for t in params["targets"])
+    if remote and not _http.has_requests():
+        module.fail_json(msg=missing_required_lib("requests"), exception=str(_http.REQUESTS_IMPORT_ERROR))
+    argus = any(s["type"] == "argus" for s in params["sources"]) or any(t["type"] == "argus" for t in params["targets"])
+    if argus and not _xml.HAS_LXML:
+        module.fail_json(msg=missing_required_lib("lxml"), exception=str(_xml.LXML_IMPORT_ERROR))
+    Sync(module).run()
+
+
+if __name__ == "__main__":
+    main()

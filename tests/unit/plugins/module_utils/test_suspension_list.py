@@ -1,0 +1,465 @@
+# Copyright (c) 2026 gridsec.ops contributors
+# Apache License 2.0 (see LICENSE)
+"""Unit tests of the suspension list: schema, parsing, merge, safety rails, ban-file formats, Argus rules."""
+import copy
+import datetime
+import json
+import os
+
+import pytest
+
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_list as sl
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_targets as st
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import PRIVATE_ID_PREFIX
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import PapPolicyTree, PolicySet
+from ansible_collections.gridsec.ops.plugins.module_utils._dn import parse_dn
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import WriteRefusedError
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..")
+BASE = "/DC=org/DC=example/OU=Users"
+
+
+def test_shipped_schema_is_the_embedded_one():
+    with open(os.path.join(ROOT, "meta", "suspension-list.schema.json"), encoding="utf-8") as handle:
+        assert json.load(handle) == sl.LIST_SCHEMA
+
+
+def test_schema_is_valid_and_agrees_with_jsonschema_when_available():
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.Draft202012Validator.check_schema(sl.LIST_SCHEMA)
+    validator = jsonschema.Draft202012Validator(sl.LIST_SCHEMA)
+    samples = [
+        {"version": 1, "entries": []},
+        {"version": 1, "entries": [{"dn": "/DC=a/CN=b", "reason": "r", "expires": "2030-01-01"}]},
+        {"version": 1, "entries": [{"fqan": "/dteam/Role=x", "added": "2026-01-01T10:00:00Z"}]},
+        {"version": 2, "entries": []},
+        {"version": 1},
+        {"version": 1, "entries": [{"dn": "/DC=a/CN=b", "fqan": "/x"}]},
+        {"version": 1, "entries": [{"reason": "no identity"}]},
+        {"version": 1, "entries": [{"dn": "/DC=a/CN=b", "colour": "red"}]},
+        {"version": 1, "entries": [{"fqan": "no-slash"}]},
+        {"version": 1, "entries": [{"dn": "/DC=a/CN=b", "expires": "next tuesday"}]},
+        {"version": 1, "entries": "not a list"},
+        {"version": True, "entries": []},
+    ]
+    for sample in samples:
+        assert (not sl.schema_errors(sample)) == validator.is_valid(sample), sample
+
+
+def test_yaml_list_parses_dates_metadata_and_rejects_whole_source():
+    text = ("version: 1\norigin: central\nentries:\n"
+            "  - {dn: '/DC=org/CN=a', reason: r1, ticket: T-1, added: 2026-01-01, expires: 2030-01-01T12:00:00Z}\n"
+            "  - {fqan: /dteam/Role=NULL}\n")
+    entries = sl.parse_yaml_list(text.encode(), "src")
+    assert [(e.kind, e.value) for e in entries] == [("dn", "/DC=org/CN=a"), ("fqan", "/dteam")]
+    assert entries[0].meta == {"reason": "r1", "ticket": "T-1", "added": "2026-01-01",
+                               "expires": "2030-01-01T12:00:00+00:00", "origin": "central"}
+    with pytest.raises(sl.SourceError) as err:
+        sl.parse_yaml_list(b"version: 1\nentries:\n  - dn: /DC=org/CN=a\n  - dn: 'not a dn'\n", "src")
+    assert "source src" in str(err.value) and "entries[1]" in str(err.value)
+    with pytest.raises(sl.SourceError) as err:
+        sl.parse_yaml_list(b"version: 1\nentries:\n  - dn: /DC=org/CN=a\n    extra: 1\n", "src")
+    assert "schema" in str(err.value) and "extra" in str(err.value)
+    with pytest.raises(sl.SourceError):
+        sl.parse_yaml_list(b"version: 1\nentries: [\n", "src")
+
+
+def test_plain_list_comments_fqans_and_line_numbers():
+    entries = sl.parse_plain_list("# header\n\n/DC=org/CN=a\nCN=b,DC=org\nfqan:/atlas/Role=x\n  # indented\n", "p")
+    expected = [("dn", "/DC=org/CN=a"), ("dn", "/DC=org/CN=b"), ("fqan", "/atlas/Role=x")]
+    assert [(e.kind, e.value) for e in entries] == expected
+    with pytest.raises(sl.SourceError) as err:
+        sl.parse_plain_list("/DC=org/CN=a\ngarbage\n", "p")
+    assert "line 2" in str(err.value)
+
+
+def test_merge_is_semantic_deterministic_and_keeps_metadata():
+    a = [sl.Entry("dn", "/DC=org/OU=Users/CN=Jane Doe", {"reason": "first", "added": "2026-02-01",
+                                                         "expires": "2027-01-01"}, sources=["a"])]
+    meta_b = {"reason": "second", "ticket": "T-9", "added": "2026-01-01", "expires": "2028-01-01"}
+    b = [sl.Entry("dn", "CN=jane  doe, OU=Users, DC=org", meta_b, sources=["b"]),
+         sl.Entry("dn", "/DC=org/CN=Other", sources=["b"])]
+    merged = sl.merge([("a", a), ("b", b)])
+    assert len(merged) == 2
+    jane = merged[a[0].key]
+    assert jane.value == "/DC=org/OU=Users/CN=Jane Doe" and jane.sources == ["a", "b"]
+    assert jane.meta == {"reason": "first", "ticket": "T-9", "added": "2026-01-01", "expires": "2028-01-01"}
+    # an entry without expires in any source never expires
+    c = [sl.Entry("dn", "/DC=org/OU=Users/CN=Jane Doe", sources=["c"])]
+    assert "expires" not in sl.merge([("a", a), ("c", c)])[a[0].key].meta
+    assert "expires" not in sl.merge([("c", c), ("a", a)])[a[0].key].meta
+    # the order of merging never changes the set, and the first source's value wins
+    assert set(sl.merge([("b", b), ("a", a)])) == set(merged)
+
+
+def test_expiry_allow_list_patterns_and_overrides():
+    now = datetime.datetime(2026, 6, 1, tzinfo=sl.UTC)
+    entries = [sl.Entry("dn", BASE + "/CN=old", {"expires": "2026-05-31T23:59:59Z"}),
+               sl.Entry("dn", BASE + "/CN=new", {"expires": "2026-06-02"}),
+               sl.Entry("dn", "/DC=org/DC=example/OU=Services/CN=ce.example.org"),
+               sl.Entry("dn", BASE + "/CN=Admin"),
+               sl.Entry("fqan", "/dteam/Role=lcgadmin")]
+    merged = sl.merge([("s", entries)])
+    kept, expired = sl.drop_expired(merged, now)
+    assert [e.value for e in expired] == [BASE + "/CN=old"]
+    allow = sl.AllowList(["CN=admin, OU=Users, DC=example, DC=org", "/dteam/Role=lcgadmin"],
+                         [r"OU=Services/", r"^CN=[^,]*\.example\.org,"])
+    kept2, protected, overridden = sl.apply_allow_list(kept, allow, ["/dteam/Role=lcgadmin"])
+    assert sorted(p["value"] for p in protected) == sorted([BASE + "/CN=Admin",
+                                                            "/DC=org/DC=example/OU=Services/CN=ce.example.org"])
+    assert [o["value"] for o in overridden] == ["/dteam/Role=lcgadmin"]
+    assert sorted(e.value for e in kept2.values()) == sorted(["/dteam/Role=lcgadmin", BASE + "/CN=new"])
+    with pytest.raises(sl.ConfigError):
+        sl.AllowList([], ["(unclosed"])
+
+
+def test_shrink_guard():
+    last = set(range(100))
+    assert sl.shrink_check(set(range(90)), last, None, 0.1) is None
+    assert "max_shrink_fraction" in sl.shrink_check(set(range(89)), last, None, 0.1)
+    assert "max_shrink_count=5" in sl.shrink_check(set(range(94)), last, 5, None)
+    assert sl.shrink_check(set(), None, 0, 0.0) is None  # no last good list yet
+    assert sl.shrink_check(set(range(200)), last, 0, 0.0) is None  # growth is never refused
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("2026-01-02", "2026-01-02T00:00:00Z"),
+    ("2026-01-02T03:04:05Z", "2026-01-02T03:04:05Z"),
+    ("2026-01-02T03:04:05+0100", "2026-01-02T02:04:05Z"),
+    ("2026-01-02 03:04:05.5+01:00", "2026-01-02T02:04:05Z"),
+])
+def test_parse_time(text, expected):
+    assert sl.iso(sl.parse_time(text)) == expected
+
+
+HOSTILE = [BASE + "/CN=O'Neil \"Bob\" <b&b> Smith", "CN=Doe\\, John,OU=Users,DC=example,DC=org",
+           BASE + "/CN=Jürgen Ñandú", BASE + "/CN=back\\slash;semi+plus=x",
+           BASE + "/OU=%s" % ("u" * 60) * 15 + "/CN=long"]
+
+
+@pytest.mark.parametrize("fmt", ["lcas", "gplazma", "plain"])
+def test_ban_file_formats_round_trip_hostile_dns(tmp_path, fmt):
+    merged = sl.merge([("s", [sl.Entry("dn", v) for v in HOSTILE] + [sl.Entry("fqan", "/dteam/Role=bad")])])
+    target = st.FileTarget("t", str(tmp_path / "f"), fmt, "sync")
+    content = target.render(merged)[0]
+    back = set()
+    for line in content.decode("utf-8").splitlines():
+        parsed = st.parse_line(fmt, line)
+        if parsed and not line.startswith("alias "):
+            back.add(parsed)
+    dns = set(v for k, v in back if k == "dn")
+    assert set(parse_dn(v).canonical() for v in dns) == set(parse_dn(v).canonical() for v in HOSTILE)
+    assert (("fqan", "/dteam/Role=bad") in back) == (fmt == "gplazma")
+    assert content.count(b"\n") == len(content.decode("utf-8").splitlines())  # one line per entry, no stray breaks
+
+
+def test_file_target_atomic_write_mode_and_unchanged(tmp_path):
+    path = tmp_path / "ban_users.db"
+    merged = sl.merge([("s", [sl.Entry("dn", v) for v in HOSTILE[:2]])])
+    target = st.FileTarget("t", str(path), "lcas", "sync")
+    data = target.sync(merged, check_mode=True)
+    assert data["changed"] and not path.exists() and data["added_count"] == 2
+    data = st.FileTarget("t", str(path), "lcas", "sync").sync(merged, check_mode=False)
+    assert data["writes"] == 1 and oct(os.stat(path).st_mode & 0o777) == "0o640"
+    before = os.stat(path)
+    data = st.FileTarget("t", str(path), "lcas", "sync").sync(merged, check_mode=False)
+    assert not data["changed"] and data["writes"] == 0
+    assert os.stat(path).st_mtime_ns == before.st_mtime_ns and os.stat(path).st_ino == before.st_ino
+    assert sorted(os.listdir(tmp_path)) == ["ban_users.db"]  # no temporary file left behind
+    with pytest.raises(sl.ConfigError):
+        st.FileTarget("t", str(path), "lcas", "sync", mode="rw-r-----")
+    with pytest.raises(sl.ConfigError):
+        st.FileTarget("t", str(path), "template", "sync")
+    bad = st.FileTarget("t", str(path), "template", "sync", template="{nope}")
+    with pytest.raises(sl.ConfigError):
+        bad.render(merged)
+
+
+def test_argus_rules_are_deterministic_and_recognised_without_reparsing():
+    entries = sl.merge([("s", [sl.Entry("dn", v) for v in HOSTILE] + [sl.Entry("fqan", "/dteam/Role=bad")])])
+    target = st.ArgusTarget("t", client=None, sync_name="sync")
+    policy = target._policy(entries.values(), "public-x", "1")  # pylint: disable=protected-access
+    assert [r.rule_id for r in policy.rules] == [r.rule_id for r in target._policy(  # pylint: disable=protected-access
+        list(entries.values())[::-1], "public-x", "1").rules]
+    assert all(r.deny and len(r.attributes) == 1 for r in policy.rules)
+    current, foreign = target._current(policy, entries)  # pylint: disable=protected-access
+    assert set(current) == set(entries) and not foreign
+    # values written by other tools (PAP literal form) are still recognised semantically, as long as that literal is
+    # a valid RFC 2253 string (the PAP does not escape '"' or '+', so those come back as foreign rules: rewritten)
+    parseable = [v for v in HOSTILE if '"' not in v and "+" not in v]
+    entries = sl.merge([("s", [sl.Entry("dn", v) for v in parseable] + [sl.Entry("fqan", "/dteam/Role=bad")])])
+    policy = target._policy(entries.values(), "public-x", "1")  # pylint: disable=protected-access
+    for rule in policy.rules:
+        if rule.attributes[0].attribute_id_spl == "subject":
+            rule.attributes[0].value = parse_dn(rule.attributes[0].value).to_pap_literal()
+            rule.rule_id = "public-" + rule.rule_id
+    current, foreign = target._current(policy, entries)  # pylint: disable=protected-access
+    assert set(current) == set(entries)
+    # the owned PolicySet does not use the literal ".*" resource, so HL ban/unban never select it
+    assert target._policy_set().resource != ".*"  # pylint: disable=protected-access
+
+
+def test_audit_log_is_0600_jsonl_and_marks_check_mode(tmp_path):
+    path = tmp_path / "sub" / "audit.jsonl"
+    log = sl.AuditLog(str(path), "run-1", True, "sync")
+    log.record("file:t", "add", sl.Entry("dn", "/DC=org/CN=a", {"reason": "r", "ticket": "T"}), result="planned")
+    log.flush()
+    log.record("file:t", "remove", {"kind": "dn", "value": "/DC=org/CN=b"})
+    log.flush()
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert oct(os.stat(path).st_mode & 0o777) == "0o600"
+    assert [(x["action"], x["check_mode"], x["entry"]["value"]) for x in lines] == [
+        ("add", True, "/DC=org/CN=a"), ("remove", True, "/DC=org/CN=b")]
+    assert lines[0]["reason"] == "r" and lines[0]["ticket"] == "T" and lines[0]["run"] == "run-1"
+
+
+def test_state_round_trip(tmp_path):
+    state = sl.State(str(tmp_path / "s.json")).load()
+    assert state.last_good_entries() is None and state.source_cache("x") is None
+    state.data["last_good"] = {"entries": [sl.Entry("dn", "/DC=org/CN=a", {"ticket": "T"}).cache_dict()]}
+    state.data["sources"]["x"] = {"entries": [sl.Entry("fqan", "/atlas").cache_dict()]}
+    state.save()
+    assert oct(os.stat(tmp_path / "s.json").st_mode & 0o777) == "0o600"
+    again = sl.State(str(tmp_path / "s.json")).load()
+    assert [e.meta for e in again.last_good_entries()] == [{"ticket": "T"}]
+    assert again.last_good_keys() == {sl.Entry("dn", "CN=a,DC=org").key}  # the same identity, any DN form
+    assert [e.value for e in again.source_cache("x")] == ["/atlas"]
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(sl.ConfigError):
+        sl.State(str(tmp_path / "bad.json")).load()
+
+
+# ---- Argus target against an in-memory PAP (write-call counts, refused writes, visibility) ----------------------
+
+class FakePap(object):
+    """Just enough of PapClient for ArgusTarget: a tree per alias, every call logged, writes that can be refused
+    the way the real PAP refuses them (``false`` reply -> WriteRefusedError raised by the client)."""
+
+    def __init__(self, refuse_updates=0):
+        self.server_label = "fake:8150"
+        self.operations = []
+        self.root = PolicySet("root", "1", ".*", [])
+        self.sets = {}
+        self.policies = {}
+        self.refuse_updates = refuse_updates
+        self.counter = 0
+
+    def _log(self, operation, **args):
+        self.operations.append({"operation": operation, "args": args})
+
+    def get_tree(self, alias):
+        for operation in ("getRootPolicySet", "listPolicySets", "listPolicies"):
+            self._log(operation, alias=alias)
+        return PapPolicyTree(alias, copy.deepcopy(self.root), copy.deepcopy(self.sets), copy.deepcopy(self.policies))
+
+    def add_policy_set(self, alias, index, policy_set):
+        self._log("addPolicySet", alias=alias, index=index)
+        self.counter += 1
+        policy_set = copy.deepcopy(policy_set)
+        policy_set.policy_set_id = "ps-%d" % self.counter
+        self.sets[policy_set.policy_set_id] = policy_set
+        self.root.references.insert(index, ("policyset", policy_set.policy_set_id))
+        return policy_set.policy_set_id
+
+    def add_policies(self, alias, index, policy_set_id, prefixes, policies):
+        self._log("addPolicies", alias=alias, index=index, policy_set_id=policy_set_id)
+        ids = []
+        for prefix, policy in zip(prefixes, policies):
+            self.counter += 1
+            policy = copy.deepcopy(policy)
+            policy.policy_id = "%s-%d" % (prefix, self.counter)
+            self.policies[policy.policy_id] = policy
+            self.sets[policy_set_id].references.insert(index, ("policy", policy.policy_id))
+            ids.append(policy.policy_id)
+        return ids
+
+    def update_policy(self, alias, version, policy):
+        self._log("updatePolicy", alias=alias, id=policy.policy_id, version=version)
+        if self.refuse_updates:
+            self.refuse_updates -= 1
+            raise WriteRefusedError("the PAP answered false to updatePolicy: nothing was written",
+                                    server=self.server_label, operation="updatePolicy")
+        self.policies[policy.policy_id] = copy.deepcopy(policy)
+        return True
+
+    def remove_object_by_id_and_references(self, alias, object_id):
+        self._log("removeObjectByIdAndReferences", alias=alias, id=object_id)
+        self.policies.pop(object_id, None)
+        for ps in self.sets.values():
+            ps.references = [ref for ref in ps.references if ref[1] != object_id]
+        return True
+
+    def owned_values(self):
+        return sorted(r.attributes[0].value for p in self.policies.values() for r in p.rules)
+
+
+def writes(pap):
+    return [op["operation"] for op in pap.operations if op["operation"] in st.WRITE_OPS]
+
+
+def generated_entries(n):
+    return sl.merge([("s", [sl.Entry("dn", "%s/CN=user %05d" % (BASE, i)) for i in range(n)])])
+
+
+def test_argus_first_sync_of_a_large_list_is_two_writes_and_a_change_is_one_update():
+    pap = FakePap()
+    wanted = generated_entries(2000)
+    data = st.ArgusTarget("t", pap, "sync").sync(wanted, check_mode=False)
+    assert writes(pap) == ["addPolicySet", "addPolicies"] and data["writes"] == 2 and data["added_count"] == 2000
+    assert list(pap.policies)[0].startswith("public") and list(pap.policies.values())[0].public
+    pap.operations = []
+    assert not st.ArgusTarget("t", pap, "sync").sync(wanted, check_mode=False)["changed"] and writes(pap) == []
+    changed = dict(list(wanted.items())[50:])
+    changed.update(generated_entries(2100))  # 50 removed, 100 added
+    changed = dict((k, v) for k, v in changed.items() if k not in list(wanted)[:50])
+    data = st.ArgusTarget("t", pap, "sync").sync(changed, check_mode=False)
+    assert writes(pap) == ["updatePolicy"] and (data["added_count"], data["removed_count"]) == (100, 50)
+
+
+def test_argus_private_policy_gets_the_private_underscore_prefix():
+    pap = FakePap()
+    st.ArgusTarget("t", pap, "sync", public=False).sync(generated_entries(3), check_mode=False)
+    assert len(pap.policies) == 1
+    policy_id, policy = next(iter(pap.policies.items()))
+    assert policy_id.startswith(PRIVATE_ID_PREFIX) and PRIVATE_ID_PREFIX == "private_" and not policy.public
+    # switching visibility adds the new policy before it removes the old one (never a moment without one)
+    pap.operations = []
+    st.ArgusTarget("t", pap, "sync", public=True).sync(generated_entries(3), check_mode=False)
+    assert writes(pap) == ["addPolicies", "removeObjectByIdAndReferences"]
+    assert [p.public for p in pap.policies.values()] == [True]
+
+
+def test_argus_false_reply_is_retried_after_a_reread_then_succeeds():
+    pap = FakePap()
+    st.ArgusTarget("t", pap, "sync").sync(generated_entries(3), check_mode=False)
+    pap.refuse_updates = 1
+    data = st.ArgusTarget("t", pap, "sync").sync(generated_entries(4), check_mode=False)
+    assert data["attempts"] == 2 and len(data["conflicts"]) == 1 and data["writes"] == 2
+    assert len(pap.owned_values()) == 4
+
+
+def test_argus_false_reply_every_time_fails_clearly_and_is_never_reported_as_written():
+    pap = FakePap()
+    st.ArgusTarget("t", pap, "sync").sync(generated_entries(3), check_mode=False)
+    pap.refuse_updates = 99
+    target = st.ArgusTarget("t", pap, "sync", max_retries=2)
+    with pytest.raises(WriteRefusedError) as err:
+        target.sync(generated_entries(4), check_mode=False)
+    assert "gave up after 3 attempt(s)" in str(err.value) and "updatePolicy" in str(err.value)
+    assert target.result.data["attempts"] == 3 and len(pap.owned_values()) == 3  # unchanged
+
+
+# ---- PanDA target: near names and pending task kills reuse _panda_db -----------------------------------------
+
+class FakeDB(object):
+    label = "fakedb"
+    meta_schema = "meta"
+
+    def __init__(self, rows=(), similar=None, banned=(), commands=None):
+        self.rows = set(rows)
+        self.similar = similar or {}
+        self.banned = set(banned)
+        self.commands = commands or {}
+        self.created = []
+        self.statuses = {}
+
+    def _run(self, statement, fetch=False):  # pylint: disable=unused-argument
+        return [(name,) for name in sorted(self.banned)]
+
+    def get_user_rows(self, name, for_update=False):  # pylint: disable=unused-argument
+        return ([{"name": name}] if name in self.rows else []), [{"operation": "get_user_rows"}]
+
+    def find_similar_users(self, name):
+        return [{"name": n} for n in self.similar.get(name, [])], [{"operation": "find_similar_users"}]
+
+    def set_status(self, name, status):
+        self.statuses[name] = status
+        return 1, [{"operation": "set_status"}]
+
+    def create_banned_user(self, name, dn=None):  # pylint: disable=unused-argument
+        self.created.append(name)
+        return 1, [{"operation": "create_banned_user"}]
+
+    def get_task_commands(self, task_ids):
+        return dict((t, self.commands[t]) for t in task_ids if t in self.commands), [{"operation": "get_task_commands"}]
+
+    def find_active_jobs(self, name):  # pylint: disable=unused-argument
+        return [], []
+
+    def commit(self):
+        pass
+
+    def rollback(self):
+        pass
+
+
+def test_panda_near_name_is_not_banned_silently_unless_allowed():
+    dn = BASE + "/CN=john smith"
+    wanted = sl.merge([("s", [sl.Entry("dn", dn)])])
+    db = FakeDB(similar={"john smith": ["John Smith"]})
+    data = st.PandaTarget("p", db, {}).sync(wanted, check_mode=False)
+    assert db.created == [] and not data["changed"]
+    assert [o["outcome"] for o in data["outcomes"]] == ["similar_name"] and "John Smith" in data["problems"][0]
+    db = FakeDB(similar={"john smith": ["John Smith"]})
+    data = st.PandaTarget("p", db, {}, allow_similar_names=True).sync(wanted, check_mode=False)
+    assert db.created == ["john smith"] and data["changed"] and "John Smith" in data["warnings"][0]
+
+
+class FakePandaClient(object):
+    def __init__(self, tasks):
+        self.tasks = tasks
+        self.killed = []
+
+    def get_tasks_detailed_info_since(self, user_name=None, **_kw):
+        return [dict(t, userName=user_name) for t in self.tasks]
+
+    def kill_task(self, task_id):
+        self.killed.append(task_id)
+        return {"task_id": task_id, "success": True, "code": 0, "message": "ok"}
+
+
+def test_panda_task_kill_skips_final_tasks_and_kills_already_registered():
+    wanted = sl.merge([("s", [sl.Entry("dn", BASE + "/CN=Bad Actor")])])
+    db = FakeDB(rows={"Bad Actor"}, commands={2: {"command": "kill", "owner": "op", "comment": "earlier"}})
+    client = FakePandaClient([{"jediTaskID": 1, "status": "running"}, {"jediTaskID": 2, "status": "ready"},
+                              {"jediTaskID": 3, "status": "done"}])
+    predicted = st.PandaTarget("p", db, {}, kill_tasks=True, client_factory=lambda: client).sync(wanted, True)
+    assert [(t["task_id"], t["outcome"]) for t in predicted["kills"][0]["tasks"]] == [(1, "would_kill"),
+                                                                                      (2, "kill_pending")]
+    assert client.killed == []
+    data = st.PandaTarget("p", db, {}, kill_tasks=True, client_factory=lambda: client).sync(wanted, False)
+    assert [(t["task_id"], t["outcome"]) for t in data["kills"][0]["tasks"]] == [(1, "kill_registered"),
+                                                                                 (2, "kill_pending")]
+    assert client.killed == [1] and db.statuses == {"Bad Actor": "disabled"}
+
+
+def test_file_target_replaces_by_rename_and_a_failed_write_leaves_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "ban_users.db"
+    first = sl.merge([("s", [sl.Entry("dn", v) for v in HOSTILE[:2]])])
+    st.FileTarget("t", str(path), "lcas", "sync").sync(first, check_mode=False)
+    old_inode, old_content = os.stat(path).st_ino, path.read_bytes()
+    second = sl.merge([("s", [sl.Entry("dn", v) for v in HOSTILE[:3]])])
+
+    def broken_rename(src, dst):  # pylint: disable=unused-argument
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "rename", broken_rename)
+    with pytest.raises(sl.ConfigError) as err:
+        st.FileTarget("t", str(path), "lcas", "sync").sync(second, check_mode=False)
+    assert "old file is untouched" in str(err.value)
+    assert path.read_bytes() == old_content and sorted(os.listdir(tmp_path)) == ["ban_users.db"]
+    monkeypatch.undo()
+    data = st.FileTarget("t", str(path), "lcas", "sync").sync(second, check_mode=False)
+    assert data["writes"] == 1 and os.stat(path).st_ino != old_inode  # a new file renamed over the old one
+    assert sorted(os.listdir(tmp_path)) == ["ban_users.db"]
+
+
+def test_json_list_with_surrogate_pair_escapes_reads_like_utf8():
+    doc = {"version": 1, "entries": [{"dn": "/DC=org/CN=Emoji \U0001F600 User", "reason": "\U00010348"}]}
+    escaped = sl.parse_yaml_list(json.dumps(doc).encode("ascii"), "central")[0]
+    plain = sl.parse_yaml_list(json.dumps(doc, ensure_ascii=False).encode("utf-8"), "central")[0]
+    assert escaped.key == plain.key and escaped.value == "/DC=org/CN=Emoji \U0001F600 User"
+    assert escaped.meta == plain.meta == {"reason": "\U00010348"}
+    # a YAML flow mapping that is not JSON is still read as YAML
+    flow = sl.parse_yaml_list(b"{version: 1, entries: [{dn: /DC=org/CN=a}]}", "central")
+    assert [e.value for e in flow] == ["/DC=org/CN=a"]

@@ -1,0 +1,678 @@
+#!/usr/bin/python
+# Copyright (c) 2026 gridsec.ops contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: argus_canary
+short_description: Publish the daily Argus canary ban, or check that it propagated and is enforced
+version_added: 0.2.0
+description:
+  - The central suspension team bans an invalid "canary" DN every day; monitoring checks that it reaches every
+    Argus node (ARGUS.md section 11). The canary is
+    C(CN=<hash8>, CN=<YYYYMMDD>, CN=Test Subject, CN=000001, CN=tsubject, OU=Users, OU=Organic Units, DC=cern, DC=ch)
+    where C(hash8) is the first 8 hex digits of SHA-256(O(salt) followed by the date).
+  - O(state=published) (central team) makes sure today's canary is banned (public deny rule, resource and action
+    V(.*)) in O(alias) of the PAP given by O(pap_host), stored exactly in the RFC 2253 form with C(", ")
+    separators that the field probe recognises, and removes the canaries (with a hash matching O(salt)) dated more
+    than O(keep_days) days before today. Canary-shaped rules whose hash does not match O(salt) are left alone and
+    reported.
+  - O(state=checked) (monitoring, CI) reads every PAP in O(endpoints) concurrently (at most O(max_workers) at a time,
+    each bounded by O(endpoint_timeout)) and reports for each node the newest valid canary (hash verified with
+    O(salt), or format only without a salt, like the probe), its age, whether today's is present, the propagation
+    lag, the delay budget computed from the polling intervals of the nodes, and whether the node would actually deny
+    the canary.
+  - The effective-deny check evaluates what the node's PDPs receive (the ProvisioningService PDP view, or the same
+    view composed from the enabled PAPs in order with O(view=composed)) first-applicable, so a central rule that is
+    present but ordered after a local permit (upstream after C(default)) fails. For a node other checked nodes pull
+    from (a relay, the central PAP) the PAP view served downstream must deny the canary too, so a relay that does
+    not re-export its upstream (private upstream alias) fails. Request attributes other than the subject DN are
+    unknown to the check, so a permit that may match the canary's user (for example a VO or FQAN permit) counts as
+    permitting it.
+  - Results come as structured data, as Nagios plugin output (RV(nagios)) and optionally as a Prometheus
+    textfile-collector file (O(prometheus_file)). The collection ships a Nagios wrapper,
+    C(extras/check_argus_canary), that turns a saved result into plugin output and exit code.
+author:
+  - gridsec.ops maintainers (@gridsec)
+extends_documentation_fragment:
+  - gridsec.ops._argus
+  - gridsec.ops._tls
+  - gridsec.ops._attributes
+  - gridsec.ops._attributes.ACTIONGROUP_ARGUS
+attributes:
+  check_mode:
+    support: full
+    details:
+      - With O(state=published) check mode reads the PAP and reports the writes it would issue in RV(operations).
+      - With O(state=checked) nothing is written to any PAP; O(prometheus_file) is not written in check mode.
+  diff_mode:
+    support: full
+    details:
+      - With O(state=published) the diff shows the alias's policy before and after as SPL text.
+  idempotent:
+    support: full
+options:
+  state:
+    description:
+      - V(published) bans today's canary and removes old ones on one PAP; V(checked) checks O(endpoints).
+    type: str
+    choices: [published, checked]
+    required: true
+  salt:
+    description:
+      - The secret salt of the canary hash. Required with O(state=published).
+      - With O(state=checked) and no salt only the format of the canary is checked (like the probe without a salt).
+    type: str
+  date:
+    description:
+      - The day to publish or check, V(YYYYMMDD). Defaults to today in UTC.
+    type: str
+  alias:
+    description:
+      - The local alias the canary is banned in (O(state=published)).
+    type: str
+    default: default
+  keep_days:
+    description:
+      - With O(state=published), canaries dated more than this many days before O(date) are removed. V(0) keeps only
+        today's.
+    type: int
+    default: 7
+  endpoints:
+    description:
+      - The PAPs to check with O(state=checked). Without endpoints the PAP given by O(pap_host) is checked.
+      - The connection options (O(client_cert), O(ca_path)...) are the same for every endpoint.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description:
+          - Name of the node in the results, the Nagios output and the Prometheus labels. Defaults to C(host:port).
+        type: str
+      host:
+        description:
+          - Host name of the PAP.
+        type: str
+        required: true
+      port:
+        description:
+          - Port of the PAP SOAP services.
+        type: int
+        default: 8150
+      path:
+        description:
+          - Path of the PAP SOAP services.
+        type: str
+        default: /pap/services
+      exports:
+        description:
+          - Whether downstream PAPs pull from this node, so that what it serves them must deny the canary too.
+            By default this is true when another checked endpoint has this node as a remote PAP.
+        type: bool
+  max_workers:
+    description:
+      - How many endpoints are checked at the same time.
+    type: int
+    default: 16
+  endpoint_timeout:
+    description:
+      - Seconds allowed for each endpoint (each request is also bounded by O(timeout)). A node that does not answer
+        in time is reported UNKNOWN.
+    type: float
+    default: 30
+  view:
+    description:
+      - V(pdp) asks each PAP for what its PDPs receive (ProvisioningService, needs POLICY_READ_LOCAL and
+        POLICY_READ_REMOTE) and falls back to V(composed) when that is refused.
+      - V(composed) builds the same view from C(getAllPaps), C(getOrder) and the trees of the enabled aliases.
+    type: str
+    choices: [pdp, composed]
+    default: pdp
+  request_resource:
+    description:
+      - Resource of the request the effective-deny check evaluates. By default any resource (a rule whose resource
+        is not V(.*) may or may not apply).
+    type: str
+  request_action:
+    description:
+      - Action of the request the effective-deny check evaluates. By default any action.
+    type: str
+  publish_time:
+    description:
+      - Time of day (UTC, V(HH:MM)) at which the central team publishes the day's canary; the lag of a node that
+        does not hold today's canary counts from then.
+    type: str
+    default: "00:00"
+  since:
+    description:
+      - POSIX time at which today's canary was published (for example RV(published_at) of O(state=published)). The
+        lag of a node holding today's canary is then the time from O(since) until the check saw it (an upper bound
+        of the propagation delay).
+    type: float
+  wait_for_today:
+    description:
+      - Seconds to keep polling a node until today's canary appears (CI right after publishing). V(0) looks once.
+    type: float
+    default: 0
+  warning_lag:
+    description:
+      - Lag (seconds) from which a node is WARNING.
+    type: int
+    default: 43200
+  critical_lag:
+    description:
+      - Lag (seconds) from which a node is CRITICAL.
+    type: int
+    default: 86400
+  hop_allowance:
+    description:
+      - Seconds added for each PAP-to-PAP hop to the polling interval in the delay budget (duration of a pull).
+    type: float
+    default: 60
+  extra_delay:
+    description:
+      - Seconds added once to every budget (for example the PDP retention interval plus the PEP cache TTL).
+    type: float
+    default: 0
+  prometheus_file:
+    description:
+      - Write the results for the node-exporter textfile collector to this file (atomically). A node that fails
+        keeps the last-success timestamp found in the previous file.
+    type: path
+  fail_on:
+    description:
+      - Fail the task when the worst node status is at least V(critical) (CRITICAL or UNKNOWN) or V(warning), or
+        V(never). The results are returned either way.
+    type: str
+    choices: [critical, warning, never]
+    default: critical
+notes:
+  - O(state=checked) needs CONFIGURATION_READ and POLICY_READ_LOCAL/POLICY_READ_REMOTE on every node, like the probe.
+  - O(state=published) needs POLICY_WRITE and POLICY_READ_LOCAL on the central PAP.
+seealso:
+  - module: gridsec.ops.argus_hierarchy_lint
+  - module: gridsec.ops.argus_policy
+"""
+
+EXAMPLES = r"""
+- name: Publish today's canary (central team, daily from cron)
+  gridsec.ops.argus_canary:
+    state: published
+    salt: "{{ canary_salt }}"
+    keep_days: 7
+    pap_host: central-argus.example.org
+
+- name: Check every node of the hierarchy in one task
+  gridsec.ops.argus_canary:
+    state: checked
+    salt: "{{ canary_salt }}"
+    endpoints:
+      - {name: central, host: central-argus.example.org}
+      - {name: ngi, host: argus.ngi.example.org}
+      - {name: site-a, host: argus.site-a.example.org}
+    prometheus_file: /var/lib/node_exporter/textfile/argus_canary.prom
+    fail_on: critical
+  register: canary
+"""
+
+RETURN = r"""
+canary:
+  description: The canary of O(date) (stored form, OpenSSL form, date). Without a salt (O(state=checked)) only the date.
+  returned: always
+  type: dict
+  sample: {"dn": "CN=1a2b3c4d, CN=20261201, CN=Test Subject, ...", "openssl": "/DC=ch/DC=cern/...", "date": "20261201"}
+published_at:
+  description: POSIX time at which the ban was issued (V(null) when today's canary was already there or in check mode).
+  returned: state=published
+  type: float
+removed:
+  description: Stored values of the old canaries removed (or that would be removed in check mode).
+  returned: state=published
+  type: list
+  elements: str
+kept:
+  description: Dates of the valid canaries left in the alias.
+  returned: state=published
+  type: list
+  elements: str
+foreign:
+  description: Canary-shaped values whose hash does not match O(salt); never removed.
+  returned: state=published
+  type: list
+  elements: str
+nodes:
+  description: One result per endpoint, in the order given.
+  returned: state=checked
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Node name.
+      type: str
+    status:
+      description: OK, WARNING, CRITICAL or UNKNOWN.
+      type: str
+    problems:
+      description: Why the node is not OK.
+      type: list
+      elements: str
+    error:
+      description: Why the node could not be checked (then status is UNKNOWN).
+      type: str
+    newest:
+      description: Stored value of the newest valid canary.
+      type: str
+    newest_date:
+      description: Its date.
+      type: str
+    newest_alias:
+      description: The alias it was found in.
+      type: str
+    newest_age_seconds:
+      description: Seconds since 00:00 UTC of that date.
+      type: int
+    today_present:
+      description: Whether the canary of O(date) is present.
+      type: bool
+    lag_seconds:
+      description: Propagation lag in whole seconds (see O(since), O(publish_time)); with O(since), the upper bound
+        (time from O(since) until the check saw the canary).
+      type: int
+    budget_seconds:
+      description: Delay budget of the node (polling intervals of the path from the top checked node + allowances).
+      type: float
+    budget_complete:
+      description: False when an upstream PAP of the node was not among the checked endpoints.
+      type: bool
+    lag_min_seconds:
+      description: Lower bound of the propagation delay (the last look that missed today's canary, relative to
+        O(since)); V(0) when the canary was there at the first look.
+      type: float
+    within_budget:
+      description: Whether the propagation delay can be within the budget (RV(nodes[].lag_min_seconds) <= budget).
+      type: bool
+    effective_deny:
+      description: Whether the node (and what it serves downstream, for an exporting node) denies the canary.
+      type: bool
+    effective:
+      description: The deciding rule of the PDP view (C(decision) deny, permit, maybe-permit, not-applicable; C(alias),
+        C(policy_id), C(rule_id), C(text)).
+      type: dict
+    export:
+      description: The same for the PAP view served downstream (exporting nodes only).
+      type: dict
+    canaries:
+      description: Every canary-shaped value found (alias, date, hash, hash_valid, effect, ...).
+      type: list
+      elements: dict
+    order:
+      description: Effective PAP order of the node.
+      type: list
+      elements: str
+    poll_interval:
+      description: Polling interval of the node (seconds).
+      type: float
+summary:
+  description: Number of nodes per status.
+  returned: state=checked
+  type: dict
+nagios:
+  description: Nagios plugin output (C(code) 0-3, C(status), C(text) with status line, perfdata and long text).
+  returned: state=checked
+  type: dict
+prometheus:
+  description: The Prometheus text exposition of the results.
+  returned: state=checked
+  type: str
+operations:
+  description: Write operations issued (or that would be issued in check mode); always empty with O(state=checked).
+  returned: always
+  type: list
+  elements: dict
+"""
+
+import concurrent.futures
+import os
+import tempfile
+import time
+
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import (
+    CRITICAL,
+    OK,
+    STATUS_NAMES,
+    UNKNOWN,
+    WARNING,
+    CheckOptions,
+    add_export_check,
+    canary_dn,
+    canary_openssl,
+    check_date,
+    compute_budgets,
+    downstream_names,
+    nagios_report,
+    node_status,
+    parse_canary,
+    previous_successes,
+    prometheus_text,
+    shift_date,
+    utc_date,
+)
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ArgusModule, execute_plan
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import (
+    PlanError,
+    Target,
+    _Ids,
+    plan_ban,
+    plan_unban,
+    to_spl,
+    view_from_tree,
+    views_equivalent,
+)
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
+
+
+class LiteralTarget(Target):
+    """A canary is only "present" when stored literally as the probe expects (", " separators)."""
+
+    def matches(self, rule):
+        return (rule.effect == "deny" and rule.plain and rule.attributes[0][0] == self.attr_id
+                and rule.attributes[0][1] == self.literal)
+
+
+def _endpoint_client(module, host, port, path, timeout):
+    """A PapClient for another PAP, built by the base module's own code path (same TLS handling)."""
+    saved = dict((k, module.params[k]) for k in ("pap_host", "pap_port", "pap_path", "timeout"))
+    saved_client = module._client
+    try:
+        module.params.update(pap_host=host, pap_port=port, pap_path=path,
+                             timeout=min(float(module.params["timeout"]), float(timeout)))
+        module._client = None
+        return module.client()
+    finally:
+        module.params.update(saved)
+        module._client = saved_client
+
+
+def published(module, today):
+    p = module.params
+    alias = p["alias"]
+    salt = p["salt"]
+    value = canary_dn(salt, today)
+    oldest_kept = shift_date(today, -p["keep_days"])
+    try:
+        module.require_alias(alias, local=True)
+        client = module.client()
+        before = view_from_tree(client.get_tree(alias), alias)
+    except GridsecError as err:
+        module.fail_from(err, operations=[])
+    work = before.copy()
+    ids = _Ids()
+    warnings = []
+    foreign = []
+    old = []
+    for policy_set, policy, rule in before.iter_rules():
+        if rule.effect != "deny" or not rule.plain or rule.attributes[0][0] != "subject":
+            continue
+        parsed = parse_canary(rule.attributes[0][1], salt)
+        if parsed is None:
+            continue
+        if not parsed["hash_valid"]:
+            foreign.append(rule.attributes[0][1])
+        elif parsed["date"] < oldest_kept:
+            old.append((rule.attributes[0][1], policy_set.resource, policy.action))
+    try:
+        ops = plan_ban(work, ids, LiteralTarget("subject", value, value), ".*", ".*", True, warnings)
+        done = set()
+        for literal, resource, action in old:
+            if (literal, resource, action) in done:
+                continue
+            done.add((literal, resource, action))
+            ops.extend(plan_unban(work, LiteralTarget("subject", literal, literal), resource, action, warnings))
+    except PlanError as err:
+        module.fail_json(msg="%s: %s" % (module.server_label, err), operations=[],
+                         requests=module.client_operations())
+    for warning in warnings:
+        module.warn(warning)
+    if foreign:
+        module.warn("%d canary-shaped ban(s) in alias %s on %s have a hash that does not match the salt; left in "
+                    "place: %s" % (len(foreign), alias, module.server_label, ", ".join(sorted(set(foreign)))))
+    published_at = None
+    if module.check_mode:
+        after = work
+        operations = [op.describe() for op in ops]
+    else:
+        module.done_operations = []
+        try:
+            if any(op.operation == "ban" for op in ops):
+                published_at = time.time()
+            execute_plan(module, alias, ops)
+            after = view_from_tree(client.get_tree(alias), alias)
+        except GridsecError as err:
+            module.fail_from(err)
+        operations = module.done_operations
+        if not views_equivalent(after, work):
+            module.warn("the policy of alias %s on %s after the run differs from the prediction; another client "
+                        "may have changed it at the same time" % (alias, module.server_label))
+    kept = sorted(set(parse_canary(r.attributes[0][1], salt)["date"] for _ps, _p, r in after.iter_rules()
+                      if r.effect == "deny" and r.plain and r.attributes[0][0] == "subject"
+                      and (parse_canary(r.attributes[0][1], salt) or {}).get("hash_valid")))
+    before_spl, after_spl = to_spl(before), to_spl(after)
+    result = dict(
+        changed=before_spl != after_spl or bool(operations),
+        operations=operations,
+        canary={"dn": value, "openssl": canary_openssl(salt, today), "date": today},
+        published_at=published_at,
+        removed=sorted(set(v for v, _r, _a in old)),
+        kept=kept,
+        foreign=sorted(set(foreign)),
+        requests=module.client_operations(),
+    )
+    if module._diff:
+        header = "%s alias %s" % (module.server_label, alias)
+        result["diff"] = dict(before=before_spl, after=after_spl, before_header=header, after_header=header)
+    module.exit_json(**result)
+
+
+def _parse_publish_time(text):
+    parts = str(text or "").strip().split(":")
+    if len(parts) != 2 or not all(x.isdigit() for x in parts) or int(parts[0]) > 23 or int(parts[1]) > 59:
+        raise ValueError("publish_time must be HH:MM (UTC), not %r" % (text,))
+    return int(parts[0]) * 3600 + int(parts[1]) * 60
+
+
+def _read_text(path):
+    try:
+        with open(path, "r") as handle:
+            return handle.read()
+    except (IOError, OSError):
+        return ""
+
+
+def _write_atomic(path, text):
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".argus_canary.", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.rename(tmp, path)
+    except Exception:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def checked(module, today):
+    p = module.params
+    try:
+        publish_offset = _parse_publish_time(p["publish_time"])
+    except ValueError as err:
+        module.fail_json(msg=str(err), operations=[])
+    if p["max_workers"] < 1 or p["endpoint_timeout"] <= 0 or p["wait_for_today"] < 0:
+        module.fail_json(msg="max_workers must be >= 1, endpoint_timeout > 0 and wait_for_today >= 0", operations=[])
+    if p["warning_lag"] > p["critical_lag"]:
+        module.fail_json(msg="warning_lag (%d) must not exceed critical_lag (%d)" % (p["warning_lag"], p["critical_lag"]),
+                         operations=[])
+    endpoints = []
+    for item in p["endpoints"] or [{"host": p["pap_host"], "port": p["pap_port"], "path": p["pap_path"]}]:
+        host = (item.get("host") or "").strip()
+        if not host:
+            module.fail_json(msg="every endpoint needs a host", operations=[])
+        port = int(item.get("port") or 8150)
+        path = item.get("path") or "/pap/services"
+        name = item.get("name") or "%s:%d" % (host, port)
+        endpoints.append({"name": name, "host": host, "port": port, "path": path, "exports": item.get("exports"),
+                          "url": "https://%s:%d%s" % (host, port, path)})
+    names = [e["name"] for e in endpoints]
+    duplicates = sorted(set(n for n in names if names.count(n) > 1))
+    if duplicates:
+        module.fail_json(msg="endpoint names must be unique: %s" % ", ".join(duplicates), operations=[])
+    clients = dict((e["name"], _endpoint_client(module, e["host"], e["port"], e["path"], p["endpoint_timeout"]))
+                   for e in endpoints)
+    started = time.time()
+    options = CheckOptions(salt=p["salt"] or None, today=today, request_resource=p["request_resource"],
+                           request_action=p["request_action"], view=p["view"], publish_offset=publish_offset,
+                           since=p["since"], wait_until=(started + p["wait_for_today"]) if p["wait_for_today"] else None,
+                           started=started)
+    workers = min(p["max_workers"], len(endpoints))
+    batches = (len(endpoints) + workers - 1) // workers
+    deadline = started + p["wait_for_today"] + p["endpoint_timeout"] * batches + 5
+    results = {}
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
+    try:
+        futures = dict((pool.submit(_safe_check, e, clients[e["name"]], options), e["name"]) for e in endpoints)
+        try:
+            for future in concurrent.futures.as_completed(futures, timeout=max(0.1, deadline - time.time())):
+                results[futures[future]] = future.result()
+        except concurrent.futures.TimeoutError:
+            pass
+        nodes = []
+        for endpoint in endpoints:
+            node = results.get(endpoint["name"])
+            if node is None:
+                node = {"name": endpoint["name"], "host": endpoint["host"], "port": endpoint["port"],
+                        "url": endpoint["url"], "today": today,
+                        "error": "no answer within %ss (endpoint_timeout)" % p["endpoint_timeout"]}
+            nodes.append(node)
+        # Nodes other checked nodes pull from must serve the canary downstream too.
+        downstream = downstream_names([n for n in nodes if not n.get("error")] or [])
+        exporters = [n for n, e in zip(nodes, endpoints)
+                     if not n.get("error") and (e["exports"] if e["exports"] is not None else downstream.get(n["name"]))]
+        export_futures = dict((pool.submit(add_export_check, n, clients[n["name"]], options), n["name"])
+                              for n in exporters)
+        try:
+            for future in concurrent.futures.as_completed(export_futures,
+                                                          timeout=max(0.1, deadline + p["endpoint_timeout"] - time.time())):
+                future.result()
+        except concurrent.futures.TimeoutError:
+            for future, name in export_futures.items():
+                if not future.done():
+                    node = next(n for n in nodes if n["name"] == name)
+                    node["export"] = {"decision": "unknown", "denied": False, "text": "export check timed out"}
+                    node["effective_deny"] = False
+    finally:
+        pool.shutdown(wait=False)
+    compute_budgets([n for n in nodes if not n.get("error")], p["hop_allowance"], p["extra_delay"])
+    for node in nodes:
+        node.setdefault("downstream", downstream.get(node["name"], []))
+        if node.get("lag_min_seconds") is not None and node.get("budget_seconds") is not None:
+            node["within_budget"] = node["lag_min_seconds"] <= node["budget_seconds"]
+        code, problems = node_status(node, p["warning_lag"], p["critical_lag"])
+        node["status_code"] = code
+        node["status"] = STATUS_NAMES[code]
+        node["problems"] = problems
+        node.setdefault("effective_deny", False)
+    now = time.time()
+    nagios = nagios_report(nodes, p["warning_lag"], p["critical_lag"])
+    previous = previous_successes(_read_text(p["prometheus_file"])) if p["prometheus_file"] else {}
+    prom = prometheus_text(nodes, now, previous)
+    written = False
+    if p["prometheus_file"] and not module.check_mode:
+        try:
+            _write_atomic(p["prometheus_file"], prom)
+            written = True
+        except (IOError, OSError) as err:
+            module.fail_json(msg="cannot write the Prometheus file %s: %s" % (p["prometheus_file"], err),
+                             nodes=nodes, nagios=nagios, operations=[])
+    summary = dict((STATUS_NAMES[c], sum(1 for n in nodes if n["status_code"] == c))
+                   for c in (OK, WARNING, CRITICAL, UNKNOWN))
+    result = dict(changed=False, operations=[], nodes=nodes, summary=summary, nagios=nagios, prometheus=prom,
+                  prometheus_written=written, thresholds={"warning_lag": p["warning_lag"],
+                                                          "critical_lag": p["critical_lag"]},
+                  canary={"date": today, "dn": canary_dn(p["salt"], today) if p["salt"] else None,
+                          "openssl": canary_openssl(p["salt"], today) if p["salt"] else None},
+                  elapsed=round(time.time() - started, 3), checked_at=now)
+    worst = nagios["code"]
+    limit = {"critical": CRITICAL, "warning": WARNING, "never": None}[p["fail_on"]]
+    if limit is not None and (worst >= limit):
+        module.fail_json(msg=nagios["text"].split(" | ")[0] + ": " + "; ".join(
+            "%s: %s" % (n["name"], "; ".join(n["problems"])) for n in nodes if n["status_code"] != OK), **result)
+    module.exit_json(**result)
+
+
+def _safe_check(endpoint, client, options):
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import check_endpoint
+    try:
+        node, _data = check_endpoint(endpoint, client, options)
+    except Exception as exc:  # a bug or an unexpected reply must not hide the other nodes
+        node = {"name": endpoint["name"], "host": endpoint["host"], "port": endpoint["port"], "url": endpoint["url"],
+                "today": options.today, "error": "%s: %s" % (type(exc).__name__, exc)}
+    return node
+
+
+def main():
+    module = ArgusModule(
+        argument_spec=dict(
+            state=dict(type="str", choices=["published", "checked"], required=True),
+            salt=dict(type="str", no_log=True),
+            date=dict(type="str"),
+            alias=dict(type="str", default="default"),
+            keep_days=dict(type="int", default=7, no_log=False),
+            endpoints=dict(type="list", elements="dict", default=[], options=dict(
+                name=dict(type="str"),
+                host=dict(type="str", required=True),
+                port=dict(type="int", default=8150),
+                path=dict(type="str", default="/pap/services"),
+                exports=dict(type="bool"),
+            )),
+            max_workers=dict(type="int", default=16),
+            endpoint_timeout=dict(type="float", default=30),
+            view=dict(type="str", choices=["pdp", "composed"], default="pdp"),
+            request_resource=dict(type="str"),
+            request_action=dict(type="str"),
+            publish_time=dict(type="str", default="00:00"),
+            since=dict(type="float"),
+            wait_for_today=dict(type="float", default=0),
+            warning_lag=dict(type="int", default=43200),
+            critical_lag=dict(type="int", default=86400),
+            hop_allowance=dict(type="float", default=60),
+            extra_delay=dict(type="float", default=0),
+            prometheus_file=dict(type="path"),
+            fail_on=dict(type="str", choices=["critical", "warning", "never"], default="critical"),
+        ),
+        required_if=[("state", "published", ["salt"])],
+        supports_check_mode=True,
+    )
+    p = module.params
+    try:
+        today = check_date(p["date"]) if p["date"] else utc_date()
+    except ValueError as err:
+        module.fail_json(msg="invalid date: %s" % err, operations=[])
+    if p["state"] == "published":
+        if not p["salt"]:
+            module.fail_json(msg="salt must not be empty with state=published", operations=[])
+        if p["keep_days"] < 0:
+            module.fail_json(msg="keep_days must be >= 0", operations=[])
+        if not p["alias"]:
+            module.fail_json(msg="alias must not be empty", operations=[])
+        published(module, today)
+    else:
+        checked(module, today)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+#!/usr/bin/python
+# Copyright (c) 2026 gridsec.ops contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: argus_hierarchy_lint
+short_description: Report the known misconfigurations of an Argus node in the central suspension hierarchy
+version_added: 0.2.0
+description:
+  - Reads a live Argus PAP through its API (PAP list, order, polling interval, policy trees, what its PDPs receive,
+    ACL and C(/pap/status)) and reports each known misconfiguration of a central, relay (NGI) or site node with its
+    consequence and the fix (ARGUS.md sections 8 to 10).
+  - "Checks (C(check) of each finding): C(upstream_after_default) (error: a local permit can decide before the central
+    ban), C(upstream_private_on_relay) (error: the sites below never get the central bans), C(upstream_disabled)
+    (error: cached but not sent to the PDPs), C(poll_interval_beyond_target) (warning), C(open_acl) (error: ANYONE
+    with a write permission or ALL) and C(broad_acl) (warning: ANYONE may read, an FQAN may write),
+    C(local_permit_shadows_central_deny) (error: for a central deny, the node's PDP view reaches a permit first),
+    C(remote_cache_empty) and C(remote_cache_stale) (warning, from the cached trees and the C(/pap/status) times),
+    C(default_private_on_central), C(nothing_exported) (error) and C(private_bans_on_central) (warning) on central
+    and relay nodes."
+  - Never changes anything.
+author:
+  - gridsec.ops maintainers (@gridsec)
+extends_documentation_fragment:
+  - gridsec.ops._argus
+  - gridsec.ops._tls
+  - gridsec.ops._attributes
+  - gridsec.ops._attributes.INFO_MODULE
+  - gridsec.ops._attributes.ACTIONGROUP_ARGUS
+options:
+  tier:
+    description:
+      - The role of the node. V(auto) lints a node with remote PAPs as a site and one without as the central PAP; the
+        relay checks (re-export of the upstream) need V(relay).
+    type: str
+    choices: [auto, central, relay, site]
+    default: auto
+  target_delay:
+    description:
+      - Seconds within which a central ban should reach this PAP; a polling interval above it is reported.
+    type: int
+    default: 14400
+  stale_after:
+    description:
+      - Seconds without any policy change (C(PolicyLastModificationTimeMillis) of C(/pap/status)) after which the cache
+        of the remote PAPs is reported stale. By default one day plus two polling intervals, since the central
+        canary changes the upstream policy every day.
+    type: int
+  fail_on:
+    description:
+      - Fail the task when a finding of at least this severity exists (V(never) only reports).
+    type: str
+    choices: [error, warning, never]
+    default: error
+notes:
+  - Needs CONFIGURATION_READ, POLICY_READ_LOCAL and POLICY_READ_REMOTE. Without CONFIGURATION_READ on the ACL the
+    ACL checks are skipped with an C(info) finding.
+seealso:
+  - module: gridsec.ops.argus_canary
+  - module: gridsec.ops.argus_pap
+"""
+
+EXAMPLES = r"""
+- name: Lint an NGI relay
+  gridsec.ops.argus_hierarchy_lint:
+    pap_host: argus.ngi.example.org
+    tier: relay
+    target_delay: 3600
+  register: lint
+
+- name: Report only
+  gridsec.ops.argus_hierarchy_lint:
+    pap_host: argus.site.example.org
+    tier: site
+    fail_on: never
+  register: lint
+"""
+
+RETURN = r"""
+findings:
+  description: The misconfigurations found, errors first.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    check:
+      description: Id of the check (see the description).
+      type: str
+    severity:
+      description: V(error), V(warning) or V(info).
+      type: str
+    alias:
+      description: The PAP alias concerned, if any.
+      type: str
+    message:
+      description: What is wrong.
+      type: str
+    consequence:
+      description: What it does to the propagation or enforcement of bans.
+      type: str
+    fix:
+      description: How to fix it.
+      type: str
+counts:
+  description: Number of findings per severity.
+  returned: always
+  type: dict
+  sample: {"error": 1, "warning": 0, "info": 0}
+tier:
+  description: The tier the node was linted as.
+  returned: always
+  type: str
+node:
+  description: What was read (C(paps), C(order), C(poll_interval), C(status), C(acl)).
+  returned: always
+  type: dict
+operations:
+  description: Always empty (nothing is written).
+  returned: always
+  type: list
+  elements: dict
+"""
+
+import time
+
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import (
+    SEVERITIES,
+    fetch_node,
+    lint_node,
+)
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ArgusModule, pap_to_dict
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
+
+
+def main():
+    module = ArgusModule(
+        argument_spec=dict(
+            tier=dict(type="str", choices=["auto", "central", "relay", "site"], default="auto"),
+            target_delay=dict(type="int", default=14400),
+            stale_after=dict(type="int"),
+            fail_on=dict(type="str", choices=["error", "warning", "never"], default="error"),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    client = module.client()
+    acl = None
+    acl_error = None
+    try:
+        data = fetch_node(client, view="pdp", want_status=True, all_trees=True)
+        try:
+            acl = client.get_acl()
+        except GridsecError as err:
+            acl_error = str(err)
+        findings, tier = lint_node(data, acl, p["tier"], p["target_delay"], p["stale_after"], time.time(),
+                                   acl_error=acl_error)
+    except GridsecError as err:
+        module.fail_from(err, operations=[])
+    findings.sort(key=lambda f: -SEVERITIES.index(f["severity"]))
+    counts = dict((s, sum(1 for f in findings if f["severity"] == s)) for s in SEVERITIES)
+    node = dict(
+        paps=[pap_to_dict(pap) for pap in data["paps"]],
+        order=data["order"],
+        poll_interval=data["poll_interval"],
+        view=data["view"],
+        status=data.get("status"),
+        acl=dict(("%s:%s" % (k.type, k.name), sorted(v)) for k, v in (acl or {}).items()),
+        read_errors=data["errors"],
+    )
+    result = dict(changed=False, findings=findings, counts=counts, tier=tier, node=node, operations=[],
+                  requests=module.client_operations())
+    limit = {"error": ("error",), "warning": ("error", "warning"), "never": ()}[p["fail_on"]]
+    failing = [f for f in findings if f["severity"] in limit]
+    if failing:
+        module.fail_json(msg="%s: %d finding(s) at or above %s: %s" % (
+            module.server_label, len(failing), p["fail_on"],
+            "; ".join("%s: %s" % (f["check"], f["message"]) for f in failing)), **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

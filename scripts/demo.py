@@ -1,10 +1,19 @@
-"""Driver of `make demo`: start the embedded lab, stage an incident, run playbooks/demo.yml, stop the lab.
+"""Driver of `make demo`: start the embedded lab, stage an incident, run playbooks/demo.yml, show the artefacts.
 
-1. an Argus PAP hierarchy (central -> relay -> site, lab/gridsec_lab/argus/hierarchy.example.yml);
-2. the lab PanDA (API + BigPanDA-style monitor over the PanDA PostgreSQL schema);
-3. a suspicious prun job submitted by "Alice Lab", a second queued job, and the pilot work directory a site
-   would find on its worker node;
-4. ansible-playbook playbooks/demo.yml with the endpoints and credentials as extra vars.
+1. the lab: an Argus PAP hierarchy (central -> relay -> site, lab/gridsec_lab/argus/hierarchy.example.yml), the
+   lab PanDA (API + BigPanDA-style monitor over its own tables, in the PostgreSQL that gridsec_lab.pg.admin_dsn
+   finds: $GRIDSEC_PG_ADMIN_DSN, a local server, or a private throwaway cluster) and the lab SMTP server
+   (STARTTLS + AUTH);
+2. a suspicious prun job submitted by "Alice Lab" (running), a second one queued, and the pilot directory the
+   site found on its worker node "wn042.lab-site" (an inventory host; here a local connection);
+3. ansible-playbook playbooks/demo.yml (incident -> propagation + canary check -> suspension list sync to the site
+   PAP, the PanDA lab and a ban file -> same incident again -> unban -> propagation and sync);
+4. the HTML propagation report (gridsec_lab.report, from the canary check and where the DN was on each node);
+5. a short narrative and where the artefacts are (incident record, the mails as received, the canary report, the
+   HTML report, the ban file).
+
+Needs only Python and the pinned requirements (no ../shared, no running PostgreSQL). Work directory:
+$GRIDSEC_DEMO_WORKDIR or .tmp/demo (emptied at start).
 """
 import json
 import os
@@ -17,23 +26,34 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "lab"))
 
 from gridsec_lab import pg  # noqa: E402
+from gridsec_lab import report  # noqa: E402
+from gridsec_lab import smtp as lab_smtp  # noqa: E402
 from gridsec_lab.argus.lab import ArgusLab  # noqa: E402
 from gridsec_lab.pki import TestPKI  # noqa: E402
 
-WORK = os.path.join(ROOT, ".tmp", "demo")
-SUSPECT_PARAMS = ('-j "" --sourceURL https://pandacache.lab.gridsec.test:25443 -r . -p "python3 miner.py" '
-                  '-a jobO.5f0c2a1e-demo.tar.gz --inDS user.alice.input')
+WORK = os.path.abspath(os.environ.get("GRIDSEC_DEMO_WORKDIR") or os.path.join(ROOT, ".tmp", "demo"))
+COLLECTIONS = os.path.join(ROOT, ".tmp", "collections")
+INCIDENT_ID = "GRIDSEC-DEMO-001"
+# prun's job parameters: the user's command URL-encoded after -p, the code archive after -a.
+SUSPECT_PARAMS = ('-j "" --sourceURL https://pandacache.lab.gridsec.test:25443 -r . -p "python3%20miner.py%20'
+                  '--pool%3Dstratum%2Btcp%3A%2F%2Fpool.example%3A3333" -a jobO.5f0c2a1e-demo.tar.gz '
+                  '--inDS user.alice.input')
+SMTP_USER, SMTP_PASSWORD = "gridsec-ops", "demo-smtp-password"
+CANARY_SALT = "demo-canary-salt"
 
 
-def banner(text):
+def say(text):
     print("\n\033[1m== %s ==\033[0m" % text, flush=True)
 
 
+def ensure_collection_link():
+    link = os.path.join(COLLECTIONS, "ansible_collections", "gridsec", "ops")
+    if not os.path.exists(link):
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        os.symlink(ROOT, link)
+
+
 def stage_panda(pki):
-    if not pg.schema_dir_available():
-        print("PanDA schema not found at %s (set GRIDSEC_PANDA_SCHEMA_DIR): the PanDA part is skipped"
-              % pg.default_schema_dir())
-        return None, {}
     from gridsec_lab import panda
     endpoint = panda.start(os.path.join(WORK, "panda"), pki, ban_cache_seconds=5)
     alice = endpoint.users["alice"]
@@ -41,60 +61,154 @@ def stage_panda(pki):
                                   computingSite="LAB_SITE", batchID="ce01.lab#4711.0#1700000000")
     endpoint.set_job_status(suspect, "running")
     queued = endpoint.submit_job(alice, jobParameters=SUSPECT_PARAMS, computingSite="LAB_SITE")
-    # What the site finds on the worker node: the pilot3 main dir, the job dir, and the pilot log.
-    workdir = os.path.join(WORK, "worker", "PanDA_Pilot3_31337_1700000000", "PanDA_Pilot-%d" % suspect)
-    os.makedirs(workdir, exist_ok=True)
-    with open(os.path.join(os.path.dirname(workdir), "pilotlog.txt"), "w") as handle:
+    # What the site found on the worker node: the pilot3 main dir, the job dir, and the pilot log.
+    main_dir = os.path.join(WORK, "worker-wn042", "PanDA_Pilot3_31337_1700000000")
+    pilot_dir = os.path.join(main_dir, "PanDA_Pilot-%d" % suspect)
+    os.makedirs(pilot_dir, exist_ok=True)
+    with open(os.path.join(main_dir, "pilotlog.txt"), "w") as handle:
         handle.write("2026-11-22 03:00:01,000 | INFO | pilot.control.job | retrieve | received job: %d\n" % suspect)
         handle.write("2026-11-22 03:00:02,000 | INFO | pilot.control.job | run | processing PanDA job %d from "
                      "task 0\n" % suspect)
-    return endpoint, {
+    db = endpoint.db
+    return endpoint, suspect, queued, pilot_dir, {
         "panda_url": endpoint.url, "panda_monitor_url": endpoint.monitor_url, "panda_ca_path": endpoint.ca_path,
-        "panda_admin_cert": endpoint.admin.cert, "panda_admin_key": endpoint.admin.key,
-        "panda_db": {"host": endpoint.db.host, "port": endpoint.db.port, "name": endpoint.db.dbname,
-                     "user": endpoint.db.user},
-        "suspect_workdir": workdir, "suspect_panda_id": suspect, "queued_panda_id": queued,
-        "suspect_user_dn": alice.dn,
+        "panda_client_cert": endpoint.admin.cert, "panda_client_key": endpoint.admin.key,
+        "panda_db_host": db.host, "panda_db_port": db.port, "panda_db_name": db.dbname, "panda_db_user": db.user,
     }
 
 
+def run_playbook(vars_file, inventory):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_STDOUT_CALLBACK="default",
+               ANSIBLE_CALLBACK_RESULT_FORMAT="yaml", ANSIBLE_LOCALHOST_WARNING="false",
+               ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_RETRY_FILES_ENABLED="false",
+               ANSIBLE_DISPLAY_SKIPPED_HOSTS="false", ANSIBLE_PYTHON_INTERPRETER=sys.executable)
+    return subprocess.call([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
+                            os.path.join(ROOT, "playbooks", "demo.yml"), "-e", "@" + vars_file], env=env, cwd=WORK)
+
+
+def render_report(reports):
+    """The HTML propagation report from what the playbook saved; None when the canary check did not run."""
+    canary = os.path.join(reports, "canary.json")
+    if not os.path.exists(canary):
+        return None
+    with open(canary) as handle:
+        canary_result = json.load(handle)
+    suspension = None
+    if os.path.exists(os.path.join(reports, "suspension.json")):
+        with open(os.path.join(reports, "suspension.json")) as handle:
+            suspension = json.load(handle)
+    return report.write(os.path.join(reports, "propagation.html"), canary_result, suspension=suspension,
+                        title="Propagation of the suspension (%s)" % INCIDENT_ID)
+
+
+def narrate(suspect, reports):
+    with open(os.path.join(reports, "canary.json")) as handle:
+        nodes = json.load(handle)["nodes"]
+    with open(os.path.join(reports, "sync.json")) as handle:
+        sync = json.load(handle)
+    print("What happened:")
+    print("  1. wn042's pilot directory named PanDA job %d; it was identified (submitter Alice Lab, payload "
+          "jobO.5f0c2a1e-demo.tar.gz)," % suspect)
+    print("     Alice Lab was banned in PanDA, her DN suspended on the central PAP, her jobs killed, the site and "
+          "the CSIRT list mailed;")
+    lag = max([n.get("lag_seconds") or 0 for n in nodes] or [0])
+    refusing = [n["name"] for n in nodes if not n.get("effective_deny")]
+    print("  2. the suspension reached the site PAP through the relay; canary check: %s; today's canary seen within "
+          "%s of publication, %s;" % (", ".join("%s %s" % (n["name"], n["status"]) for n in nodes),
+                                      report.format_seconds(lag),
+                                      "denied everywhere" if not refusing else "NOT denied by " + ", ".join(refusing)))
+    targets = []
+    for target in sync["first"]:
+        text = "%s +%d" % (target["name"], target.get("added_count") or 0)
+        if target.get("manual_bans_kept"):
+            text += " (%d ban set by hand, here by the incident, left to its owner)" % target["manual_bans_kept"]
+        targets.append(text)
+    print("  3. the central list (%d entries: Alice and today's canary) was synced to %s; a second sync wrote "
+          "nothing;" % (sync["merged_count"], ", ".join(targets)))
+    print("  4. the same incident run again changed nothing and sent no mail;")
+    print("  5. false positive: the ban and the suspension were lifted; that reached the site, and the next sync")
+    print("     took the DN out of the site alias and the ban file.")
+
+
 def main():
+    started = time.monotonic()
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)
+    ensure_collection_link()
     pki = TestPKI(os.path.join(WORK, "pki"))
-    banner("Starting the embedded lab")
+    say("Starting the embedded lab")
+    admin_dsn = pg.admin_dsn()
+    print("PostgreSQL %s" % admin_dsn)
     argus = ArgusLab(os.path.join(ROOT, "lab", "gridsec_lab", "argus", "hierarchy.example.yml"),
                      os.path.join(WORK, "argus"), poll_interval=1, pki=pki).start()
-    panda_endpoint = None
+    panda_endpoint = mail = None
     try:
         for name, info in argus.paps.items():
-            print("Argus PAP %-8s %s" % (name, info.url))
-        panda_endpoint, panda_vars = stage_panda(pki)
-        if panda_endpoint:
-            print("PanDA      %s  (monitor %s)" % (panda_endpoint.url, panda_endpoint.monitor_url))
+            print("Argus PAP  %-8s %s" % (name, info.url))
+        panda_endpoint, suspect, queued, pilot_dir, panda_vars = stage_panda(pki)
+        print("PanDA      %s  (monitor %s)" % (panda_endpoint.url, panda_endpoint.monitor_url))
+        mail = lab_smtp.start(os.path.join(WORK, "smtp"), pki, users={SMTP_USER: SMTP_PASSWORD})
+        print("SMTP       localhost:%d (STARTTLS, AUTH), mails in %s" % (mail.port, mail.maildir))
+        print("Staged: Alice Lab's job %d runs at LAB_SITE (job %d queued); the site found %s on wn042"
+              % (suspect, queued, os.path.relpath(pilot_dir, WORK)))
+
         admin = argus.creds["admin"]
+        reports = os.path.join(WORK, "reports")
+        os.makedirs(reports)
+        ban_file = os.path.join(WORK, "banfiles", "ban_users.db")
+        os.makedirs(os.path.dirname(ban_file))
         demo_vars = {
-            "argus_paps": {name: {"host": "localhost", "port": info.port} for name, info in argus.paps.items()},
-            "argus_ca_path": argus.ca_dir, "argus_admin_cert": admin.cert, "argus_admin_key": admin.key,
-            "suspect_dn": "/DC=test/DC=gridsec-lab/OU=Users/CN=alice/CN=123456/CN=Alice Lab",
-            "with_panda": panda_endpoint is not None,
+            "incident_id": INCIDENT_ID, "incident_worker": "wn042.lab-site", "incident_pilot_dir": pilot_dir,
+            "incident_reason": "crypto-currency mining found by the site", "incident_ticket": "LAB-TICKET-1",
+            "incident_site_name": "LAB-SITE", "incident_pilot_dn": "/DC=test/DC=gridsec-lab/OU=Robots/CN=pilot factory",
+            "incident_record_dir": os.path.join(WORK, "incidents"),
+            "central_pap_host": "localhost", "central_pap_port": argus.paps["central"].port,
+            "argus_paps": {name: {"port": info.port} for name, info in argus.paps.items()},
+            "argus_ca_path": argus.ca_dir, "argus_client_cert": admin.cert, "argus_client_key": admin.key,
+            "incident_smtp_host": "localhost", "incident_smtp_port": mail.port, "incident_smtp_security": "starttls",
+            "incident_smtp_ca_path": mail.ca_file, "incident_smtp_username": SMTP_USER,
+            "incident_smtp_password": SMTP_PASSWORD, "incident_mail_from": "Lab CSIRT <csirt@lab.gridsec.test>",
+            "incident_site_contacts": ["security@lab-site.gridsec.test"],
+            "incident_csirt_contacts": ["csirt-list@lab.gridsec.test"],
+            "canary_salt": CANARY_SALT,
+            "canary_endpoints": [{"name": name, "host": "localhost", "port": info.port}
+                                 for name, info in argus.paps.items()],
+            "demo_reports_dir": reports, "demo_ban_file": ban_file,
+            "demo_sync_state_dir": os.path.join(WORK, "sync"),
         }
         demo_vars.update(panda_vars)
         vars_file = os.path.join(WORK, "vars.json")
         with open(vars_file, "w") as handle:
             json.dump(demo_vars, handle, indent=2)
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".tmp", "collections"),
-                   ANSIBLE_STDOUT_CALLBACK="default", ANSIBLE_CALLBACK_RESULT_FORMAT="yaml",
-                   ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
-                   ANSIBLE_PYTHON_INTERPRETER=sys.executable)
-        banner("Running playbooks/demo.yml")
-        started = time.monotonic()
-        rc = subprocess.call([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
-                              "localhost,", "-c", "local", "--diff", os.path.join(ROOT, "playbooks", "demo.yml"),
-                              "-e", "@" + vars_file], env=env, cwd=ROOT)
-        banner("Demo %s in %.0f s" % ("finished" if rc == 0 else "FAILED", time.monotonic() - started))
+        inventory = os.path.join(WORK, "inventory.ini")
+        with open(inventory, "w") as handle:
+            handle.write("localhost ansible_connection=local\n[worker_nodes]\n"
+                         "wn042.lab-site ansible_connection=local\n")
+
+        say("Running playbooks/demo.yml")
+        rc = run_playbook(vars_file, inventory)
+        received = mail.messages()
+        render_report(reports)
+        say("Demo %s in %.0f s" % ("finished" if rc == 0 else "FAILED", time.monotonic() - started))
+        if rc == 0:
+            narrate(suspect, reports)
+        print("Artefacts:")
+        artefacts = [("incident record", os.path.join(WORK, "incidents", INCIDENT_ID + ".json"), "")]
+        artefacts += [("mail", os.path.join(mail.maildir, message.file), message.message["Subject"])
+                      for message in received]
+        artefacts += [("canary report", os.path.join(reports, "canary.json"), "argus_canary result"),
+                      ("HTML report", os.path.join(reports, "propagation.html"), "open it in a browser"),
+                      ("ban file", ban_file, "LCAS ban_users.db written by suspension_list_sync"),
+                      ("sync audit log", os.path.join(WORK, "sync", "lab-site.audit.jsonl"), "")]
+        for label, path, note in artefacts:
+            if not os.path.exists(path):
+                note = "not written: the demo stopped before"
+            print("  %-16s %s%s" % (label, path, "  " + note if note else ""))
+        print("  %-16s %s (emptied by the next run)" % ("lab work dir", WORK))
         return rc
     finally:
+        if mail:
+            mail.stop()
         if panda_endpoint:
             panda_endpoint.stop()
         argus.stop()

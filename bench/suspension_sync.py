@@ -1,0 +1,320 @@
+#!/usr/bin/env python3
+# Copyright (c) 2026 gridsec.ops contributors
+# Apache License 2.0 (see LICENSE)
+"""Benchmark of suspension_list_sync's Argus target against the lab PAP (one command, ratios and counts).
+
+    .venv/bin/python bench/suspension_sync.py [--sizes 1000,10000,100000] [--ban-baseline 1000]
+
+For each size N (a fresh lab PAP each time): N generated DNs are synced into alias ``default`` (first sync), synced
+again unchanged (no-op), then with k=10 entries changed (5 added, 5 removed). Reported per step: write calls, read
+calls, wall time. Then, at 10,000 entries, the module itself (a subprocess running the module file with an args
+file, no ansible-playbook overhead) for a no-op re-sync with a plain-list file source: reads, writes, time. Beside
+them: the one-``ban``-per-DN way (``argus_policy`` with N subjects) for the baseline size.
+
+Writes bench/results-suspension-sync.md and bench/results-suspension-sync.json. Wall times depend on the machine
+(2 shared cores here); the counts and the ratio t(100k)/t(10k) are the figures to compare.
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, ".tmp", "collections"))
+sys.path.insert(0, os.path.join(ROOT, "lab"))
+
+from gridsec_lab.argus import server as lab_server  # noqa: E402
+from gridsec_lab.argus import soap as lab_soap  # noqa: E402
+from gridsec_lab.argus import xmlutil as lab_xmlutil  # noqa: E402
+from gridsec_lab.argus.lab import ArgusLab  # noqa: E402
+from gridsec_lab.pki import TestPKI  # noqa: E402
+
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_list as sl  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_targets as st  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import PapClient  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport  # noqa: E402
+
+MODULES = os.path.join(ROOT, "plugins", "modules")
+PER_DN_SAMPLE = 5  # argus_policy runs with one subject each, timed and extrapolated to the baseline size
+BASE = "/DC=org/DC=example/DC=bench/OU=Users"
+
+
+def generated(n, start=0):
+    return ["%s/CN=user%07d/CN=Bench User %07d" % (BASE, i, i) for i in range(start, start + n)]
+
+
+def client_for(lab):
+    admin = lab.creds["admin"]
+    pap = next(iter(lab.paps.values()))
+    transport = HttpTransport(pap.url, client_cert=admin.cert, client_key=admin.key, ca_path=lab.ca_dir,
+                              timeout=1800, max_response_bytes=1 << 30)
+    return PapClient(transport, server_label="localhost:%d" % pap.port), pap
+
+
+def step(client, wanted, label):
+    target = st.ArgusTarget("bench", client, "bench")
+    start, cpu = time.monotonic(), time.process_time()
+    data = target.sync(wanted, check_mode=False)
+    elapsed, cpu = time.monotonic() - start, time.process_time() - cpu
+    return {"step": label, "writes": data["writes"], "reads": data["reads"], "seconds": round(elapsed, 3),
+            "cpu_seconds": round(cpu, 3),
+            "write_ops": [op["operation"] for op in data["operations"] if op["operation"] in st.WRITE_OPS],
+            "added": data["added_count"], "removed": data["removed_count"]}
+
+
+def run_module(module_file, args, workdir):
+    args_file = os.path.join(workdir, "args-%d.json" % time.monotonic_ns())
+    with open(args_file, "w", encoding="utf-8") as handle:
+        json.dump({"ANSIBLE_MODULE_ARGS": args}, handle)
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, ".tmp", "collections"))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, module_file, args_file], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, env=env, timeout=7200, check=False)
+    elapsed = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    try:
+        result = json.loads(proc.stdout)
+    except ValueError as exc:
+        raise SystemExit("module %s failed: %s %s" % (module_file, proc.stdout[-3000:], proc.stderr[-3000:])) from exc
+    if result.get("failed"):
+        raise SystemExit("module %s failed: %s" % (module_file, result.get("msg")))
+    return result, elapsed, cpu
+
+
+def conn_args(lab, pap):
+    admin = lab.creds["admin"]
+    return {"pap_host": "localhost", "pap_port": pap.port, "client_cert": admin.cert, "client_key": admin.key,
+            "ca_path": lab.ca_dir, "timeout": 1800}
+
+
+def bench_size(n, pki, workdir, module_at):
+    lab = ArgusLab({"paps": [{"name": "pap"}]}, os.path.join(workdir, "pap-%d" % n), pki=pki, poll_interval=3600)
+    lab.start()
+    try:
+        client, pap = client_for(lab)
+        start = time.monotonic()
+        wanted = sl.merge([("bench", [sl.Entry("dn", dn) for dn in generated(n)])])
+        prepare = time.monotonic() - start
+        row = {"entries": n, "prepare_seconds": round(prepare, 3)}
+        row["first"] = step(client, wanted, "first sync")
+        row["noop"] = step(client, wanted, "no-op re-sync")
+        changed = dict(wanted)
+        for key in list(changed)[:5]:
+            del changed[key]
+        changed.update(sl.merge([("bench", [sl.Entry("dn", dn) for dn in generated(5, start=n)])]))
+        row["change"] = step(client, changed, "change of k=10 (5 added, 5 removed)")
+        if n == module_at:
+            listfile = os.path.join(workdir, "list-%d.txt" % n)
+            with open(listfile, "w", encoding="utf-8") as handle:
+                handle.write("\n".join(e.value for e in changed.values()) + "\n")
+            args = dict(conn_args(lab, pap), name="bench", state_dir=os.path.join(workdir, "state-%d" % n),
+                        sources=[{"name": "list", "type": "plain", "path": listfile}],
+                        targets=[{"name": "pap", "type": "argus"}], max_shrink_fraction=1)
+            # first module run: fills the state file (last good list, parsed source cache); the second is the
+            # no-op re-sync that cron runs over and over
+            run_module(os.path.join(MODULES, "suspension_list_sync.py"), args, workdir)
+            result, elapsed, cpu = run_module(os.path.join(MODULES, "suspension_list_sync.py"), args, workdir)
+            target = result["targets"][0]
+            row["module_noop"] = {"seconds": round(elapsed, 3), "cpu_seconds": round(cpu, 3),
+                                  "changed": result["changed"],
+                                  "source_reads": [s["reads"] for s in result["sources"]],
+                                  "target_reads": target["reads"], "target_writes": target["writes"]}
+        return row
+    finally:
+        lab.stop()
+
+
+def bench_ban_baseline(n, pki, workdir):
+    """The one-``ban``-per-DN way (what argus_policy did when the issue was filed: one HighLevel ``ban`` per DN),
+    timed with the same client, and ``argus_policy`` itself as it is in this checkout, both on fresh PAPs."""
+    out = {"entries": n}
+    lab = ArgusLab({"paps": [{"name": "pap"}]}, os.path.join(workdir, "ban-%d" % n), pki=pki, poll_interval=3600)
+    lab.start()
+    try:
+        client, _pap = client_for(lab)
+        start = time.monotonic()
+        for dn in generated(n):
+            client.ban("default", "subject", dn)
+        out["per_dn"] = {"seconds": round(time.monotonic() - start, 3), "ban_calls": len(client.operations)}
+    finally:
+        lab.stop()
+    lab = ArgusLab({"paps": [{"name": "pap"}]}, os.path.join(workdir, "policy-%d" % n), pki=pki, poll_interval=3600)
+    lab.start()
+    try:
+        pap = next(iter(lab.paps.values()))
+        args = dict(conn_args(lab, pap), subjects=generated(n))
+        result, elapsed, _cpu = run_module(os.path.join(MODULES, "argus_policy.py"), args, workdir)
+        ops = [op["operation"] for op in result.get("requests", result.get("operations", []))]
+        out["argus_policy"] = {"seconds": round(elapsed, 3), "ban_calls": ops.count("ban"),
+                               "write_calls": sum(1 for op in ops if op in st.WRITE_OPS), "calls": len(ops),
+                               "writes": sorted(set(op for op in ops if op in st.WRITE_OPS))}
+        # argus_policy run once per DN (an operator looping over the list): measured on a sample, extrapolated
+        sample = generated(PER_DN_SAMPLE, start=n)
+        start = time.monotonic()
+        writes = 0
+        cpu = 0.0
+        for dn in sample:
+            one_args = dict(conn_args(lab, pap), subjects=[dn])
+            result, _elapsed, one_cpu = run_module(os.path.join(MODULES, "argus_policy.py"), one_args, workdir)
+            ops = [op["operation"] for op in result.get("requests", result.get("operations", []))]
+            writes += sum(1 for op in ops if op in st.WRITE_OPS)
+            cpu += one_cpu
+        per_call = (time.monotonic() - start) / len(sample)
+        out["argus_policy_per_dn"] = {"sample": len(sample), "seconds_per_dn": round(per_call, 3),
+                                      "module_cpu_seconds_per_dn": round(cpu / len(sample), 3),
+                                      "write_calls_per_dn": round(float(writes) / len(sample), 2),
+                                      "extrapolated_seconds": round(per_call * n, 1)}
+    finally:
+        lab.stop()
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--ban-baseline", type=int, default=1000)
+    parser.add_argument("--module-at", type=int, default=10000)
+    parser.add_argument("--output", default=os.path.join(HERE, "results-suspension-sync"))
+    parser.add_argument("--render", help="only re-render the .md from an existing results .json")
+    options = parser.parse_args()
+    if options.render:
+        with open(options.render, encoding="utf-8") as handle:
+            out = ratios(json.load(handle))
+        with open(options.render, "w", encoding="utf-8") as handle:
+            json.dump(out, handle, indent=2)
+        with open(options.render[:-len(".json")] + ".md", "w", encoding="utf-8") as handle:
+            handle.write(render(out))
+        return
+    # The lab PAP caps request bodies and SOAP documents at 8 MiB (a guard for the tests); a 100,000-rule policy is
+    # ~45 MB of XACML in one addPolicies/updatePolicy, which the real argus-pap (Axis, no such cap) accepts. Lift
+    # both caps here only, in this process.
+    lab_server.MAX_BODY = 1 << 30
+    lab_soap.parse_xml = lambda data, max_bytes=None: lab_xmlutil.parse_xml(data, max_bytes=1 << 30)
+    sizes = [int(s) for s in options.sizes.split(",") if s]
+    out = {"sizes": [], "ban_baseline": None, "python": sys.version.split()[0], "cpus": os.cpu_count(),
+           "load_average_at_start": [round(x, 1) for x in os.getloadavg()]}
+    with tempfile.TemporaryDirectory(prefix="bench-sync-") as workdir:
+        pki = TestPKI(os.path.join(workdir, "pki"))
+        for n in sizes:
+            print("syncing %d entries ..." % n, flush=True)
+            try:
+                out["sizes"].append(bench_size(n, pki, workdir, options.module_at))
+            except Exception as err:  # pylint: disable=broad-exception-caught  # report it, do not stop
+                out["sizes"].append({"entries": n, "error": "%s: %s" % (type(err).__name__, err)})
+            print(json.dumps(out["sizes"][-1]), flush=True)
+        if options.ban_baseline:
+            print("one ban per DN for %d entries ..." % options.ban_baseline, flush=True)
+            out["ban_baseline"] = bench_ban_baseline(options.ban_baseline, pki, workdir)
+            print(json.dumps(out["ban_baseline"]), flush=True)
+    ratios(out)
+    with open(options.output + ".json", "w", encoding="utf-8") as handle:
+        json.dump(out, handle, indent=2)
+    with open(options.output + ".md", "w", encoding="utf-8") as handle:
+        handle.write(render(out))
+    print("wrote %s.md and .json" % options.output)
+
+
+def ratios(out):
+    """t(10 N)/t(N) per step for the largest measured pair of sizes 10x apart (100k/10k when both were run), on
+    wall-clock and on CPU seconds (the machine is shared: CPU is steadier)."""
+    by_n = dict((row["entries"], row) for row in out["sizes"] if "first" in row)
+    for old in ("ratio_first_100k_10k", "ratio_change_100k_10k", "ratio_noop_100k_10k", "ratios_100k_10k"):
+        out.pop(old, None)
+    out["ratios"] = {}
+    pairs = sorted((n, 10 * n) for n in by_n if 10 * n in by_n)
+    if pairs:
+        small_n, big_n = pairs[-1]
+        out["ratios"] = {"small": small_n, "big": big_n, "steps": {}}
+        for step_name in ("first", "noop", "change"):
+            small, big = by_n[small_n][step_name], by_n[big_n][step_name]
+            out["ratios"]["steps"][step_name] = {
+                "wall": round(big["seconds"] / max(small["seconds"], 1e-3), 2),
+                "cpu": round(big["cpu_seconds"] / max(small["cpu_seconds"], 1e-3), 2)}
+    return out
+
+
+def _short(n):
+    return "%dk" % (n // 1000) if n % 1000 == 0 else str(n)
+
+
+def render(out):
+    lines = ["# suspension_list_sync benchmark (lab PAP)", "",
+             "Generated by `bench/suspension_sync.py` (Python %s, %s CPUs). Times are wall-clock on a shared machine; "
+             "the counts and ratios are the figures to compare. Sizes measured: %s; load average at start: %s."
+             % (out["python"], out["cpus"], ", ".join(str(r["entries"]) for r in out["sizes"]),
+                out.get("load_average_at_start", "not recorded")), "",
+             "CPU seconds of the in-process steps include the lab PAP's own threads (same process). The lab PAP caps "
+             "requests at 8 MiB; the bench lifts that cap in its own process, since a 100,000-rule policy is one "
+             "~45 MB addPolicies/updatePolicy (the real argus-pap has no such cap). A no-op re-sync reads the target "
+             "alias with 3 SOAP calls (getRootPolicySet, listPolicySets, listPolicies) and the source once.", "",
+             "| entries | step | write calls | read calls | seconds | CPU seconds |", "|---:|---|---:|---:|---:|---:|"]
+    for row in out["sizes"]:
+        if "error" in row:
+            lines.append("| %d | not measured: %s | | | | |" % (row["entries"], row["error"]))
+            continue
+        for key in ("first", "noop", "change"):
+            s = row[key]
+            lines.append("| %d | %s (%s) | %d | %d | %.2f | %.2f |" % (
+                row["entries"], s["step"], ", ".join(s["write_ops"]) or "no write", s["writes"], s["reads"],
+                s["seconds"], s["cpu_seconds"]))
+    lines.append("")
+    if out.get("note"):
+        lines.append("- run note: %s" % out["note"])
+    measured = out.get("ratios") or {}
+    if measured and (measured["small"], measured["big"]) != (10000, 100000):
+        lines.append("- 100,000 entries were not measured in this run (see the sizes above); the ratio below is "
+                     "t(%d)/t(%d), the same 10x step one size down" % (measured["big"], measured["small"]))
+    for key, label in (("first", "first sync"), ("change", "change of k=10 entries"), ("noop", "no-op re-sync")):
+        ratio = measured.get("steps", {}).get(key)
+        if ratio:
+            lines.append("- t(%s)/t(%s), %s: **%s** wall-clock, **%s** CPU (10x the entries; target <= 12, i.e. "
+                         "no quadratic step)" % (_short(measured["big"]), _short(measured["small"]), label,
+                                                 ratio["wall"], ratio["cpu"]))
+    for row in out["sizes"]:
+        if "prepare_seconds" in row:
+            lines.append("- parsing and merging %d generated entries (semantic DN keys, once per entry): %.2f s"
+                         % (row["entries"], row["prepare_seconds"]))
+    for row in out["sizes"]:
+        if "module_noop" in row:
+            m = row["module_noop"]
+            lines.append("- module run (subprocess, args file) for a no-op re-sync at %d entries: %.2f s wall, %.2f s "
+                         "CPU of the module process, changed=%s, source reads %s, target read calls %d "
+                         "(getRootPolicySet + listPolicySets + listPolicies), writes %d"
+                         % (row["entries"], m["seconds"], m["cpu_seconds"], m["changed"], m["source_reads"],
+                            m["target_reads"], m["target_writes"]))
+    if out.get("ban_baseline"):
+        b = out["ban_baseline"]
+        per_dn, module = b["per_dn"], b["argus_policy"]
+        lines.append("- one `ban` per DN for %d DNs (the HighLevel `ban` call per DN, as `argus_policy` worked when "
+                     "the issue was filed): %d ban calls, %.2f s"
+                     % (b["entries"], per_dn["ban_calls"], per_dn["seconds"]))
+        lines.append("- `argus_policy` in this checkout with %d subjects (module subprocess): %d write calls (%s), "
+                     "%d calls in all, %.2f s" % (b["entries"], module["write_calls"], ", ".join(module["writes"]),
+                                                  module["calls"], module["seconds"]))
+        if b.get("argus_policy_per_dn"):
+            p = b["argus_policy_per_dn"]
+            lines.append("- `argus_policy` run once per DN (one task per list entry): %.2f s wall (%.2f s CPU of the "
+                         "module process) and %.1f write calls per DN (mean of %d runs), i.e. about %.0f s and %d "
+                         "write calls for %d DNs (extrapolated, not run)"
+                         % (p["seconds_per_dn"], p.get("module_cpu_seconds_per_dn", 0), p["write_calls_per_dn"],
+                            p["sample"], p["extrapolated_seconds"], round(p["write_calls_per_dn"] * b["entries"]),
+                            b["entries"]))
+        for row in out["sizes"]:
+            if row.get("entries") == b["entries"] and "first" in row:
+                lines.append("  - `suspension_list_sync` first sync of the same %d entries: %d write calls, %.2f s "
+                             "(%.0fx faster than one ban per DN)"
+                             % (b["entries"], row["first"]["writes"], row["first"]["seconds"],
+                                per_dn["seconds"] / max(row["first"]["seconds"], 1e-3)))
+    lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

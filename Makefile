@@ -2,11 +2,12 @@
 # collection links) on a fresh checkout. See docs/testing.md.
 #
 #   make demo   run the incident demo against the embedded lab
-#   make test   run every test tier: pytest, ansible-test sanity/units on two cores, ansible-lint,
-#               docs and changelog lint, ansible-doc
+#   make test   run every test tier: pytest (unit, lab, integration), ansible-test sanity/units on two
+#               cores (+ Python 3.9 compile/import), ansible-lint, molecule (the argus_server role
+#               scenarios), docs and changelog lint, ansible-doc
 #
 # For development, `make test STEPS="pytest lint"` runs only the named steps
-# (pytest core219 core221 lint docs ansible-doc); set-up always runs.
+# (pytest core219 core221 lint molecule docs ansible-doc); set-up always runs.
 
 SHELL := /bin/bash
 STEPS ?=

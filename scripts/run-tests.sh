@@ -10,6 +10,7 @@
 #                 and the compile/import sanity tests on Python 3.9 (oldest managed-node Python)
 #   core221       the same with ansible-core 2.21 / Python 3.12
 #   lint          ansible-lint --offline --profile production
+#   molecule      molecule test --all: the role scenarios under extensions/molecule (localhost, lab PAPs)
 #   docs          antsibull-docs lint-collection-docs, antsibull-changelog lint
 #   ansible-doc   ansible-doc renders every module and filter; action groups match module files
 #
@@ -31,7 +32,7 @@ TEST_TREE="$TMP/ansible-test"                # the installed artifact: $TEST_TRE
 ARTIFACT_ROOT="$TEST_TREE/ansible_collections/gridsec/ops"
 COLLECTIONS_LINK_PARENT="$TMP/collections"   # .tmp/collections/ansible_collections/gridsec/ops -> checkout
 PYTEST_DIRS=(tests/unit tests/lab tests/integration)
-ALL_STEPS=(pytest core219 core221 lint docs ansible-doc)
+ALL_STEPS=(pytest core219 core221 lint molecule docs ansible-doc)
 
 # ---------------------------------------------------------------- bookkeeping
 SUMMARY=()
@@ -144,6 +145,27 @@ build_artifact() {
     echo "built $(basename "$tarball") ($(du -k "$tarball" | cut -f1) KiB), installed into $ARTIFACT_ROOT"
 }
 
+setup_chromium() {
+    # tests/integration/test_report_html.py renders the demo's HTML report in headless Chromium (Debian package
+    # `chromium`). Installed here when it is missing and we are root; otherwise that test fails with this advice
+    # when CI is set, and is skipped with it elsewhere.
+    if command -v chromium >/dev/null 2>&1; then
+        echo "chromium: $(first_line chromium --version 2>/dev/null)"
+        return 0
+    fi
+    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "chromium is not installed and cannot be installed here (needs root and apt-get):" \
+            "install the Debian package 'chromium' (apt-get install --no-install-recommends chromium)," \
+            "or test_report_html.py fails in CI and is skipped elsewhere"
+        return 0
+    fi
+    echo "chromium is not installed: apt-get install --no-install-recommends chromium"
+    DEBIAN_FRONTEND=noninteractive apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+    command -v chromium >/dev/null 2>&1 || fail "apt-get install chromium did not provide a chromium binary"
+    echo "chromium: $(first_line chromium --version 2>/dev/null)"
+}
+
 # ---------------------------------------------------------------- steps
 step_pytest() {
     local dirs=() d
@@ -188,6 +210,18 @@ step_lint() {
     (cd "$ROOT" &&
         HOME="$SCRATCH_HOME" ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS_LINK_PARENT" PATH="$VENV/bin:$PATH" \
         "$VENV/bin/ansible-lint" --offline --profile production --nocolor)
+}
+
+step_molecule() {
+    # Every scenario under extensions/molecule (check, converge, idempotence, verify) on localhost: the role
+    # renders into each scenario's ephemeral directory and lab PAPs stand in for the services. Everything
+    # molecule and ansible write goes under .tmp/molecule, emptied first.
+    local work="$TMP/molecule"
+    rm -rf "$work"
+    mkdir -p "$work/home"
+    (cd "$ROOT" &&
+        NO_COLOR=1 HOME="$work/home" ANSIBLE_HOME="$work/ansible" ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS_LINK_PARENT" \
+        PATH="$VENV/bin:$PATH" "$VENV/bin/molecule" test --all)
 }
 
 step_docs() {
@@ -242,11 +276,13 @@ setup_links_and_home() { setup_links; setup_scratch_home; }
 run_step "set-up: virtualenvs" setup_venvs
 run_step "set-up: links, scratch HOME" setup_links_and_home
 run_step "set-up: build + install artifact" build_artifact
+if wanted pytest; then run_step "set-up: chromium (HTML report test)" setup_chromium; fi
 
 if wanted pytest; then run_step "pytest (unit, lab, integration)" step_pytest; fi
 if wanted core219; then run_step "ansible-test, ansible-core 2.19 / Python 3.11 (+3.9)" step_ansible_test "$VENV" 3.11; fi
 if wanted core221; then run_step "ansible-test, ansible-core 2.21 / Python 3.12 (+3.9)" step_ansible_test "$VENV312" 3.12; fi
 if wanted lint; then run_step "ansible-lint (production profile)" step_lint; fi
+if wanted molecule; then run_step "molecule (role scenarios)" step_molecule; fi
 if wanted docs; then run_step "antsibull-docs + antsibull-changelog" step_docs; fi
 if wanted ansible-doc; then run_step "ansible-doc + action groups" step_ansible_doc; fi
 exit 0

@@ -541,16 +541,6 @@ TARGET_SPEC = dict(
     alias=dict(type="str", default="default"),
     public=dict(type="bool", default=True),
     panda_url=dict(type="str"),
-    db_backend=dict(type="str", choices=["postgresql", "oracle"]),
-    db_dsn=dict(type="str", no_log=True),
-    db_host=dict(type="str"),
-    db_port=dict(type="int"),
-    db_name=dict(type="str"),
-    db_user=dict(type="str"),
-    db_password=dict(type="str", no_log=True),
-    db_meta_schema=dict(type="str"),
-    db_panda_schema=dict(type="str"),
-    db_deft_schema=dict(type="str"),
     create_missing=dict(type="bool", default=True),
     kill_jobs=dict(type="bool", default=False),
     kill_code=dict(type="int", default=9),
@@ -567,9 +557,12 @@ TARGET_SPEC = dict(
 )
 TARGET_SPEC.update(copy.deepcopy(_PAP_SUB))
 TARGET_SPEC.update(copy.deepcopy(_TLS_SUB))
+# a panda target's database options are the module's own, each overriding the top-level one when set: no default
+# here, or db_backend would always override
+TARGET_SPEC.update(copy.deepcopy(PANDA_DB_SPEC))
+TARGET_SPEC["db_backend"].pop("default")
 
-_DB_KEYS = ("db_backend", "db_dsn", "db_host", "db_port", "db_name", "db_user", "db_password", "db_meta_schema",
-            "db_panda_schema", "db_deft_schema")
+_DB_KEYS = tuple(PANDA_DB_SPEC)
 _NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 

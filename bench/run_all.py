@@ -33,9 +33,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SIZES = {
     "full": {},
     "medium": {
-        "fanout": ["--sizes", "20,100", "--repeat", "1"],
+        "fanout": ["--sizes", "20,100", "--repeat", "2"],
         "canary_check": ["--paps", "50", "--repeat", "3"],
-        "suspension_sync": ["--sizes", "1000,10000", "--module-at", "10000"],
     },
     "quick": {
         "bans": ["--quick"],
@@ -86,11 +85,13 @@ def targets_table(outdir):
     rows = []
     startup = _load(outdir, "startup")
     if startup:
-        for name in ("argus_policy_info", "panda_user_ban"):
+        # Item 1 sets a target for argus_policy_info only; item 5 (panda_user_ban) asks for the ratio.
+        for item, name, target in (("1", "argus_policy_info", 1.5), ("5", "panda_user_ban", None)):
             ratio = startup["ratios_over_ping"].get(name)
             if ratio is not None:
-                rows.append(("1/5 startup: %s / ping (task medians, %d reps)" % (name, startup["repeat"]),
-                             "%.2f" % ratio, "<= 1.5", _verdict(ratio, 1.5)))
+                rows.append(("%s startup: %s / ping (task medians, %d reps)" % (item, name, startup["repeat"]),
+                             "%.2f" % ratio, "<= %g" % target if target else "(report)",
+                             _verdict(ratio, target) if target else "-"))
     bans = _load(outdir, "bans")
     if bans:
         for step in bans["scaling"]:
@@ -123,16 +124,22 @@ def targets_table(outdir):
                     calls["first"], calls["rerun"], calls["baseline"]), "(report)", "-"))
     kill = _load(outdir, "kill-scale")
     if kill:
-        rows.append(("4 kill %d jobs: kill calls" % kill["jobs"], "%d" % kill["module"]["kill_calls"],
+        calls = sorted(set(r[half]["kill_calls"] for r in kill["rounds"] for half in ("module", "compact")
+                           if half in r))
+        rows.append(("4 kill %d jobs: kill calls" % kill["jobs"], ", ".join(map(str, calls)),
                      "= %d" % kill["expected_kill_calls"],
-                     "met" if kill["module"]["kill_calls"] == kill["expected_kill_calls"] else "**missed**"))
-        rows.append(("4 kill: module task / raw requests (DB discovery included)",
-                     "%.2f" % kill["ratio_task_over_baseline"], "<= 1.1",
-                     _verdict(kill["ratio_task_over_baseline"], 1.1)))
+                     "met" if calls == [kill["expected_kill_calls"]] else "**missed**"))
+        rows.append(("4 kill: module task / raw requests (DB discovery included; median of %d interleaved rounds)"
+                     % kill["repeat"], "%.2f" % kill["ratio_task_over_baseline_median"], "<= 1.1",
+                     _verdict(kill["ratio_task_over_baseline_median"], 1.1)))
+        if kill.get("ratio_compact_task_over_baseline_median") is not None:
+            rows.append(("4 kill: the same with list_jobs=false (no per-job list in the result)",
+                         "%.2f" % kill["ratio_compact_task_over_baseline_median"], "<= 1.1",
+                         _verdict(kill["ratio_compact_task_over_baseline_median"], 1.1)))
         api = kill.get("discovery_tasks_api")
         if api:
             rows.append(("4 kill: discovery, DB vs tasks API (s)", "%.2f vs %.2f" % (
-                kill["baseline"]["discovery_seconds"], api["seconds"]), "(report)", "-"))
+                kill["discovery_db_seconds_median"], api["seconds"]), "(report)", "-"))
     return rows
 
 

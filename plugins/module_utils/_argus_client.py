@@ -373,6 +373,21 @@ class PapClient(object):
         policies = self.list_policies(alias)
         return PapPolicyTree.from_lists(alias, root, policy_sets, policies)
 
+    def read_tree(self, alias):
+        """The same tree as ``get_tree``, usually in two calls: listPolicySets, listPolicies.
+
+        ``listPolicySets`` returns the root PolicySet with the resource ones (ARGUS.md 2.1), and in a PAP alias the
+        root is the one PolicySet that no other references. Only when that does not single it out (a PolicySet
+        stored without a reference, left by another tool or a crash between two writes) is ``getRootPolicySet``
+        asked as well.
+        """
+        policy_sets = self.list_policy_sets(alias)
+        referenced = set(ref for ps in policy_sets for kind, ref in ps.references if kind != "policy")
+        roots = [ps for ps in policy_sets if ps.policy_set_id not in referenced]
+        root = roots[0] if len(roots) == 1 else self.get_root_policy_set(alias)
+        policies = self.list_policies(alias)
+        return PapPolicyTree.from_lists(alias, root, policy_sets, policies)
+
     # -- HighLevelPolicyManagementService ---------------------------------------------------------------------
 
     def ban(self, alias, attribute_id, value, resource=".*", action=".*", public=True):

@@ -154,10 +154,13 @@ def pap_to_dict(pap):
     )
 
 
-def execute_plan(module, alias, ops):
+def execute_plan(module, alias, ops, strict_ban=False):
     """Send the planned write operations in order; each one that succeeds is appended to
     ``module.done_operations`` (its description, with the ids the PAP assigned to new objects).
 
+    Returns the policy ids the ``ban`` calls answered, in order. With ``strict_ban`` a ``ban`` answered with
+    ``null`` raises ``WriteRefusedError``: the PAP wrote nothing because it found a deny rule with that value in
+    the policy it picks, which the plan's read had not (the policy changed meanwhile).
     Raises ``GridsecError`` on the first failure (``module.done_operations`` then lists what succeeded).
     """
     from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import (
@@ -170,6 +173,8 @@ def execute_plan(module, alias, ops):
     if module.done_operations is None:
         module.done_operations = []
 
+    ban_replies = []
+
     def real(object_id):
         return new_ids.get(object_id, object_id)
 
@@ -179,6 +184,14 @@ def execute_plan(module, alias, ops):
         if op.operation == "ban":
             policy_id = client.ban(alias, args["id"], args["value"], resource=args["resource"],
                                    action=args["action"], public=args["public"])
+            if policy_id is None and strict_ban:
+                raise WriteRefusedError(
+                    "ban of %s %s answered null: nothing was written, the PAP says a deny rule with this value "
+                    "already exists in the first policy of resource %s, action %s of alias %s, which was not "
+                    "there when this task read the policy (it was changed by someone else while this task ran); "
+                    "run again" % (args["id"], args["value"], args["resource"], args["action"], alias),
+                    server=module.server_label, operation="ban", details={"reply": "null"})
+            ban_replies.append(policy_id)
             if op.payload and op.payload.get("creates_policy") and policy_id:
                 new_ids[op.payload["creates_policy"]] = policy_id
         elif op.operation == "unban":
@@ -229,3 +242,4 @@ def execute_plan(module, alias, ops):
             raise ConfigError("internal error: unknown planned operation %s" % op.operation,
                               server=module.server_label, operation=op.operation)
         module.done_operations.append(desc)
+    return ban_replies

@@ -330,18 +330,19 @@ class VTree:
         return [(ps.resource, p.action, p.public, r) for ps, p, r in self.iter_rules()]
 
 
+def view_policy(policy):
+    """The view of one model ``Policy``."""
+    rules = [VRule(r.effect, [(a.attribute_id_spl, a.value) for a in r.attributes], r.rule_id, source=r)
+             for r in policy.rules]
+    return VPolicy(policy.policy_id, policy.version, policy.action, policy.public, rules, source=policy)
+
+
 def view_from_tree(tree, alias=None):
     """The view of a ``PapPolicyTree`` (resource PolicySets referenced by the root, their Policies, rules)."""
     sets = []
     for ps in tree.resource_policy_sets():
-        policies = []
-        for kind, ref in ps.references:
-            if kind != "policy" or ref not in tree.policies:
-                continue
-            p = tree.policies[ref]
-            rules = [VRule(r.effect, [(a.attribute_id_spl, a.value) for a in r.attributes], r.rule_id, source=r)
-                     for r in p.rules]
-            policies.append(VPolicy(p.policy_id, p.version, p.action, p.public, rules, source=p))
+        policies = [view_policy(tree.policies[ref]) for kind, ref in ps.references
+                    if kind == "policy" and ref in tree.policies]
         sets.append(VPolicySet(ps.policy_set_id, ps.version, ps.resource, policies, source=ps))
     root = tree.root
     return VTree(alias if alias is not None else tree.alias, sets,
@@ -687,6 +688,52 @@ def make_targets(subjects, fqans, allow_single_rdn=False, strip_proxy=True, warn
     if errors:
         raise PlanError("; ".join(errors))
     return targets
+
+
+def _top_policy(view):
+    """The first policy of the first resource PolicySet (where HL ``ban`` writes), or None."""
+    if view.policy_sets and view.policy_sets[0].policies:
+        return view.policy_sets[0].policies[0]
+    return None
+
+
+def ban_only(the_plan):
+    """Is ``the_plan`` one HL ``ban`` per value and nothing else (the usual emergency ban)?"""
+    return bool(the_plan.ops) and not the_plan.bulk and not the_plan.split_at and \
+        all(op.operation == "ban" for op in the_plan.ops)
+
+
+def ban_reply_policy(the_plan, replies):
+    """The id of the policy every ``ban`` of a ``ban_only`` plan wrote to, or None when the replies do not agree
+    with the plan.
+
+    All the bans of a task go to one policy: the first one of the first resource PolicySet, which the first ban
+    creates when it does not fit (ARGUS.md 5.1). Each reply names the policy written, so the replies must all
+    name that policy: the one predicted when it existed, one new id when the plan creates it.
+    """
+    predicted = _top_policy(the_plan.after)
+    ids = set(replies)
+    if predicted is None or len(ids) != 1 or None in ids:
+        return None
+    policy_id = replies[0]
+    if not _is_placeholder(predicted.id) and policy_id != predicted.id:
+        return None
+    return policy_id
+
+
+def adopt_policy(view, policy):
+    """Put ``policy`` (a model ``Policy`` read back after the bans) in place of the first policy of ``view`` (the
+    prediction) when it holds exactly the predicted rules, in order; it brings the ids the PAP gave the new rules
+    (and the policy). Returns False, leaving ``view`` alone, when the rules differ: someone else wrote to it too.
+    """
+    predicted = _top_policy(view)
+    read = view_policy(policy)
+    if predicted is None or read.action != predicted.action or read.public != predicted.public or \
+            len(read.rules) != len(predicted.rules) or \
+            not all(a.same_as(b.effect, b.attributes) for a, b in zip(read.rules, predicted.rules)):
+        return False
+    view.policy_sets[0].policies[0] = read
+    return True
 
 
 class Plan:

@@ -107,8 +107,11 @@ class XacmlError(ValueError):
     """An XACML element that does not have the shape the model expects."""
 
 
+_XACML_TAG_PREFIX = "{%s}" % XACML_NS
+
+
 def _q(name):
-    return "{%s}%s" % (XACML_NS, name)
+    return _XACML_TAG_PREFIX + name
 
 
 def _new(name, parent=None, **attrs):
@@ -123,14 +126,28 @@ def _new(name, parent=None, **attrs):
     return element
 
 
+_ANY_XACML_TAG = "{%s}*" % XACML_NS
+
+
 def _xacml_children(element, name=None):
-    return [c for c in element if isinstance(c.tag, str) and c.tag.startswith("{%s}" % XACML_NS)
-            and (name is None or local_name(c) == name)]
+    # lxml filters by qualified tag in C (comments and PIs never match): a policy read from a PAP has about ten
+    # such lookups per rule, so a Python-level scan of the children was most of the cost of reading it
+    return list(element.iterchildren(_ANY_XACML_TAG if name is None else _q(name)))
 
 
 def _first(element, name):
-    found = _xacml_children(element, name)
-    return found[0] if found else None
+    return next(element.iterchildren(_q(name)), None)
+
+
+def _firsts(element, *names):
+    """``{name: first XACML child with that local name, or None}`` for ``names``, in one pass over the children."""
+    found = dict.fromkeys(names)
+    start = len(_XACML_TAG_PREFIX)
+    for item in element.iterchildren(_ANY_XACML_TAG):
+        name = item.tag[start:]
+        if name in found and found[name] is None:
+            found[name] = item
+    return found
 
 
 def _text(element):
@@ -199,8 +216,8 @@ class Attribute(object):
         section = _SECTION_BY_MATCH.get(local_name(match))
         if section is None:
             raise XacmlError("not a match element: %s" % local_name(match))
-        value_el = _first(match, "AttributeValue")
-        designator = _first(match, section[4])
+        found = _firsts(match, "AttributeValue", section[4])
+        value_el, designator = found["AttributeValue"], found[section[4]]
         if value_el is None or designator is None:
             raise XacmlError("%s without AttributeValue or %s" % (section[3], section[4]))
         xacml_id = designator.get("AttributeId")
@@ -228,11 +245,15 @@ def parse_target(target):
     attributes = []
     if target is None:
         return attributes
+    # one pass over the Target's children (usually a lone <Subjects>), then the sections in schema order
+    containers = _xacml_children(target)
     for section in _SECTIONS:
-        for container in _xacml_children(target, section[1]):
-            for item in _xacml_children(container, section[2]):
-                for match in _xacml_children(item, section[3]):
-                    attributes.append(Attribute.from_match(match))
+        tag = _q(section[1])
+        for container in containers:
+            if container.tag == tag:
+                for item in container.iterchildren(_q(section[2])):
+                    for match in item.iterchildren(_q(section[3])):
+                        attributes.append(Attribute.from_match(match))
     return attributes
 
 
@@ -308,8 +329,10 @@ def _effect(effect):
     raise XacmlError("effect must be Deny or Permit, not %r" % (effect,))
 
 
-def _description(element):
-    found = _first(element, "Description")
+def _description(element, found=False):
+    """Text of the first ``<Description>`` child (``found``: that child, already looked up), None without one."""
+    if found is False:
+        found = _first(element, "Description")
     return None if found is None else _text(found)
 
 
@@ -356,9 +379,10 @@ class Rule(object):
 
     @classmethod
     def from_element(cls, element):
-        condition = _first(element, "Condition")
-        return cls(element.get("RuleId"), element.get("Effect") or "", parse_target(_first(element, "Target")),
-                   description=_description(element),
+        found = _firsts(element, "Condition", "Target", "Description")
+        condition = found["Condition"]
+        return cls(element.get("RuleId"), element.get("Effect") or "", parse_target(found["Target"]),
+                   description=_description(element, found["Description"]),
                    condition=copy.deepcopy(condition) if condition is not None else None)
 
     def to_element(self, parent=None):

@@ -116,10 +116,10 @@ class GridsecModule(AnsibleModule):
         self._client = None
 
     # -- requirements -------------------------------------------------------------------------------
-    def require_library(self, name, module, import_error=None):
-        """Fail the task (nothing was sent) when the Python library ``name`` could not be imported
-        (``module`` is None)."""
-        if module is None:
+    def require_library(self, name, import_error):
+        """Fail the task (nothing was sent) when the Python library ``name`` could not be imported:
+        ``import_error`` is the traceback text of that import, ``None`` when it worked."""
+        if import_error:
             self.fail_json(msg=missing_required_lib(name), exception=import_error)
 
     def new_transport(self, transport_class, base_url, **kwargs):

@@ -40,15 +40,20 @@ DESCRIPTION_BATCH = 1000  # ids per get_description call (the server truncates a
 SINCE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
-def decode_value(value):
-    """Decode the server's JSON conventions recursively: ``{"__datetime__": iso}`` -> ``iso`` (a string)."""
-    if isinstance(value, dict):
-        if len(value) == 1 and "__datetime__" in value:
-            return value["__datetime__"]
-        return dict((key, decode_value(item)) for key, item in value.items())
-    if isinstance(value, list):
-        return [decode_value(item) for item in value]
+def _decode_object(value):
+    """``json.loads`` object hook: ``{"__datetime__": iso}`` -> ``iso`` (a string), every other object unchanged.
+
+    Done by the parser as it builds each object, instead of a second recursive walk over the decoded reply: a
+    walk in Python cost about 1 s for the 20 description replies of a 10,000-job kill.
+    """
+    if len(value) == 1 and "__datetime__" in value:
+        return value["__datetime__"]
     return value
+
+
+def decode_json(text):
+    """The server's JSON text with its conventions decoded (see ``_decode_object``)."""
+    return json.loads(text, object_hook=_decode_object)
 
 
 def _chunks(items, size):
@@ -134,7 +139,7 @@ class PandaClient(object):
             raise self._error(RemoteError, "HTTP %s: %s" % (status, text[:500]), operation,
                               details={"status": status, "body": text[:2000]})
         try:
-            envelope = json.loads(text)
+            envelope = decode_json(text)
         except ValueError:
             raise self._error(RemoteError, "reply is not JSON (Content-Type %r): %s" % (content_type, text[:300]),
                               operation,
@@ -142,7 +147,6 @@ class PandaClient(object):
         if not isinstance(envelope, dict) or "success" not in envelope:
             raise self._error(RemoteError, "reply without the API envelope: %s" % text[:300], operation,
                               details={"status": status})
-        envelope = decode_value(envelope)
         envelope.setdefault("message", "")
         envelope.setdefault("data", None)
         record["success"] = bool(envelope["success"])

@@ -35,21 +35,40 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     TransportError,
 )
 
-PSYCOPG_IMPORT_ERROR = None
-try:
-    import psycopg
-    from psycopg import conninfo as psycopg_conninfo
-except ImportError:  # pragma: no cover - depends on the managed node
-    psycopg = None
-    psycopg_conninfo = None
-    PSYCOPG_IMPORT_ERROR = traceback.format_exc()
+# The drivers are imported by ``load_driver`` when a connection is opened, not when this file is loaded: psycopg 3
+# alone is about 40 % of a database module's start-up (it pulls in asyncio and importlib.metadata), and API-only runs
+# (panda_job_kill or panda_job_info without database options) or Oracle sites should not pay for it.
+psycopg = None
+psycopg_conninfo = None
+oracledb = None
+_IMPORT_ERRORS = {}
 
-ORACLEDB_IMPORT_ERROR = None
-try:
-    import oracledb
-except ImportError:  # pragma: no cover - depends on the managed node
-    oracledb = None
-    ORACLEDB_IMPORT_ERROR = traceback.format_exc()
+
+def load_driver(backend):
+    """Import the driver of ``backend`` (``postgresql``: psycopg 3, ``oracle``: oracledb) once.
+
+    Returns ``None`` when it is available, otherwise the import traceback (text) for ``missing_required_lib``.
+    """
+    global psycopg, psycopg_conninfo, oracledb  # pylint: disable=global-statement
+    if backend in _IMPORT_ERRORS:
+        return _IMPORT_ERRORS[backend]
+    error = None
+    try:
+        if backend == "postgresql":
+            import psycopg as _psycopg
+            from psycopg import conninfo as _conninfo
+            psycopg, psycopg_conninfo = _psycopg, _conninfo
+        elif backend == "oracle":
+            import oracledb as _oracledb
+            oracledb = _oracledb
+    except ImportError:  # pragma: no cover - depends on the managed node
+        error = traceback.format_exc()
+    _IMPORT_ERRORS[backend] = error
+    return error
+
+
+DRIVER_LIBRARIES = {"postgresql": "psycopg", "oracle": "oracledb"}
+
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 BAN_STATUS = "disabled"
@@ -185,9 +204,10 @@ class PandaDB(object):
     @classmethod
     def _connect_postgresql(cls, dsn, host, port, name, user, password, meta_schema, panda_schema, timeout,
                             secrets):
-        if psycopg is None:
+        missing = load_driver("postgresql")
+        if missing:
             raise ConfigError("the Python library psycopg (version 3) is required for db_backend=postgresql",
-                              operation="connect", details={"traceback": PSYCOPG_IMPORT_ERROR})
+                              operation="connect", details={"traceback": missing})
         params = {}
         if dsn:
             try:
@@ -216,9 +236,10 @@ class PandaDB(object):
 
     @classmethod
     def _connect_oracle(cls, dsn, host, port, name, user, password, meta_schema, panda_schema, secrets):
-        if oracledb is None:
+        missing = load_driver("oracle")
+        if missing:
             raise ConfigError("the Python library oracledb is required for db_backend=oracle",
-                              operation="connect", details={"traceback": ORACLEDB_IMPORT_ERROR})
+                              operation="connect", details={"traceback": missing})
         if not dsn:
             dsn = "%s:%s/%s" % (host or "localhost", port or 1521, name or "")
         label = "Oracle database %s as %s" % (cls._scrub(dsn.split("@")[-1], secrets), user or "(from dsn)")
@@ -304,6 +325,12 @@ class PandaDB(object):
             sql += " FOR UPDATE"
         return Statement("get_user_rows", sql, {"name": name})
 
+    def plan_lock_new_user_name(self, name):
+        """The lock that serialises writers creating a row for ``name`` (see ``get_user_rows``)."""
+        if self.backend == "postgresql":
+            return Statement("lock_user_name", "SELECT pg_advisory_xact_lock(hashtext(:name))", {"name": name})
+        return Statement("lock_user_name", "LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE" % self._users(), {})
+
     def plan_set_status(self, name, status):
         return Statement("set_status", "UPDATE %s SET status = :status WHERE name = :name" % self._users(),
                          {"status": status, "name": name})
@@ -359,12 +386,16 @@ class PandaDB(object):
         statement = self.plan_get_user_rows(name, for_update=for_update)
         rows = self._run(statement, fetch=True)
         done = [statement.to_dict()]
-        if for_update and not rows and self.backend == "postgresql":
+        if for_update and not rows:
             # FOR UPDATE locks only rows that exist: two writers banning a user with no row yet would both
-            # INSERT one. A transaction-scoped advisory lock on the name serialises them (released at commit),
-            # and the read after it sees a row that a writer before us committed.
-            lock = Statement("lock_user_name", "SELECT pg_advisory_xact_lock(hashtext(:name))", {"name": name})
-            self._run(lock, fetch=True)
+            # INSERT one. A transaction-scoped lock serialises them (released at commit or rollback), and the read
+            # after it sees a row that a writer before us committed. PostgreSQL: an advisory lock on the name
+            # only. Oracle has no advisory lock without an EXECUTE grant on DBMS_LOCK, so the users table is
+            # locked in SHARE ROW EXCLUSIVE mode (two sessions cannot both hold it; queries go on; any object
+            # privilege on the table is enough for LOCK TABLE). It is taken only for a name with no row, and held
+            # for one INSERT and the commit.
+            lock = self.plan_lock_new_user_name(name)
+            self._run(lock, fetch=self.backend == "postgresql")
             statement = self.plan_get_user_rows(name, for_update=for_update)
             rows = self._run(statement, fetch=True)
             done += [lock.to_dict(), statement.to_dict()]

@@ -148,10 +148,8 @@ class PandaModule(GridsecModule):
         """The ``PandaDB`` of this run (connected once, one transaction until ``finish_db``)."""
         if self._db is None:
             backend = self.params["db_backend"]
-            if backend == "postgresql":
-                self.require_library("psycopg", _panda_db.psycopg, _panda_db.PSYCOPG_IMPORT_ERROR)
-            if backend == "oracle":
-                self.require_library("oracledb", _panda_db.oracledb, _panda_db.ORACLEDB_IMPORT_ERROR)
+            if backend in _panda_db.DRIVER_LIBRARIES:
+                self.require_library(_panda_db.DRIVER_LIBRARIES[backend], _panda_db.load_driver(backend))
             self._db = self.run_guarded(
                 _panda_db.PandaDB.connect,
                 backend=backend, dsn=self.params.get("db_dsn"), host=self.params.get("db_host"),

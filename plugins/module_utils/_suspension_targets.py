@@ -44,6 +44,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._suspension_list impor
     DN,
     FQAN,
     Entry,
+    gc_paused,
     iso,
     key_id,
     sort_key,
@@ -126,19 +127,19 @@ class ArgusTarget(object):
         return sets, policies
 
     def _current(self, policy, wanted):
-        """key -> rule of the owned policy; rules written by us for a wanted entry are matched by id + value
-        without re-parsing (O(1) each); anything else is parsed."""
-        expected = {}
-        for key, entry in wanted.items():
-            expected[RULE_PREFIX + key_id(key)] = entry
+        """key -> (entry, rule) of the owned policy, and the rules that are not entries. A rule holding exactly the
+        attribute this sync writes for a wanted entry is that entry, found by a dictionary lookup on the value (no
+        DN parsing and no rule-id hash per rule: the RFC 2253 form re-parses to the same key, a property the DN
+        tests check); anything else is parsed."""
+        expected = dict((("subject", entry.rfc2253) if entry.kind == DN else ("fqan", entry.value), entry)
+                        for entry in wanted.values())
         current = {}
         foreign = []
         for rule in policy.rules if policy is not None else []:
             attrs = rule.attributes
-            entry = expected.get(rule.rule_id)
-            if entry is not None and rule.deny and len(attrs) == 1:
-                spl, value = ("subject", entry.rfc2253) if entry.kind == DN else ("fqan", entry.value)
-                if attrs[0].attribute_id_spl == spl and attrs[0].value == value:
+            if rule.deny and len(attrs) == 1:
+                entry = expected.get((attrs[0].attribute_id_spl, attrs[0].value))
+                if entry is not None:
                     current[entry.key] = (entry, rule)
                     continue
             if rule.deny and len(attrs) == 1 and attrs[0].attribute_id_spl in ("subject", "fqan"):
@@ -200,7 +201,8 @@ class ArgusTarget(object):
             attempts += 1
             start = len(self.client.operations)
             try:
-                outcome = self._attempt(wanted, check_mode)
+                with gc_paused():  # the policy read back holds a rule per entry: see gc_paused
+                    outcome = self._attempt(wanted, check_mode)
             except GridsecError as err:
                 self._count_ops(start)
                 data["attempts"] = attempts

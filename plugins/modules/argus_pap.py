@@ -26,7 +26,6 @@ description:
 author:
   - gridsec.ops maintainers (@gridsec)
 requirements:
-  - Python library C(requests) on the host that runs the module (usually the controller)
   - Python library C(lxml) on the host that runs the module
   - Python library C(cryptography), optional (without it the DN of the credential is unknown, and the ACL
     lock-out guard and the prediction of permission refusals are skipped)

@@ -30,6 +30,12 @@ description:
     warning.
   - Every input is validated (each DN parses, no empty value, the alias exists and is local) before the first write.
     If a write fails, the failure result lists in RV(operations) exactly the writes that had succeeded.
+  - "Calls made: the tree (C(listPolicySets), C(listPolicies)); when something is to be written, the alias check
+    (C(getAllPaps)) and the writes; then a check of what the PAP holds. After C(ban) calls only, that check is one
+    C(getPolicy) of the policy the C(ban) replies name (it gives the ids of the new rules and shows another
+    writer's rules); after other writes, or when a reply or that policy is not what was planned, the whole tree
+    is read again. A C(null) reply to C(ban) (the PAP wrote nothing) fails the task. A run with nothing to write
+    reads the tree only."
 author:
   - gridsec.ops maintainers (@gridsec)
 extends_documentation_fragment:
@@ -183,7 +189,7 @@ options:
     default: false
 notes:
   - Needs POLICY_WRITE and POLICY_READ_LOCAL on the PAP for changes, and CONFIGURATION_READ to check the alias
-    (without it only alias V(default) is accepted, with a warning).
+    before a write (without it only alias V(default) is accepted, with a warning).
   - The PAP compares values literally; bans stored by other tools in another DN form are still found and
     removed, using the literal the PAP stored.
 seealso:
@@ -258,7 +264,9 @@ operations:
       sample: {"alias": "default", "id": "subject", "value": "CN=John Doe,DC=org", "resource": ".*", "action": ".*",
                "public": true}
 banned_subjects:
-  description: Plain deny rules on subject DNs in the alias after the run (predicted in check mode).
+  description:
+    - Plain deny rules on subject DNs in the alias after the run (predicted in check mode).
+    - After C(ban) calls only, the tree read before them with the written policy as read back from the PAP.
   returned: success
   type: list
   elements: dict
@@ -313,6 +321,9 @@ from ansible.module_utils.basic import _load_params
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ArgusModule, execute_plan
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import (
     PlanError,
+    adopt_policy,
+    ban_only,
+    ban_reply_policy,
     banned_values,
     make_rule_specs,
     make_targets,
@@ -321,7 +332,14 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan imp
     view_from_tree,
     views_equivalent,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError, WriteRefusedError
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
+    AuthorizationError,
+    ConfigError,
+    GridsecError,
+    NotFoundError,
+    RemoteError,
+    WriteRefusedError,
+)
 
 
 def check_list_input(raw, params):
@@ -361,11 +379,11 @@ def run_plan(module, client, alias, the_plan, replan):
     retries = 0
     for _round in range(2 * BULK_RETRIES + 2):
         if the_plan.split_at:
-            execute_plan(module, alias, the_plan.ops[:the_plan.split_at])
-            the_plan = replan(view_from_tree(client.get_tree(alias), alias))
+            execute_plan(module, alias, the_plan.ops[:the_plan.split_at], strict_ban=True)
+            the_plan = replan(view_from_tree(client.read_tree(alias), alias))
             continue
         try:
-            execute_plan(module, alias, the_plan.ops)
+            execute_plan(module, alias, the_plan.ops, strict_ban=True)
             return the_plan
         except WriteRefusedError:
             if not the_plan.bulk or retries >= BULK_RETRIES:
@@ -373,9 +391,51 @@ def run_plan(module, client, alias, the_plan, replan):
             retries += 1
             module.warn("the bulk updatePolicy on %s alias %s was refused (the policy changed meanwhile); re-read "
                         "and retried (%d of %d)" % (module.server_label, alias, retries, BULK_RETRIES))
-            the_plan = replan(view_from_tree(client.get_tree(alias), alias))
+            the_plan = replan(view_from_tree(client.read_tree(alias), alias))
     raise WriteRefusedError("the policy of alias %s kept changing while this task wrote to it; gave up after %d "
                             "attempts" % (alias, retries + 1), server=module.server_label, operation="updatePolicy")
+
+
+def read_alias(module, client, alias):
+    """The tree of ``alias`` (read before planning).
+
+    The alias check (getAllPaps) is made only before a write (see run_module): a read that succeeds shows that
+    the alias exists. When the read fails with a fault, the check tells an unknown or misspelt alias apart.
+    """
+    try:
+        return client.read_tree(alias)
+    except RemoteError as err:
+        if isinstance(err, AuthorizationError):
+            raise
+        try:
+            module.require_alias(alias, local=False)
+        except ConfigError:
+            raise
+        except GridsecError:
+            pass  # the PAP list cannot be read either: report the failed read itself
+        raise err
+
+
+def confirmed_after(client, alias, the_plan, replies):
+    """The alias after a ``ban_only`` plan, or None when only a read of the whole tree can tell.
+
+    Each ``ban`` reply names the policy it wrote the deny rule to (a ``null`` reply already failed the run), so
+    a re-read of the whole tree (two calls) would only confirm what the replies say. What they do not say is
+    the id the PAP gave each new rule (reported in banned_subjects) and whether someone else wrote to that policy
+    at the same time; one getPolicy of that policy tells both. Changes by others elsewhere in the alias are not
+    looked for (no read can exclude a change made just after it).
+    """
+    policy_id = ban_reply_policy(the_plan, replies)
+    if policy_id is None:
+        return None
+    try:
+        policy = client.get_policy(alias, policy_id)
+    except NotFoundError:
+        return None  # removed since: only the whole tree can tell what the alias holds now
+    after = the_plan.after
+    if not adopt_policy(after, policy):
+        return None
+    return after
 
 
 def main():
@@ -442,9 +502,11 @@ def run_module():
                           bulk_threshold=p["bulk_threshold"])
 
     try:
-        module.require_alias(alias, local=True)
         client = module.client()
-        before, the_plan = make_plan(view_from_tree(client.get_tree(alias), alias))
+        before, the_plan = make_plan(view_from_tree(read_alias(module, client, alias), alias))
+        if the_plan.ops:
+            # before any write, and before check mode reports writes: a remote (cached) alias is read-only
+            module.require_alias(alias, local=True)
     except PlanError as err:
         module.fail_json(msg="%s: %s" % (module.server_label, err), operations=[], requests=module.client_operations())
     except GridsecError as err:
@@ -462,8 +524,17 @@ def run_module():
     else:
         module.done_operations = []
         try:
-            the_plan = run_plan(module, client, alias, the_plan, lambda view: make_plan(view)[1])
-            after = view_from_tree(client.get_tree(alias), alias)
+            after = None
+            if ban_only(the_plan):
+                replies = execute_plan(module, alias, the_plan.ops, strict_ban=True)
+                after = confirmed_after(client, alias, the_plan, replies)
+            else:
+                the_plan = run_plan(module, client, alias, the_plan, lambda view: make_plan(view)[1])
+            if after is None:
+                # Other writes are checked by reading the whole tree again: updatePolicy, unban and the add*
+                # calls of exclusive mode do not name the rules the PAP then holds (nor their ids), and a ban
+                # reply that disagrees with the plan means someone else changed the alias meanwhile.
+                after = view_from_tree(client.read_tree(alias), alias)
         except GridsecError as err:
             module.fail_from(err)
         operations = module.done_operations

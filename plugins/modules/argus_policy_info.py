@@ -18,7 +18,6 @@ description:
 author:
   - gridsec.ops maintainers (@gridsec)
 requirements:
-  - Python library C(requests) on the host that runs the module (usually the controller)
   - Python library C(lxml) on the host that runs the module
 extends_documentation_fragment:
   - gridsec.ops._argus
@@ -227,7 +226,7 @@ def main():
         spl_parts = []
         for alias in aliases:
             try:
-                view = view_from_tree(client.get_tree(alias), alias)
+                view = view_from_tree(client.read_tree(alias), alias)
             except GridsecError as err:
                 if not module.params["all_aliases"]:
                     raise

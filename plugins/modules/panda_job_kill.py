@@ -124,6 +124,14 @@ options:
         report is returned either way.
     type: bool
     default: true
+  list_jobs:
+    description:
+      - List every job considered in RV(jobs), with its states before and after.
+      - V(false) lists only the jobs that need a look (outcome V(refused) or V(not_found)); RV(job_ids) and
+        RV(summary) still account for every job. Meant for users with thousands of jobs, where the full list is
+        megabytes of result for the controller to handle and print.
+    type: bool
+    default: true
 notes:
   - The caller needs the production role (VOMS FQAN C(/<vo>/Role=production), a DN listed in the server's
     C(production_dns), or an OIDC token with O(oidc_role=production)) to kill other users' jobs and tasks.
@@ -187,6 +195,7 @@ jobs:
   description:
     - One entry per job considered. With O(user)/O(dn), jobs that are already finished or unknown are not listed
       (see RV(summary)).
+    - With O(list_jobs=false), only the jobs with outcome V(refused) or V(not_found).
   returned: always
   type: list
   elements: dict
@@ -243,6 +252,14 @@ tasks:
     message:
       description: Message of the server (or, for V(kill_pending), the pending command's comment).
       type: str
+job_ids:
+  description:
+    - The PanDA ids of the jobs considered, per outcome (the outcomes of RV(jobs[].outcome)), sorted; every
+      job is here whatever O(list_jobs) says.
+  returned: always
+  type: dict
+  sample: {"killed": [4242, 4243], "flagged": [4250], "already_flagged": [], "already_finished": [],
+           "not_found": [], "refused": []}
 summary:
   description: Number of jobs per outcome, plus V(inactive_skipped) (finished/unknown jobs of a user not listed).
   returned: always
@@ -431,7 +448,8 @@ class JobKiller(object):
         module = self.module
         params = self.params
         result = dict(changed=False, user=None, source="job_ids", jobs=[], tasks=[], statements=[], requests=[],
-                      code=self.code, summary={}, user_found=None, similar_users=[])
+                      code=self.code, summary={}, job_ids=dict((o, []) for o in OUTCOMES), user_found=None,
+                      similar_users=[])
         if self.code == "invalid" or (self.code is not None and self.code not in KNOWN_CODES):
             result["code"] = None
             module.fail_json(msg="code %s is not a PanDA kill code (known: %s, or none)"
@@ -558,14 +576,16 @@ class JobKiller(object):
                     entry["killed_by_this_run"] = False
 
         jobs = [entries[i] for i in ids if i in entries]
-        summary = dict((outcome, 0) for outcome in OUTCOMES)
+        job_ids = dict((outcome, []) for outcome in OUTCOMES)
         for entry in jobs:
-            summary[entry["outcome"]] += 1
+            job_ids[entry["outcome"]].append(entry["pandaid"])
+        summary = dict((outcome, len(job_ids[outcome])) for outcome in OUTCOMES)
         summary["inactive_skipped"] = inactive
         refused_jobs = [e["pandaid"] for e in jobs if e["outcome"] == "refused"]
         changed = task_changed or summary["killed"] > 0 or summary["flagged"] > 0
-        result.update(changed=changed, jobs=jobs, summary=summary, requests=module.client_operations(),
-                      statements=module.statements)
+        listed = jobs if params["list_jobs"] else [e for e in jobs if e["outcome"] in ("refused", "not_found")]
+        result.update(changed=changed, jobs=listed, job_ids=job_ids, summary=summary,
+                      requests=module.client_operations(), statements=module.statements)
         if module._diff:
             result["diff"] = {
                 "before": {"jobs": dict((str(e["pandaid"]), _state_text(before.get(e["pandaid"]))) for e in jobs),
@@ -604,6 +624,7 @@ def main():
             kill_options=dict(type="list", elements="str"),
             unknown_user=dict(type="str", default="fail", choices=["fail", "warn"]),
             fail_on_refused=dict(type="bool", default=True),
+            list_jobs=dict(type="bool", default=True),
         ),
         use_db=True,
         mutually_exclusive=[("user", "dn", "job_ids")],

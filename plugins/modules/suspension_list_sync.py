@@ -498,7 +498,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ARGUS_SPEC, connection_problem
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
-from ansible_collections.gridsec.ops.plugins.module_utils import _http, _xml
+from ansible_collections.gridsec.ops.plugins.module_utils import _xml
 from ansible_collections.gridsec.ops.plugins.module_utils._http import (
     TLS_KEYS,
     TLS_MUTUALLY_EXCLUSIVE,
@@ -735,12 +735,10 @@ class Sync(object):
 
         db = sl.connection_settings(spec, self.p, _DB_KEYS)
         backend = db["db_backend"] or "postgresql"
-        if backend == "postgresql" and _panda_db.psycopg is None:
-            self.module.fail_json(msg=missing_required_lib("psycopg") + " (target %s)" % name,
-                                  exception=_panda_db.PSYCOPG_IMPORT_ERROR)
-        if backend == "oracle" and _panda_db.oracledb is None:
-            self.module.fail_json(msg=missing_required_lib("oracledb") + " (target %s)" % name,
-                                  exception=_panda_db.ORACLEDB_IMPORT_ERROR)
+        missing = _panda_db.load_driver(backend) if backend in _panda_db.DRIVER_LIBRARIES else None
+        if missing:
+            self.module.fail_json(msg=missing_required_lib(_panda_db.DRIVER_LIBRARIES[backend]) + " (target %s)" % name,
+                                  exception=missing)
         connection = _panda_db.PandaDB.connect(
             backend=backend, dsn=db["db_dsn"], host=db["db_host"], port=db["db_port"], name=db["db_name"],
             user=db["db_user"], password=db["db_password"], meta_schema=db["db_meta_schema"],
@@ -923,15 +921,12 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    remote = any(s["type"] == "argus" or s.get("url") for s in params["sources"]) \
-        or any(t["type"] == "argus" or (t["type"] == "panda" and (t["kill_jobs"] or t["kill_tasks"]))
-               for t in params["targets"])
-    if remote and not _http.has_requests():
-        module.fail_json(msg=missing_required_lib("requests"), exception=str(_http.REQUESTS_IMPORT_ERROR))
     argus = any(s["type"] == "argus" for s in params["sources"]) or any(t["type"] == "argus" for t in params["targets"])
     if argus and not _xml.HAS_LXML:
         module.fail_json(msg=missing_required_lib("lxml"), exception=str(_xml.LXML_IMPORT_ERROR))
-    Sync(module).run()
+    # the state file, the sources and the PAP's policy each hold an object per entry: see sl.gc_paused
+    with sl.gc_paused():
+        Sync(module).run()
 
 
 if __name__ == "__main__":

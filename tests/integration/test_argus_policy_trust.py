@@ -115,3 +115,42 @@ def test_bans_and_a_rule_in_one_task_on_an_empty_alias(argus_pap, tmp_path):
     rules = raw_list_rules(lab, pap)
     assert len(rules) == 2, rules
     assert sorted(effect for effect, _attrs in rules) == ["Deny", "Permit"]
+
+
+def test_ban_and_rerun_make_only_the_calls_that_verify_something(argus_pap, tmp_path):
+    """Issue 10 1.3 (fan-out): a ban is the tree read (two calls), the alias check, the ban and one read of the
+    policy the ban reply names (for the new rule's id and a concurrent writer); the idempotent re-run is the tree
+    read alone. What the module reports stays what the PAP holds."""
+    import json
+    lab, pap = argus_pap, argus_pap.pap
+    out = tmp_path / "results.json"
+    playbook = tmp_path / "ban_twice.yml"
+    playbook.write_text(json.dumps([{
+        "name": "Ban twice", "hosts": "localhost", "gather_facts": False,
+        "module_defaults": {"group/gridsec.ops.argus": "{{ conn }}"},
+        "tasks": [
+            {"name": "first", "gridsec.ops.argus_policy": {"subjects": [DN_PLAIN]}, "register": "first"},
+            {"name": "again", "gridsec.ops.argus_policy": {"subjects": [DN_PLAIN]}, "register": "again"},
+            {"name": "another", "gridsec.ops.argus_policy": {"subjects": [CERN_STYLE]}, "register": "another"},
+            {"name": "save", "ansible.builtin.copy": {"dest": str(out),
+                                                      "content": "{{ [first, again, another] | to_json }}"}},
+        ]}]))
+    run_playbook(str(playbook), {"conn": conn(lab, pap)}, tmp_path)
+    first, again, another = json.loads(out.read_text())
+    ban_calls = ["listPolicySets", "listPolicies", "getAllPaps", "ban", "getPolicy"]
+    assert [r["operation"] for r in first["requests"]] == ban_calls
+    assert [r["operation"] for r in again["requests"]] == ["listPolicySets", "listPolicies"]
+    assert [r["operation"] for r in another["requests"]] == ban_calls   # into the policy the first ban made
+    assert (first["changed"], again["changed"], another["changed"]) == (True, False, True)
+    assert not first.get("warnings") and not another.get("warnings")
+    jane = "CN=Jane Doe,OU=Users,DC=gridsec,DC=test"
+    john = "CN=John Doe,CN=123456,CN=jdoe,OU=Users,OU=Organic Units,DC=cern,DC=ch"
+    # banned_subjects: the rules the PAP holds, newest first, with the ids the PAP gave them
+    assert [b["value"] for b in another["banned_subjects"]] == [john, jane]
+    assert raw_list_rules(lab, pap) == [("Deny", [(SUBJECT_ID, john)]), ("Deny", [(SUBJECT_ID, jane)])]
+    assert again["banned_subjects"] == first["banned_subjects"]
+    assert another["banned_subjects"][1] == first["banned_subjects"][0]
+    assert len(set(b["rule_id"] for b in another["banned_subjects"])) == 2
+    assert not any(b["rule_id"].startswith("(new") or b["policy_id"].startswith("(new")
+                   for b in another["banned_subjects"])
+    assert raw_policy_ids(lab, pap) == [first["banned_subjects"][0]["policy_id"]]

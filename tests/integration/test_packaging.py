@@ -156,16 +156,16 @@ def test_execution_environment_requirements(artifact):
     python = " ".join(found["python"])
     system = " ".join(found["system"])
     # PyYAML is listed too, but ansible-builder always leaves it out (ansible-core brings it)
-    for package in ("requests", "lxml", "cryptography", "psycopg[binary]", "oracledb"):
+    for package in ("lxml", "cryptography", "psycopg[binary]", "oracledb"):
         assert package in python, (package, found["python"])
     for package in ("libxml2", "ca-certificates", "openssh-client"):
         assert package in system, (package, found["system"])
     assert all("from collection gridsec.ops" in line for line in found["python"] + found["system"])
 
 
-# import name -> distribution in meta/ee-requirements.txt (urllib3 comes with requests)
-IMPORT_TO_DIST = {"requests": "requests", "urllib3": "requests", "lxml": "lxml", "cryptography": "cryptography",
-                  "yaml": "PyYAML", "psycopg": "psycopg", "oracledb": "oracledb"}
+# import name -> distribution in meta/ee-requirements.txt
+IMPORT_TO_DIST = {"lxml": "lxml", "cryptography": "cryptography", "yaml": "PyYAML", "psycopg": "psycopg",
+                  "oracledb": "oracledb"}
 
 
 def test_ee_requirements_cover_every_third_party_import():
@@ -188,7 +188,8 @@ def test_ee_requirements_cover_every_third_party_import():
                         imported.add(node.module.split(".")[0])
     third_party = sorted(m for m in imported
                          if m not in sys.stdlib_module_names and m not in ("ansible", "ansible_collections"))
-    assert {"requests", "lxml"} <= set(third_party), third_party  # the scan sees the guarded imports
+    assert {"lxml", "psycopg"} <= set(third_party), third_party  # the scan sees the guarded and lazy imports
+    assert "requests" not in third_party, "the modules' HTTPS transport is the standard library's"
     unknown = [m for m in third_party if m not in IMPORT_TO_DIST]
     assert unknown == [], "new third-party import(s) %s: add them to meta/ee-requirements.txt and here" % unknown
     missing = sorted({IMPORT_TO_DIST[m] for m in third_party if IMPORT_TO_DIST[m].lower() not in listed})
@@ -234,7 +235,7 @@ def test_ansible_builder_create_offline(artifact, tmp_path):
     bindep_out = tmp_path / "bindep.txt"
     _run([sys.executable, str(context / "_build" / "scripts" / "introspect.py"), "introspect", str(installed),
           "--write-pip", str(pip_out), "--write-bindep", str(bindep_out)], env)
-    assert "lxml" in pip_out.read_text() and "requests" in pip_out.read_text()
+    assert "lxml" in pip_out.read_text() and "cryptography" in pip_out.read_text()
     assert "libxml2" in bindep_out.read_text()
 
 

@@ -151,6 +151,10 @@ class LabPandaServer(http.server.ThreadingHTTPServer):
         with self._ban_lock:
             self._ban_cache = None
 
+    def server_close(self):
+        super().server_close()
+        self.store.close()  # the store's pooled connections would otherwise outlive the server
+
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"

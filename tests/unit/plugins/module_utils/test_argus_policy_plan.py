@@ -426,3 +426,35 @@ def test_bulk_is_never_used_for_unban_or_exclusive():
     view = tree(pset("ps", [policy("public_1", [rule(subject=v) for v in _many(20, "rfc")])]))
     plan = P.plan(view, P.make_targets(_many(20), []), state="absent", bulk_threshold=2)
     assert set(op.operation for op in plan.ops) == {"unban"} and not plan.bulk
+
+
+def test_ban_replies_and_the_policy_read_back_confirm_a_ban_only_plan():
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import Attribute, Policy, Rule
+    # empty alias: the first ban creates the policy, the second goes into it; both replies name the new policy
+    the_plan = ban_plan(tree(), [DN_SLASH], ["/dteam"])
+    assert P.ban_only(the_plan)
+    assert P.ban_reply_policy(the_plan, ["public_new", "public_new"]) == "public_new"
+    assert P.ban_reply_policy(the_plan, ["public_new", "public_other"]) is None   # not one policy: re-read
+    # an existing policy: the replies must name it
+    existing = ban_plan(tree(pset("ps", [policy("public_1", [rule(subject="CN=Old,DC=org")])])), [DN_SLASH])
+    assert P.ban_reply_policy(existing, ["public_1"]) == "public_1"
+    assert P.ban_reply_policy(existing, ["public_2"]) is None
+    # the policy read back replaces the prediction (real rule ids) only when it holds exactly the planned rules
+    read = Policy("public_new", "2", ".*", [Rule("id-fqan", "deny", [Attribute("fqan", "/dteam")]),
+                                            Rule("id-dn", "deny", [Attribute("subject", DN_STORED)])])
+    assert P.adopt_policy(the_plan.after, read)
+    assert [(r.id, r.attributes) for r in the_plan.after.policy_sets[0].policies[0].rules] == \
+        [("id-fqan", [("fqan", "/dteam")]), ("id-dn", [("subject", DN_STORED)])]
+    raced = Policy("public_1", "5", ".*", [Rule("x", "deny", [Attribute("subject", DN_STORED)]),
+                                           Rule("y", "deny", [Attribute("fqan", "/other")]),
+                                           Rule("z", "deny", [Attribute("subject", "CN=Old,DC=org")])])
+    assert not P.adopt_policy(existing.after, raced)
+    assert _is_prediction(existing.after)
+    # plans with other writes are checked by a re-read of the whole tree
+    banned = tree(pset("ps", [policy("public_1", [rule(subject=DN_STORED)])]))
+    assert not P.ban_only(P.plan(banned, P.make_targets([DN_SLASH], []), state="absent"))
+    assert not P.ban_only(ban_plan(tree(), ["/DC=org/CN=User %02d" % i for i in range(12)], bulk_threshold=10))
+
+
+def _is_prediction(view):
+    return view.policy_sets[0].policies[0].rules[0].id.startswith("(new rule")

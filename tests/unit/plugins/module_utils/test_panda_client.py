@@ -28,7 +28,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import (  # no
     RemoteError,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport  # noqa: E402
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_client import PandaClient, decode_value  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._panda_client import PandaClient, decode_json  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # The reference folder next to the PanDA schema (GRIDSEC_PANDA_SCHEMA_DIR points into it), else ../shared/...
@@ -293,6 +293,8 @@ def test_unreachable_server_is_a_gridsec_error_naming_it(tls):
     assert "127.0.0.1:1" in str(info.value)
 
 
-def test_decode_value_nested():
-    assert decode_value({"a": [{"__datetime__": "2026-01-01T00:00:00"}], "b": {"__datetime__": "x", "y": 1}}) == \
-        {"a": ["2026-01-01T00:00:00"], "b": {"__datetime__": "x", "y": 1}}
+def test_decode_json_nested_datetimes():
+    text = '{"a": [{"__datetime__": "2026-01-01T00:00:00"}], "b": {"__datetime__": "x", "y": 1}, "c": {"d": ' \
+           '{"__datetime__": "2026-02-02T00:00:00"}}}'
+    assert decode_json(text) == {"a": ["2026-01-01T00:00:00"], "b": {"__datetime__": "x", "y": 1},
+                                 "c": {"d": "2026-02-02T00:00:00"}}

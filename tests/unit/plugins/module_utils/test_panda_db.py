@@ -388,3 +388,32 @@ def test_deft_schema_is_validated_and_folded(clean):
     with pytest.raises(NotFoundError, match="get_task_commands"):
         db.get_task_commands([1])
     db.close()
+
+
+def test_writers_creating_a_row_are_serialised_on_both_backends():
+    """Two pre-emptive bans of a user with no row must not both INSERT: PostgreSQL takes an advisory lock on the
+    name, Oracle (no advisory lock without a DBMS_LOCK grant) locks the users table for that transaction."""
+    postgres = PandaDB("postgresql", None, "pg", "doma_pandameta", "doma_panda")
+    lock = postgres.plan_lock_new_user_name("Alice Lab")
+    assert lock.sql == "SELECT pg_advisory_xact_lock(hashtext(:name))"
+    assert lock.binds == {"name": "Alice Lab"}
+    oracle = PandaDB("oracle", None, "ora", "ATLAS_PANDAMETA", "ATLAS_PANDA")
+    lock = oracle.plan_lock_new_user_name("Alice Lab")
+    assert lock.sql == 'LOCK TABLE "ATLAS_PANDAMETA".users IN SHARE ROW EXCLUSIVE MODE'
+    assert lock.binds == {}
+
+
+def test_a_missing_driver_is_reported_not_raised(monkeypatch):
+    """The drivers are imported when a connection is opened; a missing one is the traceback text for
+    missing_required_lib."""
+    import sys
+    from ansible_collections.gridsec.ops.plugins.module_utils import _panda_db
+
+    monkeypatch.setattr(_panda_db, "_IMPORT_ERRORS", {})
+    monkeypatch.setitem(sys.modules, "oracledb", None)  # "import oracledb" now raises ImportError
+    error = _panda_db.load_driver("oracle")
+    assert error and "import of oracledb halted" in error
+    with pytest.raises(ConfigError) as info:
+        PandaDB.connect(backend="oracle", dsn="db.example.org/PANDA", user="u", password="secret")
+    assert "oracledb is required" in str(info.value)
+    assert _panda_db.load_driver("postgresql") is None

@@ -90,6 +90,12 @@ def test_merge_is_semantic_deterministic_and_keeps_metadata():
     assert "expires" not in sl.merge([("c", c), ("a", a)])[a[0].key].meta
     # the order of merging never changes the set, and the first source's value wins
     assert set(sl.merge([("b", b), ("a", a)])) == set(merged)
+    # a merged entry is a full copy (every field set) that does not share its metadata or sources with the input
+    other = merged[b[1].key]
+    assert all(getattr(other, slot) == getattr(b[1], slot) for slot in sl.Entry.__slots__)
+    other.meta["reason"] = "changed"
+    other.sources.append("x")
+    assert b[1].meta == {} and b[1].sources == ["b"]
 
 
 def test_expiry_allow_list_patterns_and_overrides():
@@ -182,6 +188,10 @@ def test_argus_rules_are_deterministic_and_recognised_without_reparsing():
     assert [r.rule_id for r in policy.rules] == [r.rule_id for r in target._policy(  # pylint: disable=protected-access
         list(entries.values())[::-1], "public-x", "1").rules]
     assert all(r.deny and len(r.attributes) == 1 for r in policy.rules)
+    current, foreign = target._current(policy, entries)  # pylint: disable=protected-access
+    assert set(current) == set(entries) and not foreign
+    # the value decides, not the rule id: a rule renamed by hand still holds its entry (no rewrite)
+    policy.rules[0].rule_id = "renamed-by-hand"
     current, foreign = target._current(policy, entries)  # pylint: disable=protected-access
     assert set(current) == set(entries) and not foreign
     # values written by other tools (PAP literal form) are still recognised semantically, as long as that literal is

@@ -261,7 +261,7 @@ def main():
                  " ".join("%.1f" % x for x in results["machine"]["loadavg_at_end"]), results["machine"]["python"],
                  args.repeat),
              "The module runs twice per round: with its default per-job list in the result (`jobs`, one entry of 9 "
-             "fields per job), and with `list_jobs: false` (`job_ids` per outcome and `summary` only).",
+             "fields per job), and with `list_jobs: false` (`job_ids_by_outcome` and `summary` only).",
              "", "| round | order | module task s (load) | playbook s | list_jobs=false task s | baseline s (load) "
              "| of which DB discovery s | task / baseline | list_jobs=false / baseline |",
              "|---|---|---|---|---|---|---|---|---|"]

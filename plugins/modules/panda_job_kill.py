@@ -127,8 +127,8 @@ options:
   list_jobs:
     description:
       - List every job considered in RV(jobs), with its states before and after.
-      - V(false) lists only the jobs that need a look (outcome V(refused) or V(not_found)); RV(job_ids) and
-        RV(summary) still account for every job. Meant for users with thousands of jobs, where the full list is
+      - V(false) lists only the jobs that need a look (outcome V(refused) or V(not_found)); RV(job_ids_by_outcome)
+        and RV(summary) still account for every job. Meant for users with thousands of jobs, where the full list is
         megabytes of result for the controller to handle and print.
     type: bool
     default: true
@@ -252,7 +252,7 @@ tasks:
     message:
       description: Message of the server (or, for V(kill_pending), the pending command's comment).
       type: str
-job_ids:
+job_ids_by_outcome:
   description:
     - The PanDA ids of the jobs considered, per outcome (the outcomes of RV(jobs[].outcome)), sorted; every
       job is here whatever O(list_jobs) says.
@@ -448,8 +448,8 @@ class JobKiller(object):
         module = self.module
         params = self.params
         result = dict(changed=False, user=None, source="job_ids", jobs=[], tasks=[], statements=[], requests=[],
-                      code=self.code, summary={}, job_ids=dict((o, []) for o in OUTCOMES), user_found=None,
-                      similar_users=[])
+                      code=self.code, summary={}, job_ids_by_outcome=dict((o, []) for o in OUTCOMES),
+                      user_found=None, similar_users=[])
         if self.code == "invalid" or (self.code is not None and self.code not in KNOWN_CODES):
             result["code"] = None
             module.fail_json(msg="code %s is not a PanDA kill code (known: %s, or none)"
@@ -576,15 +576,15 @@ class JobKiller(object):
                     entry["killed_by_this_run"] = False
 
         jobs = [entries[i] for i in ids if i in entries]
-        job_ids = dict((outcome, []) for outcome in OUTCOMES)
+        ids_by_outcome = dict((outcome, []) for outcome in OUTCOMES)
         for entry in jobs:
-            job_ids[entry["outcome"]].append(entry["pandaid"])
-        summary = dict((outcome, len(job_ids[outcome])) for outcome in OUTCOMES)
+            ids_by_outcome[entry["outcome"]].append(entry["pandaid"])
+        summary = dict((outcome, len(ids_by_outcome[outcome])) for outcome in OUTCOMES)
         summary["inactive_skipped"] = inactive
         refused_jobs = [e["pandaid"] for e in jobs if e["outcome"] == "refused"]
         changed = task_changed or summary["killed"] > 0 or summary["flagged"] > 0
         listed = jobs if params["list_jobs"] else [e for e in jobs if e["outcome"] in ("refused", "not_found")]
-        result.update(changed=changed, jobs=listed, job_ids=job_ids, summary=summary,
+        result.update(changed=changed, jobs=listed, job_ids_by_outcome=ids_by_outcome, summary=summary,
                       requests=module.client_operations(), statements=module.statements)
         if module._diff:
             result["diff"] = {

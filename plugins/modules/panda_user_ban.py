@@ -212,7 +212,7 @@ statements:
   elements: dict
   contains:
     operation:
-      description: Which step the statement belongs to (V(lock_user_name) (when the user has no row yet: a
+      description: Which step the statement belongs to (V(lock_user_name) (when the user has no row yet, a
         transaction-scoped advisory lock on the name on PostgreSQL, a SHARE ROW EXCLUSIVE lock of C(users) on
         Oracle, so that concurrent bans of a user without a row create one row), V(get_user_rows),
         V(find_similar_users), V(set_status), V(create_banned_user)).

@@ -7,10 +7,10 @@
     .venv/bin/python bench/fanout.py [--sizes 20,50,100] [--repeat 3] [--settings linear:5,free:5,linear:20] [--quick]
 
 N lab PAPs are started in one process; an inventory of N hosts (connection local) points each host at its PAP.
-For each setting (strategy:forks) and repetition, three playbook runs are made back to back, in turn:
+For each setting (strategy:forks) and repetition, three playbook runs are made back to back:
 ``argus_policy`` banning a new DN (first run), the same again (idempotent re-run, nothing to write), and the
 baseline: one ``ansible.builtin.uri`` POST of the HighLevelPolicyManagementService ``ban`` envelope per host (a new
-DN). Reported: medians of the playbook wall times, the ratios ours / baseline (target <= 1.2 at default forks) and
+DN), after the two in even repetitions and before them in odd ones. Reported: medians of the playbook wall times, the ratios ours / baseline (target <= 1.2 at default forks) and
 re-run / first run (target <= 1), and the SOAP calls per PAP counted by the lab servers.
 
 Writes bench/results-fanout.md and bench/results-fanout.json.
@@ -137,17 +137,27 @@ def main():
                         dn = "/DC=org/DC=bench/CN=Fanout %d %s %d %d" % (size, strategy, forks, rep)
                         extravars = dict(common, strategy=strategy, ban_dn=dn)
                         counter.take()
+
+                        def baseline():
+                            base.append(run(tmp, paths["baseline"], inventory, forks, dict(
+                                common, strategy=strategy, ban_value="CN=Baseline %d %s %d %d,DC=bench,DC=org" % (
+                                    size, strategy, forks, rep))))
+                            calls["baseline"] = counter.take() / float(size)
+
+                        # the baseline goes last in even repetitions and first in odd ones, so that a load
+                        # trend does not favour one side; the re-run always follows its first run
+                        if rep % 2:
+                            baseline()
                         first.append(run(tmp, paths["ours"], inventory, forks, extravars))
                         calls["first"] = counter.take() / float(size)
                         rerun.append(run(tmp, paths["ours"], inventory, forks, extravars))
                         calls["rerun"] = counter.take() / float(size)
-                        base.append(run(tmp, paths["baseline"], inventory, forks, dict(
-                            common, strategy=strategy, ban_value="CN=Baseline %d %s %d %d,DC=bench,DC=org" % (
-                                size, strategy, forks, rep))))
-                        calls["baseline"] = counter.take() / float(size)
+                        if not rep % 2:
+                            baseline()
                     row = {"paps": size, "strategy": strategy, "forks": forks, "soap_calls_per_pap": calls,
                            "first_median": statistics.median(first), "rerun_median": statistics.median(rerun),
-                           "baseline_median": statistics.median(base)}
+                           "baseline_median": statistics.median(base),
+                           "runs_seconds": {"first": first, "rerun": rerun, "baseline": base}}
                     row["ratio_first_over_baseline"] = row["first_median"] / row["baseline_median"]
                     row["ratio_rerun_over_baseline"] = row["rerun_median"] / row["baseline_median"]
                     row["ratio_rerun_over_first"] = row["rerun_median"] / row["first_median"]

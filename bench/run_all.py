@@ -33,7 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SIZES = {
     "full": {},
     "medium": {
-        "fanout": ["--sizes", "20,100", "--repeat", "2"],
+        "fanout": ["--sizes", "20,100", "--repeat", "3"],
         "canary_check": ["--paps", "50", "--repeat", "3"],
     },
     "quick": {
@@ -140,6 +140,21 @@ def targets_table(outdir):
         if api:
             rows.append(("4 kill: discovery, DB vs tasks API (s)", "%.2f vs %.2f" % (
                 kill["discovery_db_seconds_median"], api["seconds"]), "(report)", "-"))
+    sync = _load(outdir, "suspension-sync")
+    if sync:
+        ratios = sync.get("ratios") or {}
+        for step, label in (("first", "first sync"), ("change", "change of 10 entries"), ("noop", "no-op")):
+            value = (ratios.get("steps") or {}).get(step)
+            if value:
+                rows.append(("sync: t(%d)/t(%d), %s (wall / CPU)" % (ratios["big"], ratios["small"], label),
+                             "%.2f / %.2f" % (value["wall"], value["cpu"]), "<= 12",
+                             _verdict(max(value["wall"], value["cpu"]), 12)))
+        for size in sync.get("sizes", []):
+            module = size.get("module_noop")
+            if module:
+                rows.append(("sync: no-op module run at %d entries, CPU s of the module process (wall s)"
+                             % size["entries"], "%.2f (%.2f)" % (module["cpu_seconds"], module["seconds"]), "< 1 s",
+                             _verdict(module["cpu_seconds"], 0.999)))
     return rows
 
 

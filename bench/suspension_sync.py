@@ -253,7 +253,7 @@ def render(out):
              "CPU seconds of the in-process steps include the lab PAP's own threads (same process). The lab PAP caps "
              "requests at 8 MiB; the bench lifts that cap in its own process, since a 100,000-rule policy is one "
              "~45 MB addPolicies/updatePolicy (the real argus-pap has no such cap). A no-op re-sync reads the target "
-             "alias with 3 SOAP calls (getRootPolicySet, listPolicySets, listPolicies) and the source once. "
+             "alias with 2 SOAP calls (listPolicySets, listPolicies) and the source once. "
              "A target sync pauses Python's cyclic garbage collector (`gc_paused` in _suspension_list.py); the lab "
              "PAP shares this process, so its request handling runs with the collector paused too (the module run "
              "below is a separate process and measures the module alone).", "",
@@ -289,7 +289,7 @@ def render(out):
             m = row["module_noop"]
             lines.append("- module run (subprocess, args file) for a no-op re-sync at %d entries: %.2f s wall, %.2f s "
                          "CPU of the module process, changed=%s, source reads %s, target read calls %d "
-                         "(getRootPolicySet + listPolicySets + listPolicies), writes %d"
+                         "(listPolicySets + listPolicies), writes %d"
                          % (row["entries"], m["seconds"], m["cpu_seconds"], m["changed"], m["source_reads"],
                             m["target_reads"], m["target_writes"]))
     if out.get("ban_baseline"):

@@ -367,14 +367,7 @@ class PapClient(object):
                    {"alias": alias, "id": object_id, "pivot_id": pivot_id, "move_after": bool(move_after)})
 
     def get_tree(self, alias):
-        """The whole policy tree of ``alias`` in three calls: getRootPolicySet, listPolicySets, listPolicies."""
-        root = self.get_root_policy_set(alias)
-        policy_sets = self.list_policy_sets(alias)
-        policies = self.list_policies(alias)
-        return PapPolicyTree.from_lists(alias, root, policy_sets, policies)
-
-    def read_tree(self, alias):
-        """The same tree as ``get_tree``, usually in two calls: listPolicySets, listPolicies.
+        """The whole policy tree of ``alias``, usually in two calls: listPolicySets, listPolicies.
 
         ``listPolicySets`` returns the root PolicySet with the resource ones (ARGUS.md 2.1), and in a PAP alias the
         root is the one PolicySet that no other references. Only when that does not single it out (a PolicySet

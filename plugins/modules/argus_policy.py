@@ -380,7 +380,7 @@ def run_plan(module, client, alias, the_plan, replan):
     for _round in range(2 * BULK_RETRIES + 2):
         if the_plan.split_at:
             execute_plan(module, alias, the_plan.ops[:the_plan.split_at], strict_ban=True)
-            the_plan = replan(view_from_tree(client.read_tree(alias), alias))
+            the_plan = replan(view_from_tree(client.get_tree(alias), alias))
             continue
         try:
             execute_plan(module, alias, the_plan.ops, strict_ban=True)
@@ -391,7 +391,7 @@ def run_plan(module, client, alias, the_plan, replan):
             retries += 1
             module.warn("the bulk updatePolicy on %s alias %s was refused (the policy changed meanwhile); re-read "
                         "and retried (%d of %d)" % (module.server_label, alias, retries, BULK_RETRIES))
-            the_plan = replan(view_from_tree(client.read_tree(alias), alias))
+            the_plan = replan(view_from_tree(client.get_tree(alias), alias))
     raise WriteRefusedError("the policy of alias %s kept changing while this task wrote to it; gave up after %d "
                             "attempts" % (alias, retries + 1), server=module.server_label, operation="updatePolicy")
 
@@ -403,7 +403,7 @@ def read_alias(module, client, alias):
     the alias exists. When the read fails with a fault, the check tells an unknown or misspelt alias apart.
     """
     try:
-        return client.read_tree(alias)
+        return client.get_tree(alias)
     except RemoteError as err:
         if isinstance(err, AuthorizationError):
             raise
@@ -534,7 +534,7 @@ def run_module():
                 # Other writes are checked by reading the whole tree again: updatePolicy, unban and the add*
                 # calls of exclusive mode do not name the rules the PAP then holds (nor their ids), and a ban
                 # reply that disagrees with the plan means someone else changed the alias meanwhile.
-                after = view_from_tree(client.read_tree(alias), alias)
+                after = view_from_tree(client.get_tree(alias), alias)
         except GridsecError as err:
             module.fail_from(err)
         operations = module.done_operations

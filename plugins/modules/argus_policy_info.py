@@ -226,7 +226,7 @@ def main():
         spl_parts = []
         for alias in aliases:
             try:
-                view = view_from_tree(client.read_tree(alias), alias)
+                view = view_from_tree(client.get_tree(alias), alias)
             except GridsecError as err:
                 if not module.params["all_aliases"]:
                     raise

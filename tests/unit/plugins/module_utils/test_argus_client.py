@@ -138,14 +138,14 @@ def test_get_all_paps_parses_nested_array_with_other_prefix_and_nils():
     assert (default.local, default.public, default.hostname, default.port) == (True, False, None, None)
 
 
-def test_get_tree_in_three_calls_follows_root_order():
-    client, transport = client_with((200, fixture("getRootPolicySet_reply.xml")),
-                                    (200, fixture("listPolicySets_reply.xml")),
+def test_get_tree_follows_root_order():
+    # the root comes with the resource PolicySets in the listPolicySets reply: no getRootPolicySet
+    client, transport = client_with((200, fixture("listPolicySets_reply.xml")),
                                     (200, fixture("listPolicies_reply.xml")))
     tree = client.get_tree("default")
-    assert [s["operation"] for s in transport.sent] == ["getRootPolicySet", "listPolicySets", "listPolicies"]
+    assert [s["operation"] for s in transport.sent] == ["listPolicySets", "listPolicies"]
     assert all(s["path"] == "XACMLPolicyManagementService" for s in transport.sent)
-    assert transport.operation_element(0).tag == "{%s}getRootPolicySet" % PAP_NS
+    assert transport.operation_element(0).tag == "{%s}listPolicySets" % PAP_NS
     # ps-ce comes first in the root although listPolicySets lists ps-any first
     order = [(ps.policy_set_id, p.policy_id, r.rule_id) for ps, p, r in tree.iter_rules()]
     assert order == [("ps-ce", "private_ce", "rule-carol"), ("ps-ce", "private_ce", "rule-dteam"),
@@ -158,10 +158,10 @@ def test_get_tree_in_three_calls_follows_root_order():
                                                           ("subject", "CN=Alice,O=Example,C=IT")]
 
 
-def test_read_tree_takes_the_root_from_list_policy_sets_in_two_calls():
+def test_get_tree_takes_the_root_from_list_policy_sets_in_two_calls():
     client, transport = client_with((200, fixture("listPolicySets_reply.xml")),
                                     (200, fixture("listPolicies_reply.xml")))
-    tree = client.read_tree("default")
+    tree = client.get_tree("default")
     assert [s["operation"] for s in transport.sent] == ["listPolicySets", "listPolicies"]
     assert tree.root.policy_set_id == "default-3f0e6c7a-0b1c-4c1e-9a55-2f1d0c4b9e11"
     order = [(ps.policy_set_id, p.policy_id, r.rule_id) for ps, p, r in tree.iter_rules()]
@@ -169,13 +169,13 @@ def test_read_tree_takes_the_root_from_list_policy_sets_in_two_calls():
                      ("ps-any", "public_any", "rule-compound"), ("ps-any", "public_any", "rule-bob")]
 
 
-def test_read_tree_asks_for_the_root_when_the_list_does_not_single_it_out():
+def test_get_tree_asks_for_the_root_when_the_list_does_not_single_it_out():
     # ps-any is not referenced by the listed root: two PolicySets nobody references, so the root is asked for
     orphan = fixture("listPolicySets_reply.xml").replace(
         b"<xacml:PolicySetIdReference>ps-any</xacml:PolicySetIdReference>", b"")
     client, transport = client_with((200, orphan), (200, fixture("getRootPolicySet_reply.xml")),
                                     (200, fixture("listPolicies_reply.xml")))
-    tree = client.read_tree("default")
+    tree = client.get_tree("default")
     assert [s["operation"] for s in transport.sent] == ["listPolicySets", "getRootPolicySet", "listPolicies"]
     assert [ps.policy_set_id for ps in tree.resource_policy_sets()] == ["ps-ce", "ps-any"]
 

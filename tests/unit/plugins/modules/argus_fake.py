@@ -86,10 +86,6 @@ class FakePapClient:
             return make_tree(alias)
         return copy.deepcopy(trees)
 
-    def read_tree(self, alias):
-        """The two-call read of the real client, here the same tree as ``get_tree`` (and recorded as such)."""
-        return self.get_tree(alias)
-
     def list_policies(self, alias):
         self._record("list_policies", alias)
         trees = self.trees.get(alias)

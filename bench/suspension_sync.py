@@ -254,7 +254,7 @@ def render(out):
              "requests at 8 MiB; the bench lifts that cap in its own process, since a 100,000-rule policy is one "
              "~45 MB addPolicies/updatePolicy (the real argus-pap has no such cap). A no-op re-sync reads the target "
              "alias with 2 SOAP calls (listPolicySets, listPolicies) and the source once. "
-             "A target sync pauses Python's cyclic garbage collector (`gc_paused` in _suspension_list.py); the lab "
+             "A target sync pauses Python's cyclic garbage collector (`gc_paused` in _module_base.py); the lab "
              "PAP shares this process, so its request handling runs with the collector paused too (the module run "
              "below is a separate process and measures the module alone).", "",
              "| entries | step | write calls | read calls | seconds | CPU seconds |", "|---:|---|---:|---:|---:|---:|"]

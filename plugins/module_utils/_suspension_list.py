@@ -17,9 +17,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import contextlib
 import datetime
-import gc
 import getpass
 import hashlib
 import json
@@ -218,24 +216,6 @@ def utcnow():
 
 def iso(moment):
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@contextlib.contextmanager
-def gc_paused():
-    """Pause CPython's cyclic garbage collector for a bulk step (turned back on afterwards if it was on).
-
-    Reading the state file, a source or the PAP's policy builds hundreds of thousands of small acyclic objects
-    (JSON lists, entries, rules, lxml proxies); the collector rescans them again and again as they pile up, which
-    cost about as much as the work itself and grew faster than linearly with the list. Reference counting still
-    frees all of them. (argus_policy does the same for the same reason.)
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 # -- entries -----------------------------------------------------------------------------------------------------

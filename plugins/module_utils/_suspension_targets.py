@@ -40,11 +40,11 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan imp
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import Attribute, Policy, PolicySet, Rule
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import clean_user_id
+from ansible_collections.gridsec.ops.plugins.module_utils._module_base import gc_paused
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension_list import (
     DN,
     FQAN,
     Entry,
-    gc_paused,
     iso,
     key_id,
     sort_key,

@@ -507,6 +507,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._http import (
     HttpTransport,
     transport_options,
 )
+from ansible_collections.gridsec.ops.plugins.module_utils._module_base import gc_paused
 from ansible_collections.gridsec.ops.plugins.module_utils._panda_module import PANDA_DB_SPEC, PANDA_SPEC
 from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_list as sl
 from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_targets as st
@@ -924,8 +925,8 @@ def main():
     argus = any(s["type"] == "argus" for s in params["sources"]) or any(t["type"] == "argus" for t in params["targets"])
     if argus and not _xml.HAS_LXML:
         module.fail_json(msg=missing_required_lib("lxml"), exception=str(_xml.LXML_IMPORT_ERROR))
-    # the state file, the sources and the PAP's policy each hold an object per entry: see sl.gc_paused
-    with sl.gc_paused():
+    # the state file, the sources and the PAP's policy each hold an object per entry: see gc_paused
+    with gc_paused():
         Sync(module).run()
 
 

@@ -629,14 +629,17 @@ class Target:
         return rule.plain_key() in self.keys
 
 
-def check_subject_dn(value, what="subject", allow_single_rdn=False, strip_proxy=True, warnings=None):
-    """Parse and vet one subject DN given by the user; returns the end-entity ``DistinguishedName``.
+def check_subject_dn(value, what="subject", allow_single_rdn=False, strip_proxy="legacy", warnings=None,
+                     stripped_rdns=None):
+    """Parse and vet one subject DN given by the user; returns the ``DistinguishedName`` to use.
 
-    Raises ``PlanError`` for a DN that does not parse or has a single RDN (a certificate subject has several; a
-    single ``CN=...`` is what Ansible makes of a DN string given where a list is expected, split on its commas)
-    unless ``allow_single_rdn``. Trailing proxy CNs (``/CN=proxy``, ``/CN=limited proxy``, ``/CN=<digits>``) are
-    removed with a warning when ``strip_proxy``: the PEP authorises the end-entity DN, so a ban of a proxy DN
-    would never match.
+    Raises ``PlanError`` for a DN that does not parse, names an unknown attribute type (``CM=...``: see
+    ``_dn.check_known_types``) or has a single RDN (a certificate subject has several; a single ``CN=...`` is
+    what Ansible makes of a DN string given where a list is expected, split on its commas) unless
+    ``allow_single_rdn``. Trailing proxy CNs are removed as ``strip_proxy`` says (``_dn.strip_proxy_rdns``:
+    ``legacy``, ``all`` or ``none``; the PEP authorises the end-entity DN, so a ban of a proxy DN would never
+    match); each removal adds a warning to ``warnings`` and ``{"input", "subject", "stripped"}`` to
+    ``stripped_rdns`` when they are given.
     """
     if value is None or not str(value).strip():
         raise PlanError("empty %s DN" % what)
@@ -644,14 +647,15 @@ def check_subject_dn(value, what="subject", allow_single_rdn=False, strip_proxy=
         dn = parse_dn(value)
     except DNError as err:
         raise PlanError("%s %r is not a valid DN: %s" % (what, value, getattr(err, "msg", str(err))))
-    if strip_proxy:
-        end_entity, stripped = strip_proxy_rdns(dn)
-        if stripped:
-            if warnings is not None:
-                warnings.append("%s %r ends with proxy component(s) %s; the end-entity DN %s is used instead (the "
-                                "PEP matches the end-entity DN, never a proxy's; set strip_proxy_rdns=false to "
-                                "keep them)" % (what, value, ", ".join(stripped), end_entity.to_openssl()))
-            dn = end_entity
+    end_entity, stripped = strip_proxy_rdns(dn, strip_proxy)
+    if stripped:
+        if warnings is not None:
+            warnings.append("%s %r ends with proxy component(s) %s: the end-entity DN %s is used instead (the PEP "
+                            "matches the end-entity DN, never a proxy's; set strip_proxy_rdns=none to keep them)"
+                            % (what, value, ", ".join(stripped), end_entity.to_openssl()))
+        if stripped_rdns is not None:
+            stripped_rdns.append({"input": value, "subject": end_entity.to_openssl(), "stripped": stripped})
+        dn = end_entity
     if len(dn) < 2 and not allow_single_rdn:
         raise PlanError("%s %r has a single RDN, which no certificate subject DN has: was a DN string split on its "
                         "commas (give subjects as a YAML list)? Set allow_single_rdn=true to use it anyway"
@@ -659,19 +663,20 @@ def check_subject_dn(value, what="subject", allow_single_rdn=False, strip_proxy=
     return dn
 
 
-def make_targets(subjects, fqans, allow_single_rdn=False, strip_proxy=True, warnings=None):
+def make_targets(subjects, fqans, allow_single_rdn=False, strip_proxy="legacy", warnings=None, stripped_rdns=None):
     """Validate every value up front (nothing is written when one is bad) and build the targets.
 
-    Subjects are parsed as DNs (OpenSSL slash form or RFC 2253), vetted by ``check_subject_dn`` (proxy CNs
-    stripped, single-RDN DNs refused unless allowed) and banned with the literal the PAP stores for the slash
-    form (RFC 2253 without spaces), so every ban made by this collection is stored the same way whatever form
-    the user typed. Warnings (stripped proxy CNs) are appended to ``warnings`` when given.
+    Subjects are parsed as DNs (OpenSSL slash form or RFC 2253), vetted by ``check_subject_dn`` (unknown
+    attribute types and single-RDN DNs refused, proxy CNs stripped as ``strip_proxy`` says) and banned with the
+    literal the PAP stores for the slash form (RFC 2253 without spaces), so every ban made by this collection is
+    stored the same way whatever form the user typed. Stripped proxy CNs are reported in ``warnings`` and
+    ``stripped_rdns`` when given.
     """
     targets = []
     errors = []
     for value in subjects or []:
         try:
-            dn = check_subject_dn(value, "subject", allow_single_rdn, strip_proxy, warnings)
+            dn = check_subject_dn(value, "subject", allow_single_rdn, strip_proxy, warnings, stripped_rdns)
         except PlanError as err:
             errors.append(str(err))
             continue
@@ -906,7 +911,7 @@ def make_rule_specs(rules, default_resource=".*", default_action=".*", default_p
                 if key == "subject":
                     try:
                         value = check_subject_dn(value, "%s: subject" % where, allow_single_rdn,
-                                                 strip_proxy=False).to_pap_literal()
+                                                 strip_proxy="none").to_pap_literal()
                     except PlanError as err:
                         errors.append(str(err))
                         continue

@@ -74,12 +74,31 @@ _TYPE_ALIASES = {
     "dc": ("domaincomponent", "0.9.2342.19200300.100.1.25"),
     "uid": ("userid", "0.9.2342.19200300.100.1.1"),
     "emailaddress": ("e", "email", "1.2.840.113549.1.9.1"),
+    "postalcode": ("2.5.4.17",),
+    "businesscategory": ("2.5.4.15",),
+    "name": ("2.5.4.41",),
+    "x500uniqueidentifier": ("2.5.4.45",),
+    "organizationidentifier": ("2.5.4.97",),
+    "unstructuredname": ("1.2.840.113549.1.9.2",),
 }
 _CANONICAL_TYPE = {}
 for _canon, _aliases in _TYPE_ALIASES.items():
     _CANONICAL_TYPE[_canon] = _canon
     for _alias in _aliases:
         _CANONICAL_TYPE[_alias] = _canon
+
+# The attribute-type keywords a user may write (RFC 4514 section 3, RFC 4519, OpenSSL's short and long names),
+# spelt as they are usually written; any other attribute is named by its numeric OID (``2.5.4.3``,
+# ``OID.2.5.4.3``). Every keyword here is a key of _CANONICAL_TYPE (a unit test checks it).
+KNOWN_TYPES = (
+    "CN", "commonName", "SN", "surname", "serialNumber", "C", "countryName", "L", "localityName", "ST", "S",
+    "stateOrProvinceName", "street", "streetAddress", "O", "organizationName", "OU", "organizationalUnitName",
+    "title", "T", "givenName", "GN", "initials", "generationQualifier", "dnQualifier", "pseudonym", "DC",
+    "domainComponent", "UID", "userid", "emailAddress", "E", "Email", "postalCode", "businessCategory", "name",
+    "x500UniqueIdentifier", "organizationIdentifier", "unstructuredName",
+)
+_KNOWN_SPELLING = dict((keyword.lower(), keyword) for keyword in KNOWN_TYPES)
+_NUMERIC_OID_RE = re.compile(r"^(?:[Oo][Ii][Dd]\.)?[0-9]+(?:\.[0-9]+)+$")
 
 # BER universal string tags accepted in RFC 4514 '#hex' values, with their decoders.
 _BER_STRINGS = {
@@ -109,6 +128,64 @@ def _text(value):
 def _check_type(attr_type, text):
     if not _TYPE_RE.match(attr_type):
         raise DNError("invalid attribute type %r in DN %r" % (attr_type, text), text=text)
+
+
+def _edit_distance(a, b):
+    """Levenshtein distance (insert, delete, substitute), with a swap of two neighbours counting as one edit."""
+    previous2 = None
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
+                cost = min(cost, previous2[j - 2] + 1)
+            current.append(cost)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def suggest_type(attr_type):
+    """The known keywords closest to a misspelt attribute type (best first, at most three; none when nothing is
+    close): one edit away for short types (``CM`` -> ``CN``, ``C``), two for longer ones (``emailAdress``)."""
+    typed = attr_type.lower()
+    limit = 1 if len(typed) <= 4 else 2
+    ranked = []
+    for key, spelling in _KNOWN_SPELLING.items():
+        distance = _edit_distance(typed, key)
+        if distance <= limit:
+            ranked.append((distance, abs(len(key) - len(typed)), len(key), spelling))
+    return [spelling for _d, _l, _n, spelling in sorted(ranked)[:3]]
+
+
+def is_known_type(attr_type):
+    """True for a keyword of ``KNOWN_TYPES`` (any case) or a numeric OID (``2.5.4.3``, ``OID.2.5.4.3``)."""
+    return attr_type.lower() in _KNOWN_SPELLING or bool(_NUMERIC_OID_RE.match(attr_type))
+
+
+def check_known_types(dn, text=None):
+    """Raise ``DNError`` naming the first attribute type of ``dn`` that is neither a known keyword nor a numeric
+    OID, with the closest keywords as a suggestion.
+
+    A misspelt type (``CM=John Doe``) still parses as X.500 syntax, but names an attribute no certificate has:
+    a ban on it never matches anyone, and PanDA would take it for a new user. Such DNs are refused wherever a
+    user gives one; DNs read back from a server are not checked (``parse_stored_dn``).
+    """
+    text = dn.to_openssl() if text is None else text
+    for rdn in dn.rdns:
+        for attr_type, _value in rdn:
+            if is_known_type(attr_type):
+                continue
+            close = suggest_type(attr_type)
+            hint = "did you mean %s? " % " or ".join(close) if close else ""
+            raise DNError("unknown attribute type %r in DN %r; %sname any other attribute by its numeric OID "
+                          "(e.g. 2.5.4.3 or OID.2.5.4.3 for CN); known types: %s"
+                          % (attr_type, text, hint, ", ".join(_SHORT_TYPES)),
+                          text=text, details={"attribute_type": attr_type, "suggestions": close})
+
+
+# Short list shown in the error message (the full list is KNOWN_TYPES).
+_SHORT_TYPES = ("CN", "O", "OU", "DC", "C", "L", "ST", "UID", "emailAddress/E", "serialNumber", "SN", "GN", "T")
 
 
 def _check_value(attr_type, value, text):
@@ -166,7 +243,7 @@ class DistinguishedName(object):
     def __eq__(self, other):
         if isinstance(other, str):
             try:
-                other = parse_dn(other)
+                other = parse_dn(other, strict=False)
             except DNError:
                 return False
         if not isinstance(other, DistinguishedName):
@@ -422,8 +499,12 @@ def _join_bytes(pieces, text):
         raise DNError("hex escapes do not form valid UTF-8 in DN %r" % (text,), text=text)
 
 
-def parse_dn(text):
+def parse_dn(text, strict=True):
     """Parse a DN in OpenSSL slash form or RFC 2253/4514 comma form into a ``DistinguishedName``.
+
+    ``strict`` (the default, for every DN a user gives): attribute types must be known keywords or numeric OIDs
+    (``check_known_types``), so ``CM=John Doe`` is refused naming ``CM`` and suggesting ``CN``. ``strict=False``
+    accepts any syntactically valid type; it is for DNs read back from a server (see ``parse_stored_dn``).
 
     Slash form (starts with ``/``): parts are split on ``/``; a part without ``=`` belongs to the previous
     value (``/CN=host/foo.example.org`` is one RDN), exactly as canl and the Argus PAP read it. Inside a part,
@@ -437,7 +518,16 @@ def parse_dn(text):
     Surrounding white space is ignored. Raises ``DNError`` on malformed input.
     """
     if isinstance(text, DistinguishedName):
-        return text
+        dn = text
+    else:
+        dn = _parse_syntax(text)
+    if strict:
+        check_known_types(dn, text if isinstance(text, str) else None)
+    return dn
+
+
+def _parse_syntax(text):
+    """``parse_dn`` without the attribute-type check."""
     if text is None:
         raise DNError("DN is missing (None)")
     raw = _text(text)
@@ -453,27 +543,38 @@ def parse_dn(text):
     return _parse_rfc2253(stripped)
 
 
-def dn_equal(a, b):
+def dn_equal(a, b, strict=True):
     """Semantic equality of two DNs given in any supported form (or as ``DistinguishedName``).
 
     Attribute types compare case-insensitively with their aliases (``E``/``Email``/``emailAddress``,
     ``UID``/``userid``, ``ST``/``S``, OIDs), values after RFC 4518-lite preparation (case folded, white space
     folded and trimmed); the AVAs of a multi-valued RDN compare in any order; RDN order matters.
-    Raises ``DNError`` when either side is malformed.
+    Raises ``DNError`` when either side is malformed (with ``strict``, also for an unknown attribute type).
     """
-    return parse_dn(a).canonical() == parse_dn(b).canonical()
+    return parse_dn(a, strict).canonical() == parse_dn(b, strict).canonical()
 
 
-def parse_stored_dn(text):
+def parse_stored_dn(text, strict=False):
     """Parse a DN as an Argus PAP stores it: like ``parse_dn``, and when that fails, as the literal the PAP made
     from an OpenSSL slash-form DN (``to_pap_literal()``: only ``,`` escaped, so ``"``, ``<``, ``>``, ``;`` and
     ``+`` may appear unescaped; a literal with any other backslash is not read this way).
 
     The second reading is accepted only when it round-trips: the DN it gives has exactly ``text`` as its PAP
     literal. Raises ``DNError`` when neither reading works.
+
+    Attribute types are not checked by default: what a server stores (a rule made by an older tool from a
+    misspelt DN, say) must stay readable so that it can be shown and removed. ``strict=True`` checks them as
+    ``parse_dn`` does, for a user's input that may be in the PAP's literal form (the DN filters).
     """
+    dn = _parse_stored_syntax(text)
+    if strict:
+        check_known_types(dn, text if isinstance(text, str) else None)
+    return dn
+
+
+def _parse_stored_syntax(text):
     try:
-        return parse_dn(text)
+        return _parse_syntax(text)
     except DNError as err:
         first_error = err
     raw = _text(text).strip()
@@ -502,29 +603,52 @@ def dn_key(text):
 # PanDA's prodUserID). PanDA's clean_user_id drops the same markers (step 4 below).
 PROXY_CN_VALUES = ("proxy", "limited proxy")
 _NUMERIC_RE = re.compile(r"^[0-9]+$")
+# What strip_proxy_rdns removes: "legacy" only the legacy markers (their text says "proxy"), "all" also numeric
+# CNs (only for a DN known to be a proxy subject: an end-entity DN may end with a number), "none" nothing.
+STRIP_MODES = ("legacy", "all", "none")
 
 
-def is_proxy_rdn(rdn):
-    """True when ``rdn`` (a tuple of ``(type, value)`` AVAs) is a single CN that a proxy certificate appends."""
+def is_proxy_rdn(rdn, numeric=True):
+    """True when ``rdn`` (a tuple of ``(type, value)`` AVAs) is a single CN that a proxy certificate appends:
+    ``proxy``, ``limited proxy``, or (with ``numeric``) an RFC 3820 number."""
     if len(rdn) != 1:
         return False
     attr_type, value = rdn[0]
     if canonical_type(attr_type) != "cn":
         return False
-    return value in PROXY_CN_VALUES or bool(_NUMERIC_RE.match(value))
+    return value in PROXY_CN_VALUES or (numeric and bool(_NUMERIC_RE.match(value)))
 
 
-def strip_proxy_rdns(dn):
-    """``(end-entity DN, [stripped RDNs as text])``: trailing proxy CNs (``CN=proxy``, ``CN=limited proxy``,
-    ``CN=<digits>``) removed, in certificate order, as far as at least one RDN that is not a proxy CN remains.
+def strip_mode(value):
+    """The stripping mode of an option value: ``legacy``/``all``/``none``; the booleans of the old option (and
+    their YAML spellings) read as ``all`` (true) and ``none`` (false). Raises ``ValueError`` otherwise."""
+    if isinstance(value, bool):
+        return "all" if value else "none"
+    text = str(value).strip().lower()
+    if text in STRIP_MODES:
+        return text
+    if text in ("true", "yes", "on", "1"):
+        return "all"
+    if text in ("false", "no", "off", "0"):
+        return "none"
+    raise ValueError("%r is not a proxy RDN stripping mode (%s; true/false mean all/none)"
+                     % (value, ", ".join(STRIP_MODES)))
 
-    A DN whose last RDN is a purely numeric CN is read as an RFC 3820 proxy; an end-entity DN that really ends
-    with a numeric CN cannot be told apart by its text (callers let the user switch the stripping off).
+
+def strip_proxy_rdns(dn, mode="legacy"):
+    """``(end-entity DN, [stripped RDNs as text])``: trailing proxy CNs removed, in certificate order, as far as
+    at least one RDN that is not a proxy CN remains.
+
+    ``mode`` (``STRIP_MODES``): ``legacy`` removes ``CN=proxy`` and ``CN=limited proxy`` only; ``all`` also
+    ``CN=<digits>`` (RFC 3820), which is right only for a DN known to be a proxy subject, since an end-entity
+    DN may itself end with a numeric CN (``.../CN=Eve Mallory/CN=777``) and its text cannot tell; ``none``
+    removes nothing.
     """
+    mode = strip_mode(mode)
     dn = parse_dn(dn)
     rdns = list(dn.rdns)
     stripped = []
-    while len(rdns) > 1 and is_proxy_rdn(rdns[-1]):
+    while mode != "none" and len(rdns) > 1 and is_proxy_rdn(rdns[-1], numeric=mode == "all"):
         stripped.insert(0, "+".join("%s=%s" % ava for ava in rdns.pop()))
     if not stripped:
         return dn, []

@@ -65,9 +65,10 @@ def check_panda_url(url):
 def resolve_user_name(user=None, dn=None):
     """``(panda_user_name, slash_form_dn_or_None)`` from a user name or a DN.
 
-    A DN in RFC 2253 comma form is converted to OpenSSL slash form first (the server's ``clean_user_id``
-    returns comma-form input unchanged). Raises ``ConfigError`` (or ``DNError``) when the DN is malformed or
-    cleans to an empty name.
+    Every DN is parsed strictly first (``parse_dn``: a misspelt attribute type such as ``CM=`` is refused, or
+    ``clean_user_id`` would make a junk user name of it); one in RFC 2253 comma form is converted to OpenSSL
+    slash form (the server's ``clean_user_id`` returns comma-form input unchanged), a slash-form one is kept as
+    given. Raises ``ConfigError`` (or ``DNError``) when the DN is malformed or cleans to an empty name.
     """
     if user is not None:
         if not user.strip():
@@ -76,8 +77,9 @@ def resolve_user_name(user=None, dn=None):
     text = (dn or "").strip()
     if not text:
         raise ConfigError("dn must not be empty", operation="resolve user")
+    dn = parse_dn(text)
     if not text.startswith("/"):
-        text = parse_dn(text).to_openssl()
+        text = dn.to_openssl()
     name = clean_user_id(text)
     if not name or not name.strip():
         raise ConfigError("DN %r gives an empty PanDA user name (clean_user_id removes every component of it): "

@@ -67,8 +67,12 @@ options:
       - Must be a YAML list, also for a single DN. A plain string is refused, because Ansible would split it on its
         commas and an RFC 2253 DN would turn into several one-RDN "DNs".
       - A DN with a single RDN (V(CN=John Doe)) is refused unless O(allow_single_rdn=true).
-      - Trailing proxy components (V(/CN=proxy), V(/CN=limited proxy), a numeric V(/CN=1234567890) of an RFC 3820
-        proxy, as in the PanDA C(prodUserID)) are removed with a warning, see O(strip_proxy_rdns).
+      - Attribute types must be known keywords (V(CN), V(O), V(OU), V(DC), V(C), V(L), V(ST), V(UID),
+        V(emailAddress)/V(E), V(serialNumber), ... in any case) or numeric OIDs (V(2.5.4.3), V(OID.2.5.4.3)). A
+        DN with any other type (a typo such as V(/DC=org/CM=John Doe)) is refused before anything is sent, with a
+        message naming the type and the closest keyword: a ban on it would never match anyone.
+      - Trailing legacy proxy components (V(/CN=proxy), V(/CN=limited proxy)) are removed with a warning; numeric
+        RFC 3820 proxy CNs only with O(strip_proxy_rdns=all). See O(strip_proxy_rdns) and RV(stripped_rdns).
     type: list
     elements: str
     default: []
@@ -104,11 +108,19 @@ options:
     default: false
   strip_proxy_rdns:
     description:
-      - Remove trailing proxy CNs (V(CN=proxy), V(CN=limited proxy), V(CN=<digits>)) from O(subjects), with a
-        warning. The PEP authorises the end-entity DN of a proxy, so a ban of the proxy DN would never match.
-      - Set to V(false) only for an end-entity DN that really ends with a numeric CN.
-    type: bool
-    default: true
+      - Which trailing proxy CNs to remove from O(subjects) before banning or unbanning. The PEP authorises the
+        end-entity DN of a proxy, so a ban of a proxy DN would never match.
+      - V(legacy) removes V(CN=proxy) and V(CN=limited proxy) only (their text says they are proxy components).
+      - V(all) also removes purely numeric CNs (V(CN=1234567890), RFC 3820 proxies, as in the PanDA
+        C(prodUserID)). Use it only when the input is known to be a proxy subject: an end-entity DN may itself end
+        with a number (V(/DC=org/CN=Eve Mallory/CN=777)), and with V(all) that person would not be banned but
+        V(/DC=org/CN=Eve Mallory).
+      - V(none) uses every DN exactly as given.
+      - Each removal is reported in a warning and in RV(stripped_rdns).
+      - The booleans of earlier versions are still accepted: V(true) means V(all), V(false) means V(none).
+      - 'Choices: V(legacy), V(all), V(none) (or V(true)/V(false)).'
+    type: raw
+    default: legacy
   state:
     description:
       - V(present) makes sure every value in O(subjects) and O(fqans) is denied by a plain deny rule (and every rule in
@@ -303,6 +315,25 @@ banned_fqans:
   returned: success
   type: list
   elements: dict
+stripped_rdns:
+  description:
+    - One entry for each subject of O(subjects) from which proxy components were removed (see
+      O(strip_proxy_rdns)); an empty list when nothing was removed.
+  returned: success
+  type: list
+  elements: dict
+  sample: [{"input": "/DC=org/CN=Jane Doe/CN=proxy", "subject": "/DC=org/CN=Jane Doe", "stripped": ["CN=proxy"]}]
+  contains:
+    input:
+      description: The subject as given.
+      type: str
+    subject:
+      description: The DN used instead, in OpenSSL slash form.
+      type: str
+    stripped:
+      description: The RDNs removed (e.g. C(CN=proxy)), in certificate order.
+      type: list
+      elements: str
 requests:
   description: Every operation sent to the PAP in this run (reads included), in order.
   returned: always
@@ -332,6 +363,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan imp
     view_from_tree,
     views_equivalent,
 )
+from ansible_collections.gridsec.ops.plugins.module_utils._dn import strip_mode
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     AuthorizationError,
     ConfigError,
@@ -362,6 +394,17 @@ def check_list_input(raw, params):
         raise PlanError("nothing to ban: %s with state=present; an empty ban list is almost always a templating "
                         "mistake (set allow_empty=true if it is intended)"
                         % ("%s empty" % " and ".join(given) if given else "no subjects, fqans or rules given"))
+
+
+def read_strip_mode(value):
+    """``strip_proxy_rdns`` as legacy/all/none (true/false of earlier versions read as all/none; null is the
+    default, legacy)."""
+    if value is None:
+        return "legacy"
+    try:
+        return strip_mode(value)
+    except ValueError as err:
+        raise PlanError("strip_proxy_rdns: %s" % err)
 
 
 BULK_RETRIES = 3
@@ -464,7 +507,7 @@ def run_module():
             allow_empty=dict(type="bool", default=False),
             bulk_threshold=dict(type="int", default=10),
             allow_single_rdn=dict(type="bool", default=False),
-            strip_proxy_rdns=dict(type="bool", default=True),
+            strip_proxy_rdns=dict(type="raw", default="legacy"),
         ),
         supports_check_mode=True,
     )
@@ -473,10 +516,12 @@ def run_module():
     if not alias:
         module.fail_json(msg="alias must not be empty", operations=[], requests=[])
     input_warnings = []
+    stripped_rdns = []
     try:
         check_list_input(_load_params(), p)
         targets = make_targets(p["subjects"], p["fqans"], allow_single_rdn=p["allow_single_rdn"],
-                               strip_proxy=p["strip_proxy_rdns"], warnings=input_warnings)
+                               strip_proxy=read_strip_mode(p["strip_proxy_rdns"]), warnings=input_warnings,
+                               stripped_rdns=stripped_rdns)
         specs = make_rule_specs(p["rules"], p["resource"], p["action"], p["public"],
                                 allow_single_rdn=p["allow_single_rdn"])
         if p["exclusive"] and p["state"] != "present":
@@ -487,7 +532,7 @@ def run_module():
             raise PlanError("resource and action must not be empty")
     except PlanError as err:
         module.fail_json(msg="invalid input, nothing was sent to %s: %s" % (module.server_label, err),
-                         operations=[], requests=[])
+                         operations=[], requests=[], stripped_rdns=stripped_rdns)
 
     def make_plan(view):
         return view, plan(view, targets, specs, p["state"], p["resource"], p["action"], p["public"], p["exclusive"],
@@ -541,6 +586,7 @@ def run_module():
         operations=operations,
         banned_subjects=banned_values(after, "subject"),
         banned_fqans=banned_values(after, "fqan"),
+        stripped_rdns=stripped_rdns,
         requests=module.client_operations(),
     )
     if module._diff:

@@ -19,14 +19,15 @@ from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, pa
 def dn_equal(value, other):
     """True when ``value`` and ``other`` name the same identity.
 
-    ``other`` is the DN looked for: a malformed or missing one is an error (a typo must not silently match
-    nothing). ``value`` is one element of the list being filtered: anything that is not a DN (an FQAN, None, a
-    malformed literal stored by another tool) is simply not equal.
+    ``other`` is the DN looked for: a malformed or missing one is an error, and so is an unknown attribute type
+    (a typo such as ``CM=`` must not silently match nothing). ``value`` is one element of the list being
+    filtered, often read back from a server: anything that is not a DN (an FQAN, None, a malformed literal
+    stored by another tool) is simply not equal, and its attribute types are not checked.
     """
     if other is None or not isinstance(other, (str, bytes)):
         raise AnsibleFilterError("dn_equal: the DN to compare with must be a string, got %s" % type(other).__name__)
     try:
-        wanted = parse_stored_dn(to_text(other, errors="surrogate_or_strict")).canonical()
+        wanted = parse_stored_dn(to_text(other, errors="surrogate_or_strict"), strict=True).canonical()
     except DNError as err:
         raise AnsibleFilterError("dn_equal: malformed DN to compare with: %s" % err.msg)
     if value is None or not isinstance(value, (str, bytes)):

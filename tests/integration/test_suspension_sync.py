@@ -40,7 +40,7 @@ HOSTILE = [
     BASE + "/CN=O'Neil \"Bob\" <b&b> Smith",             # quotes and XML metacharacters
     "CN=Doe\\, John,OU=Users,DC=gridsec-sync,DC=test",    # RFC 2253 with an escaped comma
     BASE + "/CN=Jürgen Ñandú Øster",                       # non-ASCII
-    BASE + "/CN=semi;colon+plus=sign\\back",               # other RFC 4514 specials
+    BASE + "/CN=semi;colon+UID=sign\\back",                # other RFC 4514 specials (+: a multi-valued RDN)
     BASE + "".join("/OU=unit-%02d-%s" % (i, "x" * 40) for i in range(20)) + "/CN=Very Long",  # ~1 kB DN
 ]
 HOSTILE_FQAN = "/dteam/Role=compromised"

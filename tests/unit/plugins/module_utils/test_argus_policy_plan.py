@@ -314,14 +314,46 @@ def test_single_rdn_subject_needs_allow_single_rdn():
 
 def test_proxy_subjects_are_banned_as_the_end_entity_with_a_warning():
     warnings = []
-    targets = P.make_targets([DN_SLASH + "/CN=1234567890", DN_SLASH + "/CN=proxy"], [], warnings=warnings)
+    stripped = []
+    targets = P.make_targets([DN_SLASH + "/CN=proxy", DN_SLASH + "/CN=limited proxy"], [], warnings=warnings,
+                             stripped_rdns=stripped)
     assert [t.literal for t in targets] == [DN_STORED, DN_STORED]
-    assert len(warnings) == 2 and "CN=1234567890" in warnings[0] and DN_SLASH in warnings[0]
-    kept = P.make_targets([DN_SLASH + "/CN=1234567890"], [], strip_proxy=False, warnings=warnings)
-    assert kept[0].literal == "CN=1234567890," + DN_STORED and len(warnings) == 2
+    assert len(warnings) == 2 and "CN=proxy" in warnings[0] and DN_SLASH in warnings[0]
+    assert stripped == [{"input": DN_SLASH + "/CN=proxy", "subject": DN_SLASH, "stripped": ["CN=proxy"]},
+                        {"input": DN_SLASH + "/CN=limited proxy", "subject": DN_SLASH,
+                         "stripped": ["CN=limited proxy"]}]
+    # RFC 3820 numeric CNs only with strip_proxy="all" (or the old true)
+    for mode in ("all", True):
+        targets = P.make_targets([DN_SLASH + "/CN=1234567890"], [], strip_proxy=mode, warnings=warnings)
+        assert targets[0].literal == DN_STORED and "CN=1234567890" in warnings[-1]
+    kept = P.make_targets([DN_SLASH + "/CN=proxy"], [], strip_proxy="none", warnings=warnings)
+    assert kept[0].literal == "CN=proxy," + DN_STORED
     # a proxy DN alone (nothing but its proxy CN left would be a single RDN) is refused, not stripped to nothing
     with pytest.raises(P.PlanError, match="single RDN"):
-        P.make_targets(["/CN=proxy/CN=123"], [])
+        P.make_targets(["/CN=proxy/CN=123"], [], strip_proxy="all")
+
+
+def test_a_dn_ending_in_a_number_is_banned_as_given_by_default():
+    """Issue 14 item 1: ".../CN=Eve Mallory/CN=777" is a person's DN unless the input is known to be a proxy."""
+    warnings = []
+    stripped = []
+    targets = P.make_targets([DN_SLASH + "/CN=777"], [], warnings=warnings, stripped_rdns=stripped)
+    assert targets[0].literal == "CN=777," + DN_STORED
+    assert warnings == [] and stripped == []
+
+
+@pytest.mark.parametrize("subject,fragment", [
+    ("/DC=org/DC=example/CM=John Doe", "unknown attribute type 'CM'.*did you mean CN"),
+    ("CM=John Doe,DC=example,DC=org", "unknown attribute type 'CM'"),
+    ("/DC=org/DC=example/CN=John Doe/emailAdress=jd@example.org", "did you mean emailAddress"),
+])
+def test_unknown_attribute_type_in_a_subject_is_refused(subject, fragment):
+    with pytest.raises(P.PlanError, match=fragment):
+        P.make_targets([subject], [])
+    with pytest.raises(P.PlanError, match=fragment):
+        P.make_rule_specs([{"attributes": {"subject": subject}}], ".*", ".*", True)
+    with pytest.raises(P.PlanError, match=fragment):
+        P.make_rule_specs([{"attributes": {"subject-issuer": subject}}], ".*", ".*", True)
 
 
 @pytest.mark.parametrize("attributes,fragment", [

@@ -20,6 +20,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._dn import (
     openssl_to_pap_literal,
     parse_dn,
     parse_stored_dn,
+    strip_mode,
     strip_proxy_rdns,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
@@ -356,15 +357,40 @@ def test_dn_key_is_the_dn_equal_relation():
     ("/CN=123", "/CN=123", []),                        # never strips the last RDN
     ("/CN=proxy/CN=123", "/CN=proxy", ["CN=123"]),     # ... nor a DN made of proxy CNs only
 ])
-def test_strip_proxy_rdns(dn, end_entity, stripped):
-    result, removed = strip_proxy_rdns(dn)
+def test_strip_proxy_rdns_all(dn, end_entity, stripped):
+    result, removed = strip_proxy_rdns(dn, "all")
     assert result.to_openssl() == end_entity
     assert removed == stripped
+
+
+@pytest.mark.parametrize("dn,end_entity,stripped", [
+    (CERN_SLASH + "/CN=1234567890", CERN_SLASH + "/CN=1234567890", []),   # a number may be the person's own CN
+    ("/DC=org/CN=Eve Mallory/CN=777", "/DC=org/CN=Eve Mallory/CN=777", []),
+    (CERN_SLASH + "/CN=proxy", CERN_SLASH, ["CN=proxy"]),
+    (CERN_SLASH + "/CN=proxy/CN=limited proxy", CERN_SLASH, ["CN=proxy", "CN=limited proxy"]),
+    (CERN_SLASH + "/CN=123/CN=proxy", CERN_SLASH + "/CN=123", ["CN=proxy"]),
+])
+def test_strip_proxy_rdns_legacy_is_the_default(dn, end_entity, stripped):
+    for result, removed in (strip_proxy_rdns(dn), strip_proxy_rdns(dn, "legacy")):
+        assert result.to_openssl() == end_entity
+        assert removed == stripped
+
+
+def test_strip_proxy_rdns_none_and_the_old_booleans():
+    proxy = CERN_SLASH + "/CN=proxy/CN=1234"
+    assert strip_proxy_rdns(proxy, "none") == (parse_dn(proxy), [])
+    assert strip_proxy_rdns(proxy, False)[1] == []
+    assert strip_proxy_rdns(proxy, True)[1] == ["CN=proxy", "CN=1234"]
+    assert [strip_mode(v) for v in ("legacy", "ALL", " none ", True, False, "yes", "false")] == \
+        ["legacy", "all", "none", "all", "none", "all", "none"]
+    with pytest.raises(ValueError, match="legacy, all, none"):
+        strip_mode("numeric")
 
 
 def test_proxy_rdn_and_clean_user_id_agree_on_the_markers():
     assert is_proxy_rdn((("CN", "proxy"),)) and is_proxy_rdn((("commonName", "limited proxy"),))
     assert is_proxy_rdn((("CN", "0123"),)) and not is_proxy_rdn((("OU", "123"),))
+    assert not is_proxy_rdn((("CN", "0123"),), numeric=False) and is_proxy_rdn((("CN", "proxy"),), numeric=False)
     # PanDA drops the same components from the user name
     assert clean_user_id(CERN_SLASH + "/CN=proxy") == clean_user_id(CERN_SLASH)
     assert clean_user_id(CERN_SLASH + "/CN=limited proxy") == clean_user_id(CERN_SLASH)

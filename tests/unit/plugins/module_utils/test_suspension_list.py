@@ -139,7 +139,7 @@ def test_parse_time(text, expected):
 
 
 HOSTILE = [BASE + "/CN=O'Neil \"Bob\" <b&b> Smith", "CN=Doe\\, John,OU=Users,DC=example,DC=org",
-           BASE + "/CN=Jürgen Ñandú", BASE + "/CN=back\\slash;semi+plus=x",
+           BASE + "/CN=Jürgen Ñandú", BASE + "/CN=back\\slash;semi+UID=x",
            BASE + "/OU=%s" % ("u" * 60) * 15 + "/CN=long"]
 
 

@@ -2,6 +2,8 @@
 # Apache License 2.0 (see LICENSE)
 """argus_policy against a scripted client: what is sent, what is reported, what happens on failure."""
 
+import pytest
+
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import Pap
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import Attribute, Policy, Rule
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
@@ -193,9 +195,41 @@ def test_empty_ban_list_fails_unless_allowed(monkeypatch, capsys):
 
 def test_proxy_dn_is_banned_as_end_entity_with_a_warning(monkeypatch, capsys):
     client = PolicyFake(results={"ban": "public_new"})
-    result = run(monkeypatch, capsys, {"subjects": [DN + "/CN=1234567890"]}, client)
+    result = run(monkeypatch, capsys, {"subjects": [DN + "/CN=1234567890"], "strip_proxy_rdns": "all"}, client)
     assert [c[0:4] for c in client.writes] == [("ban", "default", "subject", LITERAL)]
     assert any("CN=1234567890" in w and "end-entity" in w for w in warnings_of(result))
+    assert result["stripped_rdns"] == [{"input": DN + "/CN=1234567890", "subject": DN, "stripped": ["CN=1234567890"]}]
+
+
+@pytest.mark.parametrize("option,literal,stripped", [
+    ({}, "CN=777," + LITERAL, []),                                     # default legacy: a person's DN, as given
+    ({"strip_proxy_rdns": "none"}, "CN=777," + LITERAL, []),
+    ({"strip_proxy_rdns": False}, "CN=777," + LITERAL, []),            # old boolean: false is none
+    ({"strip_proxy_rdns": "all"}, LITERAL, ["CN=777"]),
+    ({"strip_proxy_rdns": True}, LITERAL, ["CN=777"]),                 # old boolean: true is all
+])
+def test_strip_proxy_rdns_modes_for_a_dn_ending_in_a_number(monkeypatch, capsys, option, literal, stripped):
+    client = PolicyFake(results={"ban": "public_new"})
+    result = run(monkeypatch, capsys, dict({"subjects": [DN + "/CN=777"]}, **option), client)
+    assert [c[0:4] for c in client.writes] == [("ban", "default", "subject", literal)]
+    assert [s["stripped"] for s in result["stripped_rdns"]] == ([stripped] if stripped else [])
+    # (warnings of earlier tests may linger in ansible's process-wide list: look for this DN's only)
+    assert bool([w for w in warnings_of(result) if "/CN=777' ends with proxy component" in w]) == bool(stripped)
+
+
+def test_strip_proxy_rdns_refuses_an_unknown_mode(monkeypatch, capsys):
+    client = PolicyFake()
+    result = run(monkeypatch, capsys, {"subjects": [DN], "strip_proxy_rdns": "numeric"}, client)
+    assert result["failed"] is True and "strip_proxy_rdns" in result["msg"] and "legacy" in result["msg"]
+    assert client.calls == []
+
+
+def test_a_misspelt_attribute_type_is_refused_before_anything_is_sent(monkeypatch, capsys):
+    for state in ("present", "absent"):
+        client = PolicyFake()
+        result = run(monkeypatch, capsys, {"subjects": ["/DC=org/DC=example/CM=John Doe"], "state": state}, client)
+        assert result["failed"] is True and client.calls == [], state
+        assert "unknown attribute type 'CM'" in result["msg"] and "did you mean CN" in result["msg"]
 
 
 def test_unknown_rule_attribute_is_refused(monkeypatch, capsys):

@@ -68,7 +68,8 @@ def test_proxy_dns_are_banned_as_their_end_entity(argus_pap, tmp_path):
         "CN=limited proxy,CN=proxy,CN=Bob Smith,OU=Users,DC=gridsec,DC=test",  # legacy limited, RFC 2253
     ]
     end_entities = [CERN_STYLE, DN_PLAIN, "/DC=test/DC=gridsec/OU=Users/CN=Bob Smith"]
-    extravars = {"conn": conn(lab, pap), "proxy_subjects": proxies, "end_entities": end_entities}
+    # known proxy subjects: numeric CNs are stripped only on request (strip_proxy_rdns=all, issue 14 item 1)
+    extravars = {"conn": conn(lab, pap), "proxy_subjects": proxies, "end_entities": end_entities, "strip": "all"}
     run_playbook("argus_policy_trust_proxy.yml", extravars, tmp_path)
     assert sorted(value for _effect, attrs in raw_list_rules(lab, pap) for _id, value in attrs) == sorted([
         "CN=John Doe,CN=123456,CN=jdoe,OU=Users,OU=Organic Units,DC=cern,DC=ch",

@@ -33,6 +33,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import (
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import (
     DNError,
+    check_known_types,
     parse_dn,
     parse_stored_dn,
     strip_proxy_rdns,
@@ -616,6 +617,9 @@ class Target:
         self.attr_id = attr_id
         self.value = value
         self.literal = literal
+        # for an unban: why the subject would be refused for a ban (an unknown attribute type), see
+        # removable_only_if_stored
+        self.type_error = None
         keys = [value_key(attr_id, literal)]
         if dn is not None:
             keys.append((attr_id, "dn", dn.canonical()))
@@ -630,7 +634,7 @@ class Target:
 
 
 def check_subject_dn(value, what="subject", allow_single_rdn=False, strip_proxy="legacy", warnings=None,
-                     stripped_rdns=None):
+                     stripped_rdns=None, strict=True):
     """Parse and vet one subject DN given by the user; returns the ``DistinguishedName`` to use.
 
     Raises ``PlanError`` for a DN that does not parse, names an unknown attribute type (``CM=...``: see
@@ -639,12 +643,13 @@ def check_subject_dn(value, what="subject", allow_single_rdn=False, strip_proxy=
     ``allow_single_rdn``. Trailing proxy CNs are removed as ``strip_proxy`` says (``_dn.strip_proxy_rdns``:
     ``legacy``, ``all`` or ``none``; the PEP authorises the end-entity DN, so a ban of a proxy DN would never
     match); each removal adds a warning to ``warnings`` and ``{"input", "subject", "stripped"}`` to
-    ``stripped_rdns`` when they are given.
+    ``stripped_rdns`` when they are given. ``strict=False`` leaves the attribute types unchecked (see
+    ``make_targets``).
     """
     if value is None or not str(value).strip():
         raise PlanError("empty %s DN" % what)
     try:
-        dn = parse_dn(value)
+        dn = parse_dn(value, strict)
     except DNError as err:
         raise PlanError("%s %r is not a valid DN: %s" % (what, value, getattr(err, "msg", str(err))))
     end_entity, stripped = strip_proxy_rdns(dn, strip_proxy)
@@ -663,7 +668,8 @@ def check_subject_dn(value, what="subject", allow_single_rdn=False, strip_proxy=
     return dn
 
 
-def make_targets(subjects, fqans, allow_single_rdn=False, strip_proxy="legacy", warnings=None, stripped_rdns=None):
+def make_targets(subjects, fqans, allow_single_rdn=False, strip_proxy="legacy", warnings=None, stripped_rdns=None,
+                 state="present"):
     """Validate every value up front (nothing is written when one is bad) and build the targets.
 
     Subjects are parsed as DNs (OpenSSL slash form or RFC 2253), vetted by ``check_subject_dn`` (unknown
@@ -671,16 +677,27 @@ def make_targets(subjects, fqans, allow_single_rdn=False, strip_proxy="legacy", 
     literal the PAP stores for the slash form (RFC 2253 without spaces), so every ban made by this collection is
     stored the same way whatever form the user typed. Stripped proxy CNs are reported in ``warnings`` and
     ``stripped_rdns`` when given.
+
+    For ``state="absent"`` a subject with an unknown attribute type is kept with its ``type_error``: it may name a
+    rule that an older version or another tool stored from a misspelt DN, which must stay removable;
+    ``removable_only_if_stored`` refuses it once the PAP is read and holds no such rule.
     """
     targets = []
     errors = []
+    strict = state != "absent"
     for value in subjects or []:
         try:
-            dn = check_subject_dn(value, "subject", allow_single_rdn, strip_proxy, warnings, stripped_rdns)
+            dn = check_subject_dn(value, "subject", allow_single_rdn, strip_proxy, warnings, stripped_rdns, strict)
         except PlanError as err:
             errors.append(str(err))
             continue
-        targets.append(Target("subject", value, dn.to_pap_literal(), dn=dn))
+        target = Target("subject", value, dn.to_pap_literal(), dn=dn)
+        if not strict:
+            try:
+                check_known_types(dn, value)
+            except DNError as err:
+                target.type_error = "subject %r is not a valid DN: %s" % (value, err.msg)
+        targets.append(target)
     for value in fqans or []:
         if value is None or not str(value).strip():
             errors.append("empty FQAN")
@@ -693,6 +710,23 @@ def make_targets(subjects, fqans, allow_single_rdn=False, strip_proxy="legacy", 
     if errors:
         raise PlanError("; ".join(errors))
     return targets
+
+
+def removable_only_if_stored(view, targets):
+    """``(errors, warnings)`` for the unban targets with an unknown attribute type: an error for each that names no
+    plain deny rule of ``view`` (the typo is refused as for a ban, rather than reporting a clean "nothing to
+    remove"), a warning for each that does (a rule stored from a misspelt DN, removed as asked)."""
+    errors = []
+    warnings = []
+    for target in targets:
+        if target.type_error is None:
+            continue
+        if any(target.matches(rule) for _ps, _p, rule in view.iter_rules()):
+            warnings.append("%s; the PAP holds a deny rule for exactly this DN (stored from a misspelt DN by an "
+                            "older version or another tool): it is removed as asked" % target.type_error)
+        else:
+            errors.append(target.type_error)
+    return errors, warnings
 
 
 def _top_policy(view):

@@ -518,9 +518,8 @@ def parse_dn(text, strict=True):
     Surrounding white space is ignored. Raises ``DNError`` on malformed input.
     """
     if isinstance(text, DistinguishedName):
-        dn = text
-    else:
-        dn = _parse_syntax(text)
+        return text  # parsed already, as strictly as its maker chose
+    dn = _parse_syntax(text)
     if strict:
         check_known_types(dn, text if isinstance(text, str) else None)
     return dn

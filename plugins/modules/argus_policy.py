@@ -69,8 +69,11 @@ options:
       - A DN with a single RDN (V(CN=John Doe)) is refused unless O(allow_single_rdn=true).
       - Attribute types must be known keywords (V(CN), V(O), V(OU), V(DC), V(C), V(L), V(ST), V(UID),
         V(emailAddress)/V(E), V(serialNumber), ... in any case) or numeric OIDs (V(2.5.4.3), V(OID.2.5.4.3)). A
-        DN with any other type (a typo such as V(/DC=org/CM=John Doe)) is refused before anything is sent, with a
-        message naming the type and the closest keyword: a ban on it would never match anyone.
+        DN with any other type (a typo such as V(/DC=org/CM=John Doe)) is refused before anything is written, with
+        a message naming the type and the closest keyword: a ban on it would never match anyone.
+      - With O(state=absent) such a DN is accepted only when the PAP holds a plain deny rule for exactly that DN (a
+        rule stored from a misspelt DN by an older version or another tool, as M(gridsec.ops.argus_policy_info)
+        lists it); that rule is then removed, with a warning.
       - Trailing legacy proxy components (V(/CN=proxy), V(/CN=limited proxy)) are removed with a warning; numeric
         RFC 3820 proxy CNs only with O(strip_proxy_rdns=all). See O(strip_proxy_rdns) and RV(stripped_rdns).
     type: list
@@ -359,6 +362,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan imp
     make_rule_specs,
     make_targets,
     plan,
+    removable_only_if_stored,
     to_spl,
     view_from_tree,
     views_equivalent,
@@ -521,7 +525,7 @@ def run_module():
         check_list_input(_load_params(), p)
         targets = make_targets(p["subjects"], p["fqans"], allow_single_rdn=p["allow_single_rdn"],
                                strip_proxy=read_strip_mode(p["strip_proxy_rdns"]), warnings=input_warnings,
-                               stripped_rdns=stripped_rdns)
+                               stripped_rdns=stripped_rdns, state=p["state"])
         specs = make_rule_specs(p["rules"], p["resource"], p["action"], p["public"],
                                 allow_single_rdn=p["allow_single_rdn"])
         if p["exclusive"] and p["state"] != "present":
@@ -540,12 +544,18 @@ def run_module():
 
     try:
         client = module.client()
-        before, the_plan = make_plan(view_from_tree(read_alias(module, client, alias), alias))
+        view = view_from_tree(read_alias(module, client, alias), alias)
+        type_errors, type_warnings = removable_only_if_stored(view, targets)
+        if type_errors:
+            raise PlanError("invalid input, nothing was written: %s" % "; ".join(type_errors))
+        input_warnings.extend(type_warnings)
+        before, the_plan = make_plan(view)
         if the_plan.ops:
             # before any write, and before check mode reports writes: a remote (cached) alias is read-only
             module.require_alias(alias, local=True)
     except PlanError as err:
-        module.fail_json(msg="%s: %s" % (module.server_label, err), operations=[], requests=module.client_operations())
+        module.fail_json(msg="%s: %s" % (module.server_label, err), operations=[], requests=module.client_operations(),
+                         stripped_rdns=stripped_rdns)
     except GridsecError as err:
         module.fail_from(err, operations=[])
 

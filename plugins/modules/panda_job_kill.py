@@ -61,7 +61,8 @@ options:
   dn:
     description:
       - Certificate DN of the user (slash or RFC 2253 form), converted to the PanDA user name like in
-        M(gridsec.ops.panda_user_ban).
+        M(gridsec.ops.panda_user_ban). A DN with an unknown attribute type (a typo such as V(CM=)) is refused, as
+        there.
     type: str
   job_ids:
     description:

@@ -63,6 +63,10 @@ options:
         or RFC 2253 comma form. Comma-form DNs are converted to slash form first, since the server's
         C(clean_user_id) only understands the slash form.
       - Proxy components (C(/CN=proxy), C(/CN=limited proxy), numeric CNs) are removed by the conversion.
+      - Attribute types must be known keywords (V(CN), V(O), V(OU), V(DC), V(C), V(L), V(ST), V(UID),
+        V(emailAddress)/V(E), V(serialNumber), ... in any case) or numeric OIDs (V(2.5.4.3)). A DN with any other
+        type (a typo such as V(/DC=org/CM=John Doe)) is refused before the database is touched, with a message
+        naming the type and the closest keyword, instead of banning (or creating) a user of a junk name.
       - When a row is created (O(create_missing)), its C(dn) column is set to the slash form of this DN.
     type: str
   state:

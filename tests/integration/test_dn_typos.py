@@ -150,6 +150,15 @@ def test_argus_unban_with_a_misspelt_attribute_fails_and_lifts_nothing(three_pap
     rc, out = run_playbook("argus_unban", dict(argus_vars(lab), argus_subjects=[typo]), tmp_path, paps)
     assert_refused(rc, out, "argus_unban")
 
+    # junk an older version (or another tool) stored from the misspelt DN stays removable with that DN
+    junk = "CM=John Doe %s,DC=example,DC=org" % right.rsplit(" ", 1)[1]
+    for name in PAPS:
+        raw_ban(lab, lab.paps[name], junk)
+    rc, out = run_playbook("argus_unban", dict(argus_vars(lab), argus_subjects=[typo]), tmp_path, paps)
+    assert rc == 0, out[-8000:]
+    assert "removed as asked" in out
+    assert [subjects_on(lab, name) for name in PAPS] == [[], [], []]
+
 
 def test_sync_with_a_misspelt_attribute_in_a_yaml_source_writes_nothing(panda_lab_endpoint, argus_pap, tmp_path):
     ep, lab, pap = panda_lab_endpoint, argus_pap, argus_pap.pap

@@ -136,3 +136,20 @@ def test_the_syntax_checks_are_unchanged():
     for bad in ("/DC=org/C N=x", "/DC=org/=x", "CN=a,=b"):
         with pytest.raises(DNError):
             parse_dn(bad, strict=False)
+
+
+def test_panda_dn_options_are_strict_in_both_forms():
+    from ansible_collections.gridsec.ops.plugins.module_utils._panda_module import resolve_user_name
+    assert resolve_user_name(dn=JOHN) == ("John Doe", JOHN)
+    assert resolve_user_name(dn="CN=John Doe,DC=example,DC=org") == ("John Doe", JOHN)
+    for typo in (TYPO, "CM=John Doe,DC=example,DC=org"):
+        with pytest.raises(DNError, match="unknown attribute type 'CM'"):
+            resolve_user_name(dn=typo)
+
+
+def test_argus_pap_dns_and_acl_principals_are_strict():
+    from ansible_collections.gridsec.ops.plugins.module_utils import _argus_pap_plan as plan
+    with pytest.raises(plan.AclPlanError, match="unknown attribute type 'CM'"):
+        plan.plan_acl({}, [{"principal": TYPO, "permissions": ["ALL"]}], False, None, False)
+    with pytest.raises(plan.PapPlanError, match="unknown attribute type 'CM'"):
+        plan.plan_paps([], [{"alias": "upstream", "hostname": "pap.example.org", "dn": TYPO}])

@@ -224,11 +224,13 @@ def test_strip_proxy_rdns_refuses_an_unknown_mode(monkeypatch, capsys):
     assert client.calls == []
 
 
-def test_a_misspelt_attribute_type_is_refused_before_anything_is_sent(monkeypatch, capsys):
+def test_a_misspelt_attribute_type_is_refused_before_anything_is_written(monkeypatch, capsys):
     for state in ("present", "absent"):
         client = PolicyFake()
         result = run(monkeypatch, capsys, {"subjects": ["/DC=org/DC=example/CM=John Doe"], "state": state}, client)
-        assert result["failed"] is True and client.calls == [], state
+        assert result["failed"] is True and client.writes == [], state
+        # a ban is refused before the PAP is read; an unban once it is known that no such rule is stored
+        assert (client.calls == []) == (state == "present"), state
         assert "unknown attribute type 'CM'" in result["msg"] and "did you mean CN" in result["msg"]
 
 
@@ -346,3 +348,26 @@ def test_ban_reply_naming_another_policy_triggers_a_full_reread(monkeypatch, cap
     result = run(monkeypatch, capsys, {"subjects": [DN]}, client)
     assert [c[0] for c in client.calls] == ["get_tree", "get_all_paps", "ban", "get_tree"]
     assert result["changed"] is True
+
+
+def test_a_rule_stored_from_a_misspelt_dn_can_still_be_removed(monkeypatch, capsys):
+    """The unban of a misspelt DN fails unless the PAP holds exactly that rule (junk stored by an older version or
+    another tool, which must stay removable): then it is removed, with a warning."""
+    typo = "/DC=org/DC=example/CM=John Doe"
+    junk = "CM=John Doe,DC=example,DC=org"
+    tree = make_tree("default", ("ps", ".*", [("public_1", ".*", [("deny", [("subject", junk)]),
+                                                                  ("deny", [("subject", LITERAL)])])]))
+    client = PolicyFake(trees={"default": tree})
+    result = run(monkeypatch, capsys, {"subjects": [typo], "state": "absent"}, client, check_mode=True)
+    assert result.get("failed") is not True and result["changed"] is True, result
+    assert [(o["operation"], o["args"]["value"]) for o in result["operations"]] == [("unban", junk)]
+    assert any("unknown attribute type 'CM'" in w and "removed as asked" in w for w in warnings_of(result))
+    # another misspelling names no stored rule: refused, nothing written
+    client = PolicyFake(trees={"default": tree})
+    result = run(monkeypatch, capsys, {"subjects": ["/DC=org/DC=example/CX=John Doe"], "state": "absent"}, client)
+    assert result["failed"] is True and client.writes == []
+    assert "unknown attribute type 'CX'" in result["msg"] and "nothing was written" in result["msg"]
+    # a ban of the misspelt DN is refused even though the PAP holds it
+    client = PolicyFake(trees={"default": tree})
+    result = run(monkeypatch, capsys, {"subjects": [typo]}, client)
+    assert result["failed"] is True and client.calls == [] and "unknown attribute type 'CM'" in result["msg"]

@@ -187,7 +187,7 @@ def _attribute_match(attribute, request):
     for value in values:
         if attribute.datatype == X500NAME:
             try:
-                if dn_equal(attribute.value, value):
+                if dn_equal(attribute.value, value, strict=False):  # stored DNs: any attribute type
                     return YES
             except (DNError, ValueError):
                 if attribute.value == value:

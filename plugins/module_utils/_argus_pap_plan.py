@@ -46,7 +46,7 @@ def _dn_same(a, b):
     if not a or not b:
         return False
     try:
-        return dn_equal(a, b)
+        return dn_equal(a, b, strict=False)  # DNs the PAP holds or a certificate names: any attribute type
     except DNError:
         return False
 

@@ -237,6 +237,18 @@ EXAMPLES = r"""
     subjects:
       - "{{ compromised_dn }}"
 
+- name: Ban the submitter of a PanDA job (prodUserID is a proxy subject: its numeric proxy CNs go too)
+  gridsec.ops.argus_policy:
+    pap_host: argus.example.org
+    subjects:
+      - "{{ job.jobs[0].prodUserID }}"
+    strip_proxy_rdns: all
+  register: ban
+
+- name: Show what was stripped
+  ansible.builtin.debug:
+    msg: "{{ ban.stripped_rdns }}"
+
 - name: Is the DN banned? (semantic comparison with the gridsec.ops.dn_equal test)
   ansible.builtin.debug:
     msg: "{{ result.banned_subjects | map(attribute='value') | select('gridsec.ops.dn_equal', compromised_dn) | list | length > 0 }}"

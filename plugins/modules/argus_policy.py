@@ -70,7 +70,7 @@ options:
       - Attribute types must be known keywords (V(CN), V(O), V(OU), V(DC), V(C), V(L), V(ST), V(UID),
         V(emailAddress)/V(E), V(serialNumber), ... in any case) or numeric OIDs (V(2.5.4.3), V(OID.2.5.4.3)). A
         DN with any other type (a typo such as V(/DC=org/CM=John Doe)) is refused before anything is written, with
-        a message naming the type and the closest keyword: a ban on it would never match anyone.
+        a message naming the type and the closest keyword, since a ban on it would never match anyone.
       - With O(state=absent) such a DN is accepted only when the PAP holds a plain deny rule for exactly that DN (a
         rule stored from a misspelt DN by an older version or another tool, as M(gridsec.ops.argus_policy_info)
         lists it); that rule is then removed, with a warning.
@@ -115,12 +115,12 @@ options:
         end-entity DN of a proxy, so a ban of a proxy DN would never match.
       - V(legacy) removes V(CN=proxy) and V(CN=limited proxy) only (their text says they are proxy components).
       - V(all) also removes purely numeric CNs (V(CN=1234567890), RFC 3820 proxies, as in the PanDA
-        C(prodUserID)). Use it only when the input is known to be a proxy subject: an end-entity DN may itself end
+        C(prodUserID)). Use it only when the input is known to be a proxy subject, because an end-entity DN may itself end
         with a number (V(/DC=org/CN=Eve Mallory/CN=777)), and with V(all) that person would not be banned but
         V(/DC=org/CN=Eve Mallory).
       - V(none) uses every DN exactly as given.
       - Each removal is reported in a warning and in RV(stripped_rdns).
-      - The booleans of earlier versions are still accepted: V(true) means V(all), V(false) means V(none).
+      - The booleans of earlier versions are still accepted, V(true) meaning V(all) and V(false) meaning V(none).
       - 'Choices: V(legacy), V(all), V(none) (or V(true)/V(false)).'
     type: raw
     default: legacy
@@ -237,7 +237,7 @@ EXAMPLES = r"""
     subjects:
       - "{{ compromised_dn }}"
 
-- name: Ban the submitter of a PanDA job (prodUserID is a proxy subject: its numeric proxy CNs go too)
+- name: Ban the submitter of a PanDA job (prodUserID is a proxy subject, so its numeric proxy CNs go too)
   gridsec.ops.argus_policy:
     pap_host: argus.example.org
     subjects:

@@ -115,9 +115,9 @@ options:
         end-entity DN of a proxy, so a ban of a proxy DN would never match.
       - V(legacy) removes V(CN=proxy) and V(CN=limited proxy) only (their text says they are proxy components).
       - V(all) also removes purely numeric CNs (V(CN=1234567890), RFC 3820 proxies, as in the PanDA
-        C(prodUserID)). Use it only when the input is known to be a proxy subject, because an end-entity DN may itself end
-        with a number (V(/DC=org/CN=Eve Mallory/CN=777)), and with V(all) that person would not be banned but
-        V(/DC=org/CN=Eve Mallory).
+        C(prodUserID)). Use it only when the input is known to be a proxy subject, because an end-entity DN may
+        itself end with a number (V(/DC=org/CN=Eve Mallory/CN=777)), and with V(all) that person would not be
+        banned but V(/DC=org/CN=Eve Mallory).
       - V(none) uses every DN exactly as given.
       - Each removal is reported in a warning and in RV(stripped_rdns).
       - The booleans of earlier versions are still accepted, V(true) meaning V(all) and V(false) meaning V(none).

@@ -4,6 +4,7 @@ Components:
   argus       start a lab Argus PAP or a PAP hierarchy (central -> relay -> site)
   panda       start the lab PanDA server (API + monitor) on PostgreSQL
   panda-real  start a real panda-server 1.0.4 behind a TLS front (installs it on first use)
+  smtp        start the lab SMTP server (STARTTLS, AUTH, mails kept on disk)
 """
 import importlib
 import sys
@@ -12,6 +13,7 @@ COMPONENTS = {
     "argus": "gridsec_lab.argus.cli",
     "panda": "gridsec_lab.panda.cli",
     "panda-real": "gridsec_lab.panda_real.cli",
+    "smtp": "gridsec_lab.smtp.cli",
 }
 
 

@@ -204,3 +204,28 @@ def test_suds_fault_for_unauthorized(argus_pap):
         client.service.getAllPaps()
     assert ("org.glite.authz.pap.authz.exceptions.PAPAuthzException: Insufficient privileges to perform operation "
             "'ListPapsOperation'.") in str(err.value)
+
+
+def test_zeep_ban_slash_dn_edge_cases(argus_pap):
+    """AttributeWizard.setValue + canl opensslToRfc2253 seen through a client built from the shipped WSDL."""
+    lab = argus_pap
+    _, hl = zeep_service(lab, "HighLevelPolicyManagementService.wsdl",
+                         "{%s}HighLevelPolicyManagementSOAP" % T_HL, "HighLevelPolicyManagementService")
+    pap_exc = "org.glite.authz.pap.common.exceptions.PAPException: "
+    refused = {"": pap_exc + "The string passed as argument is empty!",
+               "/": pap_exc + "The string passed as argument is not a valid certificate subject!"}
+    # (zeep refuses to send a null value for this WSDL part; the raw-SOAP conformance test sends xsi:nil)
+    for given, message in refused.items():
+        with pytest.raises(zeep.exceptions.Fault) as err:
+            hl.ban("default", "subject", given, ".*", ".*", True)
+        assert err.value.message == message, given
+    for given in ("/DC=org/CN=trail/", "//CN=lead"):
+        assert hl.ban("default", "subject", given, ".*", ".*", True).startswith("public_")
+    history = HistoryPlugin()
+    _, xs = zeep_service(lab, "XACMLPolicyManagementService.wsdl", "{%s}XACMLPolicyManagementSOAP" % T_X,
+                         "XACMLPolicyManagementService", history)
+    xs.listPolicies("default")
+    raw = etree.tostring(history.last_received["envelope"])
+    values = [v.text for v in etree.fromstring(raw).iter("{%s}AttributeValue" % XACML)
+              if v.get("DataType", "").endswith("x500Name")]
+    assert values == ["CN=lead,", "CN=trail,DC=org"]  # newest ban first; no trailing '/', the empty RDN kept

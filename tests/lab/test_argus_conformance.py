@@ -1,5 +1,8 @@
 """Conformance of the lab PAP with the argus-pap source, one test per row of the table in docs/lab.md
 ("Conformance with argus-pap"). Every expected value comes from the source file named in the test."""
+import datetime
+import re
+import shutil
 import ssl
 import urllib.request
 
@@ -235,6 +238,42 @@ def test_ban_unknown_attribute_and_remote_alias(argus_pap, pap):
     assert fault(pap.ban, "subject", "/CN=x", alias="nosuch") == NOT_FOUND + "Not found: papAlias=nosuch"
 
 
+PAP_EXC = "org.glite.authz.pap.common.exceptions.PAPException: "
+
+
+@pytest.mark.parametrize("given,stored", [
+    # canl OpensslNameUtils.opensslToRfc2253: Java's String.split("/") drops TRAILING empty parts only
+    ("/DC=org/CN=trail/", "CN=trail,DC=org"),
+    ("//CN=lead", "CN=lead,"),  # the leading empty part stays an (empty) RDN, joined with ","
+    ("/DC=org//CN=mid", "CN=mid,DC=org/"),  # an inner empty part has no '=': glued to the previous RDN
+    ("//", "/"),  # every part empty: fewer than 2 parts, the input minus its first character
+    ("/CN=host/foo.example.org", "CN=host/foo.example.org"),  # a part without '=' glued to the previous RDN
+])
+def test_ban_slash_dn_edge_cases(pap, given, stored):
+    assert pap.ban("subject", given).startswith("public_")
+    [policy] = pap.policies()
+    assert deny_values(policy) == [[stored]]
+    assert pap.unban("subject", given) == 0  # unban converts the same way, so it finds the rule
+
+
+@pytest.mark.parametrize("given,expected", [
+    # AttributeWizard.setValue for an x500Name attribute: "" is refused before the canl conversion; a
+    # value canl refuses (shorter than 2 characters) becomes a PAPException; null: lValue.isEmpty() throws
+    ("", PAP_EXC + "The string passed as argument is empty!"),
+    ("/", PAP_EXC + "The string passed as argument is not a valid certificate subject!"),
+    (None, "java.lang.NullPointerException"),
+])
+def test_ban_empty_slash_or_nil_dn_faults(argus_pap, pap, given, expected):
+    nobody = Pap(argus_pap, cred="nobody")  # HighLevelPolicyManagementService.ban builds the wizard before authz
+    assert fault(nobody.ban, "subject", given) == expected
+    assert fault(pap.ban, "subject-issuer", given) == expected
+    assert fault(pap.unban, "subject", given) == expected
+    if given is not None:
+        assert fault(add_rule, pap, attrs=("subject=" + given,)) == expected
+    assert pap.policies() == [] and refs(pap.root(), "PolicySetIdReference") == []
+    assert pap.ban("vo", given or "") is not None  # a string attribute is not checked
+
+
 def test_unban_removes_the_emptied_policy_and_policyset(pap):
     pap.ban("subject", "/CN=a", resource="res-a")
     assert pap.unban("subject", "/CN=a", resource="res-a") == 0
@@ -321,18 +360,40 @@ def test_update_pap(argus_pap, pap):
     assert (got.findtext("{%s}hostname" % rc.AXIS_NS), got.findtext("{%s}port" % rc.AXIS_NS)) == ("other", "8150")
 
 
-def test_remove_pap_unknown_is_false_and_drops_the_last_ordering_entry(pap):
+def file_ordering(argus_pap):
+    """The ``ordering`` of pap_configuration.ini as written on disk (what a restarted PAP reads)."""
+    with open(argus_pap.server.state.config_path, encoding="utf-8") as handle:
+        lines = [line.split("=", 1) for line in handle.read().splitlines() if "=" in line]
+    return [v.strip() for k, v in lines if k.strip() == "ordering"]
+
+
+def all_pap_aliases(pap):
+    return [p.findtext("{%s}alias" % rc.AXIS_NS) for p in rc.ret(pap.call(PM, "getAllPaps"))]
+
+
+def test_remove_pap_unknown_is_false_and_drops_the_last_ordering_entry(argus_pap, pap, tmp_path):
     assert fault(pap.call, PM, "removePap", [("papAlias", "default")]) == \
         PAPM_EXC + "Deleting the default pap is not allowed"
     add_remote(pap, "a")
     add_remote(pap, "b")
     pap.call(PM, "setOrder", [("aliasArray", ["a", "default"])])
-    # PapManager.deletePap: DistributionConfiguration.removePap first (keeps the first len-1 entries
-    # other than the alias), then the DAO's NotFoundException -> false
+    # PapManager.deletePap: DistributionConfiguration.removePap first writes the first len-1 entries other
+    # than the alias to pap_configuration.ini; then the DAO's NotFoundException -> false, so the line that
+    # refreshes PapManager.configurationPapOrdering is never reached: the PAP keeps the old order in memory
     assert value(pap.call(PM, "removePap", [("papAlias", "nosuch")])) == "false"
-    assert order(pap) == ["a"]
-    assert value(pap.call(PM, "removePap", [("papAlias", "b")])) == "true"  # not in the ordering
-    assert order(pap) == []
+    assert file_ordering(argus_pap) == ["a"]
+    assert order(pap) == ["a", "default"]  # GetOrderOperation -> PapManager.getPapOrdering (memory)
+    assert all_pap_aliases(pap) == ["a", "default", "b"]  # buildOrderedAliasList uses the memory copy too
+    # until a restart, which reads the file
+    from gridsec_lab.argus.node import PapState
+    restarted = tmp_path / "restarted"
+    shutil.copytree(argus_pap.server.state.directory, restarted)
+    assert PapState(str(restarted)).order == ["a"]
+    # a known alias not in the ordering: removePap shortens the CONFIGURATION's ordering ([a] -> []), the
+    # DAO delete succeeds and the memory copy is refreshed from the configuration
+    assert value(pap.call(PM, "removePap", [("papAlias", "b")])) == "true"
+    assert order(pap) == [] and file_ordering(argus_pap) == []
+    assert all_pap_aliases(pap) == ["default", "a"]
 
 
 def test_get_pap_and_get_all_paps(pap):
@@ -442,6 +503,46 @@ def test_status_counts_rules(argus_pap, pap):
     # PAPService / PapContainer.getNumberOfPolicies: the number of RULES (3 rules in 2 policies)
     assert fields["NumberOfPolicies"] == "3" and fields["NumberOfLocalPolicies"] == "3"
     assert fields["NumberOfRemotePolicies"] == "0"
+
+
+# MonitoredProperties.propertyOrdering: the page prints exactly these lines, in this order, "Key: value\n"
+STATUS_KEYS = ["Status", "Service", "ServiceVersion", "ServiceStartupTime", "ServiceStartupTimeMillis", "MaxMemory",
+               "UsedMemory", "PolicyLastModificationTime", "PolicyLastModificationTimeMillis", "NumberOfPolicies",
+               "NumberOfLocalPolicies", "NumberOfRemotePolicies"]
+# joda DateTime.toString() in ISOChronology UTC (PAPService.setStartupMonitoringProperties,
+# PapContainer.notifyPolicyLastModificationTimeUpdate): ISODateTimeFormat.dateTime(), "Z" for UTC
+ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+
+
+def read_status(argus_pap):
+    """/pap/status read the way field monitoring reads it: "Key: value" lines, looked up by key."""
+    ctx = ssl.create_default_context(capath=argus_pap.ca_dir)
+    ctx.load_cert_chain(argus_pap.creds["nobody"].cert, argus_pap.creds["nobody"].key)
+    text = urllib.request.urlopen(argus_pap.pap.status_url, context=ctx).read().decode()
+    assert text.endswith("\n") and "\n\n" not in text
+    pairs = [line.split(": ", 1) for line in text.splitlines()]
+    return [key for key, _ in pairs], dict(pairs)
+
+
+def iso_millis(text):
+    assert ISO_UTC.match(text), text
+    return round(datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp() * 1000)
+
+
+def test_status_page_shape(argus_pap, pap):
+    keys, fields = read_status(argus_pap)
+    assert keys == STATUS_KEYS
+    assert fields["Status"] == "OK" and fields["Service"] == "Argus PAP" and fields["ServiceVersion"]
+    assert iso_millis(fields["ServiceStartupTime"]) == int(fields["ServiceStartupTimeMillis"])
+    assert re.match(r"^\d+ bytes$", fields["MaxMemory"]) and re.match(r"^\d+ bytes$", fields["UsedMemory"])
+    before = int(fields["PolicyLastModificationTimeMillis"])
+    assert iso_millis(fields["PolicyLastModificationTime"]) == before
+    pap.ban("subject", "/CN=status")
+    _, fields = read_status(argus_pap)
+    after = int(fields["PolicyLastModificationTimeMillis"])
+    assert after >= before and iso_millis(fields["PolicyLastModificationTime"]) == after
+    assert abs(after / 1000 - datetime.datetime.now(datetime.timezone.utc).timestamp()) < 60
+    assert fields["NumberOfPolicies"] == "1"
 
 
 @pytest.mark.parametrize("service,short,op,part", [

@@ -12,12 +12,9 @@ and the command returns once every PAP listens; DIR/lab.json describes endpoints
 import argparse
 import json
 import os
-import signal
-import subprocess
 import sys
-import threading
-import time
 
+from .. import background
 from .lab import ArgusLab
 
 
@@ -42,33 +39,7 @@ def _pidfile(workdir):
 
 
 def stop(workdir, timeout=20):
-    path = _pidfile(workdir)
-    try:
-        with open(path) as handle:
-            pid = int(handle.read().strip())
-    except (FileNotFoundError, ValueError):
-        print("no lab running in %s" % workdir)
-        return 1
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        os.unlink(path)
-        print("lab process %d was not running" % pid)
-        return 0
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    else:
-        print("lab process %d did not stop" % pid)
-        return 1
-    if os.path.exists(path):
-        os.unlink(path)
-    print("stopped lab process %d" % pid)
-    return 0
+    return background.stop(_pidfile(workdir), "lab", timeout)
 
 
 def _foreground(args):
@@ -77,13 +48,8 @@ def _foreground(args):
     with open(_pidfile(args.workdir), "w") as handle:
         handle.write(str(os.getpid()))
     print(lab.endpoints_text(), flush=True)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *a: done.set())
     try:
-        while not done.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+        background.wait_for_stop_signal()
     finally:
         lab.stop()
         try:
@@ -99,34 +65,25 @@ def _background(args):
     lab_json = os.path.join(workdir, "lab.json")
     if os.path.exists(lab_json):
         os.unlink(lab_json)
-    cmd = [sys.executable, "-m", "gridsec_lab", "argus", "--workdir", workdir, "--foreground"]
+    cmd = ["argus", "--workdir", workdir, "--foreground"]
     if args.config:
         cmd += ["--config", os.path.abspath(args.config)]
     if args.poll_interval:
         cmd += ["--poll-interval", str(args.poll_interval)]
-    env = dict(os.environ)
-    lab_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env["PYTHONPATH"] = lab_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    log = open(os.path.join(workdir, "argus.log"), "ab")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
-    deadline = time.time() + args.timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            print("lab failed to start, see %s" % os.path.join(workdir, "argus.log"), file=sys.stderr)
-            return 1
-        if os.path.exists(lab_json) and os.path.exists(_pidfile(workdir)):
-            with open(lab_json) as handle:
-                info = json.load(handle)
-            for name, pap in info["paps"].items():
-                print("%-8s %s  (host DN %s)" % (name, pap["url"], pap["dn"]))
-            print("ca_dir   %s" % info["ca_dir"])
-            print("lab.json %s" % lab_json)
-            print("pid      %d (stop: python -m gridsec_lab argus stop --workdir %s)" % (proc.pid, workdir))
-            return 0
-        time.sleep(0.1)
-    proc.terminate()
-    print("lab did not start within %ss" % args.timeout, file=sys.stderr)
-    return 1
+    log_path = os.path.join(workdir, "argus.log")
+    proc = background.spawn(cmd, log_path, lambda: os.path.exists(lab_json) and os.path.exists(_pidfile(workdir)),
+                            args.timeout)
+    if proc is None:
+        print("lab failed to start within %ss, see %s" % (args.timeout, log_path), file=sys.stderr)
+        return 1
+    with open(lab_json) as handle:
+        info = json.load(handle)
+    for name, pap in info["paps"].items():
+        print("%-8s %s  (host DN %s)" % (name, pap["url"], pap["dn"]))
+    print("ca_dir   %s" % info["ca_dir"])
+    print("lab.json %s" % lab_json)
+    print("pid      %d (stop: python -m gridsec_lab argus stop --workdir %s)" % (proc.pid, workdir))
+    return 0
 
 
 def _serve_foreground(args):
@@ -145,13 +102,8 @@ def _serve_foreground(args):
     with open(_pidfile(args.workdir), "w") as handle:
         handle.write(str(os.getpid()))
     print("PAP listening on %s (pid %d)" % (pap.url, os.getpid()), flush=True)
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *a: done.set())
     try:
-        while not done.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+        background.wait_for_stop_signal()
     finally:
         pap.stop()
         for path in (_pidfile(args.workdir), os.path.join(pap.workdir, "argus.json")):
@@ -165,36 +117,24 @@ def _serve_foreground(args):
 def _serve_background(args):
     workdir = os.path.abspath(args.workdir)
     os.makedirs(workdir, exist_ok=True)
-    for stale in (_pidfile(workdir), os.path.join(workdir, "argus.json")):
+    info_path = os.path.join(workdir, "argus.json")
+    for stale in (_pidfile(workdir), info_path):
         if os.path.exists(stale):
             os.unlink(stale)
-    cmd = [sys.executable, "-m", "gridsec_lab", "argus", "serve", "--conf-dir", os.path.abspath(args.conf_dir),
-           "--workdir", workdir, "--foreground"]
+    cmd = ["argus", "serve", "--conf-dir", os.path.abspath(args.conf_dir), "--workdir", workdir, "--foreground"]
     if args.ca_dir:
         cmd += ["--ca-dir", os.path.abspath(args.ca_dir)]
-    env = dict(os.environ)
-    lab_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env["PYTHONPATH"] = lab_root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     log_path = os.path.join(workdir, "argus.log")
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env,
-                                start_new_session=True)
-    deadline = time.time() + args.timeout
-    info_path = os.path.join(workdir, "argus.json")
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            print("the PAP failed to start, see %s" % log_path, file=sys.stderr)
-            return 1
-        if os.path.exists(info_path) and os.path.exists(_pidfile(workdir)):
-            with open(info_path) as handle:
-                info = json.load(handle)
-            print("PAP listening on %s (pid %d, log %s)" % (info["url"], proc.pid, log_path))
-            print("stop: python -m gridsec_lab argus stop --workdir %s" % workdir)
-            return 0
-        time.sleep(0.1)
-    proc.terminate()
-    print("the PAP did not start within %ss, see %s" % (args.timeout, log_path), file=sys.stderr)
-    return 1
+    proc = background.spawn(cmd, log_path, lambda: os.path.exists(info_path) and os.path.exists(_pidfile(workdir)),
+                            args.timeout)
+    if proc is None:
+        print("the PAP failed to start within %ss, see %s" % (args.timeout, log_path), file=sys.stderr)
+        return 1
+    with open(info_path) as handle:
+        info = json.load(handle)
+    print("PAP listening on %s (pid %d, log %s)" % (info["url"], proc.pid, log_path))
+    print("stop: python -m gridsec_lab argus stop --workdir %s" % workdir)
+    return 0
 
 
 def main(argv=None):

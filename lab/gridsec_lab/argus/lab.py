@@ -127,7 +127,7 @@ class ArgusLab:
                 else:
                     state.add_pap(pap)
             if spec.get("order") is not None:
-                state.order = list(spec["order"])
+                state.apply_order(spec["order"])
             entries = {}
             for cname, cspec in cred_specs.items():
                 perms = (cspec or {}).get("permissions")

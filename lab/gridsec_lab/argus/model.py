@@ -117,17 +117,47 @@ class NotFound(PapError):
     java_class = NOT_FOUND
 
 
+def _java_split(text, sep):
+    """Java ``String.split`` with a literal separator: trailing empty parts are dropped, leading ones kept."""
+    parts = text.split(sep)
+    while parts and parts[-1] == "":
+        parts.pop()
+    return parts
+
+
 def openssl_to_rfc2253(dn):
-    """canl ``opensslToRfc2253`` as the PAP applies it (ARGUS.md §5.3): escape ',', split on '/',
-    glue parts without '=' back to the previous RDN, reverse, join with ',' (no spaces)."""
+    """canl ``OpensslNameUtils.opensslToRfc2253(dn, false)`` (ARGUS.md §5.3): refuse fewer than 2 characters
+    or no leading '/', escape ',', split on '/' the Java way (``"/DC=org/CN=a/"`` has no empty last part,
+    ``"//CN=a"`` an empty first RDN), glue parts without '=' to the previous RDN, reverse, join with ','."""
+    if len(dn) < 2 or not dn.startswith("/"):
+        raise ValueError("The string '%s' is not a valid OpenSSL-encoded DN" % dn)
     text = dn.replace(",", "\\,")
-    parts = []
-    for piece in text.split("/")[1:]:
-        if "=" in piece or not parts:
-            parts.append(piece)
+    parts = _java_split(text, "/")
+    if len(parts) < 2:
+        return text[1:]
+    avas = [parts[1]]
+    for part in parts[2:]:
+        if "=" in part:
+            avas.append(part)
         else:
-            parts[-1] += "/" + piece
-    return ",".join(reversed([p for p in parts if p != ""]))
+            avas[-1] += "/" + part
+    return ",".join(reversed(avas))
+
+
+def x500_value(value):
+    """``AttributeWizard.setValue`` for an x500Name attribute: null -> NullPointerException (``isEmpty()`` on
+    null), "" -> PAPException, a slash DN through canl (its IllegalArgumentException -> PAPException),
+    anything else verbatim."""
+    if value is None:
+        raise PapError(None, NULL_POINTER)
+    if value == "":
+        raise PapError("The string passed as argument is empty!")
+    if not value.startswith("/"):
+        return value
+    try:
+        return openssl_to_rfc2253(value)
+    except ValueError:
+        raise PapError("The string passed as argument is not a valid certificate subject!") from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,10 +171,9 @@ class Attribute:
     def make(cls, name, value):
         if name not in ATTRIBUTES:  # AttributeWizard(identifier, value)
             raise PapError("id=%s" % name, UNSUPPORTED_ATTRIBUTE)
-        value = "" if value is None else value
-        if ATTRIBUTES[name].datatype == X500 and value.startswith("/"):
-            value = openssl_to_rfc2253(value)
-        return cls(name, value)
+        if ATTRIBUTES[name].datatype == X500:
+            return cls(name, x500_value(value))
+        return cls(name, "" if value is None else value)  # lab: a null string value is kept as ""
 
     @property
     def definition(self):

@@ -6,8 +6,10 @@ directory and rewritten atomically on every change, so a restarted PAP keeps its
     <dir>/pap_authorization.ini   [dn] / [fqan] ACL (rewritten on addACE/removeACE/setACL)
     <dir>/repository/<alias>.xml  the XACML objects of each alias (local policies or remote cache)
 """
+import datetime
 import json
 import os
+import resource
 import threading
 import time
 import uuid
@@ -41,7 +43,11 @@ class PapState:
         self.private_key = private_key
         self.trust_store_dir = trust_store_dir
         self.paps = {}
+        # two copies of the ordering, as in argus-pap: ``order`` is PapManager.configurationPapOrdering (what
+        # getOrder answers and the PAP follows), ``configured_order`` is DistributionConfiguration's (what
+        # pap_configuration.ini holds); they differ only after a removePap of an unknown alias
         self.order = []
+        self.configured_order = []
         self.poll_interval = 300.0
         self.stores = {}
         self.acl = cfg.ACL({("dn", cfg.ANYONE_DN): set(cfg.PERMISSIONS)})
@@ -104,6 +110,7 @@ class PapState:
                 store = AliasStore(pap.id)
             self.stores[alias] = store
         self.order = [a for a in self.order if a in self.paps]
+        self.configured_order = list(self.order)
         if os.path.exists(self.authz_path):
             with open(self.authz_path, encoding="utf-8") as handle:
                 self.acl = cfg.ACL.parse(handle.read())
@@ -177,7 +184,7 @@ class PapState:
         interval = self.poll_interval
         shown = str(int(interval)) if float(interval).is_integer() else repr(float(interval))
         lines += ["[paps:properties]", "", "poll_interval = %s" % shown]
-        for alias in self.order:
+        for alias in self.configured_order:
             lines.append("ordering = %s" % alias)
         lines.append("")
         return lines
@@ -290,19 +297,27 @@ class PapState:
         self.paps[pap.alias] = pap
         self.config_changed()
 
+    def apply_order(self, aliases):
+        """PapManager.setPapOrdering: the configuration's ordering, then the memory copy re-read from it."""
+        self.configured_order = list(aliases or [])
+        self.order = list(self.configured_order)
+
     def remove_pap(self, alias):
-        """PapManager.deletePap: DistributionConfiguration.removePap first, which rebuilds the ordering
-        keeping the first len-1 entries that differ from the alias (so removing an alias that is NOT
-        in the ordering drops the LAST entry), then the DAO delete (unknown alias -> False)."""
-        old = list(self.order)
-        if len(old) - 1 >= 0:
-            self.order = [a for a in old if a != alias][:len(old) - 1]
+        """PapManager.deletePap: DistributionConfiguration.removePap first, which rebuilds the configuration's
+        ordering keeping the first len-1 entries that differ from the alias (so removing an alias that is NOT
+        in the ordering drops the LAST entry) and saves pap_configuration.ini; then the DAO delete, whose
+        NotFoundException (unknown alias -> False) skips the refresh of the memory copy: the file has the
+        shortened ordering, the running PAP keeps the old one until a restart or a setOrder."""
+        old = list(self.configured_order)
+        if old:
+            self.configured_order = [a for a in old if a != alias][:len(old) - 1]
         if alias not in self.paps:
             self.config_changed()
             return False
         del self.paps[alias]
         self.stores.pop(alias, None)
         self._unlink_store(alias)
+        self.order = list(self.configured_order)
         self.config_changed()
         return True
 
@@ -319,25 +334,54 @@ class PapState:
                 if alias not in self.paps:
                     raise PapError('Error in remote paps order: unknown alias "%s"' % alias,
                                    DISTRIBUTION_CONFIG_EXCEPTION)
-        self.order = list(aliases or [])
+        self.apply_order(aliases)
         self.config_changed()
 
     def status_lines(self):
+        """The lines of ``/pap/status`` as ``monitoring/MonitoredProperties.toString`` prints them: the keys of
+        ``propertyOrdering`` in that order, ``Key: value``; times are joda ``DateTime``s in ISO chronology UTC
+        (``server/PAPService.setStartupMonitoringProperties``, ``PapContainer.notifyPolicyLastModificationTimeUpdate``)
+        and the memory figures ``Runtime.totalMemory()``/``maxMemory()`` + " bytes" (here: the lab process's)."""
         local = sum(self.stores[a].count() for a, p in self.paps.items() if p.local)
         remote = sum(self.stores[a].count() for a, p in self.paps.items() if not p.local)
-        millis = int(self.last_modification * 1000)
+        started = int(self.startup_time * 1000)
+        modified = int(self.last_modification * 1000)
+        used, maximum = _memory_bytes()
         return [
-            "Service: Argus PAP (gridsec lab)",
-            "ServiceVersion: %s" % PAP_VERSION,
             "Status: OK",
-            "ServiceStartupTime: %s" % time.strftime("%a %b %d %H:%M:%S %Z %Y", time.localtime(self.startup_time)),
+            "Service: Argus PAP",
+            "ServiceVersion: %s" % PAP_VERSION,
+            "ServiceStartupTime: %s" % joda_iso_utc(started),
+            "ServiceStartupTimeMillis: %d" % started,
+            "MaxMemory: %d bytes" % maximum,
+            "UsedMemory: %d bytes" % used,
+            "PolicyLastModificationTime: %s" % joda_iso_utc(modified),
+            "PolicyLastModificationTimeMillis: %d" % modified,
             "NumberOfPolicies: %d" % (local + remote),
             "NumberOfLocalPolicies: %d" % local,
             "NumberOfRemotePolicies: %d" % remote,
-            "PolicyLastModificationTime: %s" % time.strftime("%a %b %d %H:%M:%S %Z %Y",
-                                                             time.localtime(self.last_modification)),
-            "PolicyLastModificationTimeMillis: %d" % millis,
         ]
+
+
+def joda_iso_utc(millis):
+    """joda ``DateTime.toString()`` in ISO chronology UTC (``ISODateTimeFormat.dateTime()``):
+    ``2026-12-07T03:04:05.678Z``, always three fraction digits, ``Z`` for the zero offset."""
+    when = datetime.datetime.fromtimestamp(millis // 1000, datetime.timezone.utc)
+    return "%s.%03dZ" % (when.strftime("%Y-%m-%dT%H:%M:%S"), millis % 1000)
+
+
+def _memory_bytes():
+    """(used, max) for the lab process: its resident size and its address-space limit (else the machine's
+    memory) stand in for the JVM's ``totalMemory()`` and ``maxMemory()``."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    try:
+        with open("/proc/self/statm", encoding="ascii") as handle:
+            used = int(handle.read().split()[1]) * page
+    except (OSError, ValueError, IndexError):
+        used = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    maximum = limit if limit != resource.RLIM_INFINITY else os.sysconf("SC_PHYS_PAGES") * page
+    return used, maximum
 
 
 def _same_pap(info, pap):

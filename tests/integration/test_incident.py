@@ -170,7 +170,9 @@ class Incident:
         out = {"incident_id": self.id, "incident_worker": "wn042.lab", "incident_pilot_dir": str(self.pilot_dir),
                "incident_reason": "crypto-currency mining reported by the site", "incident_ticket": "RT-4242",
                "incident_site_name": "LAB-SITE", "incident_pilot_dn": PILOT_DN,
-               "incident_record_dir": str(self.records)}
+               "incident_record_dir": str(self.records),
+               # The lab submits with an RFC 3820 proxy: the job's DN ends with the proxy's serial.
+               "incident_strip_proxy_rdns": "all"}
         out.update(panda_vars(ep))
         out.update(argus_vars(pap_lab))
         out.update(smtp_vars(server))

@@ -8,6 +8,7 @@ pytest arranges the incident (a user of its own submits a job that runs, a secon
 directory a site finds on its worker node), runs the playbook, then checks independently what a user would
 notice: the PanDA database and API, the PAP's policies, the mails that arrived and the incident record.
 """
+import dataclasses
 import json
 import os
 import random
@@ -379,3 +380,122 @@ def test_mail_module_idempotent_through_the_record(smtp_server, tmp_path):
     not_a_record.write_text('{"some": "file"}')
     res = adhoc_mail(smtp_server, tmp_path, expect_rc=2, **dict(args, record_path=str(not_a_record)))
     assert "not a gridsec.ops incident record" in res["msg"] and not_a_record.read_text() == '{"some": "file"}'
+
+
+def dead_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def site_and_csirt(server, incident_id, start=0):
+    mails = mails_for(server, incident_id)[start:]
+    site = [m for m in mails if m.rcpt_tos == ["security@site.lab.gridsec.test"]]
+    csirt = [m for m in mails if m.rcpt_tos == ["csirt-list@lab.gridsec.test"]]
+    return site, csirt
+
+
+@pytest.mark.panda_lab
+def test_incident_dn_ending_in_a_number_pap_down_and_handled_again_after_unban(
+        panda_lab_endpoint, panda_pki, argus_pap, smtp_server, tmp_path):
+    """Issue 14 items 1, 6, 8, 16 against the lab. Eve's own DN ends with a number and she submitted with her
+    certificate (no proxy): the DN PanDA records ends with CN=777, and nothing tells whether that is a proxy serial.
+    The old playbook stripped it and suspended '/CN=Eve ...' (somebody else); a down central PAP stopped the kill;
+    the site read 'killed' for a running job that is only flagged; --check predicted success with a wrong SMTP
+    password and could not show the mails; a re-run after the unban re-banned without telling anyone; the unban
+    mail was machine output and no follow-up was threaded."""
+    ep = panda_lab_endpoint
+    inc = Incident(ep, panda_pki, tmp_path)  # the helper's own user is not used below
+    tag = letters()
+    eve_dn = "%s/CN=eve%s/CN=Eve %s/CN=777" % (LAB_BASE, tag, tag.capitalize())
+    eve = panda_pki.user("Eve " + tag, dn=eve_dn)
+    eve = dataclasses.replace(eve, proxy=None)  # submits with the end-entity certificate
+    running = ep.submit_job(eve, jobParameters=PARAMS)
+    ep.set_job_status(running, "running")
+    queued = ep.submit_job(eve, jobParameters=PARAMS)
+    name = clean_user_id(eve_dn)
+    base = inc.vars(ep, argus_pap, smtp_server, incident_panda_id=running)
+    for key in ("incident_worker", "incident_pilot_dir", "incident_strip_proxy_rdns"):
+        del base[key]
+    wrong_ending = rfc2253(eve_dn.rsplit("/", 1)[0])  # what the regex made of her DN
+
+    # --check --diff: the mails are shown, the SMTP login verified, nothing sent; the DN's ending needs a decision.
+    out = run("incident", base, tmp_path, expect_rc=2, args=["--check", "--diff"])
+    assert "ends with a numeric CN" in out and "incident_strip_proxy_rdns" in out
+    assert "Subject: [%s] PanDA job %d" % (inc.id, running) in out  # the diff of the site reply
+    assert "still running, flagged 'tobekilled'" in out
+    assert SMTP_PASSWORD not in out
+    assert mails_for(smtp_server, inc.id) == [] and not inc.record.exists()
+    # --check with a wrong SMTP password fails at AUTH, naming the server, before anything is changed.
+    out = run("incident", dict(base, incident_smtp_password="Wrong-%s" % letters(), incident_strip_proxy_rdns="none"),
+              tmp_path, expect_rc=2, args=["--check"])
+    assert "refused the credentials" in out and "localhost:%d" % smtp_server.port in out
+    assert banned_rows(ep, name) == [None] and job_state(ep, running) == ("running", None)
+
+    # The central PAP is down: the PanDA ban and the kill still happen, the mails say what failed, rc != 0.
+    out = run("incident", dict(base, incident_strip_proxy_rdns="none", central_pap_port=dead_port()), tmp_path,
+              expect_rc=2)
+    assert "failed: ['suspend_central:" in out
+    assert banned_rows(ep, name) == ["disabled"]
+    assert job_state(ep, running) == ("running", "tobekilled")  # PanDA only flagged it
+    assert job_state(ep, queued)[0] == "cancelled"
+    [site], [csirt] = site_and_csirt(smtp_server, inc.id)
+    body = site.body()
+    assert "FAILED" in body and "suspension list" in body
+    assert "still running, flagged 'tobekilled':      %d" % running in body
+    assert "cancelled (stopped):                      %d" % queued in body
+    assert "jobs and tasks killed" not in body
+    record = json.loads(inc.record.read_text())
+    statuses = {a["name"]: a["status"] for a in record["runs"][-1]["actions"]}
+    assert statuses["suspend_central"] == "failed" and statuses["kill_jobs"] == "changed"
+
+    # The PAP is back: her DN exactly as recorded is suspended (not '/CN=Eve ...'), and the state change is mailed,
+    # threaded to the first mails.
+    run("incident", dict(base, incident_strip_proxy_rdns="none"), tmp_path)
+    denied = pap_denied_subjects(argus_pap)
+    assert rfc2253(eve_dn) in denied and wrong_ending not in denied
+    [_, site2], [_, csirt2] = site_and_csirt(smtp_server, inc.id)
+    assert site2.message["In-Reply-To"] == site.message["Message-ID"]
+    assert csirt2.message["References"] == csirt.message["Message-ID"]
+    record = json.loads(inc.record.read_text())
+    assert record["summary"]["dn"] == eve_dn and record["summary"]["stripped_rdns"] == []
+    assert record["summary"]["strip_proxy_rdns"] == "none"
+
+    # Unban: a note in sentences, threaded to both first mails.
+    run("unban", base, tmp_path)
+    assert banned_rows(ep, name) == [None] and rfc2253(eve_dn) not in pap_denied_subjects(argus_pap)
+    note = mails_for(smtp_server, inc.id)[-1]
+    assert "lifted" in note.message["Subject"]
+    text = note.body()
+    assert "We have lifted the ban of %s" % eve_dn in text and "unban_panda:" not in text
+    assert site2.message["Message-ID"] in note.message["In-Reply-To"]
+    assert csirt2.message["Message-ID"] in note.message["In-Reply-To"]
+    assert site.message["Message-ID"] in note.message["References"]
+
+    # The incident handled again after its unban: re-banned, re-suspended, and both lists are told.
+    count = len(mails_for(smtp_server, inc.id))
+    run("incident", dict(base, incident_strip_proxy_rdns="none"), tmp_path)
+    assert banned_rows(ep, name) == ["disabled"] and rfc2253(eve_dn) in pap_denied_subjects(argus_pap)
+    site3, csirt3 = site_and_csirt(smtp_server, inc.id, start=count)
+    assert len(site3) == 1 and len(csirt3) == 1
+    assert "suspended again" in csirt3[0].message["Subject"]
+    assert note.message["Message-ID"] in csirt3[0].message["In-Reply-To"]
+
+
+@pytest.mark.panda_lab
+def test_incident_refuses_a_limit_without_localhost_and_an_unknown_worker(panda_lab_endpoint, panda_pki, argus_pap,
+                                                                          smtp_server, tmp_path):
+    """Contract C4: a --limit that leaves out the controller, and a misspelt worker node, fail and say so; nothing
+    is done."""
+    ep = panda_lab_endpoint
+    inc = Incident(ep, panda_pki, tmp_path)
+    extravars = inc.vars(ep, argus_pap, smtp_server)
+    out = run("incident", extravars, tmp_path, expect_rc=2, args=["--limit", "wn042.lab"])
+    assert "--limit wn042.lab leaves it out" in out
+    out = run("unban", dict(extravars, unban_dn=inc.dn), tmp_path, expect_rc=2, args=["--limit", "wn042.lab"])
+    assert "--limit wn042.lab leaves it out" in out
+    out = run("incident", dict(extravars, incident_worker="wn042.lba"), tmp_path, expect_rc=2)
+    assert "incident_worker wn042.lba is not a host of the inventory" in out
+    assert banned_rows(ep, inc.name) == [None] and job_state(ep, inc.panda_id) == ("running", None)
+    assert mails_for(smtp_server, inc.id) == [] and not inc.record.exists()

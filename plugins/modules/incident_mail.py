@@ -129,7 +129,7 @@ options:
     description:
       - Send even when the record shows this mail was already sent (a new message id is recorded, the first one
         is kept in the record's C(thread) list).
-      - The incident playbooks set it when their run changed a state (a ban, a suspension, a kill): a state
+      - The incident playbooks set it when their run changed a state (a ban, a suspension, a kill), because a state
         change always notifies.
     type: bool
     default: false

@@ -228,6 +228,10 @@ def test_incident_from_pilot_directory(panda_endpoint, panda_pki, argus_pap, smt
     record = json.loads(inc.record.read_text())
     assert record["incident"] == inc.id
     assert record["summary"]["panda_id"] == inc.panda_id and record["summary"]["dn"] == inc.dn
+    # the lab submitted with a proxy: its serial was removed (incident_strip_proxy_rdns=all), and that is said
+    [serial] = record["summary"]["stripped_rdns"]
+    assert record["summary"]["submitted_dn"] == inc.dn + "/" + serial and serial[3:].isdigit()
+    assert "proxy component(s) %s removed" % serial in site.body()
     [run_entry] = record["runs"]
     actions = {a["name"]: a for a in run_entry["actions"]}
     assert list(actions) == ["identify", "ban_panda", "suspend_central", "kill_jobs", "mail_site", "mail_csirt"]
@@ -389,98 +393,139 @@ def dead_port():
         return sock.getsockname()[1]
 
 
-def site_and_csirt(server, incident_id, start=0):
-    mails = mails_for(server, incident_id)[start:]
-    site = [m for m in mails if m.rcpt_tos == ["security@site.lab.gridsec.test"]]
-    csirt = [m for m in mails if m.rcpt_tos == ["csirt-list@lab.gridsec.test"]]
-    return site, csirt
+def eve_incident(ep, pki, tmp_path):
+    """Eve's own DN ends with a number and she submits with her certificate (no proxy): the DN PanDA records ends
+    with CN=777, and nothing tells whether that is a proxy serial. A running job and a queued one."""
+    inc = Incident(ep, pki, tmp_path)  # the incident id, record and pilot directory; its own user is not used
+    tag = letters()
+    inc.dn = "%s/CN=eve%s/CN=Eve %s/CN=777" % (LAB_BASE, tag, tag.capitalize())
+    inc.cred = dataclasses.replace(pki.user("Eve " + tag, dn=inc.dn), proxy=None)
+    inc.name = clean_user_id(inc.dn)
+    inc.panda_id = ep.submit_job(inc.cred, jobParameters=PARAMS)
+    ep.set_job_status(inc.panda_id, "running")
+    inc.queued = ep.submit_job(inc.cred, jobParameters=PARAMS)
+    return inc
+
+
+def by_job_id(inc, ep, pap_lab, server, **extra):
+    out = inc.vars(ep, pap_lab, server, incident_panda_id=inc.panda_id, **extra)
+    del out["incident_worker"], out["incident_pilot_dir"]
+    return out
 
 
 @pytest.mark.panda_lab
-def test_incident_dn_ending_in_a_number_pap_down_and_handled_again_after_unban(
-        panda_lab_endpoint, panda_pki, argus_pap, smtp_server, tmp_path):
-    """Issue 14 items 1, 6, 8, 16 against the lab. Eve's own DN ends with a number and she submitted with her
-    certificate (no proxy): the DN PanDA records ends with CN=777, and nothing tells whether that is a proxy serial.
-    The old playbook stripped it and suspended '/CN=Eve ...' (somebody else); a down central PAP stopped the kill;
-    the site read 'killed' for a running job that is only flagged; --check predicted success with a wrong SMTP
-    password and could not show the mails; a re-run after the unban re-banned without telling anyone; the unban
-    mail was machine output and no follow-up was threaded."""
+def test_incident_dn_ending_in_a_number_is_never_cut(panda_lab_endpoint, panda_pki, argus_pap, smtp_server, tmp_path):
+    """Item 1: the old playbook cut every trailing numeric CN and suspended '.../CN=Eve ...' (somebody else). Now
+    a DN ending with a number waits for the operator's decision (the ban and kill go on), and with
+    incident_strip_proxy_rdns=none her DN is suspended exactly; the summary, mails and record say what was done."""
     ep = panda_lab_endpoint
-    inc = Incident(ep, panda_pki, tmp_path)  # the helper's own user is not used below
-    tag = letters()
-    eve_dn = "%s/CN=eve%s/CN=Eve %s/CN=777" % (LAB_BASE, tag, tag.capitalize())
-    eve = panda_pki.user("Eve " + tag, dn=eve_dn)
-    eve = dataclasses.replace(eve, proxy=None)  # submits with the end-entity certificate
-    running = ep.submit_job(eve, jobParameters=PARAMS)
-    ep.set_job_status(running, "running")
-    queued = ep.submit_job(eve, jobParameters=PARAMS)
-    name = clean_user_id(eve_dn)
-    base = inc.vars(ep, argus_pap, smtp_server, incident_panda_id=running)
-    for key in ("incident_worker", "incident_pilot_dir", "incident_strip_proxy_rdns"):
-        del base[key]
-    wrong_ending = rfc2253(eve_dn.rsplit("/", 1)[0])  # what the regex made of her DN
+    inc = eve_incident(ep, panda_pki, tmp_path)
+    base = by_job_id(inc, ep, argus_pap, smtp_server)
+    del base["incident_strip_proxy_rdns"]
+    cut = rfc2253(inc.dn.rsplit("/", 1)[0])  # what the regex made of her DN
 
-    # --check --diff: the mails are shown, the SMTP login verified, nothing sent; the DN's ending needs a decision.
-    out = run("incident", base, tmp_path, expect_rc=2, args=["--check", "--diff"])
+    out = run("incident", base, tmp_path, expect_rc=2)
     assert "ends with a numeric CN" in out and "incident_strip_proxy_rdns" in out
-    assert "Subject: [%s] PanDA job %d" % (inc.id, running) in out  # the diff of the site reply
-    assert "still running, flagged 'tobekilled'" in out
-    assert SMTP_PASSWORD not in out
-    assert mails_for(smtp_server, inc.id) == [] and not inc.record.exists()
-    # --check with a wrong SMTP password fails at AUTH, naming the server, before anything is changed.
-    out = run("incident", dict(base, incident_smtp_password="Wrong-%s" % letters(), incident_strip_proxy_rdns="none"),
-              tmp_path, expect_rc=2, args=["--check"])
-    assert "refused the credentials" in out and "localhost:%d" % smtp_server.port in out
-    assert banned_rows(ep, name) == [None] and job_state(ep, running) == ("running", None)
+    assert "failed: ['suspend_central:" in out
+    denied = pap_denied_subjects(argus_pap)
+    assert cut not in denied and rfc2253(inc.dn) not in denied
+    assert banned_rows(ep, inc.name) == ["disabled"]  # independent steps went on
+    [site, csirt] = mails_for(smtp_server, inc.id)
+    assert "is NOT on the central Argus suspension list yet" in site.body()
+    assert "is NOT on the central Argus suspension list yet" in csirt.body()
 
-    # The central PAP is down: the PanDA ban and the kill still happen, the mails say what failed, rc != 0.
-    out = run("incident", dict(base, incident_strip_proxy_rdns="none", central_pap_port=dead_port()), tmp_path,
+    out = run("incident", dict(base, incident_strip_proxy_rdns="none"), tmp_path)
+    denied = pap_denied_subjects(argus_pap)
+    assert rfc2253(inc.dn) in denied and cut not in denied
+    assert "DN: %s, used as PanDA recorded it (strip_proxy_rdns=none)" % inc.dn in out
+    record = json.loads(inc.record.read_text())
+    assert record["summary"]["dn"] == inc.dn == record["summary"]["submitted_dn"]
+    assert record["summary"]["stripped_rdns"] == [] and record["summary"]["strip_proxy_rdns"] == "none"
+    mails = mails_for(smtp_server, inc.id)
+    assert len(mails) == 4  # the suspension is a state change: both told again
+    assert "proxy components removed: none; mode none" in mails[3].body()
+
+
+@pytest.mark.panda_lab
+def test_incident_check_mode_verifies_the_smtp_login_and_diff_shows_the_mails(
+        panda_lab_endpoint, panda_pki, argus_pap, smtp_server, tmp_path):
+    """Item 16: --check --diff previews both mails (and verifies the login without sending); --check with a wrong
+    SMTP password fails at AUTH naming the server, instead of predicting success."""
+    ep = panda_lab_endpoint
+    inc = Incident(ep, panda_pki, tmp_path)
+    base = inc.vars(ep, argus_pap, smtp_server)
+    out = run("incident", base, tmp_path, args=["--check", "--diff"])
+    assert "Subject: [%s] PanDA job %d" % (inc.id, inc.panda_id) in out  # the site reply's diff
+    assert "Subject: [%s] suspended %s" % (inc.id, inc.dn) in out  # the CSIRT mail's diff
+    assert "still running, flagged 'tobekilled'" in out and "(predicted: check mode)" in out
+    assert SMTP_PASSWORD not in out
+    out = run("incident", dict(base, incident_smtp_password="Wrong-%s" % letters()), tmp_path, expect_rc=2,
+              args=["--check"])
+    assert "refused the credentials" in out and "localhost:%d" % smtp_server.port in out
+    assert mails_for(smtp_server, inc.id) == [] and not inc.record.exists()
+    assert banned_rows(ep, inc.name) == [None] and job_state(ep, inc.panda_id) == ("running", None)
+
+
+@pytest.mark.panda_lab
+def test_incident_central_pap_down_still_kills_and_mails_what_panda_reported(
+        panda_lab_endpoint, panda_pki, argus_pap, smtp_server, tmp_path):
+    """Items 16 and 8: a central PAP that is down no longer stops the kill; the run fails naming the suspension;
+    the mails say the suspension failed and report the running job as flagged 'tobekilled' (PanDA's word), the
+    queued one as cancelled, never 'killed' for both."""
+    ep = panda_lab_endpoint
+    inc = Incident(ep, panda_pki, tmp_path)
+    out = run("incident", by_job_id(inc, ep, argus_pap, smtp_server, central_pap_port=dead_port()), tmp_path,
               expect_rc=2)
     assert "failed: ['suspend_central:" in out
-    assert banned_rows(ep, name) == ["disabled"]
-    assert job_state(ep, running) == ("running", "tobekilled")  # PanDA only flagged it
-    assert job_state(ep, queued)[0] == "cancelled"
-    [site], [csirt] = site_and_csirt(smtp_server, inc.id)
-    body = site.body()
-    assert "FAILED" in body and "suspension list" in body
-    assert "still running, flagged 'tobekilled':      %d" % running in body
-    assert "cancelled (stopped):                      %d" % queued in body
-    assert "jobs and tasks killed" not in body
+    assert banned_rows(ep, inc.name) == ["disabled"]
+    assert job_state(ep, inc.panda_id) == ("running", "tobekilled")  # PanDA only flagged it
+    assert job_state(ep, inc.queued)[0] == "cancelled"
+    [site, csirt] = mails_for(smtp_server, inc.id)
+    for body in (site.body(), csirt.body()):
+        assert "central Argus suspension list on localhost:" in body and "FAILED" in body
+        assert "still running, flagged 'tobekilled':      %d" % inc.panda_id in body
+        assert "cancelled (stopped):                      %d" % inc.queued in body
+        assert "jobs and tasks killed" not in body
     record = json.loads(inc.record.read_text())
     statuses = {a["name"]: a["status"] for a in record["runs"][-1]["actions"]}
-    assert statuses["suspend_central"] == "failed" and statuses["kill_jobs"] == "changed"
+    assert statuses == {"identify": "ok", "ban_panda": "changed", "suspend_central": "failed",
+                        "kill_jobs": "changed", "mail_site": "changed", "mail_csirt": "changed"}
+    kill = [a for a in record["runs"][-1]["actions"] if a["name"] == "kill_jobs"][0]
+    assert kill["result"]["job_ids_by_outcome"]["flagged"] == [inc.panda_id]
 
-    # The PAP is back: her DN exactly as recorded is suspended (not '/CN=Eve ...'), and the state change is mailed,
-    # threaded to the first mails.
-    run("incident", dict(base, incident_strip_proxy_rdns="none"), tmp_path)
-    denied = pap_denied_subjects(argus_pap)
-    assert rfc2253(eve_dn) in denied and wrong_ending not in denied
-    [_, site2], [_, csirt2] = site_and_csirt(smtp_server, inc.id)
-    assert site2.message["In-Reply-To"] == site.message["Message-ID"]
-    assert csirt2.message["References"] == csirt.message["Message-ID"]
-    record = json.loads(inc.record.read_text())
-    assert record["summary"]["dn"] == eve_dn and record["summary"]["stripped_rdns"] == []
-    assert record["summary"]["strip_proxy_rdns"] == "none"
 
-    # Unban: a note in sentences, threaded to both first mails.
+@pytest.mark.panda_lab
+def test_incident_handled_again_after_its_unban_notifies_in_the_thread(
+        panda_lab_endpoint, panda_pki, argus_pap, smtp_server, tmp_path):
+    """Items 6 and 16: the unban note is written in sentences and threaded to the first mails; the incident run
+    again after its unban re-bans, re-suspends and tells both lists, threaded to the unban note."""
+    ep = panda_lab_endpoint
+    inc = Incident(ep, panda_pki, tmp_path)
+    base = by_job_id(inc, ep, argus_pap, smtp_server)
+    run("incident", base, tmp_path)
+    site, csirt = mails_for(smtp_server, inc.id)
     run("unban", base, tmp_path)
-    assert banned_rows(ep, name) == [None] and rfc2253(eve_dn) not in pap_denied_subjects(argus_pap)
+    assert banned_rows(ep, inc.name) == [None] and rfc2253(inc.dn) not in pap_denied_subjects(argus_pap)
     note = mails_for(smtp_server, inc.id)[-1]
     assert "lifted" in note.message["Subject"]
     text = note.body()
-    assert "We have lifted the ban of %s" % eve_dn in text and "unban_panda:" not in text
-    assert site2.message["Message-ID"] in note.message["In-Reply-To"]
-    assert csirt2.message["Message-ID"] in note.message["In-Reply-To"]
-    assert site.message["Message-ID"] in note.message["References"]
+    assert "We have lifted the ban of %s" % inc.dn in text and "unban_panda:" not in text
+    assert note.message["In-Reply-To"].split() == [site.message["Message-ID"], csirt.message["Message-ID"]]
 
-    # The incident handled again after its unban: re-banned, re-suspended, and both lists are told.
-    count = len(mails_for(smtp_server, inc.id))
-    run("incident", dict(base, incident_strip_proxy_rdns="none"), tmp_path)
-    assert banned_rows(ep, name) == ["disabled"] and rfc2253(eve_dn) in pap_denied_subjects(argus_pap)
-    site3, csirt3 = site_and_csirt(smtp_server, inc.id, start=count)
-    assert len(site3) == 1 and len(csirt3) == 1
-    assert "suspended again" in csirt3[0].message["Subject"]
-    assert note.message["Message-ID"] in csirt3[0].message["In-Reply-To"]
+    run("incident", base, tmp_path)
+    assert banned_rows(ep, inc.name) == ["disabled"] and rfc2253(inc.dn) in pap_denied_subjects(argus_pap)
+    again = mails_for(smtp_server, inc.id)[3:]
+    assert len(again) == 2, [m.message["Subject"] for m in again]
+    site2, csirt2 = again
+    assert "suspended again" in csirt2.message["Subject"] and "ban had been lifted" in csirt2.body()
+    assert note.message["Message-ID"] in csirt2.message["In-Reply-To"]
+    assert csirt.message["Message-ID"] in csirt2.message["References"]
+    assert site.message["Message-ID"] in site2.message["References"]
+    record = json.loads(inc.record.read_text())
+    assert record["mails"]["csirt"]["thread"] == [csirt.message["Message-ID"], csirt2.message["Message-ID"]]
+    # and nothing more on a further run
+    out = run("incident", base, tmp_path)
+    assert recap_changed(out) == 0 and len(mails_for(smtp_server, inc.id)) == 5
 
 
 @pytest.mark.panda_lab

@@ -18,6 +18,10 @@ description:
     and a later run with the same key sends nothing and reports C(changed=false), unless O(force=true). When the
     text differs from what was sent, a warning says so; the mail is still not sent again without O(force=true)."
   - Without O(record_path) every run sends the mail.
+  - "Threading: O(thread_with) names the record keys of earlier mails of the same incident; this mail then carries
+    C(In-Reply-To) (their latest message ids) and C(References) (every message id recorded under them, oldest
+    first), so a follow-up (a second notification, the unban note) lands in the thread of the first mail. A mail
+    sent again under its own O(record_key) (O(force=true)) follows up its previous message the same way."
   - The message id is recorded only after the server accepted the message for every recipient; when it refused
     some recipients the module fails, names them, and records the message id with the accepted ones, so a
     rerun does not send a duplicate to the others.
@@ -30,8 +34,14 @@ attributes:
     support: full
     details:
       - Nothing is sent and the record is not written; C(changed) says whether a mail would be sent.
+      - When a mail would be sent, the module still connects to the server, does C(STARTTLS) and C(AUTH) with
+        O(username)/O(password) and quits without sending (RV(login_verified)), so a wrong password or an
+        unreachable server fails the review run rather than the real one. O(check_login=false) skips this.
   diff_mode:
-    support: none
+    support: full
+    details:
+      - The diff shows the mail as it would be sent (headers and body; no credential is part of a mail), against
+        the one sent earlier under O(record_key) when the record has it.
   idempotent:
     support: partial
     details:
@@ -100,7 +110,8 @@ options:
   headers:
     description:
       - Extra headers (name to value), for example C(X-Gridsec-Incident) with the incident id.
-      - C(From), C(To), C(Cc), C(Subject), C(Date) and C(Message-ID) cannot be set here.
+      - C(From), C(To), C(Cc), C(Subject), C(Date), C(Message-ID), C(In-Reply-To) and C(References) cannot be set
+        here (see O(thread_with)).
     type: dict
     default: {}
   message_id_domain:
@@ -115,9 +126,26 @@ options:
     description: Name of this mail in the record (for example V(site_reply) or V(csirt)). Needs O(record_path).
     type: str
   force:
-    description: Send even when the record shows this mail was already sent (a new message id is recorded).
+    description:
+      - Send even when the record shows this mail was already sent (a new message id is recorded, the first one
+        is kept in the record's C(thread) list).
+      - The incident playbooks set it when their run changed a state (a ban, a suspension, a kill), because a state
+        change always notifies.
     type: bool
     default: false
+  thread_with:
+    description:
+      - Record keys of earlier mails this one follows up (for example V([site_reply, csirt]) for the unban note).
+        Keys with no mail in the record are ignored. Needs O(record_path).
+    type: list
+    elements: str
+    default: []
+  check_login:
+    description:
+      - In check mode, connect, secure the connection and log in (without sending) to verify the server and the
+        credentials. Set to V(false) when the server cannot be reached from where the review runs.
+    type: bool
+    default: true
 seealso:
   - module: gridsec.ops.incident_record
 """
@@ -167,6 +195,22 @@ server:
   description: C(host:port) of the SMTP server.
   returned: always
   type: str
+login_verified:
+  description:
+    - In check mode, whether the connection, C(STARTTLS) and C(AUTH) were tried and succeeded without sending;
+      V(false) when no mail would be sent or O(check_login=false). Always V(false) outside check mode.
+  returned: always
+  type: bool
+in_reply_to:
+  description: Message ids put in C(In-Reply-To) (empty when the mail starts a thread).
+  returned: always
+  type: list
+  elements: str
+references:
+  description: Message ids put in C(References), oldest first.
+  returned: always
+  type: list
+  elements: str
 """
 
 import email.policy
@@ -183,28 +227,79 @@ from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.gridsec.ops.plugins.module_utils import _incident
 
-RESERVED_HEADERS = ("from", "to", "cc", "subject", "date", "message-id")
+RESERVED_HEADERS = ("from", "to", "cc", "subject", "date", "message-id", "in-reply-to", "references")
 
 
 # Long subjects (DNs) are not folded right after "Subject:" (which some readers turn into a leading space).
 MAIL_POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 
-def build_message(params, message_id):
+def build_message(params, message_id, thread):
     message = EmailMessage(policy=MAIL_POLICY)
-    message["From"] = params["sender"]
-    message["To"] = ", ".join(params["to"])
-    if params["cc"]:
-        message["Cc"] = ", ".join(params["cc"])
-    if params["reply_to"]:
-        message["Reply-To"] = params["reply_to"]
-    message["Subject"] = params["subject"]
+    for name, value in header_lines(params, thread):
+        message[name] = value
     message["Date"] = formatdate(localtime=False, usegmt=True)
     message["Message-ID"] = message_id
-    for name, value in sorted((params["headers"] or {}).items()):
-        message[name] = to_native(value)
     message.set_content(params["body"], charset="utf-8")
     return message
+
+
+def header_lines(params, thread):
+    """(name, value) of every header the caller decides (Date and Message-ID are added when sending)."""
+    lines = [("From", params["sender"]), ("To", ", ".join(params["to"]))]
+    if params["cc"]:
+        lines.append(("Cc", ", ".join(params["cc"])))
+    if params["reply_to"]:
+        lines.append(("Reply-To", params["reply_to"]))
+    lines.append(("Subject", params["subject"]))
+    if thread["in_reply_to"]:
+        lines.append(("In-Reply-To", " ".join(thread["in_reply_to"])))
+        lines.append(("References", " ".join(thread["references"])))
+    for name, value in sorted((params["headers"] or {}).items()):
+        lines.append((name, to_native(value)))
+    return lines
+
+
+def preview(params, thread):
+    """The mail as the --diff shows it: headers, a blank line, the body."""
+    head = "".join("%s: %s\n" % line for line in header_lines(params, thread))
+    return head + "\n" + params["body"].rstrip("\n") + "\n"
+
+
+def recorded_view(entry):
+    """What the record keeps of a mail sent earlier (the body itself is not stored, only its digest)."""
+    if not entry:
+        return ""
+    lines = [("Message-ID", entry.get("message_id")), ("Sent", entry.get("sent_at")), ("From", entry.get("from")),
+             ("To", ", ".join(entry.get("to") or [])), ("Cc", ", ".join(entry.get("cc") or [])),
+             ("Subject", entry.get("subject")), ("Body", "sha256 %s" % entry.get("content_sha256"))]
+    return "".join("%s: %s\n" % (name, value) for name, value in lines if value)
+
+
+def message_ids(entry):
+    """Every message id sent under one record key, oldest first (entries written before 'thread' existed have
+    only their latest id)."""
+    if not entry:
+        return []
+    ids = list(entry.get("thread") or [])
+    if entry.get("message_id") and entry["message_id"] not in ids:
+        ids.append(entry["message_id"])
+    return ids
+
+
+def threading(mails, keys, own_previous):
+    """In-Reply-To and References of a mail following up the mails recorded under ``keys`` (and its own
+    previous message when it is sent again)."""
+    parents = [mails.get(key) for key in keys if mails.get(key)]
+    if own_previous:
+        parents.append(own_previous)
+    in_reply_to, references = [], []
+    for entry in parents:
+        latest = entry.get("message_id")
+        if latest and latest not in in_reply_to:
+            in_reply_to.append(latest)
+        references.extend(i for i in message_ids(entry) if i not in references)
+    return {"in_reply_to": in_reply_to, "references": references}
 
 
 def content_digest(params):
@@ -225,49 +320,109 @@ def tls_context(params):
     return context
 
 
-def send(module, message, recipients):
+class NoStartTls(smtplib.SMTPException):
+    pass
+
+
+class Step(object):
+    """The SMTP step under way, for the failure message."""
+
+    def __init__(self):
+        self.operation = "connect"
+
+
+def open_session(module, step):
+    """A connected client: EHLO, STARTTLS (security=starttls) and AUTH (with a username) done."""
     params = module.params
     server = "%s:%d" % (params["smtp_host"], params["smtp_port"])
-    operation = "connect"
+    if params["security"] == "tls":
+        client = smtplib.SMTP_SSL(params["smtp_host"], params["smtp_port"], timeout=params["timeout"],
+                                  context=tls_context(params))
+    else:
+        client = smtplib.SMTP(params["smtp_host"], params["smtp_port"], timeout=params["timeout"])
     try:
-        if params["security"] == "tls":
-            client = smtplib.SMTP_SSL(params["smtp_host"], params["smtp_port"], timeout=params["timeout"],
-                                      context=tls_context(params))
-        else:
-            client = smtplib.SMTP(params["smtp_host"], params["smtp_port"], timeout=params["timeout"])
-        try:
-            operation = "EHLO"
+        step.operation = "EHLO"
+        client.ehlo()
+        if params["security"] == "starttls":
+            if not client.has_extn("starttls"):
+                raise NoStartTls("SMTP server %s does not offer STARTTLS (security=starttls): not "
+                                                    "sending in clear text" % server)
+            step.operation = "STARTTLS"
+            client.starttls(context=tls_context(params))
             client.ehlo()
-            if params["security"] == "starttls":
-                if not client.has_extn("starttls"):
-                    module.fail_json(msg="SMTP server %s does not offer STARTTLS (security=starttls): not sending "
-                                         "in clear text" % server, server=server, operation="STARTTLS", sent=False,
-                                     recipients=recipients, refused={})
-                operation = "STARTTLS"
-                client.starttls(context=tls_context(params))
-                client.ehlo()
-            if params["username"]:
-                operation = "AUTH"
-                client.login(params["username"], params["password"] or "")
-            operation = "send"
-            refused = client.send_message(message, to_addrs=recipients)
+        if params["username"]:
+            step.operation = "AUTH"
+            client.login(params["username"], params["password"] or "")
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def close_session(client):
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
+
+
+def smtp_call(module, recipients, action):
+    """Run ``action(client)`` in an authenticated session; every SMTP failure ends the module naming the server
+    and the operation (never the password)."""
+    params = module.params
+    server = "%s:%d" % (params["smtp_host"], params["smtp_port"])
+    step = Step()
+    failure = dict(server=server, sent=False, recipients=recipients, refused={}, login_verified=False)
+    try:
+        client = open_session(module, step)
+        try:
+            step.operation = "send"
+            return action(client)
         finally:
-            try:
-                client.quit()
-            except (smtplib.SMTPException, OSError):
-                client.close()
+            close_session(client)
     except smtplib.SMTPRecipientsRefused as err:
+        failure["refused"] = {k: to_native(v) for k, v in err.recipients.items()}
         module.fail_json(msg="SMTP server %s refused every recipient: %s" % (server, to_native(err.recipients)),
-                         server=server, operation=operation, sent=False, recipients=recipients,
-                         refused={k: to_native(v) for k, v in err.recipients.items()})
+                         operation=step.operation, **failure)
     except smtplib.SMTPAuthenticationError as err:
         module.fail_json(msg="SMTP server %s refused the credentials of %s: %s %s"
                              % (server, params["username"], err.smtp_code, to_native(err.smtp_error)),
-                         server=server, operation="AUTH", sent=False, recipients=recipients, refused={})
+                         operation="AUTH", **failure)
+    except NoStartTls as err:
+        module.fail_json(msg=to_native(err), operation="STARTTLS", **failure)
     except (smtplib.SMTPException, ssl.SSLError, socket.error, OSError) as err:
-        module.fail_json(msg="sending the mail through %s failed during %s: %s" % (server, operation, to_native(err)),
-                         server=server, operation=operation, sent=False, recipients=recipients, refused={})
-    return server, {k: to_native(v) for k, v in (refused or {}).items()}
+        module.fail_json(msg="sending the mail through %s failed during %s: %s" % (server, step.operation,
+                                                                                  to_native(err)),
+                         operation=step.operation, **failure)
+
+
+def send(module, message, recipients):
+    refused = smtp_call(module, recipients, lambda client: client.send_message(message, to_addrs=recipients))
+    return {k: to_native(v) for k, v in (refused or {}).items()}
+
+
+def verify_login(module, recipients):
+    """Check mode: connect, STARTTLS, AUTH, and quit without sending anything."""
+    return smtp_call(module, recipients, lambda client: True)
+
+
+def record_sent(module, params, message_id, server, digest, refused, result):
+    """Store the mail under its record key (keeping the ids of the earlier ones of that key)."""
+    try:
+        with _incident.locked(params["record_path"]):
+            record = _incident.load(params["record_path"]) or _incident.new_record(None)
+            mails = record.setdefault("mails", {})
+            entry = {"message_id": message_id, "sent_at": _incident.utc_timestamp(), "from": params["sender"],
+                     "to": params["to"], "cc": params["cc"], "subject": params["subject"], "server": server,
+                     "content_sha256": digest, "refused": sorted(refused),
+                     "thread": message_ids(mails.get(params["record_key"])) + [message_id],
+                     "in_reply_to": result["in_reply_to"]}
+            mails[params["record_key"]] = entry
+            record["updated"] = entry["sent_at"]
+            _incident.save(params["record_path"], record)
+    except (_incident.RecordError, OSError, IOError) as err:
+        module.fail_json(msg="mail %s was sent through %s but recording it in %s failed: %s (a rerun would send "
+                             "it again)" % (message_id, server, params["record_path"], to_native(err)), **result)
 
 
 def main():
@@ -292,11 +447,62 @@ def main():
             record_path=dict(type="path"),
             record_key=dict(type="str", no_log=False),
             force=dict(type="bool", default=False),
+            thread_with=dict(type="list", elements="str", default=[]),
+            check_login=dict(type="bool", default=True),
         ),
         required_together=[("record_path", "record_key"), ("password", "username")],
         supports_check_mode=True,
     )
     params = module.params
+    check_input(module, params)
+    recipients = params["to"] + [r for r in params["cc"] if r not in params["to"]]
+    digest = content_digest(params)
+    result = dict(changed=False, sent=False, recipients=recipients, refused={}, login_verified=False,
+                  server="%s:%d" % (params["smtp_host"], params["smtp_port"]), in_reply_to=[], references=[])
+
+    previous, mails = None, {}
+    if params["record_path"]:
+        try:
+            record = _incident.load(params["record_path"])
+        except _incident.RecordError as err:
+            module.fail_json(msg=to_native(err), **result)
+        mails = (record or {}).get("mails") or {}
+        previous = mails.get(params["record_key"])
+        result["previous"] = previous or {}
+    sending = not previous or params["force"]
+    keys = [k for k in params["thread_with"] if k != params["record_key"]]
+    thread = threading(mails, keys, previous if sending else None)
+    before = recorded_view(previous)
+    if module._diff:
+        result["diff"] = {"before": before, "after": preview(params, thread) if sending else before,
+                          "before_header": "%s (recorded)" % params["record_key"] if previous else "(not sent yet)",
+                          "after_header": "mail %s" % (params["record_key"] or params["subject"])}
+    if not sending:
+        result["message_id"] = previous.get("message_id")
+        if previous.get("content_sha256") != digest:
+            module.warn("the %s mail differs from the one sent on %s (%s); not sending it again without "
+                        "force=true" % (params["record_key"], previous.get("sent_at"), previous.get("message_id")))
+        module.exit_json(**result)
+
+    result.update(changed=True, sent=True, **thread)
+    if module.check_mode:
+        if params["check_login"]:
+            result["login_verified"] = bool(verify_login(module, recipients))
+        module.exit_json(**result)
+
+    message_id = make_msgid(idstring="gridsec", domain=params["message_id_domain"] or None)
+    refused = send(module, build_message(params, message_id, thread), recipients)
+    result.update(message_id=message_id, refused=refused)
+    if params["record_path"]:
+        record_sent(module, params, message_id, result["server"], digest, refused, result)
+    if refused:
+        module.fail_json(msg="SMTP server %s refused some recipients: %s (the others got message %s)"
+                             % (result["server"], ", ".join(sorted(refused)), message_id), **result)
+    module.exit_json(**result)
+
+
+def check_input(module, params):
+    """Normalise the recipients and refuse header injection, clear-text passwords and reserved headers."""
     params["to"] = [r.strip() for r in params["to"] if r and r.strip()]
     params["cc"] = [r.strip() for r in params["cc"] if r and r.strip()]
     params["subject"] = params["subject"].strip()
@@ -308,6 +514,8 @@ def main():
     server = "%s:%d" % (params["smtp_host"], params["smtp_port"])
     if not params["to"]:
         module.fail_json(msg="no recipient: 'to' is empty")
+    if params["thread_with"] and not params["record_path"]:
+        module.fail_json(msg="thread_with needs record_path (the message ids are read from the incident record)")
     if params["security"] == "none" and params["password"]:
         module.fail_json(msg="refusing to send a password to %s in clear text (security=none)" % server)
     reserved = sorted(h for h in (params["headers"] or {}) if h.lower() in RESERVED_HEADERS)
@@ -316,50 +524,6 @@ def main():
     for name, value in (params["headers"] or {}).items():
         if "\n" in to_native(value) or "\r" in to_native(value) or "\n" in name or ":" in name:
             module.fail_json(msg="header %r: line breaks and colons are not allowed" % name)
-    recipients = params["to"] + [r for r in params["cc"] if r not in params["to"]]
-    digest = content_digest(params)
-    result = dict(changed=False, sent=False, recipients=recipients, refused={}, server=server)
-
-    previous = None
-    if params["record_path"]:
-        try:
-            record = _incident.load(params["record_path"])
-        except _incident.RecordError as err:
-            module.fail_json(msg=to_native(err), **result)
-        previous = ((record or {}).get("mails") or {}).get(params["record_key"])
-        result["previous"] = previous or {}
-        if previous and not params["force"]:
-            result["message_id"] = previous.get("message_id")
-            if previous.get("content_sha256") != digest:
-                module.warn("the %s mail differs from the one sent on %s (%s); not sending it again without "
-                            "force=true" % (params["record_key"], previous.get("sent_at"), previous.get("message_id")))
-            module.exit_json(**result)
-
-    result["changed"] = result["sent"] = True
-    if module.check_mode:
-        module.exit_json(**result)
-
-    message_id = make_msgid(idstring="gridsec", domain=params["message_id_domain"] or None)
-    message = build_message(params, message_id)
-    server, refused = send(module, message, recipients)
-    result.update(message_id=message_id, refused=refused, server=server)
-    if params["record_path"]:
-        entry = {"message_id": message_id, "sent_at": _incident.utc_timestamp(), "from": params["sender"],
-                 "to": params["to"], "cc": params["cc"], "subject": params["subject"], "server": server,
-                 "content_sha256": digest, "refused": sorted(refused)}
-        try:
-            with _incident.locked(params["record_path"]):
-                record = _incident.load(params["record_path"]) or _incident.new_record(None)
-                record.setdefault("mails", {})[params["record_key"]] = entry
-                record["updated"] = entry["sent_at"]
-                _incident.save(params["record_path"], record)
-        except (_incident.RecordError, OSError, IOError) as err:
-            module.fail_json(msg="mail %s was sent through %s but recording it in %s failed: %s (a rerun would send "
-                                 "it again)" % (message_id, server, params["record_path"], to_native(err)), **result)
-    if refused:
-        module.fail_json(msg="SMTP server %s refused some recipients: %s (the others got message %s)"
-                             % (server, ", ".join(sorted(refused)), message_id), **result)
-    module.exit_json(**result)
 
 
 if __name__ == "__main__":

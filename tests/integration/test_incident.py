@@ -8,6 +8,7 @@ pytest arranges the incident (a user of its own submits a job that runs, a secon
 directory a site finds on its worker node), runs the playbook, then checks independently what a user would
 notice: the PanDA database and API, the PAP's policies, the mails that arrived and the incident record.
 """
+import dataclasses
 import json
 import os
 import random
@@ -170,7 +171,9 @@ class Incident:
         out = {"incident_id": self.id, "incident_worker": "wn042.lab", "incident_pilot_dir": str(self.pilot_dir),
                "incident_reason": "crypto-currency mining reported by the site", "incident_ticket": "RT-4242",
                "incident_site_name": "LAB-SITE", "incident_pilot_dn": PILOT_DN,
-               "incident_record_dir": str(self.records)}
+               "incident_record_dir": str(self.records),
+               # The lab submits with an RFC 3820 proxy: the job's DN ends with the proxy's serial.
+               "incident_strip_proxy_rdns": "all"}
         out.update(panda_vars(ep))
         out.update(argus_vars(pap_lab))
         out.update(smtp_vars(server))
@@ -225,6 +228,10 @@ def test_incident_from_pilot_directory(panda_endpoint, panda_pki, argus_pap, smt
     record = json.loads(inc.record.read_text())
     assert record["incident"] == inc.id
     assert record["summary"]["panda_id"] == inc.panda_id and record["summary"]["dn"] == inc.dn
+    # the lab submitted with a proxy: its serial was removed (incident_strip_proxy_rdns=all), and that is said
+    [serial] = record["summary"]["stripped_rdns"]
+    assert record["summary"]["submitted_dn"] == inc.dn + "/" + serial and serial[3:].isdigit()
+    assert "proxy component(s) %s removed" % serial in site.body()
     [run_entry] = record["runs"]
     actions = {a["name"]: a for a in run_entry["actions"]}
     assert list(actions) == ["identify", "ban_panda", "suspend_central", "kill_jobs", "mail_site", "mail_csirt"]
@@ -377,3 +384,163 @@ def test_mail_module_idempotent_through_the_record(smtp_server, tmp_path):
     not_a_record.write_text('{"some": "file"}')
     res = adhoc_mail(smtp_server, tmp_path, expect_rc=2, **dict(args, record_path=str(not_a_record)))
     assert "not a gridsec.ops incident record" in res["msg"] and not_a_record.read_text() == '{"some": "file"}'
+
+
+def dead_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def eve_incident(ep, pki, tmp_path):
+    """Eve's own DN ends with a number and she submits with her certificate (no proxy): the DN PanDA records ends
+    with CN=777, and nothing tells whether that is a proxy serial. A running job and a queued one."""
+    inc = Incident(ep, pki, tmp_path)  # the incident id, record and pilot directory; its own user is not used
+    tag = letters()
+    inc.dn = "%s/CN=eve%s/CN=Eve %s/CN=777" % (LAB_BASE, tag, tag.capitalize())
+    inc.cred = dataclasses.replace(pki.user("Eve " + tag, dn=inc.dn), proxy=None)
+    inc.name = clean_user_id(inc.dn)
+    inc.panda_id = ep.submit_job(inc.cred, jobParameters=PARAMS)
+    ep.set_job_status(inc.panda_id, "running")
+    inc.queued = ep.submit_job(inc.cred, jobParameters=PARAMS)
+    return inc
+
+
+def by_job_id(inc, ep, pap_lab, server, **extra):
+    out = inc.vars(ep, pap_lab, server, incident_panda_id=inc.panda_id, **extra)
+    del out["incident_worker"], out["incident_pilot_dir"]
+    return out
+
+
+@pytest.mark.panda_lab
+def test_incident_dn_ending_in_a_number_is_never_cut(panda_lab_endpoint, panda_pki, argus_pap, smtp_server, tmp_path):
+    """Item 1: the old playbook cut every trailing numeric CN and suspended '.../CN=Eve ...' (somebody else). Now
+    a DN ending with a number waits for the operator's decision (the ban and kill go on), and with
+    incident_strip_proxy_rdns=none her DN is suspended exactly; the summary, mails and record say what was done."""
+    ep = panda_lab_endpoint
+    inc = eve_incident(ep, panda_pki, tmp_path)
+    base = by_job_id(inc, ep, argus_pap, smtp_server)
+    del base["incident_strip_proxy_rdns"]
+    cut = rfc2253(inc.dn.rsplit("/", 1)[0])  # what the regex made of her DN
+
+    out = run("incident", base, tmp_path, expect_rc=2)
+    assert "ends with a numeric CN" in out and "incident_strip_proxy_rdns" in out
+    assert "failed: suspend_central: " in out
+    denied = pap_denied_subjects(argus_pap)
+    assert cut not in denied and rfc2253(inc.dn) not in denied
+    assert banned_rows(ep, inc.name) == ["disabled"]  # independent steps went on
+    [site, csirt] = mails_for(smtp_server, inc.id)
+    assert "is NOT on the central Argus suspension list yet" in site.body()
+    assert "is NOT on the central Argus suspension list yet" in csirt.body()
+
+    out = run("incident", dict(base, incident_strip_proxy_rdns="none"), tmp_path)
+    denied = pap_denied_subjects(argus_pap)
+    assert rfc2253(inc.dn) in denied and cut not in denied
+    assert "DN: %s, used as PanDA recorded it (strip_proxy_rdns=none)" % inc.dn in out
+    record = json.loads(inc.record.read_text())
+    assert record["summary"]["dn"] == inc.dn == record["summary"]["submitted_dn"]
+    assert record["summary"]["stripped_rdns"] == [] and record["summary"]["strip_proxy_rdns"] == "none"
+    mails = mails_for(smtp_server, inc.id)
+    assert len(mails) == 4  # the suspension is a state change: both told again
+    assert "proxy components removed: none; mode none" in mails[3].body()
+
+
+@pytest.mark.panda_lab
+def test_incident_check_mode_verifies_the_smtp_login_and_diff_shows_the_mails(
+        panda_lab_endpoint, panda_pki, argus_pap, smtp_server, tmp_path):
+    """Item 16: --check --diff previews both mails (and verifies the login without sending); --check with a wrong
+    SMTP password fails at AUTH naming the server, instead of predicting success."""
+    ep = panda_lab_endpoint
+    inc = Incident(ep, panda_pki, tmp_path)
+    base = inc.vars(ep, argus_pap, smtp_server)
+    out = run("incident", base, tmp_path, args=["--check", "--diff"])
+    assert "Subject: [%s] PanDA job %d" % (inc.id, inc.panda_id) in out  # the site reply's diff
+    assert "Subject: [%s] suspended %s" % (inc.id, inc.dn) in out  # the CSIRT mail's diff
+    assert "still running, flagged 'tobekilled'" in out and "(predicted: check mode)" in out
+    assert SMTP_PASSWORD not in out
+    out = run("incident", dict(base, incident_smtp_password="Wrong-%s" % letters()), tmp_path, expect_rc=2,
+              args=["--check"])
+    assert "refused the credentials" in out and "localhost:%d" % smtp_server.port in out
+    assert mails_for(smtp_server, inc.id) == [] and not inc.record.exists()
+    assert banned_rows(ep, inc.name) == [None] and job_state(ep, inc.panda_id) == ("running", None)
+
+
+@pytest.mark.panda_lab
+def test_incident_central_pap_down_still_kills_and_mails_what_panda_reported(
+        panda_lab_endpoint, panda_pki, argus_pap, smtp_server, tmp_path):
+    """Items 16 and 8: a central PAP that is down no longer stops the kill; the run fails naming the suspension;
+    the mails say the suspension failed and report the running job as flagged 'tobekilled' (PanDA's word), the
+    queued one as cancelled, never 'killed' for both."""
+    ep = panda_lab_endpoint
+    inc = Incident(ep, panda_pki, tmp_path)
+    out = run("incident", by_job_id(inc, ep, argus_pap, smtp_server, central_pap_port=dead_port()), tmp_path,
+              expect_rc=2)
+    assert "failed: suspend_central: " in out
+    assert banned_rows(ep, inc.name) == ["disabled"]
+    assert job_state(ep, inc.panda_id) == ("running", "tobekilled")  # PanDA only flagged it
+    assert job_state(ep, inc.queued)[0] == "cancelled"
+    [site, csirt] = mails_for(smtp_server, inc.id)
+    for body in (site.body(), csirt.body()):
+        assert "central Argus suspension list on localhost:" in body and "FAILED" in body
+        assert "still running, flagged 'tobekilled':      %d" % inc.panda_id in body
+        assert "cancelled (stopped):                      %d" % inc.queued in body
+        assert "jobs and tasks killed" not in body
+    record = json.loads(inc.record.read_text())
+    statuses = {a["name"]: a["status"] for a in record["runs"][-1]["actions"]}
+    assert statuses == {"identify": "ok", "ban_panda": "changed", "suspend_central": "failed",
+                        "kill_jobs": "changed", "mail_site": "changed", "mail_csirt": "changed"}
+    kill = [a for a in record["runs"][-1]["actions"] if a["name"] == "kill_jobs"][0]
+    assert kill["result"]["job_ids_by_outcome"]["flagged"] == [inc.panda_id]
+
+
+@pytest.mark.panda_lab
+def test_incident_handled_again_after_its_unban_notifies_in_the_thread(
+        panda_lab_endpoint, panda_pki, argus_pap, smtp_server, tmp_path):
+    """Items 6 and 16: the unban note is written in sentences and threaded to the first mails; the incident run
+    again after its unban re-bans, re-suspends and tells both lists, threaded to the unban note."""
+    ep = panda_lab_endpoint
+    inc = Incident(ep, panda_pki, tmp_path)
+    base = by_job_id(inc, ep, argus_pap, smtp_server)
+    run("incident", base, tmp_path)
+    site, csirt = mails_for(smtp_server, inc.id)
+    run("unban", base, tmp_path)
+    assert banned_rows(ep, inc.name) == [None] and rfc2253(inc.dn) not in pap_denied_subjects(argus_pap)
+    note = mails_for(smtp_server, inc.id)[-1]
+    assert "lifted" in note.message["Subject"]
+    text = note.body()
+    assert "We have lifted the ban of %s" % inc.dn in text and "unban_panda:" not in text
+    assert note.message["In-Reply-To"].split() == [site.message["Message-ID"], csirt.message["Message-ID"]]
+
+    run("incident", base, tmp_path)
+    assert banned_rows(ep, inc.name) == ["disabled"] and rfc2253(inc.dn) in pap_denied_subjects(argus_pap)
+    again = mails_for(smtp_server, inc.id)[3:]
+    assert len(again) == 2, [m.message["Subject"] for m in again]
+    site2, csirt2 = again
+    assert "suspended again" in csirt2.message["Subject"] and "ban had been lifted" in csirt2.body()
+    assert note.message["Message-ID"] in csirt2.message["In-Reply-To"]
+    assert csirt.message["Message-ID"] in csirt2.message["References"]
+    assert site.message["Message-ID"] in site2.message["References"]
+    record = json.loads(inc.record.read_text())
+    assert record["mails"]["csirt"]["thread"] == [csirt.message["Message-ID"], csirt2.message["Message-ID"]]
+    # and nothing more on a further run
+    out = run("incident", base, tmp_path)
+    assert recap_changed(out) == 0 and len(mails_for(smtp_server, inc.id)) == 5
+
+
+@pytest.mark.panda_lab
+def test_incident_refuses_a_limit_without_localhost_and_an_unknown_worker(panda_lab_endpoint, panda_pki, argus_pap,
+                                                                          smtp_server, tmp_path):
+    """Contract C4: a --limit that leaves out the controller, and a misspelt worker node, fail and say so; nothing
+    is done."""
+    ep = panda_lab_endpoint
+    inc = Incident(ep, panda_pki, tmp_path)
+    extravars = inc.vars(ep, argus_pap, smtp_server)
+    out = run("incident", extravars, tmp_path, expect_rc=2, args=["--limit", "wn042.lab"])
+    assert "--limit wn042.lab leaves it out" in out
+    out = run("unban", dict(extravars, unban_dn=inc.dn), tmp_path, expect_rc=2, args=["--limit", "wn042.lab"])
+    assert "--limit wn042.lab leaves it out" in out
+    out = run("incident", dict(extravars, incident_worker="wn042.lba"), tmp_path, expect_rc=2)
+    assert "incident_worker wn042.lba is not a host of the inventory" in out
+    assert banned_rows(ep, inc.name) == [None] and job_state(ep, inc.panda_id) == ("running", None)
+    assert mails_for(smtp_server, inc.id) == [] and not inc.record.exists()

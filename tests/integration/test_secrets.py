@@ -225,3 +225,28 @@ def test_canary_salt_smtp_password_sync_secrets_hidden_in_audit_log_and_incident
     for path, text in files:
         for secret in secrets:
             assert secret not in text, "secret %r appears in %s" % (secret, path)
+
+
+def test_smtp_password_hidden_in_check_mode_login_and_mail_diff(smtp_lab, tmp_path):
+    """incident_mail in check mode with --diff and -vvv: the login is verified without sending (right password:
+    login_verified; wrong one: AUTH refused), the diff previews the mail. The password is in neither the output,
+    the results, the diff nor the record."""
+    wrong = _secret("BadSmtp")
+    record = str(tmp_path / "CHECK-DIFF.json")
+    mail = {"smtp_host": "localhost", "smtp_port": smtp_lab.port, "ca_path": smtp_lab.ca_file,
+            "username": "gridsec-ops", "sender": "ops@lab.gridsec.test", "to": ["csirt@lab.gridsec.test"],
+            "subject": "check-mode preview", "body": "the body of the preview", "record_path": record,
+            "timeout": 10}
+    before = len(smtp_lab.messages())
+    proc = run_tasks(tmp_path, [
+        ("incident_mail", dict(mail, password=smtp_lab.password, record_key="right")),
+        ("incident_mail", dict(mail, password=wrong, record_key="wrong")),
+    ], {}, "argus", check=True, verbose=3, extra_args=("--diff",))
+    right_result, wrong_result = proc.results["localhost"]
+    assert right_result.get("login_verified") and right_result.get("changed"), right_result  # the password was used
+    assert "the body of the preview" in json.dumps(right_result.get("diff")), right_result
+    assert "Subject: check-mode preview" in proc.stdout  # the diff is printed
+    assert wrong_result.get("failed") and wrong_result.get("operation") == "AUTH", wrong_result
+    assert len(smtp_lab.messages()) == before  # check mode sent nothing
+    assert not os.path.exists(record)  # and wrote nothing
+    _assert_hidden(proc, [smtp_lab.password, wrong])

@@ -26,7 +26,12 @@ import re
 import tempfile
 import traceback
 
-from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, parse_dn
+from ansible_collections.gridsec.ops.plugins.module_utils._dn import (
+    DNError,
+    openssl_to_pap_literal,
+    parse_dn,
+    parse_stored_dn,
+)
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._http import TLS_KEYS, HttpTransport, transport_options
 
@@ -237,11 +242,15 @@ def stored_key(kind, key):
 
 class Entry(object):
     """One suspended identity; ``key`` (computed once) is what every comparison uses: ``("dn", canonical tuple)``
-    or ``("fqan", normalised FQAN)``."""
+    or ``("fqan", normalised FQAN)``.
+
+    A DN given by a user (YAML/plain list, allow-list) is parsed strictly (``parse_dn``: an unknown attribute type
+    is refused); a DN read back from a PAP (``stored=True``) leniently (``parse_stored_dn``), so that whatever a
+    PAP holds can be seen, propagated and removed."""
 
     __slots__ = ("kind", "value", "dn", "key", "meta", "sources", "rfc")
 
-    def __init__(self, kind, value, meta=None, sources=()):
+    def __init__(self, kind, value, meta=None, sources=(), stored=False):
         if kind not in KINDS:
             raise ConfigError("unknown entry kind %r (dn or fqan)" % (kind,))
         text = value if isinstance(value, str) else str(value)
@@ -252,7 +261,7 @@ class Entry(object):
         self.sources = list(sources)
         self.rfc = None
         if kind == DN:
-            self.dn = parse_dn(text)
+            self.dn = parse_stored_dn(text) if stored else parse_dn(text)
             self.value = self.dn.to_openssl()
             self.key = (DN, self.dn.canonical())
             self.rfc = self.dn.to_rfc2253()
@@ -267,6 +276,15 @@ class Entry(object):
     @property
     def rfc2253(self):
         return self.rfc if self.rfc is not None else self.value
+
+    @property
+    def pap_literal(self):
+        """What an Argus PAP stores for this identity when handed its slash form (``to_pap_literal``: canl's
+        conversion, only ``,`` escaped), the one literal every writer of this collection uses; an FQAN as is."""
+        if self.kind != DN:
+            return self.value
+        # an entry from the state file has no parsed DN: its value is the slash form to_pap_literal starts from
+        return self.dn.to_pap_literal() if self.dn is not None else openssl_to_pap_literal(self.value)
 
     @classmethod
     def trusted(cls, data, sources=()):
@@ -466,8 +484,9 @@ def read_argus_source(client, spec):
                 continue
             kind = DN if attrs[0].attribute_id_spl == "subject" else FQAN
             try:
+                # a PAP's own literal (also junk it holds) is read leniently: it is propagated as the PAP has it
                 entries.append(Entry(kind, attrs[0].value, {"origin": "argus:%s#%s" % (client.server_label, alias)},
-                                     sources=[name]))
+                                     sources=[name], stored=True))
             except GridsecError as err:
                 compound.append({"alias": alias, "policy": policy.policy_id, "rule": rule.rule_id,
                                  "error": str(err.msg)})

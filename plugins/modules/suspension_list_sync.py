@@ -791,6 +791,8 @@ class Sync(object):
             self.audit.record(label, "add", item, result=result)
         for item in data.get("removed", []):
             self.audit.record(label, "remove", item, result=result)
+        for item in data.get("rewritten", []):
+            self.audit.record(label, "rewrite", item, result=result, stored=item["stored"])
 
     # -- main ---------------------------------------------------------------------------------------------------
     def run(self):

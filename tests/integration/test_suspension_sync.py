@@ -24,7 +24,7 @@ from psycopg import sql
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import PapClient
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import clean_user_id, parse_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_targets import parse_line
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension_targets import WRITE_OPS, parse_line
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -40,7 +40,7 @@ HOSTILE = [
     BASE + "/CN=O'Neil \"Bob\" <b&b> Smith",             # quotes and XML metacharacters
     "CN=Doe\\, John,OU=Users,DC=gridsec-sync,DC=test",    # RFC 2253 with an escaped comma
     BASE + "/CN=Jürgen Ñandú Øster",                       # non-ASCII
-    BASE + "/CN=semi;colon+plus=sign\\back",               # other RFC 4514 specials
+    BASE + "/CN=semi;colon+plus sign=equal\\back",        # other RFC 4514 specials (no unknown attribute type)
     BASE + "".join("/OU=unit-%02d-%s" % (i, "x" * 40) for i in range(20)) + "/CN=Very Long",  # ~1 kB DN
 ]
 HOSTILE_FQAN = "/dteam/Role=compromised"
@@ -215,6 +215,76 @@ def test_argus_first_sync_resync_change_and_site_rules(argus_pap, tmp_path):
     values = [attrs[0][1] for desc, _e, attrs in raw_rules(lab, pap) if not (desc or "").startswith("gridsec.ops")]
     assert "CN=Later Manual Ban,OU=Users,DC=gridsec-sync,DC=test" in values
     assert synced_keys(lab, pap, "central") == keys_of(changed)
+
+
+def owned_policy(client, sync_name, alias="default"):
+    tree = client.get_tree(alias)
+    return [p for p in tree.policies.values()
+            if (p.description or "").startswith("gridsec.ops suspension_list_sync: %s " % sync_name)][0]
+
+
+def test_argus_rules_hold_the_pap_literal_and_old_escaped_rules_migrate_in_one_update(argus_pap, tmp_path):
+    """Item 12: the sync stores exactly the literal the PAP itself stores for a slash-form ban (canl: only ','
+    escaped), and a PAP holding what older versions wrote (full RFC 4514 escapes) is migrated by one
+    updatePolicy: reported once, no ban lifted in between, idempotent afterwards."""
+    lab, pap = argus_pap, argus_pap.pap
+    client = pap_client(lab, pap)
+    tom = "/DC=test/DC=gridsec-sync/O=Test/CN=Tom & Jerry <tj>"
+    dns = [tom] + HOSTILE + generated(3)
+    # what the PAP stores when it bans each slash form itself (pap-admin ban / HL ban), then lifted again
+    for dn in dns:
+        client.ban("default", "subject", parse_dn(dn).to_openssl())
+    literals = set(attrs[0][1] for _desc, _effect, attrs in raw_rules(lab, pap))
+    for literal in literals:
+        client.unban("default", "subject", literal)
+    assert raw_rules(lab, pap) == [] and len(literals) == len(dns)
+    assert "CN=Tom & Jerry <tj>,O=Test,DC=gridsec-sync,DC=test" in literals
+
+    listfile = write_yaml(tmp_path / "list.yml", dns + [HOSTILE_FQAN])
+    sync_args = base_args(tmp_path, "literal", [yaml_source(listfile)],
+                          [{"name": "pap", "type": "argus"},
+                           {"name": "lcas", "type": "file", "format": "lcas", "path": str(tmp_path / "ban_users.db")},
+                           {"name": "plain", "type": "file", "format": "plain", "path": str(tmp_path / "dns.txt")}])
+    run(tmp_path, sync_args, conn(lab, pap))
+    stored = [attrs[0] for _d, _e, attrs in raw_rules(lab, pap)]
+    assert set(v for a, v in stored if a == SUBJECT_ID) == literals  # every subject exactly as the PAP writes it
+    assert (FQAN_ID, HOSTILE_FQAN) in stored
+    # ban files hold the slash form their consumers compare (the certificate subject as OpenSSL prints it)
+    assert '"/DC=test/DC=gridsec-sync/O=Test/CN=Tom & Jerry <tj>"' in (tmp_path / "ban_users.db").read_text()
+    assert tom in (tmp_path / "dns.txt").read_text().splitlines()
+
+    # the PAP as an older version left it: every subject with full RFC 4514 escapes
+    old = owned_policy(client, "literal")
+    escape = dict((parse_dn(dn).to_pap_literal(), parse_dn(dn).to_rfc2253()) for dn in dns)
+    for rule in old.rules:
+        if rule.attributes[0].attribute_id_spl == "subject":
+            rule.attributes[0].value = escape[rule.attributes[0].value]
+    version, old.version = old.version, str(int(old.version) + 1)
+    client.update_policy("default", version, old)
+    escaped = set(a[1] for _d, _e, attrs in raw_rules(lab, pap) for a in attrs if a[0] == SUBJECT_ID)
+    assert "CN=Tom & Jerry \\<tj\\>,O=Test,DC=gridsec-sync,DC=test" in escaped
+    differing = len(literals - escaped)
+    assert differing >= 3
+
+    predicted = run(tmp_path, sync_args, conn(lab, pap), args=("--check",))
+    target = predicted["targets"][0]
+    assert predicted["changed"] and target["planned"] == ["updatePolicy"] and target["writes"] == 0
+    assert (target["added_count"], target["removed_count"], target["rewritten_count"]) == (0, 0, differing)
+    assert set(a[1] for _d, _e, attrs in raw_rules(lab, pap) for a in attrs if a[0] == SUBJECT_ID) == escaped
+    migrated = run(tmp_path, sync_args, conn(lab, pap))
+    target = migrated["targets"][0]
+    assert migrated["changed"] and target["rewritten_count"] == differing
+    # one version-checked replacement of the owned policy: no remove-then-add, so no ban is lifted in between
+    assert [op["operation"] for op in target["operations"] if op["operation"] in WRITE_OPS] == ["updatePolicy"]
+    assert (target["added_count"], target["removed_count"]) == (0, 0)
+    assert not migrated["targets"][1]["changed"] and not migrated["targets"][2]["changed"]
+    assert set(a[1] for _d, _e, attrs in raw_rules(lab, pap) for a in attrs if a[0] == SUBJECT_ID) == literals
+    rewrites = [a for a in audit_lines(tmp_path, "literal") if a["action"] == "rewrite"]
+    assert len(rewrites) == 2 * differing and [a["check_mode"] for a in rewrites].count(False) == differing
+    assert any(a["stored"] == "CN=Tom & Jerry \\<tj\\>,O=Test,DC=gridsec-sync,DC=test" and a["entry"]["value"] == tom
+               for a in rewrites)
+    again = run(tmp_path, sync_args, conn(lab, pap))
+    assert not again["changed"] and again["targets"][0]["rewritten_count"] == 0 and again["targets"][0]["writes"] == 0
 
 
 def test_argus_owned_policy_is_moved_back_in_front_of_site_permits(argus_pap, tmp_path):

@@ -139,7 +139,7 @@ def test_parse_time(text, expected):
 
 
 HOSTILE = [BASE + "/CN=O'Neil \"Bob\" <b&b> Smith", "CN=Doe\\, John,OU=Users,DC=example,DC=org",
-           BASE + "/CN=Jürgen Ñandú", BASE + "/CN=back\\slash;semi+plus=x",
+           BASE + "/CN=Jürgen Ñandú", BASE + "/CN=back\\slash;semi+plus sign=equal",
            BASE + "/OU=%s" % ("u" * 60) * 15 + "/CN=long"]
 
 
@@ -188,23 +188,29 @@ def test_argus_rules_are_deterministic_and_recognised_without_reparsing():
     assert [r.rule_id for r in policy.rules] == [r.rule_id for r in target._policy(  # pylint: disable=protected-access
         list(entries.values())[::-1], "public-x", "1").rules]
     assert all(r.deny and len(r.attributes) == 1 for r in policy.rules)
-    current, foreign = target._current(policy, entries)  # pylint: disable=protected-access
-    assert set(current) == set(entries) and not foreign
+    current, foreign, stale = target._current(policy, entries)  # pylint: disable=protected-access
+    assert set(current) == set(entries) and not foreign and not stale
+    # every subject is the literal a PAP stores for the slash form (canl: only ',' escaped), never RFC 4514 escapes
+    subjects = dict((r.attributes[0].value, r) for r in policy.rules if r.attributes[0].attribute_id_spl == "subject")
+    assert set(subjects) == set(parse_dn(v).to_pap_literal() for v in HOSTILE)
+    assert "CN=O'Neil \"Bob\" <b&b> Smith,OU=Users,DC=example,DC=org" in subjects
     # the value decides, not the rule id: a rule renamed by hand still holds its entry (no rewrite)
     policy.rules[0].rule_id = "renamed-by-hand"
-    current, foreign = target._current(policy, entries)  # pylint: disable=protected-access
-    assert set(current) == set(entries) and not foreign
-    # values written by other tools (PAP literal form) are still recognised semantically, as long as that literal is
-    # a valid RFC 2253 string (the PAP does not escape '"' or '+', so those come back as foreign rules: rewritten)
-    parseable = [v for v in HOSTILE if '"' not in v and "+" not in v]
-    entries = sl.merge([("s", [sl.Entry("dn", v) for v in parseable] + [sl.Entry("fqan", "/dteam/Role=bad")])])
-    policy = target._policy(entries.values(), "public-x", "1")  # pylint: disable=protected-access
+    current, foreign, stale = target._current(policy, entries)  # pylint: disable=protected-access
+    assert set(current) == set(entries) and not foreign and not stale
+    # rules an older version wrote with full RFC 4514 escapes are the same entries (kept, never removed or added)
+    # but stale: rewritten to the PAP literal
+    by_literal = dict((e.pap_literal, e) for e in entries.values())
     for rule in policy.rules:
         if rule.attributes[0].attribute_id_spl == "subject":
-            rule.attributes[0].value = parse_dn(rule.attributes[0].value).to_pap_literal()
-            rule.rule_id = "public-" + rule.rule_id
-    current, foreign = target._current(policy, entries)  # pylint: disable=protected-access
-    assert set(current) == set(entries)
+            rule.attributes[0].value = by_literal[rule.attributes[0].value].rfc2253
+    escaped = [r.attributes[0].value for r in policy.rules if r.attributes[0].attribute_id_spl == "subject"]
+    assert "CN=O'Neil \\\"Bob\\\" \\<b&b\\> Smith,OU=Users,DC=example,DC=org" in escaped
+    current, foreign, stale = target._current(policy, entries)  # pylint: disable=protected-access
+    assert set(current) == set(entries) and not foreign
+    changed_form = [e for e in entries.values() if e.kind == "dn" and e.rfc2253 != e.pap_literal]
+    assert len(changed_form) == 2  # quotes, <>, backslash, ';' and '+' differ between the two forms
+    assert sorted((s["value"], s["stored"]) for s in stale) == sorted((e.value, e.rfc2253) for e in changed_form)
     # the owned PolicySet does not use the literal ".*" resource, so HL ban/unban never select it
     assert target._policy_set().resource != ".*"  # pylint: disable=protected-access
 

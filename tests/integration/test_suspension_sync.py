@@ -818,3 +818,127 @@ def test_hurried_operator_mistakes_fail_clearly_before_anything_is_written(tmp_p
     result = run(tmp_path, dict(base, targets=[]), expect_failure=True)
     assert "targets must not be empty" in result["msg"]
     assert not (tmp_path / "out" / "plain.txt").exists() and not (tmp_path / "state").exists()
+
+
+# ---- issue 14 item 17: cache age, audit of the cache, audit lines on change only, the daily canary ---------------
+
+def test_cache_has_a_maximum_age_and_its_use_is_audited(tmp_path):
+    listfile = write_yaml(tmp_path / "list.yml", generated(4))
+    sync_args = base_args(tmp_path, "aged", [yaml_source(listfile, on_source_failure="use_cache", cache_max_age="1h")],
+                          plain_target(tmp_path))
+    run(tmp_path, sync_args)
+    path = tmp_path / "out" / "plain.txt"
+    content = path.read_bytes()
+    times_file = tmp_path / "state" / "aged.sources.json"
+    read_ok = json.loads(times_file.read_text())["sources"]["central"]["read_ok"]
+    assert stat.S_IMODE(os.stat(times_file).st_mode) == 0o600
+
+    os.unlink(listfile)                              # the list source dies
+    result = run(tmp_path, sync_args)
+    source = result["sources"][0]
+    assert source["status"] == "cached" and source["last_read_ok"] == read_ok and source["cache_age_seconds"] < 600
+    assert not result["changed"] and path.read_bytes() == content
+    used = [a for a in audit_lines(tmp_path, "aged") if a["action"] == "use_cache"]
+    assert len(used) == 1 and used[0]["target"] == "source:central" and used[0]["result"] == "cached"
+    assert used[0]["last_read_ok"] == read_ok and used[0]["count"] == 4 and "cannot read" in used[0]["error"]
+    assert used[0]["cache_max_age"] == "1h"
+
+    # two hours later (the last good read moved back): the cache is too old, the run fails and touches nothing
+    times = json.loads(times_file.read_text())
+    times["sources"]["central"]["read_ok"] = "2000-01-01T00:00:00Z"
+    times_file.write_text(json.dumps(times))
+    result = run(tmp_path, sync_args, expect_failure=True)
+    assert "source central failed" in result["msg"] and "older than cache_max_age=1h" in result["msg"]
+    assert "from 2000-01-01T00:00:00Z" in result["msg"] and result["guard"] and path.read_bytes() == content
+    assert [a["action"] for a in audit_lines(tmp_path, "aged")][-1] == "refused"
+    # the default maximum age is 24 h
+    result = run(tmp_path, dict(sync_args, sources=[yaml_source(listfile, on_source_failure="use_cache")]),
+                 expect_failure=True)
+    assert "older than cache_max_age=24h" in result["msg"]
+    # a malformed age is refused before anything is read
+    result = run(tmp_path, dict(sync_args, sources=[yaml_source(listfile, cache_max_age="a day")]),
+                 expect_failure=True)
+    assert "source central: cache_max_age 'a day' is not a positive duration" in result["msg"]
+
+    # the source answers again: its read time moves, the cache is fresh again
+    write_yaml(tmp_path / "list.yml", generated(4))
+    run(tmp_path, sync_args)
+    assert json.loads(times_file.read_text())["sources"]["central"]["read_ok"] > "2000-01-01T00:00:00Z"
+
+
+def test_expire_and_protect_audit_lines_only_when_something_changes(tmp_path):
+    admin = BASE + "/CN=Site Admin"
+    entries = [{"dn": BASE + "/CN=Permanent"}, {"dn": BASE + "/CN=Expired", "expires": "2020-01-01"},
+               {"dn": admin}]
+    listfile = write_yaml(tmp_path / "list.yml", entries)
+    sync_args = base_args(tmp_path, "quiet", [yaml_source(listfile)], plain_target(tmp_path), allow_list=[admin])
+
+    def drops():
+        return [(a["action"], a["entry"]["value"]) for a in audit_lines(tmp_path, "quiet")
+                if a["action"] in ("expire", "protect", "allow_override")]
+
+    run(tmp_path, sync_args)
+    assert sorted(drops()) == [("expire", BASE + "/CN=Expired"), ("protect", admin)]
+    for _ in range(2):
+        result = run(tmp_path, sync_args)
+        assert not result["changed"] and len(result["expired"]) == 1 and len(result["protected"]) == 1
+    assert len(drops()) == 2  # still expired and still protected: nothing new to record
+    # a newly protected entry and an override are recorded once each
+    service = BASE + "/CN=Service"
+    write_yaml(tmp_path / "list.yml", entries + [{"dn": service}])
+    sync_args["allow_list"] = [admin, service]
+    run(tmp_path, dict(sync_args, allow_override=[admin]))
+    run(tmp_path, dict(sync_args, allow_override=[admin]))
+    assert sorted(drops()[2:]) == [("allow_override", admin), ("protect", service)]
+
+
+def test_daily_canary_is_kept_by_argus_and_skipped_by_panda_and_files(argus_lab, panda_endpoint, tmp_path):
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import canary_dn, utc_date
+
+    lab, ep = argus_lab, panda_endpoint
+    central, site = lab.paps["central"], lab.paps["site"]
+    client = pap_client(lab, central)
+    canary = canary_dn("sync-test-%s" % letters(), utc_date())
+    canary_user = clean_user_id(parse_dn(canary).to_openssl())
+    person = PANDA_BASE + "/CN=Canary Neighbour %s" % letters()
+    client.ban("default", "subject", canary)          # stored verbatim, with ", " separators, as the central team does
+    client.ban("default", "subject", person)
+    sync_name = "canary-%s" % letters()
+    targets = [{"name": "site", "type": "argus", "pap_port": site.port},
+               dict({"name": "panda", "type": "panda", "canary": "keep"}, **panda_db_args(ep)),
+               {"name": "plain", "type": "file", "format": "plain", "path": str(tmp_path / "dns.txt")}]
+    sync_args = base_args(tmp_path, sync_name,
+                          [{"name": "central", "type": "argus", "pap_port": central.port, "aliases": ["default"]}],
+                          targets, max_shrink_fraction=1)
+    try:
+        # an operator who asks for it gets the canary in PanDA too (what every run did before)
+        result = run(tmp_path, sync_args, conn(lab, central))
+        assert user_status(ep, canary_user) == ["disabled"]
+        assert result["targets"][1]["canary"] == {"mode": "keep", "entries": [parse_dn(canary).to_openssl()]}
+        # by default PanDA and files leave it out (and the ban this sync made for it is lifted); Argus keeps it
+        del targets[1]["canary"]
+        result = run(tmp_path, sync_args, conn(lab, central))
+        modes = dict((t["name"], t["canary"]["mode"]) for t in result["targets"])
+        assert modes == {"site": "keep", "panda": "skip", "plain": "skip"}
+        assert all(t["canary"]["entries"] == [parse_dn(canary).to_openssl()] for t in result["targets"])
+        assert user_status(ep, canary_user) == [None]
+        assert [o["action"] for o in result["targets"][1]["outcomes"]] == ["unban"]
+        assert user_status(ep, clean_user_id(person)) == ["disabled"]
+        lines = (tmp_path / "dns.txt").read_text().splitlines()
+        assert person in lines and not any("tsubject" in line for line in lines)
+        site_values = [a[1] for desc, _e, attrs in raw_rules(lab, site)
+                       if desc and ("suspension_list_sync: %s " % sync_name) in desc for a in attrs]
+        assert parse_dn(canary).to_pap_literal() in site_values  # how propagation is proven
+        # the skipped canary is no pending change: the next run is a no-op for every target
+        again = run(tmp_path, sync_args, conn(lab, central))
+        assert not again["changed"]
+    finally:
+        client.unban("default", "subject", canary)
+        client.unban("default", "subject", parse_dn(person).to_pap_literal())
+        site_client = pap_client(lab, site)
+        for ps in site_client.get_tree("default").policy_sets.values():
+            if (ps.description or "").startswith("gridsec.ops suspension_list_sync: %s " % sync_name):
+                site_client.remove_object_by_id_and_references("default", ps.policy_set_id)
+        with psycopg.connect(ep.db.dsn()) as db:
+            db.execute(sql.SQL("UPDATE {}.users SET status = NULL WHERE name = %s")
+                       .format(sql.Identifier(ep.db.meta_schema)), (clean_user_id(person),))

@@ -437,7 +437,8 @@ def parse_yaml_list(data, name="yaml"):
         try:
             entries.append(Entry(kind, item[kind], meta, sources=[name]))
         except GridsecError as err:
-            raise SourceError("entries[%d]: %s" % (index, err.msg), server="source %s" % name,
+            raise SourceError("entries[%d] (%s %r): %s (the whole source is rejected)"
+                              % (index, kind, item[kind], err.msg), server="source %s" % name,
                               operation="validate against suspension-list schema")
     return entries
 
@@ -457,7 +458,8 @@ def parse_plain_list(data, name="plain"):
             else:
                 entries.append(Entry(DN, stripped, sources=[name]))
         except GridsecError as err:
-            raise SourceError("line %d: %s" % (number, err.msg), server="source %s" % name, operation=operation)
+            raise SourceError("line %d (%r): %s (the whole source is rejected)" % (number, stripped, err.msg),
+                              server="source %s" % name, operation=operation)
     return entries
 
 

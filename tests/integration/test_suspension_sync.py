@@ -942,3 +942,41 @@ def test_daily_canary_is_kept_by_argus_and_skipped_by_panda_and_files(argus_lab,
         with psycopg.connect(ep.db.dsn()) as db:
             db.execute(sql.SQL("UPDATE {}.users SET status = NULL WHERE name = %s")
                        .format(sql.Identifier(ep.db.meta_schema)), (clean_user_id(person),))
+
+
+def _parse_dn_is_strict():
+    try:
+        parse_dn("/DC=org/CM=John Doe")
+    except Exception:  # pylint: disable=broad-exception-caught  # DNError once contract C1 is in
+        return True
+    return False
+
+
+@pytest.mark.skipif(not _parse_dn_is_strict(), reason="needs the strict parse_dn of contract C1 (branch wp-dn)")
+def test_a_typo_attribute_type_in_a_list_or_the_allow_list_fails_the_run_before_any_target(argus_pap, tmp_path):
+    """Item 4 through the sync: user-given DNs (YAML, plain, allow-list) go through the strict parse; the run fails
+    naming the entry and the source, and no target is touched."""
+    lab, pap = argus_pap, argus_pap.pap
+    typo = BASE + "/CM=John Doe"
+    listfile = write_yaml(tmp_path / "list.yml", generated(2) + [typo])
+    targets = [{"name": "pap", "type": "argus"}] + plain_target(tmp_path)
+    sync_args = base_args(tmp_path, "typo", [yaml_source(listfile)], targets)
+    result = run(tmp_path, sync_args, conn(lab, pap), expect_failure=True)
+    assert "source central failed" in result["msg"] and "entries[2]" in result["msg"] and typo in result["msg"]
+    assert "CM" in result["msg"] and "no target was touched" in result["msg"]
+    (tmp_path / "local.txt").write_text("%s\n%s\n" % (generated(1)[0], typo))
+    plain = {"name": "local", "type": "plain", "path": str(tmp_path / "local.txt")}
+    result = run(tmp_path, dict(sync_args, sources=[plain]), conn(lab, pap), expect_failure=True)
+    assert "source local failed" in result["msg"] and "line 2" in result["msg"] and typo in result["msg"]
+    result = run(tmp_path, dict(sync_args, sources=[yaml_source(write_yaml(tmp_path / "ok.yml", generated(2)))],
+                                allow_list=[typo]), conn(lab, pap), expect_failure=True)
+    assert "allow_list item %r" % typo in result["msg"]
+    assert synced_keys(lab, pap, "typo") == set() and not (tmp_path / "out" / "plain.txt").exists()
+    # the same typo already stored on a PAP (read back leniently) is propagated as the PAP holds it, so that it
+    # can be seen and removed where it came from
+    client = pap_client(lab, pap)
+    client.ban("default", "subject", typo)
+    source = {"name": "pap", "type": "argus", "aliases": ["default"]}
+    result = run(tmp_path, dict(sync_args, name="typo-from-pap", sources=[source], targets=plain_target(tmp_path),
+                                max_shrink_fraction=1), conn(lab, pap))
+    assert typo in (tmp_path / "out" / "plain.txt").read_text().splitlines()

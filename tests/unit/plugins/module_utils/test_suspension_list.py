@@ -479,3 +479,119 @@ def test_json_list_with_surrogate_pair_escapes_reads_like_utf8():
     # a YAML flow mapping that is not JSON is still read as YAML
     flow = sl.parse_yaml_list(b"{version: 1, entries: [{dn: /DC=org/CN=a}]}", "central")
     assert [e.value for e in flow] == ["/DC=org/CN=a"]
+
+
+# ---- issue 14: which DN parse each input goes through; cache age; canary; audit drops -----------------------------
+
+def _strict_parse_dn(real):
+    """A stand-in for the strict user-input parse of contract C1 (an unknown attribute type refused): the real
+    parse_dn, refusing the type CM. Only the names bound in _suspension_list are patched, so parse_stored_dn
+    (the lenient read of what a PAP stores) keeps the real parser."""
+    def parse(text):
+        dn = real(text)
+        if any(t.upper() == "CM" for rdn in dn.rdns for t, _v in rdn):
+            raise sl.DNError("unknown attribute type 'CM' in DN %r; did you mean CN?" % (text,), text=text)
+        return dn
+    return parse
+
+
+@pytest.fixture
+def strict_dn(monkeypatch):
+    monkeypatch.setattr(sl, "parse_dn", _strict_parse_dn(sl.parse_dn))
+
+
+def test_user_given_dns_are_parsed_strictly_and_a_refused_entry_names_itself_and_its_source(strict_dn):
+    typo = BASE + "/CM=John Doe"
+    with pytest.raises(sl.SourceError) as err:
+        sl.parse_yaml_list("version: 1\nentries:\n  - dn: %s/CN=ok\n  - dn: %s\n" % (BASE, typo), "ngi")
+    assert "source ngi" in str(err.value) and "entries[1]" in str(err.value) and typo in str(err.value)
+    assert "unknown attribute type 'CM'" in str(err.value)
+    with pytest.raises(sl.SourceError) as err:
+        sl.parse_plain_list("# list\n%s/CN=ok\n%s\n" % (BASE, typo), "local")
+    assert "source local" in str(err.value) and "line 3" in str(err.value) and typo in str(err.value)
+    with pytest.raises(sl.ConfigError) as err:
+        sl.AllowList([typo])
+    assert "allow_list item %r" % typo in str(err.value)
+    with pytest.raises(sl.ConfigError) as err:
+        sl.apply_allow_list({}, sl.AllowList(), [typo])
+    assert "allow_override item %r" % typo in str(err.value)
+
+
+class _TreeClient(object):
+    server_label = "central:8150"
+
+    def __init__(self, tree):
+        self.tree = tree
+
+    def get_tree(self, alias):
+        return self.tree
+
+
+def test_dns_read_back_from_a_pap_are_parsed_leniently(strict_dn):
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import Attribute, Policy, Rule
+
+    stored = "CN=John Doe,CM=typo,DC=example,DC=org"   # junk the central PAP holds: propagated, seen, removable
+    literal = 'CN=O\'Neil "Bob",DC=example,DC=org'      # the PAP literal: '"' unescaped
+    policy = Policy("public-1", "1", ".*", [Rule("r1", "Deny", [Attribute("subject", stored)]),
+                                            Rule("r2", "Deny", [Attribute("subject", literal)])])
+    root = PolicySet("root", "1", ".*", [("policyset", "ps")])
+    tree = PapPolicyTree("default", root, {"ps": PolicySet("ps", "1", ".*", [("policy", "public-1")])},
+                         {"public-1": policy})
+    entries, report = sl.read_argus_source(_TreeClient(tree), {"name": "central", "aliases": ["default"]})
+    assert sorted(e.pap_literal for e in entries) == sorted([stored, literal]) and not report["not_imported"]
+    # the owned policy of an Argus target holding such a rule: the entry is recognised (and lifted when it goes)
+    target = st.ArgusTarget("t", client=None, sync_name="sync")
+    current, foreign, stale = target._current(policy, {})  # pylint: disable=protected-access
+    assert len(current) == 2 and not foreign and not stale
+
+
+def test_pap_literal_of_entries_from_the_state_file_is_the_same():
+    for value in HOSTILE:
+        entry = sl.Entry("dn", value)
+        again = sl.Entry.trusted(json.loads(json.dumps(entry.cache_dict())))
+        assert again.dn is None and again.pap_literal == entry.pap_literal == parse_dn(value).to_pap_literal()
+    assert sl.Entry("fqan", "/dteam/Role=NULL").pap_literal == "/dteam"
+
+
+def test_durations_and_ages():
+    assert [sl.parse_duration(t) for t in ("90", "30m", "24h", "2d", "1w", "1.5h")] == \
+        [90, 1800, 86400, 172800, 604800, 5400]
+    for bad in ("", "a day", "0", "-1h", "5y"):
+        with pytest.raises(sl.ConfigError):
+            sl.parse_duration(bad)
+    assert [sl.format_age(s) for s in (5, 125, 3 * 3600 + 120, 2 * 86400 + 3600)] == \
+        ["5 s", "2 min", "3 h 2 min", "2 d 1 h"]
+
+
+def test_source_read_times_file_and_fallback_on_the_state_file(tmp_path):
+    state_path = tmp_path / "s.state.json"
+    times = sl.SourceTimes(str(tmp_path / "s.sources.json"), str(state_path)).load()
+    assert times.last_ok("central") is None                      # nothing known at all
+    state_path.write_text("{}")
+    os.utime(str(state_path), (1700000000, 1700000000))
+    assert times.last_ok("central") == datetime.datetime.fromtimestamp(1700000000, sl.UTC)  # older version's state
+    moment = sl.parse_time("2026-12-07T03:00:00Z")
+    times.mark("central", moment)
+    times.save()
+    assert oct(os.stat(tmp_path / "s.sources.json").st_mode & 0o777) == "0o600"
+    again = sl.SourceTimes(str(tmp_path / "s.sources.json"), str(state_path)).load()
+    assert again.last_ok("central") == moment
+    (tmp_path / "s.sources.json").write_text("not json")
+    assert sl.SourceTimes(str(tmp_path / "s.sources.json"), str(state_path)).load().last_ok("central") is not None
+
+
+def test_canary_entries_are_recognised_in_every_form_the_central_pap_may_hold():
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import canary_dn, canary_openssl
+
+    forms = [canary_dn("salt", "20261207"), canary_dn("salt", "20261206").replace(", ", ","),
+             canary_openssl("salt", "20261205")]
+    merged = sl.merge([("s", [sl.Entry("dn", v, stored=True) for v in forms] +
+                       [sl.Entry("dn", BASE + "/CN=Test Subject"), sl.Entry("fqan", "/dteam")])])
+    assert sorted(merged[k].value for k in sl.canary_keys(merged)) == sorted(
+        parse_dn(v).to_openssl() for v in forms)
+
+
+def test_newly_dropped_keys():
+    keys = [sl.Entry("dn", BASE + "/CN=a").key, sl.Entry("dn", BASE + "/CN=b").key]
+    assert sl.newly_dropped(None, keys) == keys
+    assert sl.newly_dropped([sl.key_id(keys[0])], keys) == [keys[1]]

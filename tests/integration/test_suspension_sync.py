@@ -10,6 +10,8 @@ file reads for the ban files.
 import json
 import os
 import random
+import re
+import shlex
 import stat
 import string
 import subprocess
@@ -980,3 +982,112 @@ def test_a_typo_attribute_type_in_a_list_or_the_allow_list_fails_the_run_before_
     result = run(tmp_path, dict(sync_args, name="typo-from-pap", sources=[source], targets=plain_target(tmp_path),
                                 max_shrink_fraction=1), conn(lab, pap))
     assert typo in (tmp_path / "out" / "plain.txt").read_text().splitlines()
+
+
+# ---- issue 14 item 14: the command lines of docs/suspension-sync.md ---------------------------------------------
+
+DOC = os.path.join(ROOT, "docs", "suspension-sync.md")
+
+
+def doc_blocks(language):
+    with open(DOC, encoding="utf-8") as handle:
+        text = handle.read()
+    return [body for lang, body in re.findall(r"```(\w*)\n(.*?)```", text, re.S) if lang == language]
+
+
+def cron_command(field):
+    """What cron (cronie/vixie do_command) runs for the command field of a crontab line: the text up to the first
+    '%' not written '\\%' (the rest is the command's standard input, each further '%' a line break), '\\%' read
+    as '%'. Returns (command, stdin)."""
+    out, stdin, escaped = [], None, False
+    for char in field:
+        if stdin is not None:
+            stdin.append("\n" if char == "%" else char)
+            continue
+        if escaped:
+            if char != "%":
+                out.append("\\")
+            out.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "%":
+            stdin = []
+        else:
+            out.append(char)
+    if escaped:
+        out.append("\\")
+    return "".join(out), None if stdin is None else "".join(stdin)
+
+
+def test_cron_percent_rule_reading():
+    assert cron_command("sleep $((RANDOM % 300)); true") == ("sleep $((RANDOM ", " 300)); true")
+    assert cron_command("date +\\%F\\%T; a\\b") == ("date +%F%T; a\\b", None)
+
+
+def test_documented_command_lines_run(tmp_path):
+    """Item 14: the cron line is one command once cron has read it, runs under its SHELL and starts the documented
+    ansible-playbook command; every documented ansible-playbook line passes --syntax-check and --list-hosts
+    against the documented inventory."""
+    inventories = [b for b in doc_blocks("yaml") if b.startswith("# /etc/gridsec/sync-hosts.yml")]
+    assert len(inventories) == 1
+    inventory = tmp_path / "sync-hosts.yml"
+    inventory.write_text(inventories[0], encoding="utf-8")
+
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    calls = tmp_path / "calls.jsonl"
+    for name in ("sleep", "ansible-playbook"):
+        script = stubs / name
+        script.write_text("#!%s\nimport json, sys\nwith open(%r, 'a') as f:\n    f.write(json.dumps([%r] + sys.argv[1:])"
+                          " + '\\n')\n" % (sys.executable, str(calls), name))
+        script.chmod(0o755)
+
+    playbook_lines = [line for block in doc_blocks("sh") for line in block.splitlines()
+                      if line.startswith("ansible-playbook ")]
+    crons = doc_blocks("cron")
+    assert crons and len(playbook_lines) >= 2
+    for block in crons:
+        env = {}
+        jobs = []
+        for line in block.splitlines():
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            match = re.match(r"^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$", line)
+            if match:
+                env[match.group(1)] = match.group(2)
+                continue
+            fields = line.split(None, 6)                # /etc/cron.d: 5 time fields, the user, the command
+            assert len(fields) == 7 and fields[5] == "root", line
+            jobs.append(fields[6])
+        assert jobs
+        for field in jobs:
+            command, stdin = cron_command(field)
+            assert stdin is None, "cron would cut %r at an unescaped %%: it runs %r" % (field, command)
+            shell = env.get("SHELL", "/bin/sh")
+            log = tmp_path / "sync.log"
+            command = re.sub(r">>\s*/var/log/\S+", ">> %s" % log, command)
+            calls.write_text("")
+            proc = subprocess.run([shell, "-c", command], env={"PATH": "%s:%s" % (stubs, env.get("PATH", "/usr/bin:/bin")),
+                                                                "HOME": str(tmp_path)},
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60, check=False)
+            assert proc.returncode == 0, proc.stdout
+            ran = [json.loads(line) for line in calls.read_text().splitlines()]
+            assert [r[0] for r in ran] == ["sleep", "ansible-playbook"], ran
+            assert 0 <= int(ran[0][1]) < 300
+            playbook_lines.append(" ".join(shlex.quote(arg) for arg in ran[1]))
+
+    env = dict(os.environ)
+    env.update(ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="False",
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-local"), ANSIBLE_HOME=str(tmp_path / "ansible-home"))
+    for line in playbook_lines:
+        args = shlex.split(line)
+        assert args[0] == "ansible-playbook" and "-i" in args
+        args[0] = ANSIBLE_PLAYBOOK
+        args[args.index("-i") + 1] = str(inventory)
+        for extra in ("--syntax-check", "--list-hosts"):
+            proc = subprocess.run(args + [extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                  timeout=300, check=False)
+            assert proc.returncode == 0, "%s %s:\n%s" % (line, extra, proc.stdout[-3000:])
+            if extra == "--list-hosts":
+                assert "argus.example.org" in proc.stdout and "dcache-head.example.org" in proc.stdout, proc.stdout

@@ -55,7 +55,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._suspension_list impor
 OWNER_MARK = SYNC_OWNER_MARK  # argus_policy exclusive mode recognises it too
 # The owned PolicySet matches every resource, but with a regular expression that is not the string ".*":
 # the PAP's high-level ban/unban only pick a resource PolicySet whose target is literally the requested
-# resource (".*" by default, ARGUS.md 5.1/5.2), so an operator's pap-admin ban/unban never writes into the
+# resource (".*" by default; argus-pap BanOperation/UnbanOperation), so an operator's pap-admin ban/unban never writes into the
 # objects this sync owns (and the next sync never removes a manual ban).
 OWNED_RESOURCE = "(.*)"
 OWNED_ACTION = ".*"

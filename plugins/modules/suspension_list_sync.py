@@ -25,7 +25,10 @@ description:
     entries is one version-checked C(updatePolicy) of the owned Policy, retried after a re-read on a version
     conflict (O(max_retries)). Site-owned objects are never written. The owned PolicySet is kept in front of every
     policy with Permit rules in the alias (first-applicable evaluation) and the result says so in
-    C(placement) of RV(targets)."
+    C(placement) of RV(targets). A subject DN is stored as exactly the literal the PAP itself stores when given the
+    slash form (argus-pap C(AttributeWizard) with canl C(opensslToRfc2253): only C(,) escaped), as
+    M(gridsec.ops.argus_policy) and C(pap-admin ban) store it; rules written by earlier versions with full RFC 4514
+    escapes are rewritten in the same C(updatePolicy) (C(rewritten) in RV(targets))."
   - "Target C(panda): bans the PanDA users behind suspended DNs (C(users.status='disabled'); user name from the DN
     with the server's C(clean_user_id)), in one database transaction; optionally kills the active jobs
     (O(targets[].kill_jobs)) and tasks (O(targets[].kill_tasks)) of newly banned users. Only bans made by this
@@ -392,8 +395,8 @@ notes:
     the PAP's high-level C(ban)/C(unban) (C(pap-admin ban), M(gridsec.ops.argus_policy)) never write into it and
     manual bans on the same alias are kept apart from the synced ones.
   - Within the alias the owned policy is evaluated first (index 0 of the root PolicySet, first-applicable). Across
-    aliases the PAP order decides (ARGUS.md 9.4) - sync into the alias that comes first, or put the upstream PAP
-    before C(default).
+    aliases the PAP order decides (the PDP gets the PAPs' trees in PAP order under a first-applicable root) - sync
+    into the alias that comes first, or put the upstream PAP before C(default).
   - See C(docs/suspension-sync.md) in the collection for the list schema, the audit format and how a site or a
     relay runs it.
 seealso:

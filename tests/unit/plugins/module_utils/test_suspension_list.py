@@ -595,3 +595,23 @@ def test_newly_dropped_keys():
     keys = [sl.Entry("dn", BASE + "/CN=a").key, sl.Entry("dn", BASE + "/CN=b").key]
     assert sl.newly_dropped(None, keys) == keys
     assert sl.newly_dropped([sl.key_id(keys[0])], keys) == [keys[1]]
+
+
+def test_argus_policy_in_the_old_escaped_form_is_migrated_by_one_update_then_idempotent():
+    pap = FakePap()
+    wanted = sl.merge([("s", [sl.Entry("dn", v) for v in HOSTILE] + [sl.Entry("fqan", "/dteam/Role=bad")])])
+    st.ArgusTarget("t", pap, "sync").sync(wanted, check_mode=False)
+    assert sorted(pap.owned_values()) == sorted(e.pap_literal for e in wanted.values())
+    for policy in pap.policies.values():            # what an earlier version wrote
+        for rule in policy.rules:
+            if rule.attributes[0].attribute_id_spl == "subject":
+                rule.attributes[0].value = [e for e in wanted.values() if e.pap_literal == rule.attributes[0].value][0] \
+                    .rfc2253
+    pap.operations = []
+    data = st.ArgusTarget("t", pap, "sync").sync(wanted, check_mode=False)
+    assert data["changed"] and writes(pap) == ["updatePolicy"] and data["rewritten_count"] == 2
+    assert (data["added_count"], data["removed_count"], data["kept_count"]) == (0, 0, len(wanted))
+    assert sorted(pap.owned_values()) == sorted(e.pap_literal for e in wanted.values())
+    pap.operations = []
+    data = st.ArgusTarget("t", pap, "sync").sync(wanted, check_mode=False)
+    assert not data["changed"] and writes(pap) == [] and data["rewritten_count"] == 0

@@ -26,7 +26,13 @@ import re
 import tempfile
 import traceback
 
-from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, parse_dn
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import parse_canary
+from ansible_collections.gridsec.ops.plugins.module_utils._dn import (
+    DNError,
+    openssl_to_pap_literal,
+    parse_dn,
+    parse_stored_dn,
+)
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._http import TLS_KEYS, HttpTransport, transport_options
 
@@ -237,11 +243,15 @@ def stored_key(kind, key):
 
 class Entry(object):
     """One suspended identity; ``key`` (computed once) is what every comparison uses: ``("dn", canonical tuple)``
-    or ``("fqan", normalised FQAN)``."""
+    or ``("fqan", normalised FQAN)``.
+
+    A DN given by a user (YAML/plain list, allow-list) is parsed strictly (``parse_dn``: an unknown attribute type
+    is refused); a DN read back from a PAP (``stored=True``) leniently (``parse_stored_dn``), so that whatever a
+    PAP holds can be seen, propagated and removed."""
 
     __slots__ = ("kind", "value", "dn", "key", "meta", "sources", "rfc")
 
-    def __init__(self, kind, value, meta=None, sources=()):
+    def __init__(self, kind, value, meta=None, sources=(), stored=False):
         if kind not in KINDS:
             raise ConfigError("unknown entry kind %r (dn or fqan)" % (kind,))
         text = value if isinstance(value, str) else str(value)
@@ -252,7 +262,7 @@ class Entry(object):
         self.sources = list(sources)
         self.rfc = None
         if kind == DN:
-            self.dn = parse_dn(text)
+            self.dn = parse_stored_dn(text) if stored else parse_dn(text)
             self.value = self.dn.to_openssl()
             self.key = (DN, self.dn.canonical())
             self.rfc = self.dn.to_rfc2253()
@@ -267,6 +277,15 @@ class Entry(object):
     @property
     def rfc2253(self):
         return self.rfc if self.rfc is not None else self.value
+
+    @property
+    def pap_literal(self):
+        """What an Argus PAP stores for this identity when handed its slash form (``to_pap_literal``: canl's
+        conversion, only ``,`` escaped), the one literal every writer of this collection uses; an FQAN as is."""
+        if self.kind != DN:
+            return self.value
+        # an entry from the state file has no parsed DN: its value is the slash form to_pap_literal starts from
+        return self.dn.to_pap_literal() if self.dn is not None else openssl_to_pap_literal(self.value)
 
     @classmethod
     def trusted(cls, data, sources=()):
@@ -418,7 +437,8 @@ def parse_yaml_list(data, name="yaml"):
         try:
             entries.append(Entry(kind, item[kind], meta, sources=[name]))
         except GridsecError as err:
-            raise SourceError("entries[%d]: %s" % (index, err.msg), server="source %s" % name,
+            raise SourceError("entries[%d] (%s %r): %s (the whole source is rejected)"
+                              % (index, kind, item[kind], err.msg), server="source %s" % name,
                               operation="validate against suspension-list schema")
     return entries
 
@@ -438,7 +458,8 @@ def parse_plain_list(data, name="plain"):
             else:
                 entries.append(Entry(DN, stripped, sources=[name]))
         except GridsecError as err:
-            raise SourceError("line %d: %s" % (number, err.msg), server="source %s" % name, operation=operation)
+            raise SourceError("line %d (%r): %s (the whole source is rejected)" % (number, stripped, err.msg),
+                              server="source %s" % name, operation=operation)
     return entries
 
 
@@ -466,8 +487,9 @@ def read_argus_source(client, spec):
                 continue
             kind = DN if attrs[0].attribute_id_spl == "subject" else FQAN
             try:
+                # a PAP's own literal (also junk it holds) is read leniently: it is propagated as the PAP has it
                 entries.append(Entry(kind, attrs[0].value, {"origin": "argus:%s#%s" % (client.server_label, alias)},
-                                     sources=[name]))
+                                     sources=[name], stored=True))
             except GridsecError as err:
                 compound.append({"alias": alias, "policy": policy.policy_id, "rule": rule.rule_id,
                                  "error": str(err.msg)})
@@ -527,7 +549,7 @@ class AllowList(object):
     def __init__(self, identities=(), patterns=()):
         self.keys = set()
         for text in identities or ():
-            self.keys.add(identity_entry(text).key)
+            self.keys.add(identity_entry(text, "allow_list").key)
         self.patterns = []
         for pattern in patterns or ():
             try:
@@ -549,7 +571,14 @@ class AllowList(object):
 
 def apply_allow_list(merged, allow, overrides):
     """Drop protected entries unless overridden; returns ``(kept dict, protected [dict], overridden [dict])``."""
-    override_keys = set(identity_entry(o).key for o in overrides or ())
+    kept, protected, overridden = apply_allow_list_keyed(merged, allow, overrides)
+    return kept, [item for _key, item in protected], [item for _key, item in overridden]
+
+
+def apply_allow_list_keyed(merged, allow, overrides):
+    """``apply_allow_list`` with each protected/overridden dict paired with its entry key: ``(kept dict,
+    [(key, dict)], [(key, dict)])`` (entries read leniently from a PAP are never re-parsed)."""
+    override_keys = set(identity_entry(o, "allow_override").key for o in overrides or ())
     kept, protected, overridden = {}, [], []
     for key, entry in merged.items():
         why = allow.match(entry)
@@ -557,11 +586,11 @@ def apply_allow_list(merged, allow, overrides):
             kept[key] = entry
         elif key in override_keys:
             kept[key] = entry
-            overridden.append(dict(entry.to_dict(), protected_by=why))
+            overridden.append((key, dict(entry.to_dict(), protected_by=why)))
         else:
-            protected.append(dict(entry.to_dict(), protected_by=why))
-    protected.sort(key=lambda d: (d["kind"], d["value"]))
-    overridden.sort(key=lambda d: (d["kind"], d["value"]))
+            protected.append((key, dict(entry.to_dict(), protected_by=why)))
+    protected.sort(key=lambda pair: (pair[1]["kind"], pair[1]["value"]))
+    overridden.sort(key=lambda pair: (pair[1]["kind"], pair[1]["value"]))
     return kept, protected, overridden
 
 
@@ -571,9 +600,102 @@ def _is_fqan(text):
     return text.startswith("/") and "=" not in text[1:].split("/", 1)[0]
 
 
-def identity_entry(text):
-    """An Entry for an allow-list / override item: FQAN or DN (any form), told apart by ``_is_fqan``."""
-    return Entry(FQAN if _is_fqan(text) else DN, str(text).strip())
+def identity_entry(text, option="allow_list"):
+    """An Entry for an allow-list / override item: FQAN or DN (any form), told apart by ``_is_fqan``; a DN is
+    parsed strictly (an unknown attribute type is refused, naming the option and the item)."""
+    try:
+        return Entry(FQAN if _is_fqan(text) else DN, str(text).strip())
+    except GridsecError as err:
+        raise ConfigError("%s item %r: %s" % (option, text, err.msg), operation="check options")
+
+
+def newly_dropped(previous, keys):
+    """Keys of ``keys`` that were not dropped the same way by the last run (``previous``: the ``key_id`` list kept
+    in the state, or None): the audit log records a drop when it starts, not on every run."""
+    before = set(previous or ())
+    return [key for key in keys if key_id(key) not in before]
+
+
+# -- the central team's daily canary -------------------------------------------------------------------------------
+def canary_keys(merged):
+    """Keys of the entries that are the central PAP's daily canary DN (format of ``_argus_canary.parse_canary``):
+    a test identity that proves propagation through the Argus hierarchy, no person behind it."""
+    return set(key for key, entry in merged.items() if entry.kind == DN and parse_canary(entry.value) is not None)
+
+
+# -- how old a cached source may be ----------------------------------------------------------------------------------
+_DURATION_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([smhdw]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text, option="cache_max_age"):
+    """Seconds of a duration like ``90``, ``30m``, ``24h``, ``2d`` (s, m, h, d, w; no unit means seconds)."""
+    match = _DURATION_RE.match(str(text))
+    if match is None or float(match.group(1)) <= 0:
+        raise ConfigError("%s %r is not a positive duration such as 30m, 24h or 2d" % (option, text),
+                          operation="check options")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def format_age(seconds):
+    """``"2 d 3 h"`` / ``"5 h 12 min"`` / ``"40 min"`` / ``"25 s"``."""
+    seconds = int(max(0, seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return "%d d %d h" % (days, hours)
+    if hours:
+        return "%d h %d min" % (hours, minutes)
+    if minutes:
+        return "%d min" % minutes
+    return "%d s" % seconds
+
+
+class SourceTimes(object):
+    """When each source was last read successfully (``<state_dir>/<name>.sources.json``, 0600): the age of the
+    cached list that ``on_source_failure: use_cache`` falls back on. A small file of its own, rewritten by every run
+    that reads a source, so that the state file (the whole list, possibly large) is still rewritten only when the
+    list changes."""
+
+    VERSION = 1
+
+    def __init__(self, path, state_path):
+        self.path = path
+        self.state_path = state_path
+        self.times = {}
+        self.raw = None
+
+    def load(self):
+        try:
+            with open(self.path, "rb") as handle:
+                self.raw = handle.read()
+            data = json.loads(self.raw.decode("utf-8"))
+            if isinstance(data, dict) and data.get("version") == self.VERSION and isinstance(data.get("sources"), dict):
+                self.times = data["sources"]
+        except (IOError, OSError, ValueError):
+            self.times = {}  # unreadable: last_ok falls back on the state file's time
+        return self
+
+    def last_ok(self, name):
+        """The last successful read of ``name`` (aware datetime), or None when unknown. A state written by a version
+        without this file: its modification time, which is never later than the last good read."""
+        when = (self.times.get(name) or {}).get("read_ok")
+        if when:
+            return parse_time(when)
+        try:
+            return datetime.datetime.fromtimestamp(os.stat(self.state_path).st_mtime, UTC)
+        except OSError:
+            return None
+
+    def mark(self, name, moment):
+        self.times[name] = {"read_ok": iso(moment)}
+
+    def save(self):
+        raw = json.dumps({"version": self.VERSION, "sources": self.times}, sort_keys=True).encode("utf-8")
+        if raw != self.raw:
+            write_atomic(self.path, raw, 0o600)
+            self.raw = raw
 
 
 def drop_expired(merged, now):
@@ -750,4 +872,5 @@ class AuditLog(object):
 
 __all__ = ["DN", "FQAN", "Entry", "AllowList", "AuditLog", "State", "SourceError", "GuardError", "LIST_SCHEMA",
            "schema_errors", "parse_yaml_list", "parse_plain_list", "read_argus_source", "merge", "apply_allow_list",
-           "drop_expired", "shrink_check", "write_atomic", "parse_time", "DNError", "connection_settings"]
+           "drop_expired", "shrink_check", "write_atomic", "parse_time", "DNError", "connection_settings",
+           "apply_allow_list_keyed", "newly_dropped", "canary_keys", "parse_duration", "format_age", "SourceTimes"]

@@ -55,7 +55,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._suspension_list impor
 OWNER_MARK = SYNC_OWNER_MARK  # argus_policy exclusive mode recognises it too
 # The owned PolicySet matches every resource, but with a regular expression that is not the string ".*":
 # the PAP's high-level ban/unban only pick a resource PolicySet whose target is literally the requested
-# resource (".*" by default, ARGUS.md 5.1/5.2), so an operator's pap-admin ban/unban never writes into the
+# resource (".*" by default; argus-pap BanOperation/UnbanOperation), so an operator's pap-admin ban/unban never writes into the
 # objects this sync owns (and the next sync never removes a manual ban).
 OWNED_RESOURCE = "(.*)"
 OWNED_ACTION = ".*"
@@ -115,10 +115,9 @@ class ArgusTarget(object):
     # rule for one entry, deterministic
     @staticmethod
     def rule_for(entry, rule_id=None):
-        if entry.kind == DN:
-            attribute = Attribute("subject", entry.rfc2253)
-        else:
-            attribute = Attribute("fqan", entry.value)
+        # the literal argus-pap's AttributeWizard stores for the slash form (canl opensslToRfc2253), as
+        # argus_policy and pap-admin ban store it: a tool reading the PAP sees one form whoever wrote the ban
+        attribute = Attribute("subject" if entry.kind == DN else "fqan", entry.pap_literal)
         return Rule(rule_id or RULE_PREFIX + key_id(entry.key), "Deny", [attribute])
 
     def _find_owned(self, tree):
@@ -127,31 +126,36 @@ class ArgusTarget(object):
         return sets, policies
 
     def _current(self, policy, wanted):
-        """key -> (entry, rule) of the owned policy, and the rules that are not entries. A rule holding exactly the
-        attribute this sync writes for a wanted entry is that entry, found by a dictionary lookup on the value (no
-        DN parsing and no rule-id hash per rule: the RFC 2253 form re-parses to the same key, a property the DN
-        tests check); anything else is parsed."""
-        expected = dict((("subject", entry.rfc2253) if entry.kind == DN else ("fqan", entry.value), entry)
+        """``(current, foreign, stale)``: key -> (entry, rule) of the owned policy, the rules that are not entries,
+        and the rules that hold an entry in another literal than the one written now (an older version of this
+        sync wrote full RFC 4514 escapes) or a second time. A rule holding exactly the literal this sync writes for
+        a wanted entry is that entry, found by a dictionary lookup on the value (no DN parsing and no rule-id
+        hash per rule); anything else is parsed as a stored DN."""
+        expected = dict((("subject" if entry.kind == DN else "fqan", entry.pap_literal), entry)
                         for entry in wanted.values())
         current = {}
         foreign = []
+        stale = []
         for rule in policy.rules if policy is not None else []:
             attrs = rule.attributes
-            if rule.deny and len(attrs) == 1:
-                entry = expected.get((attrs[0].attribute_id_spl, attrs[0].value))
-                if entry is not None:
-                    current[entry.key] = (entry, rule)
-                    continue
-            if rule.deny and len(attrs) == 1 and attrs[0].attribute_id_spl in ("subject", "fqan"):
+            if not (rule.deny and len(attrs) == 1 and attrs[0].attribute_id_spl in ("subject", "fqan")):
+                foreign.append(rule)
+                continue
+            entry = expected.get((attrs[0].attribute_id_spl, attrs[0].value))
+            exact = entry is not None
+            if not exact:
                 try:
-                    found = Entry(DN if attrs[0].attribute_id_spl == "subject" else FQAN, attrs[0].value)
+                    entry = Entry(DN if attrs[0].attribute_id_spl == "subject" else FQAN, attrs[0].value,
+                                  stored=True)
                 except GridsecError:
                     foreign.append(rule)
                     continue
-                current[found.key] = (found, rule)
-            else:
-                foreign.append(rule)
-        return current, foreign
+            have = current.get(entry.key)
+            if (not exact and entry.key in wanted) or (exact and have is not None and have[0] is entry):
+                stale.append({"kind": entry.kind, "value": wanted[entry.key].value, "stored": attrs[0].value})
+            if exact or have is None:
+                current[entry.key] = (entry, rule)
+        return current, foreign, stale
 
     def _placement(self, tree, ps_id, policy_id):
         """Where the owned policy is evaluated: everything before it in the alias (first-applicable)."""
@@ -230,12 +234,15 @@ class ArgusTarget(object):
                 if candidate is not None and candidate.description == self.description:
                     owned_policy = candidate
                     break
-        current, foreign = self._current(owned_policy, wanted)
+        current, foreign, stale = self._current(owned_policy, wanted)
         added = [wanted[k] for k in wanted if k not in current]
         removed = [current[k][0] for k in current if k not in wanted]
         self.result.counts(len(current), added, removed)
         data["added"] = entry_lines(added)
         data["removed"] = entry_lines(removed)
+        # kept entries whose rule is rewritten to the PAP literal (in the same updatePolicy: never lifted)
+        data["rewritten"] = sorted(stale, key=lambda d: (d["kind"], d["value"]))
+        data["rewritten_count"] = len(stale)
         if foreign:
             data["foreign_rules_dropped"] = len(foreign)
         plan = []
@@ -243,7 +250,7 @@ class ArgusTarget(object):
             plan = ["addPolicySet", "addPolicies"]
         elif owned_policy is None:
             plan = ["addPolicies"]
-        elif added or removed or foreign or owned_policy.action != OWNED_ACTION \
+        elif added or removed or foreign or stale or owned_policy.action != OWNED_ACTION \
                 or owned_policy.public != self.public:
             plan = ["updatePolicy"]
         placement = None

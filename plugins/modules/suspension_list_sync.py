@@ -25,7 +25,10 @@ description:
     entries is one version-checked C(updatePolicy) of the owned Policy, retried after a re-read on a version
     conflict (O(max_retries)). Site-owned objects are never written. The owned PolicySet is kept in front of every
     policy with Permit rules in the alias (first-applicable evaluation) and the result says so in
-    C(placement) of RV(targets)."
+    C(placement) of RV(targets). A subject DN is stored as exactly the literal the PAP itself stores when given the
+    slash form (argus-pap C(AttributeWizard) with canl C(opensslToRfc2253): only C(,) escaped), as
+    M(gridsec.ops.argus_policy) and C(pap-admin ban) store it; rules written by earlier versions with full RFC 4514
+    escapes are rewritten in the same C(updatePolicy) (C(rewritten) in RV(targets))."
   - "Target C(panda): bans the PanDA users behind suspended DNs (C(users.status='disabled'); user name from the DN
     with the server's C(clean_user_id)), in one database transaction; optionally kills the active jobs
     (O(targets[].kill_jobs)) and tasks (O(targets[].kill_tasks)) of newly banned users. Only bans made by this
@@ -108,10 +111,20 @@ options:
         description:
           - What to do when the source cannot be read or is invalid. V(fail) fails the run before any target is
             touched; V(use_cache) uses the entries this source gave in the last good run (and fails when there is
-            none).
+            none, or when it is older than O(sources[].cache_max_age)). Using the cache warns, is listed in
+            RV(sources) (C(status=cached), C(cache_age), C(last_read_ok)) and writes a C(use_cache) line to the audit
+            log.
         type: str
         choices: [fail, use_cache]
         default: fail
+      cache_max_age:
+        description:
+          - With O(sources[].on_source_failure=use_cache) - the oldest cached list that may stand in for a failed
+            source, counted from the last run that read the source successfully. A source that has been failing
+            for longer fails the run (no target touched), so that a dead list source cannot keep a cron job green.
+          - A number with a unit C(s), C(m), C(h), C(d) or C(w) (C(30m), C(24h), C(2d)); a bare number is seconds.
+        type: str
+        default: 24h
       allow_empty:
         description:
           - Accept an empty list from this source. By default an empty source is refused (the run fails, targets
@@ -273,6 +286,18 @@ options:
             stop the person. V(true) creates the banned row anyway and only warns.
         type: bool
         default: false
+      canary:
+        description:
+          - What this target does with the central team's daily canary DN (C(CN=<hash>, CN=<YYYYMMDD>, CN=Test
+            Subject, CN=000001, CN=tsubject, OU=Users, OU=Organic Units, DC=cern, DC=ch)), which an C(argus) source
+            reads from the central PAP with the real suspensions. It is a test identity, not a person.
+          - V(keep) writes it like any entry; V(skip) leaves it out of this target (an entry this target held for it,
+            such as a PanDA ban made by an earlier version, is removed like any entry that left the list).
+          - Default V(keep) for C(argus) targets (the canary reaching every PAP and PDP is how propagation is proven,
+            see M(gridsec.ops.argus_canary)), V(skip) for C(panda) (it would be a new banned user every day) and
+            C(file) targets. RV(targets) says per target what was done (C(canary)).
+        type: str
+        choices: [keep, skip]
       path:
         description: File of a C(file) target.
         type: path
@@ -370,8 +395,8 @@ notes:
     the PAP's high-level C(ban)/C(unban) (C(pap-admin ban), M(gridsec.ops.argus_policy)) never write into it and
     manual bans on the same alias are kept apart from the synced ones.
   - Within the alias the owned policy is evaluated first (index 0 of the root PolicySet, first-applicable). Across
-    aliases the PAP order decides (ARGUS.md 9.4) - sync into the alias that comes first, or put the upstream PAP
-    before C(default).
+    aliases the PAP order decides (the PDP gets the PAPs' trees in PAP order under a first-applicable root) - sync
+    into the alias that comes first, or put the upstream PAP before C(default).
   - See C(docs/suspension-sync.md) in the collection for the list schema, the audit format and how a site or a
     relay runs it.
 seealso:
@@ -438,7 +463,9 @@ merged_count:
   returned: always
   type: int
 sources:
-  description: Per source - name, type, status (V(ok), V(cached)), number of entries, error when it failed.
+  description:
+    - Per source - name, type, status (V(ok), V(cached)), number of entries, error when it failed; a cached source adds
+      C(last_read_ok) (UTC), C(cache_age) (text) and C(cache_age_seconds).
   returned: always
   type: list
   elements: dict
@@ -450,6 +477,11 @@ targets:
       C(attempts) / C(conflicts); PanDA targets add C(outcomes) per user (V(done), V(would_ban), V(similar_name) ...),
       C(manual_bans_kept), C(kills) (jobs and tasks per newly banned user) and C(problems); file targets add
       C(path), C(format), C(mode). A failed target has C(failed=true) and C(error).
+    - Every target has C(canary) - C(mode) (V(keep) or V(skip)) and C(entries), the canary DNs of the merged list
+      that this target kept or skipped.
+    - Argus targets have C(rewritten) / C(rewritten_count) - kept entries whose rule held another literal than the
+      one a PAP stores for the slash form (as an earlier version wrote them, with full RFC 4514 escapes), rewritten in
+      the same C(updatePolicy); C(stored) is the old literal.
   returned: always
   type: list
   elements: dict
@@ -531,6 +563,7 @@ SOURCE_SPEC = dict(
     url=dict(type="str"),
     aliases=dict(type="list", elements="str"),
     on_source_failure=dict(type="str", default="fail", choices=["fail", "use_cache"]),
+    cache_max_age=dict(type="str", default="24h"),
     allow_empty=dict(type="bool", default=False),
 )
 SOURCE_SPEC.update(copy.deepcopy(_PAP_SUB))
@@ -547,6 +580,7 @@ TARGET_SPEC = dict(
     kill_code=dict(type="int", default=9),
     kill_tasks=dict(type="bool", default=False),
     allow_similar_names=dict(type="bool", default=False),
+    canary=dict(type="str", choices=["keep", "skip"]),
     path=dict(type="path"),
     format=dict(type="str", default="plain", choices=["lcas", "gplazma", "plain", "template"]),
     template=dict(type="str"),
@@ -597,6 +631,8 @@ class Sync(object):
         self.run_id = str(uuid.uuid4())
         name = self.p["name"]
         self.state = sl.State(os.path.join(self.p["state_dir"], "%s.state.json" % name))
+        self.times = sl.SourceTimes(os.path.join(self.p["state_dir"], "%s.sources.json" % name), self.state.path)
+        self.now = sl.utcnow()
         self.audit_path = self.p["audit_log"] or os.path.join(self.p["state_dir"], "%s.audit.jsonl" % name)
         self.audit = sl.AuditLog(self.audit_path, self.run_id, self.check, name)
         self.result = dict(changed=False, merged_count=0, sources=[], targets=[], expired=[], protected=[],
@@ -648,6 +684,10 @@ class Sync(object):
         for source in self.p["sources"]:
             if source["type"] in ("yaml", "plain") and bool(source.get("path")) == bool(source.get("url")):
                 self.fail("source %s: give exactly one of path and url" % source["name"])
+            try:
+                source["_cache_max_age"] = sl.parse_duration(source["cache_max_age"], "cache_max_age")
+            except GridsecError as err:
+                self.fail("source %s: %s" % (source["name"], err.msg))
         for target in self.p["targets"]:
             if target["type"] == "file" and not target.get("path"):
                 self.fail("target %s: a file target needs path" % target["name"])
@@ -696,18 +736,7 @@ class Sync(object):
                 info.update(report)
             except GridsecError as err:
                 info.update(status="failed", error=str(err))
-                cached = self.state.source_cache(name)
-                if spec["on_source_failure"] == "use_cache" and cached is not None:
-                    info["status"] = "cached"
-                    entries = cached
-                    self.module.warn("source %s failed (%s); using its %d cached entries of the last good run"
-                                     % (name, err, len(cached)))
-                else:
-                    self.result["sources"].append(info)
-                    why = "source %s failed: %s" % (name, err)
-                    if spec["on_source_failure"] == "use_cache":
-                        why += " (on_source_failure=use_cache, but there is no cached list for it yet)"
-                    self.guard(why + "; no target was touched")
+                entries = self.cached_entries(spec, err, info)
             info["count"] = len(entries)
             if not entries and not spec["allow_empty"]:
                 self.result["sources"].append(info)
@@ -716,6 +745,38 @@ class Sync(object):
             self.result["sources"].append(info)
             lists.append((name, entries, dict(info, sha256=digest)))
         return lists
+
+    def cached_entries(self, spec, err, info):
+        """The entries of the last good run for a failed source with ``use_cache``, when not older than its
+        ``cache_max_age``; otherwise the run fails (no target touched). Using the cache is audited."""
+        name = spec["name"]
+        cached = self.state.source_cache(name)
+        why = "source %s failed: %s" % (name, err)
+        if spec["on_source_failure"] != "use_cache":
+            self.result["sources"].append(info)
+            self.guard(why + "; no target was touched")
+        if cached is None:
+            self.result["sources"].append(info)
+            self.guard(why + " (on_source_failure=use_cache, but there is no cached list for it yet); no target was "
+                       "touched")
+        last_ok = self.times.last_ok(name)
+        age = (self.now - last_ok).total_seconds() if last_ok is not None else None
+        if last_ok is not None:
+            info.update(last_read_ok=sl.iso(last_ok), cache_age=sl.format_age(age), cache_age_seconds=int(age))
+        if age is None or age > spec["_cache_max_age"]:
+            self.result["sources"].append(info)
+            self.guard(why + " (on_source_failure=use_cache, but its cached list is %s, older than cache_max_age=%s: "
+                       "the source has been failing for too long); no target was touched"
+                       % ("of unknown age" if age is None else "from %s, %s old" % (sl.iso(last_ok), sl.format_age(age)),
+                          spec["cache_max_age"]))
+        info["status"] = "cached"
+        self.audit.record("source:%s" % name, "use_cache", None, result="cached", error=str(err),
+                          last_read_ok=sl.iso(last_ok), cache_age_seconds=int(age),
+                          cache_max_age=spec["cache_max_age"], count=len(cached))
+        self.module.warn("source %s failed (%s); using its %d cached entries of the last good read (%s, %s old; "
+                         "cache_max_age=%s)" % (name, err, len(cached), sl.iso(last_ok), sl.format_age(age),
+                                                spec["cache_max_age"]))
+        return cached
 
     def guard(self, why):
         self.result["guard"] = why
@@ -791,17 +852,46 @@ class Sync(object):
             self.audit.record(label, "add", item, result=result)
         for item in data.get("removed", []):
             self.audit.record(label, "remove", item, result=result)
+        for item in data.get("rewritten", []):
+            self.audit.record(label, "rewrite", item, result=result, stored=item["stored"])
+
+    def audit_drops(self, expired, protected, overridden):
+        """Audit lines for entries that expired, became protected or were overridden since the last run (not on
+        every run while they stay so); returns the ``key_id`` lists the state keeps for the next run."""
+        previous = self.state.data.get("dropped") or {}
+        keyed = {"expire": [(e.key, e) for e in expired], "protect": protected, "allow_override": overridden}
+        for action, pairs in sorted(keyed.items()):
+            new = set(sl.newly_dropped(previous.get(action), [key for key, _item in pairs]))
+            for key, item in pairs:
+                if key not in new:
+                    continue
+                if action == "expire":
+                    self.audit.record("*", action, item, result="dropped", expires=item.meta.get("expires"))
+                else:
+                    self.audit.record("*", action, item, result="suspended" if action == "allow_override"
+                                      else "dropped", protected_by=item["protected_by"])
+        return dict((action, sorted(sl.key_id(key) for key, _item in pairs)) for action, pairs in keyed.items())
+
+    def target_list(self, spec, merged, canaries):
+        """The list one target enforces and its ``canary`` result: the daily canary kept (default for argus) or
+        left out (default for panda and file targets: it is no person, and a new one comes every day)."""
+        mode = spec.get("canary") or ("keep" if spec["type"] == "argus" else "skip")
+        report = {"mode": mode, "entries": sorted(merged[key].value for key in canaries)}
+        if mode == "keep" or not canaries:
+            return merged, report
+        return dict((key, entry) for key, entry in merged.items() if key not in canaries), report
 
     # -- main ---------------------------------------------------------------------------------------------------
     def run(self):
         self.check_names()
         try:
             self.state.load()
+            self.times.load()
             allow = sl.AllowList(self.p["allow_list"], self.p["allow_patterns"])
             overrides = list(self.p["allow_override"])
             for option in ("allow_list", "allow_override"):
                 for item in self.p[option]:
-                    entry = sl.identity_entry(item)
+                    entry = sl.identity_entry(item, option)
                     if entry.kind == sl.DN and len(entry.dn.canonical()) < 2:
                         raise ConfigError("%s item %r is a one-component DN: a comma-form DN given as a string is "
                                           "split at its commas by Ansible; give %s as a YAML list of DNs"
@@ -810,25 +900,20 @@ class Sync(object):
             self.fail(str(err))
         lists = self.read_sources()
         merged = sl.merge([(name, entries) for name, entries, _info in lists])
-        now = sl.utcnow()
+        now = self.now
         merged, expired = sl.drop_expired(merged, now)
-        merged, protected, overridden = sl.apply_allow_list(merged, allow, overrides)
+        merged, protected, overridden = sl.apply_allow_list_keyed(merged, allow, overrides)
         self.result["expired"] = [e.to_dict() for e in expired]
-        self.result["protected"] = protected
-        self.result["overridden"] = overridden
-        for entry in expired:
-            self.audit.record("*", "expire", entry, result="dropped", expires=entry.meta.get("expires"))
-        for item in protected:
-            self.audit.record("*", "protect", item, result="dropped", protected_by=item["protected_by"])
-        for item in overridden:
-            self.audit.record("*", "allow_override", item, result="suspended", protected_by=item["protected_by"])
+        self.result["protected"] = [item for _key, item in protected]
+        self.result["overridden"] = [item for _key, item in overridden]
+        dropped = self.audit_drops(expired, protected, overridden)
         self.result["merged_count"] = len(merged)
 
         last_keys = self.state.last_good_keys()
         if last_keys is not None:
             expired_keys = set(e.key for e in expired)
             # entries that left because they expired or are now protected are not "shrink"
-            protected_keys = set(sl.identity_entry(p["value"]).key for p in protected)
+            protected_keys = set(key for key, _item in protected)
             last_keys -= expired_keys | protected_keys
             problem = sl.shrink_check(set(merged), last_keys, self.p["max_shrink_count"],
                                       self.p["max_shrink_fraction"])
@@ -837,11 +922,13 @@ class Sync(object):
 
         failures = []
         diffs = []
+        canaries = sl.canary_keys(merged)
         for spec in self.p["targets"]:
             target = None
+            wanted, canary = self.target_list(spec, merged, canaries)
             try:
                 target = self.build_target(spec)
-                data = target.sync(merged, self.check)
+                data = target.sync(wanted, self.check)
             except GridsecError as err:
                 data = dict(target.result.data) if target is not None else {"name": spec["name"], "type": spec["type"]}
                 data.update(failed=True, error=str(err), changed=False)
@@ -859,6 +946,7 @@ class Sync(object):
                 close = getattr(getattr(target, "db", None), "close", None)
                 if close is not None:
                     close()
+            data["canary"] = canary
             self.result["targets"].append(data)
             if data.get("changed"):
                 self.result["changed"] = True
@@ -880,14 +968,23 @@ class Sync(object):
                                                 "sha256": digest}
                 dirty = True
             for name, entries, info in lists:
+                if info["status"] == "ok":
+                    self.times.mark(name, now)
                 if info["status"] == "ok" and not info.get("unchanged"):
                     self.state.data["sources"][name] = {"sha256": info["sha256"],
                                                         "entries": [e.cache_dict() for e in entries]}
                     dirty = True
+            if self.state.data.get("dropped", {}) != dropped:
+                self.state.data["dropped"] = dropped
+                dirty = True
             try:
                 self.state.save(dirty=dirty)
             except (IOError, OSError) as err:
                 failures.append("state file %s: %s" % (self.state.path, err))
+            try:
+                self.times.save()
+            except (IOError, OSError) as err:
+                failures.append("source read times %s: %s" % (self.times.path, err))
         try:
             self.audit.flush()
         except (IOError, OSError) as err:

@@ -140,6 +140,7 @@ def test_parse_time(text, expected):
 
 HOSTILE = [BASE + "/CN=O'Neil \"Bob\" <b&b> Smith", "CN=Doe\\, John,OU=Users,DC=example,DC=org",
            BASE + "/CN=Jürgen Ñandú", BASE + "/CN=back\\slash;semi+UID=x",
+           BASE + "/CN=back\\slash;semi+plus sign=equal",
            BASE + "/OU=%s" % ("u" * 60) * 15 + "/CN=long"]
 
 
@@ -188,23 +189,29 @@ def test_argus_rules_are_deterministic_and_recognised_without_reparsing():
     assert [r.rule_id for r in policy.rules] == [r.rule_id for r in target._policy(  # pylint: disable=protected-access
         list(entries.values())[::-1], "public-x", "1").rules]
     assert all(r.deny and len(r.attributes) == 1 for r in policy.rules)
-    current, foreign = target._current(policy, entries)  # pylint: disable=protected-access
-    assert set(current) == set(entries) and not foreign
+    current, foreign, stale = target._current(policy, entries)  # pylint: disable=protected-access
+    assert set(current) == set(entries) and not foreign and not stale
+    # every subject is the literal a PAP stores for the slash form (canl: only ',' escaped), never RFC 4514 escapes
+    subjects = dict((r.attributes[0].value, r) for r in policy.rules if r.attributes[0].attribute_id_spl == "subject")
+    assert set(subjects) == set(parse_dn(v).to_pap_literal() for v in HOSTILE)
+    assert "CN=O'Neil \"Bob\" <b&b> Smith,OU=Users,DC=example,DC=org" in subjects
     # the value decides, not the rule id: a rule renamed by hand still holds its entry (no rewrite)
     policy.rules[0].rule_id = "renamed-by-hand"
-    current, foreign = target._current(policy, entries)  # pylint: disable=protected-access
-    assert set(current) == set(entries) and not foreign
-    # values written by other tools (PAP literal form) are still recognised semantically, as long as that literal is
-    # a valid RFC 2253 string (the PAP does not escape '"' or '+', so those come back as foreign rules: rewritten)
-    parseable = [v for v in HOSTILE if '"' not in v and "+" not in v]
-    entries = sl.merge([("s", [sl.Entry("dn", v) for v in parseable] + [sl.Entry("fqan", "/dteam/Role=bad")])])
-    policy = target._policy(entries.values(), "public-x", "1")  # pylint: disable=protected-access
+    current, foreign, stale = target._current(policy, entries)  # pylint: disable=protected-access
+    assert set(current) == set(entries) and not foreign and not stale
+    # rules an older version wrote with full RFC 4514 escapes are the same entries (kept, never removed or added)
+    # but stale: rewritten to the PAP literal
+    by_literal = dict((e.pap_literal, e) for e in entries.values())
     for rule in policy.rules:
         if rule.attributes[0].attribute_id_spl == "subject":
-            rule.attributes[0].value = parse_dn(rule.attributes[0].value).to_pap_literal()
-            rule.rule_id = "public-" + rule.rule_id
-    current, foreign = target._current(policy, entries)  # pylint: disable=protected-access
-    assert set(current) == set(entries)
+            rule.attributes[0].value = by_literal[rule.attributes[0].value].rfc2253
+    escaped = [r.attributes[0].value for r in policy.rules if r.attributes[0].attribute_id_spl == "subject"]
+    assert "CN=O'Neil \\\"Bob\\\" \\<b&b\\> Smith,OU=Users,DC=example,DC=org" in escaped
+    current, foreign, stale = target._current(policy, entries)  # pylint: disable=protected-access
+    assert set(current) == set(entries) and not foreign
+    changed_form = [e for e in entries.values() if e.kind == "dn" and e.rfc2253 != e.pap_literal]
+    assert len(changed_form) == 2  # quotes, <>, backslash, ';' and '+' differ between the two forms
+    assert sorted((s["value"], s["stored"]) for s in stale) == sorted((e.value, e.rfc2253) for e in changed_form)
     # the owned PolicySet does not use the literal ".*" resource, so HL ban/unban never select it
     assert target._policy_set().resource != ".*"  # pylint: disable=protected-access
 
@@ -473,3 +480,139 @@ def test_json_list_with_surrogate_pair_escapes_reads_like_utf8():
     # a YAML flow mapping that is not JSON is still read as YAML
     flow = sl.parse_yaml_list(b"{version: 1, entries: [{dn: /DC=org/CN=a}]}", "central")
     assert [e.value for e in flow] == ["/DC=org/CN=a"]
+
+
+# ---- issue 14: which DN parse each input goes through; cache age; canary; audit drops -----------------------------
+
+def _strict_parse_dn(real):
+    """A stand-in for the strict user-input parse of contract C1 (an unknown attribute type refused): the real
+    parse_dn, refusing the type CM. Only the names bound in _suspension_list are patched, so parse_stored_dn
+    (the lenient read of what a PAP stores) keeps the real parser."""
+    def parse(text):
+        dn = real(text)
+        if any(t.upper() == "CM" for rdn in dn.rdns for t, _v in rdn):
+            raise sl.DNError("unknown attribute type 'CM' in DN %r; did you mean CN?" % (text,), text=text)
+        return dn
+    return parse
+
+
+@pytest.fixture
+def strict_dn(monkeypatch):
+    monkeypatch.setattr(sl, "parse_dn", _strict_parse_dn(sl.parse_dn))
+
+
+def test_user_given_dns_are_parsed_strictly_and_a_refused_entry_names_itself_and_its_source(strict_dn):
+    typo = BASE + "/CM=John Doe"
+    with pytest.raises(sl.SourceError) as err:
+        sl.parse_yaml_list("version: 1\nentries:\n  - dn: %s/CN=ok\n  - dn: %s\n" % (BASE, typo), "ngi")
+    assert "source ngi" in str(err.value) and "entries[1]" in str(err.value) and typo in str(err.value)
+    assert "unknown attribute type 'CM'" in str(err.value)
+    with pytest.raises(sl.SourceError) as err:
+        sl.parse_plain_list("# list\n%s/CN=ok\n%s\n" % (BASE, typo), "local")
+    assert "source local" in str(err.value) and "line 3" in str(err.value) and typo in str(err.value)
+    with pytest.raises(sl.ConfigError) as err:
+        sl.AllowList([typo])
+    assert "allow_list item %r" % typo in str(err.value)
+    with pytest.raises(sl.ConfigError) as err:
+        sl.apply_allow_list({}, sl.AllowList(), [typo])
+    assert "allow_override item %r" % typo in str(err.value)
+
+
+class _TreeClient(object):
+    server_label = "central:8150"
+
+    def __init__(self, tree):
+        self.tree = tree
+
+    def get_tree(self, alias):
+        return self.tree
+
+
+def test_dns_read_back_from_a_pap_are_parsed_leniently(strict_dn):
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import Attribute, Policy, Rule
+
+    stored = "CN=John Doe,CM=typo,DC=example,DC=org"   # junk the central PAP holds: propagated, seen, removable
+    literal = 'CN=O\'Neil "Bob",DC=example,DC=org'      # the PAP literal: '"' unescaped
+    policy = Policy("public-1", "1", ".*", [Rule("r1", "Deny", [Attribute("subject", stored)]),
+                                            Rule("r2", "Deny", [Attribute("subject", literal)])])
+    root = PolicySet("root", "1", ".*", [("policyset", "ps")])
+    tree = PapPolicyTree("default", root, {"ps": PolicySet("ps", "1", ".*", [("policy", "public-1")])},
+                         {"public-1": policy})
+    entries, report = sl.read_argus_source(_TreeClient(tree), {"name": "central", "aliases": ["default"]})
+    assert sorted(e.pap_literal for e in entries) == sorted([stored, literal]) and not report["not_imported"]
+    # the owned policy of an Argus target holding such a rule: the entry is recognised (and lifted when it goes)
+    target = st.ArgusTarget("t", client=None, sync_name="sync")
+    current, foreign, stale = target._current(policy, {})  # pylint: disable=protected-access
+    assert len(current) == 2 and not foreign and not stale
+
+
+def test_pap_literal_of_entries_from_the_state_file_is_the_same():
+    for value in HOSTILE:
+        entry = sl.Entry("dn", value)
+        again = sl.Entry.trusted(json.loads(json.dumps(entry.cache_dict())))
+        assert again.dn is None and again.pap_literal == entry.pap_literal == parse_dn(value).to_pap_literal()
+    assert sl.Entry("fqan", "/dteam/Role=NULL").pap_literal == "/dteam"
+
+
+def test_durations_and_ages():
+    assert [sl.parse_duration(t) for t in ("90", "30m", "24h", "2d", "1w", "1.5h")] == \
+        [90, 1800, 86400, 172800, 604800, 5400]
+    for bad in ("", "a day", "0", "-1h", "5y"):
+        with pytest.raises(sl.ConfigError):
+            sl.parse_duration(bad)
+    assert [sl.format_age(s) for s in (5, 125, 3 * 3600 + 120, 2 * 86400 + 3600)] == \
+        ["5 s", "2 min", "3 h 2 min", "2 d 1 h"]
+
+
+def test_source_read_times_file_and_fallback_on_the_state_file(tmp_path):
+    state_path = tmp_path / "s.state.json"
+    times = sl.SourceTimes(str(tmp_path / "s.sources.json"), str(state_path)).load()
+    assert times.last_ok("central") is None                      # nothing known at all
+    state_path.write_text("{}")
+    os.utime(str(state_path), (1700000000, 1700000000))
+    assert times.last_ok("central") == datetime.datetime.fromtimestamp(1700000000, sl.UTC)  # older version's state
+    moment = sl.parse_time("2026-12-07T03:00:00Z")
+    times.mark("central", moment)
+    times.save()
+    assert oct(os.stat(tmp_path / "s.sources.json").st_mode & 0o777) == "0o600"
+    again = sl.SourceTimes(str(tmp_path / "s.sources.json"), str(state_path)).load()
+    assert again.last_ok("central") == moment
+    (tmp_path / "s.sources.json").write_text("not json")
+    assert sl.SourceTimes(str(tmp_path / "s.sources.json"), str(state_path)).load().last_ok("central") is not None
+
+
+def test_canary_entries_are_recognised_in_every_form_the_central_pap_may_hold():
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import canary_dn, canary_openssl
+
+    forms = [canary_dn("salt", "20261207"), canary_dn("salt", "20261206").replace(", ", ","),
+             canary_openssl("salt", "20261205")]
+    merged = sl.merge([("s", [sl.Entry("dn", v, stored=True) for v in forms] +
+                       [sl.Entry("dn", BASE + "/CN=Test Subject"), sl.Entry("fqan", "/dteam")])])
+    assert sorted(merged[k].value for k in sl.canary_keys(merged)) == sorted(
+        parse_dn(v).to_openssl() for v in forms)
+
+
+def test_newly_dropped_keys():
+    keys = [sl.Entry("dn", BASE + "/CN=a").key, sl.Entry("dn", BASE + "/CN=b").key]
+    assert sl.newly_dropped(None, keys) == keys
+    assert sl.newly_dropped([sl.key_id(keys[0])], keys) == [keys[1]]
+
+
+def test_argus_policy_in_the_old_escaped_form_is_migrated_by_one_update_then_idempotent():
+    pap = FakePap()
+    wanted = sl.merge([("s", [sl.Entry("dn", v) for v in HOSTILE] + [sl.Entry("fqan", "/dteam/Role=bad")])])
+    st.ArgusTarget("t", pap, "sync").sync(wanted, check_mode=False)
+    assert sorted(pap.owned_values()) == sorted(e.pap_literal for e in wanted.values())
+    for policy in pap.policies.values():            # what an earlier version wrote
+        for rule in policy.rules:
+            if rule.attributes[0].attribute_id_spl == "subject":
+                rule.attributes[0].value = [e for e in wanted.values() if e.pap_literal == rule.attributes[0].value][0] \
+                    .rfc2253
+    pap.operations = []
+    data = st.ArgusTarget("t", pap, "sync").sync(wanted, check_mode=False)
+    assert data["changed"] and writes(pap) == ["updatePolicy"] and data["rewritten_count"] == 2
+    assert (data["added_count"], data["removed_count"], data["kept_count"]) == (0, 0, len(wanted))
+    assert sorted(pap.owned_values()) == sorted(e.pap_literal for e in wanted.values())
+    pap.operations = []
+    data = st.ArgusTarget("t", pap, "sync").sync(wanted, check_mode=False)
+    assert not data["changed"] and writes(pap) == [] and data["rewritten_count"] == 0

@@ -21,8 +21,13 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     WriteRefusedError,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
+from ansible_collections.gridsec.ops.plugins.module_utils import _xml
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import PapClient
-from ansible_collections.gridsec.ops.plugins.module_utils._module_base import GridsecModule, jsonable
+from ansible_collections.gridsec.ops.plugins.module_utils._module_base import (
+    GridsecModule,
+    failure_error,
+    jsonable,
+)
 
 ARGUS_SPEC = dict(
     pap_host=dict(type="str", default="localhost"),
@@ -74,7 +79,10 @@ class ArgusModule(GridsecModule):
         problem = connection_problem(self.params)
         if problem:
             # argument validation: nothing was sent, so no server operation is named
-            self.fail_json(msg=problem, changed=False, operations=[], requests=[])
+            self.fail_json(msg=problem, changed=False, operations=[], requests=[],
+                           error=failure_error(problem, kind="config", error_type="ConfigError"))
+        # every PAP call is a SOAP message: without lxml nothing can be sent or read
+        self.require_library("lxml", _xml.LXML_IMPORT_ERROR)
 
     @property
     def server_label(self):

@@ -178,10 +178,10 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.gridsec.ops.plugins.module_utils import _incident
+from ansible_collections.gridsec.ops.plugins.module_utils._module_base import StructuredModule
 
 RESERVED_HEADERS = ("from", "to", "cc", "subject", "date", "message-id")
 
@@ -271,7 +271,7 @@ def send(module, message, recipients):
 
 
 def main():
-    module = AnsibleModule(
+    module = StructuredModule(
         argument_spec=dict(
             smtp_host=dict(type="str", default="localhost"),
             smtp_port=dict(type="int", default=25),

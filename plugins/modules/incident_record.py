@@ -94,16 +94,16 @@ path:
 
 import copy
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.gridsec.ops.plugins.module_utils import _incident
+from ansible_collections.gridsec.ops.plugins.module_utils._module_base import StructuredModule
 
 STATUSES = ("changed", "ok", "skipped", "failed", "would_change")
 
 
 def main():
-    module = AnsibleModule(
+    module = StructuredModule(
         argument_spec=dict(
             path=dict(type="path", required=True),
             incident=dict(type="str", required=True),

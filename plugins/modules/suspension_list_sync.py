@@ -494,8 +494,6 @@ import os
 import re
 import uuid
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ARGUS_SPEC, connection_problem
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils import _xml
@@ -507,7 +505,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._http import (
     HttpTransport,
     transport_options,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._module_base import gc_paused
+from ansible_collections.gridsec.ops.plugins.module_utils._module_base import StructuredModule, gc_paused
 from ansible_collections.gridsec.ops.plugins.module_utils._panda_module import PANDA_DB_SPEC, PANDA_SPEC
 from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_list as sl
 from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_targets as st
@@ -680,8 +678,7 @@ class Sync(object):
             return self.state.source_cache(name), dict(report, unchanged=True), digest
         if spec["type"] == "yaml":
             if sl.yaml is None and not data.lstrip().startswith(b"{"):
-                self.module.fail_json(msg=missing_required_lib("PyYAML") + " (source %s is YAML)" % name,
-                                      exception=sl.YAML_IMPORT_ERROR)
+                self.module.require_library("PyYAML", sl.YAML_IMPORT_ERROR, why="source %s is YAML" % name)
             return sl.parse_yaml_list(data, name), report, digest
         return sl.parse_plain_list(data, name), report, digest
 
@@ -738,8 +735,7 @@ class Sync(object):
         backend = db["db_backend"] or "postgresql"
         missing = _panda_db.load_driver(backend) if backend in _panda_db.DRIVER_LIBRARIES else None
         if missing:
-            self.module.fail_json(msg=missing_required_lib(_panda_db.DRIVER_LIBRARIES[backend]) + " (target %s)" % name,
-                                  exception=missing)
+            self.module.require_library(_panda_db.DRIVER_LIBRARIES[backend], missing, why="target %s" % name)
         connection = _panda_db.PandaDB.connect(
             backend=backend, dsn=db["db_dsn"], host=db["db_host"], port=db["db_port"], name=db["db_name"],
             user=db["db_user"], password=db["db_password"], meta_schema=db["db_meta_schema"],
@@ -915,7 +911,7 @@ def target_diff(data):
 
 
 def main():
-    module = AnsibleModule(
+    module = StructuredModule(
         argument_spec=argument_spec(),
         mutually_exclusive=list(TLS_MUTUALLY_EXCLUSIVE),
         required_together=list(TLS_REQUIRED_TOGETHER),
@@ -923,8 +919,8 @@ def main():
     )
     params = module.params
     argus = any(s["type"] == "argus" for s in params["sources"]) or any(t["type"] == "argus" for t in params["targets"])
-    if argus and not _xml.HAS_LXML:
-        module.fail_json(msg=missing_required_lib("lxml"), exception=str(_xml.LXML_IMPORT_ERROR))
+    if argus:
+        module.require_library("lxml", _xml.LXML_IMPORT_ERROR, why="Argus sources and targets are SOAP")
     # the state file, the sources and the PAP's policy each hold an object per entry: see gc_paused
     with gc_paused():
         Sync(module).run()

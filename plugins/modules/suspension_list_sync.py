@@ -36,6 +36,13 @@ description:
     O(return_list=true).
 author:
   - gridsec.ops maintainers (@gridsec)
+requirements:
+  - Python library C(lxml) with an Argus source or target (SOAP messages to the PAP)
+  - Python library C(PyYAML) with a YAML source (also a dependency of ansible-core)
+  - Python library C(psycopg) (version 3, O(db_backend=postgresql)) or C(oracledb) (O(db_backend=oracle))
+    with a PanDA target
+  - Python library C(cryptography), optional (it reads the DN of the credential; without it the check of the
+    credential's write permissions against an Argus target's ACL in check mode is skipped)
 extends_documentation_fragment:
   - gridsec.ops._argus
   - gridsec.ops._panda
@@ -485,6 +492,17 @@ run_id:
   description: Identifier of this run, written in every audit log line (C(run)).
   returned: always
   type: str
+error:
+  description:
+    - Why the task failed, in the same shape for every failure (also one found before any server was contacted).
+    - C(type) (the error class, for example V(TLSError), V(AuthorizationError), V(ConfigError), V(MissingLibrary),
+      V(ModuleFailure)), C(kind) (V(transport), V(tls), V(remote), V(authorization), V(not_found),
+      V(write_refused), V(config), V(missing_library) or V(error)), C(msg), C(server) and C(operation) (null
+      when no server operation failed), C(details) (dict of extra facts, never a secret).
+  returned: failed
+  type: dict
+  sample: {"type": "AuthorizationError", "kind": "authorization", "msg": "HTTP 403 Forbidden: the server refused
+    this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
 import copy

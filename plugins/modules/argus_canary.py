@@ -456,6 +456,7 @@ def published(module, today):
         module.warn("%d canary-shaped ban(s) in alias %s on %s have a hash that does not match the salt; left in "
                     "place: %s" % (len(foreign), alias, module.server_label, ", ".join(sorted(set(foreign)))))
     published_at = None
+    module.check_write_permission([op.operation for op in ops])  # a read-only credential
     if module.check_mode:
         after = work
         operations = [op.describe() for op in ops]

@@ -510,6 +510,7 @@ def run_module():
         if the_plan.ops:
             # before any write, and before check mode reports writes: a remote (cached) alias is read-only
             module.require_alias(alias, local=True)
+            module.check_write_permission([op.operation for op in the_plan.ops])  # a read-only credential
     except PlanError as err:
         module.fail_json(msg="%s: %s" % (module.server_label, err), operations=[], requests=module.client_operations())
     except GridsecError as err:

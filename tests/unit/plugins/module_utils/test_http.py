@@ -583,19 +583,24 @@ def _raw_server(answer):
 @pytest.mark.parametrize("kind", ["http.server", "closes-on-garbage", "ssh-banner"])
 def test_port_that_does_not_speak_tls_says_so(kind, user, pki):
     """A TLS handshake answered by plain HTTP (or another protocol) is not a rejected client certificate."""
+    server = listener = None
     if kind == "http.server":
         server = _quiet_server(http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler))
-        port, stop = server.server_address[1], lambda: (server.shutdown(), server.server_close())
+        port = server.server_address[1]
     else:
         listener, _seen = _raw_server(b"SSH-2.0-OpenSSH_9.6\r\n" if kind == "ssh-banner" else b"")
-        port, stop = listener.getsockname()[1], listener.close
+        port = listener.getsockname()[1]
     try:
         transport = HttpTransport("https://127.0.0.1:%d/pap/services" % port, client_cert=user.cert,
                                   client_key=user.key, ca_path=pki.ca_dir, retries=0, timeout=5)
         with pytest.raises(TLSError) as info:
             transport.request("POST", "echo", operation="ping", data=b"")
     finally:
-        stop()
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if listener is not None:
+            listener.close()
     text = str(info.value)
     assert "127.0.0.1:%d does not speak TLS (plain HTTP?)" % port in text, text
     assert "client certificate rejected" not in text

@@ -18,11 +18,17 @@ __metaclass__ = type
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     AuthorizationError,
     ConfigError,
+    RemoteError,
     WriteRefusedError,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
+from ansible_collections.gridsec.ops.plugins.module_utils import _xml
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import PapClient
-from ansible_collections.gridsec.ops.plugins.module_utils._module_base import GridsecModule, jsonable
+from ansible_collections.gridsec.ops.plugins.module_utils._module_base import (
+    GridsecModule,
+    failure_error,
+    jsonable,
+)
 
 ARGUS_SPEC = dict(
     pap_host=dict(type="str", default="localhost"),
@@ -65,6 +71,37 @@ def connection_problem(params):
     return None
 
 
+UNKNOWN_DN = ("the DN of the credential is unknown (no readable client certificate, or the Python library "
+              "cryptography is missing)")
+
+
+def predicted_refusal(client, caller, operations, acl=None):
+    """What the PAP's global ACL says about sending ``operations`` (wire names, in order) with the credential
+    whose DN is ``caller``, before any of them is sent.
+
+    Returns ``(error, None)`` with the ``AuthorizationError`` the PAP would answer the first refused operation
+    with (``_argus_pap_plan.refusal_error``: its own text), ``(None, None)`` when it allows them all and
+    ``(None, why)`` when it cannot be told: the DN is unknown, or ``getACL`` is refused (it needs
+    CONFIGURATION_READ). ``acl``: the ACL when the caller has read it already.
+    """
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus_pap_plan import refusal_error
+
+    if not operations:
+        return None, None
+    if not caller:
+        return None, UNKNOWN_DN
+    if acl is None:
+        try:
+            acl = client.get_acl()
+        except (AuthorizationError, RemoteError) as err:
+            return None, "the PAP's ACL cannot be read with it (getACL: %s)" % err.msg
+    for operation in operations:
+        error = refusal_error(acl, caller, operation, client.server_label)
+        if error is not None:
+            return error, None
+    return None, None
+
+
 class ArgusModule(GridsecModule):
     """``GridsecModule`` with the PAP connection options and a lazily built ``PapClient``."""
 
@@ -74,7 +111,10 @@ class ArgusModule(GridsecModule):
         problem = connection_problem(self.params)
         if problem:
             # argument validation: nothing was sent, so no server operation is named
-            self.fail_json(msg=problem, changed=False, operations=[], requests=[])
+            self.fail_json(msg=problem, changed=False, operations=[], requests=[],
+                           error=failure_error(problem, kind="config", error_type="ConfigError"))
+        # every PAP call is a SOAP message: without lxml nothing can be sent or read
+        self.require_library("lxml", _xml.LXML_IMPORT_ERROR)
 
     @property
     def server_label(self):
@@ -103,6 +143,27 @@ class ArgusModule(GridsecModule):
             result["operations"] = jsonable(list(self.done_operations)) if self.done_operations is not None \
                 else self.client_operations()
         return result
+
+    def fail_predicted(self, err):
+        """Fail, before anything was written, with the refusal ``err`` that the PAP's ACL predicts."""
+        details = err.details
+        self.warn("%s: predicted from the PAP's ACL before anything was written: %s lacks %s, so %s would be "
+                  "refused; nothing was changed" % (self.server_label, details["identity"],
+                                                    " and ".join(details["missing"]), err.operation))
+        self.fail_from(err, operations=[], changed=False)
+
+    def check_write_permission(self, operations):
+        """Check mode: fail as the PAP will when its global ACL refuses one of the planned ``operations`` to
+        this credential (a read-only one), so that check mode never predicts a write the real run cannot do;
+        warn when that cannot be told. Real runs leave the decision to the PAP."""
+        if not self.check_mode or not operations:
+            return
+        err, why = predicted_refusal(self.client(), self.caller_dn(), operations)
+        if err is not None:
+            self.fail_predicted(err)
+        if why is not None:
+            self.warn("check mode could not verify that the credential may write on %s: %s; the operations "
+                      "listed assume it may" % (self.server_label, why))
 
     def require_alias(self, alias, local=True):
         """Check that ``alias`` exists (and is local when ``local``) before anything is written.

@@ -16,6 +16,7 @@ import copy
 
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import AcePrincipal, Pap
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, dn_equal, parse_dn
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import AuthorizationError
 
 PERMISSIONS = ("POLICY_READ_LOCAL", "POLICY_READ_REMOTE", "POLICY_WRITE", "CONFIGURATION_READ", "CONFIGURATION_WRITE")
 ANYONE_NAMES = ("ANYONE", "/O=PAP/OU=Internal/CN=Any authenticated user")
@@ -265,8 +266,27 @@ def plan_order(configured, aliases_before, aliases_after, removed, requested, co
 # Permissions (argus-pap *Operation.setupPermissions, global context)
 # --------------------------------------------------------------------------------------------------
 
-# operation -> (argus-pap operation class, permissions it needs)
+# operation -> (argus-pap operation class, permissions it needs): the classes under
+# org.glite.authz.pap.authz.operations (their setupPermissions()), global context
 REQUIRED_PERMISSIONS = {
+    # policy writes (xacmlpolicymanagement.*, highlevelpolicymanagement.*)
+    "addPolicy": ("AddPolicyOperation", ("POLICY_WRITE",)),
+    "addPolicies": ("AddPoliciesOperation", ("POLICY_WRITE",)),
+    "addPolicySet": ("AddPolicySetOperation", ("POLICY_WRITE",)),
+    "storePolicy": ("StorePolicyOperation", ("POLICY_WRITE",)),
+    "storePolicySet": ("StorePolicySetOperation", ("POLICY_WRITE",)),
+    "updatePolicy": ("UpdatePolicyOperation", ("POLICY_WRITE", "POLICY_READ_LOCAL")),
+    "updatePolicySet": ("UpdatePolicySetOperation", ("POLICY_WRITE", "POLICY_READ_LOCAL")),
+    "removePolicy": ("RemovePolicyOperation", ("POLICY_WRITE",)),
+    "removePolicySet": ("RemovePolicySetOperation", ("POLICY_WRITE",)),
+    "removeObjectByIdAndReferences": ("RemoveObjectByIdAndReferencesOperation", ("POLICY_WRITE",)),
+    "move": ("MoveOperation", ("POLICY_WRITE",)),
+    "ban": ("BanOperation", ("POLICY_WRITE",)),
+    "unban": ("UnbanOperation", ("POLICY_WRITE", "POLICY_READ_LOCAL")),
+    "addRule": ("AddRuleOperation", ("POLICY_WRITE",)),
+    "eraseRepository": ("EraseRepositoryOperation", ("POLICY_WRITE",)),
+    "purge": ("PurgeOperation", ("POLICY_WRITE", "POLICY_READ_LOCAL")),
+    # configuration writes (papmanagement.*, authz_management.*)
     "addPap": ("AddPapOperation", ("CONFIGURATION_WRITE",)),
     "updatePap": ("UpdatePapOperation", ("CONFIGURATION_READ", "CONFIGURATION_WRITE")),
     "removePap": ("RemovePapOperation", ("CONFIGURATION_READ", "CONFIGURATION_WRITE")),
@@ -306,6 +326,19 @@ def predict_refusal(acl, caller, operation):
     if not missing or all(p in fqan_granted for p in missing):
         return None
     return name, missing
+
+
+def refusal_error(acl, caller, operation, server_label):
+    """The ``AuthorizationError`` the PAP ``server_label`` will answer ``operation`` with (``predict_refusal``),
+    carrying the PAP's own refusal text, or None."""
+    refusal = predict_refusal(acl, caller, operation)
+    if refusal is None:
+        return None
+    name, missing = refusal
+    return AuthorizationError("SOAP fault: PAPAuthzException: Insufficient privileges to perform operation '%s'."
+                              % name, server="PAP %s" % server_label, operation=operation,
+                              details={"predicted": True, "identity": caller, "missing": missing,
+                                       "operation_class": name})
 
 
 # --------------------------------------------------------------------------------------------------

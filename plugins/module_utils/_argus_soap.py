@@ -38,6 +38,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._xml import (
     local_name,
     namespace_of,
     parse_xml,
+    require_lxml,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import XACML_NS, XACML_PREFIX
 
@@ -212,6 +213,7 @@ def _is_element(value):
 
 
 def _envelope():
+    require_lxml()  # every request starts here
     envelope = etree.Element("{%s}Envelope" % SOAP_ENV_NS,
                              nsmap={"soapenv": SOAP_ENV_NS, "xsi": XSI_NS, "xsd": XSD_NS,
                                     XACML_PREFIX: XACML_NS})

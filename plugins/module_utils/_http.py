@@ -77,6 +77,11 @@ TLS_KEYS = ("client_cert", "client_key", "client_key_passphrase", "proxy_file", 
 ENV_PROXY = "X509_USER_PROXY"
 ENV_CERT = "X509_USER_CERT"
 ENV_KEY = "X509_USER_KEY"
+# OpenSSL's words for a first "record" that is no TLS record (e.g. "HTTP/1.1 400" or an SSH banner): the port
+# speaks another protocol. Texts of OpenSSL 1.1 to 3.x.
+_NOT_TLS_TEXTS = ("wrong version number", "wrong_version_number", "packet length too long", "unknown protocol",
+                  "record layer failure", "record_layer_failure", "http request")
+_EOF_TEXTS = ("eof occurred", "unexpected eof", "connection reset")
 NO_CREDENTIAL_HINT = ("no client credential was configured: set proxy_file (or X509_USER_PROXY), or client_cert and "
                       "client_key (or X509_USER_CERT and X509_USER_KEY), or create a proxy at %s")
 
@@ -493,7 +498,7 @@ class HttpTransport(object):
                 sock = self._context.wrap_socket(sock, server_hostname=host)
             except ssl.SSLError as exc:  # includes CertificateError (verification, host name)
                 sock.close()
-                raise self._tls_error(exc, operation) from exc
+                raise self._tls_error(exc, operation, origin) from exc
             except socket.timeout as exc:
                 sock.close()
                 raise TransportError("no TLS handshake from %s within %ss (timed out); nothing was sent"
@@ -502,7 +507,7 @@ class HttpTransport(object):
             except OSError as exc:
                 # a reset in mid-handshake: often how a server refuses the client certificate (see _tls_error)
                 sock.close()
-                raise self._tls_error(exc, operation) from exc
+                raise self._tls_error(exc, operation, origin) from exc
             connection = http.client.HTTPSConnection(host, port, timeout=self.timeout, context=self._context)
         else:
             connection = http.client.HTTPConnection(host, port, timeout=self.timeout)
@@ -541,10 +546,17 @@ class HttpTransport(object):
                                  operation=operation, details={"status": response.status, "limit": limit})
         return b"".join(chunks)
 
-    def _tls_error(self, exc, operation):
+    def _tls_error(self, exc, operation, origin=None):
+        """``TLSError`` saying why the handshake with ``origin`` (``(scheme, host, port)``, given when the
+        failure was in the handshake itself) failed."""
         text = str(exc)
         lowered = text.lower()
         no_credential = self.client_credential is None
+        if origin is not None and _not_tls(lowered, origin, self.timeout):
+            return TLSError("%s:%s does not speak TLS (plain HTTP?): it answered the TLS handshake in another "
+                            "protocol; check the port (and the scheme) of %s; nothing was sent (%s)"
+                            % (origin[1], origin[2], self.base_url, text), server=self.server_label,
+                            operation=operation, details={"url": self.base_url, "not_tls": True})
         if "certificate_verify_failed" in lowered or "certificate verify failed" in lowered:
             hint = "server certificate not trusted by CA path %s" % (self.ca_path or "(system default)")
             # Python's texts: "Hostname mismatch, certificate is not valid for 'x'", "IP address mismatch ..."
@@ -600,6 +612,29 @@ class HttpTransport(object):
                     % (self.base_url, _describe(exc)))
         return TransportError(what, server=self.server_label, operation=operation,
                               details={"url": self.base_url, "attempts": 1})
+
+
+def _not_tls(lowered, origin, timeout):
+    """True when a failed handshake with ``origin`` shows a peer that does not speak TLS: OpenSSL read a first
+    record that is no TLS record, or the peer hung up on the ClientHello (a plain HTTP server that drops a
+    request it cannot parse, but also a TLS server refusing the client) and answers plain HTTP on a new
+    connection."""
+    if any(word in lowered for word in _NOT_TLS_TEXTS):
+        return True
+    if not any(word in lowered for word in _EOF_TEXTS):
+        return False
+    return _answers_plain_http(origin[1], origin[2], min(timeout or 5, 5))
+
+
+def _answers_plain_http(host, port, timeout):
+    """True when ``host:port`` answers ``HEAD / HTTP/1.0`` with an HTTP status line (only asked after a
+    handshake that the peer hung up on: a TLS server answers it with an alert or closes)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(b"HEAD / HTTP/1.0\r\nHost: %s\r\n\r\n" % host.encode("idna"))
+            return sock.recv(5) == b"HTTP/"
+    except (OSError, UnicodeError):
+        return False
 
 
 def _describe(exc):

@@ -12,8 +12,11 @@ PRIVATE to the gridsec.ops collection: this module may change at any time, witho
 - the one error path: every ``GridsecError`` becomes ``fail_json`` with the error's message (naming server and
   operation), its structured form under ``error``, and ``requests`` (what had been sent so far); each backend adds
   its own keys in ``prepare_failure``;
+- every failure carries ``error`` (``StructuredModule``, also the base of the modules without a server
+  connection): the ``GridsecError``'s structured form, else ``failure_error(msg)`` of the same shape;
 - building an ``HttpTransport`` (a ``ConfigError`` from it fails the task the same way);
-- checking a required Python library before it is used;
+- checking a required Python library before it is used (``missing_required_lib`` wording, ``error.kind``
+  ``missing_library``);
 - the DN of the credential the module connects with.
 """
 
@@ -67,6 +70,13 @@ def error_to_dict(err):
     return out
 
 
+def failure_error(msg, kind="error", error_type="ModuleFailure", details=None):
+    """The ``error`` of a failure that is no ``GridsecError`` (invalid options, a check of the module itself,
+    a missing library): the same keys as ``GridsecError.to_dict()``, ``server``/``operation`` None."""
+    return {"type": error_type, "kind": kind, "msg": str(msg), "server": None, "operation": None,
+            "details": jsonable(details or {})}
+
+
 def read_credential_dn(path):
     """Slash-form subject DN of the first non-proxy certificate in a PEM file (a client certificate or an
     RFC 3820 proxy chain), or None when it cannot be read (no file, no ``cryptography``)."""
@@ -117,7 +127,28 @@ def gc_paused():
             gc.enable()
 
 
-class GridsecModule(AnsibleModule):
+class StructuredModule(AnsibleModule):
+    """AnsibleModule whose every failure returns ``error`` (RETURN ``error`` of every module): a caller gives
+    a ``GridsecError``'s structured form, anything else (AnsibleModule's own option checks included) gets
+    ``failure_error(msg)``."""
+
+    def fail_json(self, msg, **kwargs):
+        if not isinstance(kwargs.get("error"), dict):
+            kwargs["error"] = failure_error(msg)
+        super(StructuredModule, self).fail_json(msg=msg, **kwargs)
+
+    def require_library(self, name, import_error, why=None):
+        """Fail the task (nothing was sent) when the Python library ``name`` could not be imported:
+        ``import_error`` is the traceback text of that import, ``None`` when it worked; ``why`` (optional) is
+        added to the message (e.g. which source needs it)."""
+        if import_error:
+            msg = missing_required_lib(name) + (" (%s)" % why if why else "")
+            self.fail_json(msg=msg, exception=import_error, changed=False,
+                           error=failure_error(msg, kind="missing_library", error_type="MissingLibrary",
+                                               details={"library": name}))
+
+
+class GridsecModule(StructuredModule):
     """AnsibleModule with the TLS options, one lazily built client and one ``GridsecError`` → ``fail_json`` path.
 
     ``connection_specs``: the backend's option specs (merged in order, before ``TLS_SPEC`` and the module's own
@@ -135,13 +166,6 @@ class GridsecModule(AnsibleModule):
         super(GridsecModule, self).__init__(argument_spec=spec, mutually_exclusive=mutually_exclusive,
                                             required_together=required_together, **kwargs)
         self._client = None
-
-    # -- requirements -------------------------------------------------------------------------------
-    def require_library(self, name, import_error):
-        """Fail the task (nothing was sent) when the Python library ``name`` could not be imported:
-        ``import_error`` is the traceback text of that import, ``None`` when it worked."""
-        if import_error:
-            self.fail_json(msg=missing_required_lib(name), exception=import_error)
 
     def new_transport(self, transport_class, base_url, **kwargs):
         """``transport_class(base_url, <TLS options>, **kwargs)``; a ``GridsecError`` fails the task."""

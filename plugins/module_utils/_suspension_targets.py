@@ -40,7 +40,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan imp
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import Attribute, Policy, PolicySet, Rule
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import clean_user_id
-from ansible_collections.gridsec.ops.plugins.module_utils._module_base import gc_paused
+from ansible_collections.gridsec.ops.plugins.module_utils._module_base import gc_paused, read_credential_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension_list import (
     DN,
     FQAN,
@@ -222,6 +222,20 @@ class ArgusTarget(object):
             data["attempts"] = attempts
             return outcome
 
+    def _check_write_permission(self, plan):
+        """Check mode: a credential the PAP's ACL does not let write (read-only) fails the target as the real
+        run would (``_argus_module.predicted_refusal``); a warning when that cannot be told."""
+        from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import predicted_refusal
+
+        credential = getattr(getattr(self.client, "transport", None), "credential", None)
+        err, why = predicted_refusal(self.client, read_credential_dn(getattr(credential, "cert", None)), plan)
+        if err is not None:
+            raise err
+        if why is not None:
+            self.result.data.setdefault("warnings", []).append(
+                "check mode could not verify that the credential may write on %s: %s; the operations listed "
+                "assume it may" % (self.client.server_label, why))
+
     def _attempt(self, wanted, check_mode):
         data = self.result.data
         tree = self.client.get_tree(self.alias)
@@ -268,6 +282,8 @@ class ArgusTarget(object):
             plan = [p for p in plan if p != "updatePolicy"] + ["addPolicies", "removeObjectByIdAndReferences"]
         data["planned"] = plan
         data["changed"] = bool(plan)
+        if check_mode and plan:
+            self._check_write_permission(plan)
         if check_mode or not plan:
             if placement is None:
                 placement = {"alias": self.alias, "root_index": 0, "permits_before": [],

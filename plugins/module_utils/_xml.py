@@ -16,14 +16,16 @@ huge documents). So:
 """
 
 import re
+import traceback
 
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import RemoteError
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, RemoteError
 
 try:
     from lxml import etree
-except ImportError as import_error:  # pragma: no cover - depends on the managed node
+except ImportError:  # pragma: no cover - depends on the managed node
     HAS_LXML = False
-    LXML_IMPORT_ERROR = import_error
+    #: the import traceback (text), as ``missing_required_lib``/``GridsecModule.require_library`` take it
+    LXML_IMPORT_ERROR = traceback.format_exc()
     etree = None
 else:
     HAS_LXML = True
@@ -36,10 +38,18 @@ _DOCTYPE_BYTES = re.compile(br"<!\s*doctype", re.IGNORECASE)
 _ENTITY_BYTES = re.compile(br"<!\s*entity", re.IGNORECASE)
 
 
+def require_lxml():
+    """Raise ``ConfigError`` when lxml cannot be imported (modules check it first, with ``require_library``:
+    this guards library callers, so that none ends in ``'NoneType' object has no attribute ...``)."""
+    if not HAS_LXML:
+        raise ConfigError("the Python library lxml is required to build and read the XML of SOAP/XACML messages "
+                          "but it cannot be imported on this host: %s"
+                          % LXML_IMPORT_ERROR.strip().splitlines()[-1], details={"library": "lxml"})
+
+
 def hardened_parser():
     """A new lxml parser that cannot resolve entities, load DTDs or reach the network."""
-    if not HAS_LXML:
-        raise RemoteError("the Python library 'lxml' is required to read XML replies (%s)" % LXML_IMPORT_ERROR)
+    require_lxml()
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,

@@ -37,6 +37,10 @@ description:
     C(extras/check_argus_canary), that turns a saved result into plugin output and exit code.
 author:
   - gridsec.ops maintainers (@gridsec)
+requirements:
+  - Python library C(lxml) on the host that runs the module (every call to a PAP is a SOAP message)
+  - Python library C(cryptography), optional (it reads the DN of the credential; without it the check of the
+    credential's write permissions against the PAP's ACL in check mode of O(state=published) is skipped)
 extends_documentation_fragment:
   - gridsec.ops._argus
   - gridsec.ops._tls
@@ -333,6 +337,17 @@ operations:
   returned: always
   type: list
   elements: dict
+error:
+  description:
+    - Why the task failed, in the same shape for every failure (also one found before any server was contacted).
+    - C(type) (the error class, for example V(TLSError), V(AuthorizationError), V(ConfigError), V(MissingLibrary),
+      V(ModuleFailure)), C(kind) (V(transport), V(tls), V(remote), V(authorization), V(not_found),
+      V(write_refused), V(config), V(missing_library) or V(error)), C(msg), C(server) and C(operation) (null
+      when no server operation failed), C(details) (dict of extra facts, never a secret).
+  returned: failed
+  type: dict
+  sample: {"type": "AuthorizationError", "kind": "authorization", "msg": "HTTP 403 Forbidden: the server refused
+    this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
 import concurrent.futures
@@ -441,6 +456,7 @@ def published(module, today):
         module.warn("%d canary-shaped ban(s) in alias %s on %s have a hash that does not match the salt; left in "
                     "place: %s" % (len(foreign), alias, module.server_label, ", ".join(sorted(set(foreign)))))
     published_at = None
+    module.check_write_permission([op.operation for op in ops])  # a read-only credential
     if module.check_mode:
         after = work
         operations = [op.describe() for op in ops]

@@ -25,6 +25,8 @@ description:
   - Never changes anything.
 author:
   - gridsec.ops maintainers (@gridsec)
+requirements:
+  - Python library C(lxml) on the host that runs the module (every call to a PAP is a SOAP message)
 extends_documentation_fragment:
   - gridsec.ops._argus
   - gridsec.ops._tls
@@ -123,6 +125,17 @@ operations:
   returned: always
   type: list
   elements: dict
+error:
+  description:
+    - Why the task failed, in the same shape for every failure (also one found before any server was contacted).
+    - C(type) (the error class, for example V(TLSError), V(AuthorizationError), V(ConfigError), V(MissingLibrary),
+      V(ModuleFailure)), C(kind) (V(transport), V(tls), V(remote), V(authorization), V(not_found),
+      V(write_refused), V(config), V(missing_library) or V(error)), C(msg), C(server) and C(operation) (null
+      when no server operation failed), C(details) (dict of extra facts, never a secret).
+  returned: failed
+  type: dict
+  sample: {"type": "AuthorizationError", "kind": "authorization", "msg": "HTTP 403 Forbidden: the server refused
+    this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
 import time

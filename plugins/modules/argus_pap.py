@@ -26,7 +26,7 @@ description:
 author:
   - gridsec.ops maintainers (@gridsec)
 requirements:
-  - Python library C(lxml) on the host that runs the module
+  - Python library C(lxml) on the host that runs the module (every call to a PAP is a SOAP message)
   - Python library C(cryptography), optional (without it the DN of the credential is unknown, and the ACL
     lock-out guard and the prediction of permission refusals are skipped)
 extends_documentation_fragment:
@@ -278,9 +278,16 @@ requests:
   type: list
   elements: dict
 error:
-  description: Details of the failure.
+  description:
+    - Why the task failed, in the same shape for every failure (also one found before any server was contacted).
+    - C(type) (the error class, for example V(TLSError), V(AuthorizationError), V(ConfigError), V(MissingLibrary),
+      V(ModuleFailure)), C(kind) (V(transport), V(tls), V(remote), V(authorization), V(not_found),
+      V(write_refused), V(config), V(missing_library) or V(error)), C(msg), C(server) and C(operation) (null
+      when no server operation failed), C(details) (dict of extra facts, never a secret).
   returned: failed
   type: dict
+  sample: {"type": "AuthorizationError", "kind": "authorization", "msg": "HTTP 403 Forbidden: the server refused
+    this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ArgusModule, pap_to_dict
@@ -291,7 +298,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_pap_plan import
     plan_order,
     plan_paps,
     PapPlanError,
-    predict_refusal,
+    refusal_error,
     remote_after_default,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import to_spl, view_from_tree
@@ -529,24 +536,17 @@ def _check_permissions(module, client, acl, writes, refreshes, auto_refresh):
     skipped = set()
     planned = [(d["operation"], d) for d in writes] + [("refreshCache", {"args": {"alias": a}}) for a in refreshes]
     for operation, desc in planned:
-        refusal = predict_refusal(acl, caller, operation)
-        if refusal is None:
+        err = refusal_error(acl, caller, operation, module.server_label)
+        if err is None:
             continue
-        name, missing = refusal
         alias = desc["args"].get("alias")
         if operation == "refreshCache" and alias in auto_refresh and alias not in module.params["refresh_cache"]:
             module.warn("%s: the automatic refreshCache of %s is skipped: %s lacks %s on this PAP (its ACL), so the "
                         "PAP would refuse it; %s is pulled at the PAP's next poll"
-                        % (module.server_label, alias, caller, " and ".join(missing), alias))
+                        % (module.server_label, alias, caller, " and ".join(err.details["missing"]), alias))
             skipped.add(alias)
             continue
-        err = AuthorizationError("SOAP fault: PAPAuthzException: Insufficient privileges to perform operation "
-                                 "'%s'." % name, server="PAP %s" % module.server_label, operation=operation,
-                                 details={"predicted": True, "identity": caller, "missing": missing,
-                                          "operation_class": name})
-        module.warn("%s: predicted from the PAP's ACL before anything was written: %s lacks %s, so %s would be "
-                    "refused; nothing was changed" % (module.server_label, caller, " and ".join(missing), operation))
-        module.fail_from(err, operations=[], changed=False)
+        module.fail_predicted(err)
     return skipped
 
 

@@ -38,6 +38,10 @@ description:
     reads the tree only."
 author:
   - gridsec.ops maintainers (@gridsec)
+requirements:
+  - Python library C(lxml) on the host that runs the module (every call to a PAP is a SOAP message)
+  - Python library C(cryptography), optional (it reads the DN of the credential; without it the check of the
+    credential's write permissions against the PAP's ACL in check mode is skipped)
 extends_documentation_fragment:
   - gridsec.ops._argus
   - gridsec.ops._tls
@@ -355,9 +359,16 @@ requests:
   type: list
   elements: dict
 error:
-  description: Details of the failure (type, server, operation).
+  description:
+    - Why the task failed, in the same shape for every failure (also one found before any server was contacted).
+    - C(type) (the error class, for example V(TLSError), V(AuthorizationError), V(ConfigError), V(MissingLibrary),
+      V(ModuleFailure)), C(kind) (V(transport), V(tls), V(remote), V(authorization), V(not_found),
+      V(write_refused), V(config), V(missing_library) or V(error)), C(msg), C(server) and C(operation) (null
+      when no server operation failed), C(details) (dict of extra facts, never a secret).
   returned: failed
   type: dict
+  sample: {"type": "AuthorizationError", "kind": "authorization", "msg": "HTTP 403 Forbidden: the server refused
+    this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
 
@@ -565,6 +576,7 @@ def run_module():
         if the_plan.ops:
             # before any write, and before check mode reports writes: a remote (cached) alias is read-only
             module.require_alias(alias, local=True)
+            module.check_write_permission([op.operation for op in the_plan.ops])  # a read-only credential
     except PlanError as err:
         module.fail_json(msg="%s: %s" % (module.server_label, err), operations=[], requests=module.client_operations(),
                          stripped_rdns=stripped_rdns)

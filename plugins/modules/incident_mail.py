@@ -27,6 +27,8 @@ description:
     rerun does not send a duplicate to the others.
 author:
   - gridsec.ops maintainers (@gridsec)
+requirements:
+  - only the Python standard library (C(smtplib), C(ssl))
 extends_documentation_fragment:
   - gridsec.ops._attributes
 attributes:
@@ -211,6 +213,17 @@ references:
   returned: always
   type: list
   elements: str
+error:
+  description:
+    - Why the task failed, in the same shape for every failure (also one found before any server was contacted).
+    - C(type) (the error class, for example V(TLSError), V(AuthorizationError), V(ConfigError), V(MissingLibrary),
+      V(ModuleFailure)), C(kind) (V(transport), V(tls), V(remote), V(authorization), V(not_found),
+      V(write_refused), V(config), V(missing_library) or V(error)), C(msg), C(server) and C(operation) (null
+      when no server operation failed), C(details) (dict of extra facts, never a secret).
+  returned: failed
+  type: dict
+  sample: {"type": "AuthorizationError", "kind": "authorization", "msg": "HTTP 403 Forbidden: the server refused
+    this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
 import email.policy
@@ -222,10 +235,10 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.gridsec.ops.plugins.module_utils import _incident
+from ansible_collections.gridsec.ops.plugins.module_utils._module_base import StructuredModule
 
 RESERVED_HEADERS = ("from", "to", "cc", "subject", "date", "message-id", "in-reply-to", "references")
 
@@ -426,7 +439,7 @@ def record_sent(module, params, message_id, server, digest, refused, result):
 
 
 def main():
-    module = AnsibleModule(
+    module = StructuredModule(
         argument_spec=dict(
             smtp_host=dict(type="str", default="localhost"),
             smtp_port=dict(type="int", default=25),

@@ -22,6 +22,8 @@ description:
     not an incident record is never overwritten.
 author:
   - gridsec.ops maintainers (@gridsec)
+requirements:
+  - only the Python standard library
 extends_documentation_fragment:
   - gridsec.ops._attributes
 attributes:
@@ -90,20 +92,31 @@ path:
   description: Path of the record.
   returned: always
   type: str
+error:
+  description:
+    - Why the task failed, in the same shape for every failure (also one found before any server was contacted).
+    - C(type) (the error class, for example V(TLSError), V(AuthorizationError), V(ConfigError), V(MissingLibrary),
+      V(ModuleFailure)), C(kind) (V(transport), V(tls), V(remote), V(authorization), V(not_found),
+      V(write_refused), V(config), V(missing_library) or V(error)), C(msg), C(server) and C(operation) (null
+      when no server operation failed), C(details) (dict of extra facts, never a secret).
+  returned: failed
+  type: dict
+  sample: {"type": "AuthorizationError", "kind": "authorization", "msg": "HTTP 403 Forbidden: the server refused
+    this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
 import copy
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.gridsec.ops.plugins.module_utils import _incident
+from ansible_collections.gridsec.ops.plugins.module_utils._module_base import StructuredModule
 
 STATUSES = ("changed", "ok", "skipped", "failed", "would_change")
 
 
 def main():
-    module = AnsibleModule(
+    module = StructuredModule(
         argument_spec=dict(
             path=dict(type="path", required=True),
             incident=dict(type="str", required=True),

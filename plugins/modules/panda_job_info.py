@@ -30,6 +30,8 @@ description:
     (monitor). When the URL cannot be determined for sure, none is returned and RV(payload_url_reason) says why."
 author:
   - gridsec.ops maintainers (@gridsec)
+requirements:
+  - only the Python standard library (the database options are accepted and ignored)
 extends_documentation_fragment:
   - gridsec.ops._panda
   - gridsec.ops._tls
@@ -289,6 +291,17 @@ requests:
   returned: always
   type: list
   elements: dict
+error:
+  description:
+    - Why the task failed, in the same shape for every failure (also one found before any server was contacted).
+    - C(type) (the error class, for example V(TLSError), V(AuthorizationError), V(ConfigError), V(MissingLibrary),
+      V(ModuleFailure)), C(kind) (V(transport), V(tls), V(remote), V(authorization), V(not_found),
+      V(write_refused), V(config), V(missing_library) or V(error)), C(msg), C(server) and C(operation) (null
+      when no server operation failed), C(details) (dict of extra facts, never a secret).
+  returned: failed
+  type: dict
+  sample: {"type": "AuthorizationError", "kind": "authorization", "msg": "HTTP 403 Forbidden: the server refused
+    this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
 import os

@@ -30,6 +30,9 @@ description:
     cancels running jobs at once too.
 author:
   - gridsec.ops maintainers (@gridsec)
+requirements:
+  - with the database options, Python library C(psycopg) (version 3, O(db_backend=postgresql), the default)
+    or C(oracledb) (O(db_backend=oracle)) on the host that runs the module
 extends_documentation_fragment:
   - gridsec.ops._panda
   - gridsec.ops._tls
@@ -283,6 +286,17 @@ diff:
   description: Job and task states before and after.
   returned: when diff mode is on
   type: dict
+error:
+  description:
+    - Why the task failed, in the same shape for every failure (also one found before any server was contacted).
+    - C(type) (the error class, for example V(TLSError), V(AuthorizationError), V(ConfigError), V(MissingLibrary),
+      V(ModuleFailure)), C(kind) (V(transport), V(tls), V(remote), V(authorization), V(not_found),
+      V(write_refused), V(config), V(missing_library) or V(error)), C(msg), C(server) and C(operation) (null
+      when no server operation failed), C(details) (dict of extra facts, never a secret).
+  returned: failed
+  type: dict
+  sample: {"type": "AuthorizationError", "kind": "authorization", "msg": "HTTP 403 Forbidden: the server refused
+    this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError

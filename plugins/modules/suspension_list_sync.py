@@ -39,6 +39,13 @@ description:
     O(return_list=true).
 author:
   - gridsec.ops maintainers (@gridsec)
+requirements:
+  - Python library C(lxml) with an Argus source or target (SOAP messages to the PAP)
+  - Python library C(PyYAML) with a YAML source (also a dependency of ansible-core)
+  - Python library C(psycopg) (version 3, O(db_backend=postgresql)) or C(oracledb) (O(db_backend=oracle))
+    with a PanDA target
+  - Python library C(cryptography), optional (it reads the DN of the credential; without it the check of the
+    credential's write permissions against an Argus target's ACL in check mode is skipped)
 extends_documentation_fragment:
   - gridsec.ops._argus
   - gridsec.ops._panda
@@ -517,6 +524,17 @@ run_id:
   description: Identifier of this run, written in every audit log line (C(run)).
   returned: always
   type: str
+error:
+  description:
+    - Why the task failed, in the same shape for every failure (also one found before any server was contacted).
+    - C(type) (the error class, for example V(TLSError), V(AuthorizationError), V(ConfigError), V(MissingLibrary),
+      V(ModuleFailure)), C(kind) (V(transport), V(tls), V(remote), V(authorization), V(not_found),
+      V(write_refused), V(config), V(missing_library) or V(error)), C(msg), C(server) and C(operation) (null
+      when no server operation failed), C(details) (dict of extra facts, never a secret).
+  returned: failed
+  type: dict
+  sample: {"type": "AuthorizationError", "kind": "authorization", "msg": "HTTP 403 Forbidden: the server refused
+    this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
 import copy
@@ -525,8 +543,6 @@ import json
 import os
 import re
 import uuid
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ARGUS_SPEC, connection_problem
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
@@ -539,7 +555,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._http import (
     HttpTransport,
     transport_options,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._module_base import gc_paused
+from ansible_collections.gridsec.ops.plugins.module_utils._module_base import StructuredModule, gc_paused
 from ansible_collections.gridsec.ops.plugins.module_utils._panda_module import PANDA_DB_SPEC, PANDA_SPEC
 from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_list as sl
 from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_targets as st
@@ -720,8 +736,7 @@ class Sync(object):
             return self.state.source_cache(name), dict(report, unchanged=True), digest
         if spec["type"] == "yaml":
             if sl.yaml is None and not data.lstrip().startswith(b"{"):
-                self.module.fail_json(msg=missing_required_lib("PyYAML") + " (source %s is YAML)" % name,
-                                      exception=sl.YAML_IMPORT_ERROR)
+                self.module.require_library("PyYAML", sl.YAML_IMPORT_ERROR, why="source %s is YAML" % name)
             return sl.parse_yaml_list(data, name), report, digest
         return sl.parse_plain_list(data, name), report, digest
 
@@ -799,8 +814,7 @@ class Sync(object):
         backend = db["db_backend"] or "postgresql"
         missing = _panda_db.load_driver(backend) if backend in _panda_db.DRIVER_LIBRARIES else None
         if missing:
-            self.module.fail_json(msg=missing_required_lib(_panda_db.DRIVER_LIBRARIES[backend]) + " (target %s)" % name,
-                                  exception=missing)
+            self.module.require_library(_panda_db.DRIVER_LIBRARIES[backend], missing, why="target %s" % name)
         connection = _panda_db.PandaDB.connect(
             backend=backend, dsn=db["db_dsn"], host=db["db_host"], port=db["db_port"], name=db["db_name"],
             user=db["db_user"], password=db["db_password"], meta_schema=db["db_meta_schema"],
@@ -1012,7 +1026,7 @@ def target_diff(data):
 
 
 def main():
-    module = AnsibleModule(
+    module = StructuredModule(
         argument_spec=argument_spec(),
         mutually_exclusive=list(TLS_MUTUALLY_EXCLUSIVE),
         required_together=list(TLS_REQUIRED_TOGETHER),
@@ -1020,8 +1034,8 @@ def main():
     )
     params = module.params
     argus = any(s["type"] == "argus" for s in params["sources"]) or any(t["type"] == "argus" for t in params["targets"])
-    if argus and not _xml.HAS_LXML:
-        module.fail_json(msg=missing_required_lib("lxml"), exception=str(_xml.LXML_IMPORT_ERROR))
+    if argus:
+        module.require_library("lxml", _xml.LXML_IMPORT_ERROR, why="Argus sources and targets are SOAP")
     # the state file, the sources and the PAP's policy each hold an object per entry: see gc_paused
     with gc_paused():
         Sync(module).run()

@@ -546,3 +546,74 @@ def test_proxy_from_environment_that_does_not_exist_names_the_variable(monkeypat
     monkeypatch.setenv("X509_USER_PROXY", str(tmp_path / "gone"))
     with pytest.raises(ConfigError, match=r"proxy_file \(from X509_USER_PROXY\) .*gone does not exist"):
         HttpTransport("https://localhost:1", validate_certs=False)
+
+
+# ---- issue 14, item 20: a port that does not speak TLS -----------------------------------------------------
+
+def _raw_server(answer):
+    """A TCP server on 127.0.0.1 that reads what the client sends, writes ``answer`` (bytes, may be empty)
+    and closes: a plain HTTP service that drops garbage, an SSH daemon, ..."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    seen = []
+
+    def serve():
+        while True:
+            try:
+                conn, _addr = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                try:
+                    data = conn.recv(4096)
+                    seen.append(data)
+                    if data.startswith(b"HEAD ") or data.startswith(b"GET "):
+                        conn.sendall(b"HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                    elif answer:
+                        conn.sendall(answer)
+                except OSError:
+                    pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener, seen
+
+
+@pytest.mark.parametrize("kind", ["http.server", "closes-on-garbage", "ssh-banner"])
+def test_port_that_does_not_speak_tls_says_so(kind, user, pki):
+    """A TLS handshake answered by plain HTTP (or another protocol) is not a rejected client certificate."""
+    server = listener = None
+    if kind == "http.server":
+        server = _quiet_server(http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler))
+        port = server.server_address[1]
+    else:
+        listener, _seen = _raw_server(b"SSH-2.0-OpenSSH_9.6\r\n" if kind == "ssh-banner" else b"")
+        port = listener.getsockname()[1]
+    try:
+        transport = HttpTransport("https://127.0.0.1:%d/pap/services" % port, client_cert=user.cert,
+                                  client_key=user.key, ca_path=pki.ca_dir, retries=0, timeout=5)
+        with pytest.raises(TLSError) as info:
+            transport.request("POST", "echo", operation="ping", data=b"")
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if listener is not None:
+            listener.close()
+    text = str(info.value)
+    assert "127.0.0.1:%d does not speak TLS (plain HTTP?)" % port in text, text
+    assert "client certificate rejected" not in text
+    assert "operation ping" in text and "nothing was sent" in text
+    assert info.value.details["not_tls"] is True
+
+
+def test_rejected_client_certificate_is_not_reported_as_plain_http(server, pki, tmp_path):
+    """The plain-HTTP diagnosis never hides a real refusal: a TLS server that drops a foreign certificate."""
+    stranger = TestPKI(str(tmp_path / "foreign-pki2"), ca_dn="/DC=test/DC=foreign/CN=Foreign CA").user("y")
+    transport = HttpTransport(url_of(server), ca_path=pki.ca_dir, retries=0, client_cert=stranger.cert,
+                              client_key=stranger.key)
+    with pytest.raises(TLSError) as info:
+        transport.request("POST", "echo", operation="ping", data=b"")
+    assert "client certificate rejected" in str(info.value)
+    assert "does not speak TLS" not in str(info.value)

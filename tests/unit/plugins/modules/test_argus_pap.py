@@ -415,7 +415,10 @@ def test_pap_host_must_be_a_host_name(monkeypatch, capsys, host, words):
     client = FakePapClient()
     result = run(monkeypatch, capsys, {"pap_host": host, "polling_interval": 60}, client)
     assert result["failed"] is True and words in result["msg"]
-    assert client.calls == [] and result["requests"] == [] and "error" not in result
+    assert client.calls == [] and result["requests"] == []
+    # every failure carries error (issue 14, item 20); a validation failure names no server or operation
+    assert result["error"]["kind"] == "config" and result["error"]["operation"] is None
+    assert result["error"]["server"] is None
 
 
 # -- pure planning functions ------------------------------------------------------------------------------

@@ -261,3 +261,57 @@ def test_argus_ban_proxy_subjects_lose_the_proxy_cn_and_say_so(two_paps, tmp_pat
     assert declared.returncode == 0, declared.stdout[-5000:]
     assert denied(two_paps, "other") == [rfc2253(user)]
     assert '"stripped_rdns": [' in declared.stdout and proxy.rsplit("/", 1)[1] in declared.stdout
+
+
+# ---- deploy_argus: the same targeting, per-node outcome and the role's restart facts -------------------------------
+
+def deploy_inventory(tmp_path, argus_pki, nodes):
+    """argus_central: the rendering-only nodes ``nodes`` (local; no packages, no services, no API part) and
+    down-central, a node reached over ssh on a closed port."""
+    host = argus_pki.host("central")
+    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+    hosts = {}
+    for index, name in enumerate(nodes):
+        root = tmp_path / "nodes" / name
+        hosts[name] = dict(local, argus_server_manage_packages=False, argus_server_manage_services=False,
+                           argus_server_configure_api=False, argus_server_fqdn="localhost",
+                           argus_server_pap_port=18150 + index, argus_server_host_cert=host.cert,
+                           argus_server_host_key=host.key, argus_server_host_dn=host.dn,
+                           argus_server_ca_dir=argus_pki.ca_dir,
+                           argus_server_pap_conf_dir=str(root / "pap"), argus_server_pdp_conf_dir=str(root / "pdp"),
+                           argus_server_pepd_conf_dir=str(root / "pepd"))
+    hosts["down-central"] = {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 1,
+                             "ansible_ssh_common_args": "-o ConnectTimeout=3 -o BatchMode=yes"}
+    path = tmp_path / "deploy-inventory.json"
+    path.write_text(json.dumps({"all": {"hosts": {"localhost": local},
+                                        "children": {"argus_central": {"hosts": hosts},
+                                                     "monitoring": {"hosts": {"mon01": local}}}}}))
+    return path
+
+
+def test_deploy_argus_targets_and_outcome(argus_pki, tmp_path):
+    inv = deploy_inventory(tmp_path, argus_pki, ["central"])
+    proc = run("deploy_argus", inv, {}, tmp_path, "--limit", "mon01")
+    assert proc.returncode != 0, proc.stdout[-5000:]
+    assert ("--limit 'mon01' leaves none of the 2 hosts of group argus_central, argus_relay, argus_site"
+            in proc.stdout), proc.stdout[-5000:]
+    assert not (tmp_path / "nodes" / "central" / "pap" / "pap_configuration.ini").exists()
+
+    # one node down (not even the "localhost" of the inventory in the limit): the other is deployed, the summary
+    # runs and names the down node, the run fails
+    proc = run("deploy_argus", inv, {}, tmp_path, "--limit", "central,down-central")
+    assert proc.returncode != 0, proc.stdout[-5000:]
+    assert outcome_line(proc.stdout, "unreachable") == {"down-central"}, proc.stdout[-5000:]
+    assert outcome_line(proc.stdout, "deploy done (changes in the recap) on") == {"central"}, proc.stdout[-5000:]
+    assert (tmp_path / "nodes" / "central" / "pap" / "pap_configuration.ini").exists()
+
+
+def test_deploy_argus_summary_says_which_restarts_are_needed(argus_pki, tmp_path):
+    """Needs wp-role (contract C3: argus_server_restart_required / argus_server_restart_reasons)."""
+    inv = deploy_inventory(tmp_path, argus_pki, ["central"])
+    proc = run("deploy_argus", inv, {}, tmp_path, "--limit", "central")
+    assert proc.returncode == 0, proc.stdout[-5000:]
+    # files were written and the role manages no service: the summary says that a restart is needed
+    assert "central: restart required: " in proc.stdout, proc.stdout[-5000:]
+    proc = run("deploy_argus", inv, {}, tmp_path, "--limit", "central")
+    assert proc.returncode == 0 and "central: no restart required" in proc.stdout, proc.stdout[-5000:]

@@ -210,7 +210,7 @@ def test_argus_rules_are_deterministic_and_recognised_without_reparsing():
     current, foreign, stale = target._current(policy, entries)  # pylint: disable=protected-access
     assert set(current) == set(entries) and not foreign
     changed_form = [e for e in entries.values() if e.kind == "dn" and e.rfc2253 != e.pap_literal]
-    assert len(changed_form) == 2  # quotes, <>, backslash, ';' and '+' differ between the two forms
+    assert len(changed_form) == 3  # quotes, <>, backslash, ';' and '+' differ between the two forms
     assert sorted((s["value"], s["stored"]) for s in stale) == sorted((e.value, e.rfc2253) for e in changed_form)
     # the owned PolicySet does not use the literal ".*" resource, so HL ban/unban never select it
     assert target._policy_set().resource != ".*"  # pylint: disable=protected-access

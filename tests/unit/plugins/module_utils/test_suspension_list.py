@@ -610,7 +610,7 @@ def test_argus_policy_in_the_old_escaped_form_is_migrated_by_one_update_then_ide
                     .rfc2253
     pap.operations = []
     data = st.ArgusTarget("t", pap, "sync").sync(wanted, check_mode=False)
-    assert data["changed"] and writes(pap) == ["updatePolicy"] and data["rewritten_count"] == 2
+    assert data["changed"] and writes(pap) == ["updatePolicy"] and data["rewritten_count"] == 3
     assert (data["added_count"], data["removed_count"], data["kept_count"]) == (0, 0, len(wanted))
     assert sorted(pap.owned_values()) == sorted(e.pap_literal for e in wanted.values())
     pap.operations = []

@@ -222,3 +222,17 @@ class _Lab:
     def __init__(self, node):
         self.creds = {"admin": node.admin}
         self.ca_dir = node.pki.ca_dir
+
+
+def test_a_running_pap_that_refuses_the_role_says_to_restart(node):
+    """The running PAP's ACL does not let the host write (a hand-made ACL): the API part fails, and the failure says
+    that the changed pap_authorization.ini is not in effect and the PAP needs a restart."""
+    _ok(node.run("-e", "argus_server_configure_api=false"))
+    with open(os.path.join(node.pap_dir, "pap_authorization.ini"), "w", encoding="utf-8") as handle:
+        handle.write('[dn]\n\n"%s" : ALL\n\n[fqan]\n' % node.admin.dn)
+    node.start()
+    proc = node.run()
+    assert proc.returncode != 0
+    assert "pap_authorization.ini changed" in proc.stdout and "Restart it, then re-run the role" in proc.stdout, \
+        proc.stdout[-4000:]
+    assert node.running_acl() == {node.admin.dn: ALL}     # nothing was written

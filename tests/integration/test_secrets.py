@@ -15,6 +15,8 @@ import json
 import os
 import random
 import string
+import subprocess
+import sys
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -22,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from gridsec_lab import faults
 from gridsec_lab import smtp as lab_smtp
 from gridsec_lab.pki import TestPKI
-from _hardening import ROOT, argus_conn, banned_values, pap_rules, run_tasks
+from _hardening import ANSIBLE_PLAYBOOK, ROOT, ansible_env, argus_conn, banned_values, pap_rules, run_tasks
 
 pytestmark = pytest.mark.slow
 
@@ -250,3 +252,76 @@ def test_smtp_password_hidden_in_check_mode_login_and_mail_diff(smtp_lab, tmp_pa
     assert len(smtp_lab.messages()) == before  # check mode sent nothing
     assert not os.path.exists(record)  # and wrote nothing
     _assert_hidden(proc, [smtp_lab.password, wrong])
+
+
+def _deploy_argus(tmp_path, host_vars, *args):
+    """gridsec.ops.deploy_argus on one central node rendered under tmp_path (services and the API part off)."""
+    inventory = tmp_path / "hierarchy.json"
+    inventory.write_text(json.dumps({"argus_central": {"hosts": {"central": host_vars}}}))
+    return subprocess.run([ANSIBLE_PLAYBOOK, "-i", str(inventory), "gridsec.ops.deploy_argus"] + list(args),
+                          env=ansible_env(tmp_path), capture_output=True, text=True, timeout=300, check=False)
+
+
+def _role_node(tmp_path, pdp_password, pepd_password, shutdown_command, **extra):
+    etc = tmp_path / "etc"
+    node = {
+        "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+        "argus_server_components": ["pap", "pdp", "pepd"], "argus_server_manage_packages": False,
+        "argus_server_manage_services": False, "argus_server_configure_api": False,
+        "argus_server_fqdn": "localhost", "argus_server_host_dn": "/DC=org/DC=gridsec-secrets/CN=localhost",
+        "argus_server_pap_conf_dir": str(etc / "pap"), "argus_server_pdp_conf_dir": str(etc / "pdp"),
+        "argus_server_pepd_conf_dir": str(etc / "pepd"),
+        "argus_server_pdp_admin_password": pdp_password, "argus_server_pepd_admin_password": pepd_password,
+        "argus_server_pap_shutdown_command": shutdown_command,
+    }
+    node.update(extra)
+    return node
+
+
+def _rendered(tmp_path):
+    return dict((name, (tmp_path / "etc" / name.split(".")[0].split("_")[0] / name).read_text())
+                for name in ("pdp.ini", "pepd.ini", "pap_configuration.ini"))
+
+
+def _assert_not_shown(proc, secrets):
+    for secret in secrets:
+        for where, text in (("stdout", proc.stdout), ("stderr", proc.stderr)):
+            assert secret not in text, "secret %r appears in %s:\n%s" % (secret, where, text[-3000:])
+
+
+def test_deploy_argus_check_diff_and_vvv_hide_the_admin_passwords(tmp_path):
+    """Issue 14 item 13: the review step of the docs (deploy_argus --check --diff) and -vvv runs of the role, on a
+    new node and for a password change: the PDP/PEP admin passwords and the PAP shutdown command (old and new) never
+    appear, the other changes are still shown (secret values masked), and the restart warning names files only."""
+    old = [_secret("PdpPw"), _secret("PepdPw"), _secret("Shutdown")]
+    new = [_secret("PdpPw"), _secret("PepdPw"), _secret("Shutdown")]
+    secrets = old + new
+    # 1. review of a new node
+    review = _deploy_argus(tmp_path, _role_node(tmp_path, *old), "--check", "--diff")
+    assert review.returncode == 0, review.stdout[-4000:]
+    _assert_not_shown(review, secrets)
+    assert "adminPassword = ********" in review.stdout and "shutdown_command = ********" in review.stdout
+    assert "+port = 8152" in review.stdout, review.stdout[-4000:]        # the rest of pdp.ini is reviewable
+    assert not (tmp_path / "etc" / "pdp" / "pdp.ini").exists()         # check mode wrote nothing
+    # 2. first render, -vvv --diff
+    first = _deploy_argus(tmp_path, _role_node(tmp_path, *old), "-vvv", "--diff")
+    assert first.returncode == 0, first.stdout[-4000:]
+    _assert_not_shown(first, secrets)
+    files = _rendered(tmp_path)
+    assert old[0] in files["pdp.ini"] and old[1] in files["pepd.ini"] and old[2] in files["pap_configuration.ini"]
+    # 3. review of a password change and a port change
+    changed = _role_node(tmp_path, *new, argus_server_pdp_port=18252)
+    review = _deploy_argus(tmp_path, changed, "--check", "--diff")
+    assert review.returncode == 0, review.stdout[-4000:]
+    _assert_not_shown(review, secrets)
+    assert "-port = 8152" in review.stdout and "+port = 18252" in review.stdout, review.stdout[-4000:]
+    assert "(a secret value changes; not shown)" in review.stdout
+    assert _rendered(tmp_path) == files
+    # 4. the change, -vvv --diff: the restart warning names the files and services, never a secret
+    applied = _deploy_argus(tmp_path, changed, "-vvv", "--diff")
+    assert applied.returncode == 0, applied.stdout[-4000:]
+    _assert_not_shown(applied, secrets)
+    assert "pdp.ini changed: restart argus-pdp" in applied.stdout and "pepd.ini changed: restart argus-pepd" in \
+        applied.stdout
+    files = _rendered(tmp_path)
+    assert new[0] in files["pdp.ini"] and new[1] in files["pepd.ini"] and new[2] in files["pap_configuration.ini"]

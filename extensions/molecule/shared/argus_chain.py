@@ -17,6 +17,7 @@ import time
 
 from lxml import etree
 
+from gridsec_lab.argus import config as acl_config
 from gridsec_lab.argus import rawclient as rc
 from gridsec_lab.pki import TestPKI
 
@@ -131,6 +132,15 @@ class Client:
     def order(self):
         return [c.text for c in rc.ret(self.call("PAPManagementService", "getOrder"))]
 
+    def acl(self):
+        """{(kind, name): set(permissions)} of the running PAP (getACL, global context)."""
+        out = {}
+        for item in rc.ret(self.call("AuthorizationManagementService", "getACL", [("context", None)])):
+            kind = item.findtext("{%s}principal/{%s}type" % (rc.AXIS_NS, rc.AXIS_NS))
+            name = item.findtext("{%s}principal/{%s}name" % (rc.AXIS_NS, rc.AXIS_NS))
+            out[("dn" if kind == "x509-dn" else "fqan", name)] = {p.text for p in item.findall("{%s}permissions" % rc.AXIS_NS)}
+        return out
+
     def ban(self, dn):
         self.call("HighLevelPolicyManagementService", "ban",
                   [("alias", "default"), ("id", "subject"), ("value", dn), ("resource", ".*"), ("action", ".*"),
@@ -179,6 +189,12 @@ def verify(root, tiers):
 
     info = _load(root)
     tiers = [t for t in tiers.split(",") if t]
+    # the stand-ins of converge, before any restart: the ACL they run is the one of the rendered file
+    for tier in tiers:
+        with open(os.path.join(_rendered_dir(info, tier), "pap_authorization.ini"), encoding="utf-8") as handle:
+            rendered = acl_config.ACL.parse(handle.read()).entries
+        _check(Client(info, tier).acl() == rendered,
+               "%s: the running PAP holds the ACL of the rendered pap_authorization.ini" % tier)
     stop(root)  # the stand-ins of converge: restart from what is on disk, like a service restart
     servers = []
     try:

@@ -73,6 +73,14 @@ def date_start(date):
     return calendar.timegm(datetime.datetime.strptime(check_date(date), "%Y%m%d").timetuple())
 
 
+def parse_publish_time(text):
+    """Seconds after 00:00 UTC of ``HH:MM`` (the time of day the central team publishes the canary)."""
+    parts = str(text or "").strip().split(":")
+    if len(parts) != 2 or not all(x.isdigit() for x in parts) or int(parts[0]) > 23 or int(parts[1]) > 59:
+        raise ValueError("publish_time must be HH:MM (UTC), not %r" % (text,))
+    return int(parts[0]) * 3600 + int(parts[1]) * 60
+
+
 def shift_date(date, days):
     day = datetime.datetime.strptime(check_date(date), "%Y%m%d") + datetime.timedelta(days=days)
     return day.strftime("%Y%m%d")
@@ -138,13 +146,20 @@ def find_canaries(tree, salt=None, alias=None):
     return found
 
 
-def newest_canary(canaries, require_valid):
-    """The canary with the latest date (a valid hash when ``require_valid``)."""
+def _counts(item, require_valid):
+    if require_valid and item["hash_valid"] is not True:
+        return False
+    return item["hash_valid"] is not False
+
+
+def newest_canary(canaries, require_valid, not_after=None):
+    """The canary with the latest date (a valid hash when ``require_valid``), none dated after ``not_after``:
+    a canary dated after today is never today's (nor the newest)."""
     best = None
     for item in canaries:
-        if require_valid and item["hash_valid"] is not True:
+        if not _counts(item, require_valid):
             continue
-        if item["hash_valid"] is False:
+        if not_after is not None and item["date"] > not_after:
             continue
         if best is None or item["date"] > best["date"]:
             best = item
@@ -473,16 +488,17 @@ def analyse_canary(data, salt, today, request_resource=None, request_action=None
     for alias, tree in data["trees"].items():
         canaries.extend(find_canaries(tree, salt, alias=alias))
     has_salt = salt not in (None, "")
-    newest = newest_canary(canaries, require_valid=has_salt)
+    newest = newest_canary(canaries, require_valid=has_salt, not_after=today)
     result = {
         "canaries": [dict((k, c[k]) for k in ("alias", "date", "hash", "hash_valid", "effect", "value", "resource",
                                               "action", "policy_id", "rule_id")) for c in canaries],
         "invalid_hash": sorted(set(c["value"] for c in canaries if c["hash_valid"] is False)),
         "newest": None, "newest_date": None, "newest_alias": None, "today": today, "today_present": False,
+        "future_dates": sorted(set(c["date"] for c in canaries if c["date"] > today and _counts(c, has_salt))),
     }
     if newest is not None:
         result.update(newest=newest["value"], newest_date=newest["date"], newest_alias=newest["alias"],
-                      today_present=newest["date"] >= today)
+                      today_present=newest["date"] == today)
     # Would the node actually deny today's (else the newest) canary?
     value = newest["value"] if newest is not None else None
     if value is not None:
@@ -526,12 +542,20 @@ def _alias_of_policy(tree, policy_id, roots):
 # Status of a checked node, delay budget
 # ---------------------------------------------------------------------------------------------------------
 
-def node_status(node, warning_lag, critical_lag):
-    """(status code, [problems]) of one checked node."""
+def node_status(node, warning_lag, critical_lag, strict_today=False):
+    """(status code, [problems]) of one checked node.
+
+    Without ``strict_today`` a node still on an older canary is OK while its lag (time since today's canary was
+    due) is below ``warning_lag``; with it (the probe's ``--today``) a node without today's canary is CRITICAL.
+    """
     problems = []
     if node.get("error"):
         return UNKNOWN, ["check failed: %s" % node["error"]]
     code = OK
+    if node.get("future_dates"):
+        problems.append("canary dated after %s present (%s): never counted as today's; the publisher's clock or "
+                        "date is wrong" % (node.get("today"), ", ".join(node["future_dates"])))
+        code = WARNING
     if node.get("newest") is None:
         if node.get("invalid_hash"):
             problems.append("no canary with a valid hash (%d with a wrong hash: wrong salt?)"
@@ -557,7 +581,38 @@ def node_status(node, warning_lag, critical_lag):
             code = max(code, WARNING)
     if not node.get("today_present"):
         problems.append("today's canary (%s) not present; newest is %s" % (node.get("today"), node.get("newest_date")))
+        if node.get("publish_overdue"):
+            problems.append("this is where the canary is published (no remote PAP) and today's was due at %s: "
+                            "the publication failed or is late" % _utc_text(node.get("due_at")))
+            code = max(code, WARNING)
+        if strict_today:
+            problems.append("strict_today: a node without today's canary is CRITICAL")
+            code = CRITICAL
     return code, problems
+
+
+def _utc_text(timestamp):
+    if timestamp is None:
+        return "?"
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(timestamp))
+
+
+def format_seconds(value):
+    """A duration for people: ``-`` when unknown, else s / min s / h min (``12 h``, ``2 h 5 min``)."""
+    if value is None:
+        return "-"
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if seconds < 60:
+        return "%g s" % round(seconds, 1)
+    whole = int(round(seconds))
+    if whole < 3600:
+        minutes, rest = divmod(whole, 60)
+        return "%d min" % minutes if not rest else "%d min %d s" % (minutes, rest)
+    hours, rest = divmod(whole, 3600)
+    return "%d h" % hours if rest < 60 else "%d h %d min" % (hours, rest // 60)
 
 
 def _norm_host(host):
@@ -656,7 +711,7 @@ def nagios_report(nodes, warning_lag, critical_lag):
     for node in nodes:
         by_status.setdefault(node["status_code"], []).append(node["name"])
     if worst == OK:
-        summary = "%d/%d nodes deny today's canary" % (len(nodes), len(nodes))
+        summary = ok_summary(nodes, warning_lag)
     else:
         parts = []
         for code in (CRITICAL, UNKNOWN, WARNING):
@@ -683,6 +738,19 @@ def nagios_report(nodes, warning_lag, critical_lag):
     return {"code": worst, "status": status, "summary": summary, "perfdata": " ".join(perf), "text": text}
 
 
+def ok_summary(nodes, warning_lag):
+    """What an all-OK check really saw: today's canary everywhere, or how many nodes are still on an older one and
+    the lag against the budget (``warning_lag``). extras/check_argus_canary words it the same way."""
+    missing = [n for n in nodes if not n.get("today_present")]
+    if not missing:
+        return "%d/%d nodes deny today's canary" % (len(nodes), len(nodes))
+    lag = max([n.get("lag_seconds") or 0 for n in missing] or [0])
+    dates = sorted(set(n.get("newest_date") for n in missing if n.get("newest_date")))
+    return "today's canary not yet seen on %d/%d nodes, lag %s of a %s budget; %d/%d nodes deny their newest " \
+           "canary (%s)" % (len(missing), len(nodes), format_seconds(lag), format_seconds(warning_lag),
+                            len(nodes), len(nodes), ", ".join(dates) or "none")
+
+
 def _label_value(value):
     return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
@@ -694,6 +762,8 @@ PROM_METRICS = (
     ("argus_canary_lag_seconds", "gauge", "propagation lag of the canary on the node"),
     ("argus_canary_newest_age_seconds", "gauge", "age of the newest valid canary on the node"),
     ("argus_canary_budget_seconds", "gauge", "delay budget computed for the node"),
+    ("argus_canary_publish_overdue", "gauge",
+     "1 when the node publishes the canary (no remote PAP) and today's is missing after the publish time"),
     ("argus_canary_status", "gauge", "Nagios status code of the node (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)"),
     ("argus_canary_last_success_timestamp_seconds", "gauge", "last time the node passed the check"),
 )
@@ -727,6 +797,8 @@ def prometheus_text(nodes, now, previous=None):
         if up:
             samples["argus_canary_today_present"].append((labels, 1 if node.get("today_present") else 0))
             samples["argus_canary_effective_deny"].append((labels, 1 if node.get("effective_deny") else 0))
+            if node.get("origin"):
+                samples["argus_canary_publish_overdue"].append((labels, 1 if node.get("publish_overdue") else 0))
         if node.get("lag_seconds") is not None:
             samples["argus_canary_lag_seconds"].append((labels, node["lag_seconds"]))
         if node.get("newest_age_seconds") is not None:
@@ -825,6 +897,11 @@ def check_endpoint(endpoint, client, options):
         upper = lower = max(0.0, now - max(due, options.since or 0))
     node["lag_seconds"] = int(upper)
     node["lag_min_seconds"] = round(lower, 3)
+    node["due_at"] = due
+    # A node without remote PAPs is where the canary is published (the central PAP): without today's canary
+    # after the publish time, nothing below it can show today's propagation.
+    node["origin"] = not node["remotes"]
+    node["publish_overdue"] = bool(node["origin"] and not found["today_present"] and now >= due)
     node["newest_age_seconds"] = int(now - date_start(found["newest_date"])) if found["newest_date"] else None
     node["requests"] = len(client.operations)
     return node, data

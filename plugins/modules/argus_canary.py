@@ -183,6 +183,18 @@ options:
       - Write the results for the node-exporter textfile collector to this file (atomically). A node that fails
         keeps the last-success timestamp found in the previous file.
     type: path
+  strict_today:
+    description:
+      - The strict reading of the field probe's C(--today) mode (for CI): a node without the canary of O(date) is
+        CRITICAL whatever its lag.
+      - By default a node still on an older canary is OK while its lag (time since today's canary was due, see
+        O(publish_time)) is below O(warning_lag); the summary then says on how many nodes today's canary is not yet
+        seen and the lag against that budget.
+      - Either way a canary dated after O(date) is never counted as today's (it is reported, WARNING), and a node
+        without remote PAPs (the central PAP, where the canary is published) without today's canary after
+        O(publish_time) is a finding (WARNING at least).
+    type: bool
+    default: false
   fail_on:
     description:
       - Fail the task when the worst node status is at least V(critical) (CRITICAL or UNKNOWN) or V(warning), or
@@ -225,6 +237,15 @@ canary:
   returned: always
   type: dict
   sample: {"dn": "CN=1a2b3c4d, CN=20261201, CN=Test Subject, ...", "openssl": "/DC=ch/DC=cern/...", "date": "20261201"}
+msg:
+  description: What the run did, or in check mode would do (C(canary 20261201 published on ...), C(... would be
+    published ... (check mode)), C(... already present on ...)), and how many old canaries were (would be) removed.
+  returned: state=published
+  type: str
+added:
+  description: Whether today's canary was added (in check mode, would be added).
+  returned: state=published
+  type: bool
 published_at:
   description: POSIX time at which the ban was issued (V(null) when today's canary was already there or in check mode).
   returned: state=published
@@ -356,6 +377,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import (
     nagios_report,
     node_status,
     parse_canary,
+    parse_publish_time,
     previous_successes,
     prometheus_text,
     shift_date,
@@ -461,7 +483,10 @@ def published(module, today):
                       if r.effect == "deny" and r.plain and r.attributes[0][0] == "subject"
                       and (parse_canary(r.attributes[0][1], salt) or {}).get("hash_valid")))
     before_spl, after_spl = to_spl(before), to_spl(after)
+    added = any(op.operation == "ban" for op in ops)
     result = dict(
+        msg=_published_message(module, today, alias, added, len(set(v for v, _r, _a in old))),
+        added=added,
         changed=before_spl != after_spl or bool(operations),
         operations=operations,
         canary={"dn": value, "openssl": canary_openssl(salt, today), "date": today},
@@ -477,11 +502,18 @@ def published(module, today):
     module.exit_json(**result)
 
 
-def _parse_publish_time(text):
-    parts = str(text or "").strip().split(":")
-    if len(parts) != 2 or not all(x.isdigit() for x in parts) or int(parts[0]) > 23 or int(parts[1]) > 59:
-        raise ValueError("publish_time must be HH:MM (UTC), not %r" % (text,))
-    return int(parts[0]) * 3600 + int(parts[1]) * 60
+def _published_message(module, today, alias, added, removed):
+    """What the run did (or, in check mode, would do): never "already present" for a canary it adds."""
+    would = module.check_mode
+    where = "%s alias %s" % (module.server_label, alias)
+    if added:
+        text = "canary %s %s on %s" % (today, "would be published" if would else "published", where)
+    else:
+        text = "canary %s already present on %s" % (today, where)
+    if removed:
+        text += "; %d old canar%s %s" % (removed, "y" if removed == 1 else "ies",
+                                         "would be removed" if would else "removed")
+    return text + (" (check mode)" if would else "")
 
 
 def _read_text(path):
@@ -509,7 +541,7 @@ def _write_atomic(path, text):
 def checked(module, today):
     p = module.params
     try:
-        publish_offset = _parse_publish_time(p["publish_time"])
+        publish_offset = parse_publish_time(p["publish_time"])
     except ValueError as err:
         module.fail_json(msg=str(err), operations=[])
     if p["max_workers"] < 1 or p["endpoint_timeout"] <= 0 or p["wait_for_today"] < 0:
@@ -581,7 +613,7 @@ def checked(module, today):
         node.setdefault("downstream", downstream.get(node["name"], []))
         if node.get("lag_min_seconds") is not None and node.get("budget_seconds") is not None:
             node["within_budget"] = node["lag_min_seconds"] <= node["budget_seconds"]
-        code, problems = node_status(node, p["warning_lag"], p["critical_lag"])
+        code, problems = node_status(node, p["warning_lag"], p["critical_lag"], strict_today=p["strict_today"])
         node["status_code"] = code
         node["status"] = STATUS_NAMES[code]
         node["problems"] = problems
@@ -602,7 +634,9 @@ def checked(module, today):
                    for c in (OK, WARNING, CRITICAL, UNKNOWN))
     result = dict(changed=False, operations=[], nodes=nodes, summary=summary, nagios=nagios, prometheus=prom,
                   prometheus_written=written, thresholds={"warning_lag": p["warning_lag"],
-                                                          "critical_lag": p["critical_lag"]},
+                                                          "critical_lag": p["critical_lag"],
+                                                          "strict_today": p["strict_today"],
+                                                          "publish_time": p["publish_time"]},
                   canary={"date": today, "dn": canary_dn(p["salt"], today) if p["salt"] else None,
                           "openssl": canary_openssl(p["salt"], today) if p["salt"] else None},
                   elapsed=round(time.time() - started, 3), checked_at=now)
@@ -653,6 +687,7 @@ def main():
             extra_delay=dict(type="float", default=0),
             prometheus_file=dict(type="path"),
             fail_on=dict(type="str", choices=["critical", "warning", "never"], default="critical"),
+            strict_today=dict(type="bool", default=False),
         ),
         required_if=[("state", "published", ["salt"])],
         supports_check_mode=True,

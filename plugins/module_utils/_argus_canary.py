@@ -933,6 +933,33 @@ ALL_PERMISSIONS = frozenset(["POLICY_READ_LOCAL", "POLICY_READ_REMOTE", "POLICY_
                              "CONFIGURATION_WRITE"])
 WRITE_PERMISSIONS = frozenset(["POLICY_WRITE", "CONFIGURATION_WRITE"])
 SEVERITIES = ("info", "warning", "error")
+CHECKS = frozenset([
+    "tier", "upstream_disabled", "upstream_after_default", "upstream_private_on_relay", "remote_cache_empty",
+    "remote_cache_stale", "remote_cache_unverifiable", "status_unreadable", "default_private_on_central",
+    "nothing_exported", "private_bans_on_central", "poll_interval_beyond_target", "local_permit_shadows_central_deny",
+    "open_acl", "broad_acl", "acl_unreadable"])
+
+
+def failing_filter(fail_on):
+    """``fail_on`` (severities and/or check ids) -> predicate on a finding; raises ValueError on an unknown item.
+
+    A severity fails that severity and the ones above it (``warning`` = warnings and errors, as before); a check
+    id fails that check whatever its severity; ``never`` alone (or an empty list) fails nothing.
+    """
+    items = [str(v).strip() for v in (fail_on or []) if str(v).strip()]
+    if items == ["never"]:
+        items = []
+    unknown = [v for v in items if v not in SEVERITIES and v not in CHECKS]
+    if unknown:
+        raise ValueError("fail_on: unknown severity or check %s (severities: %s; never alone; checks: %s)"
+                         % (", ".join(unknown), ", ".join(SEVERITIES), ", ".join(sorted(CHECKS))))
+    levels = [SEVERITIES.index(v) for v in items if v in SEVERITIES]
+    lowest = min(levels) if levels else None
+    checks = frozenset(v for v in items if v in CHECKS)
+
+    def failing(finding):
+        return finding["check"] in checks or (lowest is not None and SEVERITIES.index(finding["severity"]) >= lowest)
+    return failing
 
 
 def _finding(check, severity, message, consequence, fix, alias=None, **extra):
@@ -984,7 +1011,46 @@ def lint_acl(acl):
     return findings
 
 
-def lint_node(data, acl, tier, target_delay, stale_after, now, acl_error=None):
+def lint_remote_freshness(remotes, data, stale_after, target_delay, now, publish_offset):
+    """Is the cached copy of each enabled remote PAP still following its upstream?
+
+    The signal is the newest daily canary in the cache: every working pull brings the day's canary, while
+    PolicyLastModificationTime never moves on a pull (argus-pap PapContainer returns early for remote PAPs), so
+    only the canary tells a failed pull from a working one. The canary dated D+1 is due at D+1 ``publish_offset``
+    and must be in the cache ``stale_after`` seconds later (default: ``target_delay`` or two polling intervals).
+    """
+    findings = []
+    interval = data.get("poll_interval") or 0
+    grace = stale_after if stale_after is not None else max(target_delay or 0, 2 * interval)
+    today = utc_date(now)
+    for pap in remotes:
+        tree = data["trees"].get(pap.alias)
+        if not pap.enabled or tree is None or not tree.policies:
+            continue  # disabled, unreadable or empty: reported by other checks
+        dates = [c["date"] for c in find_canaries(tree) if c["date"] <= today]
+        if not dates:
+            findings.append(_finding(
+                "remote_cache_unverifiable", "info", "the cached copy of %s holds no canary" % pap.alias,
+                "its freshness cannot be told: the daily canary is the one policy that changes upstream every day",
+                "make sure the central PAP publishes the canary (gridsec.ops.argus_canary state=published) and that "
+                "every PAP between it and this one re-exports it (public aliases)", alias=pap.alias))
+            continue
+        newest = max(dates)
+        due = date_start(newest) + DAY + publish_offset
+        if now > due + grace:
+            findings.append(_finding(
+                "remote_cache_stale", "warning",
+                "the newest canary in the cached copy of %s is dated %s; the next one was due at %s and should have "
+                "arrived within %ds" % (pap.alias, newest, _utc_text(due), grace),
+                "the pulls of %s fail or stopped (the PAP only logs pull errors), or the upstream stopped publishing: "
+                "bans made upstream since then are missing here" % pap.alias,
+                "look at the PAP log for pull errors, check that the upstream ACL grants this host POLICY_READ_LOCAL, "
+                "run refresh-cache %s, and check the canary upstream (gridsec.ops.argus_canary)" % pap.alias,
+                alias=pap.alias, newest_canary=newest, due_at=due))
+    return findings
+
+
+def lint_node(data, acl, tier, target_delay, stale_after, now, acl_error=None, publish_offset=0):
     """Findings for one node from ``fetch_node`` data (+ the ACL and /pap/status)."""
     findings = []
     paps = data["paps"]
@@ -1076,33 +1142,16 @@ def lint_node(data, acl, tier, target_delay, stale_after, now, acl_error=None):
                     "order the upstream first, or narrow the local permit", alias=decision["alias"],
                     deny={"alias": pap.alias, "id": attribute.attribute_id_spl, "value": attribute.value},
                     permit_rule=decision["rule_id"], permit_attributes=decision["attributes"]))
-    # /pap/status: remote cache freshness
+    findings.extend(lint_remote_freshness(remotes, data, stale_after, target_delay, now, publish_offset))
     status = data.get("status")
-    enabled_remotes = [p for p in remotes if p.enabled]
-    if enabled_remotes and status:
+    if [p for p in remotes if p.enabled] and status:
         if status.get("NumberOfRemotePolicies") in ("0",):
             findings.append(_finding(
                 "remote_cache_empty", "warning", "/pap/status reports NumberOfRemotePolicies: 0",
                 "no cached upstream policy: no central ban is enforced", "check the pull (ACL upstream, refresh-cache)"))
-        millis = status.get("PolicyLastModificationTimeMillis")
-        try:
-            last = float(millis) / 1000.0 if millis is not None else None
-        except ValueError:
-            last = None
-        # The central team changes the policy every day (the canary), so a cache that has not changed for a day
-        # plus two polling intervals no longer follows its upstream.
-        limit = stale_after if stale_after is not None else DAY + 2 * (interval or 0)
-        if last is not None and limit is not None and now - last > limit:
-            findings.append(_finding(
-                "remote_cache_stale", "warning",
-                "policies last modified %ds ago (limit %ds)" % (now - last, limit),
-                "every successful pull rewrites the cache; nothing changed for longer than the limit, so the pulls "
-                "probably fail (errors are only logged by the PAP) and bans made upstream since then are missing",
-                "look at the PAP log for pull errors, check the upstream ACL and refresh-cache",
-                last_modification=last))
-    elif enabled_remotes and status is None:
+    elif [p for p in remotes if p.enabled] and status is None:
         findings.append(_finding("status_unreadable", "info", "/pap/status could not be read",
-                                 "cache freshness not checked", "allow access to /pap/status"))
+                                 "the remote policy count was not checked", "allow access to /pap/status"))
     if acl is not None:
         findings.extend(lint_acl(acl))
     elif acl_error:

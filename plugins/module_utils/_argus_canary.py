@@ -4,10 +4,12 @@
 
 PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
 
-* The canary DN of the central suspension team (ARGUS.md section 11.1): RFC 2253 with ``", "`` separators,
+* The canary DN of the central suspension team (the regex of the EGI probe ARGOeu-Metrics/secmon-probes
+  ``argus-ban``): RFC 2253 with ``", "`` separators,
   ``CN=<hash8>, CN=<YYYYMMDD>, CN=Test Subject, CN=000001, CN=tsubject, OU=Users, OU=Organic Units, DC=cern,
   DC=ch`` where ``hash8`` is the first 8 lowercase hex digits of SHA-256(salt bytes + date bytes).
-* ``evaluate()``: a small first-applicable evaluator of what a PDP receives (ARGUS.md sections 4.1, 9.2, 9.4).
+* ``evaluate()``: a small first-applicable evaluator of what a PDP receives (argus-pap ProvisioningService:
+  the enabled PAPs' trees in PAP order under a first-applicable root).
   Attributes of the request that are not known (FQAN, VO, issuer...) are *unknown*: a Permit whose other
   attributes are unknown "may apply", a Deny only fires when every attribute of its rule is known to match.
   The result is therefore "denied whatever else the request carries", which is what a ban must guarantee.
@@ -350,7 +352,7 @@ def status_url(base_url):
 
 
 def read_status(client):
-    """The ``key: value`` lines of ``/pap/status`` (ARGUS.md section 1) as a dict."""
+    """The ``key: value`` lines of ``/pap/status`` (argus-pap MonitoredProperties) as a dict."""
     transport = client.transport
     reply = transport.request("GET", status_url(transport.base_url), operation="GET /pap/status")
     status, body = _reply_status_body(reply)
@@ -514,6 +516,41 @@ def analyse_canary(data, salt, today, request_resource=None, request_action=None
         result["export"] = None
     result["effective_deny"] = bool(result["effective"] and result["effective"]["denied"]
                                     and (result["export"] is None or result["export"]["denied"]))
+    return result
+
+
+def _same_dn(stored, wanted):
+    try:
+        return dn_equal(stored, wanted)
+    except (DNError, ValueError):
+        return stored == wanted
+
+
+def _aliases_holding(data, dn):
+    """Aliases (local and cached remote) with a rule on the subject ``dn`` (any effect)."""
+    aliases = set()
+    views = list(data["trees"].items())
+    if data["view"] == "pdp":
+        views.append((None, data["pdp_tree"]))
+    for alias, tree in views:
+        for _ps, policy, rule in tree.iter_rules():
+            for attribute in rule.attributes:
+                if attribute.datatype == X500NAME and attribute.element == "subject" and _same_dn(attribute.value, dn):
+                    aliases.add(alias or _alias_of_policy(tree, policy.policy_id, data["roots"]))
+    return sorted(a for a in aliases if a)
+
+
+def check_subjects(data, subjects, request_resource=None, request_action=None):
+    """For each DN of ``subjects``: where a node stores a rule on it and what its PDP view decides (like the canary).
+
+    A subject that is not denied does not change the node's status (it may have been unbanned on purpose)."""
+    label = _alias_labeller(data["roots"])
+    result = []
+    for dn in subjects or []:
+        decision = evaluate(data["pdp_tree"], canary_request(dn, request_resource, request_action), label)
+        aliases = _aliases_holding(data, dn)
+        result.append({"dn": dn, "present": bool(aliases), "aliases": aliases, "denied": decision["denied"],
+                       "effective": dict(decision, text=_decision_text(decision)), "export": None})
     return result
 
 
@@ -840,7 +877,8 @@ class CheckOptions(object):
 
     def __init__(self, salt=None, today=None, request_resource=None, request_action=None, view="pdp",
                  publish_offset=0, since=None, wait_until=None, wait_step=0.5, started=None, clock=None,
-                 sleep=None):
+                 sleep=None, subjects=None):
+        self.subjects = list(subjects or [])
         self.salt = salt
         self.today = today
         self.request_resource = request_resource
@@ -876,6 +914,8 @@ def check_endpoint(endpoint, client, options):
         node["requests"] = len(client.operations)
         return node, None
     node.update(found)
+    node["checked_at"] = observed
+    node["subjects"] = check_subjects(data, options.subjects, options.request_resource, options.request_action)
     node["errors"] = data["errors"]
     node["view"] = data["view"]
     node["paps"] = [_pap_summary(p) for p in data["paps"]]
@@ -920,6 +960,9 @@ def add_export_check(node, client, options):
         return node
     exported = evaluate(tree, canary_request(node["newest"], options.request_resource, options.request_action))
     node["export"] = dict(exported, text=_decision_text(exported))
+    for subject in node.get("subjects") or []:
+        decision = evaluate(tree, canary_request(subject["dn"], options.request_resource, options.request_action))
+        subject["export"] = dict(decision, text=_decision_text(decision))
     node["effective_deny"] = bool((node.get("effective") or {}).get("denied") and exported["denied"])
     return node
 
@@ -1075,7 +1118,7 @@ def lint_node(data, acl, tier, target_delay, stale_after, now, acl_error=None, p
                 "upstream_after_default", "error",
                 "remote PAP %s is ordered after default (order: %s)" % (pap.alias, ", ".join(order)),
                 "the PDP evaluates first-applicable in PAP order: a local permit in default that matches a banned "
-                "user decides first and the central ban never fires (ARGUS.md 9.4)",
+                "user decides first and the central ban never fires",
                 "set the order with the upstream first: pap-admin set-paps-order %s default" % pap.alias,
                 alias=pap.alias, order=order))
         if tier == "relay" and not pap.public:

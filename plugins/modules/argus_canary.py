@@ -12,7 +12,7 @@ short_description: Publish the daily Argus canary ban, or check that it propagat
 version_added: 0.2.0
 description:
   - The central suspension team bans an invalid "canary" DN every day; monitoring checks that it reaches every
-    Argus node (ARGUS.md section 11). The canary is
+    Argus node (the EGI secmon probe C(argus-ban) of ARGOeu-Metrics/secmon-probes checks it). The canary is
     C(CN=<hash8>, CN=<YYYYMMDD>, CN=Test Subject, CN=000001, CN=tsubject, OU=Users, OU=Organic Units, DC=cern, DC=ch)
     where C(hash8) is the first 8 hex digits of SHA-256(O(salt) followed by the date).
   - O(state=published) (central team) makes sure today's canary is banned (public deny rule, resource and action
@@ -47,7 +47,8 @@ attributes:
     support: full
     details:
       - With O(state=published) check mode reads the PAP and reports the writes it would issue in RV(operations).
-      - With O(state=checked) nothing is written to any PAP; O(prometheus_file) is not written in check mode.
+      - With O(state=checked) nothing is written to any PAP; O(prometheus_file) and O(report_html) are not written in
+        check mode.
   diff_mode:
     support: full
     details:
@@ -185,7 +186,7 @@ options:
     type: path
   strict_today:
     description:
-      - The strict reading of the field probe's C(--today) mode (for CI): a node without the canary of O(date) is
+      - The strict reading of the field probe's C(--today) mode (for CI); a node without the canary of O(date) is
         CRITICAL whatever its lag.
       - By default a node still on an older canary is OK while its lag (time since today's canary was due, see
         O(publish_time)) is below O(warning_lag); the summary then says on how many nodes today's canary is not yet
@@ -195,6 +196,28 @@ options:
         O(publish_time) is a finding (WARNING at least).
     type: bool
     default: false
+  subjects:
+    description:
+      - With O(state=checked), DNs (OpenSSL slash form or RFC 2253) to check on every node at the same time as the
+        canary, for example a user just suspended or unbanned; reported per node are where it stores a rule on it
+        (RV(nodes[].subjects)) and what its PDP view (and, for a node others pull from, what it serves downstream)
+        decides for it. The result does not change a node's status.
+    type: list
+    elements: str
+    default: []
+  report_html:
+    description:
+      - With O(state=checked), write an HTML propagation report of the result to this file (atomically; not in check
+        mode) with the check time and each node's read time, the canary date, the subjects, the hierarchy as a tree with
+        each node's status, which canary it holds, its lag against the budgets, what its PDP view and what it serves
+        downstream decide, and where each subject is stored and whether it is denied. One self-contained page (no
+        script, no external resource); every value is escaped.
+    type: path
+  report_title:
+    description:
+      - Title of the O(report_html) page.
+    type: str
+    default: Propagation of the canary and the suspensions
   fail_on:
     description:
       - Fail the task when the worst node status is at least V(critical) (CRITICAL or UNKNOWN) or V(warning), or
@@ -297,8 +320,26 @@ nodes:
       description: Seconds since 00:00 UTC of that date.
       type: int
     today_present:
-      description: Whether the canary of O(date) is present.
+      description: Whether the canary of O(date) is present (a canary dated after O(date) never counts).
       type: bool
+    future_dates:
+      description: Dates after O(date) of the valid canaries found (never counted as today's; the node is WARNING).
+      type: list
+      elements: str
+    origin:
+      description: Whether the node has no remote PAP (it is where the canary is published, the central PAP).
+      type: bool
+    publish_overdue:
+      description: For an origin node, whether today's canary is missing after O(publish_time) (a finding).
+      type: bool
+    checked_at:
+      description: POSIX time of the node's last read.
+      type: float
+    subjects:
+      description: One entry per O(subjects) DN (C(dn), C(present), C(aliases) storing a rule on it, C(denied) by the
+        PDP view, C(effective) and C(export) decisions like RV(nodes[].effective)).
+      type: list
+      elements: dict
     lag_seconds:
       description: Propagation lag in whole seconds (see O(since), O(publish_time)); with O(since), the upper bound
         (time from O(since) until the check saw the canary).
@@ -337,12 +378,28 @@ nodes:
     poll_interval:
       description: Polling interval of the node (seconds).
       type: float
+subjects:
+  description: The O(subjects) checked.
+  returned: state=checked
+  type: list
+  elements: str
+thresholds:
+  description: The thresholds of the check (C(warning_lag), C(critical_lag), C(strict_today), C(publish_time)); read
+    by C(extras/check_argus_canary).
+  returned: state=checked
+  type: dict
+report_html_written:
+  description: Whether O(report_html) was written.
+  returned: state=checked
+  type: bool
 summary:
   description: Number of nodes per status.
   returned: state=checked
   type: dict
 nagios:
-  description: Nagios plugin output (C(code) 0-3, C(status), C(text) with status line, perfdata and long text).
+  description: Nagios plugin output (C(code) 0-3, C(status), C(text) with status line, perfdata and long text). When
+    every node is OK but some are still on an older canary, the status line says so (C(today's canary not yet seen
+    on 2/3 nodes, lag 2 h of a 12 h budget; ...)); it says C(N/N nodes deny today's canary) only when they do.
   returned: state=checked
   type: dict
 prometheus:
@@ -383,6 +440,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import (
     shift_date,
     utc_date,
 )
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary_report import render as render_report
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ArgusModule, execute_plan
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import (
     PlanError,
@@ -394,6 +452,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan imp
     view_from_tree,
     views_equivalent,
 )
+from ansible_collections.gridsec.ops.plugins.module_utils._dn import parse_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
 
 
@@ -528,8 +587,8 @@ def _write_atomic(path, text):
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".argus_canary.", dir=directory)
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8"))
         os.chmod(tmp, 0o644)
         os.rename(tmp, path)
     except Exception:
@@ -566,10 +625,11 @@ def checked(module, today):
     clients = dict((e["name"], _endpoint_client(module, e["host"], e["port"], e["path"], p["endpoint_timeout"]))
                    for e in endpoints)
     started = time.time()
+    subjects = _subjects(module)
     options = CheckOptions(salt=p["salt"] or None, today=today, request_resource=p["request_resource"],
                            request_action=p["request_action"], view=p["view"], publish_offset=publish_offset,
                            since=p["since"], wait_until=(started + p["wait_for_today"]) if p["wait_for_today"] else None,
-                           started=started)
+                           started=started, subjects=subjects)
     workers = min(p["max_workers"], len(endpoints))
     batches = (len(endpoints) + workers - 1) // workers
     deadline = started + p["wait_for_today"] + p["endpoint_timeout"] * batches + 5
@@ -632,6 +692,8 @@ def checked(module, today):
                              nodes=nodes, nagios=nagios, operations=[])
     summary = dict((STATUS_NAMES[c], sum(1 for n in nodes if n["status_code"] == c))
                    for c in (OK, WARNING, CRITICAL, UNKNOWN))
+    for node in nodes:
+        node.setdefault("subjects", [])
     result = dict(changed=False, operations=[], nodes=nodes, summary=summary, nagios=nagios, prometheus=prom,
                   prometheus_written=written, thresholds={"warning_lag": p["warning_lag"],
                                                           "critical_lag": p["critical_lag"],
@@ -639,13 +701,38 @@ def checked(module, today):
                                                           "publish_time": p["publish_time"]},
                   canary={"date": today, "dn": canary_dn(p["salt"], today) if p["salt"] else None,
                           "openssl": canary_openssl(p["salt"], today) if p["salt"] else None},
-                  elapsed=round(time.time() - started, 3), checked_at=now)
+                  elapsed=round(time.time() - started, 3), checked_at=now, subjects=subjects)
+    result["report_html_written"] = _write_report(module, result)
     worst = nagios["code"]
     limit = {"critical": CRITICAL, "warning": WARNING, "never": None}[p["fail_on"]]
     if limit is not None and (worst >= limit):
         module.fail_json(msg=nagios["text"].split(" | ")[0] + ": " + "; ".join(
             "%s: %s" % (n["name"], "; ".join(n["problems"])) for n in nodes if n["status_code"] != OK), **result)
     module.exit_json(**result)
+
+
+def _subjects(module):
+    """The subject DNs to check on every node, as given (refused when they are not DNs)."""
+    subjects = []
+    for text in module.params["subjects"] or []:
+        try:
+            parse_dn(text)
+        except GridsecError as err:
+            module.fail_json(msg="subjects: %s" % err, operations=[])
+        subjects.append(text)
+    return subjects
+
+
+def _write_report(module, result):
+    """Render report_html from the result (never in check mode); returns whether it was written."""
+    path = module.params["report_html"]
+    if not path or module.check_mode:
+        return False
+    try:
+        _write_atomic(path, render_report(result, module.params["report_title"]))
+    except (IOError, OSError) as err:
+        module.fail_json(msg="cannot write the HTML report %s: %s" % (path, err), **result)
+    return True
 
 
 def _safe_check(endpoint, client, options):
@@ -688,6 +775,9 @@ def main():
             prometheus_file=dict(type="path"),
             fail_on=dict(type="str", choices=["critical", "warning", "never"], default="critical"),
             strict_today=dict(type="bool", default=False),
+            subjects=dict(type="list", elements="str", default=[]),
+            report_html=dict(type="path"),
+            report_title=dict(type="str", default="Propagation of the canary and the suspensions"),
         ),
         required_if=[("state", "published", ["salt"])],
         supports_check_mode=True,

@@ -13,7 +13,7 @@ version_added: 0.2.0
 description:
   - Reads a live Argus PAP through its API (PAP list, order, polling interval, policy trees, what its PDPs receive,
     ACL and C(/pap/status)) and reports each known misconfiguration of a central, relay (NGI) or site node with its
-    consequence and the fix (the central suspension hierarchy of the EGI/WLCG Argus documentation: ordering,
+    consequence and the fix (the central suspension hierarchy of the EGI/WLCG Argus documentation; ordering,
     public re-export, ACL, polling).
   - "Checks (C(check) of each finding): C(upstream_after_default) (error: a local permit can decide before the central
     ban), C(upstream_private_on_relay) (error: the sites below never get the central bans), C(upstream_disabled)

@@ -34,7 +34,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import (
     PapPolicyTree,
     PolicySet,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, dn_equal
+from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, dn_key
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import AuthorizationError, GridsecError
 
 CANARY_TAIL = ["CN=Test Subject", "CN=000001", "CN=tsubject", "OU=Users", "OU=Organic Units", "DC=cern", "DC=ch"]
@@ -203,12 +203,8 @@ def _attribute_match(attribute, request):
     values = wanted if isinstance(wanted, (list, tuple)) else [wanted]
     for value in values:
         if attribute.datatype == X500NAME:
-            try:
-                if dn_equal(attribute.value, value):
-                    return YES
-            except (DNError, ValueError):
-                if attribute.value == value:
-                    return YES
+            if _same_dn(attribute.value, value):
+                return YES
         elif attribute.value == value:
             return YES
     return NO
@@ -520,8 +516,9 @@ def analyse_canary(data, salt, today, request_resource=None, request_action=None
 
 
 def _same_dn(stored, wanted):
+    """``stored`` (as a PAP stores it: the canl literal may hold unescaped ``" < >``) names the DN ``wanted``."""
     try:
-        return dn_equal(stored, wanted)
+        return dn_key(stored) == dn_key(wanted)
     except (DNError, ValueError):
         return stored == wanted
 

@@ -174,6 +174,15 @@ def closed_port():
         return sock.getsockname()[1]
 
 
+def wait_for(condition, what, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    pytest.fail("timed out waiting until %s" % what)
+
+
 def run_check(work, lab, endpoints, since, page, title):
     """gridsec.ops.argus_canary state=checked with subjects and report_html (the test playbook); the result."""
     reader = lab.creds["reader"]
@@ -214,17 +223,17 @@ def checked(tmp_path_factory, argus_pki):
         endpoints = [{"name": shown, "host": "localhost", "port": lab.paps[pap].port} for pap, shown in names.items()]
         endpoints[-1]["exports"] = True  # its sites are not among the checked nodes
         endpoints.append({"name": "site_down", "host": "127.0.0.1", "port": closed_port()})
+        stored = [v for v in values(lab, "central", "default") if "Mallory" in v]
+        assert len(stored) == 1, stored
+        wait_for(lambda: aliases_holding(lab, "site_ok", stored[0]) and
+                 aliases_holding(lab, "site_after_default", stored[0]), "the suspension reaches the sites")
         page = work / "propagation.html"
         result = run_check(work, lab, endpoints, since, page, "Propagation <test> & report")
         # the false positive: the DN is unbanned on central and the lifting reaches the sites
-        stored = [v for v in values(lab, "central", "default") if "Mallory" in v]
-        assert len(stored) == 1, stored
         call(lab, "central", "HighLevelPolicyManagementService", "unban",
              [("alias", "default"), ("id", "subject"), ("value", HOSTILE_DN), ("resource", ".*"), ("action", ".*")],
              ns=HL)
-        deadline = time.time() + 60
-        while time.time() < deadline and aliases_holding(lab, "site_ok", stored[0]):
-            time.sleep(0.2)
+        wait_for(lambda: not aliases_holding(lab, "site_ok", stored[0]), "the unban reaches the sites")
         after_page = work / "after-unban.html"
         after = run_check(work, lab, endpoints, since, after_page, "After the unban")
         yield lab, result, page, after, after_page

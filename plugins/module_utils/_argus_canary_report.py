@@ -130,13 +130,14 @@ def effective_fact(node):
     export = node.get("export")
     if not effective:
         return _no("no") + " &mdash; no canary to evaluate"
+    which = "the canary" if node.get("today_present") else "the newest canary (%s)" % esc(node.get("newest_date"))
     if not effective.get("denied"):
-        return _no("no") + " &mdash; its PDPs do not deny the canary (decision %s)" % esc(effective.get("decision"))
+        return _no("no") + " &mdash; its PDPs do not deny %s (decision %s)" % (which, esc(effective.get("decision")))
     if export is not None and not export.get("denied"):
-        return _no("no") + " &mdash; its PDPs deny the canary, but what it serves downstream does not"
+        return _no("no") + " &mdash; its PDPs deny %s, but what it serves downstream does not" % which
     if export is not None:
-        return _yes("yes") + " &mdash; its PDPs deny the canary and it serves the deny downstream"
-    return _yes("yes") + " &mdash; its PDPs deny the canary"
+        return _yes("yes") + " &mdash; its PDPs deny %s and it serves the deny downstream" % which
+    return _yes("yes") + " &mdash; its PDPs deny %s" % which
 
 
 def decision_fact(decision):

@@ -259,6 +259,6 @@ def render(result, title="Propagation of the canary and the suspensions"):
         for s in STATUSES))
     if result.get("nagios"):
         head.append('<p class="meta" id="status-line">%s</p>' % esc(
-            str(result["nagios"].get("text", "")).split(" | ")[0]))
+            str(result["nagios"].get("text", "")).split(" | ", maxsplit=1)[0]))
     body = ['<ul class="tree" id="tree">'] + [node_item(item, thresholds) for item in build_tree(nodes)] + ["</ul>"]
     return "\n".join(head + body + ["</body>", "</html>"]) + "\n"

@@ -211,8 +211,8 @@ def node_item(item, thresholds, depth=0):
     node = item["node"]
     status = node.get("status") if node.get("status") in STATUSES else "UNKNOWN"
     pad = "  " * depth
-    opening = '%s<li class="node status-%s" data-node="%s" data-status="%s">' % (pad, status, esc(node.get("name")),
-                                                                               status)
+    opening = '%s<li class="node status-%s" data-node="%s" data-status="%s">' % (
+        pad, status, esc(node.get("name")), status)
     lines = [opening,
              '<div class="card">',
              '  <span class="node-name">%s</span> <span class="badge %s status">%s</span>' % (

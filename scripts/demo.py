@@ -6,11 +6,11 @@
    (STARTTLS + AUTH);
 2. a suspicious prun job submitted by "Alice Lab" (running), a second one queued, and the pilot directory the
    site found on its worker node "wn042.lab-site" (an inventory host; here a local connection);
-3. ansible-playbook playbooks/demo.yml (incident -> propagation + canary check -> suspension list sync to the site
-   PAP, the PanDA lab and a ban file -> same incident again -> unban -> propagation and sync);
-4. the HTML propagation report (gridsec_lab.report, from the canary check and where the DN was on each node);
-5. a short narrative and where the artefacts are (incident record, the mails as received, the canary report, the
-   HTML report, the ban file).
+3. ansible-playbook playbooks/demo.yml (incident -> propagation + canary check, which writes the HTML propagation
+   report (argus_canary report_html) -> suspension list sync to the site PAP, the PanDA lab and a ban file -> same
+   incident again -> unban -> propagation, sync, and the HTML report of that state);
+4. a short narrative and where the artefacts are (incident record, the mails as received, the canary report, the
+   HTML reports, the ban file).
 
 Needs only Python and the pinned requirements (no ../shared, no running PostgreSQL). Work directory:
 $GRIDSEC_DEMO_WORKDIR or .tmp/demo (emptied at start).
@@ -26,7 +26,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "lab"))
 
 from gridsec_lab import pg  # noqa: E402
-from gridsec_lab import report  # noqa: E402
 from gridsec_lab import smtp as lab_smtp  # noqa: E402
 from gridsec_lab.argus.lab import ArgusLab  # noqa: E402
 from gridsec_lab.pki import TestPKI  # noqa: E402
@@ -86,19 +85,9 @@ def run_playbook(vars_file, inventory):
                             os.path.join(ROOT, "playbooks", "demo.yml"), "-e", "@" + vars_file], env=env, cwd=WORK)
 
 
-def render_report(reports):
-    """The HTML propagation report from what the playbook saved; None when the canary check did not run."""
-    canary = os.path.join(reports, "canary.json")
-    if not os.path.exists(canary):
-        return None
-    with open(canary) as handle:
-        canary_result = json.load(handle)
-    suspension = None
-    if os.path.exists(os.path.join(reports, "suspension.json")):
-        with open(os.path.join(reports, "suspension.json")) as handle:
-            suspension = json.load(handle)
-    return report.write(os.path.join(reports, "propagation.html"), canary_result, suspension=suspension,
-                        title="Propagation of the suspension (%s)" % INCIDENT_ID)
+def seconds(value):
+    """A short duration for the narrative."""
+    return "%.1f s" % value if value < 60 else "%d min %d s" % divmod(int(value), 60)
 
 
 def narrate(suspect, reports):
@@ -115,7 +104,7 @@ def narrate(suspect, reports):
     refusing = [n["name"] for n in nodes if not n.get("effective_deny")]
     print("  2. the suspension reached the site PAP through the relay; canary check: %s; today's canary seen within "
           "%s of publication, %s;" % (", ".join("%s %s" % (n["name"], n["status"]) for n in nodes),
-                                      report.format_seconds(lag),
+                                      seconds(lag),
                                       "denied everywhere" if not refusing else "NOT denied by " + ", ".join(refusing)))
     targets = []
     for target in sync["first"]:
@@ -162,6 +151,8 @@ def main():
             "incident_reason": "crypto-currency mining found by the site", "incident_ticket": "LAB-TICKET-1",
             "incident_site_name": "LAB-SITE", "incident_pilot_dn": "/DC=test/DC=gridsec-lab/OU=Robots/CN=pilot factory",
             "incident_record_dir": os.path.join(WORK, "incidents"),
+            # the lab submits through RFC 3820 proxies: the job's DN ends in the proxy serial, which is removed
+            "incident_strip_proxy_rdns": "all",
             "central_pap_host": "localhost", "central_pap_port": argus.paps["central"].port,
             "argus_paps": {name: {"port": info.port} for name, info in argus.paps.items()},
             "argus_ca_path": argus.ca_dir, "argus_client_cert": admin.cert, "argus_client_key": admin.key,
@@ -188,7 +179,6 @@ def main():
         say("Running playbooks/demo.yml")
         rc = run_playbook(vars_file, inventory)
         received = mail.messages()
-        render_report(reports)
         say("Demo %s in %.0f s" % ("finished" if rc == 0 else "FAILED", time.monotonic() - started))
         if rc == 0:
             narrate(suspect, reports)
@@ -197,7 +187,9 @@ def main():
         artefacts += [("mail", os.path.join(mail.maildir, message.file), message.message["Subject"])
                       for message in received]
         artefacts += [("canary report", os.path.join(reports, "canary.json"), "argus_canary result"),
-                      ("HTML report", os.path.join(reports, "propagation.html"), "open it in a browser"),
+                      ("HTML report", os.path.join(reports, "propagation.html"),
+                       "written by argus_canary report_html; open it in a browser"),
+                      ("HTML report", os.path.join(reports, "after-unban.html"), "the same check after the unban"),
                       ("ban file", ban_file, "LCAS ban_users.db written by suspension_list_sync"),
                       ("sync audit log", os.path.join(WORK, "sync", "lab-site.audit.jsonl"), "")]
         for label, path, note in artefacts:

@@ -4,10 +4,12 @@
 
 PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
 
-* The canary DN of the central suspension team (ARGUS.md section 11.1): RFC 2253 with ``", "`` separators,
+* The canary DN of the central suspension team (the regex of the EGI probe ARGOeu-Metrics/secmon-probes
+  ``argus-ban``): RFC 2253 with ``", "`` separators,
   ``CN=<hash8>, CN=<YYYYMMDD>, CN=Test Subject, CN=000001, CN=tsubject, OU=Users, OU=Organic Units, DC=cern,
   DC=ch`` where ``hash8`` is the first 8 lowercase hex digits of SHA-256(salt bytes + date bytes).
-* ``evaluate()``: a small first-applicable evaluator of what a PDP receives (ARGUS.md sections 4.1, 9.2, 9.4).
+* ``evaluate()``: a small first-applicable evaluator of what a PDP receives (argus-pap ProvisioningService:
+  the enabled PAPs' trees in PAP order under a first-applicable root).
   Attributes of the request that are not known (FQAN, VO, issuer...) are *unknown*: a Permit whose other
   attributes are unknown "may apply", a Deny only fires when every attribute of its rule is known to match.
   The result is therefore "denied whatever else the request carries", which is what a ban must guarantee.
@@ -32,7 +34,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import (
     PapPolicyTree,
     PolicySet,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, dn_equal
+from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, dn_key
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import AuthorizationError, GridsecError
 
 CANARY_TAIL = ["CN=Test Subject", "CN=000001", "CN=tsubject", "OU=Users", "OU=Organic Units", "DC=cern", "DC=ch"]
@@ -71,6 +73,14 @@ def utc_date(timestamp=None):
 def date_start(date):
     """POSIX time of 00:00 UTC of ``date`` (YYYYMMDD)."""
     return calendar.timegm(datetime.datetime.strptime(check_date(date), "%Y%m%d").timetuple())
+
+
+def parse_publish_time(text):
+    """Seconds after 00:00 UTC of ``HH:MM`` (the time of day the central team publishes the canary)."""
+    parts = str(text or "").strip().split(":")
+    if len(parts) != 2 or not all(x.isdigit() for x in parts) or int(parts[0]) > 23 or int(parts[1]) > 59:
+        raise ValueError("publish_time must be HH:MM (UTC), not %r" % (text,))
+    return int(parts[0]) * 3600 + int(parts[1]) * 60
 
 
 def shift_date(date, days):
@@ -138,13 +148,20 @@ def find_canaries(tree, salt=None, alias=None):
     return found
 
 
-def newest_canary(canaries, require_valid):
-    """The canary with the latest date (a valid hash when ``require_valid``)."""
+def _counts(item, require_valid):
+    if require_valid and item["hash_valid"] is not True:
+        return False
+    return item["hash_valid"] is not False
+
+
+def newest_canary(canaries, require_valid, not_after=None):
+    """The canary with the latest date (a valid hash when ``require_valid``), none dated after ``not_after``:
+    a canary dated after today is never today's (nor the newest)."""
     best = None
     for item in canaries:
-        if require_valid and item["hash_valid"] is not True:
+        if not _counts(item, require_valid):
             continue
-        if item["hash_valid"] is False:
+        if not_after is not None and item["date"] > not_after:
             continue
         if best is None or item["date"] > best["date"]:
             best = item
@@ -186,12 +203,8 @@ def _attribute_match(attribute, request):
     values = wanted if isinstance(wanted, (list, tuple)) else [wanted]
     for value in values:
         if attribute.datatype == X500NAME:
-            try:
-                if dn_equal(attribute.value, value, strict=False):  # stored DNs: any attribute type
-                    return YES
-            except (DNError, ValueError):
-                if attribute.value == value:
-                    return YES
+            if _same_dn(attribute.value, value):
+                return YES
         elif attribute.value == value:
             return YES
     return NO
@@ -335,7 +348,7 @@ def status_url(base_url):
 
 
 def read_status(client):
-    """The ``key: value`` lines of ``/pap/status`` (ARGUS.md section 1) as a dict."""
+    """The ``key: value`` lines of ``/pap/status`` (argus-pap MonitoredProperties) as a dict."""
     transport = client.transport
     reply = transport.request("GET", status_url(transport.base_url), operation="GET /pap/status")
     status, body = _reply_status_body(reply)
@@ -473,16 +486,17 @@ def analyse_canary(data, salt, today, request_resource=None, request_action=None
     for alias, tree in data["trees"].items():
         canaries.extend(find_canaries(tree, salt, alias=alias))
     has_salt = salt not in (None, "")
-    newest = newest_canary(canaries, require_valid=has_salt)
+    newest = newest_canary(canaries, require_valid=has_salt, not_after=today)
     result = {
         "canaries": [dict((k, c[k]) for k in ("alias", "date", "hash", "hash_valid", "effect", "value", "resource",
                                               "action", "policy_id", "rule_id")) for c in canaries],
         "invalid_hash": sorted(set(c["value"] for c in canaries if c["hash_valid"] is False)),
         "newest": None, "newest_date": None, "newest_alias": None, "today": today, "today_present": False,
+        "future_dates": sorted(set(c["date"] for c in canaries if c["date"] > today and _counts(c, has_salt))),
     }
     if newest is not None:
         result.update(newest=newest["value"], newest_date=newest["date"], newest_alias=newest["alias"],
-                      today_present=newest["date"] >= today)
+                      today_present=newest["date"] == today)
     # Would the node actually deny today's (else the newest) canary?
     value = newest["value"] if newest is not None else None
     if value is not None:
@@ -498,6 +512,42 @@ def analyse_canary(data, salt, today, request_resource=None, request_action=None
         result["export"] = None
     result["effective_deny"] = bool(result["effective"] and result["effective"]["denied"]
                                     and (result["export"] is None or result["export"]["denied"]))
+    return result
+
+
+def _same_dn(stored, wanted):
+    """``stored`` (as a PAP stores it: the canl literal may hold unescaped ``" < >``) names the DN ``wanted``."""
+    try:
+        return dn_key(stored) == dn_key(wanted)
+    except (DNError, ValueError):
+        return stored == wanted
+
+
+def _aliases_holding(data, dn):
+    """Aliases (local and cached remote) with a rule on the subject ``dn`` (any effect)."""
+    aliases = set()
+    views = list(data["trees"].items())
+    if data["view"] == "pdp":
+        views.append((None, data["pdp_tree"]))
+    for alias, tree in views:
+        for _ps, policy, rule in tree.iter_rules():
+            for attribute in rule.attributes:
+                if attribute.datatype == X500NAME and attribute.element == "subject" and _same_dn(attribute.value, dn):
+                    aliases.add(alias or _alias_of_policy(tree, policy.policy_id, data["roots"]))
+    return sorted(a for a in aliases if a)
+
+
+def check_subjects(data, subjects, request_resource=None, request_action=None):
+    """For each DN of ``subjects``: where a node stores a rule on it and what its PDP view decides (like the canary).
+
+    A subject that is not denied does not change the node's status (it may have been unbanned on purpose)."""
+    label = _alias_labeller(data["roots"])
+    result = []
+    for dn in subjects or []:
+        decision = evaluate(data["pdp_tree"], canary_request(dn, request_resource, request_action), label)
+        aliases = _aliases_holding(data, dn)
+        result.append({"dn": dn, "present": bool(aliases), "aliases": aliases, "denied": decision["denied"],
+                       "effective": dict(decision, text=_decision_text(decision)), "export": None})
     return result
 
 
@@ -526,12 +576,20 @@ def _alias_of_policy(tree, policy_id, roots):
 # Status of a checked node, delay budget
 # ---------------------------------------------------------------------------------------------------------
 
-def node_status(node, warning_lag, critical_lag):
-    """(status code, [problems]) of one checked node."""
+def node_status(node, warning_lag, critical_lag, strict_today=False):
+    """(status code, [problems]) of one checked node.
+
+    Without ``strict_today`` a node still on an older canary is OK while its lag (time since today's canary was
+    due) is below ``warning_lag``; with it (the probe's ``--today``) a node without today's canary is CRITICAL.
+    """
     problems = []
     if node.get("error"):
         return UNKNOWN, ["check failed: %s" % node["error"]]
     code = OK
+    if node.get("future_dates"):
+        problems.append("canary dated after %s present (%s): never counted as today's; the publisher's clock or "
+                        "date is wrong" % (node.get("today"), ", ".join(node["future_dates"])))
+        code = WARNING
     if node.get("newest") is None:
         if node.get("invalid_hash"):
             problems.append("no canary with a valid hash (%d with a wrong hash: wrong salt?)"
@@ -557,7 +615,38 @@ def node_status(node, warning_lag, critical_lag):
             code = max(code, WARNING)
     if not node.get("today_present"):
         problems.append("today's canary (%s) not present; newest is %s" % (node.get("today"), node.get("newest_date")))
+        if node.get("publish_overdue"):
+            problems.append("this is where the canary is published (no remote PAP) and today's was due at %s: "
+                            "the publication failed or is late" % _utc_text(node.get("due_at")))
+            code = max(code, WARNING)
+        if strict_today:
+            problems.append("strict_today: a node without today's canary is CRITICAL")
+            code = CRITICAL
     return code, problems
+
+
+def _utc_text(timestamp):
+    if timestamp is None:
+        return "?"
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(timestamp))
+
+
+def format_seconds(value):
+    """A duration for people: ``-`` when unknown, else s / min s / h min (``12 h``, ``2 h 5 min``)."""
+    if value is None:
+        return "-"
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if seconds < 60:
+        return "%g s" % round(seconds, 1)
+    whole = int(round(seconds))
+    if whole < 3600:
+        minutes, rest = divmod(whole, 60)
+        return "%d min" % minutes if not rest else "%d min %d s" % (minutes, rest)
+    hours, rest = divmod(whole, 3600)
+    return "%d h" % hours if rest < 60 else "%d h %d min" % (hours, rest // 60)
 
 
 def _norm_host(host):
@@ -656,7 +745,7 @@ def nagios_report(nodes, warning_lag, critical_lag):
     for node in nodes:
         by_status.setdefault(node["status_code"], []).append(node["name"])
     if worst == OK:
-        summary = "%d/%d nodes deny today's canary" % (len(nodes), len(nodes))
+        summary = ok_summary(nodes, warning_lag)
     else:
         parts = []
         for code in (CRITICAL, UNKNOWN, WARNING):
@@ -683,6 +772,19 @@ def nagios_report(nodes, warning_lag, critical_lag):
     return {"code": worst, "status": status, "summary": summary, "perfdata": " ".join(perf), "text": text}
 
 
+def ok_summary(nodes, warning_lag):
+    """What an all-OK check really saw: today's canary everywhere, or how many nodes are still on an older one and
+    the lag against the budget (``warning_lag``). extras/check_argus_canary words it the same way."""
+    missing = [n for n in nodes if not n.get("today_present")]
+    if not missing:
+        return "%d/%d nodes deny today's canary" % (len(nodes), len(nodes))
+    lag = max([n.get("lag_seconds") or 0 for n in missing] or [0])
+    dates = sorted(set(n.get("newest_date") for n in missing if n.get("newest_date")))
+    return "today's canary not yet seen on %d/%d nodes, lag %s of a %s budget; %d/%d nodes deny their newest " \
+           "canary (%s)" % (len(missing), len(nodes), format_seconds(lag), format_seconds(warning_lag),
+                            len(nodes), len(nodes), ", ".join(dates) or "none")
+
+
 def _label_value(value):
     return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
@@ -694,6 +796,8 @@ PROM_METRICS = (
     ("argus_canary_lag_seconds", "gauge", "propagation lag of the canary on the node"),
     ("argus_canary_newest_age_seconds", "gauge", "age of the newest valid canary on the node"),
     ("argus_canary_budget_seconds", "gauge", "delay budget computed for the node"),
+    ("argus_canary_publish_overdue", "gauge",
+     "1 when the node publishes the canary (no remote PAP) and today's is missing after the publish time"),
     ("argus_canary_status", "gauge", "Nagios status code of the node (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)"),
     ("argus_canary_last_success_timestamp_seconds", "gauge", "last time the node passed the check"),
 )
@@ -727,6 +831,8 @@ def prometheus_text(nodes, now, previous=None):
         if up:
             samples["argus_canary_today_present"].append((labels, 1 if node.get("today_present") else 0))
             samples["argus_canary_effective_deny"].append((labels, 1 if node.get("effective_deny") else 0))
+            if node.get("origin"):
+                samples["argus_canary_publish_overdue"].append((labels, 1 if node.get("publish_overdue") else 0))
         if node.get("lag_seconds") is not None:
             samples["argus_canary_lag_seconds"].append((labels, node["lag_seconds"]))
         if node.get("newest_age_seconds") is not None:
@@ -768,7 +874,8 @@ class CheckOptions(object):
 
     def __init__(self, salt=None, today=None, request_resource=None, request_action=None, view="pdp",
                  publish_offset=0, since=None, wait_until=None, wait_step=0.5, started=None, clock=None,
-                 sleep=None):
+                 sleep=None, subjects=None):
+        self.subjects = list(subjects or [])
         self.salt = salt
         self.today = today
         self.request_resource = request_resource
@@ -804,6 +911,8 @@ def check_endpoint(endpoint, client, options):
         node["requests"] = len(client.operations)
         return node, None
     node.update(found)
+    node["checked_at"] = observed
+    node["subjects"] = check_subjects(data, options.subjects, options.request_resource, options.request_action)
     node["errors"] = data["errors"]
     node["view"] = data["view"]
     node["paps"] = [_pap_summary(p) for p in data["paps"]]
@@ -825,6 +934,11 @@ def check_endpoint(endpoint, client, options):
         upper = lower = max(0.0, now - max(due, options.since or 0))
     node["lag_seconds"] = int(upper)
     node["lag_min_seconds"] = round(lower, 3)
+    node["due_at"] = due
+    # A node without remote PAPs is where the canary is published (the central PAP): without today's canary
+    # after the publish time, nothing below it can show today's propagation.
+    node["origin"] = not node["remotes"]
+    node["publish_overdue"] = bool(node["origin"] and not found["today_present"] and now >= due)
     node["newest_age_seconds"] = int(now - date_start(found["newest_date"])) if found["newest_date"] else None
     node["requests"] = len(client.operations)
     return node, data
@@ -843,6 +957,9 @@ def add_export_check(node, client, options):
         return node
     exported = evaluate(tree, canary_request(node["newest"], options.request_resource, options.request_action))
     node["export"] = dict(exported, text=_decision_text(exported))
+    for subject in node.get("subjects") or []:
+        decision = evaluate(tree, canary_request(subject["dn"], options.request_resource, options.request_action))
+        subject["export"] = dict(decision, text=_decision_text(decision))
     node["effective_deny"] = bool((node.get("effective") or {}).get("denied") and exported["denied"])
     return node
 
@@ -856,6 +973,33 @@ ALL_PERMISSIONS = frozenset(["POLICY_READ_LOCAL", "POLICY_READ_REMOTE", "POLICY_
                              "CONFIGURATION_WRITE"])
 WRITE_PERMISSIONS = frozenset(["POLICY_WRITE", "CONFIGURATION_WRITE"])
 SEVERITIES = ("info", "warning", "error")
+CHECKS = frozenset([
+    "tier", "upstream_disabled", "upstream_after_default", "upstream_private_on_relay", "remote_cache_empty",
+    "remote_cache_stale", "remote_cache_unverifiable", "status_unreadable", "default_private_on_central",
+    "nothing_exported", "private_bans_on_central", "poll_interval_beyond_target", "local_permit_shadows_central_deny",
+    "open_acl", "broad_acl", "acl_unreadable"])
+
+
+def failing_filter(fail_on):
+    """``fail_on`` (severities and/or check ids) -> predicate on a finding; raises ValueError on an unknown item.
+
+    A severity fails that severity and the ones above it (``warning`` = warnings and errors, as before); a check
+    id fails that check whatever its severity; ``never`` alone (or an empty list) fails nothing.
+    """
+    items = [str(v).strip() for v in (fail_on or []) if str(v).strip()]
+    if items == ["never"]:
+        items = []
+    unknown = [v for v in items if v not in SEVERITIES and v not in CHECKS]
+    if unknown:
+        raise ValueError("fail_on: unknown severity or check %s (severities: %s; never alone; checks: %s)"
+                         % (", ".join(unknown), ", ".join(SEVERITIES), ", ".join(sorted(CHECKS))))
+    levels = [SEVERITIES.index(v) for v in items if v in SEVERITIES]
+    lowest = min(levels) if levels else None
+    checks = frozenset(v for v in items if v in CHECKS)
+
+    def failing(finding):
+        return finding["check"] in checks or (lowest is not None and SEVERITIES.index(finding["severity"]) >= lowest)
+    return failing
 
 
 def _finding(check, severity, message, consequence, fix, alias=None, **extra):
@@ -907,7 +1051,46 @@ def lint_acl(acl):
     return findings
 
 
-def lint_node(data, acl, tier, target_delay, stale_after, now, acl_error=None):
+def lint_remote_freshness(remotes, data, stale_after, target_delay, now, publish_offset):
+    """Is the cached copy of each enabled remote PAP still following its upstream?
+
+    The signal is the newest daily canary in the cache: every working pull brings the day's canary, while
+    PolicyLastModificationTime never moves on a pull (argus-pap PapContainer returns early for remote PAPs), so
+    only the canary tells a failed pull from a working one. The canary dated D+1 is due at D+1 ``publish_offset``
+    and must be in the cache ``stale_after`` seconds later (default: ``target_delay`` or two polling intervals).
+    """
+    findings = []
+    interval = data.get("poll_interval") or 0
+    grace = stale_after if stale_after is not None else max(target_delay or 0, 2 * interval)
+    today = utc_date(now)
+    for pap in remotes:
+        tree = data["trees"].get(pap.alias)
+        if not pap.enabled or tree is None or not tree.policies:
+            continue  # disabled, unreadable or empty: reported by other checks
+        dates = [c["date"] for c in find_canaries(tree) if c["date"] <= today]
+        if not dates:
+            findings.append(_finding(
+                "remote_cache_unverifiable", "info", "the cached copy of %s holds no canary" % pap.alias,
+                "its freshness cannot be told: the daily canary is the one policy that changes upstream every day",
+                "make sure the central PAP publishes the canary (gridsec.ops.argus_canary state=published) and that "
+                "every PAP between it and this one re-exports it (public aliases)", alias=pap.alias))
+            continue
+        newest = max(dates)
+        due = date_start(newest) + DAY + publish_offset
+        if now > due + grace:
+            findings.append(_finding(
+                "remote_cache_stale", "warning",
+                "the newest canary in the cached copy of %s is dated %s; the next one was due at %s and should have "
+                "arrived within %ds" % (pap.alias, newest, _utc_text(due), grace),
+                "the pulls of %s fail or stopped (the PAP only logs pull errors), or the upstream stopped publishing: "
+                "bans made upstream since then are missing here" % pap.alias,
+                "look at the PAP log for pull errors, check that the upstream ACL grants this host POLICY_READ_LOCAL, "
+                "run refresh-cache %s, and check the canary upstream (gridsec.ops.argus_canary)" % pap.alias,
+                alias=pap.alias, newest_canary=newest, due_at=due))
+    return findings
+
+
+def lint_node(data, acl, tier, target_delay, stale_after, now, acl_error=None, publish_offset=0):
     """Findings for one node from ``fetch_node`` data (+ the ACL and /pap/status)."""
     findings = []
     paps = data["paps"]
@@ -932,7 +1115,7 @@ def lint_node(data, acl, tier, target_delay, stale_after, now, acl_error=None):
                 "upstream_after_default", "error",
                 "remote PAP %s is ordered after default (order: %s)" % (pap.alias, ", ".join(order)),
                 "the PDP evaluates first-applicable in PAP order: a local permit in default that matches a banned "
-                "user decides first and the central ban never fires (ARGUS.md 9.4)",
+                "user decides first and the central ban never fires",
                 "set the order with the upstream first: pap-admin set-paps-order %s default" % pap.alias,
                 alias=pap.alias, order=order))
         if tier == "relay" and not pap.public:
@@ -999,33 +1182,16 @@ def lint_node(data, acl, tier, target_delay, stale_after, now, acl_error=None):
                     "order the upstream first, or narrow the local permit", alias=decision["alias"],
                     deny={"alias": pap.alias, "id": attribute.attribute_id_spl, "value": attribute.value},
                     permit_rule=decision["rule_id"], permit_attributes=decision["attributes"]))
-    # /pap/status: remote cache freshness
+    findings.extend(lint_remote_freshness(remotes, data, stale_after, target_delay, now, publish_offset))
     status = data.get("status")
-    enabled_remotes = [p for p in remotes if p.enabled]
-    if enabled_remotes and status:
+    if [p for p in remotes if p.enabled] and status:
         if status.get("NumberOfRemotePolicies") in ("0",):
             findings.append(_finding(
                 "remote_cache_empty", "warning", "/pap/status reports NumberOfRemotePolicies: 0",
                 "no cached upstream policy: no central ban is enforced", "check the pull (ACL upstream, refresh-cache)"))
-        millis = status.get("PolicyLastModificationTimeMillis")
-        try:
-            last = float(millis) / 1000.0 if millis is not None else None
-        except ValueError:
-            last = None
-        # The central team changes the policy every day (the canary), so a cache that has not changed for a day
-        # plus two polling intervals no longer follows its upstream.
-        limit = stale_after if stale_after is not None else DAY + 2 * (interval or 0)
-        if last is not None and limit is not None and now - last > limit:
-            findings.append(_finding(
-                "remote_cache_stale", "warning",
-                "policies last modified %ds ago (limit %ds)" % (now - last, limit),
-                "every successful pull rewrites the cache; nothing changed for longer than the limit, so the pulls "
-                "probably fail (errors are only logged by the PAP) and bans made upstream since then are missing",
-                "look at the PAP log for pull errors, check the upstream ACL and refresh-cache",
-                last_modification=last))
-    elif enabled_remotes and status is None:
+    elif [p for p in remotes if p.enabled] and status is None:
         findings.append(_finding("status_unreadable", "info", "/pap/status could not be read",
-                                 "cache freshness not checked", "allow access to /pap/status"))
+                                 "the remote policy count was not checked", "allow access to /pap/status"))
     if acl is not None:
         findings.extend(lint_acl(acl))
     elif acl_error:

@@ -12,7 +12,7 @@ short_description: Publish the daily Argus canary ban, or check that it propagat
 version_added: 0.2.0
 description:
   - The central suspension team bans an invalid "canary" DN every day; monitoring checks that it reaches every
-    Argus node (ARGUS.md section 11). The canary is
+    Argus node (the EGI secmon probe C(argus-ban) of ARGOeu-Metrics/secmon-probes checks it). The canary is
     C(CN=<hash8>, CN=<YYYYMMDD>, CN=Test Subject, CN=000001, CN=tsubject, OU=Users, OU=Organic Units, DC=cern, DC=ch)
     where C(hash8) is the first 8 hex digits of SHA-256(O(salt) followed by the date).
   - O(state=published) (central team) makes sure today's canary is banned (public deny rule, resource and action
@@ -51,7 +51,8 @@ attributes:
     support: full
     details:
       - With O(state=published) check mode reads the PAP and reports the writes it would issue in RV(operations).
-      - With O(state=checked) nothing is written to any PAP; O(prometheus_file) is not written in check mode.
+      - With O(state=checked) nothing is written to any PAP; O(prometheus_file) and O(report_html) are not written in
+        check mode.
   diff_mode:
     support: full
     details:
@@ -187,6 +188,40 @@ options:
       - Write the results for the node-exporter textfile collector to this file (atomically). A node that fails
         keeps the last-success timestamp found in the previous file.
     type: path
+  strict_today:
+    description:
+      - The strict reading of the field probe's C(--today) mode (for CI); a node without the canary of O(date) is
+        CRITICAL whatever its lag.
+      - By default a node still on an older canary is OK while its lag (time since today's canary was due, see
+        O(publish_time)) is below O(warning_lag); the summary then says on how many nodes today's canary is not yet
+        seen and the lag against that budget.
+      - Either way a canary dated after O(date) is never counted as today's (it is reported, WARNING), and a node
+        without remote PAPs (the central PAP, where the canary is published) without today's canary after
+        O(publish_time) is a finding (WARNING at least).
+    type: bool
+    default: false
+  subjects:
+    description:
+      - With O(state=checked), DNs (OpenSSL slash form or RFC 2253) to check on every node at the same time as the
+        canary, for example a user just suspended or unbanned; reported per node are where it stores a rule on it
+        (RV(nodes[].subjects)) and what its PDP view (and, for a node others pull from, what it serves downstream)
+        decides for it. The result does not change a node's status.
+    type: list
+    elements: str
+    default: []
+  report_html:
+    description:
+      - With O(state=checked), write an HTML propagation report of the result to this file (atomically; not in check
+        mode) with the check time and each node's read time, the canary date, the subjects, the hierarchy as a tree with
+        each node's status, which canary it holds, its lag against the budgets, what its PDP view and what it serves
+        downstream decide, and where each subject is stored and whether it is denied. One self-contained page (no
+        script, no external resource); every value is escaped.
+    type: path
+  report_title:
+    description:
+      - Title of the O(report_html) page.
+    type: str
+    default: Propagation of the canary and the suspensions
   fail_on:
     description:
       - Fail the task when the worst node status is at least V(critical) (CRITICAL or UNKNOWN) or V(warning), or
@@ -229,6 +264,15 @@ canary:
   returned: always
   type: dict
   sample: {"dn": "CN=1a2b3c4d, CN=20261201, CN=Test Subject, ...", "openssl": "/DC=ch/DC=cern/...", "date": "20261201"}
+msg:
+  description: What the run did, or in check mode would do (C(canary 20261201 published on ...), C(... would be
+    published ... (check mode)), C(... already present on ...)), and how many old canaries were (would be) removed.
+  returned: state=published
+  type: str
+added:
+  description: Whether today's canary was added (in check mode, would be added).
+  returned: state=published
+  type: bool
 published_at:
   description: POSIX time at which the ban was issued (V(null) when today's canary was already there or in check mode).
   returned: state=published
@@ -280,8 +324,26 @@ nodes:
       description: Seconds since 00:00 UTC of that date.
       type: int
     today_present:
-      description: Whether the canary of O(date) is present.
+      description: Whether the canary of O(date) is present (a canary dated after O(date) never counts).
       type: bool
+    future_dates:
+      description: Dates after O(date) of the valid canaries found (never counted as today's; the node is WARNING).
+      type: list
+      elements: str
+    origin:
+      description: Whether the node has no remote PAP (it is where the canary is published, the central PAP).
+      type: bool
+    publish_overdue:
+      description: For an origin node, whether today's canary is missing after O(publish_time) (a finding).
+      type: bool
+    checked_at:
+      description: POSIX time of the node's last read.
+      type: float
+    subjects:
+      description: One entry per O(subjects) DN (C(dn), C(present), C(aliases) storing a rule on it, C(denied) by the
+        PDP view, C(effective) and C(export) decisions like RV(nodes[].effective)).
+      type: list
+      elements: dict
     lag_seconds:
       description: Propagation lag in whole seconds (see O(since), O(publish_time)); with O(since), the upper bound
         (time from O(since) until the check saw the canary).
@@ -320,12 +382,28 @@ nodes:
     poll_interval:
       description: Polling interval of the node (seconds).
       type: float
+subjects:
+  description: The O(subjects) checked.
+  returned: state=checked
+  type: list
+  elements: str
+thresholds:
+  description: The thresholds of the check (C(warning_lag), C(critical_lag), C(strict_today), C(publish_time)); read
+    by C(extras/check_argus_canary).
+  returned: state=checked
+  type: dict
+report_html_written:
+  description: Whether O(report_html) was written.
+  returned: state=checked
+  type: bool
 summary:
   description: Number of nodes per status.
   returned: state=checked
   type: dict
 nagios:
-  description: Nagios plugin output (C(code) 0-3, C(status), C(text) with status line, perfdata and long text).
+  description: Nagios plugin output (C(code) 0-3, C(status), C(text) with status line, perfdata and long text). When
+    every node is OK but some are still on an older canary, the status line says so (C(today's canary not yet seen
+    on 2/3 nodes, lag 2 h of a 12 h budget; ...)); it says C(N/N nodes deny today's canary) only when they do.
   returned: state=checked
   type: dict
 prometheus:
@@ -371,11 +449,13 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import (
     nagios_report,
     node_status,
     parse_canary,
+    parse_publish_time,
     previous_successes,
     prometheus_text,
     shift_date,
     utc_date,
 )
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary_report import render as render_report
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ArgusModule, execute_plan
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import (
     PlanError,
@@ -387,6 +467,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan imp
     view_from_tree,
     views_equivalent,
 )
+from ansible_collections.gridsec.ops.plugins.module_utils._dn import parse_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
 
 
@@ -477,7 +558,10 @@ def published(module, today):
                       if r.effect == "deny" and r.plain and r.attributes[0][0] == "subject"
                       and (parse_canary(r.attributes[0][1], salt) or {}).get("hash_valid")))
     before_spl, after_spl = to_spl(before), to_spl(after)
+    added = any(op.operation == "ban" for op in ops)
     result = dict(
+        msg=_published_message(module, today, alias, added, len(set(v for v, _r, _a in old))),
+        added=added,
         changed=before_spl != after_spl or bool(operations),
         operations=operations,
         canary={"dn": value, "openssl": canary_openssl(salt, today), "date": today},
@@ -493,11 +577,18 @@ def published(module, today):
     module.exit_json(**result)
 
 
-def _parse_publish_time(text):
-    parts = str(text or "").strip().split(":")
-    if len(parts) != 2 or not all(x.isdigit() for x in parts) or int(parts[0]) > 23 or int(parts[1]) > 59:
-        raise ValueError("publish_time must be HH:MM (UTC), not %r" % (text,))
-    return int(parts[0]) * 3600 + int(parts[1]) * 60
+def _published_message(module, today, alias, added, removed):
+    """What the run did (or, in check mode, would do): never "already present" for a canary it adds."""
+    would = module.check_mode
+    where = "%s alias %s" % (module.server_label, alias)
+    if added:
+        text = "canary %s %s on %s" % (today, "would be published" if would else "published", where)
+    else:
+        text = "canary %s already present on %s" % (today, where)
+    if removed:
+        text += "; %d old canar%s %s" % (removed, "y" if removed == 1 else "ies",
+                                         "would be removed" if would else "removed")
+    return text + (" (check mode)" if would else "")
 
 
 def _read_text(path):
@@ -512,8 +603,8 @@ def _write_atomic(path, text):
     directory = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".argus_canary.", dir=directory)
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8"))
         os.chmod(tmp, 0o644)
         os.rename(tmp, path)
     except Exception:
@@ -525,7 +616,7 @@ def _write_atomic(path, text):
 def checked(module, today):
     p = module.params
     try:
-        publish_offset = _parse_publish_time(p["publish_time"])
+        publish_offset = parse_publish_time(p["publish_time"])
     except ValueError as err:
         module.fail_json(msg=str(err), operations=[])
     if p["max_workers"] < 1 or p["endpoint_timeout"] <= 0 or p["wait_for_today"] < 0:
@@ -550,10 +641,11 @@ def checked(module, today):
     clients = dict((e["name"], _endpoint_client(module, e["host"], e["port"], e["path"], p["endpoint_timeout"]))
                    for e in endpoints)
     started = time.time()
+    subjects = _subjects(module)
     options = CheckOptions(salt=p["salt"] or None, today=today, request_resource=p["request_resource"],
                            request_action=p["request_action"], view=p["view"], publish_offset=publish_offset,
                            since=p["since"], wait_until=(started + p["wait_for_today"]) if p["wait_for_today"] else None,
-                           started=started)
+                           started=started, subjects=subjects)
     workers = min(p["max_workers"], len(endpoints))
     batches = (len(endpoints) + workers - 1) // workers
     deadline = started + p["wait_for_today"] + p["endpoint_timeout"] * batches + 5
@@ -597,7 +689,7 @@ def checked(module, today):
         node.setdefault("downstream", downstream.get(node["name"], []))
         if node.get("lag_min_seconds") is not None and node.get("budget_seconds") is not None:
             node["within_budget"] = node["lag_min_seconds"] <= node["budget_seconds"]
-        code, problems = node_status(node, p["warning_lag"], p["critical_lag"])
+        code, problems = node_status(node, p["warning_lag"], p["critical_lag"], strict_today=p["strict_today"])
         node["status_code"] = code
         node["status"] = STATUS_NAMES[code]
         node["problems"] = problems
@@ -616,18 +708,47 @@ def checked(module, today):
                              nodes=nodes, nagios=nagios, operations=[])
     summary = dict((STATUS_NAMES[c], sum(1 for n in nodes if n["status_code"] == c))
                    for c in (OK, WARNING, CRITICAL, UNKNOWN))
+    for node in nodes:
+        node.setdefault("subjects", [])
     result = dict(changed=False, operations=[], nodes=nodes, summary=summary, nagios=nagios, prometheus=prom,
                   prometheus_written=written, thresholds={"warning_lag": p["warning_lag"],
-                                                          "critical_lag": p["critical_lag"]},
+                                                          "critical_lag": p["critical_lag"],
+                                                          "strict_today": p["strict_today"],
+                                                          "publish_time": p["publish_time"]},
                   canary={"date": today, "dn": canary_dn(p["salt"], today) if p["salt"] else None,
                           "openssl": canary_openssl(p["salt"], today) if p["salt"] else None},
-                  elapsed=round(time.time() - started, 3), checked_at=now)
+                  elapsed=round(time.time() - started, 3), checked_at=now, subjects=subjects)
+    result["report_html_written"] = _write_report(module, result)
     worst = nagios["code"]
     limit = {"critical": CRITICAL, "warning": WARNING, "never": None}[p["fail_on"]]
     if limit is not None and (worst >= limit):
         module.fail_json(msg=nagios["text"].split(" | ")[0] + ": " + "; ".join(
             "%s: %s" % (n["name"], "; ".join(n["problems"])) for n in nodes if n["status_code"] != OK), **result)
     module.exit_json(**result)
+
+
+def _subjects(module):
+    """The subject DNs to check on every node, as given (refused when they are not DNs)."""
+    subjects = []
+    for text in module.params["subjects"] or []:
+        try:
+            parse_dn(text)
+        except GridsecError as err:
+            module.fail_json(msg="subjects: %s" % err, operations=[])
+        subjects.append(text)
+    return subjects
+
+
+def _write_report(module, result):
+    """Render report_html from the result (never in check mode); returns whether it was written."""
+    path = module.params["report_html"]
+    if not path or module.check_mode:
+        return False
+    try:
+        _write_atomic(path, render_report(result, module.params["report_title"]))
+    except (IOError, OSError) as err:
+        module.fail_json(msg="cannot write the HTML report %s: %s" % (path, err), **result)
+    return True
 
 
 def _safe_check(endpoint, client, options):
@@ -669,6 +790,10 @@ def main():
             extra_delay=dict(type="float", default=0),
             prometheus_file=dict(type="path"),
             fail_on=dict(type="str", choices=["critical", "warning", "never"], default="critical"),
+            strict_today=dict(type="bool", default=False),
+            subjects=dict(type="list", elements="str", default=[]),
+            report_html=dict(type="path"),
+            report_title=dict(type="str", default="Propagation of the canary and the suspensions"),
         ),
         required_if=[("state", "published", ["salt"])],
         supports_check_mode=True,

@@ -13,15 +13,20 @@ version_added: 0.2.0
 description:
   - Reads a live Argus PAP through its API (PAP list, order, polling interval, policy trees, what its PDPs receive,
     ACL and C(/pap/status)) and reports each known misconfiguration of a central, relay (NGI) or site node with its
-    consequence and the fix (ARGUS.md sections 8 to 10).
+    consequence and the fix (the central suspension hierarchy of the EGI/WLCG Argus documentation; ordering,
+    public re-export, ACL, polling).
   - "Checks (C(check) of each finding): C(upstream_after_default) (error: a local permit can decide before the central
     ban), C(upstream_private_on_relay) (error: the sites below never get the central bans), C(upstream_disabled)
     (error: cached but not sent to the PDPs), C(poll_interval_beyond_target) (warning), C(open_acl) (error: ANYONE
     with a write permission or ALL) and C(broad_acl) (warning: ANYONE may read, an FQAN may write),
     C(local_permit_shadows_central_deny) (error: for a central deny, the node's PDP view reaches a permit first),
-    C(remote_cache_empty) and C(remote_cache_stale) (warning, from the cached trees and the C(/pap/status) times),
+    C(remote_cache_empty) (warning: the cached upstream holds nothing), C(remote_cache_stale) (warning: the newest
+    daily canary in the cached copy of an upstream is older than it should be, so the pulls fail),
+    C(remote_cache_unverifiable) (info: the cached copy holds no canary, so its freshness cannot be told),
     C(default_private_on_central), C(nothing_exported) (error) and C(private_bans_on_central) (warning) on central
     and relay nodes."
+  - Every finding that does not fail the task is also returned as a warning, so that it shows in the play output
+    (a relay that cannot pull its upstream is never a plain C(ok)).
   - Never changes anything.
 author:
   - gridsec.ops maintainers (@gridsec)
@@ -48,16 +53,28 @@ options:
     default: 14400
   stale_after:
     description:
-      - Seconds without any policy change (C(PolicyLastModificationTimeMillis) of C(/pap/status)) after which the cache
-        of the remote PAPs is reported stale. By default one day plus two polling intervals, since the central
-        canary changes the upstream policy every day.
+      - Seconds allowed, after the next daily canary became due (the day after the newest canary in the cached copy
+        of a remote PAP, at O(publish_time)), before that cached copy is reported stale (C(remote_cache_stale)).
+        By default the larger of O(target_delay) and two polling intervals.
+      - The canary is the signal because every working pull brings the day's canary, while the PAP's
+        C(PolicyLastModificationTime) never moves on a pull (argus-pap C(PapContainer) returns early for remote
+        PAPs).
     type: int
+  publish_time:
+    description:
+      - Time of day (UTC, V(HH:MM)) at which the central team publishes the day's canary.
+    type: str
+    default: "00:00"
   fail_on:
     description:
-      - Fail the task when a finding of at least this severity exists (V(never) only reports).
-    type: str
-    choices: [error, warning, never]
-    default: error
+      - Fail the task when a finding matches an item of this list. A severity (V(error), V(warning), V(info)) matches
+        findings of that severity or above (V(warning) fails on warnings and errors); a check id (for example
+        V(remote_cache_empty)) matches that check whatever its severity. V(never) alone (or an empty list) only
+        reports.
+      - A single value is accepted as before (V(error), V(warning), V(never)).
+    type: list
+    elements: str
+    default: [error]
 notes:
   - Needs CONFIGURATION_READ, POLICY_READ_LOCAL and POLICY_READ_REMOTE. Without CONFIGURATION_READ on the ACL the
     ACL checks are skipped with an C(info) finding.
@@ -74,7 +91,13 @@ EXAMPLES = r"""
     target_delay: 3600
   register: lint
 
-- name: Report only
+- name: Fail on errors and on a relay that cannot pull its upstream
+  gridsec.ops.argus_hierarchy_lint:
+    pap_host: argus.ngi.example.org
+    tier: relay
+    fail_on: [error, remote_cache_empty, remote_cache_stale]
+
+- name: Report only (the findings still show as warnings)
   gridsec.ops.argus_hierarchy_lint:
     pap_host: argus.site.example.org
     tier: site
@@ -142,8 +165,10 @@ import time
 
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import (
     SEVERITIES,
+    failing_filter,
     fetch_node,
     lint_node,
+    parse_publish_time,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ArgusModule, pap_to_dict
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
@@ -155,11 +180,17 @@ def main():
             tier=dict(type="str", choices=["auto", "central", "relay", "site"], default="auto"),
             target_delay=dict(type="int", default=14400),
             stale_after=dict(type="int"),
-            fail_on=dict(type="str", choices=["error", "warning", "never"], default="error"),
+            publish_time=dict(type="str", default="00:00"),
+            fail_on=dict(type="list", elements="str", default=["error"]),
         ),
         supports_check_mode=True,
     )
     p = module.params
+    try:
+        failing = failing_filter(p["fail_on"])
+        publish_offset = parse_publish_time(p["publish_time"])
+    except ValueError as err:
+        module.fail_json(msg=str(err), operations=[])
     client = module.client()
     acl = None
     acl_error = None
@@ -170,7 +201,7 @@ def main():
         except GridsecError as err:
             acl_error = str(err)
         findings, tier = lint_node(data, acl, p["tier"], p["target_delay"], p["stale_after"], time.time(),
-                                   acl_error=acl_error)
+                                   acl_error=acl_error, publish_offset=publish_offset)
     except GridsecError as err:
         module.fail_from(err, operations=[])
     findings.sort(key=lambda f: -SEVERITIES.index(f["severity"]))
@@ -186,12 +217,15 @@ def main():
     )
     result = dict(changed=False, findings=findings, counts=counts, tier=tier, node=node, operations=[],
                   requests=module.client_operations())
-    limit = {"error": ("error",), "warning": ("error", "warning"), "never": ()}[p["fail_on"]]
-    failing = [f for f in findings if f["severity"] in limit]
-    if failing:
-        module.fail_json(msg="%s: %d finding(s) at or above %s: %s" % (
-            module.server_label, len(failing), p["fail_on"],
-            "; ".join("%s: %s" % (f["check"], f["message"]) for f in failing)), **result)
+    failed = [f for f in findings if failing(f)]
+    for finding in findings:
+        if finding not in failed:
+            module.warn("%s: %s %s: %s (%s); fix: %s" % (module.server_label, finding["severity"], finding["check"],
+                                                         finding["message"], finding["consequence"], finding["fix"]))
+    if failed:
+        module.fail_json(msg="%s: %d finding(s) matching fail_on (%s): %s" % (
+            module.server_label, len(failed), ", ".join(p["fail_on"]),
+            "; ".join("%s %s: %s" % (f["severity"], f["check"], f["message"]) for f in failed)), **result)
     module.exit_json(**result)
 
 

@@ -262,6 +262,135 @@ def test_publish_canary_playbook_by_fqcn(argus_pap, tmp_path):
     run_playbook("gridsec.ops.publish_canary", dict(extravars, canary_salt=""), tmp_path, expect_rc=2)
 
 
+@pytest.mark.slow
+def test_published_check_mode_says_it_would_publish(argus_pap, tmp_path):
+    """Issue 14 item 9: check mode on a PAP without today's canary said "already present"."""
+    lab, pap = argus_pap, argus_pap.pap
+    run_playbook("canary_publish_msg.yml", {"conn": conn(lab, pap), "salt": SALT, "today": utc_today()}, tmp_path)
+    assert subject_values(lab, pap) == [canary(SALT, utc_today())]
+
+
+# ---- checked: yesterday's and future-dated canaries -----------------------------------------------------
+
+CHAIN = {
+    "paps": [
+        {"name": "central", "acl": [{"principal": "pap:relay", "permissions": "POLICY_READ_LOCAL"}]},
+        {"name": "relay", "remotes": [{"alias": "central", "pap": "central", "public": True}],
+         "order": ["central", "default"], "acl": [{"principal": "pap:site", "permissions": "POLICY_READ_LOCAL"}]},
+        {"name": "site", "remotes": [{"alias": "ngi", "pap": "relay"}], "order": ["ngi", "default"]},
+    ],
+}
+CHAIN_NAMES = ["central", "relay", "site"]
+
+
+def ban_on(lab, name, value):
+    soap(lab, lab.paps[name], "HighLevelPolicyManagementService",
+         '<hl:ban xmlns:hl="http://org.glite.authz/wsdl/pap/services/highlevel_policy_management">'
+         '<alias>default</alias><id>subject</id><value>%s</value><resource>.*</resource><action>.*</action>'
+         '<isPublic>true</isPublic></hl:ban>' % value)
+
+
+def wait_down_the_chain(lab, value):
+    for name, alias in (("relay", "central"), ("site", "ngi")):
+        wait_for_value(lab, name, alias, value)
+
+
+@pytest.fixture(scope="module")
+def yesterday_lab(tmp_path_factory, argus_pki):
+    """central -> relay -> site holding only yesterday's canary (the central team has not published today's)."""
+    lab = ArgusLab(CHAIN, str(tmp_path_factory.mktemp("canary-yesterday")), poll_interval=0.3, pki=argus_pki)
+    lab.start()
+    try:
+        ban_on(lab, "central", canary(SALT, utc_today(-1)))
+        wait_down_the_chain(lab, canary(SALT, utc_today(-1)))
+        yield lab
+    finally:
+        lab.stop()
+
+
+def check_saved(lab, tmp_path, **options):
+    """argus_canary state=checked on the chain (fail_on never); returns the saved result."""
+    result_file = tmp_path / ("result-%s.json" % uuid.uuid4().hex[:8])
+    extravars = dict(conn=conn(lab, lab.paps["central"], "reader"), salt=SALT, endpoints=endpoints(lab, CHAIN_NAMES),
+                     result_file=str(result_file))
+    extravars.update(options)
+    run_playbook("canary_check_saved.yml", extravars, tmp_path)
+    return json.loads(result_file.read_text())
+
+
+def wrapper_agrees(result, tmp_path):
+    """extras/check_argus_canary on the saved result: same exit code and status line as the module."""
+    path = tmp_path / ("saved-%s.json" % uuid.uuid4().hex[:8])
+    path.write_text(json.dumps(result))
+    proc = run_wrapper(["--result", str(path)])
+    assert proc.returncode == result["nagios"]["code"], proc.stdout
+    assert proc.stdout.splitlines()[0] == result["nagios"]["text"].splitlines()[0], proc.stdout
+    return proc.stdout
+
+
+def later_today():
+    """HH:MM (UTC) at least ten minutes from now (the check runs before it); skip when that is tomorrow."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    if (now.hour, now.minute) >= (23, 45):
+        pytest.skip("too close to midnight UTC for a publish time later today")
+    return (now + datetime.timedelta(minutes=11)).strftime("%H:%M")
+
+
+@pytest.mark.slow
+def test_yesterdays_canary_is_never_reported_as_todays(yesterday_lab, tmp_path):
+    """Issue 14 item 10: with only yesterday's canary everywhere (central included) the check said
+    "OK - 3/3 nodes deny today's canary"; a canary dated tomorrow counted as today's."""
+    lab = yesterday_lab
+    today, yesterday, tomorrow = utc_today(), utc_today(-1), utc_today(1)
+    budget = {"warning_lag": 86399, "critical_lag": 86400}  # the lag alone never decides here, whatever the hour
+
+    # After the publish time (00:00 UTC): the central PAP without today's canary is itself a finding.
+    result = check_saved(lab, tmp_path, **budget)
+    nodes = dict((n["name"], n) for n in result["nodes"])
+    for node in nodes.values():
+        assert node["today_present"] is False and node["newest_date"] == yesterday, node
+        assert node["effective_deny"] is True
+    central = nodes["central"]
+    assert central["status"] == "WARNING" and central["publish_overdue"] is True, central
+    assert [p for p in central["problems"] if "publication failed or is late" in p]
+    assert [nodes["relay"]["status"], nodes["site"]["status"]] == ["OK", "OK"]
+    assert nodes["relay"]["publish_overdue"] is False  # it pulls: not where the canary is published
+    first = result["nagios"]["text"].splitlines()[0]
+    assert first.startswith("ARGUS CANARY WARNING - 1 warning (central) of 3 nodes | "), first
+    assert "deny today's canary" not in result["nagios"]["text"]
+    assert "site: OK - today's canary (%s) not present; newest is %s" % (today, yesterday) in result["nagios"]["text"]
+    assert 'argus_canary_publish_overdue{node="central"} 1' in result["prometheus"]
+    assert 'argus_canary_today_present{node="site"} 0' in result["prometheus"]
+    wrapper_agrees(result, tmp_path)
+
+    # Before the publish time: every node OK, and the summary says what is true.
+    result = check_saved(lab, tmp_path, publish_time=later_today(), **budget)
+    assert [n["status"] for n in result["nodes"]] == ["OK", "OK", "OK"], [n["problems"] for n in result["nodes"]]
+    first = result["nagios"]["text"].splitlines()[0]
+    assert first.startswith("ARGUS CANARY OK - today's canary not yet seen on 3/3 nodes, lag 0 s of a 23 h 59 min "
+                            "budget; 3/3 nodes deny their newest canary (%s) | " % yesterday), first
+    assert 'argus_canary_publish_overdue{node="central"} 0' in result["prometheus"]
+    wrapper_agrees(result, tmp_path)
+
+    # strict_today (the probe's --today, for CI): no today's canary is CRITICAL on every node.
+    result = check_saved(lab, tmp_path, strict_today=True, **budget)
+    assert [n["status"] for n in result["nodes"]] == ["CRITICAL"] * 3
+    assert result["nagios"]["text"].startswith("ARGUS CANARY CRITICAL - 3 critical (central, relay, site) of 3 nodes")
+    out = wrapper_agrees(result, tmp_path)
+    assert "strict_today" in out
+
+    # A canary dated tomorrow is never today's (nor the newest).
+    ban_on(lab, "central", canary(SALT, tomorrow))
+    wait_down_the_chain(lab, canary(SALT, tomorrow))
+    result = check_saved(lab, tmp_path, publish_time=later_today(), **budget)
+    for node in result["nodes"]:
+        assert node["today_present"] is False and node["newest_date"] == yesterday, node
+        assert node["future_dates"] == [tomorrow]
+        assert node["status"] == "WARNING"
+        assert [p for p in node["problems"] if "never counted as today's" in p], node["problems"]
+    wrapper_agrees(result, tmp_path)
+
+
 # ---- checked: effective deny ----------------------------------------------------------------------------
 
 @pytest.mark.slow
@@ -395,7 +524,7 @@ def test_canary_check_through_ansible_runner(misconfigured_lab, tmp_path):
                              quiet=True)
     assert run.rc == 0 and run.status == "successful", run.stdout.read()
     result = json.loads(result_file.read_text())
-    assert [n["status"] for n in result["nodes"]] == ["OK", "OK", "OK"]
+    assert [n["status"] for n in result["nodes"]] == ["OK", "OK", "OK"], [n["problems"] for n in result["nodes"]]
 
 
 @pytest.mark.slow

@@ -58,15 +58,22 @@ def test_demo_runs_from_a_clone_without_shared_and_without_postgresql(tmp_path):
     canary = json.loads((tmp_path / "demo" / "reports" / "canary.json").read_text())
     assert [(n["name"], n["status"], n["effective_deny"]) for n in canary["nodes"]] == [
         ("central", "OK", True), ("relay", "OK", True), ("site", "OK", True)]
-    # the HTML propagation report: the hierarchy as a tree, each node with its status and the suspended DN
+    # the HTML propagation report (argus_canary report_html): the hierarchy as a tree, each node with its status
+    # and the suspended DN as the check saw it, with the check time
     page = lxml.html.parse(str(tmp_path / "demo" / "reports" / "propagation.html")).getroot()
-    assert page.get_element_by_id("suspended-dn").text_content() == dn
+    assert [li.text_content() for li in page.get_element_by_id("subjects").xpath("./li")] == [dn]
+    assert "Checked at 20" in page.get_element_by_id("checked-at").text_content()
     nodes = page.xpath("//li[contains(concat(' ', @class, ' '), ' node ')]")
     assert [(li.get("data-node"), li.get("data-status"),
              [a.get("data-node") for a in li.xpath("ancestor::li")]) for li in nodes] == [
         ("central", "OK", []), ("relay", "OK", ["central"]), ("site", "OK", ["central", "relay"])]
-    assert [li.xpath(".//td[@class='suspension']")[0].text_content() for li in nodes] == [
-        "present (alias default)", "present (alias central)", "present (alias relay, default)"]
+    assert [li.xpath(".//td[@class='subject']")[0].text_content().split(" \u2014 ")[0] for li in nodes] == [
+        "denied (stored in alias default)", "denied (stored in alias central)", "denied (stored in alias relay)"]
+    # the same check after the unban: the DN is neither stored nor denied anywhere
+    after = lxml.html.parse(str(tmp_path / "demo" / "reports" / "after-unban.html")).getroot()
+    assert [li.xpath(".//td[@class='subject']")[0].text_content().split(" \u2014 ")[0]
+            for li in after.xpath("//li[contains(concat(' ', @class, ' '), ' node ')]")] == [
+        "not denied (stored in no alias)"] * 3
     # the list sync: the DN reached the site alias and the ban file, then left both with the unban
     audit = [json.loads(line) for line in (tmp_path / "demo" / "sync" / "lab-site.audit.jsonl").read_text()
              .splitlines()]

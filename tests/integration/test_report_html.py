@@ -1,13 +1,15 @@
 # Copyright (c) 2026 gridsec.ops contributors
 # Apache License 2.0 (see LICENSE)
-"""The HTML propagation report of `make demo` (lab/gridsec_lab/report.py), rendered in headless Chromium.
+"""The HTML propagation report (argus_canary option report_html), rendered in headless Chromium.
 
 A lab hierarchy with one healthy branch, one site with the ordering pitfall (its own permit before the
-upstream: CRITICAL) and one node that does not answer (UNKNOWN) is checked by the shipped playbook
-gridsec.ops.canary_check, which saves the argus_canary result; a DN full of HTML metacharacters is suspended on
-the central PAP and a node has such a name too. The report is rendered from that result the way the demo
-renders it, then opened in Chromium (Debian package ``chromium``): ``--dump-dom`` must show every node with its
-status, nested as the hierarchy is, and the hostile values as text; ``--screenshot`` must show the status colours.
+upstream: CRITICAL), a relay that does not re-export its upstream (CRITICAL) and one node that does not answer
+(UNKNOWN) is checked by gridsec.ops.argus_canary with ``subjects`` (a DN full of HTML metacharacters, suspended on
+the central PAP; a node has such a name too) and ``report_html``: the module writes the page. Then Chromium
+(Debian package ``chromium``) opens it: ``--dump-dom`` must show every node with its status, nested as the
+hierarchy is, the check time, exact statements (a relay whose own PDPs deny but that serves nothing downstream
+never reads "effective deny: no - decision deny") and the hostile values as text; ``--screenshot`` must show the
+status colours. After the unban, a second check's page says the DN is no longer stored nor denied.
 
 Without Chromium the test fails when ``CI`` is set (scripts/run-tests.sh installs it when run as root) and is
 skipped, with the reason, otherwise.
@@ -40,12 +42,13 @@ HOSTILE_DN = '/DC=test/DC=gridsec-lab/OU=Users/CN=Mallory <script>console.log("x
 HOSTILE_SITE = 'site <i>"after"</i> & default'
 WINDOW = (1200, 1600)
 
-# The report's badge colours (lab/gridsec_lab/report.py), as RGB.
+# The report's badge colours (plugins/module_utils/_argus_canary_report.py), as RGB.
 GREEN, RED, PURPLE = (0x2E, 0x7D, 0x32), (0xC6, 0x28, 0x28), (0x6A, 0x1B, 0x9A)
 
 LAB = {
     "paps": [
-        {"name": "central", "acl": [{"principal": "pap:relay", "permissions": "POLICY_READ_LOCAL"}]},
+        {"name": "central", "acl": [{"principal": "pap:relay", "permissions": "POLICY_READ_LOCAL"},
+                                    {"principal": "pap:relay_private", "permissions": "POLICY_READ_LOCAL"}]},
         {"name": "relay", "remotes": [{"alias": "central", "pap": "central", "public": True}],
          "order": ["central", "default"],
          "acl": [{"principal": "pap:site_ok", "permissions": "POLICY_READ_LOCAL"},
@@ -53,6 +56,9 @@ LAB = {
         {"name": "site_ok", "remotes": [{"alias": "ngi", "pap": "relay"}], "order": ["ngi", "default"]},
         # the ordering pitfall (ARGUS.md 9.4): default before the upstream, and a local permit in default
         {"name": "site_after_default", "remotes": [{"alias": "ngi", "pap": "relay"}], "order": ["default", "ngi"]},
+        # an NGI relay that forgot --public on its upstream: its PDPs deny, it serves nothing of it downstream
+        {"name": "relay_private", "remotes": [{"alias": "central", "pap": "central", "public": False}],
+         "order": ["central", "default"]},
     ],
 }
 
@@ -168,9 +174,39 @@ def closed_port():
         return sock.getsockname()[1]
 
 
+def wait_for(condition, what, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    pytest.fail("timed out waiting until %s" % what)
+
+
+def run_check(work, lab, endpoints, since, page, title):
+    """gridsec.ops.argus_canary state=checked with subjects and report_html (the test playbook); the result."""
+    reader = lab.creds["reader"]
+    result_file = work / ("canary-%d.json" % time.monotonic_ns())
+    extravars = {"endpoints": endpoints, "salt": SALT, "since": since, "wait_for_today": 60, "endpoint_timeout": 10,
+                 "subjects": [HOSTILE_DN], "report_html": str(page), "report_title": title,
+                 "result_file": str(result_file),
+                 "conn": {"client_cert": reader.cert, "client_key": reader.key, "ca_path": lab.ca_dir}}
+    vars_file = work / ("vars-%d.json" % time.monotonic_ns())
+    vars_file.write_text(json.dumps(extravars))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1",
+               ANSIBLE_HOME=str(work / "ansible-home"), ANSIBLE_LOCAL_TEMP=str(work / "ansible-tmp"),
+               PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+    proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                           "-e", "ansible_python_interpreter=%s" % sys.executable, "-e", "@%s" % vars_file,
+                           os.path.join(HERE, "playbooks", "canary_check_saved.yml")], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stdout[-15000:]
+    return json.loads(result_file.read_text())
+
+
 @pytest.fixture(scope="module")
 def checked(tmp_path_factory, argus_pki):
-    """(lab, canary_check result): the canary published, the hostile DN suspended, every node checked."""
+    """(lab, result, page, result after the unban, page after the unban)."""
     work = tmp_path_factory.mktemp("report-lab")
     lab = ArgusLab(LAB, str(work / "argus"), poll_interval=0.3, pki=argus_pki)
     lab.start()
@@ -182,33 +218,25 @@ def checked(tmp_path_factory, argus_pki):
                   "DC=ch" % (hashlib.sha256((SALT + date).encode()).hexdigest()[:8], date))
         ban(lab, "central", canary)
         ban(lab, "central", HOSTILE_DN)
-        names = {"central": "central", "relay": "relay", "site_ok": "site_ok", "site_after_default": HOSTILE_SITE}
+        names = {"central": "central", "relay": "relay", "site_ok": "site_ok", "site_after_default": HOSTILE_SITE,
+                 "relay_private": "relay_private"}
         endpoints = [{"name": shown, "host": "localhost", "port": lab.paps[pap].port} for pap, shown in names.items()]
+        endpoints[-1]["exports"] = True  # its sites are not among the checked nodes
         endpoints.append({"name": "site_down", "host": "127.0.0.1", "port": closed_port()})
-        reader = lab.creds["reader"]
-        result_file = work / "canary.json"
-        extravars = {"canary_endpoints": endpoints, "canary_salt": SALT, "canary_since": since,
-                     "canary_wait_for_today": 60, "canary_endpoint_timeout": 10, "canary_fail_on": "never",
-                     "canary_result_file": str(result_file), "argus_client_cert": reader.cert,
-                     "argus_client_key": reader.key, "argus_ca_path": lab.ca_dir}
-        vars_file = work / "vars.json"
-        vars_file.write_text(json.dumps(extravars))
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1",
-                   ANSIBLE_HOME=str(work / "ansible-home"), ANSIBLE_LOCAL_TEMP=str(work / "ansible-tmp"),
-                   PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
-        proc = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", "localhost,", "-c", "local",
-                               "-e", "ansible_python_interpreter=%s" % sys.executable, "-e", "@%s" % vars_file,
-                               "gridsec.ops.canary_check"], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True, timeout=600, check=False)
-        assert proc.returncode == 0, proc.stdout[-15000:]
-        result = json.loads(result_file.read_text())
-        # where the suspended DN is on each node (the PAP stores the ban in RFC 2253 form)
         stored = [v for v in values(lab, "central", "default") if "Mallory" in v]
         assert len(stored) == 1, stored
-        where = {shown: aliases_holding(lab, pap, stored[0]) for pap, shown in names.items()}
-        suspension = {"dn": HOSTILE_DN, "nodes": {shown: {"present": bool(aliases), "aliases": aliases}
-                                                  for shown, aliases in where.items()}}
-        yield lab, result, suspension
+        wait_for(lambda: aliases_holding(lab, "site_ok", stored[0]) and
+                 aliases_holding(lab, "site_after_default", stored[0]), "the suspension reaches the sites")
+        page = work / "propagation.html"
+        result = run_check(work, lab, endpoints, since, page, "Propagation <test> & report")
+        # the false positive: the DN is unbanned on central and the lifting reaches the sites
+        call(lab, "central", "HighLevelPolicyManagementService", "unban",
+             [("alias", "default"), ("id", "subject"), ("value", HOSTILE_DN), ("resource", ".*"), ("action", ".*")],
+             ns=HL)
+        wait_for(lambda: not aliases_holding(lab, "site_ok", stored[0]), "the unban reaches the sites")
+        after_page = work / "after-unban.html"
+        after = run_check(work, lab, endpoints, since, after_page, "After the unban")
+        yield lab, result, page, after, after_page
     finally:
         lab.stop()
 
@@ -216,27 +244,22 @@ def checked(tmp_path_factory, argus_pki):
 @pytest.mark.slow
 def test_propagation_report_in_headless_chromium(checked, tmp_path):
     binary = chromium()
-    _, result, suspension = checked
+    _, result, page, after, after_page = checked
     # What the module said, so that the report is compared with it and not with a guess.
     statuses = {node["name"]: node["status"] for node in result["nodes"]}
     assert statuses == {"central": "OK", "relay": "OK", "site_ok": "OK", HOSTILE_SITE: "CRITICAL",
-                        "site_down": "UNKNOWN"}
-    assert suspension["nodes"][HOSTILE_SITE]["present"]
-
-    # Rendered as the demo renders it (python -m gridsec_lab.report, the functions scripts/demo.py calls).
-    (tmp_path / "canary.json").write_text(json.dumps(result))
-    (tmp_path / "suspension.json").write_text(json.dumps(suspension))
-    page = tmp_path / "propagation.html"
-    subprocess.run([sys.executable, "-m", "gridsec_lab.report", "--canary", str(tmp_path / "canary.json"),
-                    "--suspension", str(tmp_path / "suspension.json"), "--title", "Propagation <test> & report",
-                    "--out", str(page)], check=True, cwd=os.path.join(ROOT, "lab"), timeout=120)
+                        "relay_private": "CRITICAL", "site_down": "UNKNOWN"}
+    assert result["report_html_written"] is True
 
     dom = lxml.html.fromstring(run_chromium(binary, tmp_path, "--dump-dom", page.as_uri()))
     # Nothing in the values became markup: the only elements are the report's own.
     assert dom.xpath("//script") == [] and dom.xpath("//i") == []
     assert dom.xpath("//h1")[0].text_content() == "Propagation <test> & report"
-    assert dom.get_element_by_id("suspended-dn").text_content() == HOSTILE_DN
+    assert [li.text_content() for li in dom.get_element_by_id("subjects").xpath("./li")] == [HOSTILE_DN]
     assert not [b for b in dom.xpath("//b") if b.text_content() == "Co"]
+    # When: the check time on the page, and each node's own read time.
+    checked_at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(result["checked_at"]))
+    assert checked_at in dom.get_element_by_id("checked-at").text_content()
 
     items = dom.xpath("//li[contains(concat(' ', @class, ' '), ' node ')]")
     shown = {li.get("data-node"): li.xpath("./div/span[contains(@class, 'status')]")[0].text_content()
@@ -250,27 +273,51 @@ def test_propagation_report_in_headless_chromium(checked, tmp_path):
         up = li.xpath("ancestor::li[contains(concat(' ', @class, ' '), ' node ')][1]")
         return up[0].get("data-node") if up else None
 
-    # The tree is the hierarchy: sites under the relay, the relay under central; the dead node at the top.
+    # The tree is the hierarchy: sites under the relay, the relays under central; the dead node at the top.
     assert {name: parent_node(name) for name in statuses} == {
-        "central": None, "relay": "central", "site_ok": "relay", HOSTILE_SITE: "relay", "site_down": None}
+        "central": None, "relay": "central", "site_ok": "relay", HOSTILE_SITE: "relay", "relay_private": "central",
+        "site_down": None}
 
-    def fact(name, label):
+    def fact(name, label, items=items):
         li = [item for item in items if item.get("data-node") == name][0]
         for row in li.xpath("./div/table//tr"):  # the parser adds tbody
             if row.xpath("./th")[0].text_content() == label:
                 return row.xpath("./td")[0].text_content()
         return None
 
+    nodes = {node["name"]: node for node in result["nodes"]}
+    for name in ("central", "relay", "site_ok", HOSTILE_SITE, "relay_private"):
+        read_at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(nodes[name]["checked_at"]))
+        assert fact(name, "read at") == read_at
+        assert fact(name, "canary").startswith("present (today's canary, %s)" % nodes[name]["today"])
     assert fact("site_ok", "effective deny").startswith("yes")
     assert fact(HOSTILE_SITE, "effective deny").startswith("no")
     assert "permit" in fact(HOSTILE_SITE, "effective deny")
-    assert fact(HOSTILE_SITE, "suspended DN").startswith("present")
+    assert fact(HOSTILE_SITE, "its PDPs").startswith("does not deny: may be PERMITTED")
+    # the relay that does not re-export: exact, never "no - decision deny"
+    relay_private = fact("relay_private", "effective deny")
+    assert relay_private.startswith("no") and "decision deny" not in relay_private
+    assert "its PDPs deny the canary, but what it serves downstream does not" in relay_private
+    assert fact("relay_private", "its PDPs").startswith("denies: denied by rule")
+    assert fact("relay_private", "served downstream").startswith("does not deny: no rule applies")
+    # the suspended DN on each node, as it was at the check
+    assert fact("site_ok", "subject 1").startswith("denied (stored in alias ngi)")
+    assert fact(HOSTILE_SITE, "subject 1").startswith("not denied (stored in alias ngi)")
+    assert fact("central", "subject 1").startswith("denied (stored in alias default)")
     assert fact("site_down", "error")
     assert fact("site_down", "effective deny").startswith("unknown")
     for name in ("central", "relay", "site_ok"):
         assert "after publication" in fact(name, "lag"), fact(name, "lag")
     critical = [li for li in items if li.get("data-node") == HOSTILE_SITE][0]
     assert critical.xpath(".//ul[@class='problems']/li"), "a CRITICAL node lists its problems"
+
+    # After the unban: the second page says the DN is gone, with its own check time.
+    dom = lxml.html.fromstring(run_chromium(binary, tmp_path, "--dump-dom", after_page.as_uri()))
+    after_items = dom.xpath("//li[contains(concat(' ', @class, ' '), ' node ')]")
+    assert time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(after["checked_at"])) in \
+        dom.get_element_by_id("checked-at").text_content()
+    for name in ("central", "relay", "site_ok"):
+        assert fact(name, "subject 1", after_items).startswith("not denied (stored in no alias)"), name
 
     # The screenshot: the page really renders, with the green, red and purple status badges.
     shot = tmp_path / "report.png"

@@ -253,6 +253,10 @@ def test_publish_canary_playbook_by_fqcn(argus_pap, tmp_path):
     extravars = {"canary_salt": SALT, "argus_pap_host": "localhost", "argus_pap_port": pap.port,
                  "argus_client_cert": lab.creds["admin"].cert, "argus_client_key": lab.creds["admin"].key,
                  "argus_ca_path": lab.ca_dir}
+    # --check tells what it would do (issue 14 item 9: it said "already present" for a canary it would add)
+    out = run_playbook("gridsec.ops.publish_canary", extravars, tmp_path, "--check")
+    assert "would be published" in out and "already present" not in out, out
+    assert subject_values(lab, pap) == []
     out = run_playbook("gridsec.ops.publish_canary", extravars, tmp_path)
     assert "changed=1" in out
     assert SALT not in out

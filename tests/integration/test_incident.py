@@ -433,6 +433,7 @@ def test_incident_dn_ending_in_a_number_is_never_cut(panda_lab_endpoint, panda_p
     [site, csirt] = mails_for(smtp_server, inc.id)
     assert "is NOT on the central Argus suspension list yet" in site.body()
     assert "is NOT on the central Argus suspension list yet" in csirt.body()
+    assert "NOT suspended:" in csirt.message["Subject"] and "DN NOT suspended:" in csirt.body()
 
     out = run("incident", dict(base, incident_strip_proxy_rdns="none"), tmp_path)
     denied = pap_denied_subjects(argus_pap)
@@ -481,6 +482,9 @@ def test_incident_central_pap_down_still_kills_and_mails_what_panda_reported(
     assert job_state(ep, inc.panda_id) == ("running", "tobekilled")  # PanDA only flagged it
     assert job_state(ep, inc.queued)[0] == "cancelled"
     [site, csirt] = mails_for(smtp_server, inc.id)
+    # the CSIRT list is never told "suspended" when the suspension failed
+    assert "suspension FAILED for" in csirt.message["Subject"], csirt.message["Subject"]
+    assert "DN suspended:" not in csirt.body() and "DN NOT suspended:" in csirt.body()
     for body in (site.body(), csirt.body()):
         assert "central Argus suspension list on localhost:" in body and "FAILED" in body
         assert "still running, flagged 'tobekilled':      %d" % inc.panda_id in body

@@ -381,7 +381,8 @@ def main():
             remote = dict((x.alias, not x.local) for x in paps_after)
             for upstream in remote_after_default(order_after, remote):
                 module.warn("remote PAP %s comes after 'default' in the order of %s: a local rule evaluated first "
-                            "would hide its bans (ARGUS.md 9.4); put upstream PAPs first, e.g. order: [%s]"
+                            "would hide its bans (the PDP combines the PAPs' trees in this order, first-applicable); put upstream "
+                            "PAPs first, e.g. order: [%s]"
                             % (upstream, module.server_label,
                                ", ".join([a for a in order_after if remote.get(a)] +
                                          [a for a in order_after if not remote.get(a)])))

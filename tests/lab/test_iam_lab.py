@@ -382,6 +382,8 @@ def test_labels_api(iam, admin):
         gone = admin.delete("/iam/account/%s/labels" % uid, params={"name": "gridsec.suspended"})
         assert gone.status_code == 204
     assert admin.get("/iam/account/%s/labels" % uid).json() == []
+    noname = admin.delete("/iam/account/%s/labels" % uid)
+    assert noname.status_code == 400 and noname.json()["error"].startswith("Invalid label: name is required")
     # the account itself may read its labels
     own = Api(iam, iam.token_for("asmith", scope="openid")["access_token"])
     assert own.get("/iam/account/%s/labels" % uid).status_code == 200

@@ -328,17 +328,20 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             value = fields.get("refresh_token", "")
             refresh = state.token(value)
             if refresh is None or refresh.kind != "refresh":
-                raise oauth_error(400, "invalid_grant", "Invalid refresh token: %s" % value)  # MITREid [I]
-            if refresh.client_id != client.client_id:
-                raise oauth_error(400, "invalid_grant", "Client does not own the presented refresh token")  # [I]
-            if refresh.expiration is not None and refresh.expiration <= state.now():
-                raise oauth_error(401, "invalid_token", "Expired refresh token: %s" % value)  # MITREid [I]
-            account = state.account_by_username(refresh.username)
-            if account is None:
-                raise oauth_error(400, "invalid_grant", "Invalid refresh token: %s" % value)  # [I]
-            if not account.active:
-                # IamRefreshTokenGranter; RefreshTokenGranterTests asserts 401, error and text
+                raise oauth_error(400, "invalid_grant", "Invalid Refresh Token")
+            account = state.account_by_username(refresh.username) if refresh.username else None
+            if account is not None and not account.active:
+                # DisabledException; RefreshTokenGranterTests asserts 401, `unauthorized` and the text
                 raise oauth_error(401, "unauthorized", "User %s is not active." % account.username)
+            # then MITREid DefaultOAuth2ProviderTokenService.refreshAccessToken [I: texts and codes]
+            if refresh.client_id != client.client_id:
+                state.delete_token(refresh)
+                raise oauth_error(401, "invalid_client", "Client does not own the presented refresh token")
+            if refresh.expiration is not None and refresh.expiration <= state.now():
+                state.delete_token(refresh)
+                raise oauth_error(401, "invalid_token", "Expired refresh token: %s" % value)
+            if account is None:
+                raise oauth_error(400, "invalid_grant", "Invalid Refresh Token")  # [I]
             if requested is not None and not set(requested) <= set(refresh.scopes):
                 raise oauth_error(400, "invalid_scope", "Up-scoping is not allowed.")  # MITREid [I]
             scopes = requested if requested is not None else list(refresh.scopes)
@@ -708,13 +711,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return Reply(200, None, None)
             if method == "DELETE":
                 self.bearer(state, "iam:admin.write")
-                fields = self.form()
-                name = fields.get("name")
-                if name is None:
-                    raise EMPTY_400
+                # the LabelDTO is bound from the request parameters and validated like PUT's body
+                label = self.validate_label(self.form())
                 account = self.account_or_404(state, account_id)
-                prefix = fields.get("prefix") or None
-                account.labels = [l for l in account.labels if not (l.name == name and l.prefix == prefix)]
+                account.labels = [l for l in account.labels                      # IamLabel.equals: prefix+name
+                                  if not (l.name == label.name and l.prefix == label.prefix)]
                 return Reply(204, None, None)
             raise Reply(405, None, None)
 
@@ -727,24 +728,27 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     @staticmethod
     def validate_label(body):
+        """``…/api/common/LabelDTO.java`` bean validation: every violated constraint is reported (Java
+        gives no order; the lab uses declaration order [I]), joined by ``,`` (ValidationErrorUtils)."""
         errors = []
         prefix, name, value = body.get("prefix"), body.get("name"), body.get("value")
-        if prefix:
+        if prefix is not None:
             if len(prefix) > 256:
                 errors.append("invalid prefix length")
-            elif not re.match(LABEL_PREFIX_RE, prefix):
+            if not re.match(LABEL_PREFIX_RE, prefix):
                 errors.append("invalid prefix (does not match with regexp: '%s')" % LABEL_PREFIX_RE)
-        if not name:
+        if name is None or not name.strip():
             errors.append("name is required")
-        elif len(name) > 64:
-            errors.append("invalid name length")
-        elif not re.match(LABEL_NAME_RE, name):
-            errors.append("invalid name (does not match with regexp: '%s')" % LABEL_NAME_RE)
+        if name is not None:
+            if len(name) > 64:
+                errors.append("invalid name length")
+            if not re.match(LABEL_NAME_RE, name):
+                errors.append("invalid name (does not match with regexp: '%s')" % LABEL_NAME_RE)
         if value is not None:
             if len(value) > 64:
                 errors.append("invalid value length")
-            elif "\n" in value or "\r" in value:
-                errors.append("invalid value (does not match with regexp: '^[^\\n\\r]*$')")  # [I: text]
+            if "\n" in value or "\r" in value:   # NoNewLineOrCarriageReturn default message
+                errors.append("The string must not contain any new line or carriage return")
         if errors:
             raise api_error(400, "Invalid label: %s" % ",".join(errors))
         return Label(name=name, value=value or None, prefix=prefix or None)

@@ -539,3 +539,31 @@ def test_cli_background_start_and_stop(tmp_path):
         stopped = subprocess.run([sys.executable, "-m", "gridsec_lab", "iam", "stop", "--workdir", workdir],
                                  env=env, capture_output=True, text=True, timeout=60)
     assert stopped.returncode == 0 and not os.path.exists(os.path.join(workdir, "iam.pid"))
+
+
+def test_refresh_token_errors(iam):
+    uc, other = iam.clients["user"], iam.clients["iam_profile"]
+    url = iam.url + "/token"
+
+    def refresh(value, client=uc, **extra):
+        return requests.post(url, data={"grant_type": "refresh_token", "refresh_token": value, **extra},
+                             auth=(client.client_id, client.secret), verify=iam.ca_file, timeout=10)
+
+    unknown = refresh("no-such-token")
+    assert unknown.status_code == 400
+    assert unknown.json() == {"error": "invalid_grant", "error_description": "Invalid Refresh Token"}
+    value = iam.token_for("ttoken", scope="openid offline_access")["refresh_token"]
+    upscope = refresh(value, scope="openid profile")
+    assert upscope.status_code == 400 and upscope.json()["error_description"] == "Up-scoping is not allowed."
+    stolen = refresh(value, client=other)
+    assert stolen.status_code == 401 and stolen.json() == {
+        "error": "invalid_client", "error_description": "Client does not own the presented refresh token"}
+    assert refresh(value).status_code == 400          # and MITREid removed it
+    expiring = iam.token_for("ttoken", scope="openid offline_access")["refresh_token"]
+    iam.advance_clock(2592001)
+    expired = refresh(expiring)
+    assert expired.status_code == 401 and expired.json()["error"] == "invalid_token"
+    iam.state.clients["panda-client"].active = False
+    suspended = refresh("anything")
+    assert suspended.status_code == 401 and suspended.json() == {
+        "error": "invalid_client", "error_description": "Client is suspended: panda-client"}

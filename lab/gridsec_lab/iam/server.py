@@ -178,12 +178,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             raise oauth_error(401, *NO_AUTH, headers={"WWW-Authenticate": 'Bearer realm="iam"'})
         value = auth[7:].strip()
         token = state.token(value)
+        if token is not None and token.expiration is not None and token.expiration <= state.now():
+            state.delete_token(token)      # clearExpiredAccessToken: an expired token is removed on use
+            token = None
         if token is None or token.kind != "access":
-            # MITREid DefaultOAuth2ProviderTokenService.loadAuthentication [I: text]
+            # MITREid DefaultOAuth2ProviderTokenService.loadAuthentication [I: text; it echoes the token]
             raise oauth_error(401, "invalid_token", "Invalid access token: %s" % value,
-                              {"WWW-Authenticate": 'Bearer realm="iam", error="invalid_token"'})
-        if token.expiration is not None and token.expiration <= state.now():
-            raise oauth_error(401, "invalid_token", "Expired access token: %s" % value,
                               {"WWW-Authenticate": 'Bearer realm="iam", error="invalid_token"'})
         caller = Caller(token)
         self.caller_client = token.client_id
@@ -338,8 +338,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 state.delete_token(refresh)
                 raise oauth_error(401, "invalid_client", "Client does not own the presented refresh token")
             if refresh.expiration is not None and refresh.expiration <= state.now():
-                state.delete_token(refresh)
-                raise oauth_error(401, "invalid_token", "Expired refresh token: %s" % value)
+                state.delete_token(refresh)    # clearExpiredRefreshToken
+                raise oauth_error(401, "invalid_token", "Invalid refresh token: %s" % value)
             if account is None:
                 raise oauth_error(400, "invalid_grant", "Invalid Refresh Token")  # [I]
             if requested is not None and not set(requested) <= set(refresh.scopes):

@@ -507,6 +507,7 @@ def test_request_log_order(iam, admin):
     assert [(e["method"], e["path"], e["status"]) for e in log] == [
         ("GET", "/iam/account/find/byusername", 200), ("PATCH", "/scim/Users/" + iam.users["asmith"].id, 204)]
     assert log[0]["params"] == {"username": "asmith"} and log[0]["client_id"] == "gridsec-admin"
+    assert log[1]["body"] == PATCH_OFF and log[0]["body"] is None
     over_http = requests.get(iam.url + "/lab/requests", verify=iam.ca_file, timeout=10).json()
     assert [e["seq"] for e in over_http] == [1, 2]
 

@@ -127,6 +127,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             log.exception("lab IAM internal error")
             reply = Reply(500, {"error": "lab internal error: %s" % exc})
         if entry is not None:
+            entry["body"] = _loggable_body(url.path, self.body)
             with state.lock:
                 entry["status"] = reply.status
                 entry["client_id"] = getattr(self, "caller_client", None)
@@ -859,6 +860,25 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 state.reset()
                 return Reply(204, None, None)
         raise Reply(404, {"error": "Not Found"})
+
+
+def _mask(value):
+    if isinstance(value, dict):
+        return {k: "********" if k.lower() == "password" else _mask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    return value
+
+
+def _loggable_body(path, body):
+    """The JSON body of an admin API call (SCIM, account, tokens APIs), passwords masked; None elsewhere
+    (the token endpoint's form carries secrets and is never kept), for bodies that are not JSON, or empty."""
+    if not body or not (path.startswith("/scim/") or path.startswith("/iam/")):
+        return None
+    try:
+        return _mask(json.loads(body.decode("utf-8")))
+    except (UnicodeDecodeError, ValueError):
+        return {"unparsed_bytes": len(body)}
 
 
 def _group_uuid(name):

@@ -188,10 +188,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                               {"WWW-Authenticate": 'Bearer realm="iam", error="invalid_token"'})
         caller = Caller(token)
         self.caller_client = token.client_id
-        if scopes_any and not (caller.scopes & set(scopes_any)):
-            if not (allow_account and token.username and allow_account(token.username)):
-                raise oauth_error(403, *DENIED)
+        self.require_scope(caller, *scopes_any, allow_account=allow_account)
         return caller
+
+    @staticmethod
+    def require_scope(caller, *scopes_any, allow_account=None):
+        """``@PreAuthorize`` runs when the controller method is invoked, i.e. after the request body was
+        read: an unreadable body is a 400 even for a caller without the scope [I]."""
+        if scopes_any and not (caller.scopes & set(scopes_any)):
+            if not (allow_account and caller.username and allow_account(caller.username)):
+                raise oauth_error(403, *DENIED)
 
     def client_auth(self, state, fields):
         """Token-endpoint client authentication: HTTP Basic or form (``IamTokenEndointSecurityConfig``,
@@ -437,7 +443,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         """``…/api/scim/controller/ScimUserController.java`` + ``ScimUserProvisioning``."""
         read = method in ("GET", "HEAD")
         with state.lock:
-            self.bearer(state, "scim:read" if read else "scim:write")
+            if method in ("PATCH", "PUT"):          # 401, then 415 (handler mapping), then the body, then 403
+                caller = self.bearer(state)
+                self.require_content_type("application/scim+json")
+                self.json_body()
+                self.require_scope(caller, "scim:write")
+            else:
+                self.bearer(state, "scim:read" if read else "scim:write")
             if not user_id:
                 if method == "GET":
                     self.require_accept(SCIM_CT.split(";")[0])
@@ -697,8 +709,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 account = self.account_or_404(state, account_id)
                 return Reply(200, [label.as_dict() for label in account.labels])
             if method == "PUT":
-                self.bearer(state, "iam:admin.write")
+                caller = self.bearer(state)
                 body = self.json_body()
+                self.require_scope(caller, "iam:admin.write")
                 if not isinstance(body, dict):
                     raise EMPTY_400
                 label = self.validate_label(body)

@@ -517,12 +517,13 @@ def test_request_log_order(iam, admin):
 
 
 # -- command line ------------------------------------------------------------------------------------------
-def test_cli_background_start_and_stop(tmp_path):
+def test_cli_background_start_and_stop(tmp_path, iam_pki):
     env = dict(os.environ)
     lab_root = os.path.join(os.path.dirname(__file__), "..", "..", "lab")
     env["PYTHONPATH"] = os.path.abspath(lab_root)
     workdir = str(tmp_path / "iam")
-    started = subprocess.run([sys.executable, "-m", "gridsec_lab", "iam", "--workdir", workdir, "--background"],
+    started = subprocess.run([sys.executable, "-m", "gridsec_lab", "iam", "--workdir", workdir, "--background",
+                              "--pki-dir", iam_pki.directory],
                              env=env, capture_output=True, text=True, timeout=90)
     assert started.returncode == 0, started.stderr
     try:

@@ -36,15 +36,15 @@ def _admin_token(lab, role="admin", scope=None):
 class Api:
     """Plain requests with a bearer token."""
 
-    def __init__(self, lab, token):
-        self.lab, self.session = lab, requests.Session()
+    def __init__(self, lab, token, base=None):
+        self.base, self.session = base or lab.url, requests.Session()
         self.session.verify = lab.ca_file
         self.session.trust_env = False
         self.session.headers["Authorization"] = "Bearer " + token
 
     def __getattr__(self, method):
         def call(path, **kwargs):
-            return self.session.request(method.upper(), self.lab.url + path, timeout=10, **kwargs)
+            return self.session.request(method.upper(), self.base + path, timeout=10, **kwargs)
         return call
 
 
@@ -573,3 +573,21 @@ def test_refresh_token_errors(iam):
     suspended = refresh("anything")
     assert suspended.status_code == 401 and suspended.json() == {
         "error": "invalid_client", "error_description": "Client is suspended: panda-client"}
+
+
+def test_fault_proxy_in_front_of_the_lab_iam(iam, admin, iam_pki):
+    """gridsec_lab.faults.FaultProxy fronts the lab IAM for the client's fault tests: a reset after the PATCH
+    was forwarded leaves the account suspended although the client saw no reply; a rule answers 500."""
+    from gridsec_lab.faults import FaultProxy
+
+    port = int(iam.url.rsplit(":", 1)[1])
+    uid = iam.users["jmcdonald"].id
+    with FaultProxy("127.0.0.1", port, server_cred=iam_pki.host("iam"), upstream_ca=iam.ca_file) as proxy:
+        via = Api(iam, _admin_token(iam), base="https://localhost:%d" % proxy.port)
+        proxy.set("http", rules=[(lambda op, path, body: b"operations" in (body or b""), {"reset_after": 0})])
+        with pytest.raises(requests.exceptions.ConnectionError):
+            _patch(via, uid, PATCH_OFF)
+        assert iam.account("jmcdonald").active is False          # applied, reply lost
+        proxy.set("http", rules=[("*", {"respond": (500, "application/json", b'{"error":"boom"}'), "times": 1})])
+        assert via.get("/scim/Users/" + uid).status_code == 500
+        assert via.get("/scim/Users/" + uid).json()["active"] is False

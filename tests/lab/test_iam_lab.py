@@ -591,3 +591,12 @@ def test_fault_proxy_in_front_of_the_lab_iam(iam, admin, iam_pki):
         proxy.set("http", rules=[("*", {"respond": (500, "application/json", b'{"error":"boom"}'), "times": 1})])
         assert via.get("/scim/Users/" + uid).status_code == 500
         assert via.get("/scim/Users/" + uid).json()["active"] is False
+
+
+def test_one_dn_on_two_accounts_breaks_bycertsubject(iam, admin):
+    dn = "CN=Shared Robot,OU=Robots,DC=gridsec-lab,DC=test"
+    iam.add_user("robot1", "Shared", "Robot", certificate_dns=[dn], raw_dns=True)
+    iam.add_user("robot2", "Shared", "Robot", certificate_dns=[dn], raw_dns=True, email="robot2@x.test")
+    assert admin.get("/iam/account/find/bycertsubject", params={"certificateSubject": dn}).status_code == 500
+    iam.reset()
+    assert "robot1" not in iam.users and iam.account("robot1") is None

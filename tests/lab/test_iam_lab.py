@@ -350,6 +350,9 @@ def test_single_result_finders(iam, admin):
                          params={"certificateSubject": other}).json()["Resources"] == []
     assert admin.get("/iam/account/find/byuuid/" + user.id).json()["Resources"][0]["userName"] == "jmcdonald"
     assert admin.get("/iam/account/find/byemail", params={"email": user.email}).json()["totalResults"] == 1
+    assert admin.get("/iam/account/find/byusername", params={"username": "asmith"},
+                     headers={"Accept": "application/json"}).status_code == 406
+    assert admin.get("/iam/account/find/byusername").status_code == 400       # required parameter
 
 
 def test_trap_4_bylabel_ignores_prefixed_labels_and_needs_a_value(iam, admin):
@@ -363,6 +366,11 @@ def test_trap_4_bylabel_ignores_prefixed_labels_and_needs_a_value(iam, admin):
     assert found["Resources"][0]["id"] == uid
     assert admin.get("/iam/account/find/bylabel", params={"name": "held", "value": "INC-1"}).json()["Resources"] == []
     assert admin.get("/iam/account/find/bylabel", params={"name": "gridsec.suspended"}).json()["totalResults"] == 0
+    for params, status in (({"startIndex": -5}, 200), ({"startIndex": 0}, 500), ({"count": 0}, 500),
+                           ({"count": -1}, 500)):
+        paged = admin.get("/iam/account/find/bylabel",
+                          params={"name": "gridsec.suspended", "value": "INC-1", **params})
+        assert paged.status_code == status, params
     prefix = admin.put("/iam/account/%s/labels" % uid, json={"prefix": "gridsec", "name": "suspended"})
     assert prefix.status_code == 400 and prefix.json()["error"].startswith("Invalid label: invalid prefix")
 

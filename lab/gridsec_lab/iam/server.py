@@ -651,6 +651,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.bearer(state, "iam:admin.read")
             if method != "GET":
                 raise Reply(405, None, None)
+            self.require_accept(SCIM_CT.split(";")[0])   # produces = ScimConstants.SCIM_CONTENT_TYPE
             accounts = list(state.accounts.values())
             if what.startswith("byuuid/"):
                 wanted = urllib.parse.unquote(what[len("byuuid/"):])
@@ -670,9 +671,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if what == "bylabel":
                 name = self.required("name")
                 value = self.param("value")
-                count = _int(self.param("count"), FIND_MAX_PAGE)
+                # PagingUtils.buildPageRequest: count <0 -> 0, >100 -> 100; startIndex <0 -> 1 (0 stays 0)
+                count = max(0, min(_int(self.param("count"), FIND_MAX_PAGE), FIND_MAX_PAGE))
                 start = _int(self.param("startIndex"), 1)
-                count = max(0, min(count, FIND_MAX_PAGE))
+                start = 1 if start < 0 else start
                 if count < 1 or start < 1:   # OffsetPageable checkArgument -> unmapped exception -> 500 [I]
                     raise Reply(500, {"error": "Internal Server Error"})
                 # IamAccountRepository: label.prefix is null and label.name = :name and label.value = :value

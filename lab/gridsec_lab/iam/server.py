@@ -839,7 +839,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         resources = [self.token_json(state, t) for t in page]
         attrs = self.param("attributes")
         if attrs:
-            keep = set(attrs.split(",")) | {"id"}
+            keep = {a.strip() for a in re.split(r"[.,]", attrs) if a.strip()} | {"id"}   # parseAttributes
             resources = [{k: v for k, v in r.items() if k in keep} for r in resources]
         return Reply(200, {"totalResults": len(items), "itemsPerPage": len(page), "startIndex": start,
                            "Resources": resources})

@@ -335,7 +335,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             value = fields.get("refresh_token", "")
             refresh = state.token(value)
             if refresh is None or refresh.kind != "refresh":
-                raise oauth_error(400, "invalid_grant", "Invalid Refresh Token")
+                # IamRefreshTokenGranter (v1.12) -> tokenServices.getRefreshToken (MITREid) [I: text]
+                raise oauth_error(401, "invalid_token", "Refresh token for value %s was not found" % value)
             account = state.account_by_username(refresh.username) if refresh.username else None
             if account is not None and not account.active:
                 # DisabledException; RefreshTokenGranterTests asserts 401, `unauthorized` and the text
@@ -348,7 +349,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 state.delete_token(refresh)    # clearExpiredRefreshToken
                 raise oauth_error(401, "invalid_token", "Invalid refresh token: %s" % value)
             if account is None:
-                raise oauth_error(400, "invalid_grant", "Invalid Refresh Token")  # [I]
+                raise oauth_error(401, "invalid_token", "Invalid refresh token: %s" % value)  # [I]
             if requested is not None and not set(requested) <= set(refresh.scopes):
                 raise oauth_error(400, "invalid_scope", "Up-scoping is not allowed.")  # MITREid [I]
             scopes = requested if requested is not None else list(refresh.scopes)
@@ -850,12 +851,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         no-op [I for the 200]."""
         with state.lock:
             caller = self.bearer(state, "iam:admin.write")
-            client = state.clients.get(client_id)
-            if client is None:
-                raise api_error(404, "Client not found")  # [I]
-            if caller.username:
+            if caller.username:          # the client is looked up only for a user caller
+                client = state.clients.get(client_id)
+                if client is None:
+                    raise api_error(404, "Client not found")  # [I]
                 client.active = action == "enable"
-            return Reply(200, None, None)
+            return Reply(200, None, None)   # void method, no @ResponseStatus: 200, empty
 
     # -- lab-only ----------------------------------------------------------------------------------
     def lab(self, state, path, method):

@@ -21,5 +21,6 @@ for path in (COLLECTIONS, os.path.join(ROOT, "lab")):
 # Fixtures of the lab servers (one module per lab component; add yours here).
 pytest_plugins = [
     "gridsec_lab.argus.pytest_fixtures",
+    "gridsec_lab.iam.pytest_fixtures",
     "gridsec_lab.pytest_panda",
 ]

@@ -2,6 +2,7 @@
 
 Components:
   argus       start a lab Argus PAP or a PAP hierarchy (central -> relay -> site)
+  iam         start a lab INDIGO IAM (OIDC issuer, SCIM, finders, labels, tokens API)
   panda       start the lab PanDA server (API + monitor) on PostgreSQL
   panda-real  start a real panda-server 1.0.4 behind a TLS front (installs it on first use)
 """
@@ -10,6 +11,7 @@ import sys
 
 COMPONENTS = {
     "argus": "gridsec_lab.argus.cli",
+    "iam": "gridsec_lab.iam.cli",
     "panda": "gridsec_lab.panda.cli",
     "panda-real": "gridsec_lab.panda_real.cli",
 }

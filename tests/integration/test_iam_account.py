@@ -114,95 +114,90 @@ def test_suspend_check_real_idempotent_restore(iam, tmp_path):
     assert iam.delete_all_calls() == []
 
 
-def test_without_revocation_refresh_refused_as_inactive_and_window_reported(iam, tmp_path):
-    grant = iam.token_for("jmcdonald")
-    result = run_tasks(tmp_path, [("iam_account", {"username": "jmcdonald", "incident_id": "INC-2",
-                                                   "revoke_tokens": False})], conn(iam), "iam").results["localhost"][0]
-    assert result["changed"] is True
-    assert result["live_tokens"]["access"] == 1 and result["live_tokens"]["refresh"] == 1
-    assert result["live_tokens"]["latest_exp"] is not None
-    assert iam.account("jmcdonald").active is False and len(live_tokens(iam, "jmcdonald")) == 2
-    status, reply = refresh(iam, grant["refresh_token"])
-    assert (status, reply.get("error"), reply.get("error_description")) == \
-        (401, "unauthorized", "User jmcdonald is not active.")
-
-
-def test_selection_failures_write_nothing(iam, tmp_path):
+def test_selection_no_revocation_dn_and_info(iam, tmp_path):
+    """One playbook: selectors that must fail before any write (a DN on two accounts, no account, SCIM 404, someone
+    else's suspension, metacharacters taken literally), then a suspension without revocation (the refresh grant is
+    refused as IAM refuses an inactive user's, the live-token window is reported), a suspension by another spelling
+    of a DN, and iam_account_info by label, DN spelling and linked OIDC identity."""
     dn = iam.users["jmcdonald"].certificate_dns_slash[0]
-    twin = iam.add_user("jmcdonald2", "Jean-Luc", "McDonald", certificate_dns=[dn])
-    assert twin.certificate_dns
+    assert iam.add_user("jmcdonald2", "Jean-Luc", "McDonald", certificate_dns=[dn]).certificate_dns
+    grant = iam.token_for("jmcdonald")
+    user = iam.users["asmith"]
+    spaced = ", ".join(user.certificate_dns[1].split(","))  # same DN, another spelling: not what the finder compares
     tasks = [
         ("iam_account", {"dn": dn, "incident_id": "I"}),                               # a DN on two accounts
         ("iam_account", {"dn": "/DC=test/CN=Nobody", "incident_id": "I"}),             # no account
         ("iam_account", {"uuid": "00000000-0000-0000-0000-000000000000", "incident_id": "I"}),  # SCIM 404
         ("iam_account", {"username": "bwayne", "state": "active"}),                    # disabled by someone else
         ("iam_account", {"issuer": "https://evil.example/.*", "subject": ".*", "incident_id": "I"}),
+        ("iam_account", {"username": "jmcdonald", "incident_id": "INC-2", "revoke_tokens": False}),
+        ("iam_account", {"dn": user.certificate_dns_slash[1], "incident_id": "INC-3"}),
+        ("iam_account_info", {"label_value": "INC-3"}),
+        ("iam_account_info", {"dn": spaced}),
+        ("iam_account_info", {"issuer": "https://accounts.google.com/", "subject": "105440632287425289613"}),
     ]
     results = run_tasks(tmp_path, tasks, conn(iam), "iam").results["localhost"]
-    assert all(r["failed"] for r in results), results
+    assert all(r["failed"] for r in results[:5]), results[:5]
     assert "matches 2 accounts" in results[0]["msg"]
     assert "no account matches" in results[1]["msg"] and "no account matches" in results[2]["msg"]
     assert "someone else" in results[3]["msg"]
     assert "no account matches" in results[4]["msg"]
-    assert not [e for e in iam.requests() if e["method"] in ("PUT", "PATCH", "DELETE")]
-    assert iam.account("bwayne").active is False
+    assert iam.account("bwayne").active is False and iam.account("jmcdonald2").active is True
+    writes = [e for e in iam.requests() if e["method"] in ("PUT", "PATCH", "DELETE")]
+    uuids = {iam.users["jmcdonald"].id, user.id}
+    assert writes and all(any(u in e["path"] for u in uuids) for e in writes), writes
 
+    nolive = results[5]
+    assert nolive["changed"] is True, nolive
+    assert nolive["live_tokens"]["access"] == 1 and nolive["live_tokens"]["refresh"] == 1
+    assert nolive["live_tokens"]["latest_exp"] is not None
+    assert iam.account("jmcdonald").active is False and len(live_tokens(iam, "jmcdonald")) == 2
+    status, reply = refresh(iam, grant["refresh_token"])
+    assert (status, reply.get("error"), reply.get("error_description")) == \
+        (401, "unauthorized", "User jmcdonald is not active.")
 
-def test_dn_selection_other_spelling_and_info(iam, tmp_path):
-    user = iam.users["asmith"]
-    rfc = user.certificate_dns[1]
-    spaced = ", ".join(rfc.split(","))  # same DN, another spelling: not what the finder compares
-    tasks = [("iam_account", {"dn": user.certificate_dns_slash[1], "incident_id": "INC-3"}),
-             ("iam_account_info", {"label_value": "INC-3"}),
-             ("iam_account_info", {"dn": spaced}),
-             ("iam_account_info", {"issuer": "https://accounts.google.com/", "subject": "105440632287425289613"})]
-    results = run_tasks(tmp_path, tasks, conn(iam), "iam").results["localhost"]
-    assert results[0]["changed"] is True and results[0]["account"]["uuid"] == user.id, results[0]
-    for info in results[1:]:
+    assert results[6]["changed"] is True and results[6]["account"]["uuid"] == user.id, results[6]
+    for info in results[7:]:
         assert [a["uuid"] for a in info["accounts"]] == [user.id], info
-    account = results[1]["accounts"][0]
+    account = results[7]["accounts"][0]
     assert account["active"] is False and account["suspended_by_gridsec"] == "INC-3"
     assert account["tokens"] == {"access": 0, "refresh": 0}
     assert iam.account("asmith").active is False
+    assert iam.delete_all_calls() == []
 
 
 def test_iam_errors_401_403_500_and_timeout(iam, iam_pki, tmp_path):
     openid = iam.clients["openid"]
+    req = urllib.request.Request(iam.url + "/token", data=urllib.parse.urlencode(
+        {"grant_type": "client_credentials", "client_id": openid.client_id, "client_secret": openid.secret}).encode())
+    with urllib.request.urlopen(req, context=iam.ssl_context(), timeout=10) as resp:
+        weak = json.loads(resp.read())["access_token"]  # a token without the admin scopes
     tasks = [("iam_account", {"username": "ttoken", "incident_id": "I", "client_secret": "wrong-secret"}),
              ("iam_account", {"username": "ttoken", "incident_id": "I", "client_id": openid.client_id,
-                              "client_secret": openid.secret})]
+                              "client_secret": openid.secret}),
+             ("iam_account_info", {"username": "ttoken", "bearer_token": weak})]
     results = run_tasks(tmp_path, tasks, conn(iam), "iam").results["localhost"]
     assert results[0]["failed"] and "401" in results[0]["msg"] and "POST /token" in results[0]["msg"]
     assert results[1]["failed"] and "/token" in results[1]["msg"] and "invalid_scope" in results[1]["msg"], results[1]
+    assert results[2]["failed"] and "403" in results[2]["msg"] and "access_denied" in results[2]["msg"], results[2]
     port = int(iam.url.rsplit(":", 1)[1])
     proxy = faults.FaultProxy("127.0.0.1", port, server_cred=iam_pki.host("iam-fault-proxy"),
                               upstream_ca=iam.ca_file).start()
     try:
-        url = "https://localhost:%d" % proxy.port
-        proxy.set("http", rules=[(lambda op, path, body: b'"operations"' in (body or b""),
-                                  {"respond": (500, "application/json", b'{"error":"injected"}')})])
-        failed = run_tasks(tmp_path, [("iam_account", {"username": "ttoken", "incident_id": "I"})],
-                           conn(iam, iam_url=url), "iam").results["localhost"][0]
-        assert failed["failed"] and "HTTP 500: injected" in failed["msg"] and "PATCH /scim/Users/" in failed["msg"]
-        assert [op["op"] for op in failed["operations"]] == ["set_label"] and failed["changed"] is True
-        assert iam.account("ttoken").active is True
-        proxy.set("http", rules=[(lambda op, path, body: b'"operations"' in (body or b""), {"hang": True})])
-        hung = run_tasks(tmp_path, [("iam_account", {"username": "ttoken", "incident_id": "I"})],
-                         conn(iam, iam_url=url, timeout=2), "iam").results["localhost"][0]
-        assert hung["failed"] and "may have been applied" in hung["msg"], hung
+        def patch(op, path, body):
+            return b'"operations"' in (body or b"")
+        proxy.set("http", rules=[(patch, {"respond": (500, "application/json", b'{"error":"injected"}'), "times": 1}),
+                                 (patch, {"hang": True})])
+        tasks = [("iam_account", {"username": "ttoken", "incident_id": "I"}),
+                 ("iam_account", {"username": "ttoken", "incident_id": "I", "timeout": 2})]
+        failed, hung = run_tasks(tmp_path, tasks, conn(iam, iam_url="https://localhost:%d" % proxy.port),
+                                 "iam").results["localhost"]
     finally:
         proxy.stop()
-    # 403: a token without the admin scopes, given as bearer_token
-    cli = iam.clients["openid"]
-    req = urllib.request.Request(iam.url + "/token", data=urllib.parse.urlencode(
-        {"grant_type": "client_credentials", "client_id": cli.client_id, "client_secret": cli.secret}).encode())
-    with urllib.request.urlopen(req, context=iam.ssl_context(), timeout=10) as resp:
-        weak = json.loads(resp.read())["access_token"]
-    no_secret = conn(iam, bearer_token=weak)
-    del no_secret["client_secret"], no_secret["client_id"]
-    result = run_tasks(tmp_path, [("iam_account_info", {"username": "ttoken"})], no_secret,
-                       "iam").results["localhost"][0]
-    assert result["failed"] and "403" in result["msg"] and "access_denied" in result["msg"], result
+    assert failed["failed"] and "HTTP 500: injected" in failed["msg"] and "PATCH /scim/Users/" in failed["msg"]
+    assert [op["op"] for op in failed["operations"]] == ["set_label"] and failed["changed"] is True
+    assert hung["failed"] and "may have been applied" in hung["msg"], hung
+    assert iam.account("ttoken").active is True  # neither PATCH reached IAM
 
 
 def test_secrets_never_shown(iam, tmp_path):

@@ -43,7 +43,7 @@ options:
   iam_issuer:
     description:
       - IAM's issuer (C(iss) of its tokens) when it differs from O(iam_url), used when an account is selected by
-        C(issuer) and C(subject). With or without the trailing C(/): both spellings are the same issuer.
+        C(issuer) and C(subject). With or without the trailing C(/), both spellings are the same issuer.
     type: str
 """
 

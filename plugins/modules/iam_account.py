@@ -21,7 +21,7 @@ description:
     tokens of every user, is never used."
   - Disabling an account in IAM blocks logins and the refresh grant but does not invalidate access tokens already
     issued, and deleting them only stops IAM itself (introspection, userinfo). Services that check the JWT
-    signature offline accept them until their C(exp): RV(live_tokens) and RV(revoked) give that window, so the
+    signature offline accept them until their C(exp); RV(live_tokens) and RV(revoked) give that window, so the
     C((issuer, subject)) ban at the services can last as long.
   - An account already disabled by someone else (no O(label_name) label) is not labelled as ours, so a later
     restore by this module does not lift that suspension; its tokens are still revoked.
@@ -85,9 +85,9 @@ options:
     default: suspended
   incident_id:
     description:
-      - The value of the suspension label (an incident id or a short reason): at most 64 characters, one line.
+      - The value of the suspension label (an incident id or a short reason), at most 64 characters on one line.
       - Required with O(state=suspended). With O(state=active), when given, only a suspension labelled with this
-        value is lifted.
+        value is lifted, not one made for another incident.
     type: str
   label_name:
     description:

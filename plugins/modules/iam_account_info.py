@@ -12,8 +12,8 @@ short_description: Read INDIGO IAM accounts, their labels and token counts
 version_added: 0.2.0
 description:
   - Reads accounts of an INDIGO IAM instance selected by O(uuid), O(username), O(dn), O(issuer) with O(subject),
-    or by a label (O(label_value), with O(label_name), default V(gridsec.suspended): the accounts suspended by
-    M(gridsec.ops.iam_account) for one incident).
+    or by a label (O(label_value), with O(label_name), default V(gridsec.suspended), that is the accounts
+    suspended by M(gridsec.ops.iam_account) for one incident).
   - For each account returns whether it is active, its certificate DNs, linked OIDC identities, labels and, unless
     O(token_counts=false), how many unexpired access and refresh tokens IAM holds for it.
   - A selector matching several accounts returns all of them (RV(accounts)); none returns an empty list.

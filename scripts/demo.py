@@ -2,8 +2,8 @@
 
 1. the lab: an Argus PAP hierarchy (central -> relay -> site, lab/gridsec_lab/argus/hierarchy.example.yml), the
    lab PanDA (API + BigPanDA-style monitor over its own tables, in the PostgreSQL that gridsec_lab.pg.admin_dsn
-   finds: $GRIDSEC_PG_ADMIN_DSN, a local server, or a private throwaway cluster) and the lab SMTP server
-   (STARTTLS + AUTH);
+   finds: $GRIDSEC_PG_ADMIN_DSN, a local server, or a private throwaway cluster), the lab SMTP server
+   (STARTTLS + AUTH) and the lab IAM (docs/lab-iam.md; its iam.json is passed as demo_iam_json);
 2. a suspicious prun job submitted by "Alice Lab" (running), a second one queued, and the pilot directory the
    site found on its worker node "wn042.lab-site" (an inventory host; here a local connection);
 3. ansible-playbook playbooks/demo.yml (incident -> propagation + canary check -> suspension list sync to the site
@@ -29,6 +29,7 @@ from gridsec_lab import pg  # noqa: E402
 from gridsec_lab import report  # noqa: E402
 from gridsec_lab import smtp as lab_smtp  # noqa: E402
 from gridsec_lab.argus.lab import ArgusLab  # noqa: E402
+from gridsec_lab.iam.lab import IamLab  # noqa: E402
 from gridsec_lab.pki import TestPKI  # noqa: E402
 
 WORK = os.path.abspath(os.environ.get("GRIDSEC_DEMO_WORKDIR") or os.path.join(ROOT, ".tmp", "demo"))
@@ -141,10 +142,12 @@ def main():
     print("PostgreSQL %s" % admin_dsn)
     argus = ArgusLab(os.path.join(ROOT, "lab", "gridsec_lab", "argus", "hierarchy.example.yml"),
                      os.path.join(WORK, "argus"), poll_interval=1, pki=pki).start()
-    panda_endpoint = mail = None
+    panda_endpoint = mail = iam = None
     try:
         for name, info in argus.paps.items():
             print("Argus PAP  %-8s %s" % (name, info.url))
+        iam = IamLab(os.path.join(WORK, "iam"), pki=pki).start()
+        print("IAM        %s  (issuer %s, %s)" % (iam.url, iam.issuer, iam.json_path))
         panda_endpoint, suspect, queued, pilot_dir, panda_vars = stage_panda(pki)
         print("PanDA      %s  (monitor %s)" % (panda_endpoint.url, panda_endpoint.monitor_url))
         mail = lab_smtp.start(os.path.join(WORK, "smtp"), pki, users={SMTP_USER: SMTP_PASSWORD})
@@ -175,6 +178,7 @@ def main():
                                  for name, info in argus.paps.items()],
             "demo_reports_dir": reports, "demo_ban_file": ban_file,
             "demo_sync_state_dir": os.path.join(WORK, "sync"),
+            "demo_iam_json": iam.json_path,
         }
         demo_vars.update(panda_vars)
         vars_file = os.path.join(WORK, "vars.json")
@@ -211,6 +215,8 @@ def main():
             mail.stop()
         if panda_endpoint:
             panda_endpoint.stop()
+        if iam:
+            iam.stop()
         argus.stop()
 
 

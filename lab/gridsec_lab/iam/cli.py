@@ -1,6 +1,6 @@
 """``python -m gridsec_lab iam``: start a lab INDIGO IAM.
 
-    python -m gridsec_lab iam --workdir DIR [--port N] [--issuer URL] [--foreground]
+    python -m gridsec_lab iam --workdir DIR [--port N] [--issuer URL] [--pki-dir PKI] [--foreground]
     python -m gridsec_lab iam stop --workdir DIR
 
 Without --foreground (the default; ``--background`` says so explicitly) the lab IAM runs in a background
@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 
+from ..pki import TestPKI
 from .lab import IamLab
 
 LAB_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -33,6 +34,7 @@ def _parser():
     mode.add_argument("--background", action="store_true", help="run detached (the default)")
     parser.add_argument("--port", type=int, default=0, help="listening port (default: a free one)")
     parser.add_argument("--issuer", help="IAM_ISSUER (default: the base URL, without a trailing /)")
+    parser.add_argument("--pki-dir", help="an existing lab PKI directory to share (default: DIR/pki)")
     parser.add_argument("--timeout", type=float, default=60, help="seconds to wait for a background start")
     return parser
 
@@ -102,7 +104,8 @@ def _paths(workdir):
 
 def _foreground(args):
     workdir, pidfile, info = _paths(args.workdir)
-    lab = IamLab(workdir, port=args.port, issuer=args.issuer).start()
+    pki = TestPKI(os.path.abspath(args.pki_dir)) if args.pki_dir else None
+    lab = IamLab(workdir, pki=pki, port=args.port, issuer=args.issuer).start()
     with open(pidfile, "w") as handle:
         handle.write(str(os.getpid()))
     print("lab IAM listening on %s (issuer %s, pid %d)" % (lab.url, lab.issuer, os.getpid()), flush=True)
@@ -127,6 +130,8 @@ def _background(args):
     cmd = ["iam", "--workdir", workdir, "--foreground", "--port", str(args.port)]
     if args.issuer:
         cmd += ["--issuer", args.issuer]
+    if args.pki_dir:
+        cmd += ["--pki-dir", os.path.abspath(args.pki_dir)]
     log_path = os.path.join(workdir, "iam.log")
     proc = _spawn(cmd, log_path, lambda: os.path.exists(info) and os.path.exists(pidfile), args.timeout)
     if proc is None:

@@ -195,8 +195,9 @@ class IamLab:
             return json.loads(resp.read())
 
     def requests(self):
-        """The request log: [{"seq", "method", "path", "query", "params", "status", "client_id"}], in order
-        (lab endpoints excluded; no header or body is kept, so no secret is in it)."""
+        """The request log: [{"seq", "method", "path", "query", "params", "body", "status", "client_id"}], in
+        order (lab endpoints excluded; no header is kept; ``body`` is the parsed JSON body of SCIM/IAM API calls
+        with passwords masked, never the token endpoint's form, so no secret is in it)."""
         with self.state.lock:
             return [dict(e) for e in self.state.requests]
 

@@ -127,6 +127,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             log.exception("lab IAM internal error")
             reply = Reply(500, {"error": "lab internal error: %s" % exc})
         if entry is not None:
+            entry["body"] = _loggable_body(url.path, self.body)
             with state.lock:
                 entry["status"] = reply.status
                 entry["client_id"] = getattr(self, "caller_client", None)
@@ -178,19 +179,25 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             raise oauth_error(401, *NO_AUTH, headers={"WWW-Authenticate": 'Bearer realm="iam"'})
         value = auth[7:].strip()
         token = state.token(value)
+        if token is not None and token.expiration is not None and token.expiration <= state.now():
+            state.delete_token(token)      # clearExpiredAccessToken: an expired token is removed on use
+            token = None
         if token is None or token.kind != "access":
-            # MITREid DefaultOAuth2ProviderTokenService.loadAuthentication [I: text]
+            # MITREid DefaultOAuth2ProviderTokenService.loadAuthentication [I: text; it echoes the token]
             raise oauth_error(401, "invalid_token", "Invalid access token: %s" % value,
-                              {"WWW-Authenticate": 'Bearer realm="iam", error="invalid_token"'})
-        if token.expiration is not None and token.expiration <= state.now():
-            raise oauth_error(401, "invalid_token", "Expired access token: %s" % value,
                               {"WWW-Authenticate": 'Bearer realm="iam", error="invalid_token"'})
         caller = Caller(token)
         self.caller_client = token.client_id
-        if scopes_any and not (caller.scopes & set(scopes_any)):
-            if not (allow_account and token.username and allow_account(token.username)):
-                raise oauth_error(403, *DENIED)
+        self.require_scope(caller, *scopes_any, allow_account=allow_account)
         return caller
+
+    @staticmethod
+    def require_scope(caller, *scopes_any, allow_account=None):
+        """``@PreAuthorize`` runs when the controller method is invoked, i.e. after the request body was
+        read: an unreadable body is a 400 even for a caller without the scope [I]."""
+        if scopes_any and not (caller.scopes & set(scopes_any)):
+            if not (allow_account and caller.username and allow_account(caller.username)):
+                raise oauth_error(403, *DENIED)
 
     def client_auth(self, state, fields):
         """Token-endpoint client authentication: HTTP Basic or form (``IamTokenEndointSecurityConfig``,
@@ -328,17 +335,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             value = fields.get("refresh_token", "")
             refresh = state.token(value)
             if refresh is None or refresh.kind != "refresh":
-                raise oauth_error(400, "invalid_grant", "Invalid refresh token: %s" % value)  # MITREid [I]
-            if refresh.client_id != client.client_id:
-                raise oauth_error(400, "invalid_grant", "Client does not own the presented refresh token")  # [I]
-            if refresh.expiration is not None and refresh.expiration <= state.now():
-                raise oauth_error(401, "invalid_token", "Expired refresh token: %s" % value)  # MITREid [I]
-            account = state.account_by_username(refresh.username)
-            if account is None:
-                raise oauth_error(400, "invalid_grant", "Invalid refresh token: %s" % value)  # [I]
-            if not account.active:
-                # IamRefreshTokenGranter; RefreshTokenGranterTests asserts 401, error and text
+                # IamRefreshTokenGranter (v1.12) -> tokenServices.getRefreshToken (MITREid) [I: text]
+                raise oauth_error(401, "invalid_token", "Refresh token for value %s was not found" % value)
+            account = state.account_by_username(refresh.username) if refresh.username else None
+            if account is not None and not account.active:
+                # DisabledException; RefreshTokenGranterTests asserts 401, `unauthorized` and the text
                 raise oauth_error(401, "unauthorized", "User %s is not active." % account.username)
+            # then MITREid DefaultOAuth2ProviderTokenService.refreshAccessToken [I: texts and codes]
+            if refresh.client_id != client.client_id:
+                state.delete_token(refresh)
+                raise oauth_error(401, "invalid_client", "Client does not own the presented refresh token")
+            if refresh.expiration is not None and refresh.expiration <= state.now():
+                state.delete_token(refresh)    # clearExpiredRefreshToken
+                raise oauth_error(401, "invalid_token", "Invalid refresh token: %s" % value)
+            if account is None:
+                raise oauth_error(401, "invalid_token", "Invalid refresh token: %s" % value)  # [I]
             if requested is not None and not set(requested) <= set(refresh.scopes):
                 raise oauth_error(400, "invalid_scope", "Up-scoping is not allowed.")  # MITREid [I]
             scopes = requested if requested is not None else list(refresh.scopes)
@@ -433,7 +444,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         """``…/api/scim/controller/ScimUserController.java`` + ``ScimUserProvisioning``."""
         read = method in ("GET", "HEAD")
         with state.lock:
-            self.bearer(state, "scim:read" if read else "scim:write")
+            if method in ("PATCH", "PUT"):          # 401, then 415 (handler mapping), then the body, then 403
+                caller = self.bearer(state)
+                self.require_content_type("application/scim+json")
+                self.json_body()
+                self.require_scope(caller, "scim:write")
+            else:
+                self.bearer(state, "scim:read" if read else "scim:write")
             if not user_id:
                 if method == "GET":
                     self.require_accept(SCIM_CT.split(";")[0])
@@ -635,6 +652,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.bearer(state, "iam:admin.read")
             if method != "GET":
                 raise Reply(405, None, None)
+            self.require_accept(SCIM_CT.split(";")[0])   # produces = ScimConstants.SCIM_CONTENT_TYPE
             accounts = list(state.accounts.values())
             if what.startswith("byuuid/"):
                 wanted = urllib.parse.unquote(what[len("byuuid/"):])
@@ -654,9 +672,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if what == "bylabel":
                 name = self.required("name")
                 value = self.param("value")
-                count = _int(self.param("count"), FIND_MAX_PAGE)
+                # PagingUtils.buildPageRequest: count <0 -> 0, >100 -> 100; startIndex <0 -> 1 (0 stays 0)
+                count = max(0, min(_int(self.param("count"), FIND_MAX_PAGE), FIND_MAX_PAGE))
                 start = _int(self.param("startIndex"), 1)
-                count = max(0, min(count, FIND_MAX_PAGE))
+                start = 1 if start < 0 else start
                 if count < 1 or start < 1:   # OffsetPageable checkArgument -> unmapped exception -> 500 [I]
                     raise Reply(500, {"error": "Internal Server Error"})
                 # IamAccountRepository: label.prefix is null and label.name = :name and label.value = :value
@@ -693,8 +712,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 account = self.account_or_404(state, account_id)
                 return Reply(200, [label.as_dict() for label in account.labels])
             if method == "PUT":
-                self.bearer(state, "iam:admin.write")
+                caller = self.bearer(state)
                 body = self.json_body()
+                self.require_scope(caller, "iam:admin.write")
                 if not isinstance(body, dict):
                     raise EMPTY_400
                 label = self.validate_label(body)
@@ -708,13 +728,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return Reply(200, None, None)
             if method == "DELETE":
                 self.bearer(state, "iam:admin.write")
-                fields = self.form()
-                name = fields.get("name")
-                if name is None:
-                    raise EMPTY_400
+                # the LabelDTO is bound from the request parameters and validated like PUT's body
+                label = self.validate_label(self.form())
                 account = self.account_or_404(state, account_id)
-                prefix = fields.get("prefix") or None
-                account.labels = [l for l in account.labels if not (l.name == name and l.prefix == prefix)]
+                account.labels = [l for l in account.labels                      # IamLabel.equals: prefix+name
+                                  if not (l.name == label.name and l.prefix == label.prefix)]
                 return Reply(204, None, None)
             raise Reply(405, None, None)
 
@@ -727,24 +745,27 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     @staticmethod
     def validate_label(body):
+        """``…/api/common/LabelDTO.java`` bean validation: every violated constraint is reported (Java
+        gives no order; the lab uses declaration order [I]), joined by ``,`` (ValidationErrorUtils)."""
         errors = []
         prefix, name, value = body.get("prefix"), body.get("name"), body.get("value")
-        if prefix:
+        if prefix is not None:
             if len(prefix) > 256:
                 errors.append("invalid prefix length")
-            elif not re.match(LABEL_PREFIX_RE, prefix):
+            if not re.match(LABEL_PREFIX_RE, prefix):
                 errors.append("invalid prefix (does not match with regexp: '%s')" % LABEL_PREFIX_RE)
-        if not name:
+        if name is None or not name.strip():
             errors.append("name is required")
-        elif len(name) > 64:
-            errors.append("invalid name length")
-        elif not re.match(LABEL_NAME_RE, name):
-            errors.append("invalid name (does not match with regexp: '%s')" % LABEL_NAME_RE)
+        if name is not None:
+            if len(name) > 64:
+                errors.append("invalid name length")
+            if not re.match(LABEL_NAME_RE, name):
+                errors.append("invalid name (does not match with regexp: '%s')" % LABEL_NAME_RE)
         if value is not None:
             if len(value) > 64:
                 errors.append("invalid value length")
-            elif "\n" in value or "\r" in value:
-                errors.append("invalid value (does not match with regexp: '^[^\\n\\r]*$')")  # [I: text]
+            if "\n" in value or "\r" in value:   # NoNewLineOrCarriageReturn default message
+                errors.append("The string must not contain any new line or carriage return")
         if errors:
             raise api_error(400, "Invalid label: %s" % ",".join(errors))
         return Label(name=name, value=value or None, prefix=prefix or None)
@@ -819,7 +840,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         resources = [self.token_json(state, t) for t in page]
         attrs = self.param("attributes")
         if attrs:
-            keep = set(attrs.split(",")) | {"id"}
+            keep = {a.strip() for a in re.split(r"[.,]", attrs) if a.strip()} | {"id"}   # parseAttributes
             resources = [{k: v for k, v in r.items() if k in keep} for r in resources]
         return Reply(200, {"totalResults": len(items), "itemsPerPage": len(page), "startIndex": start,
                            "Resources": resources})
@@ -830,12 +851,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         no-op [I for the 200]."""
         with state.lock:
             caller = self.bearer(state, "iam:admin.write")
-            client = state.clients.get(client_id)
-            if client is None:
-                raise api_error(404, "Client not found")  # [I]
-            if caller.username:
+            if caller.username:          # the client is looked up only for a user caller
+                client = state.clients.get(client_id)
+                if client is None:
+                    raise api_error(404, "Client not found")  # [I]
                 client.active = action == "enable"
-            return Reply(200, None, None)
+            return Reply(200, None, None)   # void method, no @ResponseStatus: 200, empty
 
     # -- lab-only ----------------------------------------------------------------------------------
     def lab(self, state, path, method):
@@ -855,6 +876,25 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 state.reset()
                 return Reply(204, None, None)
         raise Reply(404, {"error": "Not Found"})
+
+
+def _mask(value):
+    if isinstance(value, dict):
+        return {k: "********" if k.lower() == "password" else _mask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    return value
+
+
+def _loggable_body(path, body):
+    """The JSON body of an admin API call (SCIM, account, tokens APIs), passwords masked; None elsewhere
+    (the token endpoint's form carries secrets and is never kept), for bodies that are not JSON, or empty."""
+    if not body or not (path.startswith("/scim/") or path.startswith("/iam/")):
+        return None
+    try:
+        return _mask(json.loads(body.decode("utf-8")))
+    except (UnicodeDecodeError, ValueError):
+        return {"unparsed_bytes": len(body)}
 
 
 def _group_uuid(name):

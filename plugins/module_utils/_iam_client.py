@@ -176,8 +176,8 @@ class IamClient(object):
             raise self._auth_error(err, operation, "the admin client (client_id %s) was refused" % self._client_id)
         record["status"] = reply.status
         if reply.status != 200:
-            raise RemoteError("token request refused: %s" % describe_error_body(reply.status, reply.body,
-                                                                                 reply.content_type),
+            raise RemoteError(self.redact("token request refused: %s" % describe_error_body(
+                reply.status, reply.body, reply.content_type)),
                               server=self.server_label, operation=operation, details={"status": reply.status})
         data = self._json(reply, operation)
         token = data.get("access_token") if isinstance(data, dict) else None
@@ -192,12 +192,21 @@ class IamClient(object):
         self._token_expires = self.clock() + lifetime
         return token
 
+    def redact(self, text):
+        """``text`` without the client secret or any token this client holds (IAM and MITREid quote a rejected
+        token's value in ``error_description``: ``Invalid access token: <value>``)."""
+        text = "" if text is None else str(text)
+        for secret in (self._client_secret, self._given_token, self._token):
+            if secret and len(secret) >= 4:
+                text = text.replace(secret, "<redacted>")
+        return text
+
     def _auth_error(self, err, operation, prefix):
         details = dict(getattr(err, "details", None) or {})
         status = details.get("status") or 401
         body = details.pop("body", "")
-        return AuthorizationError("%s: %s" % (prefix, describe_error_body(status, body)), server=self.server_label,
-                                  operation=operation, details=details)
+        return AuthorizationError(self.redact("%s: %s" % (prefix, describe_error_body(status, body))),
+                                  server=self.server_label, operation=operation, details=details)
 
     # -- plumbing -------------------------------------------------------------------------------------
     def _json(self, reply, operation):
@@ -205,8 +214,8 @@ class IamClient(object):
         try:
             return json.loads(text)
         except ValueError:
-            raise RemoteError("reply is not JSON (%s)" % describe_error_body(reply.status, reply.body,
-                                                                             reply.content_type),
+            raise RemoteError(self.redact("reply is not JSON (%s)" % describe_error_body(reply.status, reply.body,
+                                                                                         reply.content_type)),
                               server=self.server_label, operation=operation, details={"status": reply.status})
 
     def call(self, method, path, operation, params=None, body=None, content_type=None, expect=(200,),
@@ -262,7 +271,8 @@ class IamClient(object):
             return reply.status, not_found
         if reply.status not in expect:
             cls = NotFoundError if reply.status == 404 else RemoteError
-            raise cls("%s failed: %s" % (operation, describe_error_body(reply.status, reply.body, reply.content_type)),
+            raise cls(self.redact("%s failed: %s" % (operation, describe_error_body(reply.status, reply.body,
+                                                                                   reply.content_type))),
                       server=self.server_label, operation=label, details={"status": reply.status})
         if not parse or reply.status == 204:
             return reply.status, None

@@ -274,3 +274,19 @@ def test_timeout_after_patch_sent_says_it_may_have_been_applied(wire_server):
     text = str(info.value)
     assert "may have been applied" in text and "suspend account" in text and "PATCH /scim/Users/" in text
     assert wire_server.patches == ["/scim/Users/%s" % U1]  # sent once, never repeated
+
+
+def test_rejected_token_quoted_by_iam_is_redacted():
+    """MITREid answers ``Invalid access token: <value>``: neither a given token nor our own appears in the error."""
+    fake = FakeIam([make_user(U1, "alice")])
+    given = "eyJgiven-token-value-123"
+    fake.fail[("GET", "/scim/Users/.*")] = (401, {"error": "invalid_token", "error_description":
+                                                  "Invalid access token: %s" % given}, None)
+    with pytest.raises(AuthorizationError) as info:
+        IamClient(fake, server_label="iam.test", bearer_token=given).get_user(U1)
+    assert given not in str(info.value) and "<redacted>" in str(info.value)
+    fake.fail[("GET", "/scim/Users/.*")] = (401, {"error": "invalid_token", "error_description":
+                                                  "Invalid access token: admin-token-value"}, None)
+    with pytest.raises(AuthorizationError) as info:
+        client_for(fake).get_user(U1)  # renewed once, refused again
+    assert "admin-token-value" not in str(info.value)

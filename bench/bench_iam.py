@@ -304,13 +304,14 @@ def main():
         "%s, %d CPUs, load average at the end %.1f / %.1f / %.1f, Python %s." % (
             out["date"], out["cpus"], *out["load_at_end"], out["python"]),
         "%d accounts with %d tokens each (%d access + %d refresh), %d rounds alternating the two sides; the lab IAM "
-        "runs in a child process; both clients keep one connection with TCP_NODELAY." % (args.accounts, args.tokens, args.tokens // 2, args.tokens // 2, args.rounds), "",
+        "runs in a child process; both clients keep one connection with TCP_NODELAY."
+        % (args.accounts, args.tokens, args.tokens // 2, args.tokens // 2, args.rounds), "",
         "| | ours (IamClient) | stdlib (http.client) |", "|---|---|---|",
         "| IAM calls (without the one token request) | %d | %d |" % (ours_total, raw_total),
-        "| target: accounts x (1 finder + 1 label + 1 PATCH + pages + 1 DELETE per token) | %d | %d |" % (target,
-                                                                                                       target),
-        "| token requests (POST /token) | %d | %d |" % (calls["ours"].get("POST /token", 0),
-                                                       calls["stdlib"].get("POST /token", 0)),
+        "| target: accounts x (1 finder + 1 label + 1 PATCH + pages + 1 DELETE per token) | %d | %d |"
+        % (target, target),
+        "| token requests (POST /token) | %d | %d |"
+        % (calls["ours"].get("POST /token", 0), calls["stdlib"].get("POST /token", 0)),
         "| median time (s) | %.2f | %.2f |" % (med["ours"], med["stdlib"]),
         "| times per round (s) | %s | %s |" % (", ".join("%.2f" % t for t in times["ours"]),
                                                ", ".join("%.2f" % t for t in times["stdlib"])), "",

@@ -176,9 +176,9 @@ class IamClient(object):
             raise self._auth_error(err, operation, "the admin client (client_id %s) was refused" % self._client_id)
         record["status"] = reply.status
         if reply.status != 200:
-            raise RemoteError(self.redact("token request refused: %s" % describe_error_body(
-                reply.status, reply.body, reply.content_type)),
-                              server=self.server_label, operation=operation, details={"status": reply.status})
+            text = describe_error_body(reply.status, reply.body, reply.content_type)
+            raise RemoteError(self.redact("token request refused: %s" % text), server=self.server_label,
+                              operation=operation, details={"status": reply.status})
         data = self._json(reply, operation)
         token = data.get("access_token") if isinstance(data, dict) else None
         if not token:
@@ -271,8 +271,8 @@ class IamClient(object):
             return reply.status, not_found
         if reply.status not in expect:
             cls = NotFoundError if reply.status == 404 else RemoteError
-            raise cls(self.redact("%s failed: %s" % (operation, describe_error_body(reply.status, reply.body,
-                                                                                   reply.content_type))),
+            text = describe_error_body(reply.status, reply.body, reply.content_type)
+            raise cls(self.redact("%s failed: %s" % (operation, text)),
                       server=self.server_label, operation=label, details={"status": reply.status})
         if not parse or reply.status == 204:
             return reply.status, None
@@ -475,8 +475,8 @@ class IamClient(object):
                              "expiration": epoch_to_iso(exp), "existed": existed})
             if isinstance(total, int) and total <= len(items):
                 return {"deleted": done, "latest_exp": latest, "remaining": 0}
-        raise RemoteError("more than %d rounds of %s token deletion for %s: stopped" % (MAX_REVOKE_ROUNDS, kind,
-                                                                                       username),
+        raise RemoteError("more than %d rounds of %s token deletion for %s: stopped"
+                          % (MAX_REVOKE_ROUNDS, kind, username),
                           server=self.server_label, operation="revoke %s tokens" % kind)
 
 

@@ -62,8 +62,8 @@ class IamModule(GridsecModule):
             issuer_problem = check_iam_url(self.params.get("iam_issuer"), "iam_issuer")
             if issuer_problem:
                 problems.append(issuer_problem)
-        if not self.params.get("bearer_token") and not (self.params.get("client_id")
-                                                       and self.params.get("client_secret")):
+        has_client = bool(self.params.get("client_id") and self.params.get("client_secret"))
+        if not self.params.get("bearer_token") and not has_client:
             problems.append("IAM authentication: give bearer_token (or IAM_BEARER_TOKEN), or client_id and "
                             "client_secret of an admin client (or IAM_CLIENT_ID and IAM_CLIENT_SECRET)")
         if problems:

@@ -283,8 +283,8 @@ def run(module):
     accounts, how = find_accounts(client, params)
     result = dict(changed=False, selected_by=how, operations=[])
     if not accounts:
-        module.fail_json(msg="IAM %s: no account matches %s (nothing was changed)" % (module.server_label,
-                                                                                    selector_text(params)),
+        module.fail_json(msg="IAM %s: no account matches %s (nothing was changed)"
+                         % (module.server_label, selector_text(params)),
                          requests=module.client_operations(), **result)
     if len(accounts) > 1:
         module.fail_json(msg="IAM %s: %s matches %d accounts (%s): refusing to choose, nothing was changed; select "

@@ -62,6 +62,10 @@ def _labels(account):
     return out
 
 
+def _strip(ops):
+    return [dict(op, existed=None) for op in ops]
+
+
 def test_suspend_check_real_idempotent_restore(iam, tmp_path):
     user = iam.users["ttoken"]
     grants = [iam.token_for("ttoken") for _ in range(3)]
@@ -79,8 +83,7 @@ def test_suspend_check_real_idempotent_restore(iam, tmp_path):
                      extra_args=["--diff"])
     real, again = proc.results["localhost"]
     assert real["changed"] is True and not real.get("failed"), real
-    strip = lambda ops: [dict(op, existed=None) for op in ops]  # noqa: E731
-    assert strip(real["operations"]) == strip(predicted["operations"])
+    assert _strip(real["operations"]) == _strip(predicted["operations"])
     assert real["diff"] == predicted["diff"] and real["live_tokens"] == predicted["live_tokens"]
     assert real["revoked"]["access"] == 3 and real["revoked"]["refresh"] == 3
     assert real["revoked"]["valid_offline_until"] is not None

@@ -39,14 +39,17 @@ def lab(tokens=10):
 SUSPEND = {"username": "alice", "incident_id": "INC-1"}
 
 
+def _strip(ops):
+    return [dict(op, existed=None) for op in ops]
+
+
 def test_check_mode_predicts_the_real_run_exactly(monkeypatch, capsys):
     fake = lab(tokens=25)
     predicted = run(monkeypatch, capsys, iam_account.main, SUSPEND, fake, check_mode=True, diff=True)
     assert fake.writes() == []
     assert predicted["changed"] is True
     real = run(monkeypatch, capsys, iam_account.main, SUSPEND, fake, diff=True)
-    strip = lambda ops: [dict(op, existed=None) for op in ops]  # noqa: E731
-    assert strip(predicted["operations"]) == strip(real["operations"])
+    assert _strip(predicted["operations"]) == _strip(real["operations"])
     assert predicted["diff"] == real["diff"] and predicted["account"] == real["account"]
     assert predicted["revoked"] == real["revoked"] and predicted["live_tokens"] == real["live_tokens"]
     assert [op["op"] for op in real["operations"][:2]] == ["set_label", "suspend"]

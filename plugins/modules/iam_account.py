@@ -144,12 +144,27 @@ account:
   returned: when one account was selected
   type: dict
   contains:
-    uuid: {description: Account UUID (the C(sub) of its tokens)., type: str}
-    username: {description: Username., type: str}
-    active: {description: Whether the account is enabled., type: bool}
-    certificate_subjects: {description: Subject DNs of the linked certificates, as IAM stores them., type: list, elements: str}
-    oidc_ids: {description: Linked external OIDC identities (issuer and subject)., type: list, elements: dict}
-    labels: {description: The account's labels (prefix, name, value) when they were read., type: list, elements: dict}
+    uuid:
+      description: "Account UUID (the C(sub) of its tokens)."
+      type: str
+    username:
+      description: "Username."
+      type: str
+    active:
+      description: "Whether the account is enabled."
+      type: bool
+    certificate_subjects:
+      description: "Subject DNs of the linked certificates, as IAM stores them."
+      type: list
+      elements: str
+    oidc_ids:
+      description: "Linked external OIDC identities (issuer and subject)."
+      type: list
+      elements: dict
+    labels:
+      description: "The account's labels (prefix, name, value) when they were read."
+      type: list
+      elements: dict
   sample: {uuid: e1eb758b-b73c-4761-bfff-adc793da409c, username: jdoe, active: false}
 selected_by:
   description: How the account was found (finder, scan, UUID).
@@ -173,10 +188,15 @@ revoked:
   returned: when one account was selected
   type: dict
   contains:
-    access: {description: Access tokens deleted., type: int}
-    refresh: {description: Refresh tokens deleted., type: int}
-    valid_offline_until: {description: Latest C(exp) of the deleted access tokens (ISO 8601 UTC); services that
-      validate JWTs offline accept them until then., type: str}
+    access:
+      description: "Access tokens deleted."
+      type: int
+    refresh:
+      description: "Refresh tokens deleted."
+      type: int
+    valid_offline_until:
+      description: "Latest C(exp) of the deleted access tokens (ISO 8601 UTC); services that validate JWTs offline accept them until then."
+      type: str
 live_tokens:
   description:
     - The live-token window after the run, as IAM lists it (unexpired tokens only). Zero tokens after a
@@ -184,10 +204,18 @@ live_tokens:
   returned: when one account was selected
   type: dict
   contains:
-    access: {description: Access tokens remaining., type: int}
-    refresh: {description: Refresh tokens remaining., type: int}
-    latest_exp: {description: Latest C(exp) among the remaining access tokens (ISO 8601 UTC), or null., type: str}
-    latest_refresh_exp: {description: Latest expiration among the remaining refresh tokens, or null., type: str}
+    access:
+      description: "Access tokens remaining."
+      type: int
+    refresh:
+      description: "Refresh tokens remaining."
+      type: int
+    latest_exp:
+      description: "Latest C(exp) among the remaining access tokens (ISO 8601 UTC), or null."
+      type: str
+    latest_refresh_exp:
+      description: "Latest expiration among the remaining refresh tokens, or null."
+      type: str
 requests:
   description: Every call sent to IAM (method, path, operation, status), reads included; never a secret.
   returned: always

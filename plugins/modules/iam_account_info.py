@@ -78,19 +78,48 @@ accounts:
   type: list
   elements: dict
   contains:
-    uuid: {description: Account UUID (the C(sub) of its tokens)., type: str}
-    username: {description: Username., type: str}
-    active: {description: Whether the account is enabled., type: bool}
-    name: {description: Formatted name., type: str}
-    emails: {description: E-mail addresses., type: list, elements: str}
-    certificate_subjects: {description: Subject DNs of the linked certificates, as IAM stores them., type: list, elements: str}
-    certificates: {description: Linked certificates (subject, issuer)., type: list, elements: dict}
-    oidc_ids: {description: Linked external OIDC identities (issuer, subject)., type: list, elements: dict}
-    groups: {description: Group names., type: list, elements: str}
-    labels: {description: Labels (prefix, name, value)., type: list, elements: dict}
-    suspended_by_gridsec: {description: Value of the O(label_name) label (the incident), or null., type: str}
-    tokens: {description: Unexpired tokens IAM lists for the account (C(access), C(refresh)); absent with
-      O(token_counts=false)., type: dict}
+    uuid:
+      description: "Account UUID (the C(sub) of its tokens)."
+      type: str
+    username:
+      description: "Username."
+      type: str
+    active:
+      description: "Whether the account is enabled."
+      type: bool
+    name:
+      description: "Formatted name."
+      type: str
+    emails:
+      description: "E-mail addresses."
+      type: list
+      elements: str
+    certificate_subjects:
+      description: "Subject DNs of the linked certificates, as IAM stores them."
+      type: list
+      elements: str
+    certificates:
+      description: "Linked certificates (subject, issuer)."
+      type: list
+      elements: dict
+    oidc_ids:
+      description: "Linked external OIDC identities (issuer, subject)."
+      type: list
+      elements: dict
+    groups:
+      description: "Group names."
+      type: list
+      elements: str
+    labels:
+      description: "Labels (prefix, name, value)."
+      type: list
+      elements: dict
+    suspended_by_gridsec:
+      description: "Value of the O(label_name) label (the incident), or null."
+      type: str
+    tokens:
+      description: "Unexpired tokens IAM lists for the account (C(access), C(refresh)); absent with O(token_counts=false)."
+      type: dict
 selected_by:
   description: How the accounts were found.
   returned: success

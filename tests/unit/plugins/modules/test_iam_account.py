@@ -1,0 +1,221 @@
+# Copyright (c) 2026 gridsec.ops contributors
+# Apache License 2.0 (see LICENSE)
+"""iam_account and iam_account_info against FakeIam (IAM v1.12 reply shapes): selection, suspension, revocation,
+check mode predicting the real run, idempotence, restore rules, failures before any write."""
+
+import json
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.gridsec.ops.plugins.module_utils import _iam_module
+from ansible_collections.gridsec.ops.plugins.modules import iam_account, iam_account_info
+from ansible_collections.gridsec.ops.tests.unit.plugins.modules.argus_fake import warnings_of
+from ansible_collections.gridsec.ops.tests.unit.plugins.modules.iam_fake import FakeIam, make_user
+
+U1 = "11111111-1111-1111-1111-111111111111"
+U2 = "22222222-2222-2222-2222-222222222222"
+DN_SLASH = "/DC=ch/DC=cern/OU=Users/CN=Alice Doe"
+DN_2253 = "CN=Alice Doe,OU=Users,DC=cern,DC=ch"
+
+
+def run(monkeypatch, capsys, main, args, fake, check_mode=False, diff=False):
+    monkeypatch.setattr(_iam_module, "HttpTransport", lambda *a, **k: fake)
+    full = {"iam_url": "https://iam.test", "client_id": "admin", "client_secret": fake.secret, "ca_path": "/nonexistent"}
+    full.update(args)
+    full["_ansible_check_mode"] = check_mode
+    full["_ansible_diff"] = diff
+    with patch_module_args(full):
+        with pytest.raises(SystemExit):
+            main()
+    return json.loads(capsys.readouterr().out)
+
+
+def lab(tokens=10):
+    return FakeIam([make_user(U1, "alice", dns=[DN_2253]), make_user(U2, "bob")], tokens_per_user=tokens)
+
+
+SUSPEND = {"username": "alice", "incident_id": "INC-1"}
+
+
+def _strip(ops):
+    return [dict(op, existed=None) for op in ops]
+
+
+def test_check_mode_predicts_the_real_run_exactly(monkeypatch, capsys):
+    fake = lab(tokens=25)
+    predicted = run(monkeypatch, capsys, iam_account.main, SUSPEND, fake, check_mode=True, diff=True)
+    assert fake.writes() == []
+    assert predicted["changed"] is True
+    real = run(monkeypatch, capsys, iam_account.main, SUSPEND, fake, diff=True)
+    assert _strip(predicted["operations"]) == _strip(real["operations"])
+    assert predicted["diff"] == real["diff"] and predicted["account"] == real["account"]
+    assert predicted["revoked"] == real["revoked"] and predicted["live_tokens"] == real["live_tokens"]
+    assert [op["op"] for op in real["operations"][:2]] == ["set_label", "suspend"]
+    assert real["revoked"] == {"access": 13, "refresh": 12, "valid_offline_until": real["revoked"]["valid_offline_until"]}
+    assert real["live_tokens"]["access"] == 0 and real["live_tokens"]["refresh"] == 0
+    # the state the fake now holds: inactive, labelled, no token of alice, bob untouched
+    assert fake.users[U1]["active"] is False
+    assert fake.labels[U1] == [{"name": "gridsec.suspended", "value": "INC-1"}]
+    assert fake.token_count("alice") == 0 and fake.token_count("bob") == 25 and fake.wiped == []
+
+
+def test_second_run_changes_nothing(monkeypatch, capsys):
+    fake = lab()
+    run(monkeypatch, capsys, iam_account.main, SUSPEND, fake)
+    before = len(fake.writes())
+    again = run(monkeypatch, capsys, iam_account.main, SUSPEND, fake)
+    assert again["changed"] is False and again["operations"] == [] and len(fake.writes()) == before
+    assert again["suspended_by"] == "us"
+
+
+def test_call_count_per_account(monkeypatch, capsys):
+    fake = FakeIam([make_user(U1, "alice")], tokens_per_user=20)  # 10 access + 10 refresh
+    result = run(monkeypatch, capsys, iam_account.main, SUSPEND, fake)
+    paths = [(r["method"], r["path"]) for r in fake.requests]
+    assert paths.count(("POST", "/token")) == 1
+    assert paths.count(("GET", "/iam/account/find/byusername")) == 1
+    assert paths.count(("PATCH", "/scim/Users/%s" % U1)) == 1
+    assert paths.count(("PUT", "/iam/account/%s/labels" % U1)) == 1
+    assert paths.count(("GET", "/iam/api/access-tokens")) == 1 and paths.count(("GET", "/iam/api/refresh-tokens")) == 1
+    assert len([p for p in paths if p[0] == "DELETE"]) == 20
+    assert len(paths) == 1 + 1 + 1 + 1 + 2 + 20
+    assert len(result["requests"]) == len(paths)
+
+
+def test_no_revocation_reports_the_live_window(monkeypatch, capsys):
+    fake = lab(tokens=4)
+    result = run(monkeypatch, capsys, iam_account.main, dict(SUSPEND, revoke_tokens=False), fake)
+    assert result["live_tokens"]["access"] == 2 and result["live_tokens"]["refresh"] == 2
+    assert result["live_tokens"]["latest_exp"] is not None
+    assert fake.token_count("alice") == 4
+
+
+@pytest.mark.parametrize("selector", [{"dn": DN_SLASH}, {"dn": DN_2253}, {"dn": "CN=alice doe, OU=Users, DC=cern, DC=ch"},
+                                      {"uuid": U1}, {"issuer": "https://iam.test/", "subject": U1},
+                                      {"issuer": "https://accounts.google.com", "subject": "105440632287425289613"}])
+def test_selectors(monkeypatch, capsys, selector):
+    fake = FakeIam([make_user(U1, "alice", dns=[DN_2253], oidc=[("https://accounts.google.com", "105440632287425289613")]),
+                    make_user(U2, "bob")])
+    result = run(monkeypatch, capsys, iam_account.main, dict(selector, incident_id="I"), fake, check_mode=True)
+    assert result["account"]["uuid"] == U1, result
+
+
+def test_ambiguous_dn_fails_before_any_write(monkeypatch, capsys):
+    fake = FakeIam([make_user(U1, "alice", dns=[DN_2253]), make_user(U2, "bob", dns=[DN_2253])])
+    result = run(monkeypatch, capsys, iam_account.main, {"dn": DN_SLASH, "incident_id": "I"}, fake)
+    assert result["failed"] is True and "matches 2 accounts" in result["msg"] and fake.writes() == []
+
+
+def test_no_match_fails_before_any_write(monkeypatch, capsys):
+    fake = lab()
+    result = run(monkeypatch, capsys, iam_account.main, {"dn": "/DC=x/CN=Nobody", "incident_id": "I"}, fake)
+    assert result["failed"] is True and "no account matches" in result["msg"] and fake.writes() == []
+
+
+@pytest.mark.parametrize("args,text", [
+    ({"issuer": "http://iam.test", "subject": "x"}, "not an https"),
+    ({"issuer": "https://iam.test", "subject": " "}, "subject must not be empty"),
+    ({"username": "alice", "incident_id": "x" * 65}, "64 characters"),
+    ({"username": "alice", "incident_id": "a\nb"}, "one line"),
+    ({"username": "alice", "incident_id": "I", "label_name": "lifecycle.status"}, "used by IAM"),
+])
+def test_bad_input_fails_before_sending(monkeypatch, capsys, args, text):
+    fake = lab()
+    args = dict(args)
+    args.setdefault("incident_id", "I")
+    result = run(monkeypatch, capsys, iam_account.main, args, fake)
+    assert result["failed"] is True and text in result["msg"] and fake.requests == []
+
+
+def test_metacharacters_are_literal(monkeypatch, capsys):
+    fake = FakeIam([make_user(U1, "alice", oidc=[("https://idp.example", "a.*b")])])
+    result = run(monkeypatch, capsys, iam_account.main,
+                 {"issuer": "https://idp.example", "subject": "a.+b", "incident_id": "I"}, fake)
+    assert result["failed"] is True and "no account matches" in result["msg"]
+    result = run(monkeypatch, capsys, iam_account.main,
+                 {"issuer": "https://idp.example", "subject": "a.*b; rm -rf /", "incident_id": "I"}, fake)
+    assert result["failed"] is True and fake.writes() == []
+
+
+def test_restore_reverses_and_someone_elses_suspension_is_kept(monkeypatch, capsys):
+    fake = lab()
+    run(monkeypatch, capsys, iam_account.main, SUSPEND, fake)
+    restored = run(monkeypatch, capsys, iam_account.main, {"username": "alice", "state": "active"}, fake, diff=True)
+    assert restored["changed"] is True and fake.users[U1]["active"] is True and fake.labels[U1] == []
+    assert [op["op"] for op in restored["operations"]] == ["restore", "delete_label"]
+    again = run(monkeypatch, capsys, iam_account.main, {"username": "alice", "state": "active"}, fake)
+    assert again["changed"] is False
+    fake.users[U2]["active"] = False  # disabled by an administrator
+    refused = run(monkeypatch, capsys, iam_account.main, {"username": "bob", "state": "active"}, fake)
+    assert refused["failed"] is True and "someone else" in refused["msg"] and fake.users[U2]["active"] is False
+    forced = run(monkeypatch, capsys, iam_account.main, {"username": "bob", "state": "active", "force": True}, fake)
+    assert forced["changed"] is True and fake.users[U2]["active"] is True
+
+
+def test_restore_of_another_incident_refused(monkeypatch, capsys):
+    fake = lab()
+    run(monkeypatch, capsys, iam_account.main, SUSPEND, fake)
+    result = run(monkeypatch, capsys, iam_account.main, {"username": "alice", "state": "active", "incident_id": "INC-2"},
+                 fake)
+    assert result["failed"] is True and "INC-1" in result["msg"] and fake.users[U1]["active"] is False
+
+
+def test_suspending_someone_elses_suspension_does_not_label(monkeypatch, capsys):
+    fake = lab(tokens=2)
+    fake.users[U1]["active"] = False
+    result = run(monkeypatch, capsys, iam_account.main, SUSPEND, fake)
+    assert result["suspended_by"] == "other" and fake.labels[U1] == []
+    assert [op["op"] for op in result["operations"]] == ["delete_token", "delete_token"]
+    assert any("someone else" in w for w in warnings_of(result))
+
+
+@pytest.mark.parametrize("status", [401, 403, 404, 500])
+def test_iam_errors_name_server_and_operation_and_what_was_done(monkeypatch, capsys, status):
+    fake = lab()
+    body = {401: {"error": "invalid_token", "error_description": "x"},
+            403: {"error": "access_denied", "error_description": "Access is denied"},
+            404: {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "404", "detail": "No user"},
+            500: {"error": "boom"}}[status]
+    fake.fail[("PATCH", "/scim/Users/.*")] = (status, body, None)
+    result = run(monkeypatch, capsys, iam_account.main, SUSPEND, fake)
+    assert result["failed"] is True
+    assert "IAM iam.test" in result["msg"] and "PATCH /scim/Users/%s" % U1 in result["msg"]
+    assert result["changed"] is True and [op["op"] for op in result["operations"]] == ["set_label"]
+    assert result["error"]["operation"] == "PATCH /scim/Users/%s" % U1
+    assert fake.secret not in json.dumps(result) and "admin-token-value" not in json.dumps(result)
+
+
+def test_failure_during_revocation_lists_the_deleted_tokens(monkeypatch, capsys):
+    fake = lab(tokens=6)
+    calls = {"n": 0}
+
+    def hook(method, path, params):
+        if method == "DELETE" and "access-tokens" in path:
+            calls["n"] += 1
+            if calls["n"] == 2:
+                fake.fail[("DELETE", r"/iam/api/access-tokens/\d+")] = (500, {"error": "db down"}, None)
+    fake.on_request = hook
+    result = run(monkeypatch, capsys, iam_account.main, SUSPEND, fake)
+    assert result["failed"] is True and "db down" in result["msg"]
+    deleted = [op for op in result["operations"] if op["op"] == "delete_token"]
+    assert len(deleted) == 4  # 3 refresh + 1 access
+    assert "after 6 write(s)" in result["msg"]
+
+
+def test_info_by_label_with_counts(monkeypatch, capsys):
+    fake = lab(tokens=4)
+    run(monkeypatch, capsys, iam_account.main, dict(SUSPEND, revoke_tokens=False), fake)
+    info = run(monkeypatch, capsys, iam_account_info.main, {"label_value": "INC-1"}, fake)
+    assert [a["username"] for a in info["accounts"]] == ["alice"]
+    account = info["accounts"][0]
+    assert account["active"] is False and account["suspended_by_gridsec"] == "INC-1"
+    assert account["tokens"] == {"access": 2, "refresh": 2}
+    assert account["certificate_subjects"] == [DN_2253]
+
+
+def test_info_needs_credentials(monkeypatch, capsys):
+    fake = lab()
+    result = run(monkeypatch, capsys, iam_account_info.main, {"username": "alice", "client_secret": None}, fake)
+    assert result["failed"] is True and "client_secret" in result["msg"]

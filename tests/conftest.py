@@ -22,4 +22,5 @@ for path in (COLLECTIONS, os.path.join(ROOT, "lab")):
 pytest_plugins = [
     "gridsec_lab.argus.pytest_fixtures",
     "gridsec_lab.pytest_panda",
+    "gridsec_lab.pytest_rucio",
 ]

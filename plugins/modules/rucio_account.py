@@ -14,8 +14,8 @@ description:
   - Suspends (V(SUSPENDED)) or re-activates (V(ACTIVE)) a Rucio account with C(PUT /accounts/{account}). A suspended
     account cannot log in any more, whatever the identity type (X.509, userpass, OIDC, ...), because every Rucio
     login checks that the account is ACTIVE.
-  - The account is named with O(account), or found from an identity with C(GET /identities/accounts): an X.509
-    O(dn) (in RFC 2253 or OpenSSL slash form; the spellings of the DN are looked up, so the form the server
+  - The account is named with O(account), or found from an identity with C(GET /identities/accounts), either an
+    X.509 O(dn) (in RFC 2253 or OpenSSL slash form; the spellings of the DN are looked up, so the form the server
     stores does not matter) or an OIDC O(oidc_subject) with O(oidc_issuer). An identity mapped to several
     accounts fails before anything is written; name the account instead.
   - Ownership. Before suspending, the module records that it did so as the account attribute
@@ -144,7 +144,7 @@ stale_token_window:
       type: str
       returned: when this run suspended the account
 diff:
-  description: Before and after, with O(ANSIBLE_MODULE_ARGS._ansible_diff).
+  description: Account status and ownership record before and after.
   returned: when diff mode is on
   type: dict
 error:

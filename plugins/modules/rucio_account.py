@@ -238,7 +238,7 @@ def run(module):
                                     and (owned or before == "ACTIVE")}}
     now = datetime.datetime.utcnow().replace(microsecond=0)
     if module.check_mode:
-        result["operations"] = [text for _, text in plan]
+        result["operations"] = [step_text for step_name, step_text in plan]
         result["status"] = want
     else:
         for step, text in plan:

@@ -103,8 +103,8 @@ def test_only_upper_case_active_and_suspended_are_sent(status):
 
 
 def test_attributes_and_suspended_account_attributes():
-    c = client([LOGIN, ("GET", "/accounts/root/attr/", "attr_one"), ("GET", "/accounts/jdoe/attr/",
-                                                                        "attr_of_suspended_404")])
+    c = client([LOGIN, ("GET", "/accounts/root/attr/", "attr_one"),
+                ("GET", "/accounts/jdoe/attr/", "attr_of_suspended_404")])
     assert c.attributes("root") == {"gs.jdoe": "gridsec.ops-20261207T000000Z"}
     with pytest.raises(NotFoundError) as err:
         c.attributes("jdoe")

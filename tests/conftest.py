@@ -23,4 +23,5 @@ pytest_plugins = [
     "gridsec_lab.argus.pytest_fixtures",
     "gridsec_lab.iam.pytest_fixtures",
     "gridsec_lab.pytest_panda",
+    "gridsec_lab.pytest_rucio",
 ]

@@ -1,0 +1,324 @@
+#!/usr/bin/python
+# Copyright (c) 2026 gridsec.ops contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: rucio_account
+short_description: Suspend or re-activate a Rucio account, chosen by name or by identity
+version_added: 0.1.0
+description:
+  - Suspends (V(SUSPENDED)) or re-activates (V(ACTIVE)) a Rucio account with C(PUT /accounts/{account}). A suspended
+    account cannot log in any more, whatever the identity type (X.509, userpass, OIDC, ...), because every Rucio
+    login checks that the account is ACTIVE.
+  - The account is named with O(account), or found from an identity with C(GET /identities/accounts), either an
+    X.509 O(dn) (in RFC 2253 or OpenSSL slash form; the spellings of the DN are looked up, so the form the server
+    stores does not matter) or an OIDC O(oidc_subject) with O(oidc_issuer). An identity mapped to several
+    accounts fails before anything is written; name the account instead.
+  - Ownership. Before suspending, the module records that it did so as the account attribute
+    C(gs.<account>) (value C(gridsec.ops-<UTC time>)) on O(owner_account) (Rucio keeps no attribute of a suspended account readable, so
+    the record lives on an always-active account). O(state=active) re-activates only accounts with that record,
+    unless O(force=true); then it removes the record.
+  - Stale tokens. Rucio does not check the account status of tokens already issued. Tokens issued before the
+    suspension stay valid until they expire (1 hour) and each server process caches validated tokens for 15
+    minutes; see RV(stale_token_window). Restart the servers or delete the account's token rows in the Rucio
+    database for an immediate cut.
+  - The account is read back after every write; a reply of 200 that did not change the status fails the task.
+author:
+  - gridsec.ops maintainers (@gridsec)
+extends_documentation_fragment:
+  - gridsec.ops._rucio
+  - gridsec.ops._tls
+  - gridsec.ops._attributes
+  - gridsec.ops._rucio.ACTIONGROUP
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The account, its identity mapping and the ownership record are read; nothing is written.
+  diff_mode:
+    support: full
+  idempotent:
+    support: full
+options:
+  account:
+    description:
+      - Rucio account name. Exactly one of O(account), O(dn) and O(oidc_subject) is required.
+    type: str
+  dn:
+    description:
+      - X.509 subject DN of an identity of the account, RFC 2253 (V(CN=Jane Doe,OU=Users,O=Example,C=CH)) or slash
+        form (V(/C=CH/O=Example/OU=Users/CN=Jane Doe)). Compared semantically.
+    type: str
+  oidc_subject:
+    description:
+      - OIDC subject (C(sub)) of an identity of the account; needs O(oidc_issuer).
+    type: str
+  oidc_issuer:
+    description:
+      - OIDC issuer URL that goes with O(oidc_subject).
+    type: str
+  state:
+    description:
+      - V(suspended) suspends the account; V(active) re-activates it (only when this module suspended it, or with
+        O(force)).
+    type: str
+    choices: [suspended, active]
+    default: suspended
+  force:
+    description:
+      - With O(state=active), re-activate an account that was suspended by someone else (no ownership record).
+    type: bool
+    default: false
+  owner_account:
+    description:
+      - Account that holds the ownership records. Defaults to O(rucio_account). It must stay ACTIVE.
+    type: str
+"""
+
+EXAMPLES = r"""
+- name: Suspend the Rucio account of a compromised certificate
+  gridsec.ops.rucio_account:
+    rucio_url: https://rucio-server.example.org
+    rucio_username: ddmadmin
+    rucio_password: "{{ vault_rucio_password }}"
+    dn: /DC=ch/DC=cern/OU=Users/CN=jdoe
+    state: suspended
+  register: rucio
+
+- name: Re-activate it after the incident (only if the suspension above made it)
+  gridsec.ops.rucio_account:
+    rucio_url: https://rucio-server.example.org
+    rucio_auth_type: x509
+    client_cert: /etc/grid-security/ops/cert.pem
+    client_key: /etc/grid-security/ops/key.pem
+    account: jdoe
+    state: active
+"""
+
+RETURN = r"""
+account:
+  description: The account acted on.
+  returned: when found
+  type: str
+  sample: jdoe
+status_before:
+  description: Account status read before any write.
+  returned: when found
+  type: str
+  sample: ACTIVE
+status:
+  description: Account status after the run (read back from the server; predicted in check mode).
+  returned: when found
+  type: str
+  sample: SUSPENDED
+owned:
+  description: Whether the ownership record of this module exists for the account (before the run).
+  returned: when found
+  type: bool
+operations:
+  description: Writes issued (or that would be issued in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: ["POST /accounts/root/attr/gs.jdoe", "PUT /accounts/jdoe status=SUSPENDED"]
+requests:
+  description: Every HTTP request sent (method, path, status), reads included. No token or password.
+  returned: always
+  type: list
+  elements: dict
+stale_token_window:
+  description: How long tokens issued before the suspension may still be accepted.
+  returned: when the account is suspended at the end of the run
+  type: dict
+  contains:
+    token_lifetime_seconds: {description: Lifetime of a Rucio token., type: int, returned: always, sample: 3600}
+    server_cache_seconds: {description: Per-process cache of validated tokens., type: int, returned: always,
+                           sample: 900}
+    until:
+      description: UTC time after which no token issued before the suspension works (worst case), for a
+        suspension made by this run.
+      type: str
+      returned: when this run suspended the account
+diff:
+  description: Account status and ownership record before and after.
+  returned: when diff mode is on
+  type: dict
+error:
+  description: Structured form of the failure (type, kind, msg, server, operation, details).
+  returned: on failure
+  type: dict
+"""
+
+import datetime
+
+from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, parse_dn
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
+    GridsecError, RemoteError, TransportError)
+from ansible_collections.gridsec.ops.plugins.module_utils._rucio_client import TOKEN_CACHE_S, TOKEN_LIFETIME_S
+from ansible_collections.gridsec.ops.plugins.module_utils._rucio_module import RucioModule
+
+RECORD_PREFIX = "gs."  # Rucio limits attribute keys and values to ^[a-zA-Z0-9-_\/.]{1,30}$
+
+
+def dn_spellings(text):
+    """The DN as given, its RFC 2253 form and its OpenSSL slash form (distinct, in that order)."""
+    dn = parse_dn(text)
+    out = []
+    for form in (text.strip(), dn.to_rfc2253(), dn.to_openssl()):
+        if form not in out:
+            out.append(form)
+    return out
+
+
+def find_accounts(client, params):
+    if params.get("account"):
+        return [params["account"]], None
+    if params.get("dn"):
+        names = []
+        for spelling in dn_spellings(params["dn"]):
+            for name in client.accounts_for_identity(spelling, "X509"):
+                if name not in names:
+                    names.append(name)
+        return names, "X.509 identity %s" % params["dn"]
+    identity = "SUB=%s, ISS=%s" % (params["oidc_subject"], params["oidc_issuer"])
+    return client.accounts_for_identity(identity, "OIDC"), "OIDC identity %s" % identity
+
+
+def run(module):
+    params = module.params
+    client = module.client()
+    result = {"changed": False, "operations": []}
+    module.result = result
+    names, what = find_accounts(client, params)
+    if not names:
+        raise RemoteError("no Rucio account has the %s; nothing was changed" % what, server=client.server_label,
+                          operation="GET /identities/accounts")
+    if len(names) > 1:
+        raise RemoteError("the %s is mapped to several accounts (%s); nothing was changed: name the account with "
+                          "the account option" % (what, ", ".join(sorted(names))), server=client.server_label,
+                          operation="GET /identities/accounts", details={"accounts": sorted(names)})
+    name = names[0]
+    account = client.get_account(name)
+    if account is None:
+        raise RemoteError("account %r does not exist; nothing was changed" % name, server=client.server_label,
+                          operation="GET /accounts/%s" % name)
+    before = account.get("status")
+    result.update(account=name, status_before=before, status=before)
+    if before not in ("ACTIVE", "SUSPENDED"):
+        raise RemoteError("account %r is %s: only ACTIVE and SUSPENDED accounts are handled; nothing was changed"
+                          % (name, before), server=client.server_label, operation="GET /accounts/%s" % name)
+    owner = params.get("owner_account") or params["rucio_account"]
+    key = RECORD_PREFIX + name
+    owned = key in client.attributes(owner)
+    result["owned"] = owned
+    want = "SUSPENDED" if params["state"] == "suspended" else "ACTIVE"
+    plan = []
+    if want == "SUSPENDED" and before == "ACTIVE":
+        if not owned:
+            plan.append(("record", "POST /accounts/%s/attr/%s" % (owner, key)))
+        plan.append(("status", "PUT /accounts/%s status=SUSPENDED" % name))
+    elif want == "ACTIVE" and before == "SUSPENDED":
+        if not owned and not params["force"]:
+            raise RemoteError("account %r was suspended by someone else (no %s record on account %s); it is left "
+                              "suspended: use force=true to re-activate it anyway" % (name, key, owner),
+                              server=client.server_label, operation="GET /accounts/%s/attr/" % owner)
+        plan.append(("status", "PUT /accounts/%s status=ACTIVE" % name))
+        if owned:
+            plan.append(("unrecord", "DELETE /accounts/%s/attr/%s" % (owner, key)))
+    elif want == "ACTIVE" and owned:  # a record left by a suspension that did not complete
+        plan.append(("unrecord", "DELETE /accounts/%s/attr/%s" % (owner, key)))
+    result["changed"] = bool(plan)
+    if module._diff:
+        result["diff"] = {"before": {"account": name, "status": before, "gridsec_record": owned},
+                          "after": {"account": name, "status": want, "gridsec_record": want == "SUSPENDED"
+                                    and (owned or before == "ACTIVE")}}
+    now = datetime.datetime.utcnow().replace(microsecond=0)
+    if module.check_mode:
+        result["operations"] = [step_text for step_name, step_text in plan]
+        result["status"] = want
+    else:
+        for step, text in plan:
+            try:
+                if step == "record":
+                    client.add_attribute(owner, key, "gridsec.ops-%sZ" % now.strftime("%Y%m%dT%H%M%S"))
+                elif step == "status":
+                    client.set_status(name, want)
+                else:
+                    client.delete_attribute(owner, key)
+            except TransportError as err:
+                if step == "status" and err.details.get("attempts") == 1:
+                    err.msg = ("%s; the status change of account %r may have been applied: run the task again to "
+                               "read the account back" % (err.msg, name))
+                raise
+            result["operations"].append(text)
+        if plan:
+            after = client.get_account(name)
+            result["status"] = after.get("status") if after else None
+            if result["status"] != want:
+                raise RemoteError("the server accepted %s but account %r is still %s" % (
+                    "PUT /accounts/%s status=%s" % (name, want), name, result["status"]),
+                    server=client.server_label, operation="GET /accounts/%s" % name)
+    if want == "SUSPENDED":
+        window = {"token_lifetime_seconds": TOKEN_LIFETIME_S, "server_cache_seconds": TOKEN_CACHE_S}
+        if before == "ACTIVE":
+            window["until"] = (now + datetime.timedelta(seconds=TOKEN_LIFETIME_S + TOKEN_CACHE_S)).isoformat() + "Z"
+            module.warn("Rucio tokens issued to account %s before this suspension stay valid until they expire "
+                        "(up to %d s) plus the servers' token cache (%d s): until %s at worst"
+                        % (name, TOKEN_LIFETIME_S, TOKEN_CACHE_S, window["until"]))
+        result["stale_token_window"] = window
+    return result
+
+
+class RucioAccountModule(RucioModule):
+    result = None
+
+    def prepare_failure(self, result):
+        done = list((self.result or {}).get("operations") or [])
+        result.setdefault("changed", bool(done) and not self.check_mode)
+        result.setdefault("operations", done)
+        for key in ("account", "status_before"):
+            if self.result and key in self.result:
+                result.setdefault(key, self.result[key])
+        if done and not self.check_mode:
+            result["msg_detail"] = "already done before the failure: %s" % "; ".join(done)
+        return result
+
+    def fail_from(self, err, **result):
+        done = list((self.result or {}).get("operations") or [])
+        if done and not self.check_mode and "already done" not in err.msg:
+            err.msg = "%s (already done before the failure: %s)" % (err.msg, "; ".join(done))
+        super(RucioAccountModule, self).fail_from(err, **result)
+
+
+def main():
+    module = RucioAccountModule(
+        argument_spec=dict(
+            account=dict(type="str"),
+            dn=dict(type="str"),
+            oidc_subject=dict(type="str"),
+            oidc_issuer=dict(type="str"),
+            state=dict(type="str", default="suspended", choices=["suspended", "active"]),
+            force=dict(type="bool", default=False),
+            owner_account=dict(type="str"),
+        ),
+        required_one_of=[("account", "dn", "oidc_subject")],
+        mutually_exclusive=[("account", "dn", "oidc_subject")],
+        required_together=[("oidc_subject", "oidc_issuer")],
+        supports_check_mode=True,
+    )
+    if module.params.get("dn"):
+        try:
+            parse_dn(module.params["dn"])
+        except (DNError, GridsecError) as err:
+            module.fail_json(msg="dn %r is not a valid DN: %s" % (module.params["dn"], err), changed=False)
+    result = module.run_guarded(run, module)
+    result["requests"] = module.client_operations()
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

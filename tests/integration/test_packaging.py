@@ -29,11 +29,13 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 BIN = os.path.dirname(sys.executable)
 
 # what the lab-free artifact must never contain (galaxy.yml build_ignore)
-LAB_ONLY = ("playbooks/demo.yml", "docs/lab.md", "docs/lab-panda.md", "docs/panda-real.md")
+LAB_ONLY = ("playbooks/demo.yml", "docs/lab.md", "docs/lab-panda.md", "docs/panda-real.md", "docs/lab-iam.md",
+            "docs/rucio-real.md")
 LAB_ONLY_TREES = ("lab/", "bench/", "tests/integration/", "tests/lab/", "scripts/", "extensions/molecule/",
                   "requirements/", ".tmp/", ".venv")
 # README.md is also the repository's front page, where these lab docs exist; nothing else may link to them
-README_REPO_ONLY_LINKS = {"docs/lab.md", "docs/lab-panda.md", "docs/panda-real.md"}
+README_REPO_ONLY_LINKS = {"docs/lab.md", "docs/lab-panda.md", "docs/panda-real.md", "docs/lab-iam.md",
+                         "docs/rucio-real.md"}
 
 
 def _run(cmd, env, cwd=None, timeout=300):

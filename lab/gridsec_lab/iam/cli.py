@@ -12,16 +12,11 @@ certificate DNs, OIDC ids). Documentation: docs/lab-iam.md.
 import argparse
 import json
 import os
-import signal
-import subprocess
 import sys
-import threading
-import time
 
+from ..background import spawn, stop, wait_for_stop_signal
 from ..pki import TestPKI
 from .lab import IamLab
-
-LAB_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _parser():
@@ -39,64 +34,6 @@ def _parser():
     return parser
 
 
-# The three helpers below have the shape of gridsec_lab/background.py (spawn, wait_for_stop_signal, stop)
-# so they fold onto it when that module is merged.
-def _spawn(args, log_path, ready, timeout):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = LAB_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "gridsec_lab", *args], stdout=log, stderr=log,
-                                stdin=subprocess.DEVNULL, env=env, start_new_session=True)
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            return None
-        if ready():
-            return proc
-        time.sleep(0.1)
-    proc.terminate()
-    return None
-
-
-def _wait_for_stop_signal():
-    done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
-    try:
-        while not done.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-
-
-def _stop(pidfile, what="lab IAM", timeout=20):
-    try:
-        with open(pidfile) as handle:
-            pid = int(handle.read().strip())
-    except (FileNotFoundError, ValueError):
-        print("no %s running in %s" % (what, os.path.dirname(pidfile)))
-        return 1
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        os.unlink(pidfile)
-        print("%s process %d was not running" % (what, pid))
-        return 0
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    else:
-        print("%s process %d did not stop" % (what, pid))
-        return 1
-    if os.path.exists(pidfile):
-        os.unlink(pidfile)
-    print("stopped %s process %d" % (what, pid))
-    return 0
-
-
 def _paths(workdir):
     workdir = os.path.abspath(workdir)
     return workdir, os.path.join(workdir, "iam.pid"), os.path.join(workdir, "iam.json")
@@ -110,7 +47,7 @@ def _foreground(args):
         handle.write(str(os.getpid()))
     print("lab IAM listening on %s (issuer %s, pid %d)" % (lab.url, lab.issuer, os.getpid()), flush=True)
     try:
-        _wait_for_stop_signal()
+        wait_for_stop_signal()
     finally:
         lab.stop()
         for path in (pidfile, info):
@@ -133,7 +70,7 @@ def _background(args):
     if args.pki_dir:
         cmd += ["--pki-dir", os.path.abspath(args.pki_dir)]
     log_path = os.path.join(workdir, "iam.log")
-    proc = _spawn(cmd, log_path, lambda: os.path.exists(info) and os.path.exists(pidfile), args.timeout)
+    proc = spawn(cmd, log_path, lambda: os.path.exists(info) and os.path.exists(pidfile), args.timeout)
     if proc is None:
         print("the lab IAM did not start, see %s" % log_path, file=sys.stderr)
         return 1
@@ -152,5 +89,5 @@ def _background(args):
 def main(argv=None):
     args = _parser().parse_args(argv)
     if args.command == "stop":
-        return _stop(_paths(args.workdir)[1])
+        return stop(_paths(args.workdir)[1], what="lab IAM")
     return _foreground(args) if args.foreground else _background(args)

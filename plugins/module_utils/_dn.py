@@ -232,8 +232,18 @@ class DistinguishedName(object):
     def to_pap_literal(self):
         """The string an Argus PAP stores when given ``to_openssl()`` as a subject (canl ``opensslToRfc2253``):
         RDNs in reverse order joined by ``,`` without spaces, every ``,`` in a value escaped as ``\\,`` and
-        nothing else escaped; attribute types as written."""
-        return openssl_to_pap_literal(self.to_openssl())
+        nothing else escaped; attribute types as written.
+
+        When that literal would read back as another DN (a value holding ``/`` and ``=``, e.g. ``CN=http://h/p?a=b``,
+        is split there), the RFC 2253 form instead: the PAP stores a subject that does not start with ``/`` as
+        given, so the rule still names this DN."""
+        literal = openssl_to_pap_literal(self.to_openssl())
+        try:
+            if _parse_stored_syntax(literal).canonical() == self.canonical():
+                return literal
+        except DNError:
+            pass
+        return self.to_rfc2253()
 
     # -- comparison ---------------------------------------------------------------------------------
     def canonical(self):
@@ -585,7 +595,7 @@ def _parse_stored_syntax(text):
         dn = _parse_openssl("/" + "/".join(reversed(parts)))
     except DNError:
         raise first_error
-    if dn.to_pap_literal() != raw:
+    if openssl_to_pap_literal(dn.to_openssl()) != raw:
         raise first_error
     return dn
 

@@ -29,7 +29,6 @@ import traceback
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import parse_canary
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import (
     DNError,
-    openssl_to_pap_literal,
     parse_dn,
     parse_stored_dn,
 )
@@ -280,12 +279,13 @@ class Entry(object):
 
     @property
     def pap_literal(self):
-        """What an Argus PAP stores for this identity when handed its slash form (``to_pap_literal``: canl's
-        conversion, only ``,`` escaped), the one literal every writer of this collection uses; an FQAN as is."""
+        """What an Argus PAP stores for this identity (``to_pap_literal``: canl's conversion of the slash form,
+        only ``,`` escaped, or the RFC 2253 form when that would name another DN), the one literal every writer
+        of this collection uses; an FQAN as is."""
         if self.kind != DN:
             return self.value
-        # an entry from the state file has no parsed DN: its value is the slash form to_pap_literal starts from
-        return self.dn.to_pap_literal() if self.dn is not None else openssl_to_pap_literal(self.value)
+        # an entry from the state file has no parsed DN: its RFC 2253 form (a slash form may be ambiguous) is
+        return (self.dn if self.dn is not None else parse_dn(self.rfc2253, strict=False)).to_pap_literal()
 
     @classmethod
     def trusted(cls, data, sources=()):

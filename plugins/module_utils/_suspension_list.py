@@ -679,14 +679,18 @@ class SourceTimes(object):
 
     def last_ok(self, name):
         """The last successful read of ``name`` (aware datetime), or None when unknown. A state written by a version
-        without this file: its modification time, which is never later than the last good read."""
+        without this file: its modification time, which is never later than the last good read. That time is
+        recorded for ``name`` at once (saved with the file): the state file's time moves whenever another source or
+        the list changes, and a source already dead at the upgrade must still reach its ``cache_max_age``."""
         when = (self.times.get(name) or {}).get("read_ok")
         if when:
             return parse_time(when)
         try:
-            return datetime.datetime.fromtimestamp(os.stat(self.state_path).st_mtime, UTC)
+            moment = datetime.datetime.fromtimestamp(os.stat(self.state_path).st_mtime, UTC)
         except OSError:
             return None
+        self.mark(name, moment)
+        return parse_time(self.times[name]["read_ok"])
 
     def mark(self, name, moment):
         self.times[name] = {"read_ok": iso(moment)}

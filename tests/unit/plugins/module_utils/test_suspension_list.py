@@ -598,6 +598,19 @@ def test_source_read_times_file_and_fallback_on_the_state_file(tmp_path):
     assert sl.SourceTimes(str(tmp_path / "s.sources.json"), str(state_path)).load().last_ok("central") is not None
 
 
+def test_source_read_time_taken_from_the_state_file_is_recorded_once_and_stops_moving(tmp_path):
+    state_path = tmp_path / "s.state.json"
+    state_path.write_text("{}")
+    os.utime(str(state_path), (1700000000, 1700000000))
+    times = sl.SourceTimes(str(tmp_path / "s.sources.json"), str(state_path)).load()
+    first = times.last_ok("dead")
+    assert first == datetime.datetime.fromtimestamp(1700000000, sl.UTC)
+    times.save()
+    os.utime(str(state_path), (1800000000, 1800000000))            # another source or the list changed the state
+    assert times.last_ok("dead") == first
+    assert sl.SourceTimes(str(tmp_path / "s.sources.json"), str(state_path)).load().last_ok("dead") == first
+
+
 def test_canary_entries_are_recognised_in_every_form_the_central_pap_may_hold():
     from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import canary_dn, canary_openssl
 

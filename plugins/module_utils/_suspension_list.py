@@ -665,6 +665,7 @@ class SourceTimes(object):
         self.state_path = state_path
         self.times = {}
         self.raw = None
+        self.warnings = []
 
     def load(self):
         try:
@@ -672,10 +673,23 @@ class SourceTimes(object):
                 self.raw = handle.read()
             data = json.loads(self.raw.decode("utf-8"))
             if isinstance(data, dict) and data.get("version") == self.VERSION and isinstance(data.get("sources"), dict):
-                self.times = data["sources"]
+                self.times = self._valid(data["sources"])
         except (IOError, OSError, ValueError):
             self.times = {}  # unreadable: last_ok falls back on the state file's time
         return self
+
+    def _valid(self, sources):
+        """The entries whose ``read_ok`` parses; the others are dropped with a warning (last_ok then falls back on
+        the state file's time) rather than failing the run, or every later one, with a traceback."""
+        kept = {}
+        for name, data in sources.items():
+            try:
+                parse_time(data["read_ok"])
+            except (GridsecError, KeyError, TypeError):
+                self.warnings.append("%s: ignored the unreadable read time of source %s: %r" % (self.path, name, data))
+                continue
+            kept[name] = data
+        return kept
 
     def last_ok(self, name):
         """The last successful read of ``name`` (aware datetime), or None when unknown. A state written by a version

@@ -611,6 +611,19 @@ def test_source_read_time_taken_from_the_state_file_is_recorded_once_and_stops_m
     assert sl.SourceTimes(str(tmp_path / "s.sources.json"), str(state_path)).load().last_ok("dead") == first
 
 
+def test_corrupt_source_read_times_are_dropped_with_a_warning(tmp_path):
+    path = tmp_path / "s.sources.json"
+    path.write_text(json.dumps({"version": 1, "sources": {
+        "good": {"read_ok": "2026-12-07T03:00:00+00:00"}, "bad_time": {"read_ok": "yesterday"},
+        "not_dict": "2026-12-07", "no_time": {}, "number": {"read_ok": 5}}}))
+    times = sl.SourceTimes(str(path), str(tmp_path / "absent.state.json")).load()
+    assert sorted(times.times) == ["good"]
+    assert times.last_ok("good") == sl.parse_time("2026-12-07T03:00:00Z")
+    for name in ("bad_time", "not_dict", "no_time", "number"):
+        assert times.last_ok(name) is None                                  # no state file to fall back on
+    assert len(times.warnings) == 4 and all("unreadable read time" in w for w in times.warnings)
+
+
 def test_canary_entries_are_recognised_in_every_form_the_central_pap_may_hold():
     from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import canary_dn, canary_openssl
 

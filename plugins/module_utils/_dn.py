@@ -606,6 +606,17 @@ def dn_key(text):
     return parse_stored_dn(text).canonical()
 
 
+def same_stored_dn(a, b):
+    """``a`` and ``b`` name the same DN, each given in any form a PAP may hold (``dn_key``: the PAP literal with
+    unescaped ``" < >`` as well, any attribute type); values that are not DNs compare as strings."""
+    if a == b:
+        return True
+    try:
+        return dn_key(a) == dn_key(b)
+    except (DNError, ValueError):
+        return False
+
+
 # -- proxy RDNs -----------------------------------------------------------------------------------------------
 # A proxy certificate's subject is the issuing end-entity DN plus one more CN RDN: "proxy" (legacy Globus full
 # proxy), "limited proxy" (legacy limited proxy) or a number (RFC 3820 proxies, e.g. "/CN=1234567890", as in

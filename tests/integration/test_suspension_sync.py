@@ -967,15 +967,6 @@ def test_daily_canary_is_kept_by_argus_and_skipped_by_panda_and_files(argus_lab,
                        .format(sql.Identifier(ep.db.meta_schema)), (clean_user_id(person),))
 
 
-def _parse_dn_is_strict():
-    try:
-        parse_dn("/DC=org/CM=John Doe")
-    except Exception:  # pylint: disable=broad-exception-caught  # DNError once contract C1 is in
-        return True
-    return False
-
-
-@pytest.mark.skipif(not _parse_dn_is_strict(), reason="needs the strict parse_dn of contract C1 (branch wp-dn)")
 def test_a_typo_attribute_type_in_a_list_or_the_allow_list_fails_the_run_before_any_target(argus_pap, tmp_path):
     """Item 4 through the sync: user-given DNs (YAML, plain, allow-list) go through the strict parse; the run fails
     naming the entry and the source, and no target is touched."""

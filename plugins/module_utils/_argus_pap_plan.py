@@ -152,7 +152,8 @@ def plan_paps(current, desired, refresh=True):
 
 
 def remote_after_default(order, remote):
-    """Remote aliases placed after ``default`` in ``order`` (ARGUS.md 9.4)."""
+    """Remote aliases placed after ``default`` in ``order``: the PDP evaluates the PAPs first-applicable in that order
+    (argus-pap ``pap_configuration.ini`` ``ordering``, ``pap-admin set-paps-order``), so a local permit wins."""
     if "default" not in order:
         return []
     index = order.index("default")

@@ -702,7 +702,7 @@ _PANDA_TRAILING_EMAIL_RE = re.compile(r"\s+[A-Za-z0-9][\w.+-]*@[\w-]+(?:\.[\w-]+
 
 def clean_user_id(dn):
     """The PanDA user name (``prodUserName``, ``users.name``, ban-list key) for a DN, as panda-server's
-    ``clean_user_id`` computes it (reimplemented from the steps in PANDA.md section 5).
+    ``clean_user_id`` computes it (reimplemented from ``pandaserver/srvcore/CoreUtils.py`` ``clean_user_id``).
 
     The result is case-sensitive. Input in RFC 2253 comma form is not understood by PanDA and comes back
     unchanged, as on the server: convert it with ``parse_dn(dn).to_openssl()`` first. Any failure returns the

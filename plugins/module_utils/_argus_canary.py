@@ -524,7 +524,8 @@ def _aliases_holding(data, dn):
     for alias, tree in views:
         for _ps, policy, rule in tree.iter_rules():
             for attribute in rule.attributes:
-                if attribute.datatype == X500NAME and attribute.element == "subject" and same_stored_dn(attribute.value, dn):
+                if (attribute.datatype == X500NAME and attribute.element == "subject"
+                        and same_stored_dn(attribute.value, dn)):
                     aliases.add(alias or _alias_of_policy(tree, policy.policy_id, data["roots"]))
     return sorted(a for a in aliases if a)
 

@@ -57,8 +57,9 @@ SPL_TO_XACML = {
 XACML_TO_SPL = dict((v, k) for k, v in SPL_TO_XACML.items())
 # Attributes whose values are X.500 names (DataType x500Name in the PAP's attribute mappings).
 DN_ATTRIBUTES = DN_ATTRIBUTE_IDS
-# SPL attribute ids a rule may test (argus-pap ``src/main/config/attribute-mappings.ini``): every id of the PAP's attribute mappings except ``resource``
-# and ``action``, which are the targets of the resource PolicySet and the action Policy (options resource/action).
+# SPL attribute ids a rule may test (argus-pap ``src/main/config/attribute-mappings.ini``): every id of the PAP's
+# attribute mappings except ``resource`` and ``action``, which are the targets of the resource PolicySet and the
+# action Policy (options resource/action).
 RULE_ATTRIBUTES = tuple(sorted(k for k in ATTRIBUTE_MAPPINGS if k not in ("resource", "action")))
 
 # Private policies made through the XACML service: the PAP names them ``prefix + "-" + uuid``
@@ -749,8 +750,8 @@ def ban_reply_policy(the_plan, replies):
     with the plan.
 
     All the bans of a task go to one policy: the first one of the first resource PolicySet, which the first ban
-    creates when it does not fit (argus-pap ``BanOperation``). Each reply names the policy written, so the replies must all
-    name that policy: the one predicted when it existed, one new id when the plan creates it.
+    creates when it does not fit (argus-pap ``BanOperation``). Each reply names the policy written, so the replies
+    must all name that policy: the one predicted when it existed, one new id when the plan creates it.
     """
     predicted = _top_policy(the_plan.after)
     ids = set(replies)
@@ -1117,8 +1118,9 @@ def _collapse_bans(view, ops, first_before, resource, action, threshold):
     """Replace the planned bans by one ``updatePolicy`` of the policy they all go to, when there are at least
     ``threshold`` of them. Returns ``(ops, split_at)``; see ``Plan``.
 
-    Every ban of a task goes to the same policy (the first one of the first resource PolicySet, argus-pap ``BanOperation``),
-    which either existed before (``first_before``: its id and version) or is created by the first ban.
+    Every ban of a task goes to the same policy (the first one of the first resource PolicySet, argus-pap
+    ``BanOperation``), which either existed before (``first_before``: its id and version) or is created by the
+    first ban.
     """
     target = _first_policy_for(view, resource, action)
     if target is None or len(ops) < threshold:

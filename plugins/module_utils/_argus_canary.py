@@ -34,7 +34,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import (
     PapPolicyTree,
     PolicySet,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, dn_key
+from ansible_collections.gridsec.ops.plugins.module_utils._dn import same_stored_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import AuthorizationError, GridsecError
 
 CANARY_TAIL = ["CN=Test Subject", "CN=000001", "CN=tsubject", "OU=Users", "OU=Organic Units", "DC=cern", "DC=ch"]
@@ -203,7 +203,7 @@ def _attribute_match(attribute, request):
     values = wanted if isinstance(wanted, (list, tuple)) else [wanted]
     for value in values:
         if attribute.datatype == X500NAME:
-            if _same_dn(attribute.value, value):
+            if same_stored_dn(attribute.value, value):
                 return YES
         elif attribute.value == value:
             return YES
@@ -515,14 +515,6 @@ def analyse_canary(data, salt, today, request_resource=None, request_action=None
     return result
 
 
-def _same_dn(stored, wanted):
-    """``stored`` (as a PAP stores it: the canl literal may hold unescaped ``" < >``) names the DN ``wanted``."""
-    try:
-        return dn_key(stored) == dn_key(wanted)
-    except (DNError, ValueError):
-        return stored == wanted
-
-
 def _aliases_holding(data, dn):
     """Aliases (local and cached remote) with a rule on the subject ``dn`` (any effect)."""
     aliases = set()
@@ -532,7 +524,8 @@ def _aliases_holding(data, dn):
     for alias, tree in views:
         for _ps, policy, rule in tree.iter_rules():
             for attribute in rule.attributes:
-                if attribute.datatype == X500NAME and attribute.element == "subject" and _same_dn(attribute.value, dn):
+                if (attribute.datatype == X500NAME and attribute.element == "subject"
+                        and same_stored_dn(attribute.value, dn)):
                     aliases.add(alias or _alias_of_policy(tree, policy.policy_id, data["roots"]))
     return sorted(a for a in aliases if a)
 

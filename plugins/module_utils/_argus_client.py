@@ -369,8 +369,9 @@ class PapClient(object):
     def get_tree(self, alias):
         """The whole policy tree of ``alias``, usually in two calls: listPolicySets, listPolicies.
 
-        ``listPolicySets`` returns the root PolicySet with the resource ones (ARGUS.md 2.1), and in a PAP alias the
-        root is the one PolicySet that no other references. Only when that does not single it out (a PolicySet
+        ``listPolicySets`` returns the root PolicySet with the resource ones (argus-pap
+        ``XACMLPolicyManagementService.listPolicySets``), and in a PAP alias the root is the one PolicySet that no
+        other references. Only when that does not single it out (a PolicySet
         stored without a reference, left by another tool or a crash between two writes) is ``getRootPolicySet``
         asked as well.
         """

@@ -15,7 +15,7 @@ __metaclass__ = type
 import copy
 
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import AcePrincipal, Pap
-from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, dn_equal, parse_dn
+from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, parse_dn, same_stored_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import AuthorizationError
 
 PERMISSIONS = ("POLICY_READ_LOCAL", "POLICY_READ_REMOTE", "POLICY_WRITE", "CONFIGURATION_READ", "CONFIGURATION_WRITE")
@@ -39,17 +39,6 @@ class AclPlanError(Exception):
 def _norm_path(path):
     path = path or ""
     return "/" + path.strip("/") + "/" if path.strip("/") else "/"
-
-
-def _dn_same(a, b):
-    if a == b:
-        return True
-    if not a or not b:
-        return False
-    try:
-        return dn_equal(a, b, strict=False)  # DNs the PAP holds or a certificate names: any attribute type
-    except DNError:
-        return False
 
 
 def _pap_desc(operation, pap, **extra):
@@ -137,7 +126,7 @@ def plan_paps(current, desired, refresh=True):
             or str(wanted.port) != str(existing.port)
             or _norm_path(wanted.path) != _norm_path(existing.path)
             or (wanted.protocol or "").lower() != (existing.protocol or "").lower()
-            or not _dn_same(wanted.dn, existing.dn)
+            or not same_stored_dn(wanted.dn, existing.dn)
         )
         if endpoint_changed or bool(wanted.public) != bool(existing.public):
             ops.append((_pap_desc("updatePap", wanted), lambda c, x=wanted: c.update_pap(x)))
@@ -163,7 +152,8 @@ def plan_paps(current, desired, refresh=True):
 
 
 def remote_after_default(order, remote):
-    """Remote aliases placed after ``default`` in ``order`` (ARGUS.md 9.4)."""
+    """Remote aliases placed after ``default`` in ``order``: the PDP evaluates the PAPs first-applicable in that order
+    (argus-pap ``pap_configuration.ini`` ``ordering``, ``pap-admin set-paps-order``), so a local permit wins."""
     if "default" not in order:
         return []
     index = order.index("default")
@@ -318,7 +308,7 @@ def predict_refusal(acl, caller, operation):
             ace = ace_from_key(key, permissions)
         except AclPlanError:
             return None
-        if ace.kind == "anyone" or (ace.kind == "dn" and _dn_same(ace.name, caller)):
+        if ace.kind == "anyone" or (ace.kind == "dn" and same_stored_dn(ace.name, caller)):
             granted |= ace.permissions
         elif ace.kind == "fqan":
             fqan_granted |= ace.permissions
@@ -382,7 +372,7 @@ class Ace:
         if self.kind == "anyone":
             return True
         if self.kind == "dn":
-            return _dn_same(self.name, other.name)
+            return same_stored_dn(self.name, other.name)
         return self.name == other.name
 
     def label(self):
@@ -436,7 +426,7 @@ def _has_config_write(aces, caller):
             continue
         if ace.kind == "anyone":
             return True
-        if ace.kind == "dn" and caller is not None and _dn_same(ace.name, caller):
+        if ace.kind == "dn" and caller is not None and same_stored_dn(ace.name, caller):
             return True
     return False
 

@@ -5,8 +5,9 @@
 PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
 
 Everything here is pure: it works on a small *view* of one PAP alias's policy tree (``VTree`` ->
-``VPolicySet`` -> ``VPolicy`` -> ``VRule``), simulates what the PAP does for each write operation
-(ARGUS.md section 5), and produces an ordered list of ``Op`` objects plus the predicted tree after them.
+``VPolicySet`` -> ``VPolicy`` -> ``VRule``), simulates what the PAP does for each write operation (argus-pap
+``BanOperation``/``UnbanOperation`` in ``org.glite.authz.pap.authz.operations.highlevelpolicymanagement``), and
+produces an ordered list of ``Op`` objects plus the predicted tree after them.
 The same plan is used for check mode (reported, not sent) and for the real run (sent in order), so the
 prediction and the run cannot disagree unless someone else changes the PAP at the same time.
 
@@ -56,8 +57,9 @@ SPL_TO_XACML = {
 XACML_TO_SPL = dict((v, k) for k, v in SPL_TO_XACML.items())
 # Attributes whose values are X.500 names (DataType x500Name in the PAP's attribute mappings).
 DN_ATTRIBUTES = DN_ATTRIBUTE_IDS
-# SPL attribute ids a rule may test (ARGUS.md 4.2): every id of the PAP's attribute mappings except ``resource``
-# and ``action``, which are the targets of the resource PolicySet and the action Policy (options resource/action).
+# SPL attribute ids a rule may test (argus-pap ``src/main/config/attribute-mappings.ini``): every id of the PAP's
+# attribute mappings except ``resource`` and ``action``, which are the targets of the resource PolicySet and the
+# action Policy (options resource/action).
 RULE_ATTRIBUTES = tuple(sorted(k for k in ATTRIBUTE_MAPPINGS if k not in ("resource", "action")))
 
 # Private policies made through the XACML service: the PAP names them ``prefix + "-" + uuid``
@@ -456,7 +458,8 @@ def views_equivalent(a, b):
 
 
 # ---------------------------------------------------------------------------------------------------
-# Operations and the simulation of their effect on the PAP (ARGUS.md 4 and 5)
+# Operations and the simulation of their effect on the PAP (argus-pap ``PolicyWizard``/``RuleWizard``, ``BanOperation``,
+# ``UnbanOperation``)
 # ---------------------------------------------------------------------------------------------------
 
 class Op:
@@ -537,7 +540,7 @@ def _remove_policy(view, policy_id):
 def _unban_candidates(view, attr_id, value, resource, action, per_policy_set):
     """What the PAP's HL ``unban`` removes: [(policy, rule)].
 
-    ARGUS.md 5.2 can be read two ways: the first action Policy of *each* resource PolicySet with that
+    argus-pap's ``UnbanOperation`` can be read two ways: the first action Policy of *each* resource PolicySet with that
     resource (``per_policy_set``), or only the first such Policy found across them. The planner only
     relies on ``unban`` when both readings remove the same rules.
     """
@@ -747,8 +750,8 @@ def ban_reply_policy(the_plan, replies):
     with the plan.
 
     All the bans of a task go to one policy: the first one of the first resource PolicySet, which the first ban
-    creates when it does not fit (ARGUS.md 5.1). Each reply names the policy written, so the replies must all
-    name that policy: the one predicted when it existed, one new id when the plan creates it.
+    creates when it does not fit (argus-pap ``BanOperation``). Each reply names the policy written, so the replies
+    must all name that policy: the one predicted when it existed, one new id when the plan creates it.
     """
     predicted = _top_policy(the_plan.after)
     ids = set(replies)
@@ -1115,8 +1118,9 @@ def _collapse_bans(view, ops, first_before, resource, action, threshold):
     """Replace the planned bans by one ``updatePolicy`` of the policy they all go to, when there are at least
     ``threshold`` of them. Returns ``(ops, split_at)``; see ``Plan``.
 
-    Every ban of a task goes to the same policy (the first one of the first resource PolicySet, ARGUS.md 5.1),
-    which either existed before (``first_before``: its id and version) or is created by the first ban.
+    Every ban of a task goes to the same policy (the first one of the first resource PolicySet, argus-pap
+    ``BanOperation``), which either existed before (``first_before``: its id and version) or is created by the
+    first ban.
     """
     target = _first_policy_for(view, resource, action)
     if target is None or len(ops) < threshold:

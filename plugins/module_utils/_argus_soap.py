@@ -4,7 +4,8 @@
 
 PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
 
-Wire facts (ARGUS.md sections 2 and 3):
+Wire facts (argus-pap ``src/main/webapp/WEB-INF/server-config.wsdd`` and ``src/main/wsdl/*.wsdl``, Apache Axis 1
+``RPCProvider``):
 
 * the PAP runs Apache Axis 1; four services are rpc/literal, ``ProvisioningService`` is document/literal;
 * the operation element goes in ``http://services.pap.authz.glite.org`` for the XACML, PAP-management and

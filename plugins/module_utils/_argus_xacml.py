@@ -4,7 +4,7 @@
 
 PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
 
-The tree of one PAP alias (ARGUS.md section 4.1)::
+The tree of one PAP alias (argus-pap ``PapContainer.createRootPolicySet``, ``PolicySetWizard``, ``PolicyWizard``)::
 
     root PolicySet (id "<alias>-<uuid>", empty Target)
      +- PolicySetIdReference -> resource PolicySet (ResourceMatch regexp on resource-id)

@@ -232,8 +232,18 @@ class DistinguishedName(object):
     def to_pap_literal(self):
         """The string an Argus PAP stores when given ``to_openssl()`` as a subject (canl ``opensslToRfc2253``):
         RDNs in reverse order joined by ``,`` without spaces, every ``,`` in a value escaped as ``\\,`` and
-        nothing else escaped; attribute types as written."""
-        return openssl_to_pap_literal(self.to_openssl())
+        nothing else escaped; attribute types as written.
+
+        When that literal would read back as another DN (a value holding ``/`` and ``=``, e.g. ``CN=http://h/p?a=b``,
+        is split there), the RFC 2253 form instead: the PAP stores a subject that does not start with ``/`` as
+        given, so the rule still names this DN."""
+        literal = openssl_to_pap_literal(self.to_openssl())
+        try:
+            if _parse_stored_syntax(literal).canonical() == self.canonical():
+                return literal
+        except DNError:
+            pass
+        return self.to_rfc2253()
 
     # -- comparison ---------------------------------------------------------------------------------
     def canonical(self):
@@ -585,7 +595,7 @@ def _parse_stored_syntax(text):
         dn = _parse_openssl("/" + "/".join(reversed(parts)))
     except DNError:
         raise first_error
-    if dn.to_pap_literal() != raw:
+    if openssl_to_pap_literal(dn.to_openssl()) != raw:
         raise first_error
     return dn
 
@@ -594,6 +604,17 @@ def dn_key(text):
     """Comparison key of a DN in any supported form (``parse_stored_dn(text).canonical()``); two DNs are
     ``dn_equal`` exactly when their keys are equal, so the key can index sets and dicts. Raises ``DNError``."""
     return parse_stored_dn(text).canonical()
+
+
+def same_stored_dn(a, b):
+    """``a`` and ``b`` name the same DN, each given in any form a PAP may hold (``dn_key``: the PAP literal with
+    unescaped ``" < >`` as well, any attribute type); values that are not DNs compare as strings."""
+    if a == b:
+        return True
+    try:
+        return dn_key(a) == dn_key(b)
+    except (DNError, ValueError):
+        return False
 
 
 # -- proxy RDNs -----------------------------------------------------------------------------------------------
@@ -681,7 +702,7 @@ _PANDA_TRAILING_EMAIL_RE = re.compile(r"\s+[A-Za-z0-9][\w.+-]*@[\w-]+(?:\.[\w-]+
 
 def clean_user_id(dn):
     """The PanDA user name (``prodUserName``, ``users.name``, ban-list key) for a DN, as panda-server's
-    ``clean_user_id`` computes it (reimplemented from the steps in PANDA.md section 5).
+    ``clean_user_id`` computes it (reimplemented from ``pandaserver/srvcore/CoreUtils.py`` ``clean_user_id``).
 
     The result is case-sensitive. Input in RFC 2253 comma form is not understood by PanDA and comes back
     unchanged, as on the server: convert it with ``parse_dn(dn).to_openssl()`` first. Any failure returns the

@@ -29,7 +29,6 @@ import traceback
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import parse_canary
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import (
     DNError,
-    openssl_to_pap_literal,
     parse_dn,
     parse_stored_dn,
 )
@@ -280,12 +279,13 @@ class Entry(object):
 
     @property
     def pap_literal(self):
-        """What an Argus PAP stores for this identity when handed its slash form (``to_pap_literal``: canl's
-        conversion, only ``,`` escaped), the one literal every writer of this collection uses; an FQAN as is."""
+        """What an Argus PAP stores for this identity (``to_pap_literal``: canl's conversion of the slash form,
+        only ``,`` escaped, or the RFC 2253 form when that would name another DN), the one literal every writer
+        of this collection uses; an FQAN as is."""
         if self.kind != DN:
             return self.value
-        # an entry from the state file has no parsed DN: its value is the slash form to_pap_literal starts from
-        return self.dn.to_pap_literal() if self.dn is not None else openssl_to_pap_literal(self.value)
+        # an entry from the state file has no parsed DN: its RFC 2253 form (a slash form may be ambiguous) is
+        return (self.dn if self.dn is not None else parse_dn(self.rfc2253, strict=False)).to_pap_literal()
 
     @classmethod
     def trusted(cls, data, sources=()):
@@ -665,6 +665,7 @@ class SourceTimes(object):
         self.state_path = state_path
         self.times = {}
         self.raw = None
+        self.warnings = []
 
     def load(self):
         try:
@@ -672,21 +673,38 @@ class SourceTimes(object):
                 self.raw = handle.read()
             data = json.loads(self.raw.decode("utf-8"))
             if isinstance(data, dict) and data.get("version") == self.VERSION and isinstance(data.get("sources"), dict):
-                self.times = data["sources"]
+                self.times = self._valid(data["sources"])
         except (IOError, OSError, ValueError):
             self.times = {}  # unreadable: last_ok falls back on the state file's time
         return self
 
+    def _valid(self, sources):
+        """The entries whose ``read_ok`` parses; the others are dropped with a warning (last_ok then falls back on
+        the state file's time) rather than failing the run, or every later one, with a traceback."""
+        kept = {}
+        for name, data in sources.items():
+            try:
+                parse_time(data["read_ok"])
+            except (GridsecError, KeyError, TypeError):
+                self.warnings.append("%s: ignored the unreadable read time of source %s: %r" % (self.path, name, data))
+                continue
+            kept[name] = data
+        return kept
+
     def last_ok(self, name):
         """The last successful read of ``name`` (aware datetime), or None when unknown. A state written by a version
-        without this file: its modification time, which is never later than the last good read."""
+        without this file: its modification time, which is never later than the last good read. That time is
+        recorded for ``name`` at once (saved with the file): the state file's time moves whenever another source or
+        the list changes, and a source already dead at the upgrade must still reach its ``cache_max_age``."""
         when = (self.times.get(name) or {}).get("read_ok")
         if when:
             return parse_time(when)
         try:
-            return datetime.datetime.fromtimestamp(os.stat(self.state_path).st_mtime, UTC)
+            moment = datetime.datetime.fromtimestamp(os.stat(self.state_path).st_mtime, UTC)
         except OSError:
             return None
+        self.mark(name, moment)
+        return parse_time(self.times[name]["read_ok"])
 
     def mark(self, name, moment):
         self.times[name] = {"read_ok": iso(moment)}

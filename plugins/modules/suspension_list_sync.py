@@ -900,7 +900,8 @@ class Sync(object):
         self.check_names()
         try:
             self.state.load()
-            self.times.load()
+            for warning in self.times.load().warnings:
+                self.module.warn(warning)
             allow = sl.AllowList(self.p["allow_list"], self.p["allow_patterns"])
             overrides = list(self.p["allow_override"])
             for option in ("allow_list", "allow_override"):

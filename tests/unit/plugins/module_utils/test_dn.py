@@ -175,8 +175,26 @@ def test_values_round_trip_unchanged_through_every_form(value):
     ("/DC=org/CN= leading space", "CN= leading space,DC=org"),
 ])
 def test_pap_literal_is_what_the_pap_stores(slash, stored):
-    assert parse_dn(slash).to_pap_literal() == stored
     assert openssl_to_pap_literal(slash) == stored
+    # a stored literal with a backslash does not read back (an RFC 2253 escape gone wrong): the RFC 2253 form
+    assert parse_dn(slash).to_pap_literal() == (stored if "\\" not in stored else parse_dn(slash).to_rfc2253())
+
+
+@pytest.mark.parametrize("dn", [
+    "CN=http://h/p?a=b,O=Org,DC=org",
+    "CN=a/b=c,DC=org",
+    "CN=x/y=z/w,OU=u/v=1,DC=org",
+])
+def test_pap_literal_that_would_name_another_dn_is_the_rfc2253_form(dn):
+    parsed = parse_dn(dn)
+    slash_literal = openssl_to_pap_literal(parsed.to_openssl())   # what the PAP would store from the slash form
+    try:
+        assert dn_key(slash_literal) != parsed.canonical()           # another DN, or none at all
+    except GridsecError:
+        pass
+    literal = parsed.to_pap_literal()
+    assert literal == parsed.to_rfc2253() and not literal.startswith("/")
+    assert dn_key(literal) == parsed.canonical()
 
 
 def test_pap_literal_of_rfc2253_input_is_that_of_its_slash_form():

@@ -153,3 +153,16 @@ def test_argus_pap_dns_and_acl_principals_are_strict():
         plan.plan_acl({}, [{"principal": TYPO, "permissions": ["ALL"]}], False, None, False)
     with pytest.raises(plan.PapPlanError, match="unknown attribute type 'CM'"):
         plan.plan_paps([], [{"alias": "upstream", "hostname": "pap.example.org", "dn": TYPO}])
+
+
+def test_pap_plan_and_canary_compare_stored_dns_with_one_helper():
+    from ansible_collections.gridsec.ops.plugins.module_utils import _argus_pap_plan as plan
+    from ansible_collections.gridsec.ops.plugins.module_utils._dn import same_stored_dn
+
+    literal = 'CN=O\'Neil "Bob" <b>,DC=example,DC=org'          # as a PAP stores the slash form: '"<>' unescaped
+    slash = '/DC=org/DC=example/CN=O\'Neil "Bob" <b>'
+    assert same_stored_dn(literal, slash) and same_stored_dn(slash, literal)
+    assert same_stored_dn("CN=x,CM=typo,DC=org", "/DC=org/CM=typo/CN=x")   # any attribute type a PAP holds
+    assert not same_stored_dn(literal, "/DC=org/DC=example/CN=Other")
+    assert same_stored_dn("not a dn", "not a dn") and not same_stored_dn("not a dn", None)
+    assert plan.Ace("dn", literal, ["ALL"]).same_principal(plan.Ace("dn", slash, ["ALL"]))

@@ -210,7 +210,9 @@ def test_argus_rules_are_deterministic_and_recognised_without_reparsing():
     current, foreign, stale = target._current(policy, entries)  # pylint: disable=protected-access
     assert set(current) == set(entries) and not foreign
     changed_form = [e for e in entries.values() if e.kind == "dn" and e.rfc2253 != e.pap_literal]
-    assert len(changed_form) == 3  # quotes, <>, backslash, ';' and '+' differ between the two forms
+    # quotes and <> differ between the two forms; a backslash DN is written in RFC 2253 form (its slash-form
+    # literal does not read back)
+    assert len(changed_form) == 1
     assert sorted((s["value"], s["stored"]) for s in stale) == sorted((e.value, e.rfc2253) for e in changed_form)
     # the owned PolicySet does not use the literal ".*" resource, so HL ban/unban never select it
     assert target._policy_set().resource != ".*"  # pylint: disable=protected-access
@@ -554,6 +556,21 @@ def test_pap_literal_of_entries_from_the_state_file_is_the_same():
     assert sl.Entry("fqan", "/dteam/Role=NULL").pap_literal == "/dteam"
 
 
+def test_argus_rule_of_a_dn_whose_slash_literal_names_another_dn_names_the_same_dn():
+    from ansible_collections.gridsec.ops.plugins.module_utils._dn import dn_key
+
+    pap = FakePap()
+    wanted = sl.merge([("s", [sl.Entry("dn", "CN=http://h/p?a=b,O=Org,DC=org")])])
+    data = st.ArgusTarget("t", pap, "sync").sync(wanted, check_mode=False)
+    assert data["changed"] and data["added_count"] == 1
+    [stored] = pap.owned_values()
+    assert stored == "CN=http://h/p?a=b,O=Org,DC=org" and dn_key(stored) == list(wanted.values())[0].dn.canonical()
+    again = sl.Entry.trusted(json.loads(json.dumps(list(wanted.values())[0].cache_dict())))
+    assert again.pap_literal == stored
+    pap.operations = []
+    assert not st.ArgusTarget("t", pap, "sync").sync(wanted, check_mode=False)["changed"] and writes(pap) == []
+
+
 def test_durations_and_ages():
     assert [sl.parse_duration(t) for t in ("90", "30m", "24h", "2d", "1w", "1.5h")] == \
         [90, 1800, 86400, 172800, 604800, 5400]
@@ -579,6 +596,32 @@ def test_source_read_times_file_and_fallback_on_the_state_file(tmp_path):
     assert again.last_ok("central") == moment
     (tmp_path / "s.sources.json").write_text("not json")
     assert sl.SourceTimes(str(tmp_path / "s.sources.json"), str(state_path)).load().last_ok("central") is not None
+
+
+def test_source_read_time_taken_from_the_state_file_is_recorded_once_and_stops_moving(tmp_path):
+    state_path = tmp_path / "s.state.json"
+    state_path.write_text("{}")
+    os.utime(str(state_path), (1700000000, 1700000000))
+    times = sl.SourceTimes(str(tmp_path / "s.sources.json"), str(state_path)).load()
+    first = times.last_ok("dead")
+    assert first == datetime.datetime.fromtimestamp(1700000000, sl.UTC)
+    times.save()
+    os.utime(str(state_path), (1800000000, 1800000000))            # another source or the list changed the state
+    assert times.last_ok("dead") == first
+    assert sl.SourceTimes(str(tmp_path / "s.sources.json"), str(state_path)).load().last_ok("dead") == first
+
+
+def test_corrupt_source_read_times_are_dropped_with_a_warning(tmp_path):
+    path = tmp_path / "s.sources.json"
+    path.write_text(json.dumps({"version": 1, "sources": {
+        "good": {"read_ok": "2026-12-07T03:00:00+00:00"}, "bad_time": {"read_ok": "yesterday"},
+        "not_dict": "2026-12-07", "no_time": {}, "number": {"read_ok": 5}}}))
+    times = sl.SourceTimes(str(path), str(tmp_path / "absent.state.json")).load()
+    assert sorted(times.times) == ["good"]
+    assert times.last_ok("good") == sl.parse_time("2026-12-07T03:00:00Z")
+    for name in ("bad_time", "not_dict", "no_time", "number"):
+        assert times.last_ok(name) is None                                  # no state file to fall back on
+    assert len(times.warnings) == 4 and all("unreadable read time" in w for w in times.warnings)
 
 
 def test_canary_entries_are_recognised_in_every_form_the_central_pap_may_hold():
@@ -610,7 +653,7 @@ def test_argus_policy_in_the_old_escaped_form_is_migrated_by_one_update_then_ide
                     .rfc2253
     pap.operations = []
     data = st.ArgusTarget("t", pap, "sync").sync(wanted, check_mode=False)
-    assert data["changed"] and writes(pap) == ["updatePolicy"] and data["rewritten_count"] == 3
+    assert data["changed"] and writes(pap) == ["updatePolicy"] and data["rewritten_count"] == 1
     assert (data["added_count"], data["removed_count"], data["kept_count"]) == (0, 0, len(wanted))
     assert sorted(pap.owned_values()) == sorted(e.pap_literal for e in wanted.values())
     pap.operations = []

@@ -179,7 +179,13 @@ class IamClient(object):
             text = describe_error_body(reply.status, reply.body, reply.content_type)
             raise RemoteError(self.redact("token request refused: %s" % text), server=self.server_label,
                               operation=operation, details={"status": reply.status})
-        data = self._json(reply, operation)
+        # The reply body holds the access token: never quote it, even when it does not parse
+        try:
+            data = json.loads(_to_text(reply.body).strip())
+        except ValueError:
+            raise RemoteError("token reply is not JSON (HTTP %s, %d bytes, content type %s; body not shown: it may "
+                              "hold a token)" % (reply.status, len(reply.body or b""), reply.content_type or "none"),
+                              server=self.server_label, operation=operation, details={"status": reply.status})
         token = data.get("access_token") if isinstance(data, dict) else None
         if not token:
             raise RemoteError("token reply without access_token", server=self.server_label, operation=operation,

@@ -290,3 +290,15 @@ def test_rejected_token_quoted_by_iam_is_redacted():
     with pytest.raises(AuthorizationError) as info:
         client_for(fake).get_user(U1)  # renewed once, refused again
     assert "admin-token-value" not in str(info.value)
+
+
+def test_token_reply_that_is_not_json_is_never_quoted():
+    fake = FakeIam([make_user(U1, "alice")])
+    body = b'{"access_token":"eyJhbGciOiJSUzI1NiJ9.leaked-token-value","token_type":"Bearer"'  # cut short
+    fake.fail[("POST", "/token")] = (200, body, "application/json")
+    with pytest.raises(RemoteError) as info:
+        client_for(fake).find_by_username("alice")
+    text = str(info.value) + repr(info.value.details)
+    assert "leaked-token-value" not in text and "eyJhbGciOiJSUzI1NiJ9" not in text
+    assert "not JSON" in text and "HTTP 200" in text and "%d bytes" % len(body) in text
+    assert "application/json" in text and "POST /token" in text

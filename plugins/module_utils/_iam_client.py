@@ -57,6 +57,8 @@ TOKEN_REFRESH_MARGIN = 60
 # Bound on the list/delete rounds of one revocation (each round deletes up to 20 tokens): 5000 rounds = 100,000
 # tokens of one account. Beyond this something is wrong (the server keeps listing what it says it deleted).
 MAX_REVOKE_ROUNDS = 5000
+# Deletion passes repeated when the count read after a pass still finds tokens (issued while revoking).
+REVOKE_RETRIES = 2
 
 
 def _to_text(data):
@@ -422,7 +424,10 @@ class IamClient(object):
     def count_tokens(self, kind, username):
         data = self.token_page(kind, username, start=1, count=0)
         total = data.get("totalResults")
-        return int(total) if isinstance(total, int) else len(data.get("Resources") or [])
+        if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+            raise RemoteError("count %s tokens: reply has no totalResults count (%r)" % (kind, total),
+                              server=self.server_label, operation="GET %s" % self._token_list_path(kind))
+        return total
 
     def list_tokens(self, kind, username):
         """Every listed (unexpired) ``kind`` token of ``username``, each once (paged by increasing startIndex:
@@ -448,42 +453,52 @@ class IamClient(object):
         return status != 404
 
     def revoke_tokens(self, kind, username, done=None):
-        """Delete every ``kind`` token of ``username``, by id.
+        """Delete every ``kind`` token of ``username``, by id, then count what IAM still lists.
 
         Pages from ``startIndex=1`` again after each page (deleting shifts later tokens down; an increasing index
-        would skip them) and stops when a page held everything the server counted, so the calls are
-        ⌈tokens/20⌉ list pages (at least one) and one DELETE per token. ``done`` (a list) receives a dict per
-        deleted token as it goes, so a failure half-way still says what was revoked.
-        Returns ``{"deleted": [...], "latest_exp": epoch|None, "remaining": n}``; ``remaining`` is what the
-        server's last listing counted beyond what was deleted (0 when the last page held all of them).
+        would skip them) until a page held everything the server counted, then reads the count back (``count=0``,
+        one call): a token issued meanwhile (IAM's token exchange does not check that the account is active) is
+        seen there. While tokens remain, the deletion is repeated, at most ``REVOKE_RETRIES`` more times. So the
+        calls are ⌈tokens/20⌉ list pages (at least one), one DELETE per token and one count read.
+        ``done`` (a list) receives a dict per deleted token as it goes, so a failure half-way still says what was
+        revoked. Returns ``{"deleted": [...], "latest_exp": epoch|None, "remaining": n}``; ``remaining`` is the
+        count IAM answered last (0 when nothing is left).
         """
         done = [] if done is None else done
         deleted_ids = set()
         latest = None
-        for _round in range(MAX_REVOKE_ROUNDS):
-            data = self.token_page(kind, username, start=1)
-            items = [item for item in (data.get("Resources") or []) if isinstance(item, dict)]
-            total = data.get("totalResults")
-            if not items:
-                return {"deleted": done, "latest_exp": latest, "remaining": 0}
-            again = [item.get("id") for item in items if item.get("id") in deleted_ids]
-            if again:
-                raise RemoteError("%s tokens %s of %s are still listed after IAM answered their deletion"
-                                  % (kind, ", ".join(str(i) for i in again), username), server=self.server_label,
-                                  operation="revoke %s tokens" % kind)
-            for item in items:
-                exp = parse_expiration(item.get("expiration"))
-                existed = self.delete_token(kind, item.get("id"))
-                deleted_ids.add(item.get("id"))
-                if exp is not None and (latest is None or exp > latest):
-                    latest = exp
-                done.append({"op": "delete_token", "kind": kind, "id": item.get("id"),
-                             "expiration": epoch_to_iso(exp), "existed": existed})
-            if isinstance(total, int) and total <= len(items):
-                return {"deleted": done, "latest_exp": latest, "remaining": 0}
-        raise RemoteError("more than %d rounds of %s token deletion for %s: stopped"
-                          % (MAX_REVOKE_ROUNDS, kind, username),
-                          server=self.server_label, operation="revoke %s tokens" % kind)
+        rounds = 0
+        for _attempt in range(1 + REVOKE_RETRIES):
+            while True:
+                rounds += 1
+                if rounds > MAX_REVOKE_ROUNDS:
+                    raise RemoteError("more than %d rounds of %s token deletion for %s: stopped"
+                                      % (MAX_REVOKE_ROUNDS, kind, username),
+                                      server=self.server_label, operation="revoke %s tokens" % kind)
+                data = self.token_page(kind, username, start=1)
+                items = [item for item in (data.get("Resources") or []) if isinstance(item, dict)]
+                total = data.get("totalResults")
+                if not items:
+                    break
+                again = [item.get("id") for item in items if item.get("id") in deleted_ids]
+                if again:
+                    raise RemoteError("%s tokens %s of %s are still listed after IAM answered their deletion"
+                                      % (kind, ", ".join(str(i) for i in again), username),
+                                      server=self.server_label, operation="revoke %s tokens" % kind)
+                for item in items:
+                    exp = parse_expiration(item.get("expiration"))
+                    existed = self.delete_token(kind, item.get("id"))
+                    deleted_ids.add(item.get("id"))
+                    if exp is not None and (latest is None or exp > latest):
+                        latest = exp
+                    done.append({"op": "delete_token", "kind": kind, "id": item.get("id"),
+                                 "expiration": epoch_to_iso(exp), "existed": existed})
+                if isinstance(total, int) and not isinstance(total, bool) and total <= len(items):
+                    break
+            remaining = self.count_tokens(kind, username)
+            if not remaining:
+                break
+        return {"deleted": done, "latest_exp": latest, "remaining": remaining}
 
 
 def user_summary(user):

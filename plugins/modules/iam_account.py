@@ -230,7 +230,12 @@ error:
 import re
 
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
-from ansible_collections.gridsec.ops.plugins.module_utils._iam_client import epoch_to_iso, parse_expiration, user_summary
+from ansible_collections.gridsec.ops.plugins.module_utils._iam_client import (
+    REVOKE_RETRIES,
+    epoch_to_iso,
+    parse_expiration,
+    user_summary,
+)
 from ansible_collections.gridsec.ops.plugins.module_utils._iam_module import (
     IamModule,
     check_selector,
@@ -393,31 +398,38 @@ def run(module):
             module.done_operations.append(op)
         remaining = tokens_before
         if revoke:
+            left = {}
             for kind in ("refresh", "access"):
                 try:
-                    client.revoke_tokens(kind, username, done=module.done_operations)
+                    left[kind] = client.revoke_tokens(kind, username, done=module.done_operations)["remaining"]
                 except GridsecError as err:
                     err.msg = "%s (after %d write(s): %s)" % (err.msg, len(module.done_operations),
                                                               _done_text(module.done_operations))
                     raise
             deleted = [op for op in module.done_operations if op["op"] == "delete_token"]
-            remaining = {}
+            # the counts IAM answered after the deletion (a token issued meanwhile is counted there)
+            remaining = {"access": [None] * left["access"], "refresh": [None] * left["refresh"]}
+            if left["access"] or left["refresh"]:
+                remaining = dict((kind, client.list_tokens(kind, username) if left[kind] else [])
+                                 for kind in ("refresh", "access"))
+                window = _window(remaining)
+                text = ("IAM %s: account %s still has %d access and %d refresh token(s) after %d deletion pass(es) "
+                        "(tokens issued while revoking: IAM's token exchange does not check that the account is "
+                        "active); re-run the task to revoke them" % (module.server_label, username, window["access"],
+                                                                     window["refresh"], 1 + REVOKE_RETRIES))
+                module.warn(text)
+                module.fail_json(msg="%s (list and delete %s tokens: after %d write(s): %s)"
+                                     % (text, "/".join(k for k in ("access", "refresh") if left[k]),
+                                        len(module.done_operations), _done_text(module.done_operations)),
+                                 changed=True, operations=module.done_operations, account=_after_account(
+                                     account, params, module.done_operations, after_labels),
+                                 selected_by=how, live_tokens=window,
+                                 revoked=_revoked(deleted), requests=module.client_operations())
         plan = module.done_operations
 
-    after = dict(account)
-    if params["state"] == "suspended":
-        after["active"] = False
-    elif any(op["op"] == "restore" for op in plan):
-        after["active"] = True
-    if after_labels is not None:
-        after["labels"] = after_labels
+    after = _after_account(account, params, plan, after_labels)
     if params["state"] == "active":
         suspended_by = "none" if after["active"] else "other"
-
-    def latest_access(items):
-        values = [parse_expiration(op.get("expiration")) for op in items if op.get("kind") == "access"]
-        values = [v for v in values if v is not None]
-        return epoch_to_iso(max(values)) if values else None
 
     before_tokens = _window(tokens_before) if tokens_before else None
     result.update(
@@ -425,9 +437,7 @@ def run(module):
         account=after,
         suspended_by=suspended_by,
         operations=plan,
-        revoked={"access": len([op for op in deleted if op["kind"] == "access"]),
-                 "refresh": len([op for op in deleted if op["kind"] == "refresh"]),
-                 "valid_offline_until": latest_access(deleted)},
+        revoked=_revoked(deleted),
         live_tokens=_window(remaining),
         requests=module.client_operations(),
     )
@@ -443,6 +453,25 @@ def run(module):
             after_view["tokens"] = {"access": 0, "refresh": 0}
         result["diff"] = {"before": before_view, "after": after_view}
     module.exit_json(**result)
+
+
+def _after_account(account, params, plan, after_labels):
+    after = dict(account)
+    if params["state"] == "suspended":
+        after["active"] = False
+    elif any(op["op"] == "restore" for op in plan):
+        after["active"] = True
+    if after_labels is not None:
+        after["labels"] = after_labels
+    return after
+
+
+def _revoked(deleted):
+    values = [parse_expiration(op.get("expiration")) for op in deleted if op.get("kind") == "access"]
+    values = [v for v in values if v is not None]
+    return {"access": len([op for op in deleted if op["kind"] == "access"]),
+            "refresh": len([op for op in deleted if op["kind"] == "refresh"]),
+            "valid_offline_until": epoch_to_iso(max(values)) if values else None}
 
 
 def _label_text(label):

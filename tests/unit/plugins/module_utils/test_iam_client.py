@@ -148,8 +148,11 @@ def test_revoke_pages_from_start_and_deletes_by_id_only():
     client = client_for(fake)
     result = client.revoke_tokens("access", "alice")
     assert len(result["deleted"]) == 45 and fake.token_count("alice") == 0 and fake.token_count("bob") == 1
-    lists = [r for r in fake.requests if r["method"] == "GET" and r["path"] == "/iam/api/access-tokens"]
+    lists = [r for r in fake.requests if r["method"] == "GET" and r["path"] == "/iam/api/access-tokens"
+             and r["params"]["count"] != 0]
     assert len(lists) == 3  # ceil(45 / 20): the last page held all that remained, no empty page read
+    counts = [r for r in fake.requests if r["method"] == "GET" and r["params"].get("count") == 0]
+    assert len(counts) == 1 and result["remaining"] == 0  # then one count read, after the deletions
     assert all(r["params"]["startIndex"] == 1 and r["params"]["userId"] == "alice" for r in lists)
     assert fake.wiped == []
     assert all(r["path"] != "/iam/api/access-tokens" for r in fake.requests if r["method"] == "DELETE")
@@ -169,7 +172,8 @@ def test_listing_that_grows_between_pages_is_revoked_completely():
     client = client_for(fake)
     result = client.revoke_tokens("refresh", "alice")
     assert fake.token_count("alice") == 0
-    assert len(added) == 2 and len(result["deleted"]) == 25 + len(added)
+    # the third token comes at the count read after the first pass: a second pass deletes it
+    assert len(added) == 3 and len(result["deleted"]) == 25 + len(added) and result["remaining"] == 0
 
 
 def test_reading_listing_that_shifts_between_pages_lists_each_once():

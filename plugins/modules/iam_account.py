@@ -229,7 +229,7 @@ error:
 
 import re
 
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError, RemoteError
 from ansible_collections.gridsec.ops.plugins.module_utils._iam_client import (
     REVOKE_RETRIES,
     epoch_to_iso,
@@ -381,6 +381,7 @@ def run(module):
                                  "expiration": epoch_to_iso(exp), "existed": True})
 
     deleted = []
+    read_back = account
     if module.check_mode:
         deleted = [op for op in plan if op["op"] == "delete_token"]
         module.done_operations = []
@@ -426,8 +427,9 @@ def run(module):
                                  selected_by=how, live_tokens=window,
                                  revoked=_revoked(deleted), requests=module.client_operations())
         plan = module.done_operations
+        read_back, after_labels = _read_back(module, client, account, plan, name, incident, after_labels)
 
-    after = _after_account(account, params, plan, after_labels)
+    after = _after_account(read_back, params, plan, after_labels)
     if params["state"] == "active":
         suspended_by = "none" if after["active"] else "other"
 
@@ -453,6 +455,45 @@ def run(module):
             after_view["tokens"] = {"access": 0, "refresh": 0}
         result["diff"] = {"before": before_view, "after": after_view}
     module.exit_json(**result)
+
+
+def _read_back(module, client, account, plan, name, incident, after_labels):
+    """``(account, labels)`` as IAM holds them after the writes: a 204 is not taken as proof that anything changed.
+    Fails (naming server and operation) when the account's ``active`` or our label is not what was asked."""
+    uuid = account["uuid"]
+    patches = [op for op in plan if op["op"] in ("suspend", "restore")]
+    if patches:
+        wanted = patches[-1]["op"] == "restore"
+        user = client.get_user(uuid)
+        if user is None or user_summary(user)["active"] is not wanted:
+            raise RemoteError(
+                "IAM answered the %s of account %s (%s) with success, but reading it back shows %s: the account was "
+                "not %s (writes done: %s)" % (
+                    patches[-1]["op"], account["username"], uuid,
+                    "no such account" if user is None else "active=%s" % user_summary(user)["active"],
+                    "suspended" if not wanted else "restored", _done_text(plan)),
+                server=client.server_label, operation="PATCH /scim/Users/%s (%s account)" % (uuid, patches[-1]["op"]))
+        account = user_summary(user)
+    label_ops = [op for op in plan if op["op"] in ("set_label", "delete_label")]
+    if label_ops:
+        labels = client.get_labels(uuid)
+        ours = our_label(labels, name)
+        if label_ops[-1]["op"] == "set_label" and (ours is None or ours.get("value") != incident):
+            problem = "label %s=%s is %s" % (name, incident, "missing" if ours is None
+                                               else "there with value %r" % (ours.get("value"),))
+        elif label_ops[-1]["op"] == "delete_label" and ours is not None:
+            problem = "label %s is still there (value %r)" % (name, ours.get("value"))
+        else:
+            problem = None
+        if problem:
+            raise RemoteError("IAM answered the %s on account %s (%s) with success, but reading the labels back "
+                              "shows: %s (writes done: %s)" % (label_ops[-1]["op"], account["username"], uuid, problem,
+                                                               _done_text(plan)),
+                              server=client.server_label, operation="%s /iam/account/%s/labels" % (
+                                  "PUT" if label_ops[-1]["op"] == "set_label" else "DELETE", uuid))
+        if after_labels is not None:
+            after_labels = labels
+    return account, after_labels
 
 
 def _after_account(account, params, plan, after_labels):

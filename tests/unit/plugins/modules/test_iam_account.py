@@ -82,7 +82,9 @@ def test_call_count_per_account(monkeypatch, capsys):
     assert len([p for p in paths if p[0] == "DELETE"]) == 20
     counts = [r for r in fake.requests if r["method"] == "GET" and r["params"].get("count") == 0]
     assert len(counts) == 2  # the count read back after the deletions, one per token kind
-    assert len(paths) == 1 + 1 + 1 + 1 + 2 + 20 + 2
+    # the user and its labels read back after the writes
+    assert paths.count(("GET", "/scim/Users/%s" % U1)) == 1 and paths.count(("GET", "/iam/account/%s/labels" % U1)) == 1
+    assert len(paths) == 1 + 1 + 1 + 1 + 2 + 20 + 2 + 2
     assert len(result["requests"]) == len(paths)
 
 
@@ -253,3 +255,30 @@ def test_tokens_that_keep_coming_back_fail_with_the_live_count(monkeypatch, caps
     assert "still has 1 access" in result["msg"] and "iam.test" in result["msg"]
     assert any("still has 1 access" in w for w in warnings_of(result))
     assert fake.users[U1]["active"] is False  # what was applied is reported, not undone
+
+
+def test_patch_204_that_changed_nothing_fails_after_reading_back(monkeypatch, capsys):
+    fake = lab(tokens=2)
+    fake.fail[("PATCH", "/scim/Users/%s" % U1)] = (204, b"", None)  # answers 204, changes nothing
+    result = run(monkeypatch, capsys, iam_account.main, SUSPEND, fake)
+    assert fake.users[U1]["active"] is True
+    assert result["failed"] is True and result["changed"] is True, result
+    assert "active=True" in result["msg"] and "not suspended" in result["msg"]
+    assert "iam.test" in result["msg"] and "PATCH /scim/Users/%s" % U1 in result["msg"]
+    assert ("GET", "/scim/Users/%s" % U1) in [(r["method"], r["path"]) for r in fake.requests]
+
+
+def test_label_write_that_did_nothing_fails_after_reading_back(monkeypatch, capsys):
+    fake = lab(tokens=2)
+    fake.fail[("PUT", "/iam/account/%s/labels" % U1)] = (200, b"", None)  # answers 200, stores nothing
+    result = run(monkeypatch, capsys, iam_account.main, SUSPEND, fake)
+    assert fake.labels[U1] == []
+    assert result["failed"] is True and "label gridsec.suspended=INC-1 is missing" in result["msg"], result
+    assert "PUT /iam/account/%s/labels" % U1 in result["msg"]
+
+
+def test_returned_account_is_read_back(monkeypatch, capsys):
+    fake = lab(tokens=2)
+    result = run(monkeypatch, capsys, iam_account.main, SUSPEND, fake, diff=True)
+    assert result["account"]["active"] is False and fake.users[U1]["active"] is False
+    assert result["account"]["labels"] == fake.labels[U1] == [{"name": "gridsec.suspended", "value": "INC-1"}]

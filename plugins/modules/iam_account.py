@@ -103,7 +103,8 @@ options:
   force:
     description:
       - With O(state=active), enable the account even when it was not suspended by this module (no
-        O(label_name) label) or was suspended for another O(incident_id).
+        O(label_name) label) or was suspended for another O(incident_id); on an account that is already enabled,
+        remove this module's label even when it names another O(incident_id) (without O(force), that fails).
     type: bool
     default: false
 seealso:
@@ -364,6 +365,11 @@ def run(module):
                                      % (module.server_label, username, ours.get("value"), incident),
                                  account=dict(account, labels=labels), requests=module.client_operations(), **result)
             plan.append({"op": "restore", "uuid": uuid})
+        elif ours and incident and ours.get("value") != incident and not params["force"]:
+            module.fail_json(msg="IAM %s: account %s is active but carries this module's label for %r, not for %r: "
+                                 "not removing it. Set force=true to remove it anyway"
+                                 % (module.server_label, username, ours.get("value"), incident),
+                             account=dict(account, labels=labels), requests=module.client_operations(), **result)
         if ours:
             plan.append({"op": "delete_label", "uuid": uuid, "name": name})
             after_labels = [lb for lb in after_labels if lb is not ours]

@@ -282,3 +282,15 @@ def test_returned_account_is_read_back(monkeypatch, capsys):
     result = run(monkeypatch, capsys, iam_account.main, SUSPEND, fake, diff=True)
     assert result["account"]["active"] is False and fake.users[U1]["active"] is False
     assert result["account"]["labels"] == fake.labels[U1] == [{"name": "gridsec.suspended", "value": "INC-1"}]
+
+
+def test_active_account_keeps_a_label_of_another_incident(monkeypatch, capsys):
+    fake = lab()
+    fake.labels[U1] = [{"name": "gridsec.suspended", "value": "INC-OTHER"}]
+    result = run(monkeypatch, capsys, iam_account.main, {"username": "alice", "state": "active", "incident_id": "INC-1"},
+                 fake)
+    assert result["failed"] is True and "INC-OTHER" in result["msg"] and "force=true" in result["msg"], result
+    assert fake.writes() == [] and fake.labels[U1] == [{"name": "gridsec.suspended", "value": "INC-OTHER"}]
+    forced = run(monkeypatch, capsys, iam_account.main, {"username": "alice", "state": "active", "incident_id": "INC-1",
+                                                         "force": True}, fake)
+    assert forced["changed"] is True and fake.labels[U1] == [] and fake.users[U1]["active"] is True

@@ -29,6 +29,7 @@ __metaclass__ = type
 import base64
 import datetime
 import json
+import re
 import time
 
 try:
@@ -57,6 +58,8 @@ TOKEN_REFRESH_MARGIN = 60
 # Bound on the list/delete rounds of one revocation (each round deletes up to 20 tokens): 5000 rounds = 100,000
 # tokens of one account. Beyond this something is wrong (the server keeps listing what it says it deleted).
 MAX_REVOKE_ROUNDS = 5000
+_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")  # ASCII digits only (str.isdigit accepts other scripts' digits)
+_TOKEN_ID = re.compile(r"^[0-9]+$")
 # Deletion passes repeated when the count read after a pass still finds tokens (issued while revoking).
 REVOKE_RETRIES = 2
 
@@ -73,11 +76,17 @@ def parse_expiration(value):
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value) / 1000.0 if value > 1e11 else float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            return None
+        if number != number or number in (float("inf"), float("-inf")):
+            return None
+        return number / 1000.0 if number > 1e11 else number
     text = str(value).strip()
     if not text:
         return None
-    if text.lstrip("-").replace(".", "", 1).isdigit():
+    if _NUMBER.match(text):
         return parse_expiration(float(text))
     if text.endswith("Z"):
         text = text[:-1] + "+0000"
@@ -94,7 +103,10 @@ def parse_expiration(value):
 def epoch_to_iso(seconds):
     if seconds is None:
         return None
-    return datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, ValueError, OSError, TypeError):
+        return None  # a date no calendar holds (year beyond 9999): reported as unknown
 
 
 def describe_error_body(status, body, content_type=""):
@@ -308,7 +320,15 @@ class IamClient(object):
 
     def _finder(self, path, params, operation):
         _status, data = self.call("GET", path, operation, params=params)
-        return list(self._list_body(data, operation).get("Resources") or [])
+        items = list(self._list_body(data, operation).get("Resources") or [])
+        self._check_users(items, operation)
+        return items
+
+    def _check_users(self, items, operation):
+        for item in items:
+            if not isinstance(item, dict):
+                raise RemoteError("%s: reply is not a list of SCIM users (an item is %s)"
+                                  % (operation, type(item).__name__), server=self.server_label, operation=operation)
 
     def find_by_username(self, username):
         return self._finder("/iam/account/find/byusername", {"username": username}, "find account by username")
@@ -338,6 +358,7 @@ class IamClient(object):
             _status, data = self.call("GET", path, operation, params=page_params)
             data = self._list_body(data, operation)
             items = data.get("Resources") or []
+            self._check_users(items, operation)
             for item in items:
                 key = item.get("id") if isinstance(item, dict) else None
                 if key not in seen:
@@ -362,7 +383,7 @@ class IamClient(object):
         _status, data = self.call("GET", "/iam/account/%s/labels" % quote(uuid, safe=""), "read labels")
         if data is None:
             return []
-        if not isinstance(data, list):
+        if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
             raise RemoteError("read labels: reply is not a list of labels", server=self.server_label,
                               operation="GET /iam/account/%s/labels" % uuid)
         return data
@@ -394,7 +415,7 @@ class IamClient(object):
         # The only way this client builds a token DELETE: a positive integer id, so the id-less DELETE on the
         # listing (which deletes every token of the instance) cannot be produced from an empty or odd id.
         if isinstance(token_id, bool) or not isinstance(token_id, int):
-            if isinstance(token_id, str) and token_id.strip().isdigit():
+            if isinstance(token_id, str) and _TOKEN_ID.match(token_id.strip()):
                 token_id = int(token_id.strip())
             else:
                 raise RemoteError("token id %r is not a number: not deleting" % (token_id,), server=self.server_label,
@@ -501,23 +522,40 @@ class IamClient(object):
         return {"deleted": done, "latest_exp": latest, "remaining": remaining}
 
 
+def _member(data, key, kind, what):
+    value = data.get(key)
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        raise RemoteError("reply is not a SCIM user: %s is %s, not %s" % (what, type(value).__name__, kind.__name__))
+    return value
+
+
+def user_extension(user):
+    """The IndigoUser extension of a SCIM user (a dict; RemoteError when the reply is not a SCIM user)."""
+    if not isinstance(user, dict):
+        raise RemoteError("reply is not a SCIM user (%s)" % type(user).__name__)
+    return _member(user, INDIGO_USER_SCHEMA, dict, "the IndigoUser extension")
+
+
 def user_summary(user):
     """The parts of a SCIM user the modules return (no secrets: SCIM never returns a password)."""
-    ext = user.get(INDIGO_USER_SCHEMA) or {}
-    emails = [e.get("value") for e in (user.get("emails") or []) if isinstance(e, dict)]
+    ext = user_extension(user)
+    certificates = _member(ext, "certificates", list, "certificates")
+    emails = [e.get("value") for e in _member(user, "emails", list, "emails") if isinstance(e, dict)]
     return {
         "uuid": user.get("id"),
         "username": user.get("userName"),
         "active": user.get("active"),
-        "name": (user.get("name") or {}).get("formatted"),
+        "name": _member(user, "name", dict, "name").get("formatted"),
         "emails": emails,
-        "certificate_subjects": [c.get("subjectDn") for c in (ext.get("certificates") or []) if isinstance(c, dict)],
+        "certificate_subjects": [c.get("subjectDn") for c in certificates if isinstance(c, dict)],
         "certificates": [{"subject": c.get("subjectDn"), "issuer": c.get("issuerDn")}
-                         for c in (ext.get("certificates") or []) if isinstance(c, dict)],
+                         for c in certificates if isinstance(c, dict)],
         "oidc_ids": [{"issuer": o.get("issuer"), "subject": o.get("subject")}
-                     for o in (ext.get("oidcIds") or []) if isinstance(o, dict)],
-        "groups": [g.get("display") for g in (user.get("groups") or []) if isinstance(g, dict)],
+                     for o in _member(ext, "oidcIds", list, "oidcIds") if isinstance(o, dict)],
+        "groups": [g.get("display") for g in _member(user, "groups", list, "groups") if isinstance(g, dict)],
     }
 
 
-__all__ = ["IamClient", "GridsecError", "user_summary", "parse_expiration", "epoch_to_iso", "describe_error_body"]
+__all__ = ["IamClient", "GridsecError", "user_summary", "user_extension", "parse_expiration", "epoch_to_iso", "describe_error_body"]

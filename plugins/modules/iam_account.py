@@ -522,6 +522,8 @@ def _revoked(deleted):
 
 
 def _label_text(label):
+    if not isinstance(label, dict):
+        raise RemoteError("reply is not a list of labels (an item is %s)" % type(label).__name__)
     text = label.get("name", "")
     if label.get("prefix"):
         text = "%s/%s" % (label["prefix"], text)

@@ -22,7 +22,9 @@ from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTrans
 from ansible_collections.gridsec.ops.plugins.module_utils._iam_client import (
     IamClient,
     describe_error_body,
+    epoch_to_iso,
     parse_expiration,
+    user_summary,
 )
 from ansible_collections.gridsec.ops.tests.unit.plugins.modules.iam_fake import FakeIam, make_user
 
@@ -202,7 +204,7 @@ def test_server_that_keeps_listing_deleted_tokens_is_stopped():
     assert "still listed" in str(info.value)
 
 
-@pytest.mark.parametrize("bad", [None, "", " ", "1/..", -1, 0, True, "abc"])
+@pytest.mark.parametrize("bad", [None, "", " ", "1/..", -1, 0, True, "abc", "\u00b2", "\u0663", "1\u00b9"])
 def test_token_delete_never_builds_an_id_less_url(bad):
     fake = FakeIam()
     with pytest.raises(RemoteError):
@@ -306,3 +308,47 @@ def test_token_reply_that_is_not_json_is_never_quoted():
     assert "leaked-token-value" not in text and "eyJhbGciOiJSUzI1NiJ9" not in text
     assert "not JSON" in text and "HTTP 200" in text and "%d bytes" % len(body) in text
     assert "application/json" in text and "POST /token" in text
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "\u0663\u0664", "1\u00b2", "-\u00b9", "\u0661.\u0662"])
+def test_parse_expiration_other_scripts_digits_are_unreadable_not_a_traceback(value):
+    assert parse_expiration(value) is None
+
+
+@pytest.mark.parametrize("value", [10 ** 400, "9" * 400, 1e300, -1e300, float("nan"), 10 ** 20])
+def test_huge_expiration_is_unknown_not_a_traceback(value):
+    assert epoch_to_iso(parse_expiration(value)) is None
+
+
+def test_revoke_with_odd_expirations_and_ids_fails_cleanly():
+    fake = FakeIam([make_user(U1, "alice")])
+    fake.add_token("access", "alice", 10 ** 400)
+    result = client_for(fake).revoke_tokens("access", "alice")
+    assert result["deleted"][0]["expiration"] is None and fake.token_count("alice") == 0
+
+
+@pytest.mark.parametrize("reply", [["not a user"], [1], [None]])
+def test_finder_items_that_are_not_users_are_remote_errors(reply):
+    fake = FakeIam([make_user(U1, "alice")])
+    fake.fail[("GET", "/iam/account/find/byusername")] = (200, {"totalResults": 1, "Resources": reply}, None)
+    with pytest.raises(RemoteError) as info:
+        client_for(fake).find_by_username("alice")
+    assert "not a list of SCIM users" in str(info.value)
+
+
+@pytest.mark.parametrize("user", ["x", {"id": "u", "name": "Alice"}, {"id": "u", "emails": "a@b"},
+                                  {"id": "u", "urn:indigo-dc:scim:schemas:IndigoUser": []},
+                                  {"id": "u", "urn:indigo-dc:scim:schemas:IndigoUser": {"certificates": "CN=x"}},
+                                  {"id": "u", "groups": {"display": "g"}}])
+def test_user_summary_of_odd_replies_is_a_remote_error(user):
+    with pytest.raises(RemoteError) as info:
+        user_summary(user)
+    assert "reply is not a SCIM user" in str(info.value)
+
+
+def test_labels_that_are_not_dicts_are_a_remote_error():
+    fake = FakeIam([make_user(U1, "alice")])
+    fake.fail[("GET", "/iam/account/%s/labels" % U1)] = (200, ["gridsec.suspended"], None)
+    with pytest.raises(RemoteError) as info:
+        client_for(fake).get_labels(U1)
+    assert "not a list of labels" in str(info.value)

@@ -294,3 +294,13 @@ def test_active_account_keeps_a_label_of_another_incident(monkeypatch, capsys):
     forced = run(monkeypatch, capsys, iam_account.main, {"username": "alice", "state": "active", "incident_id": "INC-1",
                                                          "force": True}, fake)
     assert forced["changed"] is True and fake.labels[U1] == [] and fake.users[U1]["active"] is True
+
+
+def test_dn_scan_over_odd_users_fails_cleanly(monkeypatch, capsys):
+    bad = make_user(U2, "bob")
+    bad["urn:indigo-dc:scim:schemas:IndigoUser"]["certificates"] = "CN=Alice Doe"
+    fake = FakeIam([make_user(U1, "alice"), bad])
+    fake.fail[("GET", "/iam/account/find/bycertsubject")] = (200, {"Resources": []}, None)  # no exact match: scan
+    result = run(monkeypatch, capsys, iam_account.main, {"dn": DN_SLASH, "incident_id": "I"}, fake)
+    assert result["failed"] is True and "reply is not a SCIM user" in result["msg"], result
+    assert "Traceback" not in json.dumps(result) and fake.writes() == []

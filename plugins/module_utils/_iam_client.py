@@ -348,10 +348,13 @@ class IamClient(object):
 
     def iter_users(self):
         """Every SCIM user (``/scim/Users``, 100 per page), each once even if the listing shifts between pages."""
-        return self._paged_scim("/scim/Users", {}, "list accounts")
+        return self._paged_scim("/scim/Users", {}, "list accounts", consistent=True)
 
-    def _paged_scim(self, path, params, operation):
-        found, seen, start = [], set(), 1
+    def _paged_scim(self, path, params, operation, consistent=False):
+        """Every item of a paged SCIM listing. ``consistent``: fail when the listing changed while it was read (a
+        page's ``totalResults`` differs from the first one, or the distinct ids seen differ from it): an account
+        may have been skipped, since ``/scim/Users`` pages by offset in no guaranteed order."""
+        found, seen, start, totals = [], set(), 1, []
         while True:
             page_params = dict(params)
             page_params.update({"count": SCIM_PAGE, "startIndex": start})
@@ -365,8 +368,14 @@ class IamClient(object):
                     seen.add(key)
                     found.append(item)
             total = data.get("totalResults")
+            totals.append(total)
             start += len(items)
             if not items or (isinstance(total, int) and start > total):
+                if consistent and (len(set(totals)) != 1 or total != len(seen)):
+                    raise RemoteError("%s: the account list changed while it was read (IAM counted %s, %d distinct "
+                                      "accounts were seen); re-run" % (operation, "/".join(str(t) for t in totals),
+                                                                       len(seen)),
+                                      server=self.server_label, operation="GET %s" % path)
                 return found
 
     def set_active(self, uuid, active):

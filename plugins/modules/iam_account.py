@@ -65,6 +65,11 @@ options:
       - Subject DN of a certificate linked to the account, in OpenSSL slash form or RFC 2253. IAM's finder is asked
         with the RFC 2253 form; when it finds nothing, the accounts are scanned and their certificate subjects
         compared semantically (the same DN written differently matches).
+      - The finder's exact match is used first, and alone (one call instead of a scan of every account). When it
+        finds an account, another account that stores the same DN spelled differently (other spacing, case or
+        escaping) is not looked for, so that case is not reported as ambiguous. Select by O(uuid) when in doubt.
+      - The scan reads C(/scim/Users) page by page; when the list changes while it is read (an account added,
+        removed or reordered), the task fails and asks to be re-run rather than risk missing an account.
     type: str
   issuer:
     description:

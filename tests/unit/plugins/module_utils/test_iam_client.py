@@ -352,3 +352,36 @@ def test_labels_that_are_not_dicts_are_a_remote_error():
     with pytest.raises(RemoteError) as info:
         client_for(fake).get_labels(U1)
     assert "not a list of labels" in str(info.value)
+
+
+def _many_users(n):
+    return FakeIam([make_user("%08d-0000-0000-0000-000000000000" % i, "user%d" % i) for i in range(n)])
+
+
+def test_user_listing_that_shrinks_while_read_fails():
+    fake = _many_users(150)
+
+    def delete_one(method, path, params):  # an account deleted between the pages: a later one shifts into page 1
+        if path == "/scim/Users" and params.get("startIndex") == 101 and len(fake.users) == 150:
+            del fake.users[next(iter(fake.users))]
+    fake.on_request = delete_one
+    with pytest.raises(RemoteError) as info:
+        client_for(fake).iter_users()
+    assert "changed while it was read" in str(info.value) and "re-run" in str(info.value)
+
+
+def test_user_listing_reordered_while_read_fails():
+    fake = _many_users(150)
+
+    def reorder(method, path, params):  # another order on the second page: some accounts seen twice, some never
+        if path == "/scim/Users" and params.get("startIndex") == 101:
+            fake.users = dict(reversed(list(fake.users.items())))
+    fake.on_request = reorder
+    with pytest.raises(RemoteError) as info:
+        client_for(fake).iter_users()
+    assert "changed while it was read" in str(info.value)
+
+
+def test_stable_user_listing_reads_every_account_once():
+    fake = _many_users(150)
+    assert len(client_for(fake).iter_users()) == 150

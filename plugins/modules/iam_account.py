@@ -205,8 +205,10 @@ revoked:
       type: str
 live_tokens:
   description:
-    - The live-token window after the run, as IAM lists it (unexpired tokens only). Zero tokens after a
-      successful revocation; non-zero when O(revoke_tokens=false), on restore, or when revocation failed.
+    - The live-token window after the run, as IAM lists it (unexpired tokens only). After a revocation these are
+      the counts IAM answers when asked again after the deletions (a token issued meanwhile, for example by token
+      exchange, is deleted in up to two more passes; if tokens still remain the task warns and fails with these
+      counts). Non-zero when O(revoke_tokens=false), on restore, or when revocation failed.
   returned: when one account was selected
   type: dict
   contains:

@@ -567,4 +567,5 @@ def user_summary(user):
     }
 
 
-__all__ = ["IamClient", "GridsecError", "user_summary", "user_extension", "parse_expiration", "epoch_to_iso", "describe_error_body"]
+__all__ = ["IamClient", "GridsecError", "user_summary", "user_extension", "parse_expiration", "epoch_to_iso",
+           "describe_error_body"]

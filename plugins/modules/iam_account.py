@@ -485,7 +485,8 @@ def _read_back(module, client, account, plan, name, incident, after_labels):
                     patches[-1]["op"], account["username"], uuid,
                     "no such account" if user is None else "active=%s" % user_summary(user)["active"],
                     "suspended" if not wanted else "restored", _done_text(plan)),
-                server=client.server_label, operation="PATCH /scim/Users/%s (%s account)" % (uuid, patches[-1]["op"]))
+                server=client.server_label,
+                operation="PATCH /scim/Users/%s (%s account)" % (uuid, patches[-1]["op"]))
         account = user_summary(user)
     label_ops = [op for op in plan if op["op"] in ("set_label", "delete_label")]
     if label_ops:
@@ -500,8 +501,8 @@ def _read_back(module, client, account, plan, name, incident, after_labels):
             problem = None
         if problem:
             raise RemoteError("IAM answered the %s on account %s (%s) with success, but reading the labels back "
-                              "shows: %s (writes done: %s)" % (label_ops[-1]["op"], account["username"], uuid, problem,
-                                                               _done_text(plan)),
+                              "shows: %s (writes done: %s)"
+                              % (label_ops[-1]["op"], account["username"], uuid, problem, _done_text(plan)),
                               server=client.server_label, operation="%s /iam/account/%s/labels" % (
                                   "PUT" if label_ops[-1]["op"] == "set_label" else "DELETE", uuid))
         if after_labels is not None:

@@ -16,8 +16,9 @@ alternating in each round, after the lab is reset to the same state:
 
 Both take one client-credentials token for the whole run. The IAM calls of each side are counted in the lab's
 request log and compared with the target: 1 finder + 1 label + 1 PATCH + ceil(tokens/20) list pages (per token
-kind, at least one) + one DELETE per token, per account. Then ``--module-accounts`` accounts are suspended by the
-real module (``ansible-playbook``, one task per account with a loop) and its calls per account are counted the
+kind, at least one) + 1 count read per token kind (after the deletions) + one DELETE per token + 1 read of the
+account + 1 read of its labels (after the writes), per account. Then ``--module-accounts`` accounts are suspended by
+the real module (``ansible-playbook``, one task per account with a loop) and its calls per account are counted the
 same way. The lab state is read back after each side (every account inactive, labelled, without tokens).
 
 Writes bench/results-iam.md and bench/results-iam.json (ratios of one run; nothing here is a test).
@@ -56,6 +57,8 @@ def suspend_ours(client, username, incident):
     client.set_active(uuid, False)
     for kind in ("refresh", "access"):
         client.revoke_tokens(kind, username)
+    client.get_user(uuid)  # the module reads the account and its labels back after the writes
+    client.get_labels(uuid)
 
 
 class Raw(object):
@@ -105,6 +108,13 @@ class Raw(object):
                     self.call("DELETE", "/iam/api/%s-tokens/%d" % (kind, item["id"]))
                 if not items or page["totalResults"] <= len(items):
                     break
+            # the count read back after the deletions (the module reports it, and repeats while tokens remain)
+            q = urllib.parse.urlencode({"userId": username, "count": 0, "startIndex": 1})
+            if self.call("GET", "/iam/api/%s-tokens?%s" % (kind, q))[1]["totalResults"]:
+                raise RuntimeError("%s tokens of %s remain" % (kind, username))
+        if self.call("GET", "/scim/Users/%s" % uuid, headers={"Accept": "application/scim+json"})[1]["active"]:
+            raise RuntimeError("%s is still active" % username)
+        self.call("GET", "/iam/account/%s/labels" % uuid)
 
 
 class LabProcess(object):
@@ -206,7 +216,8 @@ def check_state(lab, accounts):
 def target_calls(accounts, tokens):
     per_kind = tokens // 2
     pages = 2 * max(1, math.ceil(per_kind / 20))
-    return accounts * (1 + 1 + 1 + pages + tokens)
+    # 2 + 2: the count read back per token kind; the account and its labels read back after the writes
+    return accounts * (1 + 1 + 1 + pages + 2 + tokens + 2)
 
 
 def run_module(lab, names, workdir):
@@ -308,8 +319,9 @@ def main():
         % (args.accounts, args.tokens, args.tokens // 2, args.tokens // 2, args.rounds), "",
         "| | ours (IamClient) | stdlib (http.client) |", "|---|---|---|",
         "| IAM calls (without the one token request) | %d | %d |" % (ours_total, raw_total),
-        "| target: accounts x (1 finder + 1 label + 1 PATCH + pages + 1 DELETE per token) | %d | %d |"
-        % (target, target),
+        "| target: accounts x (1 finder + 1 label + 1 PATCH + pages + 1 count read per kind + 1 DELETE per token "
+        "+ 2 read-backs) "
+        "| %d | %d |" % (target, target),
         "| token requests (POST /token) | %d | %d |"
         % (calls["ours"].get("POST /token", 0), calls["stdlib"].get("POST /token", 0)),
         "| median time (s) | %.2f | %.2f |" % (med["ours"], med["stdlib"]),

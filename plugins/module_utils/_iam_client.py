@@ -29,6 +29,7 @@ __metaclass__ = type
 import base64
 import datetime
 import json
+import re
 import time
 
 try:
@@ -57,6 +58,10 @@ TOKEN_REFRESH_MARGIN = 60
 # Bound on the list/delete rounds of one revocation (each round deletes up to 20 tokens): 5000 rounds = 100,000
 # tokens of one account. Beyond this something is wrong (the server keeps listing what it says it deleted).
 MAX_REVOKE_ROUNDS = 5000
+_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")  # ASCII digits only (str.isdigit accepts other scripts' digits)
+_TOKEN_ID = re.compile(r"^[0-9]+$")
+# Deletion passes repeated when the count read after a pass still finds tokens (issued while revoking).
+REVOKE_RETRIES = 2
 
 
 def _to_text(data):
@@ -71,11 +76,17 @@ def parse_expiration(value):
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value) / 1000.0 if value > 1e11 else float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            return None
+        if number != number or number in (float("inf"), float("-inf")):
+            return None
+        return number / 1000.0 if number > 1e11 else number
     text = str(value).strip()
     if not text:
         return None
-    if text.lstrip("-").replace(".", "", 1).isdigit():
+    if _NUMBER.match(text):
         return parse_expiration(float(text))
     if text.endswith("Z"):
         text = text[:-1] + "+0000"
@@ -92,7 +103,10 @@ def parse_expiration(value):
 def epoch_to_iso(seconds):
     if seconds is None:
         return None
-    return datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        return datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, ValueError, OSError, TypeError):
+        return None  # a date no calendar holds (year beyond 9999): reported as unknown
 
 
 def describe_error_body(status, body, content_type=""):
@@ -179,7 +193,13 @@ class IamClient(object):
             text = describe_error_body(reply.status, reply.body, reply.content_type)
             raise RemoteError(self.redact("token request refused: %s" % text), server=self.server_label,
                               operation=operation, details={"status": reply.status})
-        data = self._json(reply, operation)
+        # The reply body holds the access token: never quote it, even when it does not parse
+        try:
+            data = json.loads(_to_text(reply.body).strip())
+        except ValueError:
+            raise RemoteError("token reply is not JSON (HTTP %s, %d bytes, content type %s; body not shown: it may "
+                              "hold a token)" % (reply.status, len(reply.body or b""), reply.content_type or "none"),
+                              server=self.server_label, operation=operation, details={"status": reply.status})
         token = data.get("access_token") if isinstance(data, dict) else None
         if not token:
             raise RemoteError("token reply without access_token", server=self.server_label, operation=operation,
@@ -300,7 +320,15 @@ class IamClient(object):
 
     def _finder(self, path, params, operation):
         _status, data = self.call("GET", path, operation, params=params)
-        return list(self._list_body(data, operation).get("Resources") or [])
+        items = list(self._list_body(data, operation).get("Resources") or [])
+        self._check_users(items, operation)
+        return items
+
+    def _check_users(self, items, operation):
+        for item in items:
+            if not isinstance(item, dict):
+                raise RemoteError("%s: reply is not a list of SCIM users (an item is %s)"
+                                  % (operation, type(item).__name__), server=self.server_label, operation=operation)
 
     def find_by_username(self, username):
         return self._finder("/iam/account/find/byusername", {"username": username}, "find account by username")
@@ -320,24 +348,34 @@ class IamClient(object):
 
     def iter_users(self):
         """Every SCIM user (``/scim/Users``, 100 per page), each once even if the listing shifts between pages."""
-        return self._paged_scim("/scim/Users", {}, "list accounts")
+        return self._paged_scim("/scim/Users", {}, "list accounts", consistent=True)
 
-    def _paged_scim(self, path, params, operation):
-        found, seen, start = [], set(), 1
+    def _paged_scim(self, path, params, operation, consistent=False):
+        """Every item of a paged SCIM listing. ``consistent``: fail when the listing changed while it was read (a
+        page's ``totalResults`` differs from the first one, or the distinct ids seen differ from it): an account
+        may have been skipped, since ``/scim/Users`` pages by offset in no guaranteed order."""
+        found, seen, start, totals = [], set(), 1, []
         while True:
             page_params = dict(params)
             page_params.update({"count": SCIM_PAGE, "startIndex": start})
             _status, data = self.call("GET", path, operation, params=page_params)
             data = self._list_body(data, operation)
             items = data.get("Resources") or []
+            self._check_users(items, operation)
             for item in items:
                 key = item.get("id") if isinstance(item, dict) else None
                 if key not in seen:
                     seen.add(key)
                     found.append(item)
             total = data.get("totalResults")
+            totals.append(total)
             start += len(items)
             if not items or (isinstance(total, int) and start > total):
+                if consistent and (len(set(totals)) != 1 or total != len(seen)):
+                    raise RemoteError("%s: the account list changed while it was read (IAM counted %s, %d distinct "
+                                      "accounts were seen); re-run" % (operation, "/".join(str(t) for t in totals),
+                                                                       len(seen)),
+                                      server=self.server_label, operation="GET %s" % path)
                 return found
 
     def set_active(self, uuid, active):
@@ -354,7 +392,7 @@ class IamClient(object):
         _status, data = self.call("GET", "/iam/account/%s/labels" % quote(uuid, safe=""), "read labels")
         if data is None:
             return []
-        if not isinstance(data, list):
+        if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
             raise RemoteError("read labels: reply is not a list of labels", server=self.server_label,
                               operation="GET /iam/account/%s/labels" % uuid)
         return data
@@ -386,7 +424,7 @@ class IamClient(object):
         # The only way this client builds a token DELETE: a positive integer id, so the id-less DELETE on the
         # listing (which deletes every token of the instance) cannot be produced from an empty or odd id.
         if isinstance(token_id, bool) or not isinstance(token_id, int):
-            if isinstance(token_id, str) and token_id.strip().isdigit():
+            if isinstance(token_id, str) and _TOKEN_ID.match(token_id.strip()):
                 token_id = int(token_id.strip())
             else:
                 raise RemoteError("token id %r is not a number: not deleting" % (token_id,), server=self.server_label,
@@ -416,7 +454,10 @@ class IamClient(object):
     def count_tokens(self, kind, username):
         data = self.token_page(kind, username, start=1, count=0)
         total = data.get("totalResults")
-        return int(total) if isinstance(total, int) else len(data.get("Resources") or [])
+        if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+            raise RemoteError("count %s tokens: reply has no totalResults count (%r)" % (kind, total),
+                              server=self.server_label, operation="GET %s" % self._token_list_path(kind))
+        return total
 
     def list_tokens(self, kind, username):
         """Every listed (unexpired) ``kind`` token of ``username``, each once (paged by increasing startIndex:
@@ -442,61 +483,89 @@ class IamClient(object):
         return status != 404
 
     def revoke_tokens(self, kind, username, done=None):
-        """Delete every ``kind`` token of ``username``, by id.
+        """Delete every ``kind`` token of ``username``, by id, then count what IAM still lists.
 
         Pages from ``startIndex=1`` again after each page (deleting shifts later tokens down; an increasing index
-        would skip them) and stops when a page held everything the server counted, so the calls are
-        ⌈tokens/20⌉ list pages (at least one) and one DELETE per token. ``done`` (a list) receives a dict per
-        deleted token as it goes, so a failure half-way still says what was revoked.
-        Returns ``{"deleted": [...], "latest_exp": epoch|None, "remaining": n}``; ``remaining`` is what the
-        server's last listing counted beyond what was deleted (0 when the last page held all of them).
+        would skip them) until a page held everything the server counted, then reads the count back (``count=0``,
+        one call): a token issued meanwhile (IAM's token exchange does not check that the account is active) is
+        seen there. While tokens remain, the deletion is repeated, at most ``REVOKE_RETRIES`` more times. So the
+        calls are ⌈tokens/20⌉ list pages (at least one), one DELETE per token and one count read.
+        ``done`` (a list) receives a dict per deleted token as it goes, so a failure half-way still says what was
+        revoked. Returns ``{"deleted": [...], "latest_exp": epoch|None, "remaining": n}``; ``remaining`` is the
+        count IAM answered last (0 when nothing is left).
         """
         done = [] if done is None else done
         deleted_ids = set()
         latest = None
-        for _round in range(MAX_REVOKE_ROUNDS):
-            data = self.token_page(kind, username, start=1)
-            items = [item for item in (data.get("Resources") or []) if isinstance(item, dict)]
-            total = data.get("totalResults")
-            if not items:
-                return {"deleted": done, "latest_exp": latest, "remaining": 0}
-            again = [item.get("id") for item in items if item.get("id") in deleted_ids]
-            if again:
-                raise RemoteError("%s tokens %s of %s are still listed after IAM answered their deletion"
-                                  % (kind, ", ".join(str(i) for i in again), username), server=self.server_label,
-                                  operation="revoke %s tokens" % kind)
-            for item in items:
-                exp = parse_expiration(item.get("expiration"))
-                existed = self.delete_token(kind, item.get("id"))
-                deleted_ids.add(item.get("id"))
-                if exp is not None and (latest is None or exp > latest):
-                    latest = exp
-                done.append({"op": "delete_token", "kind": kind, "id": item.get("id"),
-                             "expiration": epoch_to_iso(exp), "existed": existed})
-            if isinstance(total, int) and total <= len(items):
-                return {"deleted": done, "latest_exp": latest, "remaining": 0}
-        raise RemoteError("more than %d rounds of %s token deletion for %s: stopped"
-                          % (MAX_REVOKE_ROUNDS, kind, username),
-                          server=self.server_label, operation="revoke %s tokens" % kind)
+        rounds = 0
+        for _attempt in range(1 + REVOKE_RETRIES):
+            while True:
+                rounds += 1
+                if rounds > MAX_REVOKE_ROUNDS:
+                    raise RemoteError("more than %d rounds of %s token deletion for %s: stopped"
+                                      % (MAX_REVOKE_ROUNDS, kind, username),
+                                      server=self.server_label, operation="revoke %s tokens" % kind)
+                data = self.token_page(kind, username, start=1)
+                items = [item for item in (data.get("Resources") or []) if isinstance(item, dict)]
+                total = data.get("totalResults")
+                if not items:
+                    break
+                again = [item.get("id") for item in items if item.get("id") in deleted_ids]
+                if again:
+                    raise RemoteError("%s tokens %s of %s are still listed after IAM answered their deletion"
+                                      % (kind, ", ".join(str(i) for i in again), username),
+                                      server=self.server_label, operation="revoke %s tokens" % kind)
+                for item in items:
+                    exp = parse_expiration(item.get("expiration"))
+                    existed = self.delete_token(kind, item.get("id"))
+                    deleted_ids.add(item.get("id"))
+                    if exp is not None and (latest is None or exp > latest):
+                        latest = exp
+                    done.append({"op": "delete_token", "kind": kind, "id": item.get("id"),
+                                 "expiration": epoch_to_iso(exp), "existed": existed})
+                if isinstance(total, int) and not isinstance(total, bool) and total <= len(items):
+                    break
+            remaining = self.count_tokens(kind, username)
+            if not remaining:
+                break
+        return {"deleted": done, "latest_exp": latest, "remaining": remaining}
+
+
+def _member(data, key, kind, what):
+    value = data.get(key)
+    if value is None:
+        return kind()
+    if not isinstance(value, kind):
+        raise RemoteError("reply is not a SCIM user: %s is %s, not %s" % (what, type(value).__name__, kind.__name__))
+    return value
+
+
+def user_extension(user):
+    """The IndigoUser extension of a SCIM user (a dict; RemoteError when the reply is not a SCIM user)."""
+    if not isinstance(user, dict):
+        raise RemoteError("reply is not a SCIM user (%s)" % type(user).__name__)
+    return _member(user, INDIGO_USER_SCHEMA, dict, "the IndigoUser extension")
 
 
 def user_summary(user):
     """The parts of a SCIM user the modules return (no secrets: SCIM never returns a password)."""
-    ext = user.get(INDIGO_USER_SCHEMA) or {}
-    emails = [e.get("value") for e in (user.get("emails") or []) if isinstance(e, dict)]
+    ext = user_extension(user)
+    certificates = _member(ext, "certificates", list, "certificates")
+    emails = [e.get("value") for e in _member(user, "emails", list, "emails") if isinstance(e, dict)]
     return {
         "uuid": user.get("id"),
         "username": user.get("userName"),
         "active": user.get("active"),
-        "name": (user.get("name") or {}).get("formatted"),
+        "name": _member(user, "name", dict, "name").get("formatted"),
         "emails": emails,
-        "certificate_subjects": [c.get("subjectDn") for c in (ext.get("certificates") or []) if isinstance(c, dict)],
+        "certificate_subjects": [c.get("subjectDn") for c in certificates if isinstance(c, dict)],
         "certificates": [{"subject": c.get("subjectDn"), "issuer": c.get("issuerDn")}
-                         for c in (ext.get("certificates") or []) if isinstance(c, dict)],
+                         for c in certificates if isinstance(c, dict)],
         "oidc_ids": [{"issuer": o.get("issuer"), "subject": o.get("subject")}
-                     for o in (ext.get("oidcIds") or []) if isinstance(o, dict)],
-        "groups": [g.get("display") for g in (user.get("groups") or []) if isinstance(g, dict)],
+                     for o in _member(ext, "oidcIds", list, "oidcIds") if isinstance(o, dict)],
+        "groups": [g.get("display") for g in _member(user, "groups", list, "groups") if isinstance(g, dict)],
     }
 
 
-__all__ = ["IamClient", "GridsecError", "user_summary", "parse_expiration", "epoch_to_iso", "describe_error_body"]
+__all__ = ["IamClient", "GridsecError", "user_summary", "user_extension", "parse_expiration", "epoch_to_iso",
+           "describe_error_body"]

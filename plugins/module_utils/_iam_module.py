@@ -21,7 +21,7 @@ from ansible.module_utils.basic import env_fallback
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, dn_key, parse_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import RemoteError
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport, validate_tls_options
-from ansible_collections.gridsec.ops.plugins.module_utils._iam_client import ADMIN_SCOPES, INDIGO_USER_SCHEMA, IamClient
+from ansible_collections.gridsec.ops.plugins.module_utils._iam_client import ADMIN_SCOPES, IamClient, user_extension
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import GridsecModule, jsonable
 
 IAM_SPEC = dict(
@@ -132,8 +132,11 @@ def check_selector(params):
 
 
 def _cert_matches(user, dn):
-    ext = user.get(INDIGO_USER_SCHEMA) or {}
-    for cert in ext.get("certificates") or []:
+    ext = user_extension(user)
+    certificates = ext.get("certificates") or []
+    if not isinstance(certificates, list):
+        raise RemoteError("reply is not a SCIM user: certificates is %s, not a list" % type(certificates).__name__)
+    for cert in certificates:
         subject = cert.get("subjectDn") if isinstance(cert, dict) else None
         if not subject:
             continue
@@ -177,8 +180,11 @@ def find_accounts(client, params):
         return ([user] if user else []), "sub of this IAM (account UUID)"
     found = []
     for user in client.iter_users():
-        ext = user.get(INDIGO_USER_SCHEMA) or {}
-        for oidc in ext.get("oidcIds") or []:
+        ext = user_extension(user)
+        oidc_ids = ext.get("oidcIds") or []
+        if not isinstance(oidc_ids, list):
+            raise RemoteError("reply is not a SCIM user: oidcIds is %s, not a list" % type(oidc_ids).__name__)
+        for oidc in oidc_ids:
             if (isinstance(oidc, dict) and _same_issuer(oidc.get("issuer"), issuer)
                     and oidc.get("subject") == subject):
                 found.append(user)

@@ -65,6 +65,11 @@ options:
       - Subject DN of a certificate linked to the account, in OpenSSL slash form or RFC 2253. IAM's finder is asked
         with the RFC 2253 form; when it finds nothing, the accounts are scanned and their certificate subjects
         compared semantically (the same DN written differently matches).
+      - The finder's exact match is used first, and alone (one call instead of a scan of every account). When it
+        finds an account, another account that stores the same DN spelled differently (other spacing, case or
+        escaping) is not looked for, so that case is not reported as ambiguous. Select by O(uuid) when in doubt.
+      - The scan reads C(/scim/Users) page by page; when the list changes while it is read (an account added,
+        removed or reordered), the task fails and asks to be re-run rather than risk missing an account.
     type: str
   issuer:
     description:
@@ -103,7 +108,8 @@ options:
   force:
     description:
       - With O(state=active), enable the account even when it was not suspended by this module (no
-        O(label_name) label) or was suspended for another O(incident_id).
+        O(label_name) label) or was suspended for another O(incident_id); on an account that is already enabled,
+        remove this module's label even when it names another O(incident_id) (without O(force), that fails).
     type: bool
     default: false
 seealso:
@@ -199,8 +205,10 @@ revoked:
       type: str
 live_tokens:
   description:
-    - The live-token window after the run, as IAM lists it (unexpired tokens only). Zero tokens after a
-      successful revocation; non-zero when O(revoke_tokens=false), on restore, or when revocation failed.
+    - The live-token window after the run, as IAM lists it (unexpired tokens only). After a revocation these are
+      the counts IAM answers when asked again after the deletions (a token issued meanwhile, for example by token
+      exchange, is deleted in up to two more passes; if tokens still remain the task warns and fails with these
+      counts). Non-zero when O(revoke_tokens=false), on restore, or when revocation failed.
   returned: when one account was selected
   type: dict
   contains:
@@ -229,8 +237,13 @@ error:
 
 import re
 
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
-from ansible_collections.gridsec.ops.plugins.module_utils._iam_client import epoch_to_iso, parse_expiration, user_summary
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError, RemoteError
+from ansible_collections.gridsec.ops.plugins.module_utils._iam_client import (
+    REVOKE_RETRIES,
+    epoch_to_iso,
+    parse_expiration,
+    user_summary,
+)
 from ansible_collections.gridsec.ops.plugins.module_utils._iam_module import (
     IamModule,
     check_selector,
@@ -359,6 +372,11 @@ def run(module):
                                      % (module.server_label, username, ours.get("value"), incident),
                                  account=dict(account, labels=labels), requests=module.client_operations(), **result)
             plan.append({"op": "restore", "uuid": uuid})
+        elif ours and incident and ours.get("value") != incident and not params["force"]:
+            module.fail_json(msg="IAM %s: account %s is active but carries this module's label for %r, not for %r: "
+                                 "not removing it. Set force=true to remove it anyway"
+                                 % (module.server_label, username, ours.get("value"), incident),
+                             account=dict(account, labels=labels), requests=module.client_operations(), **result)
         if ours:
             plan.append({"op": "delete_label", "uuid": uuid, "name": name})
             after_labels = [lb for lb in after_labels if lb is not ours]
@@ -376,6 +394,7 @@ def run(module):
                                  "expiration": epoch_to_iso(exp), "existed": True})
 
     deleted = []
+    read_back = account
     if module.check_mode:
         deleted = [op for op in plan if op["op"] == "delete_token"]
         module.done_operations = []
@@ -393,31 +412,39 @@ def run(module):
             module.done_operations.append(op)
         remaining = tokens_before
         if revoke:
+            left = {}
             for kind in ("refresh", "access"):
                 try:
-                    client.revoke_tokens(kind, username, done=module.done_operations)
+                    left[kind] = client.revoke_tokens(kind, username, done=module.done_operations)["remaining"]
                 except GridsecError as err:
                     err.msg = "%s (after %d write(s): %s)" % (err.msg, len(module.done_operations),
                                                               _done_text(module.done_operations))
                     raise
             deleted = [op for op in module.done_operations if op["op"] == "delete_token"]
-            remaining = {}
+            # the counts IAM answered after the deletion (a token issued meanwhile is counted there)
+            remaining = {"access": [None] * left["access"], "refresh": [None] * left["refresh"]}
+            if left["access"] or left["refresh"]:
+                remaining = dict((kind, client.list_tokens(kind, username) if left[kind] else [])
+                                 for kind in ("refresh", "access"))
+                window = _window(remaining)
+                text = ("IAM %s: account %s still has %d access and %d refresh token(s) after %d deletion pass(es) "
+                        "(tokens issued while revoking: IAM's token exchange does not check that the account is "
+                        "active); re-run the task to revoke them" % (module.server_label, username, window["access"],
+                                                                     window["refresh"], 1 + REVOKE_RETRIES))
+                module.warn(text)
+                module.fail_json(msg="%s (list and delete %s tokens: after %d write(s): %s)"
+                                     % (text, "/".join(k for k in ("access", "refresh") if left[k]),
+                                        len(module.done_operations), _done_text(module.done_operations)),
+                                 changed=True, operations=module.done_operations, account=_after_account(
+                                     account, params, module.done_operations, after_labels),
+                                 selected_by=how, live_tokens=window,
+                                 revoked=_revoked(deleted), requests=module.client_operations())
         plan = module.done_operations
+        read_back, after_labels = _read_back(module, client, account, plan, name, incident, after_labels)
 
-    after = dict(account)
-    if params["state"] == "suspended":
-        after["active"] = False
-    elif any(op["op"] == "restore" for op in plan):
-        after["active"] = True
-    if after_labels is not None:
-        after["labels"] = after_labels
+    after = _after_account(read_back, params, plan, after_labels)
     if params["state"] == "active":
         suspended_by = "none" if after["active"] else "other"
-
-    def latest_access(items):
-        values = [parse_expiration(op.get("expiration")) for op in items if op.get("kind") == "access"]
-        values = [v for v in values if v is not None]
-        return epoch_to_iso(max(values)) if values else None
 
     before_tokens = _window(tokens_before) if tokens_before else None
     result.update(
@@ -425,9 +452,7 @@ def run(module):
         account=after,
         suspended_by=suspended_by,
         operations=plan,
-        revoked={"access": len([op for op in deleted if op["kind"] == "access"]),
-                 "refresh": len([op for op in deleted if op["kind"] == "refresh"]),
-                 "valid_offline_until": latest_access(deleted)},
+        revoked=_revoked(deleted),
         live_tokens=_window(remaining),
         requests=module.client_operations(),
     )
@@ -445,7 +470,68 @@ def run(module):
     module.exit_json(**result)
 
 
+def _read_back(module, client, account, plan, name, incident, after_labels):
+    """``(account, labels)`` as IAM holds them after the writes: a 204 is not taken as proof that anything changed.
+    Fails (naming server and operation) when the account's ``active`` or our label is not what was asked."""
+    uuid = account["uuid"]
+    patches = [op for op in plan if op["op"] in ("suspend", "restore")]
+    if patches:
+        wanted = patches[-1]["op"] == "restore"
+        user = client.get_user(uuid)
+        if user is None or user_summary(user)["active"] is not wanted:
+            raise RemoteError(
+                "IAM answered the %s of account %s (%s) with success, but reading it back shows %s: the account was "
+                "not %s (writes done: %s)" % (
+                    patches[-1]["op"], account["username"], uuid,
+                    "no such account" if user is None else "active=%s" % user_summary(user)["active"],
+                    "suspended" if not wanted else "restored", _done_text(plan)),
+                server=client.server_label,
+                operation="PATCH /scim/Users/%s (%s account)" % (uuid, patches[-1]["op"]))
+        account = user_summary(user)
+    label_ops = [op for op in plan if op["op"] in ("set_label", "delete_label")]
+    if label_ops:
+        labels = client.get_labels(uuid)
+        ours = our_label(labels, name)
+        if label_ops[-1]["op"] == "set_label" and (ours is None or ours.get("value") != incident):
+            problem = "label %s=%s is %s" % (name, incident, "missing" if ours is None
+                                               else "there with value %r" % (ours.get("value"),))
+        elif label_ops[-1]["op"] == "delete_label" and ours is not None:
+            problem = "label %s is still there (value %r)" % (name, ours.get("value"))
+        else:
+            problem = None
+        if problem:
+            raise RemoteError("IAM answered the %s on account %s (%s) with success, but reading the labels back "
+                              "shows: %s (writes done: %s)"
+                              % (label_ops[-1]["op"], account["username"], uuid, problem, _done_text(plan)),
+                              server=client.server_label, operation="%s /iam/account/%s/labels" % (
+                                  "PUT" if label_ops[-1]["op"] == "set_label" else "DELETE", uuid))
+        if after_labels is not None:
+            after_labels = labels
+    return account, after_labels
+
+
+def _after_account(account, params, plan, after_labels):
+    after = dict(account)
+    if params["state"] == "suspended":
+        after["active"] = False
+    elif any(op["op"] == "restore" for op in plan):
+        after["active"] = True
+    if after_labels is not None:
+        after["labels"] = after_labels
+    return after
+
+
+def _revoked(deleted):
+    values = [parse_expiration(op.get("expiration")) for op in deleted if op.get("kind") == "access"]
+    values = [v for v in values if v is not None]
+    return {"access": len([op for op in deleted if op["kind"] == "access"]),
+            "refresh": len([op for op in deleted if op["kind"] == "refresh"]),
+            "valid_offline_until": epoch_to_iso(max(values)) if values else None}
+
+
 def _label_text(label):
+    if not isinstance(label, dict):
+        raise RemoteError("reply is not a list of labels (an item is %s)" % type(label).__name__)
     text = label.get("name", "")
     if label.get("prefix"):
         text = "%s/%s" % (label["prefix"], text)

@@ -22,7 +22,9 @@ from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTrans
 from ansible_collections.gridsec.ops.plugins.module_utils._iam_client import (
     IamClient,
     describe_error_body,
+    epoch_to_iso,
     parse_expiration,
+    user_summary,
 )
 from ansible_collections.gridsec.ops.tests.unit.plugins.modules.iam_fake import FakeIam, make_user
 
@@ -148,8 +150,11 @@ def test_revoke_pages_from_start_and_deletes_by_id_only():
     client = client_for(fake)
     result = client.revoke_tokens("access", "alice")
     assert len(result["deleted"]) == 45 and fake.token_count("alice") == 0 and fake.token_count("bob") == 1
-    lists = [r for r in fake.requests if r["method"] == "GET" and r["path"] == "/iam/api/access-tokens"]
+    lists = [r for r in fake.requests if r["method"] == "GET" and r["path"] == "/iam/api/access-tokens"
+             and r["params"]["count"] != 0]
     assert len(lists) == 3  # ceil(45 / 20): the last page held all that remained, no empty page read
+    counts = [r for r in fake.requests if r["method"] == "GET" and r["params"].get("count") == 0]
+    assert len(counts) == 1 and result["remaining"] == 0  # then one count read, after the deletions
     assert all(r["params"]["startIndex"] == 1 and r["params"]["userId"] == "alice" for r in lists)
     assert fake.wiped == []
     assert all(r["path"] != "/iam/api/access-tokens" for r in fake.requests if r["method"] == "DELETE")
@@ -169,7 +174,8 @@ def test_listing_that_grows_between_pages_is_revoked_completely():
     client = client_for(fake)
     result = client.revoke_tokens("refresh", "alice")
     assert fake.token_count("alice") == 0
-    assert len(added) == 2 and len(result["deleted"]) == 25 + len(added)
+    # the third token comes at the count read after the first pass: a second pass deletes it
+    assert len(added) == 3 and len(result["deleted"]) == 25 + len(added) and result["remaining"] == 0
 
 
 def test_reading_listing_that_shifts_between_pages_lists_each_once():
@@ -198,7 +204,7 @@ def test_server_that_keeps_listing_deleted_tokens_is_stopped():
     assert "still listed" in str(info.value)
 
 
-@pytest.mark.parametrize("bad", [None, "", " ", "1/..", -1, 0, True, "abc"])
+@pytest.mark.parametrize("bad", [None, "", " ", "1/..", -1, 0, True, "abc", "\u00b2", "\u0663", "1\u00b9"])
 def test_token_delete_never_builds_an_id_less_url(bad):
     fake = FakeIam()
     with pytest.raises(RemoteError):
@@ -290,3 +296,92 @@ def test_rejected_token_quoted_by_iam_is_redacted():
     with pytest.raises(AuthorizationError) as info:
         client_for(fake).get_user(U1)  # renewed once, refused again
     assert "admin-token-value" not in str(info.value)
+
+
+def test_token_reply_that_is_not_json_is_never_quoted():
+    fake = FakeIam([make_user(U1, "alice")])
+    body = b'{"access_token":"eyJhbGciOiJSUzI1NiJ9.leaked-token-value","token_type":"Bearer"'  # cut short
+    fake.fail[("POST", "/token")] = (200, body, "application/json")
+    with pytest.raises(RemoteError) as info:
+        client_for(fake).find_by_username("alice")
+    text = str(info.value) + repr(info.value.details)
+    assert "leaked-token-value" not in text and "eyJhbGciOiJSUzI1NiJ9" not in text
+    assert "not JSON" in text and "HTTP 200" in text and "%d bytes" % len(body) in text
+    assert "application/json" in text and "POST /token" in text
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "\u0663\u0664", "1\u00b2", "-\u00b9", "\u0661.\u0662"])
+def test_parse_expiration_other_scripts_digits_are_unreadable_not_a_traceback(value):
+    assert parse_expiration(value) is None
+
+
+@pytest.mark.parametrize("value", [10 ** 400, "9" * 400, 1e300, -1e300, float("nan"), 10 ** 20])
+def test_huge_expiration_is_unknown_not_a_traceback(value):
+    assert epoch_to_iso(parse_expiration(value)) is None
+
+
+def test_revoke_with_odd_expirations_and_ids_fails_cleanly():
+    fake = FakeIam([make_user(U1, "alice")])
+    fake.add_token("access", "alice", 10 ** 400)
+    result = client_for(fake).revoke_tokens("access", "alice")
+    assert result["deleted"][0]["expiration"] is None and fake.token_count("alice") == 0
+
+
+@pytest.mark.parametrize("reply", [["not a user"], [1], [None]])
+def test_finder_items_that_are_not_users_are_remote_errors(reply):
+    fake = FakeIam([make_user(U1, "alice")])
+    fake.fail[("GET", "/iam/account/find/byusername")] = (200, {"totalResults": 1, "Resources": reply}, None)
+    with pytest.raises(RemoteError) as info:
+        client_for(fake).find_by_username("alice")
+    assert "not a list of SCIM users" in str(info.value)
+
+
+@pytest.mark.parametrize("user", ["x", {"id": "u", "name": "Alice"}, {"id": "u", "emails": "a@b"},
+                                  {"id": "u", "urn:indigo-dc:scim:schemas:IndigoUser": []},
+                                  {"id": "u", "urn:indigo-dc:scim:schemas:IndigoUser": {"certificates": "CN=x"}},
+                                  {"id": "u", "groups": {"display": "g"}}])
+def test_user_summary_of_odd_replies_is_a_remote_error(user):
+    with pytest.raises(RemoteError) as info:
+        user_summary(user)
+    assert "reply is not a SCIM user" in str(info.value)
+
+
+def test_labels_that_are_not_dicts_are_a_remote_error():
+    fake = FakeIam([make_user(U1, "alice")])
+    fake.fail[("GET", "/iam/account/%s/labels" % U1)] = (200, ["gridsec.suspended"], None)
+    with pytest.raises(RemoteError) as info:
+        client_for(fake).get_labels(U1)
+    assert "not a list of labels" in str(info.value)
+
+
+def _many_users(n):
+    return FakeIam([make_user("%08d-0000-0000-0000-000000000000" % i, "user%d" % i) for i in range(n)])
+
+
+def test_user_listing_that_shrinks_while_read_fails():
+    fake = _many_users(150)
+
+    def delete_one(method, path, params):  # an account deleted between the pages: a later one shifts into page 1
+        if path == "/scim/Users" and params.get("startIndex") == 101 and len(fake.users) == 150:
+            del fake.users[next(iter(fake.users))]
+    fake.on_request = delete_one
+    with pytest.raises(RemoteError) as info:
+        client_for(fake).iter_users()
+    assert "changed while it was read" in str(info.value) and "re-run" in str(info.value)
+
+
+def test_user_listing_reordered_while_read_fails():
+    fake = _many_users(150)
+
+    def reorder(method, path, params):  # another order on the second page: some accounts seen twice, some never
+        if path == "/scim/Users" and params.get("startIndex") == 101:
+            fake.users = dict(reversed(list(fake.users.items())))
+    fake.on_request = reorder
+    with pytest.raises(RemoteError) as info:
+        client_for(fake).iter_users()
+    assert "changed while it was read" in str(info.value)
+
+
+def test_stable_user_listing_reads_every_account_once():
+    fake = _many_users(150)
+    assert len(client_for(fake).iter_users()) == 150

@@ -12,7 +12,7 @@ from ansible.module_utils.testing import patch_module_args
 from ansible_collections.gridsec.ops.plugins.module_utils import _iam_module
 from ansible_collections.gridsec.ops.plugins.modules import iam_account, iam_account_info
 from ansible_collections.gridsec.ops.tests.unit.plugins.modules.argus_fake import warnings_of
-from ansible_collections.gridsec.ops.tests.unit.plugins.modules.iam_fake import FakeIam, make_user
+from ansible_collections.gridsec.ops.tests.unit.plugins.modules.iam_fake import NOW_MS, FakeIam, make_user
 
 U1 = "11111111-1111-1111-1111-111111111111"
 U2 = "22222222-2222-2222-2222-222222222222"
@@ -78,9 +78,13 @@ def test_call_count_per_account(monkeypatch, capsys):
     assert paths.count(("GET", "/iam/account/find/byusername")) == 1
     assert paths.count(("PATCH", "/scim/Users/%s" % U1)) == 1
     assert paths.count(("PUT", "/iam/account/%s/labels" % U1)) == 1
-    assert paths.count(("GET", "/iam/api/access-tokens")) == 1 and paths.count(("GET", "/iam/api/refresh-tokens")) == 1
+    assert paths.count(("GET", "/iam/api/access-tokens")) == 2 and paths.count(("GET", "/iam/api/refresh-tokens")) == 2
     assert len([p for p in paths if p[0] == "DELETE"]) == 20
-    assert len(paths) == 1 + 1 + 1 + 1 + 2 + 20
+    counts = [r for r in fake.requests if r["method"] == "GET" and r["params"].get("count") == 0]
+    assert len(counts) == 2  # the count read back after the deletions, one per token kind
+    # the user and its labels read back after the writes
+    assert paths.count(("GET", "/scim/Users/%s" % U1)) == 1 and paths.count(("GET", "/iam/account/%s/labels" % U1)) == 1
+    assert len(paths) == 1 + 1 + 1 + 1 + 2 + 20 + 2 + 2
     assert len(result["requests"]) == len(paths)
 
 
@@ -219,3 +223,84 @@ def test_info_needs_credentials(monkeypatch, capsys):
     fake = lab()
     result = run(monkeypatch, capsys, iam_account_info.main, {"username": "alice", "client_secret": None}, fake)
     assert result["failed"] is True and "client_secret" in result["msg"]
+
+
+def test_token_issued_during_revocation_is_counted_and_revoked(monkeypatch, capsys):
+    fake = lab(tokens=6)
+    issued = []
+
+    def exchange(method, path, params):  # a token exchange answered while the deletions run
+        if method == "DELETE" and path.startswith("/iam/api/access-tokens/") and not issued:
+            issued.append(fake.add_token("access", "alice", NOW_MS + 7200000))
+    fake.on_request = exchange
+    result = run(monkeypatch, capsys, iam_account.main, SUSPEND, fake)
+    assert result.get("failed") is not True, result
+    assert fake.token_count("alice") == 0  # read back from the fake
+    assert result["live_tokens"]["access"] == 0 and result["revoked"]["access"] == 4
+    counts = [r for r in fake.requests if r["method"] == "GET" and r["params"].get("count") == 0]
+    assert len(counts) == 3  # one count read per kind, one more after the access pass found the new token
+
+
+def test_tokens_that_keep_coming_back_fail_with_the_live_count(monkeypatch, capsys):
+    fake = lab(tokens=4)
+
+    def exchange(method, path, params):  # every count read finds a token issued just before
+        if method == "GET" and path == "/iam/api/access-tokens" and params.get("count") == 0:
+            fake.add_token("access", "alice", NOW_MS + 7200000)
+    fake.on_request = exchange
+    result = run(monkeypatch, capsys, iam_account.main, SUSPEND, fake)
+    assert result["failed"] is True and result["changed"] is True
+    assert result["live_tokens"]["access"] == fake.token_count("alice") == 1
+    assert result["live_tokens"]["latest_exp"] is not None
+    assert "still has 1 access" in result["msg"] and "iam.test" in result["msg"]
+    assert any("still has 1 access" in w for w in warnings_of(result))
+    assert fake.users[U1]["active"] is False  # what was applied is reported, not undone
+
+
+def test_patch_204_that_changed_nothing_fails_after_reading_back(monkeypatch, capsys):
+    fake = lab(tokens=2)
+    fake.fail[("PATCH", "/scim/Users/%s" % U1)] = (204, b"", None)  # answers 204, changes nothing
+    result = run(monkeypatch, capsys, iam_account.main, SUSPEND, fake)
+    assert fake.users[U1]["active"] is True
+    assert result["failed"] is True and result["changed"] is True, result
+    assert "active=True" in result["msg"] and "not suspended" in result["msg"]
+    assert "iam.test" in result["msg"] and "PATCH /scim/Users/%s" % U1 in result["msg"]
+    assert ("GET", "/scim/Users/%s" % U1) in [(r["method"], r["path"]) for r in fake.requests]
+
+
+def test_label_write_that_did_nothing_fails_after_reading_back(monkeypatch, capsys):
+    fake = lab(tokens=2)
+    fake.fail[("PUT", "/iam/account/%s/labels" % U1)] = (200, b"", None)  # answers 200, stores nothing
+    result = run(monkeypatch, capsys, iam_account.main, SUSPEND, fake)
+    assert fake.labels[U1] == []
+    assert result["failed"] is True and "label gridsec.suspended=INC-1 is missing" in result["msg"], result
+    assert "PUT /iam/account/%s/labels" % U1 in result["msg"]
+
+
+def test_returned_account_is_read_back(monkeypatch, capsys):
+    fake = lab(tokens=2)
+    result = run(monkeypatch, capsys, iam_account.main, SUSPEND, fake, diff=True)
+    assert result["account"]["active"] is False and fake.users[U1]["active"] is False
+    assert result["account"]["labels"] == fake.labels[U1] == [{"name": "gridsec.suspended", "value": "INC-1"}]
+
+
+def test_active_account_keeps_a_label_of_another_incident(monkeypatch, capsys):
+    fake = lab()
+    fake.labels[U1] = [{"name": "gridsec.suspended", "value": "INC-OTHER"}]
+    result = run(monkeypatch, capsys, iam_account.main, {"username": "alice", "state": "active", "incident_id": "INC-1"},
+                 fake)
+    assert result["failed"] is True and "INC-OTHER" in result["msg"] and "force=true" in result["msg"], result
+    assert fake.writes() == [] and fake.labels[U1] == [{"name": "gridsec.suspended", "value": "INC-OTHER"}]
+    forced = run(monkeypatch, capsys, iam_account.main, {"username": "alice", "state": "active", "incident_id": "INC-1",
+                                                         "force": True}, fake)
+    assert forced["changed"] is True and fake.labels[U1] == [] and fake.users[U1]["active"] is True
+
+
+def test_dn_scan_over_odd_users_fails_cleanly(monkeypatch, capsys):
+    bad = make_user(U2, "bob")
+    bad["urn:indigo-dc:scim:schemas:IndigoUser"]["certificates"] = "CN=Alice Doe"
+    fake = FakeIam([make_user(U1, "alice"), bad])
+    fake.fail[("GET", "/iam/account/find/bycertsubject")] = (200, {"Resources": []}, None)  # no exact match: scan
+    result = run(monkeypatch, capsys, iam_account.main, {"dn": DN_SLASH, "incident_id": "I"}, fake)
+    assert result["failed"] is True and "reply is not a SCIM user" in result["msg"], result
+    assert "Traceback" not in json.dumps(result) and fake.writes() == []

@@ -27,7 +27,7 @@ RUCIO_SPEC = dict(
     rucio_password=dict(type="str", no_log=True, fallback=(env_fallback, ["RUCIO_PASSWORD"])),
 )
 
-_URL = re.compile(r"^https?://[^/\s?#]+", re.I)
+_URL = re.compile(r"^https://[^/\s?#]+", re.I)
 
 
 class RucioModule(GridsecModule):
@@ -36,8 +36,9 @@ class RucioModule(GridsecModule):
         problems = validate_tls_options(timeout=self.params.get("timeout"), retries=self.params.get("retries"))
         url = self.params.get("rucio_url") or ""
         if not _URL.match(url.strip()):
-            problems.insert(0, "rucio_url %r is not an http(s) URL with a host, such as "
-                               "https://rucio-server.example.org" % (url,))
+            problems.insert(0, "rucio_url %r must be an https:// URL with a host, such as "
+                               "https://rucio-server.example.org (the password and the auth token are sent in "
+                               "request headers: never over plain http)" % (url,))
         if self.params["rucio_auth_type"] == "userpass" and not (self.params.get("rucio_username")
                                                                  and self.params.get("rucio_password")):
             problems.append("rucio_auth_type=userpass needs rucio_username and rucio_password")

@@ -60,6 +60,9 @@ options:
   oidc_issuer:
     description:
       - OIDC issuer URL that goes with O(oidc_subject).
+      - Looked up both with and without a trailing C(/) (IAM's tokens carry C(iss) as configured, its discovery
+        document ends the issuer with C(/)); if the two spellings map to different accounts the module fails
+        before anything is written.
     type: str
   state:
     description:
@@ -174,6 +177,14 @@ def dn_spellings(text):
     return out
 
 
+def issuer_spellings(issuer):
+    """The issuer as given and with its trailing ``/`` added or removed: IAM's tokens carry ``iss`` as configured,
+    while its discovery document's issuer ends with ``/``, so an identity may be stored in either spelling."""
+    text = issuer.strip()
+    bare = text.rstrip("/")
+    return [text] + [form for form in (bare, bare + "/") if form != text]
+
+
 def find_accounts(client, params):
     if params.get("account"):
         return [params["account"]], None
@@ -184,8 +195,12 @@ def find_accounts(client, params):
                 if name not in names:
                     names.append(name)
         return names, "X.509 identity %s" % params["dn"]
-    identity = "SUB=%s, ISS=%s" % (params["oidc_subject"], params["oidc_issuer"])
-    return client.accounts_for_identity(identity, "OIDC"), "OIDC identity %s" % identity
+    names = []
+    for issuer in issuer_spellings(params["oidc_issuer"]):
+        for name in client.accounts_for_identity("SUB=%s, ISS=%s" % (params["oidc_subject"], issuer), "OIDC"):
+            if name not in names:
+                names.append(name)
+    return names, "OIDC identity SUB=%s, ISS=%s" % (params["oidc_subject"], params["oidc_issuer"])
 
 
 def run(module):

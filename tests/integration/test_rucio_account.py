@@ -229,3 +229,26 @@ def test_secrets_never_shown_at_vvv(rucio_real, rucio_user, tmp_path):
     assert lab.endpoint.root_password not in text
     assert "root-ddmlab-" not in text  # no token
     assert lab.status(rucio_user.name) == "ACTIVE"
+
+
+def add_oidc(lab, account, identity):
+    lab.raw.expect((201,), "POST", "/accounts/%s/identities" % account, token=lab.root_token(),
+                   body={"identity": identity, "authtype": "OIDC", "email": "%s@example.invalid" % account})
+
+
+def test_oidc_issuer_with_and_without_trailing_slash(rucio_real, tmp_path):
+    """IAM tokens carry ``iss`` as configured, discovery ends it with ``/``: either stored spelling is found; two
+    accounts behind the two spellings fail before anything is written."""
+    lab = rucio_real
+    one, two = lab.new_user("o"), lab.new_user("o")
+    sub = "sub-" + one.name
+    add_oidc(lab, one.name, "SUB=%s, ISS=https://iam.lab.test/" % sub)
+    found = run(tmp_path, dict(conn(lab), oidc_subject=sub, oidc_issuer="https://iam.lab.test"), check=True)
+    assert found.get("failed") is not True and found["account"] == one.name and found["changed"] is True, found
+    assert lab.status(one.name) == "ACTIVE"
+
+    add_oidc(lab, two.name, "SUB=%s, ISS=https://iam.lab.test" % sub)
+    both = run(tmp_path, dict(conn(lab), oidc_subject=sub, oidc_issuer="https://iam.lab.test/"))
+    assert both["failed"] is True and "several accounts" in both["msg"], both
+    assert sorted(both["error"]["details"]["accounts"]) == sorted([one.name, two.name])
+    assert lab.status(one.name) == "ACTIVE" and lab.status(two.name) == "ACTIVE"

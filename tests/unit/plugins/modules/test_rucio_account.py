@@ -39,3 +39,39 @@ def test_plain_http_url_is_refused_before_anything_is_sent(monkeypatch, capsys, 
     assert out["failed"] is True
     assert "rucio_url" in out["msg"] and "https://" in out["msg"], out["msg"]
     assert "pw-secret" not in json.dumps(out)
+
+
+class Identities(object):
+    """A client that only answers identity lookups, from ``{(identity, type): [accounts]}``."""
+
+    server_label = "Rucio server rucio.test"
+
+    def __init__(self, table):
+        self.table = table
+        self.asked = []
+        self.operations = []
+
+    def accounts_for_identity(self, identity, id_type):
+        self.asked.append((identity, id_type))
+        return list(self.table.get((identity, id_type), []))
+
+
+SUB = "8e6f1d2c-0000-4000-8000-000000000001"
+
+
+@pytest.mark.parametrize("stored, given", [("https://iam.test/", "https://iam.test"),
+                                           ("https://iam.test", "https://iam.test/")])
+def test_oidc_issuer_found_with_or_without_trailing_slash(stored, given):
+    fake = Identities({("SUB=%s, ISS=%s" % (SUB, stored), "OIDC"): ["jdoe"]})
+    names, what = rucio_account.find_accounts(fake, {"oidc_subject": SUB, "oidc_issuer": given})
+    assert names == ["jdoe"], fake.asked
+    assert fake.asked[0] == ("SUB=%s, ISS=%s" % (SUB, given), "OIDC")  # the spelling given is tried first
+    assert given in what
+
+
+def test_oidc_issuer_spellings_mapped_to_different_accounts_fail(monkeypatch, capsys):
+    fake = Identities({("SUB=%s, ISS=https://iam.test/" % SUB, "OIDC"): ["jdoe"],
+                       ("SUB=%s, ISS=https://iam.test" % SUB, "OIDC"): ["jdoe2"]})
+    out = run(monkeypatch, capsys, {"oidc_subject": SUB, "oidc_issuer": "https://iam.test"}, client=fake)
+    assert out["failed"] is True and "several accounts (jdoe, jdoe2)" in out["msg"], out
+    assert out["changed"] is False

@@ -75,3 +75,21 @@ def test_oidc_issuer_spellings_mapped_to_different_accounts_fail(monkeypatch, ca
     out = run(monkeypatch, capsys, {"oidc_subject": SUB, "oidc_issuer": "https://iam.test"}, client=fake)
     assert out["failed"] is True and "several accounts (jdoe, jdoe2)" in out["msg"], out
     assert out["changed"] is False
+
+
+def test_dn_docs_say_what_is_looked_up():
+    """The DN is looked up under three exact spellings, not compared semantically: the docs must say so."""
+    import yaml
+    doc = yaml.safe_load(rucio_account.DOCUMENTATION)
+    text = " ".join(doc["options"]["dn"]["description"])
+    assert "Not compared semantically" in text and "three spellings" in text and "not found" in text
+    assert "Compared semantically" not in text
+
+
+def test_dn_spellings_are_exactly_three_and_a_fourth_is_not_found():
+    spellings = rucio_account.dn_spellings("/C=CH/O=Example/OU=Users/CN=Jane Doe")
+    assert spellings == ["/C=CH/O=Example/OU=Users/CN=Jane Doe", "CN=Jane Doe,OU=Users,O=Example,C=CH"]
+    stored = "CN=Jane Doe, OU=Users, O=Example, C=CH"  # a fourth spelling, as the server may store it
+    fake = Identities({(stored, "X509"): ["jdoe"]})
+    names, _ = rucio_account.find_accounts(fake, {"dn": "/C=CH/O=Example/OU=Users/CN=Jane Doe"})
+    assert names == [] and [identity for identity, _ in fake.asked] == spellings

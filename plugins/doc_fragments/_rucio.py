@@ -14,6 +14,8 @@ options:
   rucio_url:
     description:
       - Base URL of the Rucio server REST API, for example V(https://rucio-server.example.org).
+      - Must be an C(https://) URL (the password and the auth token travel in request headers); C(http://) is
+        refused.
       - If not set, the environment variable E(RUCIO_URL) is used.
     type: str
     required: true

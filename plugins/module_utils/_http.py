@@ -28,6 +28,7 @@ import http.client
 import json as _json
 import math
 import os
+import re
 import select
 import socket
 import ssl
@@ -96,6 +97,31 @@ def default_proxy_path(uid=None):
 def transport_options(params):
     """The HttpTransport keyword arguments from a module's ``params`` (the TLS_SPEC options)."""
     return dict((key, params.get(key)) for key in TLS_KEYS)
+
+
+_BASE_URL = re.compile(r"^https?://[^/\s?#]+", re.I)
+_HTTPS_BASE_URL = re.compile(r"^https://[^/\s?#]+", re.I)
+
+
+def check_base_url(url, option, https_only=True, example="https://server.example.org", hint=None):
+    """Message when ``url`` cannot be a server's base URL (no scheme, no host, or ``http://`` with
+    ``https_only``), else None. ``option`` names the option in the message, ``example`` shows a good value and
+    ``hint`` (optional) is appended in parentheses. The one URL check of the modules' connection options.
+
+    ``https_only`` (default) for every API that takes a password, a token or a client secret in its requests:
+    over ``http://`` they would travel in clear text.
+    """
+    text = (url or "").strip()
+    tail = " (%s)" % hint if hint else ""
+    if not text:
+        return "%s is required, such as %s%s" % (option, example, tail)
+    if (_HTTPS_BASE_URL if https_only else _BASE_URL).match(text):
+        return None
+    if "://" not in text:
+        return "%s %r has no scheme: write it as https://%s%s" % (option, url, text.lstrip("/"), tail)
+    if https_only:
+        return "%s %r must be an https:// URL with a host, such as %s%s" % (option, url, example, tail)
+    return "%s %r is not an http(s) URL with a host, such as %s%s" % (option, url, example, tail)
 
 
 def validate_tls_options(timeout=None, retries=None):

@@ -15,13 +15,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
-
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import clean_user_id, parse_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
-from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport, validate_tls_options
+from ansible_collections.gridsec.ops.plugins.module_utils._http import (
+    HttpTransport, check_base_url, validate_tls_options)
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import GridsecModule
 from ansible_collections.gridsec.ops.plugins.module_utils._panda_client import PandaClient
 from ansible_collections.gridsec.ops.plugins.module_utils import _panda_db
@@ -46,20 +45,17 @@ PANDA_DB_SPEC = dict(
     db_deft_schema=dict(type="str"),
 )
 
-_URL = re.compile(r"^https?://[^/\s?#]+", re.I)
 _DB_KEYS = ("db_dsn", "db_host", "db_port", "db_name", "db_user", "db_password")
 
 
 def check_panda_url(url):
-    """Message when ``panda_url`` cannot be a PanDA server URL (no scheme, no host), else None."""
+    """Message when ``panda_url`` cannot be a PanDA server URL (no scheme, no host), else None (also when unset:
+    the database-only modules need no URL). ``http://`` stays allowed: PanDA serves its read-only API over plain
+    HTTP (port 25080) too."""
     if url is None or url == "":
         return None
-    if _URL.match(url.strip()):
-        return None
-    if "://" not in url:
-        return ("panda_url %r has no scheme: write it as https://%s (the PanDA API is served over HTTPS, usually "
-                "on port 25443)" % (url, url.strip().lstrip("/")))
-    return "panda_url %r is not an http(s) URL with a host, such as https://pandaserver.example.org:25443" % (url,)
+    return check_base_url(url, "panda_url", https_only=False, example="https://pandaserver.example.org:25443",
+                          hint="the PanDA API is served over HTTPS, usually on port 25443")
 
 
 def resolve_user_name(user=None, dn=None):

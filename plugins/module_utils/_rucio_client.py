@@ -129,7 +129,10 @@ class RucioClient(object):
             if err.details.get("exception_class") == "AccountNotFound":
                 return None
             raise
-        return _json(reply, self.server_label, "GET %s" % path)
+        data = _json(reply, self.server_label, "GET %s" % path)
+        if not isinstance(data, dict):
+            raise _shape_error(reply, self.server_label, "GET %s" % path, "an account (JSON object)")
+        return data
 
     def accounts_for_identity(self, identity, id_type):
         """Account names mapped to an identity (exact string as the server stores it)."""
@@ -137,10 +140,14 @@ class RucioClient(object):
         reply = self.call("GET", "/identities/accounts", operation,
                           params={"identity_key": identity, "type": id_type})
         data = _json(reply, self.server_label, operation)
+        if not isinstance(data, list):  # a JSON object would be iterated by its keys, taken as account names
+            raise _shape_error(reply, self.server_label, operation, "a JSON list of account names")
         names = []
-        for item in data or []:
+        for item in data:
             name = item.get("account") if isinstance(item, dict) else item
-            if name and name not in names:
+            if not isinstance(name, str) or not name:
+                raise _shape_error(reply, self.server_label, operation, "a JSON list of account names")
+            if name not in names:
                 names.append(name)
         return names
 
@@ -153,8 +160,13 @@ class RucioClient(object):
 
     def attributes(self, name):
         path = "/accounts/%s/attr/" % quote(name, safe="")
-        data = _json(self.call("GET", path, "GET %s" % path), self.server_label, "GET %s" % path)
-        return dict((item.get("key"), item.get("value")) for item in data or [])
+        reply = self.call("GET", path, "GET %s" % path)
+        data = _json(reply, self.server_label, "GET %s" % path)
+        if not isinstance(data, list) or not all(isinstance(item, dict) and isinstance(item.get("key"), str)
+                                                 for item in data):
+            raise _shape_error(reply, self.server_label, "GET %s" % path,
+                               'a JSON list of {"key": ..., "value": ...} objects')
+        return dict((item["key"], item.get("value")) for item in data)
 
     def add_attribute(self, name, key, value):
         path = "/accounts/%s/attr/%s" % (quote(name, safe=""), quote(key, safe=""))
@@ -180,3 +192,9 @@ def _json(reply, server, operation):
         return json.loads(reply.body.decode("utf-8") or "null")
     except ValueError:
         raise RemoteError("reply is not JSON: %r" % reply.body[:200], server=server, operation=operation)
+
+
+def _shape_error(reply, server, operation, expected):
+    text = reply.body.decode("utf-8", "replace")
+    return RemoteError("HTTP %d reply is not %s: %r" % (reply.status, expected, text[:200]), server=server,
+                       operation=operation, details={"status": reply.status, "body": text[:500]})

@@ -11,11 +11,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
-
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport, validate_tls_options
+from ansible_collections.gridsec.ops.plugins.module_utils._http import (
+    HttpTransport, check_base_url, validate_tls_options)
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import GridsecModule
 from ansible_collections.gridsec.ops.plugins.module_utils._rucio_client import RucioClient
 
@@ -27,17 +26,17 @@ RUCIO_SPEC = dict(
     rucio_password=dict(type="str", no_log=True, fallback=(env_fallback, ["RUCIO_PASSWORD"])),
 )
 
-_URL = re.compile(r"^https?://[^/\s?#]+", re.I)
-
 
 class RucioModule(GridsecModule):
     def __init__(self, argument_spec=None, **kwargs):
         super(RucioModule, self).__init__(connection_specs=(RUCIO_SPEC,), argument_spec=argument_spec, **kwargs)
         problems = validate_tls_options(timeout=self.params.get("timeout"), retries=self.params.get("retries"))
-        url = self.params.get("rucio_url") or ""
-        if not _URL.match(url.strip()):
-            problems.insert(0, "rucio_url %r is not an http(s) URL with a host, such as "
-                               "https://rucio-server.example.org" % (url,))
+        url_problem = check_base_url(self.params.get("rucio_url"), "rucio_url",
+                                     example="https://rucio-server.example.org",
+                                     hint="the password and the auth token travel in request headers: never over "
+                                          "plain http")
+        if url_problem:
+            problems.insert(0, url_problem)
         if self.params["rucio_auth_type"] == "userpass" and not (self.params.get("rucio_username")
                                                                  and self.params.get("rucio_password")):
             problems.append("rucio_auth_type=userpass needs rucio_username and rucio_password")

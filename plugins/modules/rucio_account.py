@@ -15,8 +15,8 @@ description:
     account cannot log in any more, whatever the identity type (X.509, userpass, OIDC, ...), because every Rucio
     login checks that the account is ACTIVE.
   - The account is named with O(account), or found from an identity with C(GET /identities/accounts), either an
-    X.509 O(dn) (in RFC 2253 or OpenSSL slash form; the spellings of the DN are looked up, so the form the server
-    stores does not matter) or an OIDC O(oidc_subject) with O(oidc_issuer). An identity mapped to several
+    X.509 O(dn) (in RFC 2253 or OpenSSL slash form; three exact spellings are looked up, see O(dn)) or an OIDC
+    O(oidc_subject) with O(oidc_issuer). An identity mapped to several
     accounts fails before anything is written; name the account instead.
   - Ownership. Before suspending, the module records that it did so as the account attribute
     C(gs.<account>) (value C(gridsec.ops-<UTC time>)) on O(owner_account) (Rucio keeps no attribute of a suspended account readable, so
@@ -51,7 +51,14 @@ options:
   dn:
     description:
       - X.509 subject DN of an identity of the account, RFC 2253 (V(CN=Jane Doe,OU=Users,O=Example,C=CH)) or slash
-        form (V(/C=CH/O=Example/OU=Users/CN=Jane Doe)). Compared semantically.
+        form (V(/C=CH/O=Example/OU=Users/CN=Jane Doe)).
+      - Not compared semantically. Rucio matches identities as exact strings, and it has no call that lists every
+        X.509 identity, so the module asks C(GET /identities/accounts) for three spellings (fewer when two
+        coincide), the DN as given, its RFC 2253 form and its OpenSSL slash form, both as the module writes them
+        (attribute types in the case given, no space after C(,)).
+      - An identity that Rucio stores in any other spelling is not found (for example other spacing, attribute types
+        in another case than given, or RFC 2253 order written with C(/)). In that case the module fails with "no Rucio
+        account has the X.509 identity"; name the account with O(account) instead.
     type: str
   oidc_subject:
     description:
@@ -60,6 +67,9 @@ options:
   oidc_issuer:
     description:
       - OIDC issuer URL that goes with O(oidc_subject).
+      - Looked up both with and without a trailing C(/) (IAM's tokens carry C(iss) as configured, its discovery
+        document ends the issuer with C(/)); if the two spellings map to different accounts the module fails
+        before anything is written.
     type: str
   state:
     description:
@@ -174,6 +184,14 @@ def dn_spellings(text):
     return out
 
 
+def issuer_spellings(issuer):
+    """The issuer as given and with its trailing ``/`` added or removed: IAM's tokens carry ``iss`` as configured,
+    while its discovery document's issuer ends with ``/``, so an identity may be stored in either spelling."""
+    text = issuer.strip()
+    bare = text.rstrip("/")
+    return [text] + [form for form in (bare, bare + "/") if form != text]
+
+
 def find_accounts(client, params):
     if params.get("account"):
         return [params["account"]], None
@@ -184,8 +202,12 @@ def find_accounts(client, params):
                 if name not in names:
                     names.append(name)
         return names, "X.509 identity %s" % params["dn"]
-    identity = "SUB=%s, ISS=%s" % (params["oidc_subject"], params["oidc_issuer"])
-    return client.accounts_for_identity(identity, "OIDC"), "OIDC identity %s" % identity
+    names = []
+    for issuer in issuer_spellings(params["oidc_issuer"]):
+        for name in client.accounts_for_identity("SUB=%s, ISS=%s" % (params["oidc_subject"], issuer), "OIDC"):
+            if name not in names:
+                names.append(name)
+    return names, "OIDC identity SUB=%s, ISS=%s" % (params["oidc_subject"], params["oidc_issuer"])
 
 
 def run(module):

@@ -139,8 +139,9 @@ def test_wrong_admin_credentials(rucio_real, rucio_user, tmp_path):
 class _Fake:
     """A server that logs in and reads like Rucio, then misbehaves on PUT (500 HTML, or no reply at all)."""
 
-    def __init__(self, mode, account):
+    def __init__(self, mode, account, host_cred):
         import http.server
+        import ssl
 
         fake = self
 
@@ -180,7 +181,10 @@ class _Fake:
         self.puts = 0
         self.release = threading.Event()
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)  # rucio_url must be https (the password is in a header)
+        tls.load_cert_chain(host_cred.cert, host_cred.key)
+        self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.url = "https://127.0.0.1:%d" % self.server.server_address[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self):
@@ -190,11 +194,11 @@ class _Fake:
 
 
 @pytest.mark.parametrize("mode", ["html500", "timeout"])
-def test_server_faults_on_the_write(tmp_path, mode):
-    fake = _Fake(mode, "jdoe")
+def test_server_faults_on_the_write(rucio_real, tmp_path, mode):
+    fake = _Fake(mode, "jdoe", rucio_real.pki.host("rucio-fake"))
     try:
         out = run(tmp_path, {"rucio_url": fake.url, "rucio_username": "ddmlab", "rucio_password": "s3cret-pw",
-                             "account": "jdoe", "timeout": 2, "retries": 0, "validate_certs": False})
+                             "account": "jdoe", "timeout": 2, "retries": 0, "ca_path": rucio_real.pki.ca_cert_path})
     finally:
         fake.close()
     assert out["failed"], out
@@ -225,3 +229,26 @@ def test_secrets_never_shown_at_vvv(rucio_real, rucio_user, tmp_path):
     assert lab.endpoint.root_password not in text
     assert "root-ddmlab-" not in text  # no token
     assert lab.status(rucio_user.name) == "ACTIVE"
+
+
+def add_oidc(lab, account, identity):
+    lab.raw.expect((201,), "POST", "/accounts/%s/identities" % account, token=lab.root_token(),
+                   body={"identity": identity, "authtype": "OIDC", "email": "%s@example.invalid" % account})
+
+
+def test_oidc_issuer_with_and_without_trailing_slash(rucio_real, tmp_path):
+    """IAM tokens carry ``iss`` as configured, discovery ends it with ``/``: either stored spelling is found; two
+    accounts behind the two spellings fail before anything is written."""
+    lab = rucio_real
+    one, two = lab.new_user("o"), lab.new_user("o")
+    sub = "sub-" + one.name
+    add_oidc(lab, one.name, "SUB=%s, ISS=https://iam.lab.test/" % sub)
+    found = run(tmp_path, dict(conn(lab), oidc_subject=sub, oidc_issuer="https://iam.lab.test"), check=True)
+    assert found.get("failed") is not True and found["account"] == one.name and found["changed"] is True, found
+    assert lab.status(one.name) == "ACTIVE"
+
+    add_oidc(lab, two.name, "SUB=%s, ISS=https://iam.lab.test" % sub)
+    both = run(tmp_path, dict(conn(lab), oidc_subject=sub, oidc_issuer="https://iam.lab.test/"))
+    assert both["failed"] is True and "several accounts" in both["msg"], both
+    assert sorted(both["error"]["details"]["accounts"]) == sorted([one.name, two.name])
+    assert lab.status(one.name) == "ACTIVE" and lab.status(two.name) == "ACTIVE"

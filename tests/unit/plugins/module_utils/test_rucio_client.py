@@ -38,7 +38,7 @@ class Replay(object):
         assert (method, path) == (want_method, want_path)
         if isinstance(name, Exception):
             raise name
-        got = reply(name)
+        got = name if isinstance(name, HttpReply) else reply(name)
         if got.status in (401, 403):
             raise AuthorizationError("HTTP %d" % got.status, server=self.server_label, operation=operation,
                                      details={"status": got.status, "body": got.body.decode()})
@@ -126,3 +126,33 @@ def test_timeout_after_send_keeps_operation():
         c.set_status("jdoe", "SUSPENDED")
     assert err.value.operation == "PUT /accounts/jdoe status=SUSPENDED" and "Rucio server" in str(err.value)
     assert c.operations[-1] == {"method": "PUT", "path": "/accounts/jdoe", "status": None}
+
+
+def synthetic(body):
+    """A 200 JSON reply the real server does not send (a broken proxy or server): the client must refuse it."""
+    return HttpReply(200, ReplyHeaders([("Content-Type", "application/json")]), body.encode())
+
+
+@pytest.mark.parametrize("body", ['{"jdoe": 1, "root": 2}', '[["jdoe"]]', '[{"account": 7}]', '[null]', '"jdoe"'])
+def test_identity_accounts_must_be_a_list_of_names(body):
+    c = client([LOGIN, ("GET", "/identities/accounts", synthetic(body))])
+    with pytest.raises(RemoteError) as err:
+        c.accounts_for_identity("CN=x", "X509")
+    assert "not a JSON list of account names" in str(err.value)
+    assert err.value.operation == "GET /identities/accounts (X509 identity)"
+
+
+@pytest.mark.parametrize("body", ['["gs.jdoe"]', '{"key": "gs.jdoe"}', '[{"value": "x"}]', 'null'])
+def test_attributes_must_be_a_list_of_key_objects(body):
+    c = client([LOGIN, ("GET", "/accounts/root/attr/", synthetic(body))])
+    with pytest.raises(RemoteError) as err:
+        c.attributes("root")
+    assert "is not a JSON list of" in str(err.value)
+
+
+@pytest.mark.parametrize("body", ['["jdoe"]', '"ACTIVE"', 'null'])
+def test_account_must_be_an_object(body):
+    c = client([LOGIN, ("GET", "/accounts/jdoe", synthetic(body))])
+    with pytest.raises(RemoteError) as err:
+        c.get_account("jdoe")
+    assert "is not an account (JSON object)" in str(err.value)

@@ -110,7 +110,7 @@ def epoch_to_iso(seconds):
 
 
 def describe_error_body(status, body, content_type=""):
-    """One line saying what IAM answered, for each of its error dialects (IAM.md §9)."""
+    """One line saying what IAM answered, for each of its error dialects (Spring's default error body, MITREid's OAuth errors, SCIM's ErrorResponse)."""
     text = _to_text(body).strip()
     if not text:
         return "HTTP %s with an empty body" % status

@@ -6,7 +6,7 @@ PRIVATE to the gridsec.ops collection: this module may change at any time, witho
 
 Built on the collection's ``HttpTransport``. Behaviour of the real server (Rucio 41.5.1,
 ``lib/rucio/web/rest/flaskapi/v1/{accounts,auth,identities,common}.py``, ``lib/rucio/core/account.py``), as observed
-in the rucio_real test tier and in ENFORCERS.md section 3:
+in the rucio_real test tier (docs/rucio-real.md in the source repository):
 
 - authentication: ``GET /auth/userpass`` (``X-Rucio-Account``/``-Username``/``-Password``) or ``GET /auth/x509``
   (client certificate) answers the token in ``X-Rucio-Auth-Token``; one token per client (per module run);

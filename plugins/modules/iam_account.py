@@ -33,6 +33,8 @@ description:
     selector that matches no account, or several, fails before anything is written.
 author:
   - gridsec.ops maintainers (@gridsec)
+requirements:
+  - only the Python standard library on the host that runs the module (HTTPS to IAM's REST and SCIM APIs)
 extends_documentation_fragment:
   - gridsec.ops._iam
   - gridsec.ops._tls
@@ -230,9 +232,16 @@ requests:
   type: list
   elements: dict
 error:
-  description: Structured form of the error (type, kind, msg, server, operation, details).
-  returned: failure
+  description:
+    - Why the task failed, in the same shape for every failure (also one found before any server was contacted).
+    - C(type) (the error class, for example V(TLSError), V(AuthorizationError), V(ConfigError), V(MissingLibrary),
+      V(ModuleFailure)), C(kind) (V(transport), V(tls), V(remote), V(authorization), V(not_found),
+      V(write_refused), V(config), V(missing_library) or V(error)), C(msg), C(server) and C(operation) (null
+      when no server operation failed), C(details) (dict of extra facts, never a secret).
+  returned: failed
   type: dict
+  sample: {"type": "AuthorizationError", "kind": "authorization", "msg": "HTTP 403 Forbidden: the server refused
+    this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
 import re

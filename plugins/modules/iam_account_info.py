@@ -19,6 +19,8 @@ description:
   - A selector matching several accounts returns all of them (RV(accounts)); none returns an empty list.
 author:
   - gridsec.ops maintainers (@gridsec)
+requirements:
+  - only the Python standard library on the host that runs the module (HTTPS to IAM's REST and SCIM APIs)
 extends_documentation_fragment:
   - gridsec.ops._iam
   - gridsec.ops._tls
@@ -130,9 +132,16 @@ requests:
   type: list
   elements: dict
 error:
-  description: Structured form of the error (type, kind, msg, server, operation, details).
-  returned: failure
+  description:
+    - Why the task failed, in the same shape for every failure (also one found before any server was contacted).
+    - C(type) (the error class, for example V(TLSError), V(AuthorizationError), V(ConfigError), V(MissingLibrary),
+      V(ModuleFailure)), C(kind) (V(transport), V(tls), V(remote), V(authorization), V(not_found),
+      V(write_refused), V(config), V(missing_library) or V(error)), C(msg), C(server) and C(operation) (null
+      when no server operation failed), C(details) (dict of extra facts, never a secret).
+  returned: failed
   type: dict
+  sample: {"type": "AuthorizationError", "kind": "authorization", "msg": "HTTP 403 Forbidden: the server refused
+    this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
 from ansible_collections.gridsec.ops.plugins.module_utils._iam_client import READ_SCOPES, user_summary

@@ -29,6 +29,8 @@ description:
   - The account is read back after every write; a reply of 200 that did not change the status fails the task.
 author:
   - gridsec.ops maintainers (@gridsec)
+requirements:
+  - only the Python standard library on the host that runs the module (HTTPS to the Rucio REST API)
 extends_documentation_fragment:
   - gridsec.ops._rucio
   - gridsec.ops._tls
@@ -158,9 +160,16 @@ diff:
   returned: when diff mode is on
   type: dict
 error:
-  description: Structured form of the failure (type, kind, msg, server, operation, details).
-  returned: on failure
+  description:
+    - Why the task failed, in the same shape for every failure (also one found before any server was contacted).
+    - C(type) (the error class, for example V(TLSError), V(AuthorizationError), V(ConfigError), V(MissingLibrary),
+      V(ModuleFailure)), C(kind) (V(transport), V(tls), V(remote), V(authorization), V(not_found),
+      V(write_refused), V(config), V(missing_library) or V(error)), C(msg), C(server) and C(operation) (null
+      when no server operation failed), C(details) (dict of extra facts, never a secret).
+  returned: failed
   type: dict
+  sample: {"type": "AuthorizationError", "kind": "authorization", "msg": "HTTP 403 Forbidden: the server refused
+    this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
 import datetime

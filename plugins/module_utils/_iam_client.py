@@ -110,7 +110,7 @@ def epoch_to_iso(seconds):
 
 
 def describe_error_body(status, body, content_type=""):
-    """One line saying what IAM answered, for each of its error dialects (Spring's default error body, MITREid's OAuth errors, SCIM's ErrorResponse)."""
+    """One line saying what IAM answered, for each of its error dialects (SCIM error, IAM's ErrorDTO, OAuth error/error_description, empty body)."""
     text = _to_text(body).strip()
     if not text:
         return "HTTP %s with an empty body" % status

@@ -29,6 +29,7 @@ __metaclass__ = type
 import base64
 import datetime
 import json
+import math
 import re
 import time
 
@@ -80,7 +81,7 @@ def parse_expiration(value):
             number = float(value)
         except OverflowError:
             return None
-        if number != number or number in (float("inf"), float("-inf")):
+        if math.isnan(number) or math.isinf(number):
             return None
         return number / 1000.0 if number > 1e11 else number
     text = str(value).strip()

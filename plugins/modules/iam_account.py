@@ -502,8 +502,8 @@ def _read_back(module, client, account, plan, name, incident, after_labels):
         labels = client.get_labels(uuid)
         ours = our_label(labels, name)
         if label_ops[-1]["op"] == "set_label" and (ours is None or ours.get("value") != incident):
-            problem = "label %s=%s is %s" % (name, incident, "missing" if ours is None
-                                               else "there with value %r" % (ours.get("value"),))
+            state = "missing" if ours is None else "there with value %r" % (ours.get("value"),)
+            problem = "label %s=%s is %s" % (name, incident, state)
         elif label_ops[-1]["op"] == "delete_label" and ours is not None:
             problem = "label %s is still there (value %r)" % (name, ours.get("value"))
         else:

@@ -359,7 +359,7 @@ def open_session(module, step):
         if params["security"] == "starttls":
             if not client.has_extn("starttls"):
                 raise NoStartTls("SMTP server %s does not offer STARTTLS (security=starttls): not "
-                                                    "sending in clear text" % server)
+                                 "sending in clear text" % server)
             step.operation = "STARTTLS"
             client.starttls(context=tls_context(params))
             client.ehlo()
@@ -404,8 +404,8 @@ def smtp_call(module, recipients, action):
     except NoStartTls as err:
         module.fail_json(msg=to_native(err), operation="STARTTLS", **failure)
     except (smtplib.SMTPException, ssl.SSLError, socket.error, OSError) as err:
-        module.fail_json(msg="sending the mail through %s failed during %s: %s" % (server, step.operation,
-                                                                                  to_native(err)),
+        reason = to_native(err)
+        module.fail_json(msg="sending the mail through %s failed during %s: %s" % (server, step.operation, reason),
                          operation=step.operation, **failure)
 
 

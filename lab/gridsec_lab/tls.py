@@ -6,6 +6,8 @@ its issuer is the user (or the previous proxy). Grid services identify the calle
 certificate, so :func:`peer_identity` strips the proxy levels.
 """
 import dataclasses
+import http.server
+import logging
 import re
 import socket
 import ssl
@@ -72,3 +74,26 @@ def _proxy_info(cert):
     except x509.ExtensionNotFound:
         return None
 
+
+
+class TLSThreadingHTTPServer(http.server.ThreadingHTTPServer):
+    """The lab servers' HTTPS listener: one thread per connection, the TLS handshake in that thread (a slow client
+    blocks nobody), TCP_NODELAY and a 30 s socket timeout. ``ssl_ctx`` is the server context."""
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, addr, ctx, handler):
+        self.ssl_ctx = ctx
+        super().__init__(addr, handler)
+
+    def process_request_thread(self, request, client_address):
+        try:
+            nodelay(request)
+            request.settimeout(30)
+            tls = self.ssl_ctx.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as exc:
+            logging.getLogger(__name__).debug("TLS handshake with %s failed: %s", client_address, exc)
+            self.shutdown_request(request)
+            return
+        super().process_request_thread(tls, client_address)

@@ -7,11 +7,10 @@ Client certificates are required (proxies accepted); the caller is the end-entit
 import http.server
 import logging
 import socket
-import ssl
 import threading
 import urllib.parse
 
-from ..tls import nodelay, peer_identity, server_context
+from ..tls import TLSThreadingHTTPServer, peer_identity, server_context
 from . import soap
 from .distribution import Distributor
 from .model import AuthzError, PapError
@@ -113,28 +112,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._send(status, reply)
 
 
-class _HTTPServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
+class _HTTPServer(TLSThreadingHTTPServer):
     def __init__(self, addr, ctx, pap):
-        self.ssl_ctx = ctx
         self.pap = pap
         self.distributor = pap.distributor
-        super().__init__(addr, _Handler)
-
-    def process_request_thread(self, request, client_address):
-        # the TLS handshake runs in the connection thread, so a slow client blocks nobody
-        try:
-            nodelay(request)
-            request.settimeout(30)
-            tls = self.ssl_ctx.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError) as exc:
-            log.debug("TLS handshake with %s failed: %s", client_address, exc)
-            self.shutdown_request(request)
-            return
-        super().process_request_thread(tls, client_address)
+        super().__init__(addr, ctx, _Handler)
 
 
 class PapServer:

@@ -14,7 +14,7 @@ import ssl
 import threading
 import urllib.parse
 
-from ..tls import nodelay
+from ..tls import TLSThreadingHTTPServer
 from .model import (ADMIN_SCOPES, LABEL_NAME_RE, LABEL_PREFIX_RE, RESTRICTED_SCOPES, UNRESTRICTED_SCOPES,
                     Certificate, Label, iso_joda)
 
@@ -902,26 +902,10 @@ def _group_uuid(name):
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "gridsec-lab-group:" + name))
 
 
-class _HTTPServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 64
-
+class _HTTPServer(TLSThreadingHTTPServer):
     def __init__(self, addr, ctx, state):
-        self.ssl_ctx = ctx
         self.state = state
-        super().__init__(addr, _Handler)
-
-    def process_request_thread(self, request, client_address):
-        try:
-            nodelay(request)
-            request.settimeout(30)
-            tls = self.ssl_ctx.wrap_socket(request, server_side=True)
-        except (ssl.SSLError, OSError) as exc:
-            log.debug("TLS handshake with %s failed: %s", client_address, exc)
-            self.shutdown_request(request)
-            return
-        super().process_request_thread(tls, client_address)
+        super().__init__(addr, ctx, _Handler)
 
 
 class IamServer:

@@ -39,6 +39,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan imp
     SYNC_OWNER_MARK,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import Attribute, Policy, PolicySet, Rule
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import TargetResult
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import clean_user_id
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import gc_paused, read_credential_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension_list import (
@@ -82,17 +83,6 @@ def _bump(version):
 def entry_lines(entries, limit=None):
     items = sorted(entries, key=sort_key)
     return [e.to_dict() for e in (items if limit is None else items[:limit])]
-
-
-class TargetResult(object):
-    def __init__(self, name, kind):
-        self.data = {"name": name, "type": kind, "changed": False, "added": [], "removed": [],
-                     "added_count": 0, "removed_count": 0, "kept_count": 0, "before_count": 0, "after_count": 0,
-                     "operations": [], "reads": 0, "writes": 0}
-
-    def counts(self, before, added, removed):
-        self.data.update(before_count=before, added_count=len(added), removed_count=len(removed),
-                         kept_count=before - len(removed), after_count=before - len(removed) + len(added))
 
 
 # -- Argus ---------------------------------------------------------------------------------------------------------

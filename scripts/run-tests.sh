@@ -37,21 +37,28 @@ ALL_STEPS=(pytest core219 core221 lint molecule docs ansible-doc)
 # ---------------------------------------------------------------- bookkeeping
 SUMMARY=()
 CURRENT_STEP=""
+FAILED_STEPS=()
+BESIDE_PID=""
 RUN_START=$SECONDS
 
 print_summary() {
     local rc=$?
+    if [ -n "$BESIDE_PID" ]; then  # interrupted while the steps beside pytest still run: stop them
+        kill -- -"$BESIDE_PID" 2>/dev/null || kill "$BESIDE_PID" 2>/dev/null || true
+    fi
     echo
     echo "==================== make test summary ===================="
     local line
     for line in "${SUMMARY[@]}"; do echo "  $line"; done
-    if [ -n "$CURRENT_STEP" ]; then
-        echo "  FAILED  $CURRENT_STEP (exit $rc): see the output above this summary"
-    fi
+    [ -z "$CURRENT_STEP" ] || FAILED_STEPS+=("$CURRENT_STEP")
+    for line in "${FAILED_STEPS[@]}"; do
+        echo "  FAILED  $line (exit $rc): see the output above this summary"
+    done
     echo "  total   $((SECONDS - RUN_START)) s"
     echo "==========================================================="
-    if [ -n "$CURRENT_STEP" ]; then
-        echo "make test: FAILED in step '$CURRENT_STEP'"
+    if [ "${#FAILED_STEPS[@]}" -gt 0 ]; then
+        local joined; joined="$(printf "', '%s" "${FAILED_STEPS[@]}")"
+        echo "make test: FAILED in step '${joined:4}'"
     elif [ "${#SELECTED[@]}" -gt 0 ]; then
         echo "make test: selected steps passed (${SELECTED[*]}); not a full run"
     else
@@ -278,11 +285,87 @@ run_step "set-up: links, scratch HOME" setup_links_and_home
 run_step "set-up: build + install artifact" build_artifact
 if wanted pytest; then run_step "set-up: chromium (HTML report test)" setup_chromium; fi
 
-if wanted pytest; then run_step "pytest (unit, lab, integration)" step_pytest; fi
-if wanted core219; then run_step "ansible-test, ansible-core 2.19 / Python 3.11 (+3.9)" step_ansible_test "$VENV" 3.11; fi
-if wanted core221; then run_step "ansible-test, ansible-core 2.21 / Python 3.12 (+3.9)" step_ansible_test "$VENV312" 3.12; fi
-if wanted lint; then run_step "ansible-lint (production profile)" step_lint; fi
-if wanted molecule; then run_step "molecule (role scenarios)" step_molecule; fi
-if wanted docs; then run_step "antsibull-docs + antsibull-changelog" step_docs; fi
-if wanted ansible-doc; then run_step "ansible-doc + action groups" step_ansible_doc; fi
+# The steps after pytest, in order, as "step|command|title" (step: the name on the command line).
+OTHER_STEPS=(
+    "core219|step_ansible_test $VENV 3.11|ansible-test, ansible-core 2.19 / Python 3.11 (+3.9)"
+    "core221|step_ansible_test $VENV312 3.12|ansible-test, ansible-core 2.21 / Python 3.12 (+3.9)"
+    "lint|step_lint|ansible-lint (production profile)"
+    "molecule|step_molecule|molecule (role scenarios)"
+    "docs|step_docs|antsibull-docs + antsibull-changelog"
+    "ansible-doc|step_ansible_doc|ansible-doc + action groups"
+)
+
+run_other_steps() {  # the selected steps of OTHER_STEPS, in order; stops at the first failure
+    local item name cmd title
+    for item in "${OTHER_STEPS[@]}"; do
+        IFS="|" read -r name cmd title <<<"$item"
+        # word splitting of $cmd is wanted: "function arg arg" (paths under the checkout have no spaces)
+        # shellcheck disable=SC2086
+        if wanted "$name"; then run_step "$title" $cmd; fi
+    done
+}
+
+# Beside pytest: pytest is one process that mostly waits on the lab servers and ansible-playbook runs it starts,
+# so the other steps (ansible-test, lint, molecule, docs) run at the same time in a background job, with their
+# output in a log printed once pytest is done. Both lines always finish; every failure is reported.
+# MAKE_TEST_SERIAL=1 runs them one after the other (easier to read when hunting a failure).
+BESIDE_LOG="$TMP/logs/beside-pytest.log"
+BESIDE_STATUS="$TMP/logs/beside-pytest.status"
+
+start_beside_pytest() {
+    mkdir -p "$TMP/logs"
+    rm -f "$BESIDE_STATUS"
+    (
+        SUMMARY=()
+        record_status() {
+            local rc=$?
+            { for line in "${SUMMARY[@]}"; do echo "ok|$line"; done
+              [ -z "$CURRENT_STEP" ] || echo "failed|$CURRENT_STEP"; } > "$BESIDE_STATUS"
+            exit "$rc"
+        }
+        trap record_status EXIT
+        run_other_steps
+    ) > "$BESIDE_LOG" 2>&1 &
+    BESIDE_PID=$!
+    echo "steps beside pytest started (pid $BESIDE_PID), output in ${BESIDE_LOG#"$ROOT"/}"
+}
+
+finish_beside_pytest() {
+    local rc=0 kind line
+    wait "$BESIDE_PID" || rc=$?
+    BESIDE_PID=""
+    echo
+    echo "==================== output of the steps beside pytest (${BESIDE_LOG#"$ROOT"/}) ===================="
+    cat "$BESIDE_LOG"
+    [ -f "$BESIDE_STATUS" ] || { FAILED_STEPS+=("steps beside pytest (exit $rc, no status written)"); return; }
+    while IFS="|" read -r kind line; do
+        if [ "$kind" = ok ]; then SUMMARY+=("$line  [beside pytest]"); else FAILED_STEPS+=("$line"); fi
+    done < "$BESIDE_STATUS"
+    if [ "$rc" -ne 0 ] && ! grep -q '^failed|' "$BESIDE_STATUS"; then
+        FAILED_STEPS+=("steps beside pytest (exit $rc)")
+    fi
+}
+
+others_wanted=false
+for item in "${OTHER_STEPS[@]}"; do wanted "${item%%|*}" && others_wanted=true; done
+if wanted pytest && $others_wanted && [ "${MAKE_TEST_SERIAL:-0}" != 1 ]; then
+    start_beside_pytest
+    pytest_rc=0
+    CURRENT_STEP="pytest (unit, lab, integration)"
+    echo
+    echo "==================== $CURRENT_STEP ===================="
+    pytest_start=$SECONDS
+    step_pytest || pytest_rc=$?
+    if [ "$pytest_rc" -eq 0 ]; then
+        SUMMARY+=("ok      $CURRENT_STEP ($((SECONDS - pytest_start)) s)")
+    else
+        FAILED_STEPS+=("$CURRENT_STEP")
+    fi
+    CURRENT_STEP=""
+    finish_beside_pytest
+    [ "${#FAILED_STEPS[@]}" -eq 0 ] || exit 1
+else
+    if wanted pytest; then run_step "pytest (unit, lab, integration)" step_pytest; fi
+    run_other_steps
+fi
 exit 0

@@ -246,7 +246,12 @@ error:
 
 import re
 
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError, RemoteError
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
+    ConfigError,
+    GridsecError,
+    NotFoundError,
+    RemoteError,
+)
 from ansible_collections.gridsec.ops.plugins.module_utils._iam_client import (
     REVOKE_RETRIES,
     epoch_to_iso,
@@ -318,29 +323,35 @@ def main():
         required_if=[("state", "suspended", ("incident_id",))],
         supports_check_mode=True,
     )
-    params = module.params
-    problem = check_selector(params) or check_label(params["label_name"], params.get("incident_id"))
-    if problem:
-        module.fail_json(msg="invalid options: %s" % problem, changed=False, operations=[], requests=[])
     module.run_guarded(run, module)
+
+
+def refuse(module, msg, operation, **extra):
+    """A refusal before any write: fails the task (through the base) with ``extra`` in the result."""
+    module.partial_result.update(extra)
+    return ConfigError(msg, server="IAM %s" % module.server_label, operation=operation)
 
 
 def run(module):
     params = module.params
+    problem = check_selector(params) or check_label(params["label_name"], params.get("incident_id"))
+    if problem:
+        raise ConfigError("invalid options: %s" % problem, operation="check options")
     client = module.client()
     name = params["label_name"]
     incident = params.get("incident_id")
     accounts, how = find_accounts(client, params)
+    # a failure reports changed/operations from what was written (IamModule.prepare_failure), not from here
+    module.partial_result = dict(selected_by=how)
     result = dict(changed=False, selected_by=how, operations=[])
     if not accounts:
-        module.fail_json(msg="IAM %s: no account matches %s (nothing was changed)"
-                         % (module.server_label, selector_text(params)),
-                         requests=module.client_operations(), **result)
+        raise NotFoundError("no account matches %s (nothing was changed)" % selector_text(params),
+                            server="IAM %s" % module.server_label, operation="find account")
     if len(accounts) > 1:
-        module.fail_json(msg="IAM %s: %s matches %d accounts (%s): refusing to choose, nothing was changed; select "
-                             "by uuid" % (module.server_label, selector_text(params), len(accounts),
-                                          ", ".join("%s (%s)" % (a.get("id"), a.get("userName")) for a in accounts)),
-                         matches=[user_summary(a) for a in accounts], requests=module.client_operations(), **result)
+        raise refuse(module, "%s matches %d accounts (%s): refusing to choose, nothing was changed; select by uuid"
+                     % (selector_text(params), len(accounts),
+                        ", ".join("%s (%s)" % (a.get("id"), a.get("userName")) for a in accounts)),
+                     "find account", matches=[user_summary(a) for a in accounts])
     account = user_summary(accounts[0])
     uuid, username, active = account["uuid"], account["username"], account["active"] is not False
     labels = None
@@ -370,22 +381,19 @@ def run(module):
         suspended_by = "none"
         if not active:
             if not ours and not params["force"]:
-                module.fail_json(msg="IAM %s: account %s (%s) was disabled by someone else (no %s label; labels: %s): "
-                                     "not re-enabling it. Set force=true to enable it anyway"
-                                     % (module.server_label, username, uuid, name,
-                                        ", ".join(_label_text(lb) for lb in labels or []) or "none"),
-                                 account=dict(account, labels=labels), requests=module.client_operations(), **result)
+                raise refuse(module, "account %s (%s) was disabled by someone else (no %s label; labels: %s): not "
+                             "re-enabling it. Set force=true to enable it anyway"
+                             % (username, uuid, name, ", ".join(_label_text(lb) for lb in labels or []) or "none"),
+                             "restore account", account=dict(account, labels=labels))
             if ours and incident and ours.get("value") != incident and not params["force"]:
-                module.fail_json(msg="IAM %s: account %s was suspended by this module for %r, not for %r: not "
-                                     "re-enabling it. Set force=true to enable it anyway"
-                                     % (module.server_label, username, ours.get("value"), incident),
-                                 account=dict(account, labels=labels), requests=module.client_operations(), **result)
+                raise refuse(module, "account %s was suspended by this module for %r, not for %r: not re-enabling "
+                             "it. Set force=true to enable it anyway" % (username, ours.get("value"), incident),
+                             "restore account", account=dict(account, labels=labels))
             plan.append({"op": "restore", "uuid": uuid})
         elif ours and incident and ours.get("value") != incident and not params["force"]:
-            module.fail_json(msg="IAM %s: account %s is active but carries this module's label for %r, not for %r: "
-                                 "not removing it. Set force=true to remove it anyway"
-                                 % (module.server_label, username, ours.get("value"), incident),
-                             account=dict(account, labels=labels), requests=module.client_operations(), **result)
+            raise refuse(module, "account %s is active but carries this module's label for %r, not for %r: not "
+                         "removing it. Set force=true to remove it anyway" % (username, ours.get("value"), incident),
+                         "delete label", account=dict(account, labels=labels))
         if ours:
             plan.append({"op": "delete_label", "uuid": uuid, "name": name})
             after_labels = [lb for lb in after_labels if lb is not ours]
@@ -436,18 +444,18 @@ def run(module):
                 remaining = dict((kind, client.list_tokens(kind, username) if left[kind] else [])
                                  for kind in ("refresh", "access"))
                 window = _window(remaining)
-                text = ("IAM %s: account %s still has %d access and %d refresh token(s) after %d deletion pass(es) "
-                        "(tokens issued while revoking: IAM's token exchange does not check that the account is "
-                        "active); re-run the task to revoke them" % (module.server_label, username, window["access"],
-                                                                     window["refresh"], 1 + REVOKE_RETRIES))
-                module.warn(text)
-                module.fail_json(msg="%s (list and delete %s tokens: after %d write(s): %s)"
-                                     % (text, "/".join(k for k in ("access", "refresh") if left[k]),
-                                        len(module.done_operations), _done_text(module.done_operations)),
-                                 changed=True, operations=module.done_operations, account=_after_account(
-                                     account, params, module.done_operations, after_labels),
-                                 selected_by=how, live_tokens=window,
-                                 revoked=_revoked(deleted), requests=module.client_operations())
+                text = ("account %s still has %d access and %d refresh token(s) after %d deletion pass(es) (tokens "
+                        "issued while revoking: IAM's token exchange does not check that the account is active); "
+                        "re-run the task to revoke them" % (username, window["access"], window["refresh"],
+                                                            1 + REVOKE_RETRIES))
+                module.warn("IAM %s: %s" % (module.server_label, text))
+                module.partial_result.update(account=_after_account(account, params, module.done_operations,
+                                                                    after_labels),
+                                             live_tokens=window, revoked=_revoked(deleted))
+                raise RemoteError("%s (after %d write(s): %s)" % (text, len(module.done_operations),
+                                                                  _done_text(module.done_operations)),
+                                  server="IAM %s" % module.server_label, operation="list and delete %s tokens"
+                                  % "/".join(k for k in ("access", "refresh") if left[k]))
         plan = module.done_operations
         read_back, after_labels = _read_back(module, client, account, plan, name, incident, after_labels)
 

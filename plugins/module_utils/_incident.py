@@ -25,6 +25,8 @@ import json
 import os
 import tempfile
 
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not on POSIX
@@ -37,8 +39,9 @@ def utc_timestamp():
     return datetime.datetime.now(tz=datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class RecordError(Exception):
-    pass
+class RecordError(ConfigError):
+    """The incident record cannot be read, locked or written (a ``GridsecError``: it fails the task through the
+    module base's failure boundary)."""
 
 
 @contextlib.contextmanager

@@ -13,7 +13,9 @@ PRIVATE to the gridsec.ops collection: this module may change at any time, witho
   operation), its structured form under ``error``, and ``requests`` (what had been sent so far); each backend adds
   its own keys in ``prepare_failure``;
 - every failure carries ``error`` (``StructuredModule``, also the base of the modules without a server
-  connection): the ``GridsecError``'s structured form, else ``failure_error(msg)`` of the same shape;
+  connection: ``incident_mail``, ``incident_record``): the ``GridsecError``'s structured form, else
+  ``failure_error(msg)`` of the same shape; ``StructuredModule.run_guarded`` is every module's one failure
+  boundary;
 - building an ``HttpTransport`` (a ``ConfigError`` from it fails the task the same way);
 - checking a required Python library before it is used (``missing_required_lib`` wording, ``error.kind``
   ``missing_library``);
@@ -137,6 +139,31 @@ class StructuredModule(AnsibleModule):
             kwargs["error"] = failure_error(msg)
         super(StructuredModule, self).fail_json(msg=msg, **kwargs)
 
+    #: what a failure of the module body reports besides ``msg``/``error`` (a module points it at its result dict
+    #: as it fills it in, so that a failure half-way still says what was already done, e.g. a mail already sent)
+    partial_result = None
+
+    def prepare_failure(self, result):
+        """Called once before a ``GridsecError`` fails the task: release what the run holds (a subclass rolls back
+        its transaction here) and fill in the keys of the failure ``result`` (``changed``, what had been done);
+        returns ``result``."""
+        result.setdefault("changed", False)
+        return result
+
+    def fail_from(self, err, **result):
+        """Fail the task from a ``GridsecError``: its message (naming server and operation), ``error`` (its
+        structured form), what the module had already done (``partial_result``) and ``result``."""
+        merged = dict(self.partial_result or {})
+        merged.update(result)
+        self.fail_json(msg=str(err), error=error_to_dict(err), **self.prepare_failure(merged))
+
+    def run_guarded(self, func, *args, **kwargs):
+        """Call ``func``: the module's one failure boundary, where any ``GridsecError`` becomes a failed task."""
+        try:
+            return func(*args, **kwargs)
+        except GridsecError as err:
+            self.fail_from(err)
+
     def require_library(self, name, import_error, why=None):
         """Fail the task (nothing was sent) when the Python library ``name`` could not be imported:
         ``import_error`` is the traceback text of that import, ``None`` when it worked; ``why`` (optional) is
@@ -194,23 +221,8 @@ class GridsecModule(StructuredModule):
         """Every operation sent to the server so far (reads included), JSON-serialisable."""
         return jsonable(list(self._client.operations)) if self._client is not None else []
 
-    def prepare_failure(self, result):
-        """Called once before a ``GridsecError`` fails the task: release what the run holds (a subclass rolls back
-        its transaction here) and fill in the backend's keys of the failure ``result`` (``changed``, what had been
-        done); returns ``result``."""
-        result.setdefault("changed", False)
-        return result
-
     def fail_from(self, err, **result):
-        """Fail the task from a ``GridsecError``: its message (naming server and operation), ``error`` (its
-        structured form), ``requests`` (every operation sent, the failing one last) and the backend's keys."""
-        result = self.prepare_failure(result)
+        """``StructuredModule.fail_from`` plus ``requests`` (every operation sent, the failing one last)."""
+        result = self.prepare_failure(dict(self.partial_result or {}, **result))
         result.setdefault("requests", self.client_operations())
         self.fail_json(msg=str(err), error=error_to_dict(err), **result)
-
-    def run_guarded(self, func, *args, **kwargs):
-        """Call ``func``; any ``GridsecError`` becomes a failed task."""
-        try:
-            return func(*args, **kwargs)
-        except GridsecError as err:
-            self.fail_from(err)

@@ -246,7 +246,12 @@ error:
 
 import re
 
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError, RemoteError
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
+    ConfigError,
+    GridsecError,
+    NotFoundError,
+    RemoteError,
+)
 from ansible_collections.gridsec.ops.plugins.module_utils._iam_client import (
     REVOKE_RETRIES,
     epoch_to_iso,
@@ -318,157 +323,192 @@ def main():
         required_if=[("state", "suspended", ("incident_id",))],
         supports_check_mode=True,
     )
-    params = module.params
-    problem = check_selector(params) or check_label(params["label_name"], params.get("incident_id"))
-    if problem:
-        module.fail_json(msg="invalid options: %s" % problem, changed=False, operations=[], requests=[])
     module.run_guarded(run, module)
 
 
+def refuse(module, msg, operation, **extra):
+    """A refusal before any write: fails the task (through the base) with ``extra`` in the result."""
+    module.partial_result.update(extra)
+    return ConfigError(msg, server="IAM %s" % module.server_label, operation=operation)
+
+
+class Plan(object):
+    """What one task does to the selected account: the writes in order, the labels after them, who suspended it,
+    and the token listings read before (a dict by kind, empty when the revocation pass lists them itself)."""
+
+    def __init__(self, labels):
+        self.ops = []
+        self.labels_before = labels
+        self.labels_after = list(labels) if labels is not None else None
+        self.suspended_by = "none"
+        self.tokens_before = {}
+
+
 def run(module):
+    """select -> plan -> apply (writes, token revocation, read-back) -> result."""
     params = module.params
+    problem = check_selector(params) or check_label(params["label_name"], params.get("incident_id"))
+    if problem:
+        raise ConfigError("invalid options: %s" % problem, operation="check options")
     client = module.client()
-    name = params["label_name"]
-    incident = params.get("incident_id")
-    accounts, how = find_accounts(client, params)
-    result = dict(changed=False, selected_by=how, operations=[])
-    if not accounts:
-        module.fail_json(msg="IAM %s: no account matches %s (nothing was changed)"
-                         % (module.server_label, selector_text(params)),
-                         requests=module.client_operations(), **result)
-    if len(accounts) > 1:
-        module.fail_json(msg="IAM %s: %s matches %d accounts (%s): refusing to choose, nothing was changed; select "
-                             "by uuid" % (module.server_label, selector_text(params), len(accounts),
-                                          ", ".join("%s (%s)" % (a.get("id"), a.get("userName")) for a in accounts)),
-                         matches=[user_summary(a) for a in accounts], requests=module.client_operations(), **result)
-    account = user_summary(accounts[0])
-    uuid, username, active = account["uuid"], account["username"], account["active"] is not False
+    account, how = select_account(module, client, params)
+    active = account["active"] is not False
     labels = None
     if not active or params["state"] == "active" or module._diff:
-        labels = client.get_labels(uuid)
-    ours = our_label(labels, name) if labels is not None else None
-    plan = []
-    after_labels = list(labels) if labels is not None else None
-    tokens_before = {}
+        labels = client.get_labels(account["uuid"])
+    plan = Plan(labels)
     if params["state"] == "suspended":
-        if active:
-            plan.append({"op": "set_label", "uuid": uuid, "name": name, "value": incident})
-            plan.append({"op": "suspend", "uuid": uuid})
-            if after_labels is not None:
-                after_labels = [lb for lb in after_labels if lb is not ours] + [{"name": name, "value": incident}]
-            suspended_by = "us"
-        else:
-            suspended_by = "us" if ours else "other"
-            if ours and ours.get("value") != incident:
-                module.warn("account %s is already suspended by this module for %r (label kept; the incident "
-                            "asked for now is %r)" % (username, ours.get("value"), incident))
-            if not ours:
-                module.warn("account %s was already disabled by someone else (no %s label): not labelled, so a "
-                            "restore by this module will not lift it; its tokens are still revoked"
-                            % (username, name))
+        plan_suspension(module, params, account, plan)
     else:
-        suspended_by = "none"
-        if not active:
-            if not ours and not params["force"]:
-                module.fail_json(msg="IAM %s: account %s (%s) was disabled by someone else (no %s label; labels: %s): "
-                                     "not re-enabling it. Set force=true to enable it anyway"
-                                     % (module.server_label, username, uuid, name,
-                                        ", ".join(_label_text(lb) for lb in labels or []) or "none"),
-                                 account=dict(account, labels=labels), requests=module.client_operations(), **result)
-            if ours and incident and ours.get("value") != incident and not params["force"]:
-                module.fail_json(msg="IAM %s: account %s was suspended by this module for %r, not for %r: not "
-                                     "re-enabling it. Set force=true to enable it anyway"
-                                     % (module.server_label, username, ours.get("value"), incident),
-                                 account=dict(account, labels=labels), requests=module.client_operations(), **result)
-            plan.append({"op": "restore", "uuid": uuid})
-        elif ours and incident and ours.get("value") != incident and not params["force"]:
-            module.fail_json(msg="IAM %s: account %s is active but carries this module's label for %r, not for %r: "
-                                 "not removing it. Set force=true to remove it anyway"
-                                 % (module.server_label, username, ours.get("value"), incident),
-                             account=dict(account, labels=labels), requests=module.client_operations(), **result)
-        if ours:
-            plan.append({"op": "delete_label", "uuid": uuid, "name": name})
-            after_labels = [lb for lb in after_labels if lb is not ours]
-
+        plan_restore(module, params, account, plan)
     revoke = params["state"] == "suspended" and params["revoke_tokens"]
     if module.check_mode or not revoke:
         # read the listings (increasing startIndex, nothing deleted): the counts, and in check mode the deletions
         for kind in ("refresh", "access"):
-            tokens_before[kind] = client.list_tokens(kind, username)
+            plan.tokens_before[kind] = client.list_tokens(kind, account["username"])
         if revoke:
             for kind in ("refresh", "access"):
-                for item in tokens_before[kind]:
+                for item in plan.tokens_before[kind]:
                     exp = parse_expiration(item.get("expiration"))
-                    plan.append({"op": "delete_token", "kind": kind, "id": item.get("id"),
-                                 "expiration": epoch_to_iso(exp), "existed": True})
-
-    deleted = []
-    read_back = account
+                    plan.ops.append({"op": "delete_token", "kind": kind, "id": item.get("id"),
+                                     "expiration": epoch_to_iso(exp), "existed": True})
     if module.check_mode:
-        deleted = [op for op in plan if op["op"] == "delete_token"]
+        deleted = [op for op in plan.ops if op["op"] == "delete_token"]
         module.done_operations = []
-        remaining = {} if revoke else tokens_before
+        remaining = {} if revoke else plan.tokens_before
+        read_back = account
     else:
-        for op in plan:
-            if op["op"] == "set_label":
-                client.set_label(uuid, name, incident)
-            elif op["op"] == "suspend":
-                client.set_active(uuid, False)
-            elif op["op"] == "restore":
-                client.set_active(uuid, True)
-            elif op["op"] == "delete_label":
-                client.delete_label(uuid, name)
-            module.done_operations.append(op)
-        remaining = tokens_before
+        apply_writes(client, account, plan, params, module.done_operations)
+        deleted, remaining = [], plan.tokens_before
         if revoke:
-            left = {}
-            for kind in ("refresh", "access"):
-                try:
-                    left[kind] = client.revoke_tokens(kind, username, done=module.done_operations)["remaining"]
-                except GridsecError as err:
-                    err.msg = "%s (after %d write(s): %s)" % (err.msg, len(module.done_operations),
-                                                              _done_text(module.done_operations))
-                    raise
-            deleted = [op for op in module.done_operations if op["op"] == "delete_token"]
-            # the counts IAM answered after the deletion (a token issued meanwhile is counted there)
-            remaining = {"access": [None] * left["access"], "refresh": [None] * left["refresh"]}
-            if left["access"] or left["refresh"]:
-                remaining = dict((kind, client.list_tokens(kind, username) if left[kind] else [])
-                                 for kind in ("refresh", "access"))
-                window = _window(remaining)
-                text = ("IAM %s: account %s still has %d access and %d refresh token(s) after %d deletion pass(es) "
-                        "(tokens issued while revoking: IAM's token exchange does not check that the account is "
-                        "active); re-run the task to revoke them" % (module.server_label, username, window["access"],
-                                                                     window["refresh"], 1 + REVOKE_RETRIES))
-                module.warn(text)
-                module.fail_json(msg="%s (list and delete %s tokens: after %d write(s): %s)"
-                                     % (text, "/".join(k for k in ("access", "refresh") if left[k]),
-                                        len(module.done_operations), _done_text(module.done_operations)),
-                                 changed=True, operations=module.done_operations, account=_after_account(
-                                     account, params, module.done_operations, after_labels),
-                                 selected_by=how, live_tokens=window,
-                                 revoked=_revoked(deleted), requests=module.client_operations())
-        plan = module.done_operations
-        read_back, after_labels = _read_back(module, client, account, plan, name, incident, after_labels)
+            deleted, remaining = revoke_tokens(module, client, account, plan)
+        plan.ops = module.done_operations
+        read_back, plan.labels_after = _read_back(module, client, account, plan.ops, params["label_name"],
+                                                  params.get("incident_id"), plan.labels_after)
+    module.exit_json(**task_result(module, account, how, plan, read_back, deleted, remaining))
 
-    after = _after_account(read_back, params, plan, after_labels)
+
+def select_account(module, client, params):
+    """``(account summary, how it was found)``: exactly one account, else the task fails before any write."""
+    accounts, how = find_accounts(client, params)
+    # a failure reports changed/operations from what was written (IamModule.prepare_failure), not from here
+    module.partial_result = dict(selected_by=how)
+    if not accounts:
+        raise NotFoundError("no account matches %s (nothing was changed)" % selector_text(params),
+                            server="IAM %s" % module.server_label, operation="find account")
+    if len(accounts) > 1:
+        raise refuse(module, "%s matches %d accounts (%s): refusing to choose, nothing was changed; select by uuid"
+                     % (selector_text(params), len(accounts),
+                        ", ".join("%s (%s)" % (a.get("id"), a.get("userName")) for a in accounts)),
+                     "find account", matches=[user_summary(a) for a in accounts])
+    return user_summary(accounts[0]), how
+
+
+def plan_suspension(module, params, account, plan):
+    name, incident, username = params["label_name"], params.get("incident_id"), account["username"]
+    ours = our_label(plan.labels_before, name) if plan.labels_before is not None else None
+    if account["active"] is not False:
+        plan.ops.append({"op": "set_label", "uuid": account["uuid"], "name": name, "value": incident})
+        plan.ops.append({"op": "suspend", "uuid": account["uuid"]})
+        if plan.labels_after is not None:
+            plan.labels_after = ([lb for lb in plan.labels_after if lb is not ours]
+                                 + [{"name": name, "value": incident}])
+        plan.suspended_by = "us"
+        return
+    plan.suspended_by = "us" if ours else "other"
+    if ours and ours.get("value") != incident:
+        module.warn("account %s is already suspended by this module for %r (label kept; the incident asked for now "
+                    "is %r)" % (username, ours.get("value"), incident))
+    if not ours:
+        module.warn("account %s was already disabled by someone else (no %s label): not labelled, so a restore by "
+                    "this module will not lift it; its tokens are still revoked" % (username, name))
+
+
+def plan_restore(module, params, account, plan):
+    """Lift only a suspension our label marks (for this incident when one is given), unless ``force``."""
+    name, incident = params["label_name"], params.get("incident_id")
+    username, uuid = account["username"], account["uuid"]
+    labels = plan.labels_before
+    ours = our_label(labels, name) if labels is not None else None
+    mismatch = bool(ours and incident and ours.get("value") != incident and not params["force"])
+    if account["active"] is False:
+        if not ours and not params["force"]:
+            raise refuse(module, "account %s (%s) was disabled by someone else (no %s label; labels: %s): not "
+                         "re-enabling it. Set force=true to enable it anyway"
+                         % (username, uuid, name, ", ".join(_label_text(lb) for lb in labels or []) or "none"),
+                         "restore account", account=dict(account, labels=labels))
+        if mismatch:
+            raise refuse(module, "account %s was suspended by this module for %r, not for %r: not re-enabling it. "
+                         "Set force=true to enable it anyway" % (username, ours.get("value"), incident),
+                         "restore account", account=dict(account, labels=labels))
+        plan.ops.append({"op": "restore", "uuid": uuid})
+    elif mismatch:
+        raise refuse(module, "account %s is active but carries this module's label for %r, not for %r: not removing "
+                     "it. Set force=true to remove it anyway" % (username, ours.get("value"), incident),
+                     "delete label", account=dict(account, labels=labels))
+    if ours:
+        plan.ops.append({"op": "delete_label", "uuid": uuid, "name": name})
+        plan.labels_after = [lb for lb in plan.labels_after if lb is not ours]
+
+
+def apply_writes(client, account, plan, params, done):
+    """The label and account writes of ``plan``, in order; each one done is appended to ``done``."""
+    uuid = account["uuid"]
+    for op in plan.ops:
+        if op["op"] == "set_label":
+            client.set_label(uuid, params["label_name"], params.get("incident_id"))
+        elif op["op"] == "suspend":
+            client.set_active(uuid, False)
+        elif op["op"] == "restore":
+            client.set_active(uuid, True)
+        elif op["op"] == "delete_label":
+            client.delete_label(uuid, params["label_name"])
+        done.append(op)
+
+
+def revoke_tokens(module, client, account, plan):
+    """Delete every access and refresh token of the account by id (never IAM's delete-all); ``(deleted ops,
+    remaining tokens by kind)``. Tokens still listed after the passes fail the task, saying what was done."""
+    username, done = account["username"], module.done_operations
+    left = {}
+    for kind in ("refresh", "access"):
+        try:
+            left[kind] = client.revoke_tokens(kind, username, done=done)["remaining"]
+        except GridsecError as err:
+            err.msg = "%s (after %d write(s): %s)" % (err.msg, len(done), _done_text(done))
+            raise
+    deleted = [op for op in done if op["op"] == "delete_token"]
+    # the counts IAM answered after the deletion (a token issued meanwhile is counted there)
+    remaining = {"access": [None] * left["access"], "refresh": [None] * left["refresh"]}
+    if not (left["access"] or left["refresh"]):
+        return deleted, remaining
+    remaining = dict((kind, client.list_tokens(kind, username) if left[kind] else []) for kind in ("refresh", "access"))
+    window = _window(remaining)
+    text = ("account %s still has %d access and %d refresh token(s) after %d deletion pass(es) (tokens issued while "
+            "revoking: IAM's token exchange does not check that the account is active); re-run the task to revoke "
+            "them" % (username, window["access"], window["refresh"], 1 + REVOKE_RETRIES))
+    module.warn("IAM %s: %s" % (module.server_label, text))
+    module.partial_result.update(account=_after_account(account, module.params, done, plan.labels_after),
+                                 live_tokens=window, revoked=_revoked(deleted))
+    raise RemoteError("%s (after %d write(s): %s)" % (text, len(done), _done_text(done)),
+                      server="IAM %s" % module.server_label,
+                      operation="list and delete %s tokens" % "/".join(k for k in ("access", "refresh") if left[k]))
+
+
+def task_result(module, account, how, plan, read_back, deleted, remaining):
+    params = module.params
+    after = _after_account(read_back, params, plan.ops, plan.labels_after)
+    suspended_by = plan.suspended_by
     if params["state"] == "active":
         suspended_by = "none" if after["active"] else "other"
-
-    before_tokens = _window(tokens_before) if tokens_before else None
-    result.update(
-        changed=bool(plan),
-        account=after,
-        suspended_by=suspended_by,
-        operations=plan,
-        revoked=_revoked(deleted),
-        live_tokens=_window(remaining),
-        requests=module.client_operations(),
-    )
+    result = dict(changed=bool(plan.ops), selected_by=how, account=after, suspended_by=suspended_by,
+                  operations=plan.ops, revoked=_revoked(deleted), live_tokens=_window(remaining),
+                  requests=module.client_operations())
     if module._diff:
-        before_view = {"active": account["active"], "labels": labels}
-        after_view = {"active": after["active"], "labels": after_labels}
-        if before_tokens is not None:
+        before_view = {"active": account["active"], "labels": plan.labels_before}
+        after_view = {"active": after["active"], "labels": plan.labels_after}
+        if plan.tokens_before:
+            before_tokens = _window(plan.tokens_before)
             before_view["tokens"] = {"access": before_tokens["access"], "refresh": before_tokens["refresh"]}
             after_view["tokens"] = {"access": result["live_tokens"]["access"],
                                     "refresh": result["live_tokens"]["refresh"]}
@@ -476,7 +516,7 @@ def run(module):
             before_view["tokens"] = {"access": result["revoked"]["access"], "refresh": result["revoked"]["refresh"]}
             after_view["tokens"] = {"access": 0, "refresh": 0}
         result["diff"] = {"before": before_view, "after": after_view}
-    module.exit_json(**result)
+    return result
 
 
 def _read_back(module, client, account, plan, name, incident, after_labels):

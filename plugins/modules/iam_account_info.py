@@ -144,6 +144,7 @@ error:
     this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
 from ansible_collections.gridsec.ops.plugins.module_utils._iam_client import READ_SCOPES, user_summary
 from ansible_collections.gridsec.ops.plugins.module_utils._iam_module import IamModule, check_selector, find_accounts
 
@@ -166,14 +167,14 @@ def main():
         required_together=[("issuer", "subject")],
         supports_check_mode=True,
     )
-    problem = check_selector(module.params)
-    if problem:
-        module.fail_json(msg="invalid options: %s" % problem, changed=False, requests=[])
     module.run_guarded(run, module)
 
 
 def run(module):
     params = module.params
+    problem = check_selector(params)
+    if problem:
+        raise ConfigError("invalid options: %s" % problem, operation="check options")
     client = module.client()
     if params.get("label_value") is not None:
         users = client.find_by_label(params["label_name"], params["label_value"])

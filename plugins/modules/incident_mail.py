@@ -238,6 +238,7 @@ from email.utils import formatdate, make_msgid
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.gridsec.ops.plugins.module_utils import _incident
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import AuthorizationError, ConfigError, RemoteError
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import StructuredModule
 
 RESERVED_HEADERS = ("from", "to", "cc", "subject", "date", "message-id", "in-reply-to", "references")
@@ -380,12 +381,12 @@ def close_session(client):
 
 
 def smtp_call(module, recipients, action):
-    """Run ``action(client)`` in an authenticated session; every SMTP failure ends the module naming the server
+    """Run ``action(client)`` in an authenticated session; every SMTP failure raises an error naming the server
     and the operation (never the password)."""
     params = module.params
     server = "%s:%d" % (params["smtp_host"], params["smtp_port"])
+    label = "SMTP server %s" % server
     step = Step()
-    failure = dict(server=server, sent=False, recipients=recipients, refused={}, login_verified=False)
     try:
         client = open_session(module, step)
         try:
@@ -394,19 +395,21 @@ def smtp_call(module, recipients, action):
         finally:
             close_session(client)
     except smtplib.SMTPRecipientsRefused as err:
-        failure["refused"] = {k: to_native(v) for k, v in err.recipients.items()}
-        module.fail_json(msg="SMTP server %s refused every recipient: %s" % (server, to_native(err.recipients)),
-                         operation=step.operation, **failure)
+        module.partial_result["refused"] = {k: to_native(v) for k, v in err.recipients.items()}
+        module.partial_result["operation"] = step.operation
+        raise RemoteError("refused every recipient: %s" % to_native(err.recipients), server=label,
+                          operation=step.operation)
     except smtplib.SMTPAuthenticationError as err:
-        module.fail_json(msg="SMTP server %s refused the credentials of %s: %s %s"
-                             % (server, params["username"], err.smtp_code, to_native(err.smtp_error)),
-                         operation="AUTH", **failure)
+        module.partial_result["operation"] = "AUTH"
+        raise AuthorizationError("refused the credentials of %s: %s %s"
+                                 % (params["username"], err.smtp_code, to_native(err.smtp_error)),
+                                 server=label, operation="AUTH")
     except NoStartTls as err:
-        module.fail_json(msg=to_native(err), operation="STARTTLS", **failure)
+        module.partial_result["operation"] = "STARTTLS"
+        raise RemoteError(to_native(err), server=label, operation="STARTTLS")
     except (smtplib.SMTPException, ssl.SSLError, socket.error, OSError) as err:
-        reason = to_native(err)
-        module.fail_json(msg="sending the mail through %s failed during %s: %s" % (server, step.operation, reason),
-                         operation=step.operation, **failure)
+        module.partial_result["operation"] = step.operation
+        raise RemoteError("sending the mail failed: %s" % to_native(err), server=label, operation=step.operation)
 
 
 def send(module, message, recipients):
@@ -434,51 +437,59 @@ def record_sent(module, params, message_id, server, digest, refused, result):
             record["updated"] = entry["sent_at"]
             _incident.save(params["record_path"], record)
     except (_incident.RecordError, OSError, IOError) as err:
-        module.fail_json(msg="mail %s was sent through %s but recording it in %s failed: %s (a rerun would send "
-                             "it again)" % (message_id, server, params["record_path"], to_native(err)), **result)
+        raise ConfigError("mail %s was sent through %s but recording it failed: %s (a rerun would send it again)"
+                          % (message_id, server, to_native(err)), server="incident record %s" % params["record_path"],
+                          operation="record mail")
+
+
+def argument_spec():
+    return dict(
+        smtp_host=dict(type="str", default="localhost"),
+        smtp_port=dict(type="int", default=25),
+        security=dict(type="str", choices=["starttls", "tls", "none"], default="starttls"),
+        validate_certs=dict(type="bool", default=True),
+        ca_path=dict(type="path"),
+        username=dict(type="str"),
+        password=dict(type="str", no_log=True),
+        timeout=dict(type="int", default=30),
+        sender=dict(type="str", required=True),
+        to=dict(type="list", elements="str", required=True),
+        cc=dict(type="list", elements="str", default=[]),
+        reply_to=dict(type="str"),
+        subject=dict(type="str", required=True),
+        body=dict(type="str", required=True),
+        headers=dict(type="dict", default={}),
+        message_id_domain=dict(type="str"),
+        record_path=dict(type="path"),
+        record_key=dict(type="str", no_log=False),
+        force=dict(type="bool", default=False),
+        thread_with=dict(type="list", elements="str", default=[]),
+        check_login=dict(type="bool", default=True),
+    )
 
 
 def main():
     module = StructuredModule(
-        argument_spec=dict(
-            smtp_host=dict(type="str", default="localhost"),
-            smtp_port=dict(type="int", default=25),
-            security=dict(type="str", choices=["starttls", "tls", "none"], default="starttls"),
-            validate_certs=dict(type="bool", default=True),
-            ca_path=dict(type="path"),
-            username=dict(type="str"),
-            password=dict(type="str", no_log=True),
-            timeout=dict(type="int", default=30),
-            sender=dict(type="str", required=True),
-            to=dict(type="list", elements="str", required=True),
-            cc=dict(type="list", elements="str", default=[]),
-            reply_to=dict(type="str"),
-            subject=dict(type="str", required=True),
-            body=dict(type="str", required=True),
-            headers=dict(type="dict", default={}),
-            message_id_domain=dict(type="str"),
-            record_path=dict(type="path"),
-            record_key=dict(type="str", no_log=False),
-            force=dict(type="bool", default=False),
-            thread_with=dict(type="list", elements="str", default=[]),
-            check_login=dict(type="bool", default=True),
-        ),
+        argument_spec=argument_spec(),
         required_together=[("record_path", "record_key"), ("password", "username")],
         supports_check_mode=True,
     )
+    module.exit_json(**module.run_guarded(run, module))
+
+
+def run(module):
+    """read the record -> decide (send, or the mail was sent already) -> send -> record; returns the result."""
     params = module.params
-    check_input(module, params)
+    check_input(params)
     recipients = params["to"] + [r for r in params["cc"] if r not in params["to"]]
     digest = content_digest(params)
-    result = dict(changed=False, sent=False, recipients=recipients, refused={}, login_verified=False,
-                  server="%s:%d" % (params["smtp_host"], params["smtp_port"]), in_reply_to=[], references=[])
+    result = module.partial_result = dict(
+        changed=False, sent=False, recipients=recipients, refused={}, login_verified=False,
+        server="%s:%d" % (params["smtp_host"], params["smtp_port"]), in_reply_to=[], references=[])
 
     previous, mails = None, {}
     if params["record_path"]:
-        try:
-            record = _incident.load(params["record_path"])
-        except _incident.RecordError as err:
-            module.fail_json(msg=to_native(err), **result)
+        record = _incident.load(params["record_path"])
         mails = (record or {}).get("mails") or {}
         previous = mails.get(params["record_key"])
         result["previous"] = previous or {}
@@ -495,48 +506,56 @@ def main():
         if previous.get("content_sha256") != digest:
             module.warn("the %s mail differs from the one sent on %s (%s); not sending it again without "
                         "force=true" % (params["record_key"], previous.get("sent_at"), previous.get("message_id")))
-        module.exit_json(**result)
+        return result
 
-    result.update(changed=True, sent=True, **thread)
     if module.check_mode:
+        result.update(changed=True, sent=True, **thread)
         if params["check_login"]:
             result["login_verified"] = bool(verify_login(module, recipients))
-        module.exit_json(**result)
+        return result
 
     message_id = make_msgid(idstring="gridsec", domain=params["message_id_domain"] or None)
     refused = send(module, build_message(params, message_id, thread), recipients)
-    result.update(message_id=message_id, refused=refused)
+    result.update(changed=True, sent=True, message_id=message_id, refused=refused, **thread)
     if params["record_path"]:
         record_sent(module, params, message_id, result["server"], digest, refused, result)
     if refused:
-        module.fail_json(msg="SMTP server %s refused some recipients: %s (the others got message %s)"
-                             % (result["server"], ", ".join(sorted(refused)), message_id), **result)
-    module.exit_json(**result)
+        raise RemoteError("refused some recipients: %s (the others got message %s)"
+                          % (", ".join(sorted(refused)), message_id), server="SMTP server %s" % result["server"],
+                          operation="send")
+    return result
 
 
-def check_input(module, params):
+def check_input(params):
     """Normalise the recipients and refuse header injection, clear-text passwords and reserved headers."""
     params["to"] = [r.strip() for r in params["to"] if r and r.strip()]
     params["cc"] = [r.strip() for r in params["cc"] if r and r.strip()]
     params["subject"] = params["subject"].strip()
+    problem = input_problem(params)
+    if problem:
+        raise ConfigError(problem, operation="check options")
+
+
+def input_problem(params):
     for name in ("sender", "subject", "reply_to"):
         if params[name] and ("\n" in params[name] or "\r" in params[name]):
-            module.fail_json(msg="%s must be one line" % name)
+            return "%s must be one line" % name
     if any("\n" in r or "\r" in r or "," in r for r in params["to"] + params["cc"]):
-        module.fail_json(msg="each recipient must be one address (no line breaks or commas): use a list")
+        return "each recipient must be one address (no line breaks or commas): use a list"
     server = "%s:%d" % (params["smtp_host"], params["smtp_port"])
     if not params["to"]:
-        module.fail_json(msg="no recipient: 'to' is empty")
+        return "no recipient: 'to' is empty"
     if params["thread_with"] and not params["record_path"]:
-        module.fail_json(msg="thread_with needs record_path (the message ids are read from the incident record)")
+        return "thread_with needs record_path (the message ids are read from the incident record)"
     if params["security"] == "none" and params["password"]:
-        module.fail_json(msg="refusing to send a password to %s in clear text (security=none)" % server)
+        return "refusing to send a password to %s in clear text (security=none)" % server
     reserved = sorted(h for h in (params["headers"] or {}) if h.lower() in RESERVED_HEADERS)
     if reserved:
-        module.fail_json(msg="headers may not set %s (use the module options)" % ", ".join(reserved))
+        return "headers may not set %s (use the module options)" % ", ".join(reserved)
     for name, value in (params["headers"] or {}).items():
         if "\n" in to_native(value) or "\r" in to_native(value) or "\n" in name or ":" in name:
-            module.fail_json(msg="header %r: line breaks and colons are not allowed" % name)
+            return "header %r: line breaks and colons are not allowed" % name
+    return None
 
 
 if __name__ == "__main__":

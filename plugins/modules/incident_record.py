@@ -110,6 +110,7 @@ import copy
 from ansible.module_utils.common.text.converters import to_native
 
 from ansible_collections.gridsec.ops.plugins.module_utils import _incident
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import StructuredModule
 
 STATUSES = ("changed", "ok", "skipped", "failed", "would_change")
@@ -126,21 +127,31 @@ def main():
         ),
         supports_check_mode=True,
     )
+    module.exit_json(**module.run_guarded(run, module))
+
+
+def check_actions(actions):
+    for index, action in enumerate(actions):
+        if not action.get("name"):
+            raise ConfigError("actions[%d] has no name" % index, operation="check options")
+        if action.get("status") not in STATUSES:
+            raise ConfigError("actions[%d] (%s): status must be one of %s, got %r"
+                              % (index, action.get("name"), ", ".join(STATUSES), action.get("status")),
+                              operation="check options")
+
+
+def run(module):
+    """Append this run to the record when it did something (or the summary changed); returns the result."""
     params = module.params
     path = params["path"]
-    for index, action in enumerate(params["actions"]):
-        if not action.get("name"):
-            module.fail_json(msg="actions[%d] has no name" % index)
-        if action.get("status") not in STATUSES:
-            module.fail_json(msg="actions[%d] (%s): status must be one of %s, got %r"
-                                 % (index, action.get("name"), ", ".join(STATUSES), action.get("status")))
+    check_actions(params["actions"])
     now = _incident.utc_timestamp()
     try:
         with _incident.locked(path, dry=module.check_mode):
             existing = _incident.load(path)
             if existing is not None and existing.get("incident") not in (None, params["incident"]):
-                module.fail_json(msg="%s is the record of incident %s, not %s" % (path, existing.get("incident"),
-                                                                                  params["incident"]))
+                raise _incident.RecordError("%s is the record of incident %s, not %s"
+                                            % (path, existing.get("incident"), params["incident"]))
             record = copy.deepcopy(existing) if existing is not None else _incident.new_record(params["incident"])
             record["incident"] = params["incident"]
             summary = (record.get("summary") or {}) if params["summary"] is None else params["summary"]
@@ -148,22 +159,23 @@ def main():
             acted = [a for a in params["actions"] if a.get("status") in ("changed", "failed", "would_change")
                      or a.get("changed")]
             append = existing is None or summary_changed or bool(acted)
-            run = {}
+            run_entry = {}
             if append:
                 failed = any(a.get("status") == "failed" for a in params["actions"])
-                run = {"started": params["run_started"] or now, "finished": now, "check_mode": module.check_mode,
-                       "status": "failed" if failed else "ok", "actions": params["actions"]}
+                run_entry = {"started": params["run_started"] or now, "finished": now,
+                             "check_mode": module.check_mode, "status": "failed" if failed else "ok",
+                             "actions": params["actions"]}
                 record["summary"] = summary
-                record.setdefault("runs", []).append(run)
+                record.setdefault("runs", []).append(run_entry)
                 record["updated"] = now
-            result = dict(changed=append, record=record, run=run, path=path)
+            result = dict(changed=append, record=record, run=run_entry, path=path)
             if module._diff:
                 result["diff"] = {"before": existing or {}, "after": record}
             if append and not module.check_mode:
                 _incident.save(path, record)
-    except (_incident.RecordError, OSError, IOError) as err:
-        module.fail_json(msg="incident record %s: %s" % (path, to_native(err)))
-    module.exit_json(**result)
+    except (OSError, IOError) as err:
+        raise _incident.RecordError("incident record %s: %s" % (path, to_native(err)))
+    return result
 
 
 if __name__ == "__main__":

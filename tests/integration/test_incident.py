@@ -355,9 +355,14 @@ def test_mail_module_refuses_bad_credentials_clear_text_and_an_unverified_server
     before = len(smtp_server.messages())
     res = adhoc_mail(smtp_server, tmp_path, expect_rc=2, username=SMTP_USER, password="wrong")
     assert res["operation"] == "AUTH" and ("localhost:%d" % smtp_server.port) in res["msg"]
+    # the same structured error as every module (the base's failure boundary): kind, server and operation
+    assert res["error"]["kind"] == "authorization" and res["error"]["operation"] == "AUTH"
+    assert res["error"]["server"] == "SMTP server localhost:%d" % smtp_server.port
+    assert res["sent"] is False and res["changed"] is False
     assert "wrong" not in json.dumps(res)  # the password is never echoed
     res = adhoc_mail(smtp_server, tmp_path, expect_rc=2, security="none", username=SMTP_USER, password=SMTP_PASSWORD)
     assert "clear text" in res["msg"]
+    assert res["error"]["kind"] == "config" and res["error"]["operation"] == "check options"
     other = TestPKI(str(tmp_path / "other-pki"))  # a CA that did not sign the server's certificate
     res = adhoc_mail(smtp_server, tmp_path, expect_rc=2, ca_path=other.ca_cert_path, username=SMTP_USER,
                      password=SMTP_PASSWORD)

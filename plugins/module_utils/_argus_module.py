@@ -224,7 +224,7 @@ def execute_plan(module, alias, ops, strict_ban=False):
     the policy it picks, which the plan's read had not (the policy changed meanwhile).
     Raises ``GridsecError`` on the first failure (``module.done_operations`` then lists what succeeded).
     """
-    from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import (
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_view import (
         to_model_policy,
         to_model_policy_set,
     )

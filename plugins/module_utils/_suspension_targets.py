@@ -33,11 +33,8 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     RemoteError,
     WriteRefusedError,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import (
-    PRIVATE_ID_PREFIX,
-    PUBLIC_ID_PREFIX,
-    SYNC_OWNER_MARK,
-)
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import SYNC_OWNER_MARK
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_view import PRIVATE_ID_PREFIX, PUBLIC_ID_PREFIX
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import Attribute, Policy, PolicySet, Rule
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import TargetResult
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import clean_user_id
@@ -286,7 +283,7 @@ class ArgusTarget(object):
             return data
 
         entries = list(wanted.values())
-        # the PAP tells visibility by splitting the id on "_" (see _argus_policy_plan.PRIVATE_ID_PREFIX)
+        # the PAP tells visibility by splitting the id on "_" (see _argus_policy_view.PRIVATE_ID_PREFIX)
         prefix = PUBLIC_ID_PREFIX if self.public else PRIVATE_ID_PREFIX
         if owned_ps is None:
             ps_id = self.client.add_policy_set(self.alias, 0, self._policy_set())

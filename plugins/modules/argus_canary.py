@@ -457,12 +457,10 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import (
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary_report import render as render_report
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ArgusModule, execute_plan
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import (
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_input import Target
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import _Ids, plan_ban, plan_unban
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_view import (
     PlanError,
-    Target,
-    _Ids,
-    plan_ban,
-    plan_unban,
     to_spl,
     view_from_tree,
     views_equivalent,

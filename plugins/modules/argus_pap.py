@@ -301,7 +301,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_pap_plan import
     refusal_error,
     remote_after_default,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import to_spl, view_from_tree
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_view import to_spl, view_from_tree
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     AuthorizationError,
     GridsecError,

@@ -376,16 +376,17 @@ from ansible.module_utils.basic import _load_params
 
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ArgusModule, execute_plan
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import gc_paused
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_input import make_rule_specs, make_targets
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import (
-    PlanError,
     adopt_policy,
     ban_only,
     ban_reply_policy,
-    banned_values,
-    make_rule_specs,
-    make_targets,
     plan,
     removable_only_if_stored,
+)
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_view import (
+    PlanError,
+    banned_values,
     to_spl,
     view_from_tree,
     views_equivalent,

@@ -199,7 +199,7 @@ error:
 """
 
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ArgusModule, pap_to_dict
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import (
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_view import (
     banned_values,
     to_spl,
     view_from_tree,

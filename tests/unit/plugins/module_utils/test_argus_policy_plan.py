@@ -4,7 +4,9 @@
 
 import pytest
 
+from ansible_collections.gridsec.ops.plugins.module_utils import _argus_policy_input as I
 from ansible_collections.gridsec.ops.plugins.module_utils import _argus_policy_plan as P
+from ansible_collections.gridsec.ops.plugins.module_utils import _argus_policy_view as V
 
 DN_SLASH = "/DC=org/DC=example/CN=Jane Doe"
 DN_STORED = "CN=Jane Doe,DC=example,DC=org"          # what the PAP stores for DN_SLASH
@@ -20,19 +22,19 @@ def rule(effect="deny", **attrs):
     for key, value in attrs.items():
         for v in value if isinstance(value, list) else [value]:
             pairs.append((key, v))
-    return P.VRule(effect, pairs, rule_id="r-%d" % _COUNTER[0])
+    return V.VRule(effect, pairs, rule_id="r-%d" % _COUNTER[0])
 
 
 def policy(pid, rules, action=".*", public=True, version="1"):
-    return P.VPolicy(pid, version, action, public, rules)
+    return V.VPolicy(pid, version, action, public, rules)
 
 
 def pset(psid, policies, resource=".*"):
-    return P.VPolicySet(psid, "1", resource, policies)
+    return V.VPolicySet(psid, "1", resource, policies)
 
 
 def tree(*sets):
-    return P.VTree("default", list(sets), root_id="default-root", root_version="0")
+    return V.VTree("default", list(sets), root_id="default-root", root_version="0")
 
 
 def ops_of(plan):
@@ -40,15 +42,15 @@ def ops_of(plan):
 
 
 def ban_plan(view, subjects=(), fqans=(), **kw):
-    return P.plan(view, P.make_targets(list(subjects), list(fqans)), state="present", **kw)
+    return P.plan(view, I.make_targets(list(subjects), list(fqans)), state="present", **kw)
 
 
 def unban_plan(view, subjects=(), fqans=(), **kw):
-    return P.plan(view, P.make_targets(list(subjects), list(fqans)), state="absent", **kw)
+    return P.plan(view, I.make_targets(list(subjects), list(fqans)), state="absent", **kw)
 
 
 def subjects_after(plan):
-    return [b["value"] for b in P.banned_values(plan.after, "subject")]
+    return [b["value"] for b in V.banned_values(plan.after, "subject")]
 
 
 # ---- ban -------------------------------------------------------------------------------------------
@@ -60,8 +62,8 @@ def test_ban_into_empty_tree_uses_high_level_ban_with_pap_literal():
     assert plan.ops[0].args["public"] is True
     assert plan.changed
     assert subjects_after(plan) == [DN_STORED]
-    assert 'rule deny { subject = "CN=Jane Doe,DC=example,DC=org" }' in P.to_spl(plan.after)
-    assert P.to_spl(plan.before) == ""
+    assert 'rule deny { subject = "CN=Jane Doe,DC=example,DC=org" }' in V.to_spl(plan.after)
+    assert V.to_spl(plan.before) == ""
 
 
 def test_ban_already_present_in_first_policy_is_no_change():
@@ -145,7 +147,7 @@ def test_unban_plain_rule_uses_stored_literal():
     plan = unban_plan(view, subjects=[DN_SLASH])
     assert ops_of(plan) == [("unban", DN_SPACES)]
     assert subjects_after(plan) == []
-    assert [b["value"] for b in P.banned_values(plan.after, "fqan")] == ["/x"]
+    assert [b["value"] for b in V.banned_values(plan.after, "fqan")] == ["/x"]
 
 
 def test_unban_absent_is_no_change():
@@ -212,8 +214,8 @@ def test_unban_only_touches_requested_resource_and_action():
 
 def test_exclusive_adds_before_removes_and_never_empties():
     view = tree(pset("old", [policy("public_old", [rule(subject="CN=Old,DC=org")])]))
-    specs = P.make_rule_specs([{"effect": "permit", "attributes": {"vo": "dteam"}}])
-    plan = P.plan(view, P.make_targets([DN_SLASH], []), specs, exclusive=True)
+    specs = I.make_rule_specs([{"effect": "permit", "attributes": {"vo": "dteam"}}])
+    plan = P.plan(view, I.make_targets([DN_SLASH], []), specs, exclusive=True)
     names = [op.operation for op in plan.ops]
     # one removal per old PolicySet: removePolicySetAndReferences deletes its policies too
     assert names == ["addPolicySet", "addPolicies", "removeObjectByIdAndReferences"]
@@ -221,7 +223,7 @@ def test_exclusive_adds_before_removes_and_never_empties():
     last_add = max(i for i, n in enumerate(names) if n.startswith("add"))
     first_remove = min(i for i, n in enumerate(names) if n.startswith("remove"))
     assert last_add < first_remove
-    assert P.to_spl(plan.after) == (
+    assert V.to_spl(plan.after) == (
         'resource ".*" {\n    action ".*" {\n'
         '        rule deny { subject = "CN=Jane Doe,DC=example,DC=org" }\n'
         '        rule permit { vo = "dteam" }\n    }\n}\n')
@@ -229,7 +231,7 @@ def test_exclusive_adds_before_removes_and_never_empties():
     sim = view.copy()
     for op in plan.ops:
         if op.operation == "addPolicySet":
-            sim.policy_sets.insert(op.args["index"], P.VPolicySet(op.args["policy_set_id"], "1", op.args["resource"], []))
+            sim.policy_sets.insert(op.args["index"], V.VPolicySet(op.args["policy_set_id"], "1", op.args["resource"], []))
         elif op.operation == "addPolicies":
             ps = next(s for s in sim.policy_sets if s.id == op.args["policy_set_id"])
             ps.policies[0:0] = op.payload["policies"]
@@ -240,26 +242,26 @@ def test_exclusive_adds_before_removes_and_never_empties():
 
 def test_exclusive_matching_policy_is_no_change():
     view = tree(pset("ps", [policy("public_1", [rule(subject=DN_SPACES), rule("permit", vo="dteam")])]))
-    specs = P.make_rule_specs([{"effect": "permit", "attributes": {"vo": "dteam"}}])
-    plan = P.plan(view, P.make_targets([DN_SLASH], []), specs, exclusive=True)
+    specs = I.make_rule_specs([{"effect": "permit", "attributes": {"vo": "dteam"}}])
+    plan = P.plan(view, I.make_targets([DN_SLASH], []), specs, exclusive=True)
     assert plan.ops == []
 
 
 def test_exclusive_order_difference_is_a_change():
     view = tree(pset("ps", [policy("public_1", [rule("permit", vo="dteam"), rule(subject=DN_STORED)])]))
-    specs = P.make_rule_specs([{"effect": "permit", "attributes": {"vo": "dteam"}}])
-    plan = P.plan(view, P.make_targets([DN_SLASH], []), specs, exclusive=True)
+    specs = I.make_rule_specs([{"effect": "permit", "attributes": {"vo": "dteam"}}])
+    plan = P.plan(view, I.make_targets([DN_SLASH], []), specs, exclusive=True)
     assert plan.ops and plan.changed
 
 
 def test_exclusive_needs_state_present():
-    with pytest.raises(P.PlanError):
+    with pytest.raises(V.PlanError):
         P.plan(tree(), [], [], state="absent", exclusive=True)
 
 
 def test_rule_present_compound_deny_goes_first_and_is_idempotent():
     view = tree(pset("ps", [policy("public_1", [rule(fqan="/x")], version="2")]))
-    specs = P.make_rule_specs([{"effect": "deny", "attributes": {"subject": DN_SLASH, "vo": "dteam"}}])
+    specs = I.make_rule_specs([{"effect": "deny", "attributes": {"subject": DN_SLASH, "vo": "dteam"}}])
     plan = P.plan(view, [], specs)
     assert [op.operation for op in plan.ops] == ["updatePolicy"]
     assert plan.after.policy_sets[0].policies[0].rules[0].same_as("deny", [("vo", "dteam"), ("subject", DN_SPACES)])
@@ -269,7 +271,7 @@ def test_rule_present_compound_deny_goes_first_and_is_idempotent():
 def test_rule_absent_removes_only_exact_rule():
     compound = rule(subject=DN_STORED, vo="dteam")
     view = tree(pset("ps", [policy("public_1", [compound, rule(subject=DN_STORED)])]))
-    specs = P.make_rule_specs([{"effect": "deny", "attributes": {"subject": DN_SLASH, "vo": "dteam"}}])
+    specs = I.make_rule_specs([{"effect": "deny", "attributes": {"subject": DN_SLASH, "vo": "dteam"}}])
     plan = P.plan(view, [], specs, state="absent")
     assert subjects_after(plan) == [DN_STORED]
     assert len(plan.after.policy_sets[0].policies[0].rules) == 1
@@ -284,17 +286,17 @@ def test_rule_absent_removes_only_exact_rule():
     ([], ["dteam"]),
 ])
 def test_invalid_input_is_refused_as_a_whole(subjects, fqans):
-    with pytest.raises(P.PlanError):
-        P.make_targets(subjects, fqans)
+    with pytest.raises(V.PlanError):
+        I.make_targets(subjects, fqans)
 
 
 def test_xml_metacharacters_are_kept_verbatim_in_the_literal():
-    targets = P.make_targets(['/DC=org/CN=A & B <x> "q"'], [])
+    targets = I.make_targets(['/DC=org/CN=A & B <x> "q"'], [])
     assert targets[0].literal == 'CN=A & B <x> "q",DC=org'
 
 
 def test_ids_of_new_private_policies_are_private_for_the_pap():
-    specs = P.make_rule_specs([{"effect": "permit", "attributes": {"vo": "dteam"}, "public": False}])
+    specs = I.make_rule_specs([{"effect": "permit", "attributes": {"vo": "dteam"}, "public": False}])
     plan = P.plan(tree(), [], specs, state="present")
     assert plan.ops[1].args["policy_id_prefixes"] == ["private_"]
     view = tree(pset("ps", [policy("public_1", [rule(vo="x")])]))
@@ -305,17 +307,17 @@ def test_ids_of_new_private_policies_are_private_for_the_pap():
 # ---- input vetting ---------------------------------------------------------------------------------
 
 def test_single_rdn_subject_needs_allow_single_rdn():
-    with pytest.raises(P.PlanError, match="single RDN.*allow_single_rdn"):
-        P.make_targets(["CN=John Doe"], [])
-    with pytest.raises(P.PlanError, match="single RDN"):
-        P.make_targets(["/DC=org/CN=ok", "OU=Users"], [])
-    assert [t.literal for t in P.make_targets(["CN=John Doe"], [], allow_single_rdn=True)] == ["CN=John Doe"]
+    with pytest.raises(V.PlanError, match="single RDN.*allow_single_rdn"):
+        I.make_targets(["CN=John Doe"], [])
+    with pytest.raises(V.PlanError, match="single RDN"):
+        I.make_targets(["/DC=org/CN=ok", "OU=Users"], [])
+    assert [t.literal for t in I.make_targets(["CN=John Doe"], [], allow_single_rdn=True)] == ["CN=John Doe"]
 
 
 def test_proxy_subjects_are_banned_as_the_end_entity_with_a_warning():
     warnings = []
     stripped = []
-    targets = P.make_targets([DN_SLASH + "/CN=proxy", DN_SLASH + "/CN=limited proxy"], [], warnings=warnings,
+    targets = I.make_targets([DN_SLASH + "/CN=proxy", DN_SLASH + "/CN=limited proxy"], [], warnings=warnings,
                              stripped_rdns=stripped)
     assert [t.literal for t in targets] == [DN_STORED, DN_STORED]
     assert len(warnings) == 2 and "CN=proxy" in warnings[0] and DN_SLASH in warnings[0]
@@ -324,20 +326,20 @@ def test_proxy_subjects_are_banned_as_the_end_entity_with_a_warning():
                          "stripped": ["CN=limited proxy"]}]
     # RFC 3820 numeric CNs only with strip_proxy="all" (or the old true)
     for mode in ("all", True):
-        targets = P.make_targets([DN_SLASH + "/CN=1234567890"], [], strip_proxy=mode, warnings=warnings)
+        targets = I.make_targets([DN_SLASH + "/CN=1234567890"], [], strip_proxy=mode, warnings=warnings)
         assert targets[0].literal == DN_STORED and "CN=1234567890" in warnings[-1]
-    kept = P.make_targets([DN_SLASH + "/CN=proxy"], [], strip_proxy="none", warnings=warnings)
+    kept = I.make_targets([DN_SLASH + "/CN=proxy"], [], strip_proxy="none", warnings=warnings)
     assert kept[0].literal == "CN=proxy," + DN_STORED
     # a proxy DN alone (nothing but its proxy CN left would be a single RDN) is refused, not stripped to nothing
-    with pytest.raises(P.PlanError, match="single RDN"):
-        P.make_targets(["/CN=proxy/CN=123"], [], strip_proxy="all")
+    with pytest.raises(V.PlanError, match="single RDN"):
+        I.make_targets(["/CN=proxy/CN=123"], [], strip_proxy="all")
 
 
 def test_a_dn_ending_in_a_number_is_banned_as_given_by_default():
     """Issue 14 item 1: ".../CN=Eve Mallory/CN=777" is a person's DN unless the input is known to be a proxy."""
     warnings = []
     stripped = []
-    targets = P.make_targets([DN_SLASH + "/CN=777"], [], warnings=warnings, stripped_rdns=stripped)
+    targets = I.make_targets([DN_SLASH + "/CN=777"], [], warnings=warnings, stripped_rdns=stripped)
     assert targets[0].literal == "CN=777," + DN_STORED
     assert warnings == [] and stripped == []
 
@@ -348,12 +350,12 @@ def test_a_dn_ending_in_a_number_is_banned_as_given_by_default():
     ("/DC=org/DC=example/CN=John Doe/emailAdress=jd@example.org", "did you mean emailAddress"),
 ])
 def test_unknown_attribute_type_in_a_subject_is_refused(subject, fragment):
-    with pytest.raises(P.PlanError, match=fragment):
-        P.make_targets([subject], [])
-    with pytest.raises(P.PlanError, match=fragment):
-        P.make_rule_specs([{"attributes": {"subject": subject}}], ".*", ".*", True)
-    with pytest.raises(P.PlanError, match=fragment):
-        P.make_rule_specs([{"attributes": {"subject-issuer": subject}}], ".*", ".*", True)
+    with pytest.raises(V.PlanError, match=fragment):
+        I.make_targets([subject], [])
+    with pytest.raises(V.PlanError, match=fragment):
+        I.make_rule_specs([{"attributes": {"subject": subject}}], ".*", ".*", True)
+    with pytest.raises(V.PlanError, match=fragment):
+        I.make_rule_specs([{"attributes": {"subject-issuer": subject}}], ".*", ".*", True)
 
 
 @pytest.mark.parametrize("attributes,fragment", [
@@ -364,25 +366,25 @@ def test_unknown_attribute_type_in_a_subject_is_refused(subject, fragment):
     ({"vo": "dteam", "Vo": "x"}, "'Vo'"),
 ])
 def test_unknown_rule_attributes_are_refused_naming_the_allowed_ones(attributes, fragment):
-    with pytest.raises(P.PlanError) as err:
-        P.make_rule_specs([{"attributes": attributes}])
+    with pytest.raises(V.PlanError) as err:
+        I.make_rule_specs([{"attributes": attributes}])
     assert fragment in str(err.value)
     assert "Allowed: emi-group, emi-primary-group" in str(err.value) and "x509-subject-issuer" in str(err.value)
 
 
 def test_every_allowed_rule_attribute_is_accepted():
-    for name in P.RULE_ATTRIBUTES:
-        value = DN_SLASH if name in P.DN_ATTRIBUTES else "x"
-        assert P.make_rule_specs([{"attributes": {name: value}}])[0].attributes[0][0] == name
-    assert "resource" not in P.RULE_ATTRIBUTES and "action" not in P.RULE_ATTRIBUTES
-    assert "emi-subject-issuer" in P.DN_ATTRIBUTES
+    for name in V.RULE_ATTRIBUTES:
+        value = DN_SLASH if name in V.DN_ATTRIBUTES else "x"
+        assert I.make_rule_specs([{"attributes": {name: value}}])[0].attributes[0][0] == name
+    assert "resource" not in V.RULE_ATTRIBUTES and "action" not in V.RULE_ATTRIBUTES
+    assert "emi-subject-issuer" in V.DN_ATTRIBUTES
 
 
 def test_normalized_is_the_slash_form_of_stored_literals_with_quotes():
     weird = "/DC=test/CN=O'Neil \"Bob\" <b&b> Smith"
     literal = "CN=O'Neil \"Bob\" <b&b> Smith,DC=test"
     view = tree(pset("ps", [policy("public_1", [rule(subject=literal), rule(subject="not parsable")])]))
-    banned = P.banned_values(view, "subject")
+    banned = V.banned_values(view, "subject")
     assert [(b["value"], b["normalized"]) for b in banned] == [(literal, weird), ("not parsable", "not parsable")]
     # and the literal is found again when the same DN is banned in another form
     assert ban_plan(view, subjects=[r"""CN=o'neil \"bob\" \<b&b\> smith,DC=test"""]).ops == []
@@ -408,14 +410,14 @@ def test_ban_and_unban_of_many_dns_keep_the_index_consistent():
     plan = ban_plan(view, subjects=_many(400))
     assert [op.operation for op in plan.ops] == ["ban"] * 200
     assert sorted(subjects_after(plan)) == sorted(stored)
-    again = P.plan(plan.after, P.make_targets(_many(400), []), state="present")
+    again = P.plan(plan.after, I.make_targets(_many(400), []), state="present")
     assert again.ops == []
-    unban = P.plan(plan.after, P.make_targets(_many(400)[::-1], []), state="absent")
+    unban = P.plan(plan.after, I.make_targets(_many(400)[::-1], []), state="absent")
     assert [op.operation for op in unban.ops] == ["unban"] * 400
     assert subjects_after(unban) == []
     assert [r.attributes for r in unban.after.policy_sets[0].policies[0].rules] == [[("vo", "x")]]
     # the index follows direct edits of the rule list too
-    target = P.make_targets([_many(1)[0]], [])[0]
+    target = I.make_targets([_many(1)[0]], [])[0]
     pol = plan.after.policy_sets[0].policies[0]
     assert pol.plain_matches(target)
     pol.rules = [r for r in pol.rules if not target.matches(r)]
@@ -429,7 +431,7 @@ def test_bulk_ban_into_an_existing_policy_is_one_version_locked_update_with_ban_
     view = tree(pset("ps", [policy("public_1", [old, rule(effect="permit", vo="x")], version="7")]))
     subjects = _many(12)
     sequential = ban_plan(view, subjects=subjects)
-    bulk = P.plan(view, P.make_targets(subjects, []), state="present", bulk_threshold=10)
+    bulk = P.plan(view, I.make_targets(subjects, []), state="present", bulk_threshold=10)
     assert [op.operation for op in sequential.ops] == ["ban"] * 12
     assert [op.operation for op in bulk.ops] == ["updatePolicy"] and bulk.bulk and bulk.split_at == 0
     op = bulk.ops[0]
@@ -437,26 +439,26 @@ def test_bulk_ban_into_an_existing_policy_is_one_version_locked_update_with_ban_
     # same rules, same order as 12 ban calls: newest first, above the existing rules
     assert [r.attributes for r in op.payload["policy"].rules] == \
         [r.attributes for r in sequential.after.policy_sets[0].policies[0].rules]
-    assert op.payload["policy"].rules[0].attributes == [("subject", P.make_targets([subjects[-1]], [])[0].literal)]
+    assert op.payload["policy"].rules[0].attributes == [("subject", I.make_targets([subjects[-1]], [])[0].literal)]
     assert op.payload["policy"].rules[-2].id == old.id
-    assert P.views_equivalent(bulk.after, sequential.after)
+    assert V.views_equivalent(bulk.after, sequential.after)
 
 
 def test_bulk_keeps_ban_semantics_for_values_already_denied_and_below_the_threshold():
     view = tree(pset("ps", [policy("public_1", [rule(subject=v) for v in _many(5, "rfc")])]))
-    plan = P.plan(view, P.make_targets(_many(14), []), state="present", bulk_threshold=10)
+    plan = P.plan(view, I.make_targets(_many(14), []), state="present", bulk_threshold=10)
     assert [op.operation for op in plan.ops] == ["ban"] * 9  # 5 already banned: 9 < 10, one ban each
-    plan = P.plan(view, P.make_targets(_many(15), []), state="present", bulk_threshold=10)
+    plan = P.plan(view, I.make_targets(_many(15), []), state="present", bulk_threshold=10)
     assert [op.operation for op in plan.ops] == ["updatePolicy"] and len(plan.ops[0].args["added"]) == 10
     # another visibility or resource: the bans create a new policy first, then the rest is one update
-    plan = P.plan(view, P.make_targets(_many(15), []), state="present", public=False, bulk_threshold=10)
+    plan = P.plan(view, I.make_targets(_many(15), []), state="present", public=False, bulk_threshold=10)
     assert [op.operation for op in plan.ops] == ["ban", "updatePolicy"] and plan.split_at == 1
     assert plan.ops[0].args["public"] is False and len(plan.ops[1].args["added"]) == 14
 
 
 def test_bulk_is_never_used_for_unban_or_exclusive():
     view = tree(pset("ps", [policy("public_1", [rule(subject=v) for v in _many(20, "rfc")])]))
-    plan = P.plan(view, P.make_targets(_many(20), []), state="absent", bulk_threshold=2)
+    plan = P.plan(view, I.make_targets(_many(20), []), state="absent", bulk_threshold=2)
     assert set(op.operation for op in plan.ops) == {"unban"} and not plan.bulk
 
 
@@ -484,7 +486,7 @@ def test_ban_replies_and_the_policy_read_back_confirm_a_ban_only_plan():
     assert _is_prediction(existing.after)
     # plans with other writes are checked by a re-read of the whole tree
     banned = tree(pset("ps", [policy("public_1", [rule(subject=DN_STORED)])]))
-    assert not P.ban_only(P.plan(banned, P.make_targets([DN_SLASH], []), state="absent"))
+    assert not P.ban_only(P.plan(banned, I.make_targets([DN_SLASH], []), state="absent"))
     assert not P.ban_only(ban_plan(tree(), ["/DC=org/CN=User %02d" % i for i in range(12)], bulk_threshold=10))
 
 

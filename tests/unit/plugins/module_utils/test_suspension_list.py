@@ -10,7 +10,7 @@ import pytest
 
 from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_list as sl
 from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_targets as st
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import PRIVATE_ID_PREFIX
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_view import PRIVATE_ID_PREFIX
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import PapPolicyTree, PolicySet
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import parse_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import WriteRefusedError

@@ -486,6 +486,8 @@ targets:
       C(path), C(format), C(mode). A failed target has C(failed=true) and C(error).
     - Every target has C(canary) - C(mode) (V(keep) or V(skip)) and C(entries), the canary DNs of the merged list
       that this target kept or skipped.
+    - A target that does not enforce some entry kinds of the merged list has C(not_applicable) - C(count) and
+      C(entries) (kind, value) of the entries it was not given (never dropped silently).
     - Argus targets have C(rewritten) / C(rewritten_count) - kept entries whose rule held another literal than the
       one a PAP stores for the slash form (as an earlier version wrote them, with full RFC 4514 escapes), rewritten in
       the same C(updatePolicy); C(stored) is the old literal.

@@ -66,7 +66,7 @@ class LcasFormat(BanFileFormat):
 
     header = "# LCAS ban_users.db"
 
-    def render(self, entry, template):
+    def render(self, entry, template):  # pylint: disable=unused-argument
         return _lcas_quote(entry.value)
 
     def parse(self, text):
@@ -81,7 +81,7 @@ class GplazmaFormat(BanFileFormat):
               "alias fqan=org.dcache.auth.FQANPrincipal")
     fqans_by_default = True
 
-    def render(self, entry, template):
+    def render(self, entry, template):  # pylint: disable=unused-argument
         return "ban %s:%s" % ("dn" if entry.kind == DN else "fqan", entry.value)
 
     def parse(self, text):
@@ -96,7 +96,7 @@ class PlainFormat(BanFileFormat):
 
     header = "# one subject DN per line"
 
-    def render(self, entry, template):
+    def render(self, entry, template):  # pylint: disable=unused-argument
         return entry.value
 
     def parse(self, text):

@@ -32,8 +32,9 @@ class RecordingTarget(SyncTarget):
     @classmethod
     def spec_problems(cls, spec):
         cls.calls.append(("spec_problems", spec["name"]))
-        return ["target %s: recording_label must not be 'bad'" % spec["name"]] if spec["recording_label"] == "bad" \
-            else []
+        if spec["recording_label"] == "bad":
+            return ["target %s: recording_label must not be 'bad'" % spec["name"]]
+        return []
 
     def __init__(self, spec, ctx):
         self.calls.append(("build", spec["name"], spec["recording_label"], ctx.sync_name, ctx.check_mode))
@@ -46,7 +47,7 @@ class RecordingTarget(SyncTarget):
         data.update(changed=bool(wanted), added_count=len(wanted), after_count=len(wanted))
         return data
 
-    def audit_records(self, data, check_mode):
+    def audit_records(self, data, check_mode):  # pylint: disable=unused-argument
         self.calls.append(("audit", len(data["added"])))
         return [("record", item, {"result": "recorded"}) for item in data["added"]]
 

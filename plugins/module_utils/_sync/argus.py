@@ -104,8 +104,8 @@ class ArgusTarget(SyncTarget):
         self.public = bool(spec.get("public", True))
         retries = ctx.params.get("max_retries")
         self.max_retries = int(3 if retries is None else retries)
-        self.description = "%s: %s (owned by the sync; manual changes are overwritten)" % (OWNER_MARK,
-                                                                                          ctx.sync_name)
+        self.description = "%s: %s (owned by the sync; manual changes are overwritten)" % (
+            OWNER_MARK, ctx.sync_name)
         self.result = TargetResult(self.name, self.kind)
 
     def audit_records(self, data, check_mode):
@@ -338,4 +338,3 @@ class ArgusTarget(SyncTarget):
         else:
             data["placement"] = placement
         return data
-

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -35,7 +36,7 @@ from gridsec_lab.argus.lab import ArgusLab  # noqa: E402
 from gridsec_lab.pki import TestPKI  # noqa: E402
 
 from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_list as sl  # noqa: E402
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_targets as st  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._sync import argus as sync_argus  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import PapClient  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport  # noqa: E402
 
@@ -57,13 +58,15 @@ def client_for(lab):
 
 
 def step(client, wanted, label):
-    target = st.ArgusTarget("bench", client, "bench")
+    # the target as the sync builds it (cls(spec, ctx)), with the lab client in place of ctx.pap_client
+    ctx = types.SimpleNamespace(params={"max_retries": 3}, sync_name="bench", check_mode=False)
+    target = sync_argus.ArgusTarget({"name": "bench", "alias": "default", "public": True}, ctx, client=client)
     start, cpu = time.monotonic(), time.process_time()
     data = target.sync(wanted, check_mode=False)
     elapsed, cpu = time.monotonic() - start, time.process_time() - cpu
     return {"step": label, "writes": data["writes"], "reads": data["reads"], "seconds": round(elapsed, 3),
             "cpu_seconds": round(cpu, 3),
-            "write_ops": [op["operation"] for op in data["operations"] if op["operation"] in st.WRITE_OPS],
+            "write_ops": [op["operation"] for op in data["operations"] if op["operation"] in sync_argus.WRITE_OPS],
             "added": data["added_count"], "removed": data["removed_count"]}
 
 
@@ -153,8 +156,8 @@ def bench_ban_baseline(n, pki, workdir):
         result, elapsed, _cpu = run_module(os.path.join(MODULES, "argus_policy.py"), args, workdir)
         ops = [op["operation"] for op in result.get("requests", result.get("operations", []))]
         out["argus_policy"] = {"seconds": round(elapsed, 3), "ban_calls": ops.count("ban"),
-                               "write_calls": sum(1 for op in ops if op in st.WRITE_OPS), "calls": len(ops),
-                               "writes": sorted(set(op for op in ops if op in st.WRITE_OPS))}
+                               "write_calls": sum(1 for op in ops if op in sync_argus.WRITE_OPS), "calls": len(ops),
+                               "writes": sorted(set(op for op in ops if op in sync_argus.WRITE_OPS))}
         # argus_policy run once per DN (an operator looping over the list): measured on a sample, extrapolated
         sample = generated(PER_DN_SAMPLE, start=n)
         start = time.monotonic()
@@ -164,7 +167,7 @@ def bench_ban_baseline(n, pki, workdir):
             one_args = dict(conn_args(lab, pap), subjects=[dn])
             result, _elapsed, one_cpu = run_module(os.path.join(MODULES, "argus_policy.py"), one_args, workdir)
             ops = [op["operation"] for op in result.get("requests", result.get("operations", []))]
-            writes += sum(1 for op in ops if op in st.WRITE_OPS)
+            writes += sum(1 for op in ops if op in sync_argus.WRITE_OPS)
             cpu += one_cpu
         per_call = (time.monotonic() - start) / len(sample)
         out["argus_policy_per_dn"] = {"sample": len(sample), "seconds_per_dn": round(per_call, 3),

@@ -421,7 +421,7 @@ def _group(specs):
     return groups
 
 
-# The Description that marks the objects of suspension_list_sync (module_utils/_suspension_targets.OWNER_MARK).
+# The Description that marks the objects of suspension_list_sync (module_utils/_sync/argus.OWNER_MARK).
 SYNC_OWNER_MARK = "gridsec.ops suspension_list_sync"
 
 

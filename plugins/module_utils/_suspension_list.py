@@ -10,7 +10,7 @@ expires, ticket). Its identity key is computed once, when the entry is built: fo
 ``emailAddress`` ... collapse), for an FQAN the FQAN without ``/Role=NULL`` / ``/Capability=NULL``. Merging,
 diffs against targets and the shrink guard are dictionary operations on those keys: nothing is quadratic.
 
-Used by ``plugins/modules/suspension_list_sync.py``; the targets live in ``_suspension_targets.py``.
+Used by ``plugins/modules/suspension_list_sync.py``; the targets live in the ``_sync`` package (one file per target type).
 """
 
 from __future__ import absolute_import, division, print_function

@@ -486,6 +486,8 @@ targets:
       C(path), C(format), C(mode). A failed target has C(failed=true) and C(error).
     - Every target has C(canary) - C(mode) (V(keep) or V(skip)) and C(entries), the canary DNs of the merged list
       that this target kept or skipped.
+    - A target that does not enforce some entry kinds of the merged list has C(not_applicable) - C(count) and
+      C(entries) (kind, value) of the entries it was not given (never dropped silently).
     - Argus targets have C(rewritten) / C(rewritten_count) - kept entries whose rule held another literal than the
       one a PAP stores for the slash form (as an earlier version wrote them, with full RFC 4514 escapes), rewritten in
       the same C(updatePolicy); C(stored) is the old literal.
@@ -547,29 +549,16 @@ import uuid
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ARGUS_SPEC, connection_problem
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils import _xml
-from ansible_collections.gridsec.ops.plugins.module_utils._http import (
-    TLS_KEYS,
-    TLS_MUTUALLY_EXCLUSIVE,
-    TLS_REQUIRED_TOGETHER,
-    TLS_SPEC,
-    HttpTransport,
-    transport_options,
-)
-from ansible_collections.gridsec.ops.plugins.module_utils._module_base import StructuredModule, gc_paused
+from ansible_collections.gridsec.ops.plugins.module_utils._module_base import GridsecModule, gc_paused
 from ansible_collections.gridsec.ops.plugins.module_utils._panda_module import PANDA_DB_SPEC, PANDA_SPEC
 from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_list as sl
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_targets as st
-
-_TLS_SUB = dict(
-    client_cert=dict(type="path"),
-    client_key=dict(type="path"),
-    proxy_file=dict(type="path", no_log=False),
-    ca_path=dict(type="path"),
-    validate_certs=dict(type="bool"),
-    timeout=dict(type="float"),
-    retries=dict(type="int"),
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.argus import PAP_KEYS, PAP_OPTIONS
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncContext
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.registry import (
+    TLS_OPTIONS,
+    target_class,
+    target_spec,
 )
-_PAP_SUB = dict(pap_host=dict(type="str"), pap_port=dict(type="int"), pap_path=dict(type="str"))
 
 SOURCE_TYPES = ("argus", "yaml", "plain")
 SOURCE_SPEC = dict(
@@ -582,50 +571,21 @@ SOURCE_SPEC = dict(
     cache_max_age=dict(type="str", default="24h"),
     allow_empty=dict(type="bool", default=False),
 )
-SOURCE_SPEC.update(copy.deepcopy(_PAP_SUB))
-SOURCE_SPEC.update(copy.deepcopy(_TLS_SUB))
+SOURCE_SPEC.update(copy.deepcopy(PAP_OPTIONS))
+SOURCE_SPEC.update(copy.deepcopy(TLS_OPTIONS))
 
-TARGET_SPEC = dict(
-    name=dict(type="str", required=True),
-    type=dict(type="str", required=True, choices=["argus", "panda", "file"]),
-    alias=dict(type="str", default="default"),
-    public=dict(type="bool", default=True),
-    panda_url=dict(type="str"),
-    create_missing=dict(type="bool", default=True),
-    kill_jobs=dict(type="bool", default=False),
-    kill_code=dict(type="int", default=9),
-    kill_tasks=dict(type="bool", default=False),
-    allow_similar_names=dict(type="bool", default=False),
-    canary=dict(type="str", choices=["keep", "skip"]),
-    path=dict(type="path"),
-    format=dict(type="str", default="plain", choices=["lcas", "gplazma", "plain", "template"]),
-    template=dict(type="str"),
-    header=dict(type="str"),
-    include_fqans=dict(type="bool"),
-    mode=dict(type="str", default="0640"),
-    owner=dict(type="str"),
-    group=dict(type="str"),
-)
-TARGET_SPEC.update(copy.deepcopy(_PAP_SUB))
-TARGET_SPEC.update(copy.deepcopy(_TLS_SUB))
-# a panda target's database options are the module's own, each overriding the top-level one when set: no default
-# here, or db_backend would always override
-TARGET_SPEC.update(copy.deepcopy(PANDA_DB_SPEC))
-TARGET_SPEC["db_backend"].pop("default")
-
-_DB_KEYS = tuple(PANDA_DB_SPEC)
 _NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 
 def argument_spec():
     spec = copy.deepcopy(ARGUS_SPEC)
-    spec.update(copy.deepcopy(TLS_SPEC))
     spec.update(copy.deepcopy(PANDA_SPEC))
     spec.update(copy.deepcopy(PANDA_DB_SPEC))
     spec.update(
         name=dict(type="str", required=True),
         sources=dict(type="list", elements="dict", required=True, options=SOURCE_SPEC),
-        targets=dict(type="list", elements="dict", required=True, options=TARGET_SPEC),
+        # the common target options + every target type's OPTIONS (_sync/registry.py)
+        targets=dict(type="list", elements="dict", required=True, options=target_spec()),
         allow_list=dict(type="list", elements="str", default=[]),
         allow_patterns=dict(type="list", elements="str", default=[]),
         allow_override=dict(type="list", elements="str", default=[]),
@@ -637,6 +597,23 @@ def argument_spec():
         max_retries=dict(type="int", default=3),
     )
     return spec
+
+
+def resolved_spec(spec, params):
+    """A target's options with the module-level value of each option it leaves unset (connection and TLS
+    options, ``db_*``): what ``spec_problems`` checks and the target is built from."""
+    return dict((key, params[key] if value is None and key in params and key not in ("name", "type") else value)
+                for key, value in spec.items())
+
+
+def split_kinds(wanted, kinds):
+    """``(entries of a kind the target enforces, not_applicable report or None)``: the others are reported for
+    the target, never dropped silently."""
+    other = [entry for entry in wanted.values() if entry.kind not in kinds]
+    if not other:
+        return wanted, None
+    kept = dict((key, entry) for key, entry in wanted.items() if entry.kind in kinds)
+    return kept, {"count": len(other), "entries": [e.to_dict(with_meta=False) for e in sorted(other, key=sl.sort_key)]}
 
 
 class Sync(object):
@@ -651,36 +628,19 @@ class Sync(object):
         self.now = sl.utcnow()
         self.audit_path = self.p["audit_log"] or os.path.join(self.p["state_dir"], "%s.audit.jsonl" % name)
         self.audit = sl.AuditLog(self.audit_path, self.run_id, self.check, name)
+        self.ctx = SyncContext(module, self.state)
         self.result = dict(changed=False, merged_count=0, sources=[], targets=[], expired=[], protected=[],
                            overridden=[], guard=None, audit_log=self.audit_path, run_id=self.run_id)
 
     # -- helpers ------------------------------------------------------------------------------------------------
-    def defaults(self):
-        return self.p
-
-    def tls_options(self, spec):
-        """HttpTransport TLS keyword arguments of a source/target: its own values, else the module's."""
-        return transport_options(sl.connection_settings(spec, self.p, TLS_KEYS))
-
-    def pap_client(self, spec, role):
-        from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import PapClient
-
-        conn = sl.connection_settings(spec, self.p, ("pap_host", "pap_port", "pap_path"))
-        problem = connection_problem(conn)
-        if problem:
-            raise ConfigError(problem, server="%s %s" % (role, spec["name"]), operation="check options")
-        tls = self.tls_options(spec)
-        path = conn["pap_path"] or ""
-        if path and not path.startswith("/"):
-            path = "/" + path
-        label = "%s:%s" % (conn["pap_host"], conn["pap_port"])
-        base = "https://%s:%d%s" % (conn["pap_host"], int(conn["pap_port"]), path.rstrip("/"))
-        transport = HttpTransport(base, server_label=label, max_response_bytes=1024 * 1024 * 1024, **tls)
-        return PapClient(transport, server_label=label)
+    def failure_result(self):
+        """The keys every failure of the sync returns (what was done so far); flushes the audit log."""
+        self.audit.flush()
+        return dict(self.result)
 
     def fail(self, msg, **extra):
-        self.audit.flush()
-        result = dict(self.result)
+        """Fail the task for a reason that is no ``GridsecError`` (options, safety rails, failed targets)."""
+        result = self.failure_result()
         result.update(extra)
         self.module.fail_json(msg=msg, **result)
 
@@ -703,17 +663,18 @@ class Sync(object):
             try:
                 source["_cache_max_age"] = sl.parse_duration(source["cache_max_age"], "cache_max_age")
             except GridsecError as err:
-                self.fail("source %s: %s" % (source["name"], err.msg))
-        for target in self.p["targets"]:
-            if target["type"] == "file" and not target.get("path"):
-                self.fail("target %s: a file target needs path" % target["name"])
-        for role, items in (("source", self.p["sources"]), ("target", self.p["targets"])):
-            for item in items:
-                if item["type"] == "argus":
-                    problem = connection_problem(sl.connection_settings(item, self.p, ("pap_host", "pap_port",
-                                                                                       "pap_path")))
-                    if problem:
-                        self.fail("%s %s: %s" % (role, item["name"], problem))
+                # the task's message as before: the source names where, the option says what
+                raise ConfigError("source %s: %s" % (source["name"], err.msg))
+        problems = []
+        for source in self.p["sources"]:
+            if source["type"] == "argus":
+                problem = connection_problem(sl.connection_settings(source, self.p, PAP_KEYS))
+                if problem:
+                    problems.append("source %s: %s" % (source["name"], problem))
+        for spec in self.p["targets"]:
+            problems.extend(target_class(spec).spec_problems(resolved_spec(spec, self.p)))
+        if problems:
+            self.fail("; ".join(problems))
         fraction = self.p["max_shrink_fraction"]
         if fraction is not None and not 0 <= fraction <= 1:
             self.fail("max_shrink_fraction must be between 0 and 1 (got %s)" % fraction)
@@ -723,7 +684,7 @@ class Sync(object):
         validated) in the last good run, so an unchanged list is not parsed again."""
         name = spec["name"]
         if spec["type"] == "argus":
-            client = self.pap_client(spec, "source")
+            client = self.ctx.pap_client(spec, "source")
             try:
                 entries, report = sl.read_argus_source(client, spec)
             except GridsecError as err:
@@ -798,76 +759,10 @@ class Sync(object):
         self.audit.record("*", "refused", result="refused", reason=why)
         self.fail("%s refused by its safety rails: %s" % (self.p["name"], why))
 
-    def build_target(self, spec):
-        kind = spec["type"]
-        name = spec["name"]
-        if kind == "argus":
-            return st.ArgusTarget(name, self.pap_client(spec, "target"), self.p["name"], alias=spec["alias"],
-                                  public=spec["public"], max_retries=self.p["max_retries"])
-        if kind == "file":
-            return st.FileTarget(name, spec["path"], spec["format"], self.p["name"], mode=spec["mode"],
-                                 owner=spec["owner"], group=spec["group"], template=spec["template"],
-                                 header=spec["header"], include_fqans=spec["include_fqans"])
-        from ansible_collections.gridsec.ops.plugins.module_utils import _panda_db
-
-        db = sl.connection_settings(spec, self.p, _DB_KEYS)
-        backend = db["db_backend"] or "postgresql"
-        missing = _panda_db.load_driver(backend) if backend in _panda_db.DRIVER_LIBRARIES else None
-        if missing:
-            self.module.require_library(_panda_db.DRIVER_LIBRARIES[backend], missing, why="target %s" % name)
-        connection = _panda_db.PandaDB.connect(
-            backend=backend, dsn=db["db_dsn"], host=db["db_host"], port=db["db_port"], name=db["db_name"],
-            user=db["db_user"], password=db["db_password"], meta_schema=db["db_meta_schema"],
-            panda_schema=db["db_panda_schema"], deft_schema=db["db_deft_schema"],
-            connect_timeout=spec.get("timeout") or self.p["timeout"] or 30)
-        owned = self.state.target(name).setdefault("owned_bans", {})
-        if self.check:
-            owned = dict(owned)
-
-        def client_factory():
-            from ansible_collections.gridsec.ops.plugins.module_utils._panda_client import PandaClient
-
-            url = (spec.get("panda_url") or self.p.get("panda_url") or "").rstrip("/")
-            if not url:
-                raise ConfigError("kill_jobs needs panda_url", server="target %s" % name, operation="kill jobs")
-            for suffix in ("/api/v1", "/api/latest"):
-                if url.endswith(suffix):
-                    url = url[:-len(suffix)]
-            tls = self.tls_options(spec)
-            label = url.split("://", 1)[-1].split("/", 1)[0]
-            return PandaClient(HttpTransport(url, server_label=label, **tls), server_label=label,
-                               oidc_token=self.p.get("oidc_token"), oidc_vo=self.p.get("oidc_vo"),
-                               oidc_role=self.p.get("oidc_role"))
-
-        return st.PandaTarget(name, connection, owned, create_missing=spec["create_missing"],
-                              kill_jobs=spec["kill_jobs"], kill_tasks=spec["kill_tasks"], kill_code=spec["kill_code"],
-                              allow_similar_names=spec["allow_similar_names"], client_factory=client_factory)
-
-    def audit_target(self, data):
+    def audit_target(self, target, data):
         label = "%s:%s" % (data["type"], data["name"])
-        if data["type"] == "panda":
-            for outcome in data.get("outcomes", []):
-                self.audit.record(label, outcome["action"], {"kind": "dn", "value": outcome["dn"]},
-                                  result=outcome["outcome"], user_name=outcome["user"])
-            for kill in data.get("kills", []):
-                if kill.get("job_ids"):
-                    self.audit.record(label, "kill_jobs", None, result="planned" if self.check else "done",
-                                      user_name=kill["user"], job_ids=kill["job_ids"],
-                                      killed=kill.get("killed"), refused=kill.get("refused"))
-                for task in kill.get("tasks", []):
-                    self.audit.record(label, "kill_tasks", None, result=task["outcome"], user_name=kill["user"],
-                                      task_id=task["task_id"])
-                if kill.get("error"):
-                    self.audit.record(label, "kill", None, result="failed", user_name=kill["user"],
-                                      error=kill["error"])
-            return
-        result = "planned" if self.check else "done"
-        for item in data.get("added", []):
-            self.audit.record(label, "add", item, result=result)
-        for item in data.get("removed", []):
-            self.audit.record(label, "remove", item, result=result)
-        for item in data.get("rewritten", []):
-            self.audit.record(label, "rewrite", item, result=result, stored=item["stored"])
+        for action, item, fields in target.audit_records(data, self.check):
+            self.audit.record(label, action, item, **fields)
 
     def audit_drops(self, expired, protected, overridden):
         """Audit lines for entries that expired, became protected or were overridden since the last run (not on
@@ -887,32 +782,66 @@ class Sync(object):
         return dict((action, sorted(sl.key_id(key) for key, _item in pairs)) for action, pairs in keyed.items())
 
     def target_list(self, spec, merged, canaries):
-        """The list one target enforces and its ``canary`` result: the daily canary kept (default for argus) or
-        left out (default for panda and file targets: it is no person, and a new one comes every day)."""
-        mode = spec.get("canary") or ("keep" if spec["type"] == "argus" else "skip")
+        """The list one target enforces and its ``canary`` result: the daily canary kept or left out, as the
+        target's ``canary`` option says, else its type's ``CANARY_DEFAULT`` (keep for argus; skip for panda and
+        file targets: it is no person, and a new one comes every day)."""
+        mode = spec.get("canary") or target_class(spec).CANARY_DEFAULT
         report = {"mode": mode, "entries": sorted(merged[key].value for key in canaries)}
         if mode == "keep" or not canaries:
             return merged, report
         return dict((key, entry) for key, entry in merged.items() if key not in canaries), report
 
+    def sync_target(self, spec, merged, canaries, failures):
+        """Build, sync, audit and close one target (``TARGET_TYPES``); its result dict and the target (None
+        when it could not be built). A ``GridsecError`` fails this target only (appended to ``failures``)."""
+        cls = target_class(spec)
+        target = None
+        wanted, canary = self.target_list(spec, merged, canaries)
+        wanted, not_applicable = split_kinds(wanted, cls.KINDS)
+        try:
+            target = cls(resolved_spec(spec, self.p), self.ctx)
+            data = target.sync(wanted, self.check)
+        except GridsecError as err:
+            result = getattr(target, "result", None)
+            data = dict(result.data) if result is not None else {"name": spec["name"], "type": spec["type"]}
+            data.update(failed=True, error=str(err), changed=False)
+            failures.append("target %s: %s" % (spec["name"], err))
+            self.audit.record("%s:%s" % (spec["type"], spec["name"]), "sync", None, result="failed", error=str(err))
+        else:
+            self.audit_target(target, data)
+            for warning in data.get("warnings", []):
+                self.module.warn("target %s: %s" % (spec["name"], warning))
+            for problem in data.get("problems", []):
+                failures.append("target %s: %s" % (spec["name"], problem))
+                data["failed"] = True
+        finally:
+            if target is not None:
+                target.close()
+        data["canary"] = canary
+        if not_applicable is not None:
+            data["not_applicable"] = not_applicable
+        return data, target
+
     # -- main ---------------------------------------------------------------------------------------------------
+    def load(self):
+        """Read the state and the source read times; the allow-list and the overrides (checked)."""
+        self.state.load()
+        for warning in self.times.load().warnings:
+            self.module.warn(warning)
+        allow = sl.AllowList(self.p["allow_list"], self.p["allow_patterns"])
+        overrides = list(self.p["allow_override"])
+        for option in ("allow_list", "allow_override"):
+            for item in self.p[option]:
+                entry = sl.identity_entry(item, option)
+                if entry.kind == sl.DN and len(entry.dn.canonical()) < 2:
+                    raise ConfigError("%s item %r is a one-component DN: a comma-form DN given as a string is "
+                                      "split at its commas by Ansible; give %s as a YAML list of DNs"
+                                      % (option, item, option), operation="check options")
+        return allow, overrides
+
     def run(self):
         self.check_names()
-        try:
-            self.state.load()
-            for warning in self.times.load().warnings:
-                self.module.warn(warning)
-            allow = sl.AllowList(self.p["allow_list"], self.p["allow_patterns"])
-            overrides = list(self.p["allow_override"])
-            for option in ("allow_list", "allow_override"):
-                for item in self.p[option]:
-                    entry = sl.identity_entry(item, option)
-                    if entry.kind == sl.DN and len(entry.dn.canonical()) < 2:
-                        raise ConfigError("%s item %r is a one-component DN: a comma-form DN given as a string is "
-                                          "split at its commas by Ansible; give %s as a YAML list of DNs"
-                                          % (option, item, option), operation="check options")
-        except GridsecError as err:
-            self.fail(str(err))
+        allow, overrides = self.load()
         lists = self.read_sources()
         merged = sl.merge([(name, entries) for name, entries, _info in lists])
         now = self.now
@@ -939,29 +868,7 @@ class Sync(object):
         diffs = []
         canaries = sl.canary_keys(merged)
         for spec in self.p["targets"]:
-            target = None
-            wanted, canary = self.target_list(spec, merged, canaries)
-            try:
-                target = self.build_target(spec)
-                data = target.sync(wanted, self.check)
-            except GridsecError as err:
-                data = dict(target.result.data) if target is not None else {"name": spec["name"], "type": spec["type"]}
-                data.update(failed=True, error=str(err), changed=False)
-                failures.append("target %s: %s" % (spec["name"], err))
-                self.audit.record("%s:%s" % (spec["type"], spec["name"]), "sync", None, result="failed",
-                                  error=str(err))
-            else:
-                self.audit_target(data)
-                for warning in data.get("warnings", []):
-                    self.module.warn("target %s: %s" % (spec["name"], warning))
-                for problem in data.get("problems", []):
-                    failures.append("target %s: %s" % (spec["name"], problem))
-                    data["failed"] = True
-            finally:
-                close = getattr(getattr(target, "db", None), "close", None)
-                if close is not None:
-                    close()
-            data["canary"] = canary
+            data, target = self.sync_target(spec, merged, canaries, failures)
             self.result["targets"].append(data)
             if data.get("changed"):
                 self.result["changed"] = True
@@ -972,7 +879,8 @@ class Sync(object):
         if not self.check:
             good = [e.cache_dict() for e in sorted(merged.values(), key=sl.sort_key)]
             last_good = self.state.data.get("last_good") or {}
-            dirty = any(t.get("type") == "panda" and (t.get("changed") or t.get("failed"))
+            # a target that keeps state (ctx.target_state) changed it when it changed or failed
+            dirty = any(t["name"] in self.ctx.stateful and (t.get("changed") or t.get("failed"))
                         for t in self.result["targets"])
             # compared by digest: the stored keys are lists (JSON), the fresh ones tuples
             digest = hashlib.sha256(json.dumps(good, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
@@ -1026,20 +934,38 @@ def target_diff(data):
             "before": "\n".join(before) + ("\n" if before else ""), "after": "\n".join(after) + ("\n" if after else "")}
 
 
-def main():
-    module = StructuredModule(
-        argument_spec=argument_spec(),
-        mutually_exclusive=list(TLS_MUTUALLY_EXCLUSIVE),
-        required_together=list(TLS_REQUIRED_TOGETHER),
-        supports_check_mode=True,
-    )
-    params = module.params
-    argus = any(s["type"] == "argus" for s in params["sources"]) or any(t["type"] == "argus" for t in params["targets"])
-    if argus:
-        module.require_library("lxml", _xml.LXML_IMPORT_ERROR, why="Argus sources and targets are SOAP")
+class SyncModule(GridsecModule):
+    """The shared module base (TLS options, one ``GridsecError`` failure path) with the sync's options; a failure
+    returns what the sync did so far (``Sync.failure_result``) besides ``error``."""
+
+    sync = None
+
+    def prepare_failure(self, result):
+        if self.sync is not None:
+            result = dict(self.sync.failure_result(), **result)
+        return super(SyncModule, self).prepare_failure(result)
+
+    def require_libraries(self):
+        """Every library the task's sources and targets need, before any source is read."""
+        if any(s["type"] == "argus" for s in self.params["sources"]):
+            self.require_library("lxml", _xml.LXML_IMPORT_ERROR, why="Argus sources and targets are SOAP")
+        for spec in self.params["targets"]:
+            for library, import_error, why in target_class(spec).LIBRARIES:
+                self.require_library(library, import_error, why=why)
+
+
+def run(module):
+    module.require_libraries()
+    module.sync = Sync(module)
     # the state file, the sources and the PAP's policy each hold an object per entry: see gc_paused
     with gc_paused():
-        Sync(module).run()
+        module.sync.run()
+
+
+def main():
+    module = SyncModule(connection_specs=(ARGUS_SPEC, PANDA_SPEC, PANDA_DB_SPEC), argument_spec=argument_spec(),
+                        supports_check_mode=True)
+    module.run_guarded(run, module)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,8 @@ from psycopg import sql
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import PapClient
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, clean_user_id, parse_dn, parse_stored_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_targets import WRITE_OPS, parse_line
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.argus import WRITE_OPS
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.files import parse_line
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))

@@ -27,6 +27,76 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
+
+from ansible_collections.gridsec.ops.plugins.module_utils._http import TLS_KEYS, transport_options
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension_list import connection_settings, sort_key
+
+
+def entry_lines(entries, limit=None):
+    """The result form (``Entry.to_dict()``) of ``entries`` in list order, the first ``limit`` when given."""
+    items = sorted(entries, key=sort_key)
+    return [e.to_dict() for e in (items if limit is None else items[:limit])]
+
+
+class SyncContext(object):
+    """What a target gets from the sync besides its own ``spec`` (contract C3).
+
+    ``params`` (the module's parameters), ``check_mode``, ``sync_name``; ``target_state(name)`` (a dict kept in
+    the sync's state file, written only when not in check mode), ``settings(spec, keys)`` (a target's own value
+    of each key, else the module-level option of that name), ``tls_options(spec)`` (``HttpTransport`` keyword
+    arguments), ``pap_client(spec, role)`` (a ``PapClient``), ``require_library(lib, import_error, why)`` and
+    ``warn(msg)``.
+    """
+
+    def __init__(self, module, state):
+        self.module = module
+        self.params = module.params
+        self.check_mode = module.check_mode
+        self.sync_name = module.params["name"]
+        self._state = state
+        #: names of the targets that asked for their state: the sync saves the state file after they changed
+        self.stateful = set()
+
+    def target_state(self, name):
+        self.stateful.add(name)
+        data = self._state.target(name)
+        # check mode: the target may update what it is given, nothing of it reaches the state file
+        return copy.deepcopy(data) if self.check_mode else data
+
+    def settings(self, spec, keys):
+        return connection_settings(spec, self.params, keys)
+
+    def tls_options(self, spec):
+        """``HttpTransport`` TLS keyword arguments of a source/target: its own values, else the module's."""
+        return transport_options(self.settings(spec, TLS_KEYS))
+
+    def pap_client(self, spec, role):
+        """A ``PapClient`` for a source or target (``role``) from its ``pap_*`` and TLS options."""
+        from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import PapClient
+        from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import connection_problem
+        from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
+        from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
+
+        conn = self.settings(spec, ("pap_host", "pap_port", "pap_path"))
+        problem = connection_problem(conn)
+        if problem:
+            raise ConfigError(problem, server="%s %s" % (role, spec["name"]), operation="check options")
+        tls = self.tls_options(spec)
+        path = conn["pap_path"] or ""
+        if path and not path.startswith("/"):
+            path = "/" + path
+        label = "%s:%s" % (conn["pap_host"], conn["pap_port"])
+        base = "https://%s:%d%s" % (conn["pap_host"], int(conn["pap_port"]), path.rstrip("/"))
+        transport = HttpTransport(base, server_label=label, max_response_bytes=1024 * 1024 * 1024, **tls)
+        return PapClient(transport, server_label=label)
+
+    def require_library(self, lib, import_error, why=None):
+        self.module.require_library(lib, import_error, why=why)
+
+    def warn(self, msg):
+        self.module.warn(msg)
+
 
 class TargetResult(object):
     """The result of one target: what the task returns under ``targets[]`` and what the audit log records."""
@@ -50,6 +120,10 @@ class SyncTarget(object):
     KINDS = frozenset()
     #: ``canary`` when the target's spec leaves it out: ``keep`` or ``skip``
     CANARY_DEFAULT = "skip"
+    #: the argument-spec entries of the ``targets`` items that only this type uses (``registry.target_spec``)
+    OPTIONS = {}
+    #: ``(library, import error or None, why)`` checked before any source is read (a missing one fails the task)
+    LIBRARIES = ()
 
     @classmethod
     def spec_problems(cls, spec):

@@ -9,14 +9,32 @@ import os
 import pytest
 
 from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_list as sl
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_targets as st
+from ansible_collections.gridsec.ops.plugins.module_utils._sync import argus as sync_argus
+from ansible_collections.gridsec.ops.plugins.module_utils._sync import files as sync_files
+from ansible_collections.gridsec.ops.plugins.module_utils._sync import panda as sync_panda
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_view import PRIVATE_ID_PREFIX
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import PapPolicyTree, PolicySet
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import parse_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import WriteRefusedError
+from ansible_collections.gridsec.ops.tests.unit.plugins.module_utils.sync_fake import FakeSyncContext
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..")
 BASE = "/DC=org/DC=example/OU=Users"
+
+
+# the targets are built as the sync builds them: cls(spec, ctx)
+def file_target(name, path, fmt, sync_name, **options):
+    return sync_files.FileTarget(dict(options, name=name, path=path, format=fmt), FakeSyncContext(sync_name))
+
+
+def argus_target(name, client, sync_name, alias="default", public=True, max_retries=3):
+    ctx = FakeSyncContext(sync_name, params={"max_retries": max_retries}, client=client)
+    return sync_argus.ArgusTarget({"name": name, "alias": alias, "public": public}, ctx)
+
+
+def panda_target(name, db, owned, client_factory=None, **options):
+    ctx = FakeSyncContext(state={name: {"owned_bans": owned}})
+    return sync_panda.PandaTarget(dict(options, name=name), ctx, db=db, client_factory=client_factory)
 
 
 def test_shipped_schema_is_the_embedded_one():
@@ -147,11 +165,11 @@ HOSTILE = [BASE + "/CN=O'Neil \"Bob\" <b&b> Smith", "CN=Doe\\, John,OU=Users,DC=
 @pytest.mark.parametrize("fmt", ["lcas", "gplazma", "plain"])
 def test_ban_file_formats_round_trip_hostile_dns(tmp_path, fmt):
     merged = sl.merge([("s", [sl.Entry("dn", v) for v in HOSTILE] + [sl.Entry("fqan", "/dteam/Role=bad")])])
-    target = st.FileTarget("t", str(tmp_path / "f"), fmt, "sync")
+    target = file_target("t", str(tmp_path / "f"), fmt, "sync")
     content = target.render(merged)[0]
     back = set()
     for line in content.decode("utf-8").splitlines():
-        parsed = st.parse_line(fmt, line)
+        parsed = sync_files.parse_line(fmt, line)
         if parsed and not line.startswith("alias "):
             back.add(parsed)
     dns = set(v for k, v in back if k == "dn")
@@ -163,28 +181,28 @@ def test_ban_file_formats_round_trip_hostile_dns(tmp_path, fmt):
 def test_file_target_atomic_write_mode_and_unchanged(tmp_path):
     path = tmp_path / "ban_users.db"
     merged = sl.merge([("s", [sl.Entry("dn", v) for v in HOSTILE[:2]])])
-    target = st.FileTarget("t", str(path), "lcas", "sync")
+    target = file_target("t", str(path), "lcas", "sync")
     data = target.sync(merged, check_mode=True)
     assert data["changed"] and not path.exists() and data["added_count"] == 2
-    data = st.FileTarget("t", str(path), "lcas", "sync").sync(merged, check_mode=False)
+    data = file_target("t", str(path), "lcas", "sync").sync(merged, check_mode=False)
     assert data["writes"] == 1 and oct(os.stat(path).st_mode & 0o777) == "0o640"
     before = os.stat(path)
-    data = st.FileTarget("t", str(path), "lcas", "sync").sync(merged, check_mode=False)
+    data = file_target("t", str(path), "lcas", "sync").sync(merged, check_mode=False)
     assert not data["changed"] and data["writes"] == 0
     assert os.stat(path).st_mtime_ns == before.st_mtime_ns and os.stat(path).st_ino == before.st_ino
     assert sorted(os.listdir(tmp_path)) == ["ban_users.db"]  # no temporary file left behind
     with pytest.raises(sl.ConfigError):
-        st.FileTarget("t", str(path), "lcas", "sync", mode="rw-r-----")
+        file_target("t", str(path), "lcas", "sync", mode="rw-r-----")
     with pytest.raises(sl.ConfigError):
-        st.FileTarget("t", str(path), "template", "sync")
-    bad = st.FileTarget("t", str(path), "template", "sync", template="{nope}")
+        file_target("t", str(path), "template", "sync")
+    bad = file_target("t", str(path), "template", "sync", template="{nope}")
     with pytest.raises(sl.ConfigError):
         bad.render(merged)
 
 
 def test_argus_rules_are_deterministic_and_recognised_without_reparsing():
     entries = sl.merge([("s", [sl.Entry("dn", v) for v in HOSTILE] + [sl.Entry("fqan", "/dteam/Role=bad")])])
-    target = st.ArgusTarget("t", client=None, sync_name="sync")
+    target = argus_target("t", client=None, sync_name="sync")
     policy = target._policy(entries.values(), "public-x", "1")  # pylint: disable=protected-access
     assert [r.rule_id for r in policy.rules] == [r.rule_id for r in target._policy(  # pylint: disable=protected-access
         list(entries.values())[::-1], "public-x", "1").rules]
@@ -313,7 +331,7 @@ class FakePap(object):
 
 
 def writes(pap):
-    return [op["operation"] for op in pap.operations if op["operation"] in st.WRITE_OPS]
+    return [op["operation"] for op in pap.operations if op["operation"] in sync_argus.WRITE_OPS]
 
 
 def generated_entries(n):
@@ -323,45 +341,45 @@ def generated_entries(n):
 def test_argus_first_sync_of_a_large_list_is_two_writes_and_a_change_is_one_update():
     pap = FakePap()
     wanted = generated_entries(2000)
-    data = st.ArgusTarget("t", pap, "sync").sync(wanted, check_mode=False)
+    data = argus_target("t", pap, "sync").sync(wanted, check_mode=False)
     assert writes(pap) == ["addPolicySet", "addPolicies"] and data["writes"] == 2 and data["added_count"] == 2000
     assert list(pap.policies)[0].startswith("public") and list(pap.policies.values())[0].public
     pap.operations = []
-    assert not st.ArgusTarget("t", pap, "sync").sync(wanted, check_mode=False)["changed"] and writes(pap) == []
+    assert not argus_target("t", pap, "sync").sync(wanted, check_mode=False)["changed"] and writes(pap) == []
     changed = dict(list(wanted.items())[50:])
     changed.update(generated_entries(2100))  # 50 removed, 100 added
     changed = dict((k, v) for k, v in changed.items() if k not in list(wanted)[:50])
-    data = st.ArgusTarget("t", pap, "sync").sync(changed, check_mode=False)
+    data = argus_target("t", pap, "sync").sync(changed, check_mode=False)
     assert writes(pap) == ["updatePolicy"] and (data["added_count"], data["removed_count"]) == (100, 50)
 
 
 def test_argus_private_policy_gets_the_private_underscore_prefix():
     pap = FakePap()
-    st.ArgusTarget("t", pap, "sync", public=False).sync(generated_entries(3), check_mode=False)
+    argus_target("t", pap, "sync", public=False).sync(generated_entries(3), check_mode=False)
     assert len(pap.policies) == 1
     policy_id, policy = next(iter(pap.policies.items()))
     assert policy_id.startswith(PRIVATE_ID_PREFIX) and PRIVATE_ID_PREFIX == "private_" and not policy.public
     # switching visibility adds the new policy before it removes the old one (never a moment without one)
     pap.operations = []
-    st.ArgusTarget("t", pap, "sync", public=True).sync(generated_entries(3), check_mode=False)
+    argus_target("t", pap, "sync", public=True).sync(generated_entries(3), check_mode=False)
     assert writes(pap) == ["addPolicies", "removeObjectByIdAndReferences"]
     assert [p.public for p in pap.policies.values()] == [True]
 
 
 def test_argus_false_reply_is_retried_after_a_reread_then_succeeds():
     pap = FakePap()
-    st.ArgusTarget("t", pap, "sync").sync(generated_entries(3), check_mode=False)
+    argus_target("t", pap, "sync").sync(generated_entries(3), check_mode=False)
     pap.refuse_updates = 1
-    data = st.ArgusTarget("t", pap, "sync").sync(generated_entries(4), check_mode=False)
+    data = argus_target("t", pap, "sync").sync(generated_entries(4), check_mode=False)
     assert data["attempts"] == 2 and len(data["conflicts"]) == 1 and data["writes"] == 2
     assert len(pap.owned_values()) == 4
 
 
 def test_argus_false_reply_every_time_fails_clearly_and_is_never_reported_as_written():
     pap = FakePap()
-    st.ArgusTarget("t", pap, "sync").sync(generated_entries(3), check_mode=False)
+    argus_target("t", pap, "sync").sync(generated_entries(3), check_mode=False)
     pap.refuse_updates = 99
-    target = st.ArgusTarget("t", pap, "sync", max_retries=2)
+    target = argus_target("t", pap, "sync", max_retries=2)
     with pytest.raises(WriteRefusedError) as err:
         target.sync(generated_entries(4), check_mode=False)
     assert "gave up after 3 attempt(s)" in str(err.value) and "updatePolicy" in str(err.value)
@@ -416,11 +434,11 @@ def test_panda_near_name_is_not_banned_silently_unless_allowed():
     dn = BASE + "/CN=john smith"
     wanted = sl.merge([("s", [sl.Entry("dn", dn)])])
     db = FakeDB(similar={"john smith": ["John Smith"]})
-    data = st.PandaTarget("p", db, {}).sync(wanted, check_mode=False)
+    data = panda_target("p", db, {}).sync(wanted, check_mode=False)
     assert db.created == [] and not data["changed"]
     assert [o["outcome"] for o in data["outcomes"]] == ["similar_name"] and "John Smith" in data["problems"][0]
     db = FakeDB(similar={"john smith": ["John Smith"]})
-    data = st.PandaTarget("p", db, {}, allow_similar_names=True).sync(wanted, check_mode=False)
+    data = panda_target("p", db, {}, allow_similar_names=True).sync(wanted, check_mode=False)
     assert db.created == ["john smith"] and data["changed"] and "John Smith" in data["warnings"][0]
 
 
@@ -442,11 +460,11 @@ def test_panda_task_kill_skips_final_tasks_and_kills_already_registered():
     db = FakeDB(rows={"Bad Actor"}, commands={2: {"command": "kill", "owner": "op", "comment": "earlier"}})
     client = FakePandaClient([{"jediTaskID": 1, "status": "running"}, {"jediTaskID": 2, "status": "ready"},
                               {"jediTaskID": 3, "status": "done"}])
-    predicted = st.PandaTarget("p", db, {}, kill_tasks=True, client_factory=lambda: client).sync(wanted, True)
+    predicted = panda_target("p", db, {}, kill_tasks=True, client_factory=lambda: client).sync(wanted, True)
     assert [(t["task_id"], t["outcome"]) for t in predicted["kills"][0]["tasks"]] == [(1, "would_kill"),
                                                                                       (2, "kill_pending")]
     assert client.killed == []
-    data = st.PandaTarget("p", db, {}, kill_tasks=True, client_factory=lambda: client).sync(wanted, False)
+    data = panda_target("p", db, {}, kill_tasks=True, client_factory=lambda: client).sync(wanted, False)
     assert [(t["task_id"], t["outcome"]) for t in data["kills"][0]["tasks"]] == [(1, "kill_registered"),
                                                                                  (2, "kill_pending")]
     assert client.killed == [1] and db.statuses == {"Bad Actor": "disabled"}
@@ -455,7 +473,7 @@ def test_panda_task_kill_skips_final_tasks_and_kills_already_registered():
 def test_file_target_replaces_by_rename_and_a_failed_write_leaves_the_old_file(tmp_path, monkeypatch):
     path = tmp_path / "ban_users.db"
     first = sl.merge([("s", [sl.Entry("dn", v) for v in HOSTILE[:2]])])
-    st.FileTarget("t", str(path), "lcas", "sync").sync(first, check_mode=False)
+    file_target("t", str(path), "lcas", "sync").sync(first, check_mode=False)
     old_inode, old_content = os.stat(path).st_ino, path.read_bytes()
     second = sl.merge([("s", [sl.Entry("dn", v) for v in HOSTILE[:3]])])
 
@@ -464,11 +482,11 @@ def test_file_target_replaces_by_rename_and_a_failed_write_leaves_the_old_file(t
 
     monkeypatch.setattr(os, "rename", broken_rename)
     with pytest.raises(sl.ConfigError) as err:
-        st.FileTarget("t", str(path), "lcas", "sync").sync(second, check_mode=False)
+        file_target("t", str(path), "lcas", "sync").sync(second, check_mode=False)
     assert "old file is untouched" in str(err.value)
     assert path.read_bytes() == old_content and sorted(os.listdir(tmp_path)) == ["ban_users.db"]
     monkeypatch.undo()
-    data = st.FileTarget("t", str(path), "lcas", "sync").sync(second, check_mode=False)
+    data = file_target("t", str(path), "lcas", "sync").sync(second, check_mode=False)
     assert data["writes"] == 1 and os.stat(path).st_ino != old_inode  # a new file renamed over the old one
     assert sorted(os.listdir(tmp_path)) == ["ban_users.db"]
 
@@ -543,7 +561,7 @@ def test_dns_read_back_from_a_pap_are_parsed_leniently(strict_dn):
     entries, report = sl.read_argus_source(_TreeClient(tree), {"name": "central", "aliases": ["default"]})
     assert sorted(e.pap_literal for e in entries) == sorted([stored, literal]) and not report["not_imported"]
     # the owned policy of an Argus target holding such a rule: the entry is recognised (and lifted when it goes)
-    target = st.ArgusTarget("t", client=None, sync_name="sync")
+    target = argus_target("t", client=None, sync_name="sync")
     current, foreign, stale = target._current(policy, {})  # pylint: disable=protected-access
     assert len(current) == 2 and not foreign and not stale
 
@@ -561,14 +579,14 @@ def test_argus_rule_of_a_dn_whose_slash_literal_names_another_dn_names_the_same_
 
     pap = FakePap()
     wanted = sl.merge([("s", [sl.Entry("dn", "CN=http://h/p?a=b,O=Org,DC=org")])])
-    data = st.ArgusTarget("t", pap, "sync").sync(wanted, check_mode=False)
+    data = argus_target("t", pap, "sync").sync(wanted, check_mode=False)
     assert data["changed"] and data["added_count"] == 1
     [stored] = pap.owned_values()
     assert stored == "CN=http://h/p?a=b,O=Org,DC=org" and dn_key(stored) == list(wanted.values())[0].dn.canonical()
     again = sl.Entry.trusted(json.loads(json.dumps(list(wanted.values())[0].cache_dict())))
     assert again.pap_literal == stored
     pap.operations = []
-    assert not st.ArgusTarget("t", pap, "sync").sync(wanted, check_mode=False)["changed"] and writes(pap) == []
+    assert not argus_target("t", pap, "sync").sync(wanted, check_mode=False)["changed"] and writes(pap) == []
 
 
 def test_durations_and_ages():
@@ -644,7 +662,7 @@ def test_newly_dropped_keys():
 def test_argus_policy_in_the_old_escaped_form_is_migrated_by_one_update_then_idempotent():
     pap = FakePap()
     wanted = sl.merge([("s", [sl.Entry("dn", v) for v in HOSTILE] + [sl.Entry("fqan", "/dteam/Role=bad")])])
-    st.ArgusTarget("t", pap, "sync").sync(wanted, check_mode=False)
+    argus_target("t", pap, "sync").sync(wanted, check_mode=False)
     assert sorted(pap.owned_values()) == sorted(e.pap_literal for e in wanted.values())
     for policy in pap.policies.values():            # what an earlier version wrote
         for rule in policy.rules:
@@ -652,10 +670,10 @@ def test_argus_policy_in_the_old_escaped_form_is_migrated_by_one_update_then_ide
                 rule.attributes[0].value = [e for e in wanted.values() if e.pap_literal == rule.attributes[0].value][0] \
                     .rfc2253
     pap.operations = []
-    data = st.ArgusTarget("t", pap, "sync").sync(wanted, check_mode=False)
+    data = argus_target("t", pap, "sync").sync(wanted, check_mode=False)
     assert data["changed"] and writes(pap) == ["updatePolicy"] and data["rewritten_count"] == 1
     assert (data["added_count"], data["removed_count"], data["kept_count"]) == (0, 0, len(wanted))
     assert sorted(pap.owned_values()) == sorted(e.pap_literal for e in wanted.values())
     pap.operations = []
-    data = st.ArgusTarget("t", pap, "sync").sync(wanted, check_mode=False)
+    data = argus_target("t", pap, "sync").sync(wanted, check_mode=False)
     assert not data["changed"] and writes(pap) == [] and data["rewritten_count"] == 0

@@ -22,9 +22,9 @@ description:
   - A new serial is published when the list changed, when the published document expires within O(renew_before),
     or when the signature is missing or does not verify with the publisher's certificate; otherwise nothing is
     written and the task reports C(changed=false).
-  - The document is written first and the signature second (each by a temporary file and a rename): a reader that
+  - "The document is written first and the signature second (each by a temporary file and a rename): a reader that
     fetches between the two writes sees a signature over other bytes, refuses the pair and keeps its last good
-    list.
+    list."
 author:
   - gridsec.ops maintainers (@gridsec)
 requirements:

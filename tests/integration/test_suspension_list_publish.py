@@ -124,3 +124,72 @@ def test_publish_refuses_what_it_must_not_sign(pki, tmp_path):
     dest.write_text("precious\n")
     out = publish(tmp_path, base, expect_rc=2)
     assert "not a signed suspension list" in out and dest.read_text() == "precious\n"
+
+
+def sync(tmp_path, pki, officer, state, out_file, expect_rc=0, **source):
+    args = {"name": "signed", "state_dir": str(state), "ca_path": pki.ca_dir,
+            "sources": [dict({"name": "central", "type": "yaml", "path": str(tmp_path / "www" / "list.json"),
+                              "require_signature": True, "trusted_signers": [officer.dn]}, **source)],
+            "targets": [{"name": "plain", "type": "file", "path": str(out_file), "format": "plain"}]}
+    return publish_like("gridsec.ops.suspension_list_sync", tmp_path, args, expect_rc)
+
+
+def publish_like(module, tmp_path, args, expect_rc):
+    task = {module: args, "register": "r", "ignore_errors": bool(expect_rc)}
+    play = [{"hosts": "localhost", "gather_facts": False,
+             "tasks": [task, {"ansible.builtin.copy": {"content": "{{ r | to_json }}",
+                                                       "dest": str(tmp_path / "result.json")}}]}]
+    (tmp_path / "play.json").write_text(json.dumps(play))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.abspath(COLLECTIONS), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_HOME=str(tmp_path / "ansible-home"), ANSIBLE_LOCALHOST_WARNING="False")
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
+                           "-c", "local", "-e", "ansible_python_interpreter=%s" % sys.executable,
+                           str(tmp_path / "play.json")], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert bool(result.get("failed")) == bool(expect_rc), result.get("msg")
+    return result
+
+
+def test_sync_applies_only_a_trusted_current_signed_list(pki, tmp_path):
+    """Issue 19 done-when: an older signed list is refused and the audit log says why; a tampered list is refused
+    and nothing changes at any target."""
+    officer = pki.user("Grid Security Officer")
+    src, www, state, out = tmp_path / "list.yml", tmp_path / "www", tmp_path / "state", tmp_path / "banned.txt"
+    src.write_text(SRC)
+    args = {"src": str(src), "dest": str(www / "list.json"), "cert": officer.cert, "key": officer.key}
+    publish(tmp_path, args)
+    old_pair = ((www / "list.json").read_bytes(), (www / "list.json.sig").read_bytes())
+
+    res = sync(tmp_path, pki, officer, state, out)
+    assert res["changed"] and res["sources"][0]["signed"]["serial"] == 1
+    assert "/DC=org/DC=example/CN=Mallory 42" in out.read_text()
+    res = sync(tmp_path, pki, officer, state, out)
+    assert not res["changed"]  # the same signed list again: nothing to do, not a rollback
+
+    src.write_text(SRC + '  - dn: "/DC=org/DC=example/CN=Eve 7"\n')
+    publish(tmp_path, args)
+    res = sync(tmp_path, pki, officer, state, out)
+    assert res["sources"][0]["signed"]["serial"] == 2 and "CN=Eve 7" in out.read_text()
+    applied = out.read_text()
+
+    # a tampered document (one byte of a DN changed): refused, the target untouched, the reason audited
+    good = (www / "list.json").read_bytes()
+    (www / "list.json").write_bytes(good.replace(b"Eve 7", b"Eve 8"))
+    res = sync(tmp_path, pki, officer, state, out, expect_rc=2)
+    assert "does not match the list's bytes" in res["msg"] and out.read_text() == applied
+    (www / "list.json").write_bytes(good)
+
+    # the older serial, validly signed, served again (a rollback by a stale mirror or an attacker): refused
+    (www / "list.json").write_bytes(old_pair[0])
+    (www / "list.json.sig").write_bytes(old_pair[1])
+    res = sync(tmp_path, pki, officer, state, out, expect_rc=2)
+    assert "serial 1 is older than serial 2" in res["msg"] and out.read_text() == applied
+    audit = [json.loads(line) for line in (state / "signed.audit.jsonl").read_text().splitlines()]
+    assert any(a.get("result") == "refused" and "older than serial 2" in a.get("reason", "") for a in audit)
+
+    # signed by someone not trusted, with a valid chain: refused
+    stranger = pki.user("Someone Else")
+    publish(tmp_path, dict(args, cert=stranger.cert, key=stranger.key, dest=str(tmp_path / "other" / "list.json")))
+    res = sync(tmp_path, pki, officer, state, out, expect_rc=2, path=str(tmp_path / "other" / "list.json"))
+    assert "not in trusted_signers" in res["msg"] and out.read_text() == applied

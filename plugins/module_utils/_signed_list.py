@@ -216,9 +216,8 @@ def _header(sig_text):
     if not isinstance(header, dict):
         raise SignatureError("the signature's header is not a JSON object", operation="verify signature")
     if header.get("alg") not in ALGORITHMS:
-        raise SignatureError("signature algorithm %r is not accepted (only %s)" % (header.get("alg"),
-                                                                                 ", ".join(ALGORITHMS)),
-                             operation="verify signature")
+        raise SignatureError("signature algorithm %r is not accepted (only %s)"
+                             % (header.get("alg"), ", ".join(ALGORITHMS)), operation="verify signature")
     if set(header.get("crit") or []):
         raise SignatureError("the signature names critical header parameters this reader does not know: %s"
                              % ", ".join(map(str, header["crit"])), operation="verify signature")

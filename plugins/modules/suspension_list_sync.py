@@ -146,7 +146,7 @@ options:
             signature that does not verify, a chain that does not lead to a CA of O(sources[].ca_path) (the grid CA
             directory), a signer not in O(sources[].trusted_signers), an expired list, a serial lower than the last
             one this sync applied (rollback) or the same serial with other content."
-          - The serial, issue and expiry times and the signer are reported under RV(sources[].signed) and kept in
+          - The serial, issue and expiry times and the signer are reported under C(signed) in RV(sources) and kept in
             the state.
         type: bool
         default: false

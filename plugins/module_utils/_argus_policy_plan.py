@@ -76,7 +76,6 @@ class _Ids:
         return "(new %s %d)" % (kind, self.counter)
 
 
-
 def sim_ban(view, ids, attr_id, value, resource, action, public):
     """Apply the PAP's HL ``ban`` to the view. Returns True when the PAP changes something."""
     # Versions as BanOperation.doExecute sets them: objects it creates are stored at version 1 (the

@@ -102,12 +102,17 @@ def read_credential_dn(path):
             continue
         if any(ext.oid.dotted_string == _PROXY_CERT_INFO_OID for ext in cert.extensions):
             continue
-        rdns = []
-        for rdn in cert.subject.rdns:
-            rdns.append("+".join("%s=%s" % (_SHORT_NAMES.get(a.oid.dotted_string, a.oid.dotted_string), a.value)
-                                 for a in rdn))
-        return "/" + "/".join(rdns)
+        return certificate_dn(cert)
     return None
+
+
+def certificate_dn(cert):
+    """The subject DN of a ``cryptography`` certificate in OpenSSL slash form (as grid tools print it)."""
+    rdns = []
+    for rdn in cert.subject.rdns:
+        rdns.append("+".join("%s=%s" % (_SHORT_NAMES.get(a.oid.dotted_string, a.oid.dotted_string), a.value)
+                             for a in rdn))
+    return "/" + "/".join(rdns)
 
 
 @contextlib.contextmanager

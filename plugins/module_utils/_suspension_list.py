@@ -394,6 +394,11 @@ _NOT_JSON = object()
 
 def parse_yaml_list(data, name="yaml"):
     """Entries of a YAML/JSON suspension list; the whole source is rejected on any schema error."""
+    return list_entries(load_list_document(data, name), name)
+
+
+def load_list_document(data, name="yaml"):
+    """The YAML/JSON suspension list as a dict (times as text), validated against the list schema."""
     operation = "parse YAML list"
     text = _decode(data, name, operation) if isinstance(data, bytes) else data
     try:
@@ -427,6 +432,11 @@ def parse_yaml_list(data, name="yaml"):
         raise SourceError("schema validation failed (the whole source is rejected): %s" % "; ".join(errors),
                           server="source %s" % name, operation="validate against suspension-list schema",
                           details={"errors": errors})
+    return loaded
+
+
+def list_entries(loaded, name):
+    """The ``Entry`` objects of a validated list document (``load_list_document``)."""
     default_origin = loaded.get("origin")
     entries = []
     for index, item in enumerate(loaded["entries"]):

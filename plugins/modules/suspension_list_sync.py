@@ -138,6 +138,31 @@ options:
             untouched), since an empty list usually means a broken export rather than "nobody is suspended".
         type: bool
         default: false
+      require_signature:
+        description:
+          - Accept this C(yaml) source only as a signed list published by M(gridsec.ops.suspension_list_publish)
+            (O(sources[].path) or O(sources[].url) is the document, its detached signature is next to it).
+          - "Refused, with the reason in the error and the audit log, and the last good list kept in force: a
+            signature that does not verify, a chain that does not lead to a CA of O(sources[].ca_path) (the grid CA
+            directory), a signer not in O(sources[].trusted_signers), an expired list, a serial lower than the last
+            one this sync applied (rollback) or the same serial with other content."
+          - The serial, issue and expiry times and the signer are reported under C(signed) in RV(sources) and kept in
+            the state.
+        type: bool
+        default: false
+      trusted_signers:
+        description:
+          - With O(sources[].require_signature) - the DNs (slash or comma form, compared semantically) whose
+            signature is accepted. Required then.
+        type: list
+        elements: str
+        default: []
+      signature_path:
+        description: The signature file of a signed list; O(sources[].path) with C(.sig) appended when not set.
+        type: path
+      signature_url:
+        description: The signature URL of a signed list; O(sources[].url) with C(.sig) appended when not set.
+        type: str
       pap_host:
         description: PAP host of an C(argus) source (default O(pap_host)).
         type: str
@@ -473,6 +498,8 @@ sources:
   description:
     - Per source - name, type, status (V(ok), V(cached)), number of entries, error when it failed; a cached source adds
       C(last_read_ok) (UTC), C(cache_age) (text) and C(cache_age_seconds).
+    - A signed source (O(sources[].require_signature)) adds C(signed) - C(serial), C(issued), C(expires), C(signer)
+      and C(sha256) of the document accepted.
   returned: always
   type: list
   elements: dict
@@ -570,6 +597,10 @@ SOURCE_SPEC = dict(
     on_source_failure=dict(type="str", default="fail", choices=["fail", "use_cache"]),
     cache_max_age=dict(type="str", default="24h"),
     allow_empty=dict(type="bool", default=False),
+    require_signature=dict(type="bool", default=False),
+    trusted_signers=dict(type="list", elements="str", default=[]),
+    signature_path=dict(type="path"),
+    signature_url=dict(type="str"),
 )
 SOURCE_SPEC.update(copy.deepcopy(PAP_OPTIONS))
 SOURCE_SPEC.update(copy.deepcopy(TLS_OPTIONS))
@@ -660,6 +691,9 @@ class Sync(object):
         for source in self.p["sources"]:
             if source["type"] in ("yaml", "plain") and bool(source.get("path")) == bool(source.get("url")):
                 self.fail("source %s: give exactly one of path and url" % source["name"])
+            if source["require_signature"] and (source["type"] != "yaml" or not source["trusted_signers"]):
+                self.fail("source %s: require_signature needs type yaml and a non-empty trusted_signers"
+                          % source["name"])
             try:
                 source["_cache_max_age"] = sl.parse_duration(source["cache_max_age"], "cache_max_age")
             except GridsecError as err:
@@ -691,8 +725,12 @@ class Sync(object):
                 raise sl.SourceError(str(err), server="source %s" % name, operation=err.operation or "read PAP")
             return entries, dict(report, reads=len(client.operations)), None
         data, where = sl._read_location(spec, self.p, "read %s" % (spec.get("path") or spec.get("url")))
-        digest = hashlib.sha256(spec["type"].encode("ascii") + b"\0" + data).hexdigest()
         report = {"location": where, "reads": 1}
+        if spec["require_signature"]:
+            # verified on every run, unchanged bytes included: a list expires, and the CA directory changes
+            data, report["signed"] = self.verify_signed(spec, data)
+            report["reads"] = 2
+        digest = hashlib.sha256(spec["type"].encode("ascii") + b"\0" + data).hexdigest()
         if digest == self.state.source_digest(name):
             return self.state.source_cache(name), dict(report, unchanged=True), digest
         if spec["type"] == "yaml":
@@ -700,6 +738,28 @@ class Sync(object):
                 self.module.require_library("PyYAML", sl.YAML_IMPORT_ERROR, why="source %s is YAML" % name)
             return sl.parse_yaml_list(data, name), report, digest
         return sl.parse_plain_list(data, name), report, digest
+
+    def verify_signed(self, spec, document):
+        """``(the list inside, its signed facts)`` of a signed source; SourceError when it cannot be trusted."""
+        from ansible_collections.gridsec.ops.plugins.module_utils import _signed_list as signed
+
+        name = spec["name"]
+        sig_spec = dict(spec, path=spec["signature_path"] or (spec["path"] + ".sig" if spec.get("path") else None),
+                        url=spec["signature_url"] or (spec["url"] + ".sig" if spec.get("url") else None))
+        if sig_spec["path"]:
+            sig_spec["url"] = None
+        signature, _where = sl._read_location(sig_spec, self.p, "read signature %s"
+                                              % (sig_spec["path"] or sig_spec["url"]))
+        ca_path = sl.connection_settings(spec, self.p, ("ca_path",))["ca_path"]
+        last = (self.state.data["sources"].get(name) or {}).get("signed")
+        try:
+            doc = signed.verify(document, signature, signed.load_ca_directory(ca_path), spec["trusted_signers"],
+                                self.now, last=last)
+        except GridsecError as err:
+            raise sl.SourceError("signed list refused: %s" % err.msg, server="source %s" % name,
+                                 operation=err.operation or "verify signature")
+        facts = dict((key, doc[key]) for key in ("serial", "issued", "expires", "signer", "sha256"))
+        return json.dumps(doc["list"], ensure_ascii=False).encode("utf-8"), facts
 
     def read_sources(self):
         lists = []
@@ -897,6 +957,12 @@ class Sync(object):
                     self.state.data["sources"][name] = {"sha256": info["sha256"],
                                                         "entries": [e.cache_dict() for e in entries]}
                     dirty = True
+                if info["status"] == "ok" and info.get("signed"):
+                    # the serial applied, for the rollback check of the next run
+                    stored = self.state.data["sources"].setdefault(name, {})
+                    if stored.get("signed") != info["signed"]:
+                        stored["signed"] = info["signed"]
+                        dirty = True
             if self.state.data.get("dropped", {}) != dropped:
                 self.state.data["dropped"] = dropped
                 dirty = True

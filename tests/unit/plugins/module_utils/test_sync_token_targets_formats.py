@@ -302,3 +302,43 @@ def test_fixture_texts_are_what_enforcers_md_prints():
         notes = handle.read()
     assert DNS[0][1] in notes
     assert DNS[0][2] in notes
+
+
+# -- properties: any valid subject and any DN value, banned exactly -------------------------------------------------
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+SUBJECT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7e), min_size=1, max_size=30).filter(
+    lambda s: s == s.strip())
+CN = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7e, blacklist_characters="/+=\\,\"<>;#"),
+             min_size=1, max_size=20).filter(lambda s: s == s.strip())
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.lists(SUBJECT, min_size=1, max_size=4, unique=True), SUBJECT, CN, CN)
+def test_random_identities_are_banned_exactly(tmp_path_factory, subs, other, cn, other_cn):
+    tmp = tmp_path_factory.mktemp("prop")
+    wanted = [sl.Entry(sl.TOKEN, (ISS, s)) for s in subs] + [sl.Entry(sl.DN, "/DC=org/CN=" + cn)]
+    wanted = dict((e.key, e) for e in wanted)
+    dn_name = "/DC=org/CN=" + cn  # these CNs have no character that any rendering escapes
+    spec = dict(name="t", mode="0644", dcache_op_aliases={ISS: "IAM"})
+    texts = {}
+    for cls in (HtcondorCeTarget, DcacheTarget, ArcCeTarget):
+        path = str(tmp / cls.TYPE)
+        cls(dict(spec, path=path), FakeCtx()).sync(dict((k, e) for k, e in wanted.items() if e.kind in cls.KINDS),
+                                                  False)
+        with open(path, encoding="utf-8") as handle:
+            texts[cls.TYPE] = handle.read()
+    bans = gplazma_bans(texts["dcache"])
+    for sub in subs + [other]:
+        listed = sub in subs
+        for iss in (ISS, ISS + "/"):
+            hit = condor_lookup([texts["htcondor_ce"]], "SCITOKENS", "%s,%s" % (iss, sub))
+            assert (hit is not None) is listed, sub
+            arc_expected = listed and sub != "*" and not re.search(r'[\s"]', sub)
+            assert arc_member(texts["arc"], "gridsec-banned", token=(sub, iss)) is arc_expected, sub
+        assert (("oidc", (sub, "IAM")) in bans) is listed
+    for name, listed in ((dn_name, True), ("/DC=org/CN=" + other_cn, other_cn == cn), (dn_name + "x", False)):
+        assert (condor_lookup([texts["htcondor_ce"]], "SSL", name) is not None) is listed, name
+        assert (("dn", name) in bans) is listed
+        assert arc_member(texts["arc"], "gridsec-banned", subject_dn=name) is listed

@@ -77,6 +77,7 @@ class ArcCeTarget(BlockFileTarget):
     DEFAULT_PATH = "/etc/arc.conf"
     OPTIONS = dict(
         arc_authgroup=dict(type="str", default="gridsec-banned"),
+        reload_command=dict(type="list", elements="str"),
     )
 
     @classmethod

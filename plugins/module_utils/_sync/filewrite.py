@@ -182,7 +182,6 @@ class BlockFileTarget(SyncTarget):
     DEFAULT_PATH = None
     TOUCH = False
     OPTIONS = {}
-    COMMON_OPTIONS = ("path", "mode", "owner", "group", "reload_command")
 
     def __init__(self, spec, ctx):
         self.spec = spec

@@ -75,6 +75,7 @@ class HtcondorCeTarget(BlockFileTarget):
     OPTIONS = dict(
         htcondor_ban_user=dict(type="str", default="gridsec-banned"),
         htcondor_order_check=dict(type="str", default="refuse", choices=["refuse", "warn"]),
+        reload_command=dict(type="list", elements="str"),
     )
 
     @classmethod

@@ -222,3 +222,26 @@ def test_arc_block_goes_before_the_blocks_that_use_it_and_deny_order_is_reported
 def test_arc_without_authtokens_block_is_reported(tmp_path):
     data, _t = _sync(ArcCeTarget, tmp_path / "arc.conf", _wanted(A))
     assert data["access_problems"][0].startswith("no [authtokens] block")
+
+
+# -- the C3 interface -------------------------------------------------------------------------------------------------
+def test_classes_follow_the_target_interface():
+    from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncTarget
+    specs = {}
+    for cls in CLASSES:
+        assert issubclass(cls, SyncTarget) and cls.TYPE and cls.KINDS <= set(sl.KINDS)
+        assert sl.TOKEN in cls.KINDS and cls.CANARY_DEFAULT in ("keep", "skip")
+        for option, spec in cls.OPTIONS.items():
+            assert specs.setdefault(option, spec) == spec, option  # one spec per option name across types
+    assert sl.FQAN not in HtcondorCeTarget.KINDS and sl.FQAN not in ArcCeTarget.KINDS
+    assert len(set(cls.TYPE for cls in CLASSES)) == 3
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_audit_records_name_what_was_added_and_removed(cls, tmp_path):
+    path = tmp_path / "ban.conf"
+    _sync(cls, path, _wanted(A))
+    data, target = _sync(cls, path, _wanted(B), check=True)
+    records = target.audit_records(data, True)
+    assert ("add", B.to_dict(), {"result": "planned"}) in records
+    assert ("remove", {"kind": "token", "value": A.value}, {"result": "planned"}) in records

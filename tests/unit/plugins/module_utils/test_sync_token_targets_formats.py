@@ -325,8 +325,8 @@ def test_random_identities_are_banned_exactly(tmp_path_factory, subs, other, cn,
     texts = {}
     for cls in (HtcondorCeTarget, DcacheTarget, ArcCeTarget):
         path = str(tmp / cls.TYPE)
-        cls(dict(spec, path=path), FakeCtx()).sync(dict((k, e) for k, e in wanted.items() if e.kind in cls.KINDS),
-                                                  False)
+        applicable = dict((k, e) for k, e in wanted.items() if e.kind in cls.KINDS)
+        cls(dict(spec, path=path), FakeCtx()).sync(applicable, False)
         with open(path, encoding="utf-8") as handle:
             texts[cls.TYPE] = handle.read()
     bans = gplazma_bans(texts["dcache"])

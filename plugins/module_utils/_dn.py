@@ -317,6 +317,35 @@ def escape_value(value):
     return "".join(out)
 
 
+def _hex_bytes(char):
+    return "".join("\\x%02X" % byte for byte in bytearray(char.encode("utf-8")))
+
+
+def to_openssl_oneline(dn):
+    """The DN as OpenSSL ``X509_NAME_oneline`` prints it (mod_ssl legacy format, HTCondor SSL, ARC): slash form,
+    ``/`` and ``+`` in a value escaped with ``\\``, bytes below 0x20 and of non-ASCII characters as ``\\xHH``
+    (UTF-8), multi-valued RDNs joined by ``+`` (ENFORCERS.md section 8)."""
+    def value(text):
+        out = []
+        for char in text:
+            if char in "/+":
+                out.append("\\" + char)
+            elif ord(char) < 0x20 or ord(char) > 0x7e:
+                out.append(_hex_bytes(char))
+            else:
+                out.append(char)
+        return "".join(out)
+    return "".join("/" + "+".join("%s=%s" % (t, value(v)) for t, v in rdn) for rdn in dn.rdns)
+
+
+def to_canl_slash(dn):
+    """The DN as canl's ``convertFromRfc2253(dn, true)`` builds it (dCache ``GlobusPrincipal``): slash form,
+    nothing escaped except bytes below 0x20 and non-ASCII characters as ``\\xHH`` (UTF-8)."""
+    def value(text):
+        return "".join(_hex_bytes(c) if ord(c) < 0x20 or ord(c) > 0x7e else c for c in text)
+    return "".join("/" + "+".join("%s=%s" % (t, value(v)) for t, v in rdn) for rdn in dn.rdns)
+
+
 def openssl_to_pap_literal(text):
     """canl-java ``opensslToRfc2253`` as the Argus PAP applies it to a subject value starting with ``/``.
 

@@ -4,10 +4,13 @@
 
 PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
 
-An entry is one identity (an X.509 subject DN or a VOMS FQAN) plus optional metadata (reason, origin, added,
+An entry is one identity (an X.509 subject DN, a VOMS FQAN or a token identity ``(issuer, subject)``) plus optional
+metadata (reason, origin, added,
 expires, ticket). Its identity key is computed once, when the entry is built: for a DN the semantic
 ``parse_dn(...).canonical()`` tuple of ``_dn.py`` (so slash form, RFC 2253 with or without spaces, ``E``/
-``emailAddress`` ... collapse), for an FQAN the FQAN without ``/Role=NULL`` / ``/Capability=NULL``. Merging,
+``emailAddress`` ... collapse), for an FQAN the FQAN without ``/Role=NULL`` / ``/Capability=NULL``, for a token
+``("token", issuer without trailing "/", subject)`` (tokens carry ``iss`` exactly as the issuer is configured, its
+discovery document ends with ``/``: one key for both spellings; ``issuer_spellings`` gives both). Merging,
 diffs against targets and the shrink guard are dictionary operations on those keys: nothing is quadratic.
 
 Used by ``plugins/modules/suspension_list_sync.py``; the targets live in the ``_sync`` package (one file per target type).
@@ -44,9 +47,17 @@ except ImportError:  # pragma: no cover - depends on the managed node
 
 DN = "dn"
 FQAN = "fqan"
-KINDS = (DN, FQAN)
+TOKEN = "token"
+KINDS = (DN, FQAN, TOKEN)
 META_FIELDS = ("reason", "origin", "added", "expires", "ticket")
 MAX_VALUE_LENGTH = 4096  # longer than any real DN; bounds what a hostile list can make us store
+# A token ``sub`` is ASCII, at most 255 characters, case-sensitive (WLCG common JWT profile 2.1.1; dCache's
+# OidcSubjectPrincipal refuses anything else). Printable ASCII only, no leading/trailing blank: every ban
+# grammar strips or splits on blanks at the ends of a field.
+SUBJECT_PATTERN = "^[!-~]([ -~]{0,253}[!-~])?$"
+# An issuer is a URL compared as a string by the enforcers: a scheme, a host, no blank or control character.
+ISSUER_PATTERN = "^[A-Za-z][A-Za-z0-9+.-]*://[^/\\s\"]+[^\\s\"]*$"
+MAX_ISSUER_LENGTH = 1024
 
 # The JSON Schema of a YAML/JSON suspension list. The same document is shipped for users as
 # meta/suspension-list.schema.json (a unit test keeps both identical). It is embedded here because a module
@@ -55,7 +66,8 @@ LIST_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "$id": "https://github.com/gridsec/gridsec.ops/meta/suspension-list.schema.json",
     "title": "gridsec.ops emergency suspension list",
-    "description": "Identities (X.509 subject DNs or VOMS FQANs) to suspend everywhere, with optional metadata.",
+    "description": "Identities (X.509 subject DNs, VOMS FQANs or token issuer + subject) to suspend everywhere, "
+                   "with optional metadata.",
     "type": "object",
     "required": ["version", "entries"],
     "additionalProperties": False,
@@ -72,6 +84,9 @@ LIST_SCHEMA = {
                 "properties": {
                     "dn": {"type": "string", "minLength": 2, "maxLength": MAX_VALUE_LENGTH},
                     "fqan": {"type": "string", "minLength": 2, "maxLength": 1024, "pattern": "^/"},
+                    "issuer": {"type": "string", "minLength": 4, "maxLength": MAX_ISSUER_LENGTH,
+                               "pattern": ISSUER_PATTERN},
+                    "subject": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": SUBJECT_PATTERN},
                     "reason": {"type": "string", "maxLength": 1024},
                     "origin": {"type": "string", "maxLength": 256},
                     "added": {"type": "string", "maxLength": 64,
@@ -80,7 +95,8 @@ LIST_SCHEMA = {
                                 "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9]{2}:?[0-9]{2})?)?$"},
                     "ticket": {"type": "string", "maxLength": 256},
                 },
-                "oneOf": [{"required": ["dn"]}, {"required": ["fqan"]}],
+                "dependentRequired": {"issuer": ["subject"], "subject": ["issuer"]},
+                "oneOf": [{"required": ["dn"]}, {"required": ["fqan"]}, {"required": ["issuer", "subject"]}],
             },
         },
     },
@@ -114,7 +130,7 @@ def schema_errors(value, schema=None, path="$", limit=20):
     """Problems of ``value`` against ``schema`` (default ``LIST_SCHEMA``) as ``"<json path>: <problem>"`` strings.
 
     Implements the keywords the shipped schema uses: type, enum, required, properties, additionalProperties,
-    minProperties, items, minLength, maxLength, pattern, oneOf.
+    minProperties, items, minLength, maxLength, pattern, oneOf, dependentRequired.
     """
     schema = LIST_SCHEMA if schema is None else schema
     errors = []
@@ -139,6 +155,9 @@ def schema_errors(value, schema=None, path="$", limit=20):
             for key in sch.get("required", ()):
                 if key not in val:
                     errors.append("%s: missing required property %r" % (where, key))
+            for key, needs in sorted(sch.get("dependentRequired", {}).items()):
+                if key in val:
+                    errors.extend("%s: %r needs %r" % (where, key, need) for need in needs if need not in val)
             if len(val) < sch.get("minProperties", 0):
                 errors.append("%s: empty object" % where)
             props = sch.get("properties", {})
@@ -237,7 +256,39 @@ def stored_key(kind, key):
     """An entry key as read back from the state file (JSON turned the DN key's tuples into lists)."""
     if kind == DN:
         return (DN, tuple([tuple(map(tuple, rdn)) for rdn in key]))
+    if kind == TOKEN:
+        return (TOKEN, key[0], key[1])
     return (kind, key)
+
+
+def normalize_issuer(text):
+    """The key form of a token issuer: trimmed, without the trailing ``/`` (``issuer_spellings`` gives both)."""
+    return str(text).strip().rstrip("/")
+
+
+def issuer_spellings(issuer):
+    """``[without "/", with "/"]``: IAM access tokens carry ``iss`` as configured (often without the final ``/``),
+    its discovery document and ID tokens end with ``/``; an enforcer that compares strings needs a ban for each."""
+    bare = normalize_issuer(issuer)
+    return [bare, bare + "/"]
+
+
+def token_value(issuer, subject):
+    """The display/sort form of a token identity: ``<issuer> <subject>`` (an issuer has no blank)."""
+    return "%s %s" % (issuer, subject)
+
+
+def _check_token(issuer, subject):
+    """``(issuer key form, subject)`` of a token identity, or ConfigError naming what is wrong."""
+    iss = normalize_issuer(issuer)
+    if len(iss) > MAX_ISSUER_LENGTH or not re.match(ISSUER_PATTERN, iss) or re.search("[\x00-\x1f\x7f]", iss):
+        raise ConfigError("token issuer %r must be a URL (scheme://host...) without blanks, quotes or control "
+                          "characters" % (issuer,))
+    sub = subject if isinstance(subject, str) else str(subject)
+    if not re.match(SUBJECT_PATTERN, sub):
+        raise ConfigError("token subject %r must be 1-255 printable ASCII characters without leading or trailing "
+                          "blanks" % (sub[:300],))
+    return iss, sub
 
 
 class Entry(object):
@@ -251,8 +302,12 @@ class Entry(object):
     __slots__ = ("kind", "value", "dn", "key", "meta", "sources", "rfc")
 
     def __init__(self, kind, value, meta=None, sources=(), stored=False):
+        """``value``: the DN or FQAN text; for a token identity an ``(issuer, subject)`` pair."""
         if kind not in KINDS:
-            raise ConfigError("unknown entry kind %r (dn or fqan)" % (kind,))
+            raise ConfigError("unknown entry kind %r (dn, fqan or token)" % (kind,))
+        if kind == TOKEN:
+            self._init_token(value, meta, sources)
+            return
         text = value if isinstance(value, str) else str(value)
         if len(text) > MAX_VALUE_LENGTH:
             raise ConfigError("%s longer than %d characters" % (kind, MAX_VALUE_LENGTH))
@@ -272,6 +327,26 @@ class Entry(object):
             self.dn = None
             self.value = fqan
             self.key = (FQAN, fqan)
+
+    def _init_token(self, value, meta, sources):
+        issuer, subject = _check_token(*value)
+        self.kind = TOKEN
+        self.meta = dict((k, v) for k, v in (meta or {}).items() if k in META_FIELDS and v not in (None, ""))
+        self.sources = list(sources)
+        self.rfc = None
+        self.dn = None
+        self.value = token_value(issuer, subject)
+        self.key = (TOKEN, issuer, subject)
+
+    @property
+    def issuer(self):
+        """A token identity's issuer (key form, no trailing ``/``); None for a DN or FQAN."""
+        return self.key[1] if self.kind == TOKEN else None
+
+    @property
+    def subject(self):
+        """A token identity's ``sub``; None for a DN or FQAN."""
+        return self.key[2] if self.kind == TOKEN else None
 
     @property
     def rfc2253(self):
@@ -294,7 +369,8 @@ class Entry(object):
         Only used for data this module wrote itself (0600 state file); anything else goes through ``__init__``.
         """
         if "key" not in data:
-            return cls(data["kind"], data["value"], dict((k, data.get(k)) for k in META_FIELDS), sources)
+            value = (data["issuer"], data["subject"]) if data["kind"] == TOKEN else data["value"]
+            return cls(data["kind"], value, dict((k, data.get(k)) for k in META_FIELDS), sources)
         entry = cls.__new__(cls)
         entry.kind = data["kind"]
         entry.value = data["value"]
@@ -312,6 +388,8 @@ class Entry(object):
         out = {"kind": self.kind, "value": self.value}
         if self.kind == DN:
             out["rfc2253"] = self.rfc2253
+        elif self.kind == TOKEN:
+            out["issuer"], out["subject"] = self.key[1], self.key[2]
         if with_meta:
             out.update(self.meta)
             if self.sources:
@@ -320,7 +398,7 @@ class Entry(object):
 
     def cache_dict(self):
         """JSON-ready dict (``json.dumps`` writes the key's tuples as lists; ``trusted`` turns them back)."""
-        out = {"kind": self.kind, "value": self.value, "key": self.key[1]}
+        out = {"kind": self.kind, "value": self.value, "key": list(self.key[1:]) if self.kind == TOKEN else self.key[1]}
         if self.kind == DN:
             out["rfc2253"] = self.rfc2253
         out.update(self.meta)
@@ -440,21 +518,23 @@ def list_entries(loaded, name):
     default_origin = loaded.get("origin")
     entries = []
     for index, item in enumerate(loaded["entries"]):
-        kind = DN if "dn" in item else FQAN
+        kind = DN if "dn" in item else FQAN if "fqan" in item else TOKEN
+        value = (item["issuer"], item["subject"]) if kind == TOKEN else item[kind]
         meta = dict((k, item.get(k)) for k in META_FIELDS)
         if not meta.get("origin") and default_origin:
             meta["origin"] = default_origin
         try:
-            entries.append(Entry(kind, item[kind], meta, sources=[name]))
+            entries.append(Entry(kind, value, meta, sources=[name]))
         except GridsecError as err:
             raise SourceError("entries[%d] (%s %r): %s (the whole source is rejected)"
-                              % (index, kind, item[kind], err.msg), server="source %s" % name,
+                              % (index, kind, value, err.msg), server="source %s" % name,
                               operation="validate against suspension-list schema")
     return entries
 
 
 def parse_plain_list(data, name="plain"):
-    """One DN (or FQAN, when the line starts with ``fqan:``) per line; ``#`` starts a comment line."""
+    """One DN per line, or an FQAN (``fqan:<FQAN>``), or a token identity (``token <issuer> <subject>``: the
+    subject is the rest of the line); ``#`` starts a comment line."""
     operation = "parse plain list"
     text = _decode(data, name, operation) if isinstance(data, bytes) else data
     entries = []
@@ -465,6 +545,8 @@ def parse_plain_list(data, name="plain"):
         try:
             if stripped.lower().startswith("fqan:"):
                 entries.append(Entry(FQAN, stripped[5:].strip(), sources=[name]))
+            elif _is_token_line(stripped):
+                entries.append(Entry(TOKEN, _token_line(stripped), sources=[name]))
             else:
                 entries.append(Entry(DN, stripped, sources=[name]))
         except GridsecError as err:
@@ -604,6 +686,19 @@ def apply_allow_list_keyed(merged, allow, overrides):
     return kept, protected, overridden
 
 
+def _is_token_line(text):
+    """``token <issuer> <subject>`` (no DN starts with the word ``token`` and a blank: no such attribute type)."""
+    return text[:6].lower() == "token" + text[5:6] and text[5:6] in (" ", "\t")
+
+
+def _token_line(text):
+    """``(issuer, subject)`` of a ``token <issuer> <subject>`` line (subject: the rest of the line, trimmed)."""
+    parts = text[6:].strip().split(None, 1)
+    if len(parts) != 2:
+        raise ConfigError("a token line is 'token <issuer> <subject>'")
+    return parts[0], parts[1].strip()
+
+
 def _is_fqan(text):
     """A FQAN (``/vo/group/Role=r``) starts with ``/`` and its first component has no ``=``; a slash DN's has."""
     text = str(text).strip()
@@ -611,9 +706,14 @@ def _is_fqan(text):
 
 
 def identity_entry(text, option="allow_list"):
-    """An Entry for an allow-list / override item: FQAN or DN (any form), told apart by ``_is_fqan``; a DN is
-    parsed strictly (an unknown attribute type is refused, naming the option and the item)."""
+    """An Entry for an allow-list / override item: FQAN or DN (any form), told apart by ``_is_fqan``, or a token
+    identity (``token <issuer> <subject>``, or a dict with ``issuer`` and ``subject``); a DN is parsed strictly
+    (an unknown attribute type is refused, naming the option and the item)."""
     try:
+        if isinstance(text, dict):
+            return Entry(TOKEN, (text.get("issuer", ""), text.get("subject", "")))
+        if _is_token_line(str(text).strip()):
+            return Entry(TOKEN, _token_line(str(text).strip()))
         return Entry(FQAN if _is_fqan(text) else DN, str(text).strip())
     except GridsecError as err:
         raise ConfigError("%s item %r: %s" % (option, text, err.msg), operation="check options")
@@ -898,7 +998,7 @@ class AuditLog(object):
         self.lines = []
 
 
-__all__ = ["DN", "FQAN", "Entry", "AllowList", "AuditLog", "State", "SourceError", "GuardError", "LIST_SCHEMA",
+__all__ = ["DN", "FQAN", "TOKEN", "issuer_spellings", "normalize_issuer", "Entry", "AllowList", "AuditLog", "State", "SourceError", "GuardError", "LIST_SCHEMA",
            "schema_errors", "parse_yaml_list", "parse_plain_list", "read_argus_source", "merge", "apply_allow_list",
            "drop_expired", "shrink_check", "write_atomic", "parse_time", "DNError", "connection_settings",
            "apply_allow_list_keyed", "newly_dropped", "canary_keys", "parse_duration", "format_age", "SourceTimes"]

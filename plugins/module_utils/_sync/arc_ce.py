@@ -1,0 +1,125 @@
+# Copyright (c) 2026 gridsec.ops contributors
+# Apache License 2.0 (see LICENSE)
+"""Sync target ``arc``: an ARC-CE ``[authgroup:<name>]`` block with ``authtokens`` and ``subject`` lines.
+
+PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
+
+Facts (ENFORCERS.md section 6, ``nordugrid/arc@9788343 src/doc/arc.conf.reference``,
+``src/hed/shc/legacy/auth_otokens.cpp``):
+
+* ``authtokens = <subject> <issuer> <audience> <scope> <group>``: five blank-separated fields, ``*`` matches
+  anything, otherwise exact string equality, no trailing-slash normalisation: one line per issuer spelling. A
+  subject ``*`` would therefore match everybody: such an entry is left out and reported;
+* ``subject = <DN>``: the exact certificate subject in slash form (OpenSSL one-line form here), no patterns;
+* the quoting rules of ARC's configuration parser were not verified (ENFORCERS.md section 9): an identity with a
+  blank or a ``"`` in a field, or a DN ending in a blank, is left out and reported rather than written in a
+  form that might name someone else;
+* an object must be defined before it is used: a new block goes before the first block that may reference it;
+* ``denyaccess`` / ``allowaccess`` in ``[arex/ws/jobs]``, ``[gridftpd/jobs]``, ``[arex/ws/publicinfo]`` and each
+  ``[queue:…]`` are evaluated in order and the first matching one decides: ``denyaccess = <group>`` must come
+  first. The target does not edit those blocks (they are the site's); it reports every block where the deny is
+  missing or comes after an ``allowaccess``. ``[authtokens]`` must exist, or no token rule is evaluated;
+* A-REX reads ``arc.conf`` at start: ``reload_command`` (e.g. ``arcctl service restart -a``) runs after a write.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.gridsec.ops.plugins.module_utils._dn import to_openssl_oneline
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension_list import DN, TOKEN, issuer_spellings
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.filewrite import (
+    BlockFileTarget,
+    Unexpressible,
+    entry_dn,
+)
+
+_GROUP_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_SECTION_RE = re.compile(r"^\s*\[([^\]]+)\]\s*$")
+_ACCESS_BLOCK_RE = re.compile(r"^(arex/ws/jobs|arex/ws/publicinfo|gridftpd/jobs|queue:.*)$")
+_ACCESS_RE = re.compile(r"^\s*(allowaccess|denyaccess)\s*=\s*(.*)$")
+
+
+def sections(lines):
+    """``[(section name, [lines])]`` of an arc.conf in file order (lines before the first section: name None)."""
+    out = [(None, [])]
+    for line in lines:
+        match = _SECTION_RE.match(line)
+        if match:
+            out.append((match.group(1).strip(), []))
+        else:
+            out[-1][1].append(line)
+    return out
+
+
+def access_order_problems(text, group):
+    """The access-controlled blocks where ``denyaccess = <group>`` is missing or not the first access statement."""
+    found = []
+    for name, lines in sections(text.splitlines()):
+        if name is None or not _ACCESS_BLOCK_RE.match(name):
+            continue
+        statements = [m.groups() for m in (_ACCESS_RE.match(line) for line in lines) if m]
+        first_deny = next((i for i, (verb, groups) in enumerate(statements)
+                           if verb == "denyaccess" and group in groups.split()), None)
+        if first_deny is None:
+            found.append("[%s]: no 'denyaccess = %s'" % (name, group))
+        elif any(verb == "allowaccess" for verb, _groups in statements[:first_deny]):
+            found.append("[%s]: 'denyaccess = %s' comes after an allowaccess (the first match decides)"
+                         % (name, group))
+    return found
+
+
+class ArcCeTarget(BlockFileTarget):
+    TYPE = "arc"
+    KINDS = frozenset([DN, TOKEN])
+    DEFAULT_PATH = "/etc/arc.conf"
+    OPTIONS = dict(
+        arc_authgroup=dict(type="str", default="gridsec-banned"),
+        reload_command=dict(type="list", elements="str"),
+    )
+
+    @classmethod
+    def spec_problems(cls, spec):
+        group = spec.get("arc_authgroup") or "gridsec-banned"
+        if not _GROUP_RE.match(group):
+            return ["target %s: arc_authgroup %r must be 1-64 letters, digits, '.', '_' or '-'"
+                    % (spec.get("name"), group)]
+        return []
+
+    @property
+    def group(self):
+        return self.spec.get("arc_authgroup") or "gridsec-banned"
+
+    def block_header(self):
+        return ["[authgroup:%s]" % self.group]
+
+    def place_new_block(self, lines):
+        """Before the first block that may use the group (objects are defined before use), else at the end."""
+        for index, line in enumerate(lines):
+            match = _SECTION_RE.match(line)
+            if match and _ACCESS_BLOCK_RE.match(match.group(1).strip()):
+                return lines[:index], lines[index:]
+        return lines, []
+
+    def render_entry(self, entry):
+        if entry.kind == TOKEN:
+            if entry.subject == "*":
+                raise Unexpressible("ARC reads a subject '*' as any subject")
+            if re.search(r'[\s"]', entry.subject):
+                raise Unexpressible("ARC's quoting of blanks and '\"' in authtokens fields is not verified")
+            return ["authtokens = %s %s * * *" % (entry.subject, iss) for iss in issuer_spellings(entry.issuer)]
+        dn = to_openssl_oneline(entry_dn(entry))
+        if '"' in dn or dn != dn.rstrip():
+            raise Unexpressible("ARC's handling of '\"' and trailing blanks in subject values is not verified")
+        return ["subject = %s" % dn]
+
+    def inspect(self, text, data):
+        notes = access_order_problems(text, self.group)
+        if not any(name == "authtokens" for name, _lines in sections(text.splitlines())):
+            notes.insert(0, "no [authtokens] block: A-REX evaluates no authtokens rule")
+        data["access_problems"] = notes
+        if notes:
+            self.ctx.warn("%s: the bans of [authgroup:%s] are not enforced everywhere: %s"
+                          % (self.label, self.group, "; ".join(notes)))

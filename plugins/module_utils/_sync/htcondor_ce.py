@@ -1,0 +1,165 @@
+# Copyright (c) 2026 gridsec.ops contributors
+# Apache License 2.0 (see LICENSE)
+"""Sync target ``htcondor_ce``: an HTCondor-CE map file that maps banned identities to ``…@banned.htcondor.org``.
+
+PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
+
+Facts (ENFORCERS.md section 4, ``htcondor/htcondor@3b6d5d0 src/condor_utils/MapFile.cpp``,
+``htcondor/htcondor-ce@05a15f8 config/``): the CE reads ``/etc/condor-ce/mapfiles.d/`` in lexical order and uses
+the FIRST line that matches, so the ban file must sort before the site's permissive token mappings (``10-*``;
+the shipped ``90-ban.conf`` sorts after them and never fires for identities they map). With the CE's
+``CERTIFICATE_MAPFILE_ASSUME_HASH_KEYS = True`` a principal in ``"…"`` is an exact string: token bans are quoted
+literals (a subject ``.*`` bans only the literal ``.*``), one per issuer spelling. An SSL ban must also catch
+``<DN>,<FQAN>,…`` (VOMS proxies), so it is an anchored regex with every metacharacter escaped; a regex that
+does not compile is silently skipped by HTCondor, so each is compiled before the file is written.
+``05-ce-auth-defaults.conf`` denies WRITE to ``*@banned.htcondor.org``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+
+from ansible_collections.gridsec.ops.plugins.module_utils._dn import to_openssl_oneline
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension_list import DN, TOKEN, issuer_spellings
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.filewrite import (
+    BlockFileTarget,
+    Unexpressible,
+    entry_dn,
+)
+
+BANNED_DOMAIN = "banned.htcondor.org"
+_PCRE_META = set("\\^$.|?*+()[]{}")
+_USER_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# HTCondor's default LOCAL_CONFIG_DIR_EXCLUDE_REGEXP skips these names in an included directory (ENFORCERS 4.5)
+_EXCLUDED_NAME = re.compile(r"(^\.|~$|\.rpmsave$|\.rpmnew$)")
+
+
+def quote_literal(text):
+    """A map-file ``"…"`` field holding exactly ``text`` (MapFile ParseField: ``\\\\`` -> ``\\``, ``\\"`` -> ``"``)."""
+    return '"%s"' % text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def dn_regex(oneline):
+    """A ``/…/`` field matching exactly the DN ``oneline`` alone or followed by its VOMS FQANs (``,/vo…``).
+
+    PCRE metacharacters get a ``\\``; a backslash is written ``\\x5c`` (the map parser would halve ``\\\\``); ``/`` is
+    ``\\/`` (the parser gives PCRE a plain ``/``). A value's own ``/`` is ``\\/`` in the one-line DN, so ``,/`` can
+    only start the FQAN list: ``(,/.*)?$`` does not match a longer DN such as ``…/CN=Doe, Jr``."""
+    out = []
+    for char in oneline:
+        if char == "\\":
+            out.append("\\x5c")
+        elif char == "/":
+            out.append("\\/")
+        elif char in _PCRE_META:
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    return "/^%s(,\\/.*)?$/" % "".join(out)
+
+
+def regex_for_pcre(field):
+    """What HTCondor's map parser hands PCRE for a ``/…/`` field (used to compile-check before writing)."""
+    body = field[1:field.rindex("/")]
+    return re.sub(r"\\(.)", lambda m: m.group(1) if m.group(1) == "/" else m.group(0), body)
+
+
+class HtcondorCeTarget(BlockFileTarget):
+    TYPE = "htcondor_ce"
+    KINDS = frozenset([DN, TOKEN])
+    DEFAULT_PATH = "/etc/condor-ce/mapfiles.d/00-gridsec-ban.conf"
+    OPTIONS = dict(
+        htcondor_ban_user=dict(type="str", default="gridsec-banned"),
+        htcondor_order_check=dict(type="str", default="refuse", choices=["refuse", "warn"]),
+        reload_command=dict(type="list", elements="str"),
+    )
+
+    @classmethod
+    def spec_problems(cls, spec):
+        problems = []
+        user = spec.get("htcondor_ban_user") or "gridsec-banned"
+        if not _USER_RE.match(user):
+            problems.append("target %s: htcondor_ban_user %r must be 1-64 letters, digits, '.', '_' or '-'"
+                            % (spec.get("name"), user))
+        return problems
+
+    def canonical(self, entry):
+        """``<user>@banned.htcondor.org``; the entry's ticket names the user when it is a plain word (audit)."""
+        ticket = entry.meta.get("ticket", "")
+        if ticket and _USER_RE.match("gridsec-" + ticket):
+            return "gridsec-%s@%s" % (ticket, BANNED_DOMAIN)
+        return "%s@%s" % (self.spec.get("htcondor_ban_user") or "gridsec-banned", BANNED_DOMAIN)
+
+    def render_entry(self, entry):
+        user = self.canonical(entry)
+        if entry.kind == TOKEN:
+            if "," in entry.issuer:
+                # the authenticated name is "<iss>,<sub>": an issuer with a comma would also name another pair
+                raise Unexpressible("an issuer with ',' makes '<iss>,<sub>' ambiguous")
+            return ["SCITOKENS %s %s" % (quote_literal("%s,%s" % (iss, entry.subject)), user)
+                    for iss in issuer_spellings(entry.issuer)]
+        return ["SSL %s %s" % (dn_regex(to_openssl_oneline(entry_dn(entry))), user)]
+
+    def check_text(self, text):
+        """Every regex of the block compiles (HTCondor skips one that does not, silently)."""
+        problems = []
+        for line in text.splitlines():
+            fields = line.split(None, 1)
+            if len(fields) == 2 and fields[0] == "SSL" and fields[1].startswith("/"):
+                field = fields[1][:fields[1].rindex("/") + 1]
+                try:
+                    re.compile(regex_for_pcre(field))
+                except re.error as err:
+                    problems.append("map line %r: regex does not compile (%s)" % (line[:120], err))
+        return problems
+
+    def inspect(self, text, data):
+        """Files that sort before this one and map SCITOKENS/SSL identities to users win over the bans."""
+        earlier = self.permissive_before()
+        data["mapfiles_before"] = earlier
+        if not earlier:
+            return
+        message = ("%s: %s sort(s) before %s and map(s) SCITOKENS/SSL identities to users: HTCondor uses the "
+                   "first matching line, so a ban here never applies to an identity those files map; rename "
+                   "the ban file so that it sorts first" % (self.label, ", ".join(earlier), os.path.basename(self.path)))
+        if (self.spec.get("htcondor_order_check") or "refuse") == "refuse":
+            raise ConfigError(message + " (or set htcondor_order_check=warn)", server=self.label,
+                              operation="check map file order")
+        self.ctx.warn(message)
+        data.setdefault("problems", []).append(message)
+
+    def permissive_before(self):
+        directory = os.path.dirname(os.path.abspath(self.path))
+        mine = os.path.basename(self.path)
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError:
+            return []
+        found = []
+        for name in names:
+            if name >= mine:
+                break
+            if _EXCLUDED_NAME.search(name) or not os.path.isfile(os.path.join(directory, name)):
+                continue
+            if _maps_users(os.path.join(directory, name)):
+                found.append(name)
+        return found
+
+
+def _maps_users(path):
+    """True when a map file has a SCITOKENS or SSL line whose canonical name is not in the banned domain."""
+    try:
+        with open(path, "rb") as handle:
+            lines = handle.read().decode("utf-8", "replace").splitlines()
+    except (IOError, OSError):
+        return False
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 3 and fields[0] in ("SCITOKENS", "SSL") and \
+                not fields[-1].endswith("@" + BANNED_DOMAIN):
+            return True
+    return False

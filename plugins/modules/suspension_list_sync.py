@@ -208,10 +208,17 @@ options:
         type: str
         required: true
       type:
-        description: Kind of target.
+        description:
+          - Kind of target (docs/sync-targets.md). V(argus) - a local PAP alias. V(panda) - the PanDA ban storage.
+            V(file) - an LCAS, gPlazma, plain or templated ban file. V(htcondor_ce) - an HTCondor-CE map file
+            (SciTokens issuer and subject, SSL DN) mapping to C(@banned.htcondor.org). V(dcache) - the dCache
+            gPlazma ban file with C(ban oidc:) lines for token identities. V(arc) - an C([authgroup]) of
+            C(arc.conf) with C(authtokens) and C(subject) lines.
+          - A target reports the entries of a kind it cannot enforce (an FQAN at an HTCondor-CE, a token
+            identity at Argus) under C(not_applicable), never silently.
         type: str
         required: true
-        choices: [argus, panda, file]
+        choices: [argus, panda, file, htcondor_ce, dcache, arc]
       alias:
         description: Local PAP alias of an C(argus) target.
         type: str
@@ -331,7 +338,13 @@ options:
         type: str
         choices: [keep, skip]
       path:
-        description: File of a C(file) target.
+        description:
+          - File of a C(file), C(htcondor_ce), C(dcache) or C(arc) target. In the last three only the block between
+            the C(# BEGIN/# END gridsec.ops suspension_list_sync <name>) lines is the sync's; the rest of the file is
+            kept byte for byte.
+          - Default for V(htcondor_ce) C(/etc/condor-ce/mapfiles.d/00-gridsec-ban.conf) (it must sort before the
+            site's token mappings - HTCondor uses the first matching line), V(dcache) C(/etc/dcache/ban.conf), V(arc)
+            C(/etc/arc.conf).
         type: path
       format:
         description:
@@ -365,6 +378,41 @@ options:
       group:
         description: C(file) target - group (name or gid) of the file.
         type: str
+      htcondor_ban_user:
+        description:
+          - C(htcondor_ce) target - the user a banned identity maps to (C(<user>@banned.htcondor.org), which the
+            CE's defaults deny); an entry with a one-word C(ticket) maps to C(gridsec-<ticket>@banned.htcondor.org).
+        type: str
+        default: gridsec-banned
+      htcondor_order_check:
+        description:
+          - C(htcondor_ce) target - what to do when a map file that sorts before O(targets[].path) already maps
+            SciTokens or SSL identities to users (that mapping would win and the ban would never apply).
+            V(refuse) fails the target without writing, V(warn) writes and warns.
+        type: str
+        choices: [refuse, warn]
+        default: refuse
+      reload_command:
+        description:
+          - C(htcondor_ce) or C(arc) target - a command (argument list, no shell) run after the file was written,
+            for example C([condor_ce_reconfig]); not run on a no-op or in check mode.
+        type: list
+        elements: str
+      dcache_op_aliases:
+        description:
+          - C(dcache) target - the site's gPlazma OP alias of each token issuer (C(ban oidc:<sub>@<alias>)); a token
+            identity whose issuer has no alias here is reported, not written.
+        type: dict
+      dcache_version:
+        description:
+          - C(dcache) target - the dCache version. Versions before 9.2.44, 10.0.28, 10.1.22, 10.2.20, 11.0.9 and
+            11.1.4 honour only the last C(ban) line of each principal type (dCache issue 7947); on such a version a
+            file that needs two lines of one type is refused. Unset - written, with a warning.
+        type: str
+      arc_authgroup:
+        description: C(arc) target - the name of the C([authgroup]) the sync owns (to be named in C(denyaccess)).
+        type: str
+        default: gridsec-banned
   allow_list:
     description:
       - Protected identities (DNs in any form, or FQANs) that are never suspended, for example the site's own

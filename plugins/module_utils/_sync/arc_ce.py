@@ -76,6 +76,7 @@ class ArcCeTarget(BlockFileTarget):
     KINDS = frozenset([DN, TOKEN])
     DEFAULT_PATH = "/etc/arc.conf"
     OPTIONS = dict(
+        BlockFileTarget.FILE_OPTIONS,
         arc_authgroup=dict(type="str", default="gridsec-banned"),
         reload_command=dict(type="list", elements="str"),
     )

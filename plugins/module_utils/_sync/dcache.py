@@ -102,6 +102,7 @@ class DcacheTarget(BlockFileTarget):
     DEFAULT_PATH = "/etc/dcache/ban.conf"
     TOUCH = True
     OPTIONS = dict(
+        BlockFileTarget.FILE_OPTIONS,
         dcache_op_aliases=dict(type="dict"),
         dcache_version=dict(type="str"),
     )

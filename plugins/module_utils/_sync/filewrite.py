@@ -181,7 +181,14 @@ class BlockFileTarget(SyncTarget):
 
     DEFAULT_PATH = None
     TOUCH = False
-    OPTIONS = {}
+    #: the file options, declared exactly as ``FileTarget`` declares them (one option, one meaning)
+    FILE_OPTIONS = dict(
+        path=dict(type="path"),
+        mode=dict(type="str", default="0640"),
+        owner=dict(type="str"),
+        group=dict(type="str"),
+    )
+    OPTIONS = FILE_OPTIONS
 
     def __init__(self, spec, ctx):
         self.spec = spec

@@ -73,6 +73,7 @@ class HtcondorCeTarget(BlockFileTarget):
     KINDS = frozenset([DN, TOKEN])
     DEFAULT_PATH = "/etc/condor-ce/mapfiles.d/00-gridsec-ban.conf"
     OPTIONS = dict(
+        BlockFileTarget.FILE_OPTIONS,
         htcondor_ban_user=dict(type="str", default="gridsec-banned"),
         htcondor_order_check=dict(type="str", default="refuse", choices=["refuse", "warn"]),
         reload_command=dict(type="list", elements="str"),

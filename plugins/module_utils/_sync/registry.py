@@ -14,8 +14,11 @@ __metaclass__ = type
 
 import copy
 
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.arc_ce import ArcCeTarget
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.argus import ArgusTarget
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.dcache import DcacheTarget
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.files import FileTarget
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.htcondor_ce import HtcondorCeTarget
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.panda import PandaTarget
 
 #: the target classes by the value of the target's ``type`` option
@@ -23,6 +26,9 @@ TARGET_TYPES = {
     "argus": ArgusTarget,
     "panda": PandaTarget,
     "file": FileTarget,
+    "htcondor_ce": HtcondorCeTarget,
+    "dcache": DcacheTarget,
+    "arc": ArcCeTarget,
 }
 
 #: the connection options a source or target may override (default: the module-level option of the same name)

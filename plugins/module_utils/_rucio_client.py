@@ -80,6 +80,10 @@ class RucioClient(object):
     def _error(self, reply, operation):
         text = reply.body.decode("utf-8", "replace")
         exc_class, message = _exception_of(text)
+        if exc_class is None and 200 <= reply.status < 300:
+            return RemoteError("HTTP %d where 200 was due (body %r): not what Rucio answers to this call"
+                               % (reply.status, text[:200]), server=self.server_label, operation=operation,
+                               details={"status": reply.status, "body": text[:500]})
         if exc_class is None:
             kind = reply.content_type or "no content type"
             return RemoteError("HTTP %d with a %s body, not a Rucio error reply (an unhandled server exception): %r"

@@ -131,6 +131,11 @@ class RucioTarget(SyncTarget):
                 no_account.append(entry.value)
             for account in accounts:
                 behind.setdefault(account, []).append(entry.value)
+        admin = self.client.account
+        if admin in behind:  # suspending it would lock this sync (and the VO's admins) out of Rucio
+            data["problems"] = ["%s: %s maps to the account %r this target logs in as: not suspended (suspend it by "
+                                "hand, or remove the identity from that account)" % (
+                                    self.client.server_label, ", ".join(behind.pop(admin)), admin)]
         to_suspend = sorted(a for a in behind if a in active)
         release = sorted(a for a in owned if a not in behind)
         kept = [a for a in behind if a not in active]
@@ -199,8 +204,9 @@ class RucioTarget(SyncTarget):
         wrong = ["%s is still ACTIVE" % a for a in suspended if a in active]
         wrong.extend("%s is not ACTIVE" % a for a in activated if a not in active)
         if wrong:
-            data["problems"] = ["%s: the server accepted the status change but the accounts read back say "
-                                "otherwise: %s" % (self.client.server_label, ", ".join(wrong))]
+            data.setdefault("problems", []).append(
+                "%s: the server accepted the status change but the accounts read back say otherwise: %s"
+                % (self.client.server_label, ", ".join(wrong)))
 
     def _count(self, data):
         data["writes"] = len([op for op in self.client.operations if op["method"] != "GET"])

@@ -279,3 +279,12 @@ def test_token_identity_suspends_the_oidc_account_under_either_issuer_spelling()
     assert [a["account"] for a in data["added"]] == ["tuser"] and fake.accounts["tuser"] == "SUSPENDED"
     assert data["lookups"] == 2 and data["added"][0]["identities"] == ["https://iam.test abc-123"]
     assert "token" in RucioTarget.KINDS and "dn" in RucioTarget.KINDS and "fqan" not in RucioTarget.KINDS
+
+
+def test_the_admin_account_is_never_suspended():
+    fake = FakeRucio()
+    fake.identities[DN2] = ["root", "jroe"]
+    data = run(fake, {}, wanted(DN1, DN2))
+    assert fake.accounts["root"] == "ACTIVE" and fake.accounts["jroe"] == "SUSPENDED"
+    assert data["problems"] and "'root' this target logs in as" in data["problems"][0]
+    assert sorted(a["account"] for a in data["added"]) == ["jdoe", "jroe"]

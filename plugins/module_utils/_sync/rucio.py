@@ -109,7 +109,8 @@ class RucioTarget(SyncTarget):
             lookups = self.lookups_of(entry)
             asked += len(lookups)
             mapping[ident] = ra.accounts_of(self.client, lookups)
-            records[ident] = {"value": entry.value, "accounts": mapping[ident], "at": now.strftime("%Y-%m-%dT%H:%M:%SZ")}
+            records[ident] = {"value": entry.value, "accounts": mapping[ident],
+                              "at": now.strftime("%Y-%m-%dT%H:%M:%SZ")}
         return mapping, records, asked
 
     # -- sync ---------------------------------------------------------------------------------------------------

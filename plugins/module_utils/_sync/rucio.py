@@ -96,28 +96,28 @@ class RucioTarget(SyncTarget):
 
     def resolve(self, wanted, now):
         """``(identity id -> accounts, fresh look-up records, look-ups made)``: cached look-ups younger than
-        ``rucio_lookup_max_age`` are reused; the others are asked again."""
+        ``rucio_lookup_max_age`` are reused; the others are asked again. Times are compared as the fixed-width
+        UTC strings the records hold (no date parsing per identity)."""
         cached = self.state.get("lookups") or {}
+        cutoff = _stamp(now - datetime.timedelta(seconds=self.max_age))
         mapping, records, asked = {}, {}, 0
-        for entry in sorted(wanted.values(), key=sort_key):
-            ident = key_id(entry.key)
+        for ident, entry in wanted:
             record = cached.get(ident)
-            if record is not None and _age(record.get("at"), now) < self.max_age:
+            if record is not None and str(record.get("at") or "") > cutoff:
                 mapping[ident] = list(record.get("accounts") or [])
                 records[ident] = record
                 continue
             lookups = self.lookups_of(entry)
             asked += len(lookups)
             mapping[ident] = ra.accounts_of(self.client, lookups)
-            records[ident] = {"value": entry.value, "accounts": mapping[ident],
-                              "at": now.strftime("%Y-%m-%dT%H:%M:%SZ")}
+            records[ident] = {"value": entry.value, "accounts": mapping[ident], "at": _stamp(now)}
         return mapping, records, asked
 
     # -- sync ---------------------------------------------------------------------------------------------------
     def sync(self, wanted, check_mode):
         data = self.result.data
         now = ra.utcnow()
-        wanted = dict((k, e) for k, e in wanted.items() if e.kind in self.KINDS)
+        wanted = [(key_id(e.key), e) for e in sorted(wanted.values(), key=sort_key) if e.kind in self.KINDS]
         active = self.client.active_accounts()
         mapping, records, asked = self.resolve(wanted, now)
         data["lookups"] = asked
@@ -126,8 +126,8 @@ class RucioTarget(SyncTarget):
         store = ra.StateOwnership(owned)
         behind = {}  # account -> identities (values) that map to it
         no_account = []
-        for entry in sorted(wanted.values(), key=sort_key):
-            accounts = mapping[key_id(entry.key)]
+        for ident, entry in wanted:
+            accounts = mapping[ident]
             if not accounts:
                 no_account.append(entry.value)
             for account in accounts:
@@ -230,11 +230,6 @@ class RucioTarget(SyncTarget):
             close()
 
 
-def _age(text, now):
-    """Seconds since an ISO time written by ``iso``; infinite when missing or unreadable (look up again)."""
-    try:
-        then = datetime.datetime.strptime(str(text).rstrip("Z")[:19], "%Y-%m-%dT%H:%M:%S")
-    except (TypeError, ValueError):
-        return float("inf")
-    return (now - then).total_seconds()
-
+def _stamp(moment):
+    """A naive UTC datetime as the fixed-width text kept in the state (sorts as the time does)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

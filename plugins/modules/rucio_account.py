@@ -191,8 +191,8 @@ def find_accounts(client, params):
         lookups = ra.identity_lookups(dn=params["dn"])
         return ra.accounts_of(client, lookups), "X.509 identity %s" % params["dn"]
     lookups = ra.identity_lookups(oidc_subject=params["oidc_subject"], oidc_issuer=params["oidc_issuer"])
-    return ra.accounts_of(client, lookups), "OIDC identity %s" % ra.oidc_identity(params["oidc_subject"],
-                                                                                   params["oidc_issuer"])
+    what = "OIDC identity %s" % ra.oidc_identity(params["oidc_subject"], params["oidc_issuer"])
+    return ra.accounts_of(client, lookups), what
 
 
 def run(module):
@@ -216,9 +216,9 @@ def run(module):
     result["owned"] = owned
     want = ra.SUSPENDED if params["state"] == "suspended" else ra.ACTIVE
     if want == ra.ACTIVE and before == ra.SUSPENDED and not owned and not params["force"]:
+        record = ra.RECORD_PREFIX + name
         raise RemoteError("account %r was suspended by someone else (no %s record on account %s); it is left "
-                          "suspended: use force=true to re-activate it anyway" % (name, ra.RECORD_PREFIX + name,
-                                                                                store.owner),
+                          "suspended: use force=true to re-activate it anyway" % (name, record, store.owner),
                           server=client.server_label, operation="GET /accounts/%s/attr/" % store.owner)
     steps = ra.plan(name, before, want, owned, store)
     result["changed"] = bool(steps)

@@ -197,8 +197,8 @@ def test_put_200_that_changes_nothing_is_a_problem_after_read_back():
 
 def test_timeout_after_put_says_maybe_applied_and_keeps_the_record():
     fake = FakeRucio()
-    fake.faults[("PUT", "/accounts/jdoe")] = TransportError("read timed out", server="rucio.test",
-                                                              details={"attempts": 1})
+    timeout = TransportError("read timed out", server="rucio.test", details={"attempts": 1})
+    fake.faults[("PUT", "/accounts/jdoe")] = timeout
     states = {}
     with pytest.raises(TransportError) as info:
         run(fake, states, wanted(DN1, DN2))

@@ -43,10 +43,12 @@ SIZES = {
         "kill_scale": ["--quick"],
         "canary_check": ["--paps", "10", "--repeat", "1"],
         "suspension_sync": ["--sizes", "100,1000", "--ban-baseline", "100", "--module-at", "1000"],
+        "rucio_sync": ["--n", "50"],
     },
 }
 # how each script is told where to write (canary_check predates the --output convention)
-OUTPUT_NAMES = {"canary_check": "canary", "suspension_sync": "suspension-sync", "kill_scale": "kill-scale"}
+OUTPUT_NAMES = {"canary_check": "canary", "suspension_sync": "suspension-sync", "kill_scale": "kill-scale",
+                "rucio_sync": "rucio-sync"}
 
 
 def scripts():

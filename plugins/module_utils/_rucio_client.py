@@ -80,6 +80,10 @@ class RucioClient(object):
     def _error(self, reply, operation):
         text = reply.body.decode("utf-8", "replace")
         exc_class, message = _exception_of(text)
+        if exc_class is None and 200 <= reply.status < 300:
+            return RemoteError("HTTP %d where 200 was due (body %r): not what Rucio answers to this call"
+                               % (reply.status, text[:200]), server=self.server_label, operation=operation,
+                               details={"status": reply.status, "body": text[:500]})
         if exc_class is None:
             kind = reply.content_type or "no content type"
             return RemoteError("HTTP %d with a %s body, not a Rucio error reply (an unhandled server exception): %r"
@@ -112,9 +116,11 @@ class RucioClient(object):
             self._token = reply.headers["X-Rucio-Auth-Token"]
         return self._token
 
-    def call(self, method, path, operation, json_body=None, params=None, ok=(200,)):
-        reply = self._send(method, path, operation, json_body=json_body, params=params,
-                           headers={"X-Rucio-Auth-Token": self.token()})
+    def call(self, method, path, operation, json_body=None, params=None, ok=(200,), accept=None):
+        headers = {"X-Rucio-Auth-Token": self.token()}
+        if accept:
+            headers["Accept"] = accept
+        reply = self._send(method, path, operation, json_body=json_body, params=params, headers=headers)
         if reply.status not in ok:
             raise self._error(reply, operation)
         return reply
@@ -149,6 +155,31 @@ class RucioClient(object):
                 raise _shape_error(reply, self.server_label, operation, "a JSON list of account names")
             if name not in names:
                 names.append(name)
+        return names
+
+    def active_accounts(self):
+        """Names of the ACTIVE accounts, from one ``GET /accounts/`` (an ``application/x-json-stream`` reply, one
+        JSON object per line). Suspended and deleted accounts are not listed (``core.account.list_accounts``
+        filters on ACTIVE). The account this client logs in as is ACTIVE, so a listing without it is a truncated
+        or foreign reply, not a fact: it is refused."""
+        operation = "GET /accounts/ (list the active accounts)"
+        reply = self.call("GET", "/accounts/", operation, accept="application/x-json-stream")
+        names = set()
+        text = reply.body.decode("utf-8", "replace")
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except ValueError:
+                item = None
+            if not isinstance(item, dict) or not isinstance(item.get("account"), str) or not item["account"]:
+                raise _shape_error(reply, self.server_label, operation,
+                                   'one JSON object {"account": ...} per line')
+            names.add(item["account"])
+        if self.account not in names:
+            raise _shape_error(reply, self.server_label, operation,
+                               "a listing of the active accounts (it lacks %r, the account logged in)" % self.account)
         return names
 
     def set_status(self, name, status):

@@ -172,51 +172,27 @@ error:
     this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
-import datetime
-
+from ansible_collections.gridsec.ops.plugins.module_utils import _rucio_account as ra
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, parse_dn
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
-    GridsecError, RemoteError, TransportError)
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError, RemoteError
 from ansible_collections.gridsec.ops.plugins.module_utils._rucio_client import TOKEN_CACHE_S, TOKEN_LIFETIME_S
 from ansible_collections.gridsec.ops.plugins.module_utils._rucio_module import RucioModule
 
-RECORD_PREFIX = "gs."  # Rucio limits attribute keys and values to ^[a-zA-Z0-9-_\/.]{1,30}$
-
-
-def dn_spellings(text):
-    """The DN as given, its RFC 2253 form and its OpenSSL slash form (distinct, in that order)."""
-    dn = parse_dn(text)
-    out = []
-    for form in (text.strip(), dn.to_rfc2253(), dn.to_openssl()):
-        if form not in out:
-            out.append(form)
-    return out
-
-
-def issuer_spellings(issuer):
-    """The issuer as given and with its trailing ``/`` added or removed: IAM's tokens carry ``iss`` as configured,
-    while its discovery document's issuer ends with ``/``, so an identity may be stored in either spelling."""
-    text = issuer.strip()
-    bare = text.rstrip("/")
-    return [text] + [form for form in (bare, bare + "/") if form != text]
+# the selection, planning and writes live in _rucio_account (shared with the sync's rucio target)
+dn_spellings = ra.dn_spellings
+issuer_spellings = ra.issuer_spellings
 
 
 def find_accounts(client, params):
+    """``(account names, what was looked up)`` for the module's selection options."""
     if params.get("account"):
         return [params["account"]], None
     if params.get("dn"):
-        names = []
-        for spelling in dn_spellings(params["dn"]):
-            for name in client.accounts_for_identity(spelling, "X509"):
-                if name not in names:
-                    names.append(name)
-        return names, "X.509 identity %s" % params["dn"]
-    names = []
-    for issuer in issuer_spellings(params["oidc_issuer"]):
-        for name in client.accounts_for_identity("SUB=%s, ISS=%s" % (params["oidc_subject"], issuer), "OIDC"):
-            if name not in names:
-                names.append(name)
-    return names, "OIDC identity SUB=%s, ISS=%s" % (params["oidc_subject"], params["oidc_issuer"])
+        lookups = ra.identity_lookups(dn=params["dn"])
+        return ra.accounts_of(client, lookups), "X.509 identity %s" % params["dn"]
+    lookups = ra.identity_lookups(oidc_subject=params["oidc_subject"], oidc_issuer=params["oidc_issuer"])
+    what = "OIDC identity %s" % ra.oidc_identity(params["oidc_subject"], params["oidc_issuer"])
+    return ra.accounts_of(client, lookups), what
 
 
 def run(module):
@@ -224,79 +200,45 @@ def run(module):
     client = module.client()
     result = {"changed": False, "operations": []}
     module.result = result
-    names, what = find_accounts(client, params)
-    if not names:
-        raise RemoteError("no Rucio account has the %s; nothing was changed" % what, server=client.server_label,
-                          operation="GET /identities/accounts")
-    if len(names) > 1:
-        raise RemoteError("the %s is mapped to several accounts (%s); nothing was changed: name the account with "
-                          "the account option" % (what, ", ".join(sorted(names))), server=client.server_label,
-                          operation="GET /identities/accounts", details={"accounts": sorted(names)})
-    name = names[0]
+    name = ra.select_account(client, account=params.get("account"), dn=params.get("dn"),
+                             oidc_subject=params.get("oidc_subject"), oidc_issuer=params.get("oidc_issuer"))
     account = client.get_account(name)
     if account is None:
         raise RemoteError("account %r does not exist; nothing was changed" % name, server=client.server_label,
                           operation="GET /accounts/%s" % name)
     before = account.get("status")
     result.update(account=name, status_before=before, status=before)
-    if before not in ("ACTIVE", "SUSPENDED"):
+    if before not in (ra.ACTIVE, ra.SUSPENDED):
         raise RemoteError("account %r is %s: only ACTIVE and SUSPENDED accounts are handled; nothing was changed"
                           % (name, before), server=client.server_label, operation="GET /accounts/%s" % name)
-    owner = params.get("owner_account") or params["rucio_account"]
-    key = RECORD_PREFIX + name
-    owned = key in client.attributes(owner)
+    store = ra.AttributeOwnership(client, params.get("owner_account") or params["rucio_account"])
+    owned = store.owned(name)
     result["owned"] = owned
-    want = "SUSPENDED" if params["state"] == "suspended" else "ACTIVE"
-    plan = []
-    if want == "SUSPENDED" and before == "ACTIVE":
-        if not owned:
-            plan.append(("record", "POST /accounts/%s/attr/%s" % (owner, key)))
-        plan.append(("status", "PUT /accounts/%s status=SUSPENDED" % name))
-    elif want == "ACTIVE" and before == "SUSPENDED":
-        if not owned and not params["force"]:
-            raise RemoteError("account %r was suspended by someone else (no %s record on account %s); it is left "
-                              "suspended: use force=true to re-activate it anyway" % (name, key, owner),
-                              server=client.server_label, operation="GET /accounts/%s/attr/" % owner)
-        plan.append(("status", "PUT /accounts/%s status=ACTIVE" % name))
-        if owned:
-            plan.append(("unrecord", "DELETE /accounts/%s/attr/%s" % (owner, key)))
-    elif want == "ACTIVE" and owned:  # a record left by a suspension that did not complete
-        plan.append(("unrecord", "DELETE /accounts/%s/attr/%s" % (owner, key)))
-    result["changed"] = bool(plan)
+    want = ra.SUSPENDED if params["state"] == "suspended" else ra.ACTIVE
+    if want == ra.ACTIVE and before == ra.SUSPENDED and not owned and not params["force"]:
+        record = ra.RECORD_PREFIX + name
+        raise RemoteError("account %r was suspended by someone else (no %s record on account %s); it is left "
+                          "suspended: use force=true to re-activate it anyway" % (name, record, store.owner),
+                          server=client.server_label, operation="GET /accounts/%s/attr/" % store.owner)
+    steps = ra.plan(name, before, want, owned, store)
+    result["changed"] = bool(steps)
     if module._diff:
         result["diff"] = {"before": {"account": name, "status": before, "gridsec_record": owned},
-                          "after": {"account": name, "status": want, "gridsec_record": want == "SUSPENDED"
-                                    and (owned or before == "ACTIVE")}}
-    now = datetime.datetime.utcnow().replace(microsecond=0)
+                          "after": {"account": name, "status": want, "gridsec_record": want == ra.SUSPENDED
+                                    and (owned or before == ra.ACTIVE)}}
+    now = ra.utcnow()
     if module.check_mode:
-        result["operations"] = [step_text for step_name, step_text in plan]
+        result["operations"] = [text for _step, text in steps]
         result["status"] = want
     else:
-        for step, text in plan:
-            try:
-                if step == "record":
-                    client.add_attribute(owner, key, "gridsec.ops-%sZ" % now.strftime("%Y%m%dT%H%M%S"))
-                elif step == "status":
-                    client.set_status(name, want)
-                else:
-                    client.delete_attribute(owner, key)
-            except TransportError as err:
-                if step == "status" and err.details.get("attempts") == 1:
-                    err.msg = ("%s; the status change of account %r may have been applied: run the task again to "
-                               "read the account back" % (err.msg, name))
-                raise
-            result["operations"].append(text)
-        if plan:
+        ra.apply(client, name, want, steps, store, result["operations"], now=now)
+        if steps:
             after = client.get_account(name)
             result["status"] = after.get("status") if after else None
-            if result["status"] != want:
-                raise RemoteError("the server accepted %s but account %r is still %s" % (
-                    "PUT /accounts/%s status=%s" % (name, want), name, result["status"]),
-                    server=client.server_label, operation="GET /accounts/%s" % name)
-    if want == "SUSPENDED":
-        window = {"token_lifetime_seconds": TOKEN_LIFETIME_S, "server_cache_seconds": TOKEN_CACHE_S}
-        if before == "ACTIVE":
-            window["until"] = (now + datetime.timedelta(seconds=TOKEN_LIFETIME_S + TOKEN_CACHE_S)).isoformat() + "Z"
+            ra.check_read_back(client, name, want, result["status"])
+    if want == ra.SUSPENDED:
+        window = ra.stale_token_window(before == ra.ACTIVE, now)
+        if before == ra.ACTIVE:
             module.warn("Rucio tokens issued to account %s before this suspension stay valid until they expire "
                         "(up to %d s) plus the servers' token cache (%d s): until %s at worst"
                         % (name, TOKEN_LIFETIME_S, TOKEN_CACHE_S, window["until"]))

@@ -213,12 +213,13 @@ options:
             V(file) - an LCAS, gPlazma, plain or templated ban file. V(htcondor_ce) - an HTCondor-CE map file
             (SciTokens issuer and subject, SSL DN) mapping to C(@banned.htcondor.org). V(dcache) - the dCache
             gPlazma ban file with C(ban oidc:) lines for token identities. V(arc) - an C([authgroup]) of
-            C(arc.conf) with C(authtokens) and C(subject) lines.
+            C(arc.conf) with C(authtokens) and C(subject) lines. V(rucio) - suspend the Rucio accounts behind the
+            identities.
           - A target reports the entries of a kind it cannot enforce (an FQAN at an HTCondor-CE, a token
             identity at Argus) under C(not_applicable), never silently.
         type: str
         required: true
-        choices: [argus, panda, file, htcondor_ce, dcache, arc]
+        choices: [argus, panda, file, htcondor_ce, dcache, arc, rucio]
       alias:
         description: Local PAP alias of an C(argus) target.
         type: str
@@ -413,6 +414,33 @@ options:
         description: C(arc) target - the name of the C([authgroup]) the sync owns (to be named in C(denyaccess)).
         type: str
         default: gridsec-banned
+      rucio_url:
+        description:
+          - C(rucio) target - the Rucio REST server (https). The accounts behind the list's identities (DNs, token
+            identities) are suspended; only those this sync suspended are ever re-activated (docs/rucio.md).
+        type: str
+      rucio_auth_type:
+        description: C(rucio) target - V(userpass), or V(x509) with the target's TLS client credential.
+        type: str
+        choices: [userpass, x509]
+        default: userpass
+      rucio_account:
+        description: C(rucio) target - the admin account it acts as (root or an account with the admin attribute); never suspended by it.
+        type: str
+        default: root
+      rucio_username:
+        description: C(rucio) target - userpass login name.
+        type: str
+      rucio_password:
+        description: C(rucio) target - userpass password; never in results, state or the audit log.
+        type: str
+      rucio_lookup_max_age:
+        description:
+          - C(rucio) target - how long an identity's account lookup is reused (Rucio has no bulk identity listing,
+            so the cache is what makes a no-op one listing read); an identity linked to a new account is found
+            within this time.
+        type: str
+        default: 24h
   allow_list:
     description:
       - Protected identities (DNs in any form, or FQANs) that are never suspended, for example the site's own
@@ -934,6 +962,9 @@ class Sync(object):
     def load(self):
         """Read the state and the source read times; the allow-list and the overrides (checked)."""
         self.state.load()
+        # what the targets kept in the state, to tell whether a run changed it (a lookup cache can change on a
+        # run that changes nothing on any server)
+        self.targets_state_before = json.dumps(self.state.data.get("targets") or {}, sort_keys=True)
         for warning in self.times.load().warnings:
             self.module.warn(warning)
         allow = sl.AllowList(self.p["allow_list"], self.p["allow_patterns"])
@@ -990,6 +1021,8 @@ class Sync(object):
             # a target that keeps state (ctx.target_state) changed it when it changed or failed
             dirty = any(t["name"] in self.ctx.stateful and (t.get("changed") or t.get("failed"))
                         for t in self.result["targets"])
+            if self.ctx.stateful and not dirty:
+                dirty = json.dumps(self.state.data.get("targets") or {}, sort_keys=True) != self.targets_state_before
             # compared by digest: the stored keys are lists (JSON), the fresh ones tuples
             digest = hashlib.sha256(json.dumps(good, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
             # last good = a list every target now holds: after a failed target the shrink guard must keep
@@ -1037,6 +1070,8 @@ class Sync(object):
 def _line(item):
     if "user" in item:
         return "%s (%s)" % (item["user"], item.get("dn"))
+    if "account" in item:  # a rucio target: the account and the identities behind it
+        return "account %s (%s)" % (item["account"], ", ".join(item.get("identities") or []))
     return "%s %s" % (item.get("kind"), item.get("value"))
 
 

@@ -151,3 +151,46 @@ def test_identity_without_account_is_reported_not_failed(rucio_real):
     assert fresh["no_account"] == [ghost] and fresh["writes"] == 0
     sync(lab, states, wanted())
     assert lab.status(user.name) == "ACTIVE"
+
+
+def test_suspension_list_sync_module_drives_the_rucio_target(rucio_real, tmp_path):
+    """The same target through gridsec.ops.suspension_list_sync (the registry, the options, the state file, the
+    audit log): a YAML list suspends the account behind a DN, a second run changes nothing, an FQAN is reported
+    as not applicable, the password appears nowhere."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    lab = rucio_real
+    user = lab.new_user("sm")
+    (tmp_path / "list.yml").write_text('version: 1\nentries:\n  - dn: "%s"\n  - fqan: /atlas/bad\n' % user.cred.dn)
+    target = dict(spec(lab), name="vo-rucio")
+    args = {"name": "rucio-e2e", "state_dir": str(tmp_path / "state"),
+            "sources": [{"name": "central", "type": "yaml", "path": str(tmp_path / "list.yml")}],
+            "targets": [target]}
+    play = [{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"gridsec.ops.suspension_list_sync": args, "register": "r"},
+        {"ansible.builtin.copy": {"content": "{{ r | to_json }}", "dest": str(tmp_path / "r.json")}}]}]
+    (tmp_path / "play.json").write_text(json.dumps(play))
+    collections = os.path.join(os.path.dirname(__file__), "..", "..", ".tmp", "collections")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.abspath(collections), ANSIBLE_NOCOLOR="1",
+               ANSIBLE_HOME=str(tmp_path / "ah"), ANSIBLE_LOCALHOST_WARNING="False")
+    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,", "-c", "local",
+           "-e", "ansible_python_interpreter=%s" % sys.executable, "-vvv", str(tmp_path / "play.json")]
+
+    def run():
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout[-4000:]
+        assert lab.endpoint.root_password not in proc.stdout
+        return json.loads((tmp_path / "r.json").read_text())["targets"][0]
+
+    first = run()
+    assert first["changed"] and [a["account"] for a in first["added"]] == [user.name]
+    assert first["not_applicable"]["count"] == 1  # the FQAN: Rucio accounts are found from identities only
+    assert lab.status(user.name) == "SUSPENDED"
+    second = run()
+    assert not second["changed"] and second["writes"] == 0
+    state = (tmp_path / "state" / "rucio-e2e.state.json").read_text()
+    audit = (tmp_path / "state" / "rucio-e2e.audit.jsonl").read_text()
+    assert lab.endpoint.root_password not in state + audit and user.name in state

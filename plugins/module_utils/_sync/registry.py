@@ -20,6 +20,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._sync.dcache import Dc
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.files import FileTarget
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.htcondor_ce import HtcondorCeTarget
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.panda import PandaTarget
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.rucio import RucioTarget
 
 #: the target classes by the value of the target's ``type`` option
 TARGET_TYPES = {
@@ -29,6 +30,7 @@ TARGET_TYPES = {
     "htcondor_ce": HtcondorCeTarget,
     "dcache": DcacheTarget,
     "arc": ArcCeTarget,
+    "rucio": RucioTarget,
 }
 
 #: the connection options a source or target may override (default: the module-level option of the same name)

@@ -79,6 +79,15 @@ def config_for_iam(iam_lab, directory, vo=DEFAULT_VO, roles=("production",), cli
                              iam_lab.ca_file, vo=vo, roles=roles, issuer=iam_lab.issuer)
 
 
+def config_from_iam_json(iam_json, directory, vo=DEFAULT_VO, roles=("production",)):
+    """Like :func:`config_for_iam` for a lab IAM running elsewhere, from the ``iam.json`` it wrote (CLIs)."""
+    with open(iam_json) as handle:
+        info = json.load(handle)
+    return write_auth_config(directory, info["url"] + "/.well-known/openid-configuration",
+                             [info["clients"]["user"]["client_id"]], info["ca_file"], vo=vo, roles=roles,
+                             issuer=info.get("issuer"))
+
+
 def bearer_headers(token, origin=DEFAULT_VO):
     """What panda-client sends with ``PANDA_AUTH=oidc`` (``Authorization: Bearer``; ``Origin: <vo>[:<role>]``,
     left out when ``origin`` is None)."""

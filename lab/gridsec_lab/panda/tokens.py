@@ -132,15 +132,16 @@ class TokenAuth:
     def _membership(self, claims, vo, role, vo_role, client_dn):
         settings = self.vo_files.get(vo_role, {})
         groups_claim = "wlcg.groups" if settings.get("jwt_profile") == "wlcg" else "groups"
-        if not role:
-            for candidate in self.vo_files[vo_role].get("auto_roles", []):
-                if "%s/%s" % (vo, candidate) in claims[groups_claim] or "/%s/%s" % (vo, candidate) in claims[groups_claim]:
-                    role = candidate
-                    break
+
+        def member(group):
+            return group in claims[groups_claim] or "/" + group in claims[groups_claim]
+
+        if not role:   # auto_roles of the Origin's own file (no file: KeyError, as on the server)
+            role = next((r for r in self.vo_files[vo_role].get("auto_roles", []) if member("%s/%s" % (vo, r))), None)
         if role:
-            if "%s/%s" % (vo, role) not in claims[groups_claim] and "/%s/%s" % (vo, role) not in claims[groups_claim]:
+            if not member("%s/%s" % (vo, role)):
                 return TokenDecision(False, "Not a member of the %s/%s group" % (vo, role))
-        elif vo not in claims[groups_claim] and "/" + vo not in claims[groups_claim]:   # every policy of the vo
+        elif not member(vo):   # each policy entry of the VO names the VO itself
             return TokenDecision(False, "Not a member of the %s group" % vo)
         fqans = [scope.split(":")[-1] for scope in claims.get("scope", "").split() if scope.startswith("role:")]
         if role:

@@ -7,7 +7,10 @@ make the ban cache fresh) is a method here, implemented by each backend in the w
 import dataclasses
 from typing import Optional
 
+from .panda_tokens import bearer_headers
 from .pki import Credential
+
+USE_TOKEN_VO = object()
 
 
 @dataclasses.dataclass
@@ -39,6 +42,29 @@ class PandaEndpoint:
     db: PandaDatabase
     ban_cache_seconds: int           # how long the front door may keep serving a stale ban list
     monitor_url: Optional[str] = None  # BigPanDA-style JSON monitor over the same database, if any
+    token_vo: Optional[str] = None     # bearer tokens accepted with "Origin: <token_vo>" (None: token auth off)
+
+    # -- token users (same on both backends: plain HTTPS, no client certificate) --------------------
+    def token_call(self, token, method, module_method, origin=USE_TOKEN_VO, params=None, json_body=None, timeout=60):
+        """``/api/v1/<module_method>`` as a token user: ``Authorization: Bearer <token>`` and ``Origin``
+        (the endpoint's VO unless given; None sends no Origin), no client certificate, like panda-client with
+        ``PANDA_AUTH=oidc``. Returns the ``requests.Response``."""
+        import requests
+
+        headers = bearer_headers(token, self.token_vo if origin is USE_TOKEN_VO else origin)
+        url = "%s/api/v1/%s" % (self.url, module_method)
+        if method == "GET":
+            return requests.get(url, params=params, headers=headers, verify=self.ca_path, timeout=timeout)
+        return requests.post(url, json=json_body if json_body is not None else (params or {}), headers=headers,
+                             verify=self.ca_path, timeout=timeout)
+
+    def token_submit(self, token, origin=USE_TOKEN_VO, **fields):
+        """``POST job/submit`` of one job as a token user; returns the ``requests.Response``."""
+        return self.token_call(token, "POST", "job/submit", origin=origin, json_body=self.submit_body(fields))
+
+    def submit_body(self, fields, submitter="token-user"):
+        """The ``job/submit`` JSON body for one job (each backend's wire format)."""
+        raise NotImplementedError
 
     # -- arranging test situations: implemented by each backend -----------------------------------
     def submit_job(self, cred, **fields):

@@ -10,6 +10,14 @@ Fixtures (session scope):
     one backend only (started once per session and shared with ``panda_endpoint``).
 ``panda_pki``
     the :class:`gridsec_lab.pki.TestPKI` the PanDA endpoints use (override it to share a PKI).
+``panda_token_config``
+    both endpoints accept bearer tokens from the session's lab IAM (``iam_lab``) issued to its PanDA client
+    (``panda-client``), VO ``atlas`` (``Origin: atlas``; ``atlas:production`` for the production role): a
+    :class:`gridsec_lab.panda_tokens.PandaTokenConfig` (panda-server's auth files, the IAM CA).
+``panda_token``
+    a :class:`gridsec_lab.panda_tokens.TokenMinter`: ``panda_token.mint(subject, name=..., issuer=...,
+    audience=..., groups=...)`` signs a token with the lab IAM's key that both endpoints accept (``name=None``:
+    no name claim). Present it with ``endpoint.token_call(token, "GET", "system/is_alive")``.
 
 The lab PanDA creates its own tables (``gridsec_lab.panda.schema``) and needs no panda-database DDL; the real
 tier loads the real DDL from ``GRIDSEC_PANDA_SCHEMA_DIR``. PostgreSQL: :func:`gridsec_lab.pg.admin_dsn` (the
@@ -49,7 +57,21 @@ def _schema_dir_or_skip():
 
 
 @pytest.fixture(scope="session")
-def panda_real_endpoint(tmp_path_factory, panda_pki):
+def panda_token_config(tmp_path_factory, iam_lab):
+    from .panda_tokens import config_for_iam
+
+    return config_for_iam(iam_lab, str(tmp_path_factory.mktemp("panda-auth")))
+
+
+@pytest.fixture(scope="session")
+def panda_token(iam_lab, panda_token_config):
+    from .panda_tokens import TokenMinter
+
+    return TokenMinter(iam_lab, vo=panda_token_config.vo)
+
+
+@pytest.fixture(scope="session")
+def panda_real_endpoint(tmp_path_factory, panda_pki, panda_token_config):
     from .panda_real import installer, launcher
 
     schema_dir = _schema_dir_or_skip()
@@ -60,7 +82,7 @@ def panda_real_endpoint(tmp_path_factory, panda_pki):
             pytest.skip("installing panda-server 1.0.4 failed, PyPI unreachable: %s" % str(exc).splitlines()[0])
         raise
     workdir = str(tmp_path_factory.mktemp("panda-real"))
-    endpoint = launcher.start(workdir, panda_pki, schema_dir, pg.admin_dsn())
+    endpoint = launcher.start(workdir, panda_pki, schema_dir, pg.admin_dsn(), token_config=panda_token_config)
     # BigPanDA is a separate service, not part of panda-server: serve the lab's BigPanDA-style monitor over
     # the real server's database, so monitor lookups (batch id -> PanDA id) run against real job rows.
     from .panda.server import serve as serve_lab
@@ -77,7 +99,7 @@ def panda_real_endpoint(tmp_path_factory, panda_pki):
 
 
 @pytest.fixture(scope="session")
-def panda_lab_endpoint(tmp_path_factory, panda_pki):
+def panda_lab_endpoint(tmp_path_factory, panda_pki, panda_token_config):
     try:
         lab = importlib.import_module("gridsec_lab.panda")
     except ModuleNotFoundError as exc:
@@ -87,7 +109,7 @@ def panda_lab_endpoint(tmp_path_factory, panda_pki):
     if not hasattr(lab, "start"):
         pytest.skip("lab PanDA not implemented yet (gridsec_lab.panda.start missing)")
     workdir = str(tmp_path_factory.mktemp("panda-lab"))
-    endpoint = lab.start(workdir, panda_pki, None, pg.admin_dsn())
+    endpoint = lab.start(workdir, panda_pki, None, pg.admin_dsn(), token_config=panda_token_config)
     try:
         yield endpoint
     finally:

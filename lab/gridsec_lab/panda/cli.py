@@ -20,6 +20,8 @@ def main(argv):
     parser.add_argument("--pg-admin-dsn", default=None)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--ban-cache-seconds", type=int, default=600)
+    parser.add_argument("--iam-json", default=None,
+                        help="accept bearer tokens of the lab IAM that wrote this iam.json (Origin: atlas)")
     parser.add_argument("--stop", action="store_true", help="stop the lab PanDA running for WORKDIR")
     args = parser.parse_args(argv)
     workdir = os.path.abspath(args.workdir)
@@ -37,11 +39,17 @@ def main(argv):
         return 2
     from . import start  # after the checks: start() creates a database
     pki = TestPKI(args.pki_dir or os.path.join(workdir, "pki"))
-    endpoint = start(workdir, pki, args.schema_dir, args.pg_admin_dsn, args.ban_cache_seconds, args.port)
+    token_config = None
+    if args.iam_json:
+        from ..panda_tokens import config_from_iam_json
+        token_config = config_from_iam_json(args.iam_json, os.path.join(workdir, "auth"))
+    endpoint = start(workdir, pki, args.schema_dir, args.pg_admin_dsn, args.ban_cache_seconds, args.port,
+                     token_config=token_config)
     info = {
         "url": endpoint.url, "monitor_url": endpoint.monitor_url, "ca_path": endpoint.ca_path,
         "admin": endpoint.admin.as_dict(), "users": {k: v.as_dict() for k, v in endpoint.users.items()},
         "db": dataclasses.asdict(endpoint.db), "ban_cache_seconds": endpoint.ban_cache_seconds,
+        "token_vo": endpoint.token_vo,
     }
     with open(os.path.join(workdir, "panda.json"), "w") as handle:
         json.dump(info, handle, indent=2)

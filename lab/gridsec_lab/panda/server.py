@@ -23,6 +23,7 @@ from psycopg import sql
 from ..tls import nodelay, peer_identity, server_context
 from .naming import clean_user_id
 from .store import TASK_FINAL_STATES, Store
+from .tokens import is_production
 
 OPTIONAL_INT = typing.Optional[int]
 
@@ -44,13 +45,18 @@ class ApiError(Exception):
 
 
 class Caller:
-    def __init__(self, identity, production_dns):
+    def __init__(self, identity, production_dns, token=None):
         self.identity = identity
         # The server sees SSL_CLIENT_S_DN, i.e. the presented certificate's subject (a proxy's own DN).
         self.dn = identity.leaf_dn if identity else None
         self.secure = bool(identity) and not identity.is_limited_proxy and "/CN=limited proxy" not in self.dn
+        fqans = ()
+        if token is not None and token.dn:  # decode_token sets SSL_CLIENT_S_DN: Protocol.isSecure is satisfied
+            self.dn, fqans = token.dn, token.fqans
+            self.secure = "/CN=limited proxy" not in self.dn
         self.name = clean_user_id(self.dn) if self.dn else None
-        self.production = bool(self.dn) and any(item and item in self.dn for item in production_dns)
+        self.production = bool(self.dn) and (any(item and item in self.dn for item in production_dns)
+                                             or is_production(fqans))
 
 
 def _json_default(value):
@@ -121,8 +127,9 @@ def _cast(name, kind, value, from_query):
 class LabPandaServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address, store, host_cred, ca_dir, production_dns, ban_cache_seconds):
+    def __init__(self, address, store, host_cred, ca_dir, production_dns, ban_cache_seconds, token_auth=None):
         super().__init__(address, Handler)
+        self.token_auth = token_auth  # gridsec_lab.panda.tokens.TokenAuth, or None (token_authType = None)
         self.store = store
         self.production_dns = list(production_dns)
         self.ban_cache_seconds = ban_cache_seconds
@@ -215,7 +222,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if spec is None:
             raise ApiError(403, "ERROR : method %s is forbidden" % method)
         verbs, secure_needed, params = spec
-        caller = Caller(peer_identity(self.connection), self.server.production_dns)
+        caller = self._caller()
         # Front door: banned users are refused before any handler runs (cached ban list).
         if caller.dn and self.server.banned(caller.name):
             raise ApiError(403, "ERROR : %s is banned" % caller.name)
@@ -242,6 +249,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         for name, (kind, default) in params.items():
             args[name] = _cast(name, kind, raw.get(name), from_query) if name in raw else default
         getattr(self, "api_%s_%s" % (module, method))(caller, **args)
+
+    def _caller(self):
+        """The caller as panda.py sees it after ``PandaRequest`` and ``pre_validate_request``: a bearer token
+        (only with token auth configured) is decided first, and a failed decision is a 403 before the ban
+        check; a decided token gives the synthesised DN unless a client certificate was presented."""
+        identity = peer_identity(self.connection)
+        authorization = self.headers.get("Authorization")
+        if self.server.token_auth is None or authorization is None:
+            return Caller(identity, self.server.production_dns)
+        cert_dn = identity.leaf_dn if identity else None
+        decision = self.server.token_auth.decide(authorization, self.headers.get("Origin"), cert_dn)
+        if not decision.authenticated:
+            raise ApiError(403, "ERROR : Token authentication failed. %s" % decision.message)
+        return Caller(identity, self.server.production_dns, token=decision)
 
     # -- API handlers ---------------------------------------------------------------------------------
     def api_system_is_alive(self, caller):
@@ -352,9 +373,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._send(200, json.dumps(result, default=_monitor_default), "application/json")
 
 
-def serve(store, host_cred, ca_dir, production_dns, ban_cache_seconds, host="127.0.0.1", port=0):
+def serve(store, host_cred, ca_dir, production_dns, ban_cache_seconds, host="127.0.0.1", port=0, token_auth=None):
     """Start the server in a daemon thread; return it (``server.server_address`` has the port)."""
-    server = LabPandaServer((host, port), store, host_cred, ca_dir, production_dns, ban_cache_seconds)
+    server = LabPandaServer((host, port), store, host_cred, ca_dir, production_dns, ban_cache_seconds,
+                            token_auth=token_auth)
     thread = threading.Thread(target=server.serve_forever, name="lab-panda", daemon=True)
     thread.start()
     return server

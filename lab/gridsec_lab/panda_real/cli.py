@@ -26,6 +26,8 @@ def main(argv=None):
     parser.add_argument("--pg-admin-dsn", default=None,
                         help="libpq DSN of a PostgreSQL superuser (default: $GRIDSEC_PG_ADMIN_DSN or %r)"
                              % pg.default_admin_dsn())
+    parser.add_argument("--iam-json", default=None,
+                        help="accept bearer tokens of the lab IAM that wrote this iam.json (Origin: atlas)")
     args = parser.parse_args(argv)
     say = lambda msg: print("panda-real: %s" % msg, file=sys.stderr, flush=True)  # noqa: E731
     if args.install_only:
@@ -40,9 +42,13 @@ def main(argv=None):
         say("stopped %s" % os.path.abspath(args.workdir))
         return 0
     started = time.monotonic()
+    token_config = None
+    if args.iam_json:
+        from ..panda_tokens import config_from_iam_json
+        token_config = config_from_iam_json(args.iam_json, os.path.join(os.path.abspath(args.workdir), "auth"))
     try:
         endpoint = launcher.start(args.workdir, schema_dir=args.schema_dir, pg_admin_dsn=args.pg_admin_dsn,
-                                  log_progress=say, detach=True)
+                                  log_progress=say, detach=True, token_config=token_config)
     except (launcher.PandaRealError, installer.InstallError, pg.SchemaError) as exc:
         say("failed: %s" % exc)
         return 1

@@ -2,8 +2,8 @@
 
 ``panda_common.cfg`` ([logger]) and ``panda_server.cfg`` ([server], [daemon]) are written to
 ``<workdir>/panda_home/etc/panda/``; the server finds them through ``PANDA_HOME``. Paths are under the
-workdir, the database is the session's test database, token authentication is off and
-``production_dns`` holds the lab admin's DN (the production role without VOMS).
+workdir, the database is the session's test database, token authentication is off unless a token
+configuration is given, and ``production_dns`` holds the lab admin's DN (the production role without VOMS).
 """
 import os
 
@@ -17,11 +17,17 @@ def _ini(sections):
     return "\n".join(out)
 
 
-def write_config(workdir, *, venv, db, production_dns, port):
+def write_config(workdir, *, venv, db, production_dns, port, token_config=None):
     """Write the two config files; return the ``PANDA_HOME`` directory. ``db`` is a
-    :class:`gridsec_lab.panda_endpoint.PandaDatabase`."""
+    :class:`gridsec_lab.panda_endpoint.PandaDatabase`. ``token_config`` (a
+    :class:`gridsec_lab.panda_tokens.PandaTokenConfig`): accept bearer tokens (ENFORCERS.md section 2.6):
+    ``token_authType = oidc`` and its auth files copied to ``etc/panda/auth`` (read once, at import); the
+    issuer's CA goes to the server through ``REQUESTS_CA_BUNDLE`` (see the launcher)."""
     home = os.path.join(workdir, "panda_home")
     etc = os.path.join(home, "etc", "panda")
+    auth_dir = os.path.join(etc, "auth")
+    if token_config is not None:
+        token_config.copy_to(auth_dir)
     logdir = os.path.join(workdir, "logs", "panda")
     cache_dir = os.path.join(workdir, "pandacache")
     for path in (etc, logdir, cache_dir, os.path.join(workdir, "keys")):
@@ -63,7 +69,9 @@ def write_config(workdir, *, venv, db, production_dns, port):
             # no longer exists, so the ATLAS/Rucio plug-ins would run). "any" = every VO.
             ("adder_plugins", "any:pandaserver.dataservice.adder_dummy_plugin:AdderDummyPlugin"),
             ("setupper_plugins", "any:pandaserver.dataservice.setupper_dummy_plugin:SetupperDummyPlugin"),
-            ("token_authType", "None"), ("auth_config", os.path.join(home, "etc", "panda", "auth")),
+            # "None": tokens are ignored; "oidc": panda_request.decode_token runs for Authorization: Bearer.
+            # No legacy issuers: only the issuer of the auth files' discovery documents is trusted.
+            ("token_authType", "oidc" if token_config is not None else "None"), ("auth_config", auth_dir),
             ("token_cache_config", os.path.join(home, "etc", "panda", "token_cache_config.json")),
             ("legacy_token_issuers", ""), ("token_issuers", ""),
             ("production_dns", ",".join(production_dns)),

@@ -183,9 +183,11 @@ class RealPandaEndpoint(PandaEndpoint):
         values.update(fields)
         return [values[a] for a in attrs] + [[]]  # no files
 
-    def default_job_fields(self, cred):
+    def default_job_fields(self, submitter):
+        """Fields of a plausible user job; ``submitter`` (a Credential or a DN/name) only names it."""
         stamp = "%d.%06d" % (time.time(), os.getpid())
-        name = (cred.dn.rsplit("CN=", 1)[-1] if cred.dn else "user").replace(" ", "")
+        dn = getattr(submitter, "dn", submitter) or "user"
+        name = dn.rsplit("CN=", 1)[-1].split("/")[0].replace(" ", "")
         return {
             "jobDefinitionID": 1, "jobName": "user.%s.gridsec-lab.%s" % (name, stamp),
             "prodSourceLabel": "user", "VO": "wlcg",
@@ -218,9 +220,12 @@ class RealPandaEndpoint(PandaEndpoint):
 
     def submit_job_reply(self, cred, **fields):
         """The raw ``job/submit`` envelope (for tests that expect a refusal)."""
-        job = self.default_job_fields(cred)
+        return self.api(cred, "POST", "job/submit", json_body=self.submit_body(fields, cred.dn))
+
+    def submit_body(self, fields, submitter="token-user"):
+        job = self.default_job_fields(submitter)
         job.update(fields)
-        return self.api(cred, "POST", "job/submit", json_body={"jobs": json.dumps([self._job_state(job)])})
+        return {"jobs": json.dumps([self._job_state(job)])}
 
     def get_job(self, panda_id, cred=None):
         reply = self.api(cred or self.admin, "GET", "job/get_description_incl_archive",
@@ -280,8 +285,11 @@ def _free_socket():
     return sock
 
 
-def start(workdir, pki=None, schema_dir=None, pg_admin_dsn=None, log_progress=None, detach=False):
+def start(workdir, pki=None, schema_dir=None, pg_admin_dsn=None, log_progress=None, detach=False, token_config=None):
     """Install (first use), configure and start panda-server 1.0.4; return a :class:`RealPandaEndpoint`.
+
+    ``token_config`` (:class:`gridsec_lab.panda_tokens.PandaTokenConfig`): accept bearer tokens from its
+    issuer (``token_authType = oidc``, its auth files, its CA as ``REQUESTS_CA_BUNDLE`` of the server).
 
     The server runs in its own session. Unless ``detach`` is true (the CLI), it stops by itself and drops
     its database when the calling process disappears without calling :meth:`RealPandaEndpoint.stop`."""
@@ -317,8 +325,12 @@ def start(workdir, pki=None, schema_dir=None, pg_admin_dsn=None, log_progress=No
                            password=params.get("password") or "")
         sock = _free_socket()
         port = sock.getsockname()[1]
-        panda_home = write_config(workdir, venv=venv, db=db, production_dns=[admin.dn], port=port)
+        panda_home = write_config(workdir, venv=venv, db=db, production_dns=[admin.dn], port=port,
+                                  token_config=token_config)
         env = _panda_env(workdir, panda_home)
+        if token_config is not None:
+            # oidc_utils.TokenDecoder fetches discovery and JWKS with a bare requests.get: trust the issuer's CA
+            env["REQUESTS_CA_BUNDLE"] = os.path.abspath(token_config.ca_file)
         env["GRIDSEC_PANDA_REAL_ADMIN_DSN"] = pg_admin_dsn  # for the orphan clean-up only
         layout = _job_spec_layout(python, env)
         state_path = os.path.join(workdir, STATE_FILE)
@@ -340,7 +352,7 @@ def start(workdir, pki=None, schema_dir=None, pg_admin_dsn=None, log_progress=No
         endpoint = RealPandaEndpoint(
             kind="real", url="https://localhost:%d" % port, ca_path=pki.ca_dir, admin=admin, users=users, db=db,
             ban_cache_seconds=BAN_CACHE_SECONDS, workdir=workdir, supervisor_pid=proc.pid,
-            pg_admin_dsn=pg_admin_dsn, job_layout=layout)
+            pg_admin_dsn=pg_admin_dsn, job_layout=layout, token_vo=token_config.vo if token_config else None)
         _write_json(os.path.join(workdir, ENDPOINT_FILE), endpoint.to_json())
         _write_json(os.path.join(workdir, "job-layout.json"), layout)
         # reap the supervisor when it exits if we are still around (no zombie in long pytest sessions)

@@ -278,3 +278,31 @@ def test_token_user_incident_without_iam_url_says_the_account_is_not_suspended(p
     csirt = [m for m in mails_for(token_smtp, incident_id) if "csirt-list@lab.gridsec.test" in m.message["To"]][0]
     assert "token user NOT suspended in IAM" in csirt.message["Subject"]
     assert "the token user's IAM account is NOT suspended" in text(csirt)
+
+
+def test_rucio_down_or_no_identity_fails_naming_the_step_and_the_rest_is_done(panda_lab_endpoint, token_smtp,
+                                                                            tmp_path):
+    ep = panda_lab_endpoint
+    records = tmp_path / "records"
+    down = {"rucio_url": "https://localhost:%d" % closed_port(), "rucio_username": "root",
+            "rucio_password": "not-used-%s" % letters()}
+    for case, extra in (("down", {"incident_rucio_accounts": ["jdoe"]}), ("no-identity", {})):
+        name = "Una %s" % letters().capitalize()
+        panda_id = submit_token_job(ep, name)  # a JEDI-style compact name: no nickname, no sub
+        incident_id = "GRIDSEC-RUCIO-%s" % letters().upper()
+        out = run("incident", dict(incident_id=incident_id, incident_panda_id=panda_id,
+                                   incident_record_dir=str(records), **panda_vars(ep), **smtp_vars(token_smtp),
+                                   **down, **extra), tmp_path, expect_rc=2)
+        assert "failed: suspend_rucio" in out, case
+        assert down["rucio_password"] not in out
+        assert banned_rows(ep, name) == ["disabled"], case
+        record = json.loads((records / (incident_id + ".json")).read_text())
+        step = [a for a in record["runs"][0]["actions"] if a["name"] == "suspend_rucio"][0]
+        assert step["status"] == "failed" and step["result"]["suspended"] == [], case
+        csirt = [m for m in mails_for(token_smtp, incident_id) if "csirt-list@lab.gridsec.test" in m.message["To"]][0]
+        if case == "down":
+            assert step["result"]["selectors"] == [{"account": "jdoe"}]
+            assert "Suspending the Rucio account of account=jdoe at %s FAILED" % down["rucio_url"] in text(csirt)
+        else:
+            assert step["result"]["selectors"] == [] and "incident_rucio_accounts" in step["result"]["msg"]
+            assert "The Rucio account(s) were NOT suspended" in text(csirt)

@@ -306,3 +306,58 @@ def test_rucio_down_or_no_identity_fails_naming_the_step_and_the_rest_is_done(pa
         else:
             assert step["result"]["selectors"] == [] and "incident_rucio_accounts" in step["result"]["msg"]
             assert "The Rucio account(s) were NOT suspended" in text(csirt)
+
+
+def test_x509_user_with_iam_url_suspends_the_linked_account_check_first(panda_lab_endpoint, panda_pki, iam,
+                                                                        token_smtp, tmp_path):
+    ep = panda_lab_endpoint
+    tag = letters()
+    dn = "/DC=test/DC=gridsec-lab/OU=Users/CN=x%s/CN=Xena %s" % (tag, tag.capitalize())
+    linked = iam.add_user("x" + tag, "Xena", tag.capitalize(), certificate_dns=[dn])
+    iam.token_for("x" + tag)
+    cred = panda_pki.user("Xena " + tag, dn=dn)
+    panda_id = ep.submit_job(cred, jobParameters="-p python3%20miner.py")
+    ep.set_job_status(panda_id, "running")
+    records = tmp_path / "records"
+    incident_id = "GRIDSEC-X509-%s" % tag.upper()
+    extravars = dict(incident_id=incident_id, incident_panda_id=panda_id, incident_record_dir=str(records),
+                     incident_suspend=False, incident_strip_proxy_rdns="all", **panda_vars(ep), **iam_vars(iam),
+                     **smtp_vars(token_smtp))
+    # --check: predicted, nothing changed in IAM
+    out = subprocess_check(extravars, tmp_path)
+    assert "suspend_iam: would_change" in out, out[-6000:]
+    assert iam.account("x" + tag).active is True and len(iam.tokens("x" + tag, "access")) == 1
+
+    run("incident", extravars, tmp_path)
+    assert iam.account("x" + tag).active is False and iam.tokens("x" + tag, "access") == []
+    record = json.loads((records / (incident_id + ".json")).read_text())
+    step = [a for a in record["runs"][0]["actions"] if a["name"] == "suspend_iam"][0]
+    assert step["status"] == "changed" and step["result"]["uuid"] == linked.id
+    assert list(step["result"]["selector"]) == ["dn"] and record["summary"]["token_user"] is False
+
+    # another X.509 user that has no IAM account: reported, not a failure
+    other = panda_pki.user("Yann " + tag, dn="/DC=test/DC=gridsec-lab/OU=Users/CN=y%s/CN=Yann %s" % (tag, tag))
+    panda_id = ep.submit_job(other, jobParameters="-p python3%20miner.py")
+    incident_id = "GRIDSEC-X509-NONE-%s" % tag.upper()
+    run("incident", dict(extravars, incident_id=incident_id, incident_panda_id=panda_id), tmp_path)
+    record = json.loads((records / (incident_id + ".json")).read_text())
+    step = [a for a in record["runs"][0]["actions"] if a["name"] == "suspend_iam"][0]
+    assert step["status"] == "ok" and step["result"]["found"] is False
+    csirt = [m for m in mails_for(token_smtp, incident_id) if "csirt-list@lab.gridsec.test" in m.message["To"]][0]
+    assert "No IAM account at %s is linked to" % iam.url in text(csirt)
+
+
+def subprocess_check(extravars, tmp_path):
+    """The incident playbook with --check (and no mail: the check-mode mail path is test_incident.py's)."""
+    vars_file = tmp_path / ("vars-check-%s.json" % letters())
+    vars_file.write_text(json.dumps(dict(extravars, incident_send_mail=False)))
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text("localhost ansible_connection=local\n")
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR="1",
+               ANSIBLE_LOCAL_TEMP=str(tmp_path / "ansible-local"), ANSIBLE_HOME=str(tmp_path / "ansible-home"),
+               ANSIBLE_LOCALHOST_WARNING="False")
+    proc = subprocess.run([ANSIBLE_PLAYBOOK, "-i", str(inventory), "-e", "ansible_python_interpreter=%s"
+                           % sys.executable, "-e", "@%s" % vars_file, "gridsec.ops.incident", "--check"], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stdout[-15000:]
+    return proc.stdout

@@ -361,3 +361,34 @@ def subprocess_check(extravars, tmp_path):
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=900, cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stdout[-15000:]
     return proc.stdout
+
+
+def test_unban_without_iam_url_says_the_account_stays_suspended_then_lifts_it(panda_lab_endpoint, iam, token_smtp,
+                                                                              tmp_path):
+    ep = panda_lab_endpoint
+    panda_id = submit_token_job(ep, "Terry Token/CN=nickname:ttoken")
+    incident_id = "GRIDSEC-UNBAN-%s" % letters().upper()
+    records = tmp_path / "records"
+    run("incident", dict(incident_id=incident_id, incident_panda_id=panda_id, incident_record_dir=str(records),
+                         **panda_vars(ep), **iam_vars(iam), **smtp_vars(token_smtp)), tmp_path)
+    assert iam.account("ttoken").active is False
+
+    base = dict(incident_id=incident_id, incident_record_dir=str(records), **panda_vars(ep), **smtp_vars(token_smtp))
+    out = run("unban", base, tmp_path, expect_rc=2)
+    assert "failed: unsuspend_iam" in out
+    assert iam.account("ttoken").active is False  # nothing claimed, nothing done
+    assert "disabled" not in banned_rows(ep, "Terry Token")  # the PanDA unban is independent and done
+    record = json.loads((records / (incident_id + ".json")).read_text())
+    step = [a for a in record["runs"][-1]["actions"] if a["name"] == "unsuspend_iam"][0]
+    assert step["status"] == "failed" and "iam_url is not set: they stay suspended" in step["result"]["msg"]
+    note = [m for m in mails_for(token_smtp, incident_id) if "ban NOT fully lifted" in m.message["Subject"]]
+    assert len(note) == 1 and "IAM: NOT lifted" in text(note[0])
+
+    # IAM down: fails naming the step, the account stays suspended
+    out = run("unban", dict(base, **iam_vars(iam, url="https://localhost:%d" % closed_port())), tmp_path,
+              expect_rc=2)
+    assert "failed: unsuspend_iam" in out and iam.account("ttoken").active is False
+
+    run("unban", dict(base, **iam_vars(iam)), tmp_path)
+    account = iam.account("ttoken")
+    assert account.active is True and [lb.name for lb in account.labels] == []

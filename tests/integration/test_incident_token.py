@@ -366,18 +366,21 @@ def subprocess_check(extravars, tmp_path):
 def test_unban_without_iam_url_says_the_account_stays_suspended_then_lifts_it(panda_lab_endpoint, iam, token_smtp,
                                                                               tmp_path):
     ep = panda_lab_endpoint
-    panda_id = submit_token_job(ep, "Terry Token/CN=nickname:ttoken")
+    tag = letters()
+    username, panda_name = "u" + tag, "Ursula " + tag.capitalize()  # a PanDA name no other test bans
+    iam.add_user(username, "Ursula", tag.capitalize())
+    panda_id = submit_token_job(ep, "%s/CN=nickname:%s" % (panda_name, username))
     incident_id = "GRIDSEC-UNBAN-%s" % letters().upper()
     records = tmp_path / "records"
     run("incident", dict(incident_id=incident_id, incident_panda_id=panda_id, incident_record_dir=str(records),
                          **panda_vars(ep), **iam_vars(iam), **smtp_vars(token_smtp)), tmp_path)
-    assert iam.account("ttoken").active is False
+    assert iam.account(username).active is False
 
     base = dict(incident_id=incident_id, incident_record_dir=str(records), **panda_vars(ep), **smtp_vars(token_smtp))
     out = run("unban", base, tmp_path, expect_rc=2)
     assert "failed: unsuspend_iam" in out
-    assert iam.account("ttoken").active is False  # nothing claimed, nothing done
-    assert "disabled" not in banned_rows(ep, "Terry Token")  # the PanDA unban is independent and done
+    assert iam.account(username).active is False  # nothing claimed, nothing done
+    assert "disabled" not in banned_rows(ep, panda_name)  # the PanDA unban is independent and done
     record = json.loads((records / (incident_id + ".json")).read_text())
     step = [a for a in record["runs"][-1]["actions"] if a["name"] == "unsuspend_iam"][0]
     assert step["status"] == "failed" and "iam_url is not set: they stay suspended" in step["result"]["msg"]
@@ -387,8 +390,8 @@ def test_unban_without_iam_url_says_the_account_stays_suspended_then_lifts_it(pa
     # IAM down: fails naming the step, the account stays suspended
     out = run("unban", dict(base, **iam_vars(iam, url="https://localhost:%d" % closed_port())), tmp_path,
               expect_rc=2)
-    assert "failed: unsuspend_iam" in out and iam.account("ttoken").active is False
+    assert "failed: unsuspend_iam" in out and iam.account(username).active is False
 
     run("unban", dict(base, **iam_vars(iam)), tmp_path)
-    account = iam.account("ttoken")
+    account = iam.account(username)
     assert account.active is True and [lb.name for lb in account.labels] == []

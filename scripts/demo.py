@@ -9,7 +9,11 @@
 3. ansible-playbook playbooks/demo.yml (incident -> propagation + canary check, which writes the HTML propagation
    report (argus_canary report_html) -> suspension list sync to the site PAP, the PanDA lab and a ban file -> same
    incident again -> unban -> propagation, sync, and the HTML report of that state);
-4. a short narrative and where the artefacts are (incident record, the mails as received, the canary report, the
+4. the token act: a job of the lab IAM's token user Jean-Luc McDonald (as panda-server records a token submission),
+   gridsec.ops.incident with the IAM step (and the Rucio step when the real Rucio tier is installed: .tmp/rucio-real,
+   which `make test` installs) -> the account inactive, its tokens gone from IAM's listing, the refresh grant refused,
+   PanDA refusing the user -> gridsec.ops.unban restores it;
+5. a short narrative and where the artefacts are (incident record, the mails as received, the canary report, the
    HTML reports, the ban file).
 
 Needs only Python and the pinned requirements (no ../shared, no running PostgreSQL). Work directory:
@@ -21,6 +25,9 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "lab"))
@@ -34,6 +41,11 @@ from gridsec_lab.pki import TestPKI  # noqa: E402
 WORK = os.path.abspath(os.environ.get("GRIDSEC_DEMO_WORKDIR") or os.path.join(ROOT, ".tmp", "demo"))
 COLLECTIONS = os.path.join(ROOT, ".tmp", "collections")
 INCIDENT_ID = "GRIDSEC-DEMO-001"
+TOKEN_INCIDENT_ID = "GRIDSEC-DEMO-TOKEN"
+# What panda-server 1.0.4 records as prodUserID for a job submitted with Jean-Luc McDonald's IAM token: the name
+# claim with each word's tail lower-cased, and the preferred_username as nickname (ENFORCERS.md 2.1).
+TOKEN_PRODUSERID = "Jean-luc Mcdonald/CN=nickname:jmcdonald"
+TOKEN_PANDA_NAME = "Jean-luc Mcdonald"
 # prun's job parameters: the user's command URL-encoded after -p, the code archive after -a.
 SUSPECT_PARAMS = ('-j "" --sourceURL https://pandacache.lab.gridsec.test:25443 -r . -p "python3%20miner.py%20'
                   '--pool%3Dstratum%2Btcp%3A%2F%2Fpool.example%3A3333" -a jobO.5f0c2a1e-demo.tar.gz '
@@ -77,13 +89,102 @@ def stage_panda(pki):
     }
 
 
-def run_playbook(vars_file, inventory):
+def run_playbook(vars_file, inventory, playbook=None):
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_STDOUT_CALLBACK="default",
                ANSIBLE_CALLBACK_RESULT_FORMAT="yaml", ANSIBLE_LOCALHOST_WARNING="false",
                ANSIBLE_INVENTORY_UNPARSED_WARNING="false", ANSIBLE_RETRY_FILES_ENABLED="false",
                ANSIBLE_DISPLAY_SKIPPED_HOSTS="false", ANSIBLE_PYTHON_INTERPRETER=sys.executable)
     return subprocess.call([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
-                            os.path.join(ROOT, "playbooks", "demo.yml"), "-e", "@" + vars_file], env=env, cwd=WORK)
+                            playbook or os.path.join(ROOT, "playbooks", "demo.yml"), "-e", "@" + vars_file],
+                           env=env, cwd=WORK)
+
+
+def refresh_grant(iam, refresh_token):
+    """(HTTP status, error) of a refresh grant at the lab IAM, as the user's client would send it."""
+    cli = iam.clients["user"]
+    data = urllib.parse.urlencode({"grant_type": "refresh_token", "refresh_token": refresh_token,
+                                   "client_id": cli.client_id, "client_secret": cli.secret}).encode()
+    try:
+        with urllib.request.urlopen(urllib.request.Request(iam.url + "/token", data=data), timeout=10,
+                                    context=iam.ssl_context()) as reply:
+            return reply.status, ""
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}").get("error", "")
+
+
+def start_rucio(pki):
+    """The real Rucio tier when it is installed (never installed here: the demo must run offline), else None."""
+    from gridsec_lab.rucio_real import installer, launcher
+    if not installer.is_installed():
+        print("Rucio act: not run, the real Rucio tier is not installed (%s; `make test` installs it)"
+              % installer.default_home())
+        return None
+    return launcher.start(os.path.join(WORK, "rucio"), pki)
+
+
+def rucio_account_for(rucio, pki, subject, issuer):
+    """A Rucio USER account whose OIDC identity is the token user's (iss, sub), made through the REST API."""
+    from gridsec_lab.rucio_real.rawclient import Raw
+    raw = Raw(rucio.url, pki.ca_cert_path)
+    status, token = raw.login_userpass("root", rucio.root_username, rucio.root_password)
+    raw.expect((201,), "POST", "/accounts/jmcdonald", token=token, body={"type": "USER", "email": "jm@lab.invalid"})
+    raw.expect((201,), "POST", "/accounts/jmcdonald/identities", token=token,
+               body={"identity": "SUB=%s, ISS=%s" % (subject, issuer), "authtype": "OIDC", "email": "jm@lab.invalid"})
+    return lambda: raw.account(token, "jmcdonald")["status"]
+
+
+def token_act(pki, iam, panda_endpoint, base_vars, inventory):
+    """Incident and unban for a token user (IAM + PanDA, and Rucio when installed); returns (rc, lines)."""
+    say("Token act: Jean-Luc McDonald's IAM token")
+    user = iam.users["jmcdonald"]
+    tokens = [iam.token_for("jmcdonald") for _ in range(2)]
+    store = panda_endpoint._store
+    [panda_id] = store.submit_jobs(TOKEN_PRODUSERID, [{"prodSourceLabel": "user", "computingSite": "LAB_SITE",
+                                                      "jobParameters": SUSPECT_PARAMS}])
+    panda_endpoint.set_job_status(panda_id, "running")
+    print("Staged: PanDA job %d submitted with a token (prodUserID %s); %d access and %d refresh tokens in IAM"
+          % (panda_id, TOKEN_PRODUSERID, len(iam.tokens("jmcdonald", "access")), len(iam.tokens("jmcdonald", "refresh"))))
+    token_vars = {k: v for k, v in base_vars.items() if not k.startswith(("incident_worker", "incident_pilot",
+                                                                          "incident_strip"))}
+    token_vars.update(incident_id=TOKEN_INCIDENT_ID, incident_panda_id=panda_id, incident_reason="stolen token",
+                      iam_url=iam.url, iam_client_id=iam.admin.client_id, iam_client_secret=iam.admin.secret,
+                      iam_ca_path=iam.ca_file)
+    rucio = start_rucio(pki)
+    rucio_status = None
+    try:
+        if rucio:
+            rucio_status = rucio_account_for(rucio, pki, user.id, iam.issuer)
+            token_vars.update(rucio_url=rucio.url, rucio_username=rucio.root_username,
+                              rucio_password=rucio.root_password, rucio_ca_path=pki.ca_cert_path)
+        vars_file = os.path.join(WORK, "vars-token.json")
+        with open(vars_file, "w") as handle:
+            json.dump(token_vars, handle, indent=2)
+        if run_playbook(vars_file, inventory, "gridsec.ops.incident") != 0:
+            return 1, []
+        refused = refresh_grant(iam, tokens[0]["refresh_token"])
+        lines = ["IAM account jmcdonald active: %s; tokens in IAM's listing: %d access, %d refresh"
+                 % (iam.account("jmcdonald").active, len(iam.tokens("jmcdonald", "access")),
+                    len(iam.tokens("jmcdonald", "refresh"))),
+                 "refresh grant with the user's refresh token: HTTP %s %s" % refused,
+                 "PanDA accepts a new job from %s: %s" % (TOKEN_PANDA_NAME, store.submit_jobs(TOKEN_PRODUSERID, [])
+                                                          is not None)]
+        if rucio_status:
+            lines.append("Rucio account jmcdonald: %s" % rucio_status())
+        for line in lines:
+            print("  after the incident: " + line)
+        if run_playbook(vars_file, inventory, "gridsec.ops.unban") != 0:
+            return 1, lines
+        after = ["IAM account jmcdonald active: %s" % iam.account("jmcdonald").active,
+                 "PanDA accepts a new job from %s: %s" % (TOKEN_PANDA_NAME, store.submit_jobs(TOKEN_PRODUSERID, [])
+                                                          is not None)]
+        if rucio_status:
+            after.append("Rucio account jmcdonald: %s" % rucio_status())
+        for line in after:
+            print("  after the unban: " + line)
+        return 0, lines + after
+    finally:
+        if rucio:
+            rucio.stop()
 
 
 def seconds(value):
@@ -117,7 +218,10 @@ def narrate(suspect, reports):
           "nothing;" % (sync["merged_count"], ", ".join(targets)))
     print("  4. the same incident run again changed nothing and sent no mail;")
     print("  5. false positive: the ban and the suspension were lifted; that reached the site, and the next sync")
-    print("     took the DN out of the site alias and the ban file.")
+    print("     took the DN out of the site alias and the ban file;")
+    print("  6. token act: Jean-Luc McDonald's IAM account was suspended and its tokens revoked (his refresh grant is")
+    print("     refused), PanDA refuses his token name, his Rucio account (with the real Rucio tier) was suspended;")
+    print("     the unban restored exactly that.")
 
 
 def main():
@@ -182,12 +286,15 @@ def main():
 
         say("Running playbooks/demo.yml")
         rc = run_playbook(vars_file, inventory)
+        if rc == 0:
+            rc = token_act(pki, iam, panda_endpoint, demo_vars, inventory)[0]
         received = mail.messages()
         say("Demo %s in %.0f s" % ("finished" if rc == 0 else "FAILED", time.monotonic() - started))
         if rc == 0:
             narrate(suspect, reports)
         print("Artefacts:")
-        artefacts = [("incident record", os.path.join(WORK, "incidents", INCIDENT_ID + ".json"), "")]
+        artefacts = [("incident record", os.path.join(WORK, "incidents", INCIDENT_ID + ".json"), ""),
+                     ("incident record", os.path.join(WORK, "incidents", TOKEN_INCIDENT_ID + ".json"), "token act")]
         artefacts += [("mail", os.path.join(mail.maildir, message.file), message.message["Subject"])
                       for message in received]
         artefacts += [("canary report", os.path.join(reports, "canary.json"), "argus_canary result"),

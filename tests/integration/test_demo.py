@@ -52,7 +52,8 @@ def test_demo_runs_from_a_clone_without_shared_and_without_postgresql(tmp_path):
                                                                            "mail_unban"]
     assert sorted(record["mails"]) == ["csirt", "site_reply", "unban"]
     mails = sorted(os.listdir(tmp_path / "demo" / "smtp" / "mail"))
-    assert mails == ["0001.eml", "0002.eml", "0003.eml", "index.jsonl"]
+    # three for the incident, three for the token act (site reply, CSIRT, unban)
+    assert mails == ["%04d.eml" % n for n in range(1, 7)] + ["index.jsonl"]
     dn = record["summary"]["dn"]
     # the canary check: every node of the lab hierarchy holds today's canary and would deny it
     canary = json.loads((tmp_path / "demo" / "reports" / "canary.json").read_text())
@@ -91,6 +92,24 @@ def test_demo_runs_from_a_clone_without_shared_and_without_postgresql(tmp_path):
     for label in ("incident record", "mail", "canary report", "HTML report", "ban file", "sync audit log"):
         assert label in artefacts
     assert "not written" not in artefacts
+    # the token act: IAM suspension with token revocation, PanDA refuses the token name, the unban restores it;
+    # the clone has no .tmp, so no real Rucio tier: the Rucio act is not run and the demo says so
+    token = json.loads((tmp_path / "demo" / "incidents" / "GRIDSEC-DEMO-TOKEN.json").read_text())
+    token_actions = {a["name"]: a for a in token["runs"][0]["actions"]}
+    assert token["summary"]["token_user"] is True
+    assert token_actions["suspend_iam"]["status"] == "changed" and token_actions["suspend_central"]["status"] == "skipped"
+    assert token_actions["suspend_iam"]["result"]["revoked"] == {"access": 2, "refresh": 2,
+                                                                 "valid_offline_until": token_actions["suspend_iam"]
+                                                                 ["result"]["revoked"]["valid_offline_until"]}
+    assert "suspend_rucio" not in token_actions
+    assert "Rucio act: not run, the real Rucio tier is not installed" in out
+    assert "after the incident: IAM account jmcdonald active: False; tokens in IAM's listing: 0 access, 0 refresh" in out
+    assert "after the incident: refresh grant with the user's refresh token: HTTP 401 invalid_token" in out
+    assert "after the incident: PanDA accepts a new job from Jean-luc Mcdonald: False" in out
+    assert "after the unban: IAM account jmcdonald active: True" in out
+    assert "after the unban: PanDA accepts a new job from Jean-luc Mcdonald: True" in out
+    assert [a["name"] for a in token["runs"][-1]["actions"]] == ["unban_panda", "unsuspend_central", "unsuspend_iam",
+                                                                 "mail_unban"]
     # the throwaway cluster stopped with the demo
     port = int(out.split("PostgreSQL host=127.0.0.1 port=")[1].split()[0])
     with socket.socket() as sock:

@@ -296,3 +296,16 @@ def test_no_citation_of_unshipped_documents(artifact):
                 cited += ["%s:%d: %s" % (member.name, n, line.strip()[:120])
                           for n, line in enumerate(text.splitlines(), 1) if UNSHIPPED_NOTES.search(line)]
     assert cited == [], "shipped text cites documents that are not shipped:\n" + "\n".join(cited)
+
+def test_docsite_guides_are_listed_and_their_refs_resolve():
+    """Every guide under docs/docsite/rst is in extra-docs.yml (else antsibull-docs neither publishes nor checks it),
+    and every :ref: to a docsite label names a label of a guide (antsibull-docs checks only plugin references)."""
+    rst_dir = os.path.join(ROOT, "docs", "docsite", "rst")
+    extra = yaml.safe_load(open(os.path.join(ROOT, "docs", "docsite", "extra-docs.yml"), encoding="utf-8"))
+    listed = {entry for section in extra["sections"] for entry in section["toctree"]}
+    guides = {f[:-4] for f in os.listdir(rst_dir) if f.endswith(".rst")}
+    assert guides and guides == listed, (guides, listed)
+    texts = [open(os.path.join(rst_dir, g + ".rst"), encoding="utf-8").read() for g in sorted(guides)]
+    labels = {label for text in texts for label in re.findall(r"^\.\. _([^:]+):$", text, re.M)}
+    refs = {ref for text in texts for ref in re.findall(r":ref:`(?:[^`<]*<)?(ansible_collections\.gridsec\.ops\.docsite\.[^>`]+)>?`", text)}
+    assert refs - labels == set()

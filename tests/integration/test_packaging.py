@@ -279,7 +279,7 @@ def test_one_module_index():
 
 # The reference notes the maintainers work from are not part of the collection: shipped text that cites them
 # sends a user to a document they cannot open (cite the upstream class and operation, or ship the note as a doc).
-UNSHIPPED_NOTES = re.compile(r"\b(ARGUS|PANDA|IAM|ENFORCERS)\.md\b")
+UNSHIPPED_NOTES = re.compile(r"\b(ARGUS|PANDA|IAM|ENFORCERS|TOOLING|STYLE)\.md\b")
 # What a user of the installed collection reads: module and plugin docs, messages and warnings, the role, the
 # playbooks, metadata and docs. tests/ ships only because ansible-test runs the unit tests on the artifact; it is
 # read by maintainers, who have the notes.

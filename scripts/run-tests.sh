@@ -11,7 +11,8 @@
 #   core221       the same with ansible-core 2.21 / Python 3.12
 #   lint          ansible-lint --offline --profile production
 #   molecule      molecule test --all: the role scenarios under extensions/molecule (localhost, lab PAPs)
-#   docs          antsibull-docs lint-collection-docs, antsibull-changelog lint
+#   docs          antsibull-docs lint-collection-docs (plugins + docs/docsite guides), antsibull-changelog lint,
+#                 galaxy-importer on the built tarball (own venv under .tmp)
 #   ansible-doc   ansible-doc renders every module and filter; action groups match module files
 #
 # Stops at the first failing step, naming it, and always prints a summary with timings.
@@ -239,6 +240,28 @@ step_docs() {
             --validate-collection-refs all .)
     echo "--- antsibull-changelog lint"
     (cd "$ROOT" && HOME="$SCRATCH_HOME" "$VENV/bin/antsibull-changelog" lint)
+    step_galaxy_importer
+}
+
+step_galaxy_importer() {
+    # The check Galaxy runs on upload, on the built tarball. Its own venv under .tmp (pinned in
+    # requirements/galaxy-importer.txt) keeps its ansible-core/ansible-lint pins out of the shared .venv.
+    local venv="$TMP/venv-galaxy-importer" out="$TMP/galaxy-importer.log"
+    echo "--- galaxy-importer (built tarball)"
+    "$ROOT/scripts/setup-venv.sh" "$venv" 3.11 "$ROOT/requirements/galaxy-importer.txt" --or-python3
+    mkdir -p "$SCRATCH_HOME/galaxy-importer"
+    # its ansible-doc and ansible-lint must be the venv's own (found on PATH); nothing needs the network
+    if ! (cd "$TMP" && HOME="$SCRATCH_HOME/galaxy-importer" PATH="$venv/bin:$PATH" \
+            GALAXY_IMPORTER_CONFIG="$ROOT/scripts/galaxy-importer.cfg" \
+            "$venv/bin/python" -m galaxy_importer.main "$(ls "$BUILD_DIR"/gridsec-ops-*.tar.gz)" >"$out" 2>&1); then
+        cat "$out"
+        fail "galaxy-importer rejected the built collection (log: $out)"
+    fi
+    # The importer exits 0 after some failures (a linter that did not run, a doc it could not load).
+    if grep -E "^(ERROR|WARNING)" "$out" | grep -v "Ignore files skip ansible-test sanity tests" | grep .; then
+        fail "galaxy-importer reported problems (log: $out)"
+    fi
+    tail -1 "$out"
 }
 
 module_names() { find "$ROOT/plugins/modules" -maxdepth 1 -name '*.py' ! -name '_*' -printf '%f\n' 2>/dev/null | sed 's/\.py$//' | sort; }

@@ -4,7 +4,7 @@
 
 PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
 
-Facts (IAM v1.12, see ``docs/iam.md`` and the IAM reference it cites):
+Facts (IAM v1.12, see ``docs/iam.md``):
 
 - admin token: ``POST /token`` with ``grant_type=client_credentials`` and HTTP Basic client authentication; the
   token is kept for the client's life (until ``expires_in`` - 60 s); a given bearer token is used as it is;

@@ -89,8 +89,9 @@ def test_artifact_contents(artifact):
     for required in ("roles/argus_server/tasks/main.yml", "roles/argus_server/meta/argument_specs.yml",
                      "meta/runtime.yml", "meta/execution-environment.yml", "meta/ee-requirements.txt",
                      "meta/ee-bindep.txt", "meta/suspension-list.schema.json", "extras/check_argus_canary",
-                     "docs/architecture.md", "docs/playbooks.md", "docs/awx.md", "docs/guide-site.md",
-                     "docs/guide-relay.md", "docs/guide-central.md", "README.md", "LICENSE"):
+                     "docs/architecture.md", "docs/playbooks.md", "docs/awx.md",
+                     "docs/docsite/extra-docs.yml", "docs/docsite/links.yml", "docs/docsite/rst/guide_site.rst",
+                     "docs/docsite/rst/guide_relay.rst", "docs/docsite/rst/guide_central.rst", "README.md", "LICENSE"):
         assert required in members, required
     # nothing that needs the lab, which is not shipped
     for name in LAB_ONLY:
@@ -241,13 +242,70 @@ def test_ansible_builder_create_offline(artifact, tmp_path):
     assert "libxml2" in bindep_out.read_text()
 
 
+def _readme_contents():
+    """The "Contents" section of README.md: the one index of modules, roles and playbooks."""
+    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    match = re.search(r"^## Contents\n(.*?)^## ", readme, re.S | re.M)
+    assert match, "README.md has no \"## Contents\" section"
+    return match.group(1)
+
+
 def test_docs_cover_every_shipped_playbook_and_module():
-    """docs/playbooks.md documents every shipped playbook by FQCN and docs/architecture.md every module and role."""
+    """README "Contents" has a row for every module, role and playbook; docs/playbooks.md documents every playbook."""
     playbooks_doc = open(os.path.join(ROOT, "docs", "playbooks.md"), encoding="utf-8").read()
     missing = [p for p in _shipped_playbooks() if "`gridsec.ops.%s`" % p[:-4] not in playbooks_doc]
     assert missing == [], "not in docs/playbooks.md: %s" % missing
-    architecture = open(os.path.join(ROOT, "docs", "architecture.md"), encoding="utf-8").read()
-    missing = [m for m in _module_names() if "| `%s` |" % m not in architecture]
-    roles = sorted(os.listdir(os.path.join(ROOT, "roles")))
-    missing += [r for r in roles if "| role `%s` |" % r not in architecture]
-    assert missing == [], "not in the module table of docs/architecture.md: %s" % missing
+    rows = [line for line in _readme_contents().splitlines() if line.startswith("| ")]
+    kinds = {"module": _module_names(), "role": sorted(os.listdir(os.path.join(ROOT, "roles"))),
+             "playbook": [p[:-4] for p in _shipped_playbooks()]}
+    missing = ["%s %s" % (kind, name) for kind, items in kinds.items() for name in items
+               if not any(row.startswith("| %s |" % kind) and "`gridsec.ops.%s`" % name in row for row in rows)]
+    assert missing == [], "no row in the README \"Contents\" table: %s" % missing
+
+
+def test_one_module_index():
+    """The module table lives in README "Contents" only: no doc repeats a row per module (link to it instead)."""
+    modules = _module_names()
+    duplicates = []
+    for dirpath, _dirs, files in os.walk(os.path.join(ROOT, "docs")):
+        for name in files:
+            if name.endswith((".md", ".rst")):
+                text = open(os.path.join(dirpath, name), encoding="utf-8").read()
+                rows = [m for m in modules if re.search(r"^\| `(gridsec\.ops\.)?%s` \|" % m, text, re.M)]
+                if len(rows) > len(modules) // 2:
+                    duplicates.append(os.path.relpath(os.path.join(dirpath, name), ROOT))
+    assert duplicates == [], "a second module table: %s" % duplicates
+
+
+# The reference notes the maintainers work from are not part of the collection: shipped text that cites them
+# sends a user to a document they cannot open (cite the upstream class and operation, or ship the note as a doc).
+UNSHIPPED_NOTES = re.compile(r"\b(ARGUS|PANDA|IAM|ENFORCERS|TOOLING|STYLE)\.md\b")
+# What a user of the installed collection reads: module and plugin docs, messages and warnings, the role, the
+# playbooks, metadata and docs. tests/ ships only because ansible-test runs the unit tests on the artifact; it is
+# read by maintainers, who have the notes.
+USER_FACING = ("plugins/", "roles/", "playbooks/", "meta/", "docs/", "extras/", "README.md", "MANIFEST.json")
+
+
+@pytest.mark.slow
+def test_no_citation_of_unshipped_documents(artifact):
+    cited = []
+    with tarfile.open(artifact[0]) as tar:
+        for member in tar.getmembers():
+            if member.isfile() and member.name.startswith(USER_FACING):
+                text = tar.extractfile(member).read().decode("utf-8", "replace")
+                cited += ["%s:%d: %s" % (member.name, n, line.strip()[:120])
+                          for n, line in enumerate(text.splitlines(), 1) if UNSHIPPED_NOTES.search(line)]
+    assert cited == [], "shipped text cites documents that are not shipped:\n" + "\n".join(cited)
+
+def test_docsite_guides_are_listed_and_their_refs_resolve():
+    """Every guide under docs/docsite/rst is in extra-docs.yml (else antsibull-docs neither publishes nor checks it),
+    and every :ref: to a docsite label names a label of a guide (antsibull-docs checks only plugin references)."""
+    rst_dir = os.path.join(ROOT, "docs", "docsite", "rst")
+    extra = yaml.safe_load(open(os.path.join(ROOT, "docs", "docsite", "extra-docs.yml"), encoding="utf-8"))
+    listed = {entry for section in extra["sections"] for entry in section["toctree"]}
+    guides = {f[:-4] for f in os.listdir(rst_dir) if f.endswith(".rst")}
+    assert guides and guides == listed, (guides, listed)
+    texts = [open(os.path.join(rst_dir, g + ".rst"), encoding="utf-8").read() for g in sorted(guides)]
+    labels = {label for text in texts for label in re.findall(r"^\.\. _([^:]+):$", text, re.M)}
+    refs = {ref for text in texts for ref in re.findall(r":ref:`(?:[^`<]*<)?(ansible_collections\.gridsec\.ops\.docsite\.[^>`]+)>?`", text)}
+    assert refs - labels == set()

@@ -468,7 +468,13 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan imp
     views_equivalent,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import parse_dn
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_endpoint import (
+    DEFAULT_PATH,
+    DEFAULT_PORT,
+    PAP_OPTIONS,
+    PapEndpoint,
+)
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 
 
 class LiteralTarget(Target):
@@ -479,18 +485,27 @@ class LiteralTarget(Target):
                 and rule.attributes[0][1] == self.literal)
 
 
-def _endpoint_client(module, host, port, path, timeout):
-    """A PapClient for another PAP, built by the base module's own code path (same TLS handling)."""
-    saved = dict((k, module.params[k]) for k in ("pap_host", "pap_port", "pap_path", "timeout"))
-    saved_client = module._client
-    try:
-        module.params.update(pap_host=host, pap_port=port, pap_path=path,
-                             timeout=min(float(module.params["timeout"]), float(timeout)))
-        module._client = None
-        return module.client()
-    finally:
-        module.params.update(saved)
-        module._client = saved_client
+def _endpoints(p):
+    """The PAPs to check (``endpoints``, else the task's own PAP) as dicts with their ``PapEndpoint``; raises
+    ``ConfigError`` naming the first invalid one before anything is sent."""
+    endpoints = []
+    items = p["endpoints"] or [{"host": p["pap_host"], "port": p["pap_port"], "path": p["pap_path"]}]
+    for index, item in enumerate(items):
+        host = item.get("host")
+        port = item.get("port") or DEFAULT_PORT
+        path = item.get("path") or DEFAULT_PATH
+        options = ("endpoints[%d].host" % index, "endpoints[%d].port" % index, "endpoints[%d].path" % index) \
+            if p["endpoints"] else PAP_OPTIONS
+        endpoint = PapEndpoint(host, port, path, options=options,
+                               name=item.get("name") or ("%s:%s" % (host, port) if p["endpoints"] else None))
+        endpoint.check()
+        endpoints.append({"name": endpoint.name, "host": host, "port": int(port), "path": path,
+                          "exports": item.get("exports"), "url": endpoint.base_url, "endpoint": endpoint})
+    names = [e["name"] for e in endpoints]
+    duplicates = sorted(set(n for n in names if names.count(n) > 1))
+    if duplicates:
+        raise ConfigError("endpoint names must be unique: %s" % ", ".join(duplicates))
+    return endpoints
 
 
 def published(module, today):
@@ -624,22 +639,12 @@ def checked(module, today):
     if p["warning_lag"] > p["critical_lag"]:
         module.fail_json(msg="warning_lag (%d) must not exceed critical_lag (%d)" % (p["warning_lag"], p["critical_lag"]),
                          operations=[])
-    endpoints = []
-    for item in p["endpoints"] or [{"host": p["pap_host"], "port": p["pap_port"], "path": p["pap_path"]}]:
-        host = (item.get("host") or "").strip()
-        if not host:
-            module.fail_json(msg="every endpoint needs a host", operations=[])
-        port = int(item.get("port") or 8150)
-        path = item.get("path") or "/pap/services"
-        name = item.get("name") or "%s:%d" % (host, port)
-        endpoints.append({"name": name, "host": host, "port": port, "path": path, "exports": item.get("exports"),
-                          "url": "https://%s:%d%s" % (host, port, path)})
-    names = [e["name"] for e in endpoints]
-    duplicates = sorted(set(n for n in names if names.count(n) > 1))
-    if duplicates:
-        module.fail_json(msg="endpoint names must be unique: %s" % ", ".join(duplicates), operations=[])
-    clients = dict((e["name"], _endpoint_client(module, e["host"], e["port"], e["path"], p["endpoint_timeout"]))
-                   for e in endpoints)
+    timeout = min(float(p["timeout"]), float(p["endpoint_timeout"]))
+    try:
+        endpoints = _endpoints(p)
+        clients = dict((e["name"], module.endpoint_client(e.pop("endpoint"), timeout=timeout)) for e in endpoints)
+    except GridsecError as err:
+        module.fail_from(err, operations=[])
     started = time.time()
     subjects = _subjects(module)
     options = CheckOptions(salt=p["salt"] or None, today=today, request_resource=p["request_resource"],

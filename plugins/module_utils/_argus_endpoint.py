@@ -112,14 +112,13 @@ class PapEndpoint(object):
         return "https://%s:%d%s" % (self.host, int(self.port), path.rstrip("/"))
 
     def check(self, role=None):
-        """Raise ``ConfigError`` naming the PAP (``role``: e.g. ``"target pap1"``, else the endpoint's name)
-        when ``problem`` is set."""
+        """Raise ``ConfigError`` naming the PAP (``role``: e.g. ``"target pap1"``, else the endpoint's name) as
+        its ``server`` when ``problem`` is set."""
         problem = self.problem
         if not problem:
             return
-        who = role or self._name
-        raise ConfigError("%s: %s" % (who, problem) if who else problem, server=who or self.label,
-                          operation="check options")
+        # str() of the error is "<role or name>: <problem>": the server is what names the PAP
+        raise ConfigError(problem, server=role or self.name)
 
     def client(self, tls_options, role=None, **transport_kwargs):
         """A ``PapClient`` for this PAP over an ``HttpTransport`` with the TLS keyword arguments

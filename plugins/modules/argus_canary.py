@@ -474,7 +474,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_endpoint import
     PAP_OPTIONS,
     PapEndpoint,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import CheckFailed, ConfigError, GridsecError
 
 
 class LiteralTarget(Target):
@@ -514,12 +514,10 @@ def published(module, today):
     salt = p["salt"]
     value = canary_dn(salt, today)
     oldest_kept = shift_date(today, -p["keep_days"])
-    try:
-        module.require_alias(alias, local=True)
-        client = module.client()
-        before = view_from_tree(client.get_tree(alias), alias)
-    except GridsecError as err:
-        module.fail_from(err, operations=[])
+    module.done_operations = []  # a failure lists the writes done, none so far
+    module.require_alias(alias, local=True)
+    client = module.client()
+    before = view_from_tree(client.get_tree(alias), alias)
     work = before.copy()
     ids = _Ids()
     warnings = []
@@ -544,8 +542,7 @@ def published(module, today):
             done.add((literal, resource, action))
             ops.extend(plan_unban(work, LiteralTarget("subject", literal, literal), resource, action, warnings))
     except PlanError as err:
-        module.fail_json(msg="%s: %s" % (module.server_label, err), operations=[],
-                         requests=module.client_operations())
+        raise ConfigError(str(err), server=module.server_label)
     for warning in warnings:
         module.warn(warning)
     if foreign:
@@ -557,14 +554,10 @@ def published(module, today):
         after = work
         operations = [op.describe() for op in ops]
     else:
-        module.done_operations = []
-        try:
-            if any(op.operation == "ban" for op in ops):
-                published_at = time.time()
-            execute_plan(module, alias, ops)
-            after = view_from_tree(client.get_tree(alias), alias)
-        except GridsecError as err:
-            module.fail_from(err)
+        if any(op.operation == "ban" for op in ops):
+            published_at = time.time()
+        execute_plan(module, alias, ops)
+        after = view_from_tree(client.get_tree(alias), alias)
         operations = module.done_operations
         if not views_equivalent(after, work):
             module.warn("the policy of alias %s on %s after the run differs from the prediction; another client "
@@ -628,23 +621,25 @@ def _write_atomic(path, text):
         raise
 
 
-def checked(module, today):
-    p = module.params
+def _check_options(p):
+    """The ``state=checked`` options that Ansible's types do not check; raises ``ConfigError``."""
     try:
         publish_offset = parse_publish_time(p["publish_time"])
     except ValueError as err:
-        module.fail_json(msg=str(err), operations=[])
+        raise ConfigError(str(err))
     if p["max_workers"] < 1 or p["endpoint_timeout"] <= 0 or p["wait_for_today"] < 0:
-        module.fail_json(msg="max_workers must be >= 1, endpoint_timeout > 0 and wait_for_today >= 0", operations=[])
+        raise ConfigError("max_workers must be >= 1, endpoint_timeout > 0 and wait_for_today >= 0")
     if p["warning_lag"] > p["critical_lag"]:
-        module.fail_json(msg="warning_lag (%d) must not exceed critical_lag (%d)" % (p["warning_lag"], p["critical_lag"]),
-                         operations=[])
+        raise ConfigError("warning_lag (%d) must not exceed critical_lag (%d)" % (p["warning_lag"], p["critical_lag"]))
+    return publish_offset
+
+
+def checked(module, today):
+    p = module.params
+    publish_offset = _check_options(p)
     timeout = min(float(p["timeout"]), float(p["endpoint_timeout"]))
-    try:
-        endpoints = _endpoints(p)
-        clients = dict((e["name"], module.endpoint_client(e.pop("endpoint"), timeout=timeout)) for e in endpoints)
-    except GridsecError as err:
-        module.fail_from(err, operations=[])
+    endpoints = _endpoints(p)  # every endpoint is checked before any client is built or anything sent
+    clients = dict((e["name"], module.endpoint_client(e.pop("endpoint"), timeout=timeout)) for e in endpoints)
     started = time.time()
     subjects = _subjects(module)
     options = CheckOptions(salt=p["salt"] or None, today=today, request_resource=p["request_resource"],
@@ -709,8 +704,8 @@ def checked(module, today):
             _write_atomic(p["prometheus_file"], prom)
             written = True
         except (IOError, OSError) as err:
-            module.fail_json(msg="cannot write the Prometheus file %s: %s" % (p["prometheus_file"], err),
-                             nodes=nodes, nagios=nagios, operations=[])
+            raise ConfigError("cannot write the Prometheus file %s: %s" % (p["prometheus_file"], err),
+                              result=dict(nodes=nodes, nagios=nagios))
     summary = dict((STATUS_NAMES[c], sum(1 for n in nodes if n["status_code"] == c))
                    for c in (OK, WARNING, CRITICAL, UNKNOWN))
     for node in nodes:
@@ -727,8 +722,8 @@ def checked(module, today):
     worst = nagios["code"]
     limit = {"critical": CRITICAL, "warning": WARNING, "never": None}[p["fail_on"]]
     if limit is not None and (worst >= limit):
-        module.fail_json(msg=nagios["text"].split(" | ")[0] + ": " + "; ".join(
-            "%s: %s" % (n["name"], "; ".join(n["problems"])) for n in nodes if n["status_code"] != OK), **result)
+        raise CheckFailed(nagios["text"].split(" | ")[0] + ": " + "; ".join(
+            "%s: %s" % (n["name"], "; ".join(n["problems"])) for n in nodes if n["status_code"] != OK), result=result)
     module.exit_json(**result)
 
 
@@ -739,7 +734,7 @@ def _subjects(module):
         try:
             parse_dn(text)
         except GridsecError as err:
-            module.fail_json(msg="subjects: %s" % err, operations=[])
+            raise ConfigError("subjects: %s" % err)
         subjects.append(text)
     return subjects
 
@@ -752,7 +747,7 @@ def _write_report(module, result):
     try:
         _write_atomic(path, render_report(result, module.params["report_title"]))
     except (IOError, OSError) as err:
-        module.fail_json(msg="cannot write the HTML report %s: %s" % (path, err), **result)
+        raise ConfigError("cannot write the HTML report %s: %s" % (path, err), result=result)
     return True
 
 
@@ -803,18 +798,23 @@ def main():
         required_if=[("state", "published", ["salt"])],
         supports_check_mode=True,
     )
+    module.run_guarded(run, module)
+
+
+def run(module):
+    """The module body; any ``GridsecError`` (typed input checks included) fails the task at the base."""
     p = module.params
     try:
         today = check_date(p["date"]) if p["date"] else utc_date()
     except ValueError as err:
-        module.fail_json(msg="invalid date: %s" % err, operations=[])
+        raise ConfigError("invalid date: %s" % err)
     if p["state"] == "published":
         if not p["salt"]:
-            module.fail_json(msg="salt must not be empty with state=published", operations=[])
+            raise ConfigError("salt must not be empty with state=published")
         if p["keep_days"] < 0:
-            module.fail_json(msg="keep_days must be >= 0", operations=[])
+            raise ConfigError("keep_days must be >= 0")
         if not p["alias"]:
-            module.fail_json(msg="alias must not be empty", operations=[])
+            raise ConfigError("alias must not be empty")
         published(module, today)
     else:
         checked(module, today)

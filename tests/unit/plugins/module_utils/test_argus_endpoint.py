@@ -52,7 +52,7 @@ def test_option_names_follow_the_caller():
                            options=("endpoints[1].host", "endpoints[1].port", "endpoints[1].path"))
     with pytest.raises(ConfigError) as info:
         endpoint.check()
-    assert info.value.msg.startswith("site-b: endpoints[1].host must be a host name, not a URL")
+    assert str(info.value).startswith("site-b: endpoints[1].host must be a host name, not a URL")
     assert info.value.server == "site-b"
 
 
@@ -61,7 +61,7 @@ def test_client_refuses_an_invalid_endpoint_naming_the_role(monkeypatch):
     monkeypatch.setattr(_argus_endpoint, "HttpTransport", lambda *a, **k: built.append((a, k)))
     with pytest.raises(ConfigError) as info:
         PapEndpoint("pap.example.org", 99999).client({}, role="target pap1")
-    assert info.value.msg.startswith("target pap1: pap_port must be between 1 and 65535")
+    assert str(info.value).startswith("target pap1: pap_port must be between 1 and 65535")
     assert info.value.server == "target pap1"
     assert built == []  # nothing was built, nothing sent
 

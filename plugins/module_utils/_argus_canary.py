@@ -27,6 +27,13 @@ import hashlib
 import re
 import time
 
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_acl import (
+    PERMISSIONS,
+    WRITE_PERMISSIONS,
+    ace_from_key,
+    effective_order,
+    remote_after_default,
+)
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import (
     ACTION_ID,
     RESOURCE_ID,
@@ -322,19 +329,6 @@ def merged_view(paps, order, trees):
     return view, roots
 
 
-def effective_order(paps, order):
-    """The PAP's order (PapManager.buildOrderedAliasList): ``default`` first unless placed, listed aliases,
-    then the others in the order getAllPaps gives."""
-    aliases = [p.alias for p in paps]
-    result = [a for a in (order or []) if a in aliases]
-    if "default" not in result and "default" in aliases:
-        result.insert(0, "default")
-    for alias in aliases:
-        if alias not in result:
-            result.append(alias)
-    return result
-
-
 # ---------------------------------------------------------------------------------------------------------
 # /pap/status
 # ---------------------------------------------------------------------------------------------------------
@@ -402,7 +396,7 @@ def fetch_node(client, view="pdp", exports=False, want_status=False, all_trees=F
     except GridsecError as err:
         data["errors"]["getOrder"] = str(err)
         order = []
-    data["order"] = effective_order(paps, order)
+    data["order"] = effective_order(order or [], [p.alias for p in paps])
     try:
         data["poll_interval"] = client.get_polling_interval()
     except GridsecError as err:
@@ -961,10 +955,7 @@ def add_export_check(node, client, options):
 # Configuration lint of one node
 # ---------------------------------------------------------------------------------------------------------
 
-ANYONE_NAMES = frozenset(["ANYONE", "/O=PAP/OU=Internal/CN=Any authenticated user"])
-ALL_PERMISSIONS = frozenset(["POLICY_READ_LOCAL", "POLICY_READ_REMOTE", "POLICY_WRITE", "CONFIGURATION_READ",
-                             "CONFIGURATION_WRITE"])
-WRITE_PERMISSIONS = frozenset(["POLICY_WRITE", "CONFIGURATION_WRITE"])
+ALL_PERMISSIONS = frozenset(PERMISSIONS)
 SEVERITIES = ("info", "warning", "error")
 CHECKS = frozenset([
     "tier", "upstream_disabled", "upstream_after_default", "upstream_private_on_relay", "remote_cache_empty",
@@ -1002,26 +993,14 @@ def _finding(check, severity, message, consequence, fix, alias=None, **extra):
     return item
 
 
-def _perms(values):
-    perms = set()
-    for value in values:
-        for part in re.split(r"[|,\s]+", str(value)):
-            part = part.strip().upper()
-            if part == "ALL":
-                perms |= ALL_PERMISSIONS
-            elif part:
-                perms.add(part)
-    return perms
-
-
 def lint_acl(acl):
     findings = []
     for principal, values in acl.items():
-        perms = _perms(values)
-        kind = str(getattr(principal, "type", "")).lower()
-        name = getattr(principal, "name", "")
-        shown = "%s %s" % (kind, name)
-        if name in ANYONE_NAMES:
+        ace = ace_from_key(principal, values, strict=False)  # the ACL model argus_pap plans with
+        perms = ace.permissions
+        name = ace.name
+        shown = "%s %s" % (str(getattr(principal, "type", ace.kind)).lower(), getattr(principal, "name", name))
+        if ace.kind == "anyone":
             if perms >= ALL_PERMISSIONS or perms & WRITE_PERMISSIONS:
                 findings.append(_finding(
                     "open_acl", "error",
@@ -1036,7 +1015,7 @@ def lint_acl(acl):
                     "every certificate holder of a trusted CA can read the ban list and the configuration",
                     "grant read permissions to the downstream PAP/PDP host DNs and the monitoring DN only",
                     principal=shown, permissions=sorted(perms)))
-        elif kind in ("voms-fqan", "fqan") and perms & WRITE_PERMISSIONS:
+        elif ace.kind == "fqan" and perms & WRITE_PERMISSIONS:
             findings.append(_finding(
                 "broad_acl", "warning", "FQAN %s may write (%s)" % (name, "|".join(sorted(perms & WRITE_PERMISSIONS))),
                 "every member of that VO group/role can change bans or the configuration",
@@ -1095,15 +1074,14 @@ def lint_node(data, acl, tier, target_delay, stale_after, now, acl_error=None, p
         findings.append(_finding("tier", "info", "tier not given: linted as a %s" % tier,
                                  "relay-only checks (re-export of the upstream) are skipped" if tier == "site" else
                                  "no upstream PAP is configured", "set tier: relay on NGI relays"))
-    default_index = order.index("default") if "default" in order else 0
+    after_default = remote_after_default(order, dict((p.alias, True) for p in remotes))
     for pap in remotes:
-        where = order.index(pap.alias) if pap.alias in order else len(order)
         if not pap.enabled:
             findings.append(_finding(
                 "upstream_disabled", "error", "remote PAP %s is disabled" % pap.alias,
                 "its policies are not sent to this node's PDPs: central bans are cached here but never enforced",
                 "enable it (gridsec.ops.argus_pap, pap-admin enable-pap %s)" % pap.alias, alias=pap.alias))
-        if where > default_index:
+        if pap.alias in after_default:
             findings.append(_finding(
                 "upstream_after_default", "error",
                 "remote PAP %s is ordered after default (order: %s)" % (pap.alias, ", ".join(order)),

@@ -182,17 +182,17 @@ def test_merged_view_follows_the_pap_order_and_enabled_flags():
     trees = {"default": local, "central": central}
     paps = _paps(("default", True), ("central", True))
 
-    view, roots = C.merged_view(paps, C.effective_order(paps, ["central", "default"]), trees)
+    view, roots = C.merged_view(paps, C.effective_order(["central", "default"], [p.alias for p in paps]), trees)
     result = C.evaluate(view, C.canary_request(CANARY), C._alias_labeller(roots))
     assert result["decision"] == "deny" and result["alias"] == "central"
 
     # the ordering pitfall: upstream after default, with a local permit
-    view, roots = C.merged_view(paps, C.effective_order(paps, ["default", "central"]), trees)
+    view, roots = C.merged_view(paps, C.effective_order(["default", "central"], [p.alias for p in paps]), trees)
     result = C.evaluate(view, C.canary_request(CANARY), C._alias_labeller(roots))
     assert result["decision"] == "maybe-permit" and result["alias"] == "default"
 
     # no order at all: default is first
-    assert C.effective_order(paps, []) == ["default", "central"]
+    assert C.effective_order([], [p.alias for p in paps]) == ["default", "central"]
 
     # a disabled upstream never reaches the PDP
     paps = _paps(("default", True), ("central", False))

@@ -446,14 +446,16 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import (
     check_date,
     compute_budgets,
     downstream_names,
-    nagios_report,
     node_status,
     parse_canary,
     parse_publish_time,
-    previous_successes,
-    prometheus_text,
     shift_date,
     utc_date,
+)
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary_metrics import (
+    nagios_report,
+    previous_successes,
+    prometheus_text,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary_report import render as render_report
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ArgusModule, execute_plan

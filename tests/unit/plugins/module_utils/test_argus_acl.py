@@ -8,7 +8,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _argus_canary, _argus_pap_plan
+from ansible_collections.gridsec.ops.plugins.module_utils import _argus_lint, _argus_pap_plan, _argus_pdp
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_acl import (
     PERMISSIONS,
     AclPlanError,
@@ -23,7 +23,8 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import A
 def test_planner_and_lint_share_one_model():
     assert _argus_pap_plan.effective_order is effective_order
     assert _argus_pap_plan.ace_from_key is ace_from_key
-    assert _argus_canary.effective_order is effective_order
+    assert _argus_pdp.effective_order is effective_order
+    assert _argus_lint.ace_from_key is ace_from_key
 
 
 def test_order_default_first_unless_placed_then_the_rest():
@@ -46,5 +47,5 @@ def test_task_permissions_are_strict_pap_permissions_are_read_as_printed():
                                        AcePrincipal(type="anyone", name="ANYONE"), "ANYONE"])
 def test_anyone_in_every_spelling_is_one_principal_for_planner_and_lint(principal):
     assert ace_from_key(principal, ["ALL"]).kind == "anyone"
-    findings = _argus_canary.lint_acl({principal: ["ALL"]})
+    findings = _argus_lint.lint_acl({principal: ["ALL"]})
     assert [f["check"] for f in findings] == ["open_acl"]

@@ -172,6 +172,7 @@ def newest_canary(canaries, require_valid, not_after=None):
             best = item
     return best
 
+
 # ---------------------------------------------------------------------------------------------------------
 # The canary on one node: what the PDP decides for it
 # ---------------------------------------------------------------------------------------------------------
@@ -440,6 +441,7 @@ def downstream_names(nodes):
             if key in by_endpoint:
                 result[by_endpoint[key]].append(node["name"])
     return result
+
 
 # ---------------------------------------------------------------------------------------------------------
 # The canary check of one endpoint (runs in a worker thread)

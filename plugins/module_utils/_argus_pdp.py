@@ -38,6 +38,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     GridsecError,
 )
 
+
 # ---------------------------------------------------------------------------------------------------------
 # First-applicable evaluation of a policy tree (what a PDP does with what it receives)
 # ---------------------------------------------------------------------------------------------------------
@@ -224,6 +225,7 @@ def _reply_status_body(reply):
     if isinstance(reply, tuple):
         return reply[0], reply[-1]
     return getattr(reply, "status", None), getattr(reply, "body", b"")
+
 
 # ---------------------------------------------------------------------------------------------------------
 # Reading one node: its PAPs, order and the view its PDPs receive

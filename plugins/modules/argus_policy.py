@@ -369,8 +369,6 @@ error:
     this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
-
-
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ArgusModule, execute_plan
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import gc_paused, string_list
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import (

@@ -42,7 +42,7 @@ def test_an_invalid_endpoint_fails_before_anything_is_built_naming_it(monkeypatc
 
 def test_duplicate_names_and_bad_thresholds_are_typed_config_errors(monkeypatch, capsys):
     result = run(monkeypatch, capsys, {"endpoints": [{"name": "a", "host": "x.example.org"},
-                                                        {"name": "a", "host": "y.example.org"}]})
+                                                     {"name": "a", "host": "y.example.org"}]})
     assert result["msg"] == "endpoint names must be unique: a" and result["error"]["kind"] == "config"
     result = run(monkeypatch, capsys, {"warning_lag": 10, "critical_lag": 5})
     assert "warning_lag (10) must not exceed critical_lag (5)" in result["msg"]

@@ -24,10 +24,13 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._http import transport_options
 from ansible_collections.gridsec.ops.plugins.module_utils import _xml
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_endpoint import (  # noqa: F401 (re-exported)
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_endpoint import (
     DEFAULT_PATH,
     DEFAULT_PORT,
     PapEndpoint,
+)
+# re-exported: suspension_list_sync imports it from here (until it builds its PAP clients with PapEndpoint)
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_endpoint import (  # noqa: F401 pylint: disable=unused-import
     connection_problem,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import (

@@ -3,7 +3,7 @@
 """Planning logic of the ``argus_pap`` module (remote PAPs, order, ACL).
 
 The ACL and order model itself (permissions, ``Ace``, ``effective_order``...) lives in ``_argus_acl.py``, shared
-with the hierarchy lint; its names are re-exported here.
+with the hierarchy lint.
 
 PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
 
@@ -18,9 +18,7 @@ __metaclass__ = type
 import copy
 
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import Pap
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_acl import (  # noqa: F401 (re-exported)
-    ANYONE_NAMES,
-    PERMISSIONS,
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_acl import (
     Ace,
     AclPlanError,
     ace_from_key,
@@ -29,7 +27,6 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_acl import (  #
     expand_permissions,
     infer_type,
     ordering_after_remove,
-    remote_after_default,
     slash_dn,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, parse_dn, same_stored_dn

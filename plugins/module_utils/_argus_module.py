@@ -18,12 +18,17 @@ __metaclass__ = type
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     AuthorizationError,
     ConfigError,
+    GridsecError,
     RemoteError,
     WriteRefusedError,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
+from ansible_collections.gridsec.ops.plugins.module_utils._http import transport_options
 from ansible_collections.gridsec.ops.plugins.module_utils import _xml
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import PapClient
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_endpoint import (
+    DEFAULT_PATH,
+    DEFAULT_PORT,
+    PapEndpoint,
+)
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import (
     GridsecModule,
     failure_error,
@@ -32,43 +37,9 @@ from ansible_collections.gridsec.ops.plugins.module_utils._module_base import (
 
 ARGUS_SPEC = dict(
     pap_host=dict(type="str", default="localhost"),
-    pap_port=dict(type="int", default=8150),
-    pap_path=dict(type="str", default="/pap/services"),
+    pap_port=dict(type="int", default=DEFAULT_PORT),
+    pap_path=dict(type="str", default=DEFAULT_PATH),
 )
-
-
-def connection_problem(params):
-    """Why ``pap_host``/``pap_port``/``pap_path`` cannot form a PAP URL, or None.
-
-    ``pap_host`` is a host name (or an IP address, IPv6 in brackets), never a URL: the module builds
-    ``https://<pap_host>:<pap_port><pap_path>`` itself.
-    """
-    host = params.get("pap_host")
-    port = params.get("pap_port")
-    path = params.get("pap_path")
-    text = "" if host is None else str(host)
-    if "://" in text or text.lower().startswith(("https:", "http:")):
-        return ("pap_host must be a host name, not a URL (got %r): write it as pap_host: <host name>, with "
-                "pap_port and pap_path for the rest (the module builds https://<pap_host>:<pap_port><pap_path>)"
-                % text)
-    stripped = text.strip()
-    if not stripped:
-        return "pap_host must be a host name (got an empty value)"
-    bracketed = stripped.startswith("[") and stripped.endswith("]") and len(stripped) > 2
-    inner = stripped[1:-1] if bracketed else stripped
-    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_" + (":" if bracketed else ""))
-    if stripped != text or any(c not in allowed for c in inner):
-        hint = ""
-        if ":" in inner and not bracketed:
-            hint = " (give the port in pap_port; an IPv6 address goes in brackets, e.g. [2001:db8::1])"
-        elif "/" in inner:
-            hint = " (give the service path in pap_path)"
-        return "pap_host must be a host name, got %r%s" % (text, hint)
-    if port is not None and not 1 <= int(port) <= 65535:
-        return "pap_port must be between 1 and 65535 (got %s)" % port
-    if path is not None and any(c in str(path) for c in "?#") or (path and "://" in str(path)):
-        return "pap_path must be a URL path such as /pap/services (got %r)" % (path,)
-    return None
 
 
 UNKNOWN_DN = ("the DN of the credential is unknown (no readable client certificate, or the Python library "
@@ -108,7 +79,8 @@ class ArgusModule(GridsecModule):
     def __init__(self, argument_spec=None, **kwargs):
         super(ArgusModule, self).__init__(connection_specs=(ARGUS_SPEC,), argument_spec=argument_spec, **kwargs)
         self.done_operations = None
-        problem = connection_problem(self.params)
+        self.endpoint = PapEndpoint.from_params(self.params)
+        problem = self.endpoint.problem
         if problem:
             # argument validation: nothing was sent, so no server operation is named
             self.fail_json(msg=problem, changed=False, operations=[], requests=[],
@@ -118,20 +90,24 @@ class ArgusModule(GridsecModule):
 
     @property
     def server_label(self):
-        return "%s:%s" % (self.params["pap_host"], self.params["pap_port"])
+        return self.endpoint.label
 
     @property
     def base_url(self):
-        path = self.params["pap_path"] or ""
-        if path and not path.startswith("/"):
-            path = "/" + path
-        return "https://%s:%d%s" % (self.params["pap_host"], self.params["pap_port"], path.rstrip("/"))
+        return self.endpoint.base_url
+
+    def endpoint_client(self, endpoint, **transport_kwargs):
+        """A ``PapClient`` for ``endpoint`` (a ``PapEndpoint``) with this task's TLS options, overridden by
+        ``transport_kwargs``; an invalid endpoint raises ``ConfigError`` naming it."""
+        return endpoint.client(transport_options(self.params), **transport_kwargs)
 
     def client(self):
-        """The ``PapClient`` of this run (built once)."""
+        """The ``PapClient`` of this run's ``pap_host``/``pap_port``/``pap_path`` (built once)."""
         if self._client is None:
-            transport = self.new_transport(HttpTransport, self.base_url, server_label=self.server_label)
-            self._client = PapClient(transport, server_label=self.server_label)
+            try:
+                self._client = self.endpoint_client(self.endpoint)
+            except GridsecError as err:
+                self.fail_from(err)
         return self._client
 
     def prepare_failure(self, result):

@@ -2,6 +2,9 @@
 # Apache License 2.0 (see LICENSE)
 """Planning logic of the ``argus_pap`` module (remote PAPs, order, ACL).
 
+The ACL and order model itself (permissions, ``Ace``, ``effective_order``...) lives in ``_argus_acl.py``, shared
+with the hierarchy lint.
+
 PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
 
 Pure functions: they compare what the PAP reports with what is requested and return the write operations to
@@ -14,21 +17,26 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import AcePrincipal, Pap
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import Pap
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_acl import (
+    Ace,
+    AclPlanError,
+    ace_from_key,
+    acl_to_dict,
+    effective_order,
+    expand_permissions,
+    infer_type,
+    ordering_after_remove,
+    slash_dn,
+)
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, parse_dn, same_stored_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import AuthorizationError
 
-PERMISSIONS = ("POLICY_READ_LOCAL", "POLICY_READ_REMOTE", "POLICY_WRITE", "CONFIGURATION_READ", "CONFIGURATION_WRITE")
-ANYONE_NAMES = ("ANYONE", "/O=PAP/OU=Internal/CN=Any authenticated user")
 MGMT = "PAPManagementService"
 AUTHZ = "AuthorizationManagementService"
 
 
 class PapPlanError(Exception):
-    pass
-
-
-class AclPlanError(Exception):
     pass
 
 
@@ -151,44 +159,9 @@ def plan_paps(current, desired, refresh=True):
     return ops, after, refreshes
 
 
-def remote_after_default(order, remote):
-    """Remote aliases placed after ``default`` in ``order``: the PDP evaluates the PAPs first-applicable in that order
-    (argus-pap ``pap_configuration.ini`` ``ordering``, ``pap-admin set-paps-order``), so a local permit wins."""
-    if "default" not in order:
-        return []
-    index = order.index("default")
-    return [a for a in order[index + 1:] if remote.get(a)]
-
-
 # --------------------------------------------------------------------------------------------------
 # Order
 # --------------------------------------------------------------------------------------------------
-
-def effective_order(configured, aliases):
-    """The order the PAP evaluates: argus-pap ``PapManager.buildOrderedAliasList``.
-
-    ``default`` first when the configured ordering leaves it out, then the configured ordering, then the other
-    aliases (``aliases`` gives their order: the ``getAllPaps`` order, new PAPs last).
-    """
-    out = [] if "default" in configured or "default" not in aliases else ["default"]
-    out.extend(a for a in configured if a in aliases and a not in out)
-    out.extend(a for a in aliases if a not in out)
-    return out
-
-
-def ordering_after_remove(configured, alias):
-    """The configured ordering after ``removePap(alias)``: argus-pap ``DistributionConfiguration.removePap``.
-
-    It copies the old ordering minus ``alias`` into an array one shorter, so when ``alias`` is not in the
-    ordering the LAST entry is dropped instead (an empty ordering stays empty).
-    """
-    configured = list(configured)
-    if not configured:
-        return []
-    if alias in configured:
-        return [a for a in configured if a != alias]
-    return configured[:-1]
-
 
 def plan_order(configured, aliases_before, aliases_after, removed, requested, complete_missing):
     """Plan the PAP order; pure.
@@ -335,91 +308,6 @@ def refusal_error(acl, caller, operation, server_label):
 # ACL
 # --------------------------------------------------------------------------------------------------
 
-def infer_type(principal):
-    text = principal.strip()
-    if text.upper() == "ANYONE" or text == ANYONE_NAMES[1]:
-        return "anyone"
-    if text.startswith("/"):
-        first = text[1:].split("/", 1)[0]
-        return "dn" if "=" in first else "fqan"
-    return "dn"
-
-
-def expand_permissions(perms):
-    out = set()
-    for perm in perms or []:
-        perm = str(perm).strip().upper()
-        if perm == "ALL":
-            out.update(PERMISSIONS)
-        elif perm in PERMISSIONS:
-            out.add(perm)
-        else:
-            raise AclPlanError("unknown permission %r" % perm)
-    return out
-
-
-class Ace:
-    """One ACL entry in a comparable form: kind (dn|fqan|anyone), name (slash form for DNs), permissions."""
-
-    def __init__(self, kind, name, permissions):
-        self.kind = kind
-        self.name = name
-        self.permissions = set(permissions)
-
-    def same_principal(self, other):
-        if self.kind != other.kind:
-            return False
-        if self.kind == "anyone":
-            return True
-        if self.kind == "dn":
-            return same_stored_dn(self.name, other.name)
-        return self.name == other.name
-
-    def label(self):
-        return "ANYONE" if self.kind == "anyone" else self.name
-
-    def principal(self):
-        if self.kind == "fqan":
-            return AcePrincipal(type="voms-fqan", name=self.name)
-        if self.kind == "anyone":
-            return AcePrincipal(type="anyone", name="ANYONE")
-        return AcePrincipal(type="x509", name=self.name)
-
-
-def ace_from_key(key, permissions):
-    """Normalise one entry of ``PapClient.get_acl()`` (AcePrincipal, (type, name) tuple or string key)."""
-    kind = name = None
-    if hasattr(key, "type") and hasattr(key, "name"):
-        kind, name = key.type, key.name
-    elif isinstance(key, (tuple, list)) and len(key) == 2:
-        kind, name = key
-    else:
-        text = str(key)
-        for prefix in ("x509-dn:", "x509:", "dn:", "voms-fqan:", "fqan:", "anyone:"):
-            if text.startswith(prefix):
-                kind, name = prefix[:-1], text[len(prefix):]
-                break
-        else:
-            kind, name = infer_type(text), text
-    kind = {"x509": "dn", "x509-dn": "dn", "voms-fqan": "fqan"}.get(kind, kind)
-    if kind == "dn" and name in ANYONE_NAMES:
-        kind = "anyone"
-    if kind == "anyone":
-        name = "ANYONE"
-    return Ace(kind, name, expand_permissions(permissions))
-
-
-def _to_slash(name):
-    try:
-        return parse_dn(name).to_openssl()
-    except DNError as err:
-        raise AclPlanError("principal %r is not a valid DN: %s" % (name, getattr(err, "msg", err)))
-
-
-def acl_to_dict(aces):
-    return dict((a.label(), sorted(a.permissions)) for a in aces)
-
-
 def _has_config_write(aces, caller):
     for ace in aces:
         if "CONFIGURATION_WRITE" not in ace.permissions:
@@ -444,7 +332,7 @@ def plan_acl(current, desired, exclusive, caller, force):
         kind = item.get("type") or infer_type(principal)
         name = principal
         if kind == "dn":
-            name = _to_slash(principal)
+            name = slash_dn(principal)
         elif kind == "fqan":
             if not principal.startswith("/"):
                 raise AclPlanError("acl: FQAN %r must start with '/'" % principal)

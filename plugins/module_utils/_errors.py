@@ -16,18 +16,21 @@ class GridsecError(Exception):
     ``msg`` is the human explanation, ``server`` a label such as ``"pap.example.org:8150"``,
     ``operation`` the remote operation (``"ban"``, ``"listPolicies"``, ``"GET /api/v1/..."``) and
     ``details`` a dict of extra facts (fault code, HTTP status, ...) that is safe to show to the user.
+    ``result``: keys a module returns with the failure, besides the standard ones (what it had computed
+    before failing, e.g. the nodes a check read); the base module's failure boundary adds them.
     """
 
     #: What kind of server ``server`` names, used in ``str()`` ("PAP pap.example.org:8150").
     #: Clients set ``server`` to a full label when they know better (see ``_server_text``).
     kind = "error"
 
-    def __init__(self, msg, server=None, operation=None, details=None):
+    def __init__(self, msg, server=None, operation=None, details=None, result=None):
         super(GridsecError, self).__init__(msg)
         self.msg = msg
         self.server = server
         self.operation = operation
         self.details = dict(details or {})
+        self.result = dict(result or {})
 
     def __str__(self):
         where = []
@@ -93,6 +96,11 @@ class ConfigError(GridsecError):
     """The local configuration or the task arguments cannot work (missing file, bad combination...)."""
 
     kind = "config"
+
+
+class CheckFailed(GridsecError):
+    """A check module ran to the end and its own verdict fails the task (a ``fail_on`` threshold was reached);
+    ``result`` holds the full result, returned with the failure."""
 
 
 class WriteRefusedError(RemoteError):

@@ -32,7 +32,7 @@ import gc
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._http import (
     TLS_MUTUALLY_EXCLUSIVE,
     TLS_REQUIRED_TOGETHER,
@@ -77,6 +77,37 @@ def failure_error(msg, kind="error", error_type="ModuleFailure", details=None):
     a missing library): the same keys as ``GridsecError.to_dict()``, ``server``/``operation`` None."""
     return {"type": error_type, "kind": kind, "msg": str(msg), "server": None, "operation": None,
             "details": jsonable(details or {})}
+
+
+def string_list(value, name, example_item="..."):
+    """``value`` of a ``type: raw`` option that takes a list of strings, checked; raises ``ConfigError``.
+
+    A ``type: list`` option would split a string at its commas, so a DN in RFC 2253 form given as a string
+    (``CN=John Doe,OU=Users,DC=org``) would silently become several one-RDN values. The options that take DNs
+    are ``type: raw`` and come here instead: a list of strings is returned as a list, None (option left out) as
+    ``[]``; a string is refused with the list to write instead (``example_item`` when it is empty), and so is
+    any item that is not a string (a number or a mapping from a template). Nothing is guessed.
+    """
+    if value is None:
+        return []
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        why = ""
+        if "," in value:
+            why = (": a string with commas is ambiguous (one DN in RFC 2253 form, or several values?) and a list "
+                   "option would split it at its commas, so a DN such as CN=John Doe,OU=Users,DC=org would become "
+                   "several one-RDN values")
+        raise ConfigError("%s must be a list, not the string %r%s. Write %s: [%r]"
+                          % (name, value, why, name, value or example_item))
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError("%s must be a list of strings, got %s. Write %s: [%r]"
+                          % (name, type(value).__name__, name, example_item))
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise ConfigError("%s[%d] must be a string, got %s %r (quote it, or check the template that built the "
+                              "list)" % (name, index, type(item).__name__, item))
+    return list(value)
 
 
 def read_credential_dn(path):
@@ -163,11 +194,12 @@ class StructuredModule(AnsibleModule):
         self.fail_json(msg=str(err), error=error_to_dict(err), **self.prepare_failure(merged))
 
     def run_guarded(self, func, *args, **kwargs):
-        """Call ``func``: the module's one failure boundary, where any ``GridsecError`` becomes a failed task."""
+        """Call ``func``: the module's one failure boundary, where any ``GridsecError`` becomes a failed task (with
+        the keys of the error's ``result``, when it carries some)."""
         try:
             return func(*args, **kwargs)
         except GridsecError as err:
-            self.fail_from(err)
+            self.fail_from(err, **(getattr(err, "result", None) or {}))
 
     def require_library(self, name, import_error, why=None):
         """Fail the task (nothing was sent) when the Python library ``name`` could not be imported:

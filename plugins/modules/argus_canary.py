@@ -446,14 +446,16 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import (
     check_date,
     compute_budgets,
     downstream_names,
-    nagios_report,
     node_status,
     parse_canary,
     parse_publish_time,
-    previous_successes,
-    prometheus_text,
     shift_date,
     utc_date,
+)
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary_metrics import (
+    nagios_report,
+    previous_successes,
+    prometheus_text,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary_report import render as render_report
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ArgusModule, execute_plan
@@ -466,7 +468,13 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_view imp
     views_equivalent,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import parse_dn
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_endpoint import (
+    DEFAULT_PATH,
+    DEFAULT_PORT,
+    PAP_OPTIONS,
+    PapEndpoint,
+)
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import CheckFailed, ConfigError, GridsecError
 
 
 class LiteralTarget(Target):
@@ -477,18 +485,27 @@ class LiteralTarget(Target):
                 and rule.attributes[0][1] == self.literal)
 
 
-def _endpoint_client(module, host, port, path, timeout):
-    """A PapClient for another PAP, built by the base module's own code path (same TLS handling)."""
-    saved = dict((k, module.params[k]) for k in ("pap_host", "pap_port", "pap_path", "timeout"))
-    saved_client = module._client
-    try:
-        module.params.update(pap_host=host, pap_port=port, pap_path=path,
-                             timeout=min(float(module.params["timeout"]), float(timeout)))
-        module._client = None
-        return module.client()
-    finally:
-        module.params.update(saved)
-        module._client = saved_client
+def _endpoints(p):
+    """The PAPs to check (``endpoints``, else the task's own PAP) as dicts with their ``PapEndpoint``; raises
+    ``ConfigError`` naming the first invalid one before anything is sent."""
+    endpoints = []
+    items = p["endpoints"] or [{"host": p["pap_host"], "port": p["pap_port"], "path": p["pap_path"]}]
+    for index, item in enumerate(items):
+        host = item.get("host")
+        port = item.get("port") or DEFAULT_PORT
+        path = item.get("path") or DEFAULT_PATH
+        options = ("endpoints[%d].host" % index, "endpoints[%d].port" % index, "endpoints[%d].path" % index) \
+            if p["endpoints"] else PAP_OPTIONS
+        endpoint = PapEndpoint(host, port, path, options=options,
+                               name=item.get("name") or ("%s:%s" % (host, port) if p["endpoints"] else None))
+        endpoint.check()
+        endpoints.append({"name": endpoint.name, "host": host, "port": int(port), "path": path,
+                          "exports": item.get("exports"), "url": endpoint.base_url, "endpoint": endpoint})
+    names = [e["name"] for e in endpoints]
+    duplicates = sorted(set(n for n in names if names.count(n) > 1))
+    if duplicates:
+        raise ConfigError("endpoint names must be unique: %s" % ", ".join(duplicates))
+    return endpoints
 
 
 def published(module, today):
@@ -497,12 +514,10 @@ def published(module, today):
     salt = p["salt"]
     value = canary_dn(salt, today)
     oldest_kept = shift_date(today, -p["keep_days"])
-    try:
-        module.require_alias(alias, local=True)
-        client = module.client()
-        before = view_from_tree(client.get_tree(alias), alias)
-    except GridsecError as err:
-        module.fail_from(err, operations=[])
+    module.done_operations = []  # a failure lists the writes done, none so far
+    module.require_alias(alias, local=True)
+    client = module.client()
+    before = view_from_tree(client.get_tree(alias), alias)
     work = before.copy()
     ids = _Ids()
     warnings = []
@@ -527,8 +542,7 @@ def published(module, today):
             done.add((literal, resource, action))
             ops.extend(plan_unban(work, LiteralTarget("subject", literal, literal), resource, action, warnings))
     except PlanError as err:
-        module.fail_json(msg="%s: %s" % (module.server_label, err), operations=[],
-                         requests=module.client_operations())
+        raise ConfigError(str(err), server=module.server_label)
     for warning in warnings:
         module.warn(warning)
     if foreign:
@@ -540,14 +554,10 @@ def published(module, today):
         after = work
         operations = [op.describe() for op in ops]
     else:
-        module.done_operations = []
-        try:
-            if any(op.operation == "ban" for op in ops):
-                published_at = time.time()
-            execute_plan(module, alias, ops)
-            after = view_from_tree(client.get_tree(alias), alias)
-        except GridsecError as err:
-            module.fail_from(err)
+        if any(op.operation == "ban" for op in ops):
+            published_at = time.time()
+        execute_plan(module, alias, ops)
+        after = view_from_tree(client.get_tree(alias), alias)
         operations = module.done_operations
         if not views_equivalent(after, work):
             module.warn("the policy of alias %s on %s after the run differs from the prediction; another client "
@@ -611,33 +621,25 @@ def _write_atomic(path, text):
         raise
 
 
-def checked(module, today):
-    p = module.params
+def _check_options(p):
+    """The ``state=checked`` options that Ansible's types do not check; raises ``ConfigError``."""
     try:
         publish_offset = parse_publish_time(p["publish_time"])
     except ValueError as err:
-        module.fail_json(msg=str(err), operations=[])
+        raise ConfigError(str(err))
     if p["max_workers"] < 1 or p["endpoint_timeout"] <= 0 or p["wait_for_today"] < 0:
-        module.fail_json(msg="max_workers must be >= 1, endpoint_timeout > 0 and wait_for_today >= 0", operations=[])
+        raise ConfigError("max_workers must be >= 1, endpoint_timeout > 0 and wait_for_today >= 0")
     if p["warning_lag"] > p["critical_lag"]:
-        module.fail_json(msg="warning_lag (%d) must not exceed critical_lag (%d)" % (p["warning_lag"], p["critical_lag"]),
-                         operations=[])
-    endpoints = []
-    for item in p["endpoints"] or [{"host": p["pap_host"], "port": p["pap_port"], "path": p["pap_path"]}]:
-        host = (item.get("host") or "").strip()
-        if not host:
-            module.fail_json(msg="every endpoint needs a host", operations=[])
-        port = int(item.get("port") or 8150)
-        path = item.get("path") or "/pap/services"
-        name = item.get("name") or "%s:%d" % (host, port)
-        endpoints.append({"name": name, "host": host, "port": port, "path": path, "exports": item.get("exports"),
-                          "url": "https://%s:%d%s" % (host, port, path)})
-    names = [e["name"] for e in endpoints]
-    duplicates = sorted(set(n for n in names if names.count(n) > 1))
-    if duplicates:
-        module.fail_json(msg="endpoint names must be unique: %s" % ", ".join(duplicates), operations=[])
-    clients = dict((e["name"], _endpoint_client(module, e["host"], e["port"], e["path"], p["endpoint_timeout"]))
-                   for e in endpoints)
+        raise ConfigError("warning_lag (%d) must not exceed critical_lag (%d)" % (p["warning_lag"], p["critical_lag"]))
+    return publish_offset
+
+
+def checked(module, today):
+    p = module.params
+    publish_offset = _check_options(p)
+    timeout = min(float(p["timeout"]), float(p["endpoint_timeout"]))
+    endpoints = _endpoints(p)  # every endpoint is checked before any client is built or anything sent
+    clients = dict((e["name"], module.endpoint_client(e.pop("endpoint"), timeout=timeout)) for e in endpoints)
     started = time.time()
     subjects = _subjects(module)
     options = CheckOptions(salt=p["salt"] or None, today=today, request_resource=p["request_resource"],
@@ -702,8 +704,8 @@ def checked(module, today):
             _write_atomic(p["prometheus_file"], prom)
             written = True
         except (IOError, OSError) as err:
-            module.fail_json(msg="cannot write the Prometheus file %s: %s" % (p["prometheus_file"], err),
-                             nodes=nodes, nagios=nagios, operations=[])
+            raise ConfigError("cannot write the Prometheus file %s: %s" % (p["prometheus_file"], err),
+                              result=dict(nodes=nodes, nagios=nagios))
     summary = dict((STATUS_NAMES[c], sum(1 for n in nodes if n["status_code"] == c))
                    for c in (OK, WARNING, CRITICAL, UNKNOWN))
     for node in nodes:
@@ -720,8 +722,8 @@ def checked(module, today):
     worst = nagios["code"]
     limit = {"critical": CRITICAL, "warning": WARNING, "never": None}[p["fail_on"]]
     if limit is not None and (worst >= limit):
-        module.fail_json(msg=nagios["text"].split(" | ")[0] + ": " + "; ".join(
-            "%s: %s" % (n["name"], "; ".join(n["problems"])) for n in nodes if n["status_code"] != OK), **result)
+        raise CheckFailed(nagios["text"].split(" | ")[0] + ": " + "; ".join(
+            "%s: %s" % (n["name"], "; ".join(n["problems"])) for n in nodes if n["status_code"] != OK), result=result)
     module.exit_json(**result)
 
 
@@ -732,7 +734,7 @@ def _subjects(module):
         try:
             parse_dn(text)
         except GridsecError as err:
-            module.fail_json(msg="subjects: %s" % err, operations=[])
+            raise ConfigError("subjects: %s" % err)
         subjects.append(text)
     return subjects
 
@@ -745,7 +747,7 @@ def _write_report(module, result):
     try:
         _write_atomic(path, render_report(result, module.params["report_title"]))
     except (IOError, OSError) as err:
-        module.fail_json(msg="cannot write the HTML report %s: %s" % (path, err), **result)
+        raise ConfigError("cannot write the HTML report %s: %s" % (path, err), result=result)
     return True
 
 
@@ -796,18 +798,23 @@ def main():
         required_if=[("state", "published", ["salt"])],
         supports_check_mode=True,
     )
+    module.run_guarded(run, module)
+
+
+def run(module):
+    """The module body; any ``GridsecError`` (typed input checks included) fails the task at the base."""
     p = module.params
     try:
         today = check_date(p["date"]) if p["date"] else utc_date()
     except ValueError as err:
-        module.fail_json(msg="invalid date: %s" % err, operations=[])
+        raise ConfigError("invalid date: %s" % err)
     if p["state"] == "published":
         if not p["salt"]:
-            module.fail_json(msg="salt must not be empty with state=published", operations=[])
+            raise ConfigError("salt must not be empty with state=published")
         if p["keep_days"] < 0:
-            module.fail_json(msg="keep_days must be >= 0", operations=[])
+            raise ConfigError("keep_days must be >= 0")
         if not p["alias"]:
-            module.fail_json(msg="alias must not be empty", operations=[])
+            raise ConfigError("alias must not be empty")
         published(module, today)
     else:
         checked(module, today)

@@ -163,13 +163,9 @@ error:
 
 import time
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import (
-    SEVERITIES,
-    failing_filter,
-    fetch_node,
-    lint_node,
-    parse_publish_time,
-)
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import parse_publish_time
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_lint import SEVERITIES, failing_filter, lint_node
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_pdp import fetch_node
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ArgusModule, pap_to_dict
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
 

@@ -68,8 +68,9 @@ options:
   subjects:
     description:
       - Subject DNs to ban or unban, in OpenSSL slash form (V(/DC=org/CN=Jane Doe)) or RFC 2253 (V(CN=Jane Doe,DC=org)).
-      - Must be a YAML list, also for a single DN. A plain string is refused, because Ansible would split it on its
-        commas and an RFC 2253 DN would turn into several one-RDN "DNs".
+      - Must be a YAML list, also for a single DN. A plain string is refused (with the list to write instead), because
+        a list option would split it on its commas and an RFC 2253 DN would turn into several one-RDN "DNs"; an item
+        that is not a string (a number, a mapping) is refused too. Left out or V([]) means no subjects.
       - A DN with a single RDN (V(CN=John Doe)) is refused unless O(allow_single_rdn=true).
       - Attribute types must be known keywords (V(CN), V(O), V(OU), V(DC), V(C), V(L), V(ST), V(UID),
         V(emailAddress)/V(E), V(serialNumber), ... in any case) or numeric OIDs (V(2.5.4.3), V(OID.2.5.4.3)). A
@@ -80,15 +81,12 @@ options:
         lists it); that rule is then removed, with a warning.
       - Trailing legacy proxy components (V(/CN=proxy), V(/CN=limited proxy)) are removed with a warning; numeric
         RFC 3820 proxy CNs only with O(strip_proxy_rdns=all). See O(strip_proxy_rdns) and RV(stripped_rdns).
-    type: list
-    elements: str
-    default: []
+    type: raw
   fqans:
     description:
       - VOMS FQANs to ban or unban, for example V(/dteam/Role=pilot). Compared literally.
-    type: list
-    elements: str
-    default: []
+      - A list of strings, as for O(subjects) (a plain string is refused). Left out or V([]) means no FQANs.
+    type: raw
   allow_empty:
     description:
       - With O(state=present), a task with nothing to ban (O(subjects), O(fqans) and O(rules) all empty or left
@@ -371,11 +369,8 @@ error:
     this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
-
-from ansible.module_utils.basic import _load_params
-
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ArgusModule, execute_plan
-from ansible_collections.gridsec.ops.plugins.module_utils._module_base import gc_paused
+from ansible_collections.gridsec.ops.plugins.module_utils._module_base import gc_paused, string_list
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_input import make_rule_specs, make_targets
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import (
     adopt_policy,
@@ -402,23 +397,19 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
 )
 
 
-def check_list_input(raw, params):
-    """Refuse what Ansible's list conversion would silently mangle, and empty ban lists (raises PlanError).
-
-    ``raw`` holds the task arguments before type conversion: a string given for ``subjects`` would be split on
-    its commas (``"CN=John Doe,OU=Users,DC=org"`` -> three one-RDN "DNs"), so it is refused, not guessed at.
-    """
-    raw = raw if isinstance(raw, dict) else {}
-    for name in ("subjects", "fqans"):
-        value = raw.get(name)
-        if isinstance(value, (str, bytes)):
-            raise PlanError("%s must be a list, not the string %r: Ansible would split a string on its commas (a "
-                            "DN in RFC 2253 form would become several one-RDN DNs). Write %s: [%r]"
-                            % (name, value, name, value if isinstance(value, str) else value.decode("utf-8", "replace")))
+def check_list_input(params):
+    """Check ``subjects`` and ``fqans`` (``string_list``: a string is refused, not split at its commas) and
+    refuse an empty ban list; ``params`` gets the checked lists. Raises ``ConfigError`` or ``PlanError``."""
+    given = []
+    for name, example in (("subjects", "/DC=org/DC=example/CN=John Doe"), ("fqans", "/dteam/Role=pilot")):
+        if params[name] is not None:
+            given.append(name)
+        params[name] = string_list(params[name], name, example)
+    if params["rules"]:
+        given.append("rules")
     if params["state"] != "present" or params["allow_empty"] or params["exclusive"]:
         return
     if not (params["subjects"] or params["fqans"] or params["rules"]):
-        given = [name for name in ("subjects", "fqans", "rules") if name in raw]
         raise PlanError("nothing to ban: %s with state=present; an empty ban list is almost always a templating "
                         "mistake (set allow_empty=true if it is intended)"
                         % ("%s empty" % " and ".join(given) if given else "no subjects, fqans or rules given"))
@@ -518,8 +509,8 @@ def run_module():
     module = ArgusModule(
         argument_spec=dict(
             alias=dict(type="str", default="default"),
-            subjects=dict(type="list", elements="str", default=[]),
-            fqans=dict(type="list", elements="str", default=[]),
+            subjects=dict(type="raw"),
+            fqans=dict(type="raw"),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             resource=dict(type="str", default=".*"),
             action=dict(type="str", default=".*"),
@@ -546,7 +537,7 @@ def run_module():
     input_warnings = []
     stripped_rdns = []
     try:
-        check_list_input(_load_params(), p)
+        check_list_input(p)
         targets = make_targets(p["subjects"], p["fqans"], allow_single_rdn=p["allow_single_rdn"],
                                strip_proxy=read_strip_mode(p["strip_proxy_rdns"]), warnings=input_warnings,
                                stripped_rdns=stripped_rdns, state=p["state"])
@@ -558,7 +549,7 @@ def run_module():
             raise PlanError("exclusive=true without subjects, fqans or rules would remove every local rule; refused")
         if not p["resource"] or not p["action"]:
             raise PlanError("resource and action must not be empty")
-    except PlanError as err:
+    except (PlanError, ConfigError) as err:
         module.fail_json(msg="invalid input, nothing was sent to %s: %s" % (module.server_label, err),
                          operations=[], requests=[], stripped_rdns=stripped_rdns)
 

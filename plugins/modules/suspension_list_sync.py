@@ -649,7 +649,8 @@ import os
 import re
 import uuid
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ARGUS_SPEC, connection_problem
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_endpoint import connection_problem
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ARGUS_SPEC
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils import _xml
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import GridsecModule, gc_paused

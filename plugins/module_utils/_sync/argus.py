@@ -10,7 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.gridsec.ops.plugins.module_utils import _xml
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import connection_problem
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_endpoint import connection_problem
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import SYNC_OWNER_MARK
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_view import PRIVATE_ID_PREFIX, PUBLIC_ID_PREFIX
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import Attribute, Policy, PolicySet, Rule

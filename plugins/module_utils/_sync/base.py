@@ -72,24 +72,14 @@ class SyncContext(object):
         return transport_options(self.settings(spec, TLS_KEYS))
 
     def pap_client(self, spec, role):
-        """A ``PapClient`` for a source or target (``role``) from its ``pap_*`` and TLS options."""
-        from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import PapClient
-        from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import connection_problem
-        from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
-        from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
+        """A ``PapClient`` for a source or target (``role``) from its ``pap_*`` and TLS options (the one PAP
+        endpoint builder, ``_argus_endpoint.PapEndpoint``); replies up to 1 GiB (a whole large policy tree)."""
+        from ansible_collections.gridsec.ops.plugins.module_utils._argus_endpoint import PapEndpoint
 
         conn = self.settings(spec, ("pap_host", "pap_port", "pap_path"))
-        problem = connection_problem(conn)
-        if problem:
-            raise ConfigError(problem, server="%s %s" % (role, spec["name"]), operation="check options")
-        tls = self.tls_options(spec)
-        path = conn["pap_path"] or ""
-        if path and not path.startswith("/"):
-            path = "/" + path
-        label = "%s:%s" % (conn["pap_host"], conn["pap_port"])
-        base = "https://%s:%d%s" % (conn["pap_host"], int(conn["pap_port"]), path.rstrip("/"))
-        transport = HttpTransport(base, server_label=label, max_response_bytes=1024 * 1024 * 1024, **tls)
-        return PapClient(transport, server_label=label)
+        endpoint = PapEndpoint.from_params(conn)
+        return endpoint.client(self.tls_options(spec), role="%s %s" % (role, spec["name"]),
+                               max_response_bytes=1024 * 1024 * 1024)
 
     def require_library(self, lib, import_error, why=None):
         self.module.require_library(lib, import_error, why=why)

@@ -7,7 +7,11 @@ import re
 
 import pytest
 
+from ansible_collections.gridsec.ops.plugins.module_utils import _argus_acl as A
 from ansible_collections.gridsec.ops.plugins.module_utils import _argus_canary as C
+from ansible_collections.gridsec.ops.plugins.module_utils import _argus_canary_metrics as M
+from ansible_collections.gridsec.ops.plugins.module_utils import _argus_pdp as P
+from ansible_collections.gridsec.ops.plugins.module_utils import _errors as E
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import Pap
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import (
     Attribute,
@@ -110,7 +114,7 @@ def policy(pid, *rules, **kw):
 
 
 def decide(tree, resource=None, action=None):
-    return C.evaluate(tree, C.canary_request(CANARY, resource, action))
+    return P.evaluate(tree, C.canary_request(CANARY, resource, action))
 
 
 def test_plain_deny_denies_whatever_the_dn_form():
@@ -182,22 +186,22 @@ def test_merged_view_follows_the_pap_order_and_enabled_flags():
     trees = {"default": local, "central": central}
     paps = _paps(("default", True), ("central", True))
 
-    view, roots = C.merged_view(paps, C.effective_order(paps, ["central", "default"]), trees)
-    result = C.evaluate(view, C.canary_request(CANARY), C._alias_labeller(roots))
+    view, roots = P.merged_view(paps, A.effective_order(["central", "default"], [p.alias for p in paps]), trees)
+    result = P.evaluate(view, C.canary_request(CANARY), P.alias_labeller(roots))
     assert result["decision"] == "deny" and result["alias"] == "central"
 
     # the ordering pitfall: upstream after default, with a local permit
-    view, roots = C.merged_view(paps, C.effective_order(paps, ["default", "central"]), trees)
-    result = C.evaluate(view, C.canary_request(CANARY), C._alias_labeller(roots))
+    view, roots = P.merged_view(paps, A.effective_order(["default", "central"], [p.alias for p in paps]), trees)
+    result = P.evaluate(view, C.canary_request(CANARY), P.alias_labeller(roots))
     assert result["decision"] == "maybe-permit" and result["alias"] == "default"
 
     # no order at all: default is first
-    assert C.effective_order(paps, []) == ["default", "central"]
+    assert A.effective_order([], [p.alias for p in paps]) == ["default", "central"]
 
     # a disabled upstream never reaches the PDP
     paps = _paps(("default", True), ("central", False))
-    view, _roots = C.merged_view(paps, ["central", "default"], trees)
-    assert C.evaluate(view, C.canary_request(CANARY))["decision"] == "maybe-permit"
+    view, _roots = P.merged_view(paps, ["central", "default"], trees)
+    assert P.evaluate(view, C.canary_request(CANARY))["decision"] == "maybe-permit"
 
 
 # ---- one endpoint, with a fake client and clock ---------------------------------------------------------
@@ -224,7 +228,7 @@ class FakeClient(object):
         return 300.0
 
     def policy_query(self, pdp=False):
-        raise C.AuthorizationError("no remote read", operation="XACMLPolicyQuery")
+        raise E.AuthorizationError("no remote read", operation="XACMLPolicyQuery")
 
     def get_tree(self, alias):
         if alias == "central" and self.looks >= self.arrive:
@@ -310,16 +314,16 @@ def test_nagios_and_prometheus_output():
     nodes = [_node("site a", status_code=C.OK, status="OK", problems=[]),
              _node('b"x', status_code=C.CRITICAL, status="CRITICAL", problems=["no canary found"], newest=None,
                    effective_deny=False, lag_seconds=None)]
-    report = C.nagios_report(nodes, 3600, 7200)
+    report = M.nagios_report(nodes, 3600, 7200)
     assert report["code"] == C.CRITICAL
     first, rest = report["text"].split("\n", 1)
     assert first.startswith("ARGUS CANARY CRITICAL - 1 critical (b\"x) of 2 nodes | ")
     assert "'site_a_lag'=0s;3600;7200;0" in first and "'b_x_deny'=0;;;0;1" in first
     assert rest.splitlines() == ["site a: OK - today's canary present and denied", 'b"x: CRITICAL - no canary found']
-    text = C.prometheus_text(nodes, 1000.5, previous={'b"x': 900.0})
+    text = M.prometheus_text(nodes, 1000.5, previous={'b"x': 900.0})
     assert 'argus_canary_effective_deny{node="site a"} 1' in text
     assert 'argus_canary_effective_deny{node="b\\"x"} 0' in text
     assert 'argus_canary_last_success_timestamp_seconds{node="site a"} 1000.5' in text
     assert 'argus_canary_last_success_timestamp_seconds{node="b\\"x"} 900' in text
-    assert C.previous_successes(text) == {"site a": 1000.5, 'b"x': 900.0}
-    assert C.nagios_report([], 1, 2)["code"] == C.UNKNOWN
+    assert M.previous_successes(text) == {"site a": 1000.5, 'b"x': 900.0}
+    assert M.nagios_report([], 1, 2)["code"] == C.UNKNOWN

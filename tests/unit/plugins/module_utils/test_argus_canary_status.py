@@ -4,6 +4,8 @@
 import pytest
 
 from ansible_collections.gridsec.ops.plugins.module_utils import _argus_canary as C
+from ansible_collections.gridsec.ops.plugins.module_utils import _argus_canary_metrics as M
+from ansible_collections.gridsec.ops.plugins.module_utils import _argus_lint as L
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary_report import esc, render
 
 
@@ -34,9 +36,9 @@ def test_node_status(values, strict, code):
 
 def test_ok_summary_says_what_is_true():
     nodes = [node(name="a"), node(name="b", today_present=True, lag_seconds=0), node(name="c", lag_seconds=3600)]
-    assert C.ok_summary(nodes, 43200) == ("today's canary not yet seen on 2/3 nodes, lag 2 h of a 12 h budget; "
+    assert M.ok_summary(nodes, 43200) == ("today's canary not yet seen on 2/3 nodes, lag 2 h of a 12 h budget; "
                                           "3/3 nodes deny their newest canary (20261206)")
-    assert C.ok_summary([node(today_present=True)], 43200) == "1/1 nodes deny today's canary"
+    assert M.ok_summary([node(today_present=True)], 43200) == "1/1 nodes deny today's canary"
 
 
 @pytest.mark.parametrize("fail_on,failing", [
@@ -50,13 +52,13 @@ def test_ok_summary_says_what_is_true():
 def test_fail_on(fail_on, failing):
     findings = [{"check": "open_acl", "severity": "error"}, {"check": "remote_cache_empty", "severity": "warning"},
                 {"check": "tier", "severity": "info"}]
-    predicate = C.failing_filter(fail_on)
+    predicate = L.failing_filter(fail_on)
     assert [f["severity"] for f in findings if predicate(f)] == failing
 
 
 def test_fail_on_unknown_item():
     with pytest.raises(ValueError, match="unknown severity or check errror"):
-        C.failing_filter(["errror"])
+        L.failing_filter(["errror"])
 
 
 def test_report_escapes_and_states_export():

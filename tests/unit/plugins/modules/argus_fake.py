@@ -9,7 +9,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _argus_module
+from ansible_collections.gridsec.ops.plugins.module_utils import _argus_endpoint
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import Pap
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import (
     Attribute,
@@ -115,8 +115,8 @@ class FakePapClient:
 
 def run_module(monkeypatch, capsys, main, args, client, check_mode=False, diff=False):
     """Run ``main()`` with ``args`` against ``client``; returns the JSON result (failed or not)."""
-    monkeypatch.setattr(_argus_module, "HttpTransport", lambda *a, **k: object())
-    monkeypatch.setattr(_argus_module, "PapClient", lambda *a, **k: client)
+    monkeypatch.setattr(_argus_endpoint, "HttpTransport", lambda *a, **k: object())
+    monkeypatch.setattr(_argus_endpoint, "PapClient", lambda *a, **k: client)
     full = dict(args)
     full.setdefault("ca_path", "/nonexistent")
     full["_ansible_check_mode"] = check_mode

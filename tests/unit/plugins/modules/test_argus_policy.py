@@ -371,3 +371,46 @@ def test_a_rule_stored_from_a_misspelt_dn_can_still_be_removed(monkeypatch, caps
     client = PolicyFake(trees={"default": tree})
     result = run(monkeypatch, capsys, {"subjects": [typo]}, client)
     assert result["failed"] is True and client.calls == [] and "unknown attribute type 'CM'" in result["msg"]
+
+
+# -- subjects/fqans are type raw, checked by _module_base.string_list (no private ansible-core API) ---------------
+
+def test_slash_dn_string_is_refused_with_the_list_to_write(monkeypatch, capsys):
+    client = PolicyFake()
+    result = run(monkeypatch, capsys, {"subjects": DN}, client)
+    assert result["failed"] is True
+    assert "subjects must be a list" in result["msg"] and "subjects: [%r]" % DN in result["msg"]
+    assert "ambiguous" not in result["msg"]  # no comma: only the list form is asked for
+    assert client.calls == [] and result["operations"] == [] and result["requests"] == []
+
+
+def test_comma_dn_string_is_refused_explaining_the_split(monkeypatch, capsys):
+    client = PolicyFake()
+    result = run(monkeypatch, capsys, {"fqans": "/dteam/Role=pilot,/atlas"}, client)
+    assert result["failed"] is True and "fqans must be a list" in result["msg"]
+    assert "ambiguous" in result["msg"] and "split it at its commas" in result["msg"]
+    assert client.calls == []
+
+
+def test_a_list_of_one_comma_form_dn_is_one_dn(monkeypatch, capsys):
+    client = PolicyFake()
+    result = run(monkeypatch, capsys, {"subjects": [LITERAL]}, client, check_mode=True)
+    assert result.get("failed") is not True and result["changed"] is True
+    assert [op["args"]["value"] for op in result["operations"]] == [LITERAL]
+
+
+def test_non_string_item_is_refused_naming_its_position(monkeypatch, capsys):
+    client = PolicyFake()
+    result = run(monkeypatch, capsys, {"subjects": [DN, 42]}, client)
+    assert result["failed"] is True and "subjects[1] must be a string, got int 42" in result["msg"]
+    result = run(monkeypatch, capsys, {"fqans": {"vo": "dteam"}}, PolicyFake())
+    assert result["failed"] is True and "fqans must be a list of strings, got dict" in result["msg"]
+    assert client.calls == []
+
+
+def test_empty_list_and_left_out_are_the_same(monkeypatch, capsys):
+    for args in ({"subjects": [], "fqans": [], "allow_empty": True}, {"allow_empty": True}):
+        result = run(monkeypatch, capsys, args, PolicyFake())
+        assert result.get("failed") is not True and result["changed"] is False
+    result = run(monkeypatch, capsys, {"subjects": []}, PolicyFake())
+    assert result["failed"] is True and "nothing to ban: subjects empty" in result["msg"]

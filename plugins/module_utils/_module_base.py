@@ -70,6 +70,13 @@ def error_to_dict(err):
     return out
 
 
+def with_result(err, **result):
+    """``err`` with the result keys a failure must still return (``GridsecModule.run_guarded`` adds them), so
+    that a body that found a problem after reading raises a typed error instead of calling ``fail_json``."""
+    err.result = result
+    return err
+
+
 def failure_error(msg, kind="error", error_type="ModuleFailure", details=None):
     """The ``error`` of a failure that is no ``GridsecError`` (invalid options, a check of the module itself,
     a missing library): the same keys as ``GridsecError.to_dict()``, ``server``/``operation`` None."""
@@ -209,8 +216,9 @@ class GridsecModule(StructuredModule):
         self.fail_json(msg=str(err), error=error_to_dict(err), **result)
 
     def run_guarded(self, func, *args, **kwargs):
-        """Call ``func``; any ``GridsecError`` becomes a failed task."""
+        """Call ``func``; any ``GridsecError`` becomes a failed task. An error raised through ``with_result``
+        carries the keys of the result so far (a per-item report), which the failure returns too."""
         try:
             return func(*args, **kwargs)
         except GridsecError as err:
-            self.fail_from(err)
+            self.fail_from(err, **dict(getattr(err, "result", None) or {}))

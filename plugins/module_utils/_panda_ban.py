@@ -55,7 +55,6 @@ class UserPlan(object):
         self.after = []
         self.similar = []
         self.action = "none"
-        self.planned = []
         self.problem = None
         self.message = None
         self.warnings = []
@@ -103,7 +102,6 @@ def _plan_missing(db, plan, create_missing, allow_similar_names, own_names, stat
                         "(dn=...) or set create_missing=true" % (plan.name, db.meta_schema))
         return
     plan.action = "create"
-    plan.planned = [db.plan_create_banned_user(plan.name, plan.dn)]
     plan.after = [{"id": None, "name": plan.name, "dn": (plan.dn or None) and plan.dn[:DN_MAX],
                    "status": plan.target, "vo": None}]
 
@@ -126,14 +124,13 @@ def plan_ban(db, users, state, create_missing=False, allow_similar_names=False, 
         plan.after = [dict(row) for row in plan.before]
         if len(rows) > 1:
             plan.warnings.append("PanDA user %r has %d rows in %s.users (ids %s; vo/dn pairs: %s): every row is set"
-                                 % (name, len(rows), db.meta_schema, ", ".join(str(r["id"]) for r in plan.before),
+                                 % (name, len(rows), db.meta_schema, ", ".join(str(r.get("id")) for r in plan.before),
                                     "; ".join("%s/%s" % pair for pair in sorted(set(
-                                        (r["vo"] or "", r["dn"] or "") for r in plan.before)))))
+                                        (r.get("vo") or "", r.get("dn") or "") for r in plan.before)))))
         if not rows:
             _plan_missing(db, plan, create_missing, allow_similar_names, own_names, statements)
-        elif any(row["status"] != plan.target for row in plan.before):
+        elif any(row.get("status") != plan.target for row in plan.before):
             plan.action = "update"
-            plan.planned = [db.plan_set_status(name, plan.target)]
             for row in plan.after:
                 row["status"] = plan.target
         plans.append(plan)
@@ -158,6 +155,14 @@ def apply_ban(db, plans):
     return statements
 
 
-def planned_statements(plans):
+def planned_statements(db, plans):
     """The writes ``apply_ban`` would run, as not-executed statement dicts (check mode's audit trail)."""
-    return [stmt.to_dict() for plan in plans if not plan.problem for stmt in plan.planned]
+    out = []
+    for plan in plans:
+        if plan.problem or plan.action == "none":
+            continue
+        if plan.action == "create":
+            out.append(db.plan_create_banned_user(plan.name, plan.dn).to_dict())
+        else:
+            out.append(db.plan_set_status(plan.name, plan.target).to_dict())
+    return out

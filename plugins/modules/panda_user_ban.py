@@ -391,7 +391,7 @@ def apply(module, plans, result):
         module.finish_db(commit=True)
         module.changed_so_far = True
     else:
-        module.record(planned_statements(plans))
+        module.record(planned_statements(module.db(), plans))
         module.finish_db(commit=False)
     result.update(changed=changed, rows=[r for p in plans for r in p.after], statements=module.statements)
     if module._diff:

@@ -379,13 +379,15 @@ class JobKiller(object):
                 refused_tasks[0]["message"] or "no message"))
         raise with_result(GridsecError("%s: %s" % (self.server_label, "; ".join(parts))), **result)
 
-    def run(self):
-        """Kill what the options select; returns the result (see ``panda_job_kill`` RETURN)."""
+    def run(self, connect_first=True):
+        """Kill what the options select; returns the result (see ``panda_job_kill`` RETURN). ``connect_first``:
+        build the client (check the connection options) before anything is read, even when nothing is killed."""
         params = self.params
         result = self.new_result()
         by_user = params.get("user") is not None or params.get("dn") is not None
         self.check_options(result, by_user)
-        self.client()  # connection options checked before anything is read
+        if connect_first:
+            self.client()
         name = tasks = pending = None
         if by_user:
             name, tasks, pending, ids = self.find_user_work(result)

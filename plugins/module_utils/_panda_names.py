@@ -39,14 +39,23 @@ def resolve_user_name(user=None, dn=None):
     dn = parse_dn(text)
     if not text.startswith("/"):
         text = dn.to_openssl()
-    name = clean_user_id(text)
+    return x509_key(text, shown=dn), text
+
+
+def x509_key(slash_dn, shown=None):
+    """The PanDA name of an already parsed DN in OpenSSL slash form: ``clean_user_id`` (panda-server
+    ``pandaserver/srvcore/CoreUtils.py`` ``clean_user_id``, applied by the front door to ``SSL_CLIENT_S_DN``).
+    Raises ``ConfigError`` when it gives no name (every component removed) or does not understand the DN (returned
+    unchanged, e.g. RFC 2253 form)."""
+    shown = slash_dn if shown is None else shown
+    name = clean_user_id(slash_dn)
     if not name or not name.strip():
         raise ConfigError("DN %r gives an empty PanDA user name (clean_user_id removes every component of it): "
-                          "pass the PanDA user name with the user option instead" % (dn,), operation="resolve user")
-    if name == text:
+                          "pass the PanDA user name with the user option instead" % (shown,), operation="resolve user")
+    if name == slash_dn:
         raise ConfigError("DN %r is not understood by clean_user_id (it stays unchanged): give it in OpenSSL slash "
-                          "form or pass the PanDA user name with the user option" % (dn,), operation="resolve user")
-    return name, text
+                          "form or pass the PanDA user name with the user option" % (shown,), operation="resolve user")
+    return name
 
 
 def token_display_name(name_claim):

@@ -78,10 +78,10 @@ options:
   token_name:
     description:
       - The C(name) claim of the person's tokens (as the token issuer, for example INDIGO IAM, sets it).
-      - PanDA names a token user differently from the certificate's CN (panda-server's C(decode_token)): each
+      - "PanDA names a token user differently from the certificate's CN (panda-server's C(decode_token)): each
         word's first character upper-cased and the rest lower-cased, then C(clean_user_id) (V(Jean-Luc Dupont)
         becomes V(Jean-luc Dupont), V(Ronald McDonald) V(Ronald Mcdonald)). That name is banned next to the
-        certificate name of O(dn) and the O(token_subject); see RV(keys).
+        certificate name of O(dn) and the O(token_subject); see RV(keys)."
       - Without O(create_missing=false), a row is created banned when the name has none (token users get a row on
         their first submission only).
     type: str
@@ -185,7 +185,7 @@ user:
   sample: John Doe
 keys:
   description:
-    - Every PanDA user name the run banned or unbanned (or would, in check mode), in this order: the name from
+    - Every PanDA user name the run banned or unbanned (or would, in check mode), in this order. The name from
       O(user) or O(dn), the token name from O(token_name), the token subject O(token_subject); each name once.
   returned: always
   type: list

@@ -355,6 +355,7 @@ class PandaTarget(object):
         self.kill_code = kill_code
         self.allow_similar_names = allow_similar_names
         self.client_factory = client_factory
+        self._panda_client = None
         self.result = TargetResult(name, self.kind)
         self.statements = []
 
@@ -483,7 +484,7 @@ class PandaTarget(object):
     def _kill_user(self, name, check_mode):
         """Kill the active jobs and, with ``kill_tasks``, the tasks of ``name`` with the killer panda_job_kill uses
         (jobs found in the database, read before and after; pending task kills not sent again)."""
-        killer = JobKiller(self.client_factory, {"user": name, "kill_jobs": self.kill_jobs,
+        killer = JobKiller(self._client, {"user": name, "kill_jobs": self.kill_jobs,
                                                  "kill_tasks": self.kill_tasks, "code": self.kill_code,
                                                  "unknown_user": "warn", "fail_on_refused": False},
                            check_mode=check_mode, db_factory=lambda: self.db)
@@ -505,8 +506,16 @@ class PandaTarget(object):
             item["killed"] = hit
             item["refused"] = by_outcome["refused"]
         self.result.data["reads"] += 1
-        self.result.data["writes"] += len(killer.operations())
+        if not check_mode:  # one task/kill per task sent, one job/kill batch when jobs were sent
+            sent = [t for t in result["tasks"] if t["outcome"] not in ("already_final", "kill_pending")]
+            self.result.data["writes"] += len(sent) + (1 if hit or by_outcome["refused"] else 0)
         return item, result["changed"]
+
+    def _client(self):
+        """One PandaClient for every kill of this sync (built on first use)."""
+        if self._panda_client is None:
+            self._panda_client = self.client_factory()
+        return self._panda_client
 
     def _kill(self, newly_banned, check_mode):
         """Kill the jobs/tasks of newly banned users. The ban is already committed: a kill that fails is listed,

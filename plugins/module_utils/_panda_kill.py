@@ -216,7 +216,6 @@ class JobKiller(object):
             return "flagged", dict(state, command="tobekilled")
         return "killed", dict(state, status="cancelled", command="tobekilled")
 
-
     # -- run ----------------------------------------------------------------------------------------
     def new_result(self):
         return dict(changed=False, user=None, source="job_ids", jobs=[], tasks=[], statements=[], requests=[],

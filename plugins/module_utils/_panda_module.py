@@ -23,7 +23,6 @@ from ansible_collections.gridsec.ops.plugins.module_utils._http import (
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import GridsecModule
 from ansible_collections.gridsec.ops.plugins.module_utils._panda_client import PandaClient
 from ansible_collections.gridsec.ops.plugins.module_utils import _panda_db
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_names import resolve_user_name  # noqa: F401 (re-export)
 
 PANDA_SPEC = dict(
     panda_url=dict(type="str"),

@@ -447,7 +447,7 @@ def main():
             user=dict(type="str"),
             dn=dict(type="str"),
             token_name=dict(type="str"),
-            token_subject=dict(type="str"),
+            token_subject=dict(type="str", no_log=False),  # an identifier (IAM: the account UUID), not a secret
             state=dict(type="str", default="banned", choices=["banned", "unbanned", "present", "absent"]),
             create_missing=dict(type="bool"),
             allow_similar_names=dict(type="bool", default=False),

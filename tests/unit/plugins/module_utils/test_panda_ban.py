@@ -68,13 +68,13 @@ def test_check_mode_plans_without_writing(clean):
 def test_near_name_of_another_person_is_refused_unless_allowed(clean):
     seed_user(clean, "Alice Lab")
     db = open_db(clean)
-    plans, _ = plan_ban(db, [("alice  lab", None)], "banned", create_missing=True)
+    plans, _reads = plan_ban(db, [("alice  lab", None)], "banned", create_missing=True)
     assert plans[0].problem == SIMILAR and "'Alice Lab'" in plans[0].message
     assert "allow_similar_names" in plans[0].message and "nothing was banned" in plans[0].message
     apply_ban(db, plans)                                 # a refused plan writes nothing
     db.commit()
     assert statuses(clean, "alice  lab") == []
-    plans, _ = plan_ban(db, [("alice  lab", None)], "banned", create_missing=True, allow_similar_names=True)
+    plans, _reads = plan_ban(db, [("alice  lab", None)], "banned", create_missing=True, allow_similar_names=True)
     assert plans[0].action == "create" and "Alice Lab" in plans[0].warnings[0]
     db.rollback()
     db.close()
@@ -82,9 +82,9 @@ def test_near_name_of_another_person_is_refused_unless_allowed(clean):
 
 def test_bare_name_without_row_needs_create_missing_and_unban_of_no_row_only_warns(clean):
     db = open_db(clean)
-    plans, _ = plan_ban(db, [("Nobody Here", None)], "banned")
+    plans, _reads = plan_ban(db, [("Nobody Here", None)], "banned")
     assert plans[0].problem == NO_ROW and "create_missing=true" in plans[0].message
-    plans, _ = plan_ban(db, [("Nobody Here", None)], "absent")
+    plans, _reads = plan_ban(db, [("Nobody Here", None)], "absent")
     assert plans[0].state == "unbanned" and plans[0].action == "none" and plans[0].problem is None
     assert "nothing to unban" in plans[0].warnings[0]
     db.rollback()
@@ -95,7 +95,7 @@ def test_unban_sets_null_on_every_duplicate_row(clean):
     seed_user(clean, "Dup User", status="disabled", vo="a")
     seed_user(clean, "Dup User", status="disabled", vo="b")
     db = open_db(clean)
-    plans, _ = plan_ban(db, [("Dup User", None)], "unbanned")
+    plans, _reads = plan_ban(db, [("Dup User", None)], "unbanned")
     assert plans[0].action == "update" and "2 rows" in plans[0].warnings[0]
     apply_ban(db, plans)
     db.commit()

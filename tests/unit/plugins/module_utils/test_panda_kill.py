@@ -51,8 +51,8 @@ def job(status, owner="Bad Actor", label="user", command=None, task=None):
 
 
 def test_ids_are_read_before_and_after_and_classified():
-    client = FakeClient({1: job("activated"), 2: job("running"), 3: job("finished"), 4: job("running",
-                                                                                               command="tobekilled")})
+    flagged = job("running", command="tobekilled")
+    client = FakeClient({1: job("activated"), 2: job("running"), 3: job("finished"), 4: flagged})
     result = JobKiller(lambda: client, {"job_ids": [1, 2, 3, 4, 5]}).run()
     assert result["job_ids_by_outcome"] == {"killed": [1], "flagged": [2], "already_flagged": [4],
                                             "already_finished": [3], "not_found": [5], "refused": []}

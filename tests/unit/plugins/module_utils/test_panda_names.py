@@ -9,7 +9,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._panda_names import (
     panda_ban_keys, token_display_name, token_name_key)
 

@@ -484,10 +484,9 @@ class PandaTarget(object):
     def _kill_user(self, name, check_mode):
         """Kill the active jobs and, with ``kill_tasks``, the tasks of ``name`` with the killer panda_job_kill uses
         (jobs found in the database, read before and after; pending task kills not sent again)."""
-        killer = JobKiller(self._client, {"user": name, "kill_jobs": self.kill_jobs,
-                                                 "kill_tasks": self.kill_tasks, "code": self.kill_code,
-                                                 "unknown_user": "warn", "fail_on_refused": False},
-                           check_mode=check_mode, db_factory=lambda: self.db)
+        options = {"user": name, "kill_jobs": self.kill_jobs, "kill_tasks": self.kill_tasks, "code": self.kill_code,
+                   "unknown_user": "warn", "fail_on_refused": False}
+        killer = JobKiller(self._client, options, check_mode=check_mode, db_factory=lambda: self.db)
         try:
             result = killer.run(connect_first=False)
         finally:

@@ -72,6 +72,13 @@ def error_to_dict(err):
     return out
 
 
+def with_result(err, **result):
+    """``err`` with the result keys a failure must still return (``StructuredModule.run_guarded`` adds them; the same as ``GridsecError(result=...)``), so
+    that a body that found a problem after reading raises a typed error instead of calling ``fail_json``."""
+    err.result = result
+    return err
+
+
 def failure_error(msg, kind="error", error_type="ModuleFailure", details=None):
     """The ``error`` of a failure that is no ``GridsecError`` (invalid options, a check of the module itself,
     a missing library): the same keys as ``GridsecError.to_dict()``, ``server``/``operation`` None."""

@@ -380,7 +380,18 @@ class PandaDB(object):
             statements.append((table, Statement("find_active_jobs", sql + " ORDER BY pandaid", binds)))
         return statements
 
+    def plan_get_banned_user_names(self):
+        return Statement("get_banned_users", "SELECT DISTINCT name FROM %s WHERE status = :status" % self._users(),
+                         {"status": BAN_STATUS})
+
     # -- operations ---------------------------------------------------------------------------------
+    def get_banned_user_names(self):
+        """Every banned user name (``status='disabled'``), as the server's ban list holds them:
+        ``(set_of_names, [stmt])``."""
+        statement = self.plan_get_banned_user_names()
+        rows = self._run(statement, fetch=True)
+        return set(row[0] for row in rows), [statement.to_dict()]
+
     def get_user_rows(self, name, for_update=False):
         """All ``users`` rows with this exact (case-sensitive) name: ``([{id, name, dn, status, vo}], [stmt])``."""
         statement = self.plan_get_user_rows(name, for_update=for_update)

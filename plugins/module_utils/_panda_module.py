@@ -17,7 +17,6 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import env_fallback
 
-from ansible_collections.gridsec.ops.plugins.module_utils._dn import clean_user_id, parse_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
 from ansible_collections.gridsec.ops.plugins.module_utils._http import (
     HttpTransport, check_base_url, validate_tls_options)
@@ -56,34 +55,6 @@ def check_panda_url(url):
         return None
     return check_base_url(url, "panda_url", https_only=False, example="https://pandaserver.example.org:25443",
                           hint="the PanDA API is served over HTTPS, usually on port 25443")
-
-
-def resolve_user_name(user=None, dn=None):
-    """``(panda_user_name, slash_form_dn_or_None)`` from a user name or a DN.
-
-    Every DN is parsed strictly first (``parse_dn``: a misspelt attribute type such as ``CM=`` is refused, or
-    ``clean_user_id`` would make a junk user name of it); one in RFC 2253 comma form is converted to OpenSSL
-    slash form (the server's ``clean_user_id`` returns comma-form input unchanged), a slash-form one is kept as
-    given. Raises ``ConfigError`` (or ``DNError``) when the DN is malformed or cleans to an empty name.
-    """
-    if user is not None:
-        if not user.strip():
-            raise ConfigError("user must not be empty", operation="resolve user")
-        return user, None
-    text = (dn or "").strip()
-    if not text:
-        raise ConfigError("dn must not be empty", operation="resolve user")
-    dn = parse_dn(text)
-    if not text.startswith("/"):
-        text = dn.to_openssl()
-    name = clean_user_id(text)
-    if not name or not name.strip():
-        raise ConfigError("DN %r gives an empty PanDA user name (clean_user_id removes every component of it): "
-                          "pass the PanDA user name with the user option instead" % (dn,), operation="resolve user")
-    if name == text:
-        raise ConfigError("DN %r is not understood by clean_user_id (it stays unchanged): give it in OpenSSL slash "
-                          "form or pass the PanDA user name with the user option" % (dn,), operation="resolve user")
-    return name, text
 
 
 class PandaModule(GridsecModule):

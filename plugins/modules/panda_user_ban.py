@@ -26,6 +26,9 @@ description:
     the name given has no row but such a near match exists, the module fails and names the existing user, unless
     O(allow_similar_names=true). Near matches are only looked for when the name has no row; a name with rows
     is used as it is."
+  - "One person can have up to three PanDA names: the certificate name from O(dn), the token name from
+    O(token_name) and the token subject O(token_subject). All of them are banned (or unbanned) in one transaction:
+    when one of them cannot be (a near name, see O(allow_similar_names)), none is. RV(keys) lists them."
   - Unbanning a name that has no row changes nothing and returns a warning (the user is not banned); see
     RV(user_found).
   - Job submission honours the ban at once. The HTTP front door of each server process keeps a cached ban
@@ -58,7 +61,7 @@ options:
     description:
       - PanDA user name (the value of C(users.name), C(prodUserName) of the user's jobs), for example
         V(John Doe). Case-sensitive.
-      - Exactly one of O(user) and O(dn) is required.
+      - Give O(user), or any of O(dn), O(token_name) and O(token_subject) (the identities of one person).
     type: str
   dn:
     description:
@@ -71,6 +74,22 @@ options:
         type (a typo such as V(/DC=org/CM=John Doe)) is refused before the database is touched, with a message
         naming the type and the closest keyword, instead of banning (or creating) a user of a junk name.
       - When a row is created (O(create_missing)), its C(dn) column is set to the slash form of this DN.
+    type: str
+  token_name:
+    description:
+      - The C(name) claim of the person's tokens (as the token issuer, for example INDIGO IAM, sets it).
+      - "PanDA names a token user differently from the certificate's CN (panda-server's C(decode_token)): each
+        word's first character upper-cased and the rest lower-cased, then C(clean_user_id) (V(Jean-Luc Dupont)
+        becomes V(Jean-luc Dupont), V(Ronald McDonald) V(Ronald Mcdonald)). That name is banned next to the
+        certificate name of O(dn) and the O(token_subject); see RV(keys)."
+      - Without O(create_missing=false), a row is created banned when the name has none (token users get a row on
+        their first submission only).
+    type: str
+  token_subject:
+    description:
+      - The C(sub) claim of the person's tokens (for INDIGO IAM the account UUID).
+      - PanDA uses it as the user name of a token that carries no C(name) claim (IAM access tokens carry one only
+        when the issuer is configured to), so it is banned too, whether or not O(token_name) is given.
     type: str
   state:
     description:
@@ -137,6 +156,17 @@ EXAMPLES = r"""
     db_dsn: host=pandadb.example.org dbname=panda_db user=panda
     db_password: "{{ vault_panda_db_password }}"
 
+- name: Ban a person under every name PanDA may give them (certificate, token name, token subject)
+  gridsec.ops.panda_user_ban:
+    dn: /DC=ch/DC=cern/OU=Organic Units/OU=Users/CN=jdupont/CN=123456/CN=Jean-Luc Dupont
+    token_name: Jean-Luc Dupont
+    token_subject: e1eb758b-b73c-4761-bfff-adc793da409c
+    db_host: pandadb.example.org
+    db_name: panda_db
+    db_user: panda
+    db_password: "{{ vault_panda_db_password }}"
+  register: banned   # banned.keys: ["Jean-Luc Dupont", "Jean-luc Dupont", "e1eb758b-..."]
+
 - name: Lift the ban (Oracle backend)
   gridsec.ops.panda_user_ban:
     user: John Doe
@@ -149,17 +179,25 @@ EXAMPLES = r"""
 
 RETURN = r"""
 user:
-  description: The PanDA user name the ban applies to (after conversion from O(dn)).
+  description: The first PanDA user name of RV(keys) (the name from O(user) or O(dn), else the token name).
   returned: always
   type: str
   sample: John Doe
+keys:
+  description:
+    - Every PanDA user name the run banned or unbanned (or would, in check mode), in this order. The name from
+      O(user) or O(dn), the token name from O(token_name), the token subject O(token_subject); each name once.
+  returned: always
+  type: list
+  elements: str
+  sample: ["Jean-Luc Dupont", "Jean-luc Dupont", "e1eb758b-b73c-4761-bfff-adc793da409c"]
 state:
   description: The requested state, V(banned) or V(unbanned) (aliases resolved).
   returned: always
   type: str
   sample: banned
 rows:
-  description: The user's rows in the C(users) table after the run (predicted in check mode).
+  description: The rows of every name of RV(keys) in the C(users) table after the run (predicted in check mode).
   returned: always
   type: list
   elements: dict
@@ -180,11 +218,11 @@ rows:
       description: VO column of the row.
       type: str
 created:
-  description: Whether a new banned row was created (or would be, in check mode) because the user had none.
+  description: Whether a new banned row was created (or would be, in check mode) for a name of RV(keys) that had none.
   returned: always
   type: bool
 user_found:
-  description: Whether the user had at least one row in the C(users) table before the run.
+  description: Whether a name of RV(keys) had at least one row in the C(users) table before the run.
   returned: always
   type: bool
 similar_users:
@@ -280,27 +318,127 @@ error:
     this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
-from ansible_collections.gridsec.ops.plugins.module_utils._module_base import error_to_dict
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_module import PandaModule, resolve_user_name
-from ansible_collections.gridsec.ops.plugins.module_utils import _panda_db
-
-STATE_ALIASES = {"present": "banned", "absent": "unbanned"}
-
-
-def _row_view(rows):
-    return [{"id": row["id"], "name": row["name"], "dn": row["dn"], "status": row["status"], "vo": row["vo"]}
-            for row in rows]
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
+from ansible_collections.gridsec.ops.plugins.module_utils._module_base import with_result
+from ansible_collections.gridsec.ops.plugins.module_utils._panda_ban import (
+    STATE_ALIASES, apply_ban, plan_ban, planned_statements)
+from ansible_collections.gridsec.ops.plugins.module_utils._panda_module import PandaModule
+from ansible_collections.gridsec.ops.plugins.module_utils._panda_names import panda_ban_keys, resolve_user_name
+from ansible_collections.gridsec.ops.plugins.module_utils._panda_db import BAN_STATUS, NAME_MAX
 
 
-def _diff_view(rows):
-    return {"user_rows": dict(("new row" if row["id"] is None else str(row["id"]), row["status"]) for row in rows)}
+def _diff_view(plans, rows_of):
+    single = len(plans) == 1
+    out = {}
+    for plan in plans:
+        for row in rows_of(plan):
+            key = str(row["id"]) if row["id"] is not None else ("new row" if single else "new row %s" % plan.name)
+            out[key] = row["status"]
+    return {"user_rows": out}
 
 
-def _similar_text(similar):
-    return ", ".join("%r (id %s, %s%s)" % (row["name"], row["id"], "banned" if row["status"] == _panda_db.BAN_STATUS
-                                           else "not banned", ", dn %s" % row["dn"] if row["dn"] else "")
-                     for row in similar[:5]) + (", ..." if len(similar) > 5 else "")
+def resolve_keys(params):
+    """``[(name, dn_or_None)]``: the PanDA names of the person (``panda_ban_keys``); the DN goes with the X.509
+    name only (it becomes the ``dn`` of a created row)."""
+    if params.get("user") is not None:
+        users = [resolve_user_name(user=params["user"])]
+    else:
+        keys = panda_ban_keys(dn=params.get("dn"), token_name=params.get("token_name"),
+                              token_subject=params.get("token_subject"))
+        slash_dn = resolve_user_name(dn=params["dn"])[1] if params.get("dn") is not None else None
+        users = [(name, slash_dn if index == 0 and slash_dn else None) for index, name in enumerate(keys)]
+    for name, _dn in users:
+        if len(name) > NAME_MAX:
+            raise ConfigError("PanDA user name %r is longer than %d characters: no such user can exist"
+                              % (name, NAME_MAX))
+    return users
+
+
+def new_result(module, users, state):
+    return dict(changed=False, user=users[0][0], keys=[name for name, _dn in users], state=state, created=False,
+                verified=None, rows=[], statements=[], requests=[], user_found=False, similar_users=[],
+                effective={"submission": "immediately",
+                           "api_front_door": "within %d s (server ban-list cache, default 600 s per server process)"
+                                             % module.params["ban_cache_seconds"]})
+
+
+def plan(module, users, state, result):
+    """Read and plan every name in the run's one transaction; a refused name fails the run before any write."""
+    params = module.params
+    create_missing = params["create_missing"]
+    if create_missing is None:  # a DN or a token identity names the person: pre-emptive creation is explicit
+        create_missing = params.get("user") is None
+    plans, statements = plan_ban(module.db(), users, state, create_missing=create_missing,
+                                 allow_similar_names=params["allow_similar_names"], lock=not module.check_mode)
+    module.record(statements)
+    for item in plans:
+        for warning in item.warnings:
+            module.warn(warning)
+    result.update(user_found=any(p.found for p in plans), similar_users=[r for p in plans for r in p.similar],
+                  created=any(p.action == "create" for p in plans))
+    refused = [p for p in plans if p.problem]
+    if refused:
+        module.finish_db(commit=False)
+        result.update(created=False, statements=list(module.statements))
+        raise with_result(ConfigError(" ".join(p.message for p in refused)), **result)
+    return plans, module.db().meta_schema
+
+
+def apply(module, plans, result):
+    changed = any(p.action != "none" for p in plans)
+    if changed and not module.check_mode:
+        module.record(apply_ban(module.db(), plans))
+        module.finish_db(commit=True)
+        module.changed_so_far = True
+    else:
+        module.record(planned_statements(module.db(), plans))
+        module.finish_db(commit=False)
+    result.update(changed=changed, rows=[r for p in plans for r in p.after], statements=module.statements)
+    if module._diff:
+        result["diff"] = {"before": _diff_view(plans, lambda p: p.before),
+                          "after": _diff_view(plans, lambda p: p.after)}
+
+
+def verify(module, schema, result):
+    """Read the ban list through the API; the write is committed whatever this finds, and the message says so."""
+    state = result["state"]
+    names = result["keys"]
+    word = "ban" if state == "banned" else "unban"
+    status = BAN_STATUS if state == "banned" else "NULL"
+    if result["changed"]:
+        written = ("the %s WAS written: %s.users now has status=%s for %s (committed); only the verification "
+                   "through the API failed" % (word, schema, status, ", ".join(repr(n) for n in names)))
+    else:
+        written = ("nothing was written (%s.users already had status=%s for %s); the verification through the "
+                   "API failed" % (schema, status, ", ".join(repr(n) for n in names)))
+    try:
+        banned = module.client("verify=true").get_banned_users()
+    except GridsecError as err:
+        result.update(requests=module.client_operations(), verified=False)
+        err.msg = "%s: %s" % (written, err.msg)
+        raise with_result(err, **result)
+    wrong = [n for n in names if (n in banned) != (state == "banned")]
+    result.update(banned_users=banned, verified=not wrong, requests=module.client_operations())
+    if wrong:
+        raise with_result(GridsecError("%s: %s's ban list (get_banned_users) %s %s" % (
+            written, module.server_label, "does not contain" if state == "banned" else "still contains",
+            ", ".join(repr(n) for n in wrong))), **result)
+
+
+def run(module):
+    params = module.params
+    state = STATE_ALIASES.get(params["state"], params["state"])
+    users = resolve_keys(params)
+    if params["verify"]:
+        if not module.api_configured:
+            raise ConfigError("verify=true needs panda_url (and a credential the server accepts)")
+        module.client("verify=true")  # connection options checked now, before anything is written
+    result = new_result(module, users, state)
+    plans, schema = plan(module, users, state, result)
+    apply(module, plans, result)
+    if params["verify"] and not module.check_mode:
+        verify(module, schema, result)
+    module.exit_json(**result)
 
 
 def main():
@@ -308,6 +446,8 @@ def main():
         argument_spec=dict(
             user=dict(type="str"),
             dn=dict(type="str"),
+            token_name=dict(type="str"),
+            token_subject=dict(type="str", no_log=False),  # an identifier (IAM: the account UUID), not a secret
             state=dict(type="str", default="banned", choices=["banned", "unbanned", "present", "absent"]),
             create_missing=dict(type="bool"),
             allow_similar_names=dict(type="bool", default=False),
@@ -315,136 +455,11 @@ def main():
             ban_cache_seconds=dict(type="int", default=600),
         ),
         use_db=True,
-        mutually_exclusive=[("user", "dn")],
-        required_one_of=[("user", "dn")],
+        mutually_exclusive=[("user", "dn"), ("user", "token_name"), ("user", "token_subject")],
+        required_one_of=[("user", "dn", "token_name", "token_subject")],
         supports_check_mode=True,
     )
-    params = module.params
-    state = STATE_ALIASES.get(params["state"], params["state"])
-    target = _panda_db.BAN_STATUS if state == "banned" else None
-    slash_dn = None
-    try:
-        name, slash_dn = resolve_user_name(params.get("user"), params.get("dn"))
-    except GridsecError as err:
-        module.fail_from(err)
-    if len(name) > _panda_db.NAME_MAX:
-        module.fail_json(msg="PanDA user name %r is longer than %d characters: no such user can exist"
-                         % (name, _panda_db.NAME_MAX), user=name)
-    create_missing = params["create_missing"]
-    if create_missing is None:
-        create_missing = slash_dn is not None  # a DN identifies the person: pre-emptive creation is explicit
-    if params["verify"]:
-        if not module.api_configured:
-            module.fail_json(msg="verify=true needs panda_url (and a credential the server accepts)", user=name)
-        module.client("verify=true")  # connection options checked now, before anything is written
-
-    result = dict(changed=False, user=name, state=state, created=False, verified=None, rows=[], statements=[],
-                  requests=[], user_found=False, similar_users=[],
-                  effective={"submission": "immediately",
-                             "api_front_door": "within %d s (server ban-list cache, default 600 s per server process)"
-                                               % params["ban_cache_seconds"]})
-
-    db = module.db()
-    rows, statements = module.run_guarded(db.get_user_rows, name, for_update=not module.check_mode)
-    module.record(statements)
-    before = _row_view(rows)
-    result["user_found"] = bool(rows)
-    vos = sorted(set((row["vo"] or "", row["dn"] or "") for row in rows))
-    if len(rows) > 1:
-        module.warn("PanDA user %r has %d rows in %s.users (ids %s; vo/dn pairs: %s): every row is set"
-                    % (name, len(rows), db.meta_schema, ", ".join(str(r["id"]) for r in rows),
-                       "; ".join("%s/%s" % pair for pair in vos)))
-
-    if not rows:
-        similar, statements = module.run_guarded(db.find_similar_users, name)
-        module.record(statements)
-        result["similar_users"] = similar = _row_view(similar)
-        if similar and not params["allow_similar_names"]:
-            module.finish_db(commit=False)
-            if state == "banned":
-                action = ("nothing was banned. If %s is the person, ban that name; to create a separate banned row "
-                          "for %r anyway, set allow_similar_names=true" % (_similar_text(similar[:1]), name))
-            else:
-                action = ("nothing was unbanned. If %s is the person, unban that name; set allow_similar_names=true "
-                          "to accept that %r has no row" % (_similar_text(similar[:1]), name))
-            result["statements"] = list(module.statements)
-            module.fail_json(msg="PanDA user %r has no row in %s.users, but %s matches it apart from case/spacing "
-                                 "(PanDA user names are case-sensitive): %s"
-                                 % (name, db.meta_schema, _similar_text(similar), action),
-                             **result)
-        if similar:
-            module.warn("PanDA user %r has no row, but %s matches it apart from case/spacing (not changed)"
-                        % (name, _similar_text(similar)))
-
-    after = [dict(row) for row in before]
-    planned = []
-    if not rows:
-        if state == "banned":
-            if not create_missing:
-                module.finish_db(commit=False)
-                result["statements"] = list(module.statements)
-                module.fail_json(msg="PanDA user %r has no row in %s.users (never submitted, or the name is misspelt: "
-                                     "names are case-sensitive): an UPDATE would ban nothing. To ban this user "
-                                     "pre-emptively, give the DN (dn=...) or set create_missing=true"
-                                     % (name, db.meta_schema),
-                                 **result)
-            planned.append(("create", db.plan_create_banned_user(name, slash_dn)))
-            after = [{"id": None, "name": name, "dn": (slash_dn or None) and slash_dn[:_panda_db.DN_MAX],
-                      "status": target, "vo": None}]
-            result["created"] = True
-        else:
-            module.warn("PanDA user %r has no row in %s.users: not banned, nothing to unban (check the spelling: "
-                        "names are case-sensitive)" % (name, db.meta_schema))
-    elif any(row["status"] != target for row in rows):
-        planned.append(("update", db.plan_set_status(name, target)))
-        for row in after:
-            row["status"] = target
-
-    changed = bool(planned)
-    if changed and not module.check_mode:
-        for kind, _statement in planned:
-            if kind == "create":
-                _count, stmts = module.run_guarded(db.create_banned_user, name, slash_dn)
-            else:
-                _count, stmts = module.run_guarded(db.set_status, name, target)
-            module.record(stmts)
-        rows, stmts = module.run_guarded(db.get_user_rows, name)
-        module.record(stmts)
-        after = _row_view(rows)
-        try:
-            module.finish_db(commit=True)
-        except GridsecError as err:
-            module.fail_from(err, user=name)
-        module.changed_so_far = True
-    else:
-        module.record([stmt.to_dict() for _kind, stmt in planned])
-        module.finish_db(commit=False)
-
-    result.update(changed=changed, rows=after, statements=module.statements)
-    if module._diff:
-        result["diff"] = {"before": _diff_view(before), "after": _diff_view(after)}
-    if params["verify"] and not module.check_mode:
-        word = "ban" if state == "banned" else "unban"
-        if changed:
-            written = ("the %s WAS written: %s.users now has status=%s for %r (committed); only the verification "
-                       "through the API failed" % (word, db.meta_schema, target or "NULL", name))
-        else:
-            written = ("nothing was written (%s.users already had status=%s for %r); the verification through the "
-                       "API failed" % (db.meta_schema, target or "NULL", name))
-        client = module.client("verify=true")
-        try:
-            banned = client.get_banned_users()
-        except GridsecError as err:
-            result.update(requests=module.client_operations(), verified=False)
-            module.fail_json(msg="%s: %s" % (written, err), error=error_to_dict(err), **result)
-        result["banned_users"] = banned
-        result["verified"] = (name in banned) == (state == "banned")
-        result["requests"] = module.client_operations()
-        if not result["verified"]:
-            module.fail_json(msg="%s: %s's ban list (get_banned_users) %s %r" % (
-                written, module.server_label, "does not contain" if state == "banned" else "still contains", name),
-                **result)
-    module.exit_json(**result)
+    module.run_guarded(run, module)
 
 
 if __name__ == "__main__":

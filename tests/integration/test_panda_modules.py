@@ -185,6 +185,38 @@ def test_duplicate_rows_are_all_banned_and_reported(panda_endpoint, tmp_path):
     assert [status for _id, status in db_rows(ep, name)] == ["disabled", "disabled"]
 
 
+def test_token_user_keys_are_banned_together(panda_endpoint, panda_pki, tmp_path):
+    """Issue 16 / contract C1: one person, three PanDA names (X.509 CN, token name with each word's tail
+    lower-cased, token subject); all banned in one run, predicted exactly in check mode, idempotent, unbanned."""
+    from _hardening import run_tasks
+    ep = panda_endpoint
+    tag = letters().capitalize()
+    cred, x509_name = new_user(panda_pki, "Jean-Luc McDonald")   # CN "Jean-Luc McDonald <Tag>"
+    assert ep.submit_job(cred)                                   # the X.509 user has a row; the token names do not
+    token_name = "Jean-Luc McDonald %s" % tag.upper()
+    subject = "%s-4761-bfff-adc793da409c" % letters(8)
+    keys = [x509_name, "Jean-luc Mcdonald %s" % tag, subject]
+    args = {"dn": cred.dn, "token_name": token_name, "token_subject": subject}
+    spec = [("panda_user_ban", dict(args, state="banned"))]
+    check = run_tasks(tmp_path, spec, dict(conn(ep), **dbconn(ep)), "panda", check=True).results["localhost"][0]
+    assert check["keys"] == keys and check["changed"] and check["created"], check
+    assert [db_rows(ep, key) for key in keys[1:]] == [[], []]   # check mode wrote nothing
+    try:
+        spec = [("panda_user_ban", dict(args, state="banned")), ("panda_user_ban", dict(args, state="banned"))]
+        first, again = run_tasks(tmp_path, spec, dict(conn(ep), **dbconn(ep)), "panda").results["localhost"]
+        assert first["keys"] == keys and first["changed"] and not again["changed"], (first, again)
+        assert sorted(r["name"] for r in first["rows"]) == sorted(keys)
+        for key in keys:
+            assert [status for _id, status in db_rows(ep, key)] == ["disabled"], key
+        submission_refused(ep, cred)
+    finally:
+        spec = [("panda_user_ban", dict(args, state="unbanned"))]
+        lifted = run_tasks(tmp_path, spec, dict(conn(ep), **dbconn(ep)), "panda").results["localhost"][0]
+    assert lifted["keys"] == keys and lifted["changed"]
+    for key in keys:
+        assert [status for _id, status in db_rows(ep, key)] == [None], key
+
+
 def _fake_password_server():
     path = os.path.join(ROOT, "tests", "unit", "plugins", "module_utils", "test_panda_db.py")
     spec = importlib.util.spec_from_file_location("gridsec_test_panda_db", path)

@@ -11,11 +11,21 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.gridsec.ops.plugins.module_utils._dn import clean_user_id
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
+from ansible_collections.gridsec.ops.plugins.module_utils._panda_ban import SIMILAR, apply_ban, plan_ban
+from ansible_collections.gridsec.ops.plugins.module_utils._panda_db import NAME_MAX
+from ansible_collections.gridsec.ops.plugins.module_utils._panda_kill import JobKiller
 from ansible_collections.gridsec.ops.plugins.module_utils._panda_module import PANDA_DB_SPEC
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_list import DN, FQAN, iso, sort_key, utcnow
+from ansible_collections.gridsec.ops.plugins.module_utils._panda_names import panda_ban_keys, x509_key
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension_list import (
+    DN,
+    FQAN,
+    TOKEN,
+    iso,
+    sort_key,
+    utcnow,
+)
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncTarget, TargetResult
 
 DB_KEYS = tuple(PANDA_DB_SPEC)
@@ -24,10 +34,19 @@ DB_KEYS = tuple(PANDA_DB_SPEC)
 _DB_OPTIONS = copy.deepcopy(PANDA_DB_SPEC)
 _DB_OPTIONS["db_backend"].pop("default", None)
 
-# JEDI task states in which a task/kill has nothing left to do (the same list as panda_job_kill's; a module cannot
-# import another module, so it is repeated here).
-FINAL_TASK_STATES = ("finished", "done", "prepared", "broken", "aborted", "toabort", "aborting", "failed")
-TASK_KILL_OUTCOMES = {0: "kill_registered", 2: "not_found", 4: "rejected_state"}  # PandaClient.kill_task codes
+# Ban planning/apply (_panda_ban), the job/task killer (_panda_kill) and the PanDA names of an identity
+# (_panda_names) are shared with panda_user_ban and panda_job_kill: one semantics, tested once.
+
+
+def panda_entry_keys(entry):
+    """The PanDA names to ban for one list entry: the X.509 name of a DN; for a token identity (contract C2:
+    ``subject``, optional ``name`` in the metadata) the token name and the bare subject (``panda_ban_keys``)."""
+    if entry.kind == DN:
+        return [x509_key(entry.value)]
+    subject = getattr(entry, "subject", None) or entry.value
+    return panda_ban_keys(token_name=entry.meta.get("name"), token_subject=subject)
+
+
 
 
 class PandaTarget(SyncTarget):
@@ -54,8 +73,9 @@ class PandaTarget(SyncTarget):
 
     TYPE = "panda"
     kind = TYPE
-    # FQAN entries reach the target and are counted in skipped_fqans (a PanDA ban is per user)
-    KINDS = frozenset([DN, FQAN])
+    # FQAN entries reach the target and are counted in skipped_fqans (a PanDA ban is per user); a token identity
+    # is banned under the names PanDA derives from a token (panda_ban_keys)
+    KINDS = frozenset([DN, FQAN, TOKEN])
     # the canary would be a new banned user every day
     CANARY_DEFAULT = "skip"
     OPTIONS = dict(
@@ -80,7 +100,8 @@ class PandaTarget(SyncTarget):
         self.kill_tasks = spec.get("kill_tasks", False)
         self.kill_code = spec.get("kill_code", 9)
         self.allow_similar_names = spec.get("allow_similar_names", False)
-        self.client_factory = client_factory or (lambda: self._client(spec, ctx))
+        self.client_factory = client_factory or (lambda: self._build_client(spec, ctx))
+        self._panda_client = None
         self.result = TargetResult(self.name, self.kind)
         self.statements = []
 
@@ -100,7 +121,7 @@ class PandaTarget(SyncTarget):
             connect_timeout=spec.get("timeout") or ctx.params.get("timeout") or 30)
 
     @staticmethod
-    def _client(spec, ctx):
+    def _build_client(spec, ctx):
         from ansible_collections.gridsec.ops.plugins.module_utils._panda_client import PandaClient
 
         p = ctx.params
@@ -139,34 +160,82 @@ class PandaTarget(SyncTarget):
     def label(self):
         return "panda target %s (%s)" % (self.name, self.db.label)
 
+
     def _read_banned(self):
-        from ansible_collections.gridsec.ops.plugins.module_utils._panda_db import BAN_STATUS, Statement
-
-        statement = Statement("get_banned_users", "SELECT DISTINCT name FROM \"%s\".users WHERE status = :status"
-                              % self.db.meta_schema, {"status": BAN_STATUS})
-        rows = self.db._run(statement, fetch=True)  # pylint: disable=protected-access
-        self.statements.append(statement.to_dict())
+        banned, stmts = self.db.get_banned_user_names()
+        self.statements.extend(stmts)
         self.result.data["reads"] += 1
-        return set(row[0] for row in rows)
+        return banned
 
-    def sync(self, wanted, check_mode):
-        from ansible_collections.gridsec.ops.plugins.module_utils._panda_db import BAN_STATUS, NAME_MAX
-
-        data = self.result.data
-        users = {}
-        unmapped = []
-        skipped_fqans = 0
+    def _wanted_users(self, wanted):
+        """``({name: entry}, [(name, entry)] per entry...)``: every PanDA name of every applicable entry; entries
+        that give no usable name are listed in ``unmapped``."""
+        users, groups, unmapped, skipped = {}, [], [], 0
         for entry in sorted(wanted.values(), key=sort_key):
-            if entry.kind != DN:
-                skipped_fqans += 1
+            if entry.kind not in (DN, TOKEN):
+                skipped += 1
                 continue
-            name = clean_user_id(entry.value)
-            if not name or not name.strip() or name == entry.value or len(name) > NAME_MAX:
+            try:
+                names = [n for n in panda_entry_keys(entry) if len(n) <= NAME_MAX]
+            except GridsecError:
+                names = []
+            if not names:
                 unmapped.append(entry.value)
                 continue
-            users.setdefault(name, entry)
-        data["skipped_fqans"] = skipped_fqans
+            fresh = [n for n in names if n not in users]
+            for name in fresh:
+                users[name] = entry
+            groups.append((entry, fresh))
+        data = self.result.data
+        data["skipped_fqans"] = skipped
         data["unmapped"] = unmapped
+        return users, groups
+
+    def _outcome(self, plan, entry_value, check_mode):
+        action = {"update": "ban" if plan.state == "banned" else "unban", "create": "create_banned"}.get(plan.action)
+        if plan.problem:
+            out = {"user": plan.name, "dn": entry_value, "action": "none", "outcome": plan.problem}
+            if plan.problem == SIMILAR:
+                out["similar_users"] = sorted(set(row["name"] for row in plan.similar))
+            return out
+        if action is None:
+            return {"user": plan.name, "dn": entry_value, "action": "none", "outcome": "no_row"}
+        return {"user": plan.name, "dn": entry_value, "action": action,
+                "outcome": "would_" + action if check_mode else "done"}
+
+    def _apply(self, users, state, check_mode, own=None):
+        """Plan (and unless in check mode apply) ``state`` for ``users`` (``[(name, dn)]``); returns the plans."""
+        plans, stmts = plan_ban(self.db, users, state, create_missing=self.create_missing,
+                                allow_similar_names=self.allow_similar_names, lock=not check_mode)
+        self.statements.extend(stmts)
+        self.result.data["reads"] += len(users)
+        for plan in plans:
+            self.result.data.setdefault("warnings", []).extend(plan.warnings)
+        if not self.result.data.get("warnings"):
+            self.result.data.pop("warnings", None)
+        if not check_mode:
+            stmts = apply_ban(self.db, plans)
+            self.statements.extend(stmts)
+            self.result.data["writes"] += len([p for p in plans if not p.problem and p.action != "none"])
+        return plans
+
+    def _ban_and_lift(self, groups, banned, to_lift, check_mode):
+        outcomes = []
+        for entry, names in groups:
+            todo = [(n, entry.value if entry.kind == DN else None) for n in names if n not in banned]
+            if todo:
+                for plan in self._apply(todo, "banned", check_mode):
+                    outcomes.append(self._outcome(plan, entry.value, check_mode))
+                    if plan.problem == SIMILAR:
+                        self.result.data.setdefault("problems", []).append(plan.message)
+        if to_lift:
+            for plan in self._apply([(n, None) for n in to_lift], "unbanned", check_mode):
+                outcomes.append(self._outcome(plan, self.owned[plan.name].get("dn"), check_mode))
+        return outcomes
+
+    def sync(self, wanted, check_mode):
+        data = self.result.data
+        users, groups = self._wanted_users(wanted)
         try:
             banned = self._read_banned()
             to_ban = [(n, e) for n, e in sorted(users.items()) if n not in banned]
@@ -179,51 +248,26 @@ class PandaTarget(SyncTarget):
             data["added"] = [{"user": n, "dn": e.value} for n, e in to_ban]
             data["removed"] = [{"user": n, "dn": self.owned[n].get("dn")} for n in to_lift]
             data["manual_bans_kept"] = len([n for n in kept if n not in self.owned])
-            outcomes = []
-            for name, entry in to_ban:
-                rows, stmts = self.db.get_user_rows(name, for_update=not check_mode)
-                self.statements.extend(stmts)
-                data["reads"] += 1
-                if rows:
-                    action = "ban"
-                    if not check_mode:
-                        _count, stmts = self.db.set_status(name, BAN_STATUS)
-                        self.statements.extend(stmts)
-                        data["writes"] += 1
-                elif self._similar_refused(name, entry, outcomes):
-                    continue
-                elif self.create_missing:
-                    action = "create_banned"
-                    if not check_mode:
-                        _count, stmts = self.db.create_banned_user(name, entry.value)
-                        self.statements.extend(stmts)
-                        data["writes"] += 1
-                else:
-                    outcomes.append({"user": name, "dn": entry.value, "action": "none", "outcome": "no_row"})
-                    continue
-                outcomes.append({"user": name, "dn": entry.value, "action": action,
-                                 "outcome": "would_" + action if check_mode else "done"})
-            for name in to_lift:
-                if not check_mode:
-                    _count, stmts = self.db.set_status(name, None)
-                    self.statements.extend(stmts)
-                    data["writes"] += 1
-                outcomes.append({"user": name, "dn": self.owned[name].get("dn"), "action": "unban",
-                                 "outcome": "would_unban" if check_mode else "done"})
+            outcomes = self._ban_and_lift(groups, banned, to_lift, check_mode)
             if check_mode:
                 self.db.rollback()
             else:
                 self.db.commit()
         except GridsecError:
-            try:
-                self.db.rollback()
-            except Exception:  # pylint: disable=broad-except
-                pass
+            self.db.rollback()
             raise
+        self._record(outcomes, banned, to_ban, to_lift, gone, check_mode)
+        if self.kill_jobs or self.kill_tasks:
+            self._kill([o for o in outcomes if o["action"] == "ban"], check_mode)
+        data["operations"] = [{"operation": s.get("operation"), "binds": s.get("binds")} for s in self.statements]
+        return data
+
+    def _record(self, outcomes, banned, to_ban, to_lift, gone, check_mode):
+        data = self.result.data
         data["outcomes"] = outcomes
         data["changed"] = any(o["action"] in ("ban", "create_banned", "unban") for o in outcomes)
-        if len(to_ban) != len([o for o in outcomes if o["action"] in ("ban", "create_banned")]):
-            done = [o for o in outcomes if o["action"] in ("ban", "create_banned")]
+        done = [o for o in outcomes if o["action"] in ("ban", "create_banned")]
+        if len(to_ban) != len(done):
             data["added"] = [{"user": o["user"], "dn": o["dn"]} for o in done]
             data.update(added_count=len(done), after_count=len(banned) + len(done) - len(to_lift))
         if not check_mode:
@@ -234,118 +278,55 @@ class PandaTarget(SyncTarget):
             for name in to_lift + gone:
                 self.owned.pop(name, None)
         data["owned_after"] = len(self.owned)
-        refused = [o for o in outcomes if o["outcome"] == "similar_name"]
-        if refused:
-            data["problems"] = ["PanDA user %r (%s) has no row, but %s matches it apart from case/spacing (PanDA user "
-                                "names are case-sensitive): not banned; ban that name if it is the person, or set "
-                                "allow_similar_names=true to create a banned row for %r anyway"
-                                % (o["user"], o["dn"], ", ".join(repr(n) for n in o["similar_users"]), o["user"])
-                                for o in refused]
-        if self.kill_jobs or self.kill_tasks:
-            self._kill([o for o in outcomes if o["action"] == "ban"], check_mode)
-        data["operations"] = [{"operation": s.get("operation"), "binds": s.get("binds")} for s in self.statements]
-        return data
 
-    def _similar_refused(self, name, entry, outcomes):
-        """Near-name check (``PandaDB.find_similar_users``, as ``panda_user_ban`` does) before a banned row is
-        created for a user who has none: True (and the outcome recorded) when it refuses."""
-        similar, stmts = self.db.find_similar_users(name)
-        self.statements.extend(stmts)
-        self.result.data["reads"] += 1
-        if not similar:
-            return False
-        names = sorted(set(row["name"] for row in similar))
-        if self.allow_similar_names:
-            self.result.data.setdefault("warnings", []).append(
-                "PanDA user %r has no row, but %s matches it apart from case/spacing (not changed)"
-                % (name, ", ".join(repr(n) for n in names)))
-            return False
-        outcomes.append({"user": name, "dn": entry.value, "action": "none", "outcome": "similar_name",
-                         "similar_users": names})
-        return True
-
-    def _user_tasks(self, client, name):
-        tasks = []
-        for task in client.get_tasks_detailed_info_since(user_name=name):
-            task_id = task.get("jediTaskID")
-            owner = task.get("userName")
-            if task_id is None or (owner is not None and owner != name):
-                continue
-            tasks.append({"task_id": int(task_id), "status": task.get("status")})
-        return tasks
-
-    def _kill_tasks(self, client, name, check_mode):
-        """Kill the unfinished JEDI tasks of ``name``; a task with a kill already registered in PRODSYS_COMM
-        (``PandaDB.get_task_commands``, as ``panda_job_kill`` checks) is not killed again."""
-        tasks = self._user_tasks(client, name)
-        self.result.data["reads"] += 1
-        open_tasks = [t for t in tasks if t["status"] not in FINAL_TASK_STATES]
+    def _kill_user(self, name, check_mode):
+        """Kill the active jobs and, with ``kill_tasks``, the tasks of ``name`` with the killer panda_job_kill uses
+        (jobs found in the database, read before and after; pending task kills not sent again)."""
+        options = {"user": name, "kill_jobs": self.kill_jobs, "kill_tasks": self.kill_tasks, "code": self.kill_code,
+                   "unknown_user": "warn", "fail_on_refused": False}
+        killer = JobKiller(self._client, options, check_mode=check_mode, db_factory=lambda: self.db)
         try:
-            pending, stmts = self.db.get_task_commands([t["task_id"] for t in open_tasks])
-            self.statements.extend(stmts)
-        except GridsecError as err:
-            pending = {}
-            self.result.data.setdefault("warnings", []).append(
-                "cannot read pending task commands (%s): task kills are sent without checking for a pending one"
-                % err)
-            try:
-                self.db.rollback()  # PostgreSQL: the failed statement aborted the transaction
-            except Exception:  # pylint: disable=broad-except
-                pass
-        out = []
-        for task in open_tasks:
-            command = pending.get(task["task_id"])
-            item = dict(task)
-            if command is not None and (command.get("command") or "").lower() == "kill":
-                item["outcome"] = "kill_pending"
-            elif check_mode:
-                item["outcome"] = "would_kill"
-            else:
-                reply = client.kill_task(task["task_id"])
-                self.result.data["writes"] += 1
-                item["message"] = reply["message"]
-                item["outcome"] = TASK_KILL_OUTCOMES.get(reply["code"], "refused")
-            out.append(item)
-        return out
+            result = killer.run(connect_first=False)
+        finally:
+            self.statements.extend(killer.statements)
+            if killer.warnings:
+                self.result.data.setdefault("warnings", []).extend(killer.warnings)
+        item = {"user": name, "job_ids": [job["pandaid"] for job in result["jobs"]]}
+        if self.kill_tasks:
+            item["tasks"] = [t for t in result["tasks"] if t["outcome"] != "already_final"]
+        by_outcome = result["job_ids_by_outcome"]
+        hit = sorted(by_outcome["killed"] + by_outcome["flagged"])
+        if check_mode:
+            if hit:
+                item["would_kill"] = hit
+        elif self.kill_jobs and item["job_ids"]:
+            item["killed"] = hit
+            item["refused"] = by_outcome["refused"]
+        self.result.data["reads"] += 1
+        if not check_mode:  # one task/kill per task sent, one job/kill batch when jobs were sent
+            sent = [t for t in result["tasks"] if t["outcome"] not in ("already_final", "kill_pending")]
+            self.result.data["writes"] += len(sent) + (1 if hit or by_outcome["refused"] else 0)
+        return item, result["changed"]
+
+    def _client(self):
+        """One PandaClient for every kill of this sync (built on first use)."""
+        if self._panda_client is None:
+            self._panda_client = self.client_factory()
+        return self._panda_client
 
     def _kill(self, newly_banned, check_mode):
-        """Kill the active jobs (found in the database) and, with ``kill_tasks``, the tasks of newly banned users.
-        The ban is already committed: a kill that fails is listed, it does not undo the ban."""
+        """Kill the jobs/tasks of newly banned users. The ban is already committed: a kill that fails is listed,
+        it does not undo the ban."""
         data = self.result.data
         kills = []
-        client = None
         for outcome in newly_banned:
-            item = {"user": outcome["user"], "job_ids": []}
             try:
-                if self.kill_tasks:
-                    if client is None:
-                        client = self.client_factory()
-                    item["tasks"] = self._kill_tasks(client, outcome["user"], check_mode)
-                    if any(t["outcome"] in ("would_kill", "kill_registered") for t in item["tasks"]):
-                        data["changed"] = True
-                if self.kill_jobs:
-                    jobs, stmts = self.db.find_active_jobs(outcome["user"])
-                    self.statements.extend(stmts)
-                    ids = [job["pandaid"] for job in jobs]
-                    item["job_ids"] = ids
-                    if ids and not check_mode:
-                        if client is None:
-                            client = self.client_factory()
-                        results = client.kill_jobs(ids, code=self.kill_code)
-                        item["killed"] = [i for i, ok in zip(ids, results) if ok]
-                        item["refused"] = [i for i, ok in zip(ids, results) if not ok]
-                        data["writes"] += 1
-                        data["changed"] = data["changed"] or bool(item["killed"])
-                    elif ids:
-                        item["would_kill"] = ids
-                        data["changed"] = True
+                item, changed = self._kill_user(outcome["user"], check_mode)
+                data["changed"] = data["changed"] or changed
             except GridsecError as err:
-                item["error"] = str(err)
+                item = {"user": outcome["user"], "job_ids": [], "error": str(err)}
                 data.setdefault("problems", []).append("kill for PanDA user %r: %s (the ban is in place)"
                                                        % (outcome["user"], err))
             kills.append(item)
-        try:
-            self.db.rollback()
-        except Exception:  # pylint: disable=broad-except
-            pass
+        self.db.rollback()
         data["kills"] = kills

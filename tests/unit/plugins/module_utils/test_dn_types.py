@@ -139,7 +139,7 @@ def test_the_syntax_checks_are_unchanged():
 
 
 def test_panda_dn_options_are_strict_in_both_forms():
-    from ansible_collections.gridsec.ops.plugins.module_utils._panda_module import resolve_user_name
+    from ansible_collections.gridsec.ops.plugins.module_utils._panda_names import resolve_user_name
     assert resolve_user_name(dn=JOHN) == ("John Doe", JOHN)
     assert resolve_user_name(dn="CN=John Doe,DC=example,DC=org") == ("John Doe", JOHN)
     for typo in (TYPO, "CM=John Doe,DC=example,DC=org"):

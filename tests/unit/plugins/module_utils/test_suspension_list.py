@@ -400,8 +400,8 @@ class FakeDB(object):
         self.created = []
         self.statuses = {}
 
-    def _run(self, statement, fetch=False):  # pylint: disable=unused-argument
-        return [(name,) for name in sorted(self.banned)]
+    def get_banned_user_names(self):
+        return set(self.banned), [{"operation": "get_banned_users"}]
 
     def get_user_rows(self, name, for_update=False):  # pylint: disable=unused-argument
         return ([{"name": name}] if name in self.rows else []), [{"operation": "get_user_rows"}]

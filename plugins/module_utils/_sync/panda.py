@@ -47,8 +47,6 @@ def panda_entry_keys(entry):
     return panda_ban_keys(token_name=entry.meta.get("name"), token_subject=subject)
 
 
-
-
 class PandaTarget(SyncTarget):
     """The PanDA ban storage (``type: panda``): ``users.status`` in the PanDA database.
 
@@ -159,7 +157,6 @@ class PandaTarget(SyncTarget):
     @property
     def label(self):
         return "panda target %s (%s)" % (self.name, self.db.label)
-
 
     def _read_banned(self):
         banned, stmts = self.db.get_banned_user_names()

@@ -53,6 +53,8 @@ USER_AGENT = "gridsec.ops"
 # Characters left as they are when a path or query is quoted: the reserved ones and "%" (already escaped
 # input stays as it is), the set ``requests`` used, so the paths on the wire do not change.
 _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
+# what urlsplit removes (tab, CR, LF: bpo-43882) or cuts at (a fragment): such a URL is never split the fast way
+_URL_ODD = re.compile(r"[\t\r\n#\x00-\x1f\x7f]")
 
 # Argument spec shared by every backend; documented by the ``_tls`` doc fragment.
 # The credential options have no env_fallback: the grid environment (X509_USER_PROXY, X509_USER_CERT/KEY, then
@@ -478,6 +480,16 @@ class HttpTransport(object):
 
     def _split_url(self, url, params=None):
         """``((scheme, host, port), "/path?query")`` of ``url`` plus ``params``; ConfigError for a bad URL."""
+        origins = self.__dict__.setdefault("_origins", {})
+        head, sep, rest = url.partition("://")
+        cut = min([i for i in (rest.find("/"), rest.find("?")) if i >= 0] or [len(rest)])
+        prefix = url[:len(head) + len(sep) + cut]
+        # every call of a run goes to the same origin: parse it once (a URL with characters urlsplit would
+        # remove or cut at, or with surrounding blanks, takes the full path below)
+        origin = origins.get(prefix) if sep and url == url.strip() and not _URL_ODD.search(url) else None
+        if origin is not None:
+            path, _q, query = rest[cut:].partition("?")
+            return origin, self._target(path, query, params)
         try:
             parts = urlsplit(url)
             scheme = parts.scheme.lower()
@@ -487,14 +499,21 @@ class HttpTransport(object):
         if scheme not in ("https", "http") or not parts.hostname:
             raise ConfigError("URL %s: only https:// (or http://) URLs with a host are supported" % url,
                               server=self.server_label)
-        query = parts.query
+        origin = (scheme, parts.hostname, port)
+        if sep and not _URL_ODD.search(url):
+            origins[prefix] = origin
+        return origin, self._target(parts.path, parts.query, params)
+
+    @staticmethod
+    def _target(path, query, params):
+        """``"/path?query"`` as sent: ``query`` plus ``params``, both quoted."""
         if params:
             extra = params if isinstance(params, str) else urlencode(_query_pairs(params))
             query = "%s&%s" % (query, extra) if query and extra else (query or extra)
-        target = quote(parts.path or "/", safe=_URL_SAFE)
+        target = quote(path or "/", safe=_URL_SAFE)
         if query:
             target += "?" + quote(query, safe=_URL_SAFE)
-        return (scheme, parts.hostname, port), target
+        return target
 
     def _connected(self, origin, operation):
         """``(connection, reused)``: the kept-alive connection when it is still usable, else a new one (the

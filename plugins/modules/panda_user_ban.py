@@ -165,7 +165,7 @@ EXAMPLES = r"""
     db_name: panda_db
     db_user: panda
     db_password: "{{ vault_panda_db_password }}"
-  register: banned   # banned.keys: ["Jean-Luc Dupont", "Jean-luc Dupont", "e1eb758b-..."]
+  register: banned   # banned.user_names: ["Jean-Luc Dupont", "Jean-luc Dupont", "e1eb758b-..."]
 
 - name: Lift the ban (Oracle backend)
   gridsec.ops.panda_user_ban:
@@ -183,7 +183,7 @@ user:
   returned: always
   type: str
   sample: John Doe
-keys:
+user_names:
   description:
     - Every PanDA user name the run banned or unbanned (or would, in check mode), in this order. The name from
       O(user) or O(dn), the token name from O(token_name), the token subject O(token_subject); each name once.
@@ -355,7 +355,7 @@ def resolve_keys(params):
 
 
 def new_result(module, users, state):
-    return dict(changed=False, user=users[0][0], keys=[name for name, _dn in users], state=state, created=False,
+    return dict(changed=False, user=users[0][0], user_names=[name for name, _dn in users], state=state, created=False,
                 verified=None, rows=[], statements=[], requests=[], user_found=False, similar_users=[],
                 effective={"submission": "immediately",
                            "api_front_door": "within %d s (server ban-list cache, default 600 s per server process)"
@@ -402,7 +402,7 @@ def apply(module, plans, result):
 def verify(module, schema, result):
     """Read the ban list through the API; the write is committed whatever this finds, and the message says so."""
     state = result["state"]
-    names = result["keys"]
+    names = result["user_names"]
     word = "ban" if state == "banned" else "unban"
     status = BAN_STATUS if state == "banned" else "NULL"
     if result["changed"]:

@@ -199,12 +199,12 @@ def test_token_user_keys_are_banned_together(panda_endpoint, panda_pki, tmp_path
     args = {"dn": cred.dn, "token_name": token_name, "token_subject": subject}
     spec = [("panda_user_ban", dict(args, state="banned"))]
     check = run_tasks(tmp_path, spec, dict(conn(ep), **dbconn(ep)), "panda", check=True).results["localhost"][0]
-    assert check["keys"] == keys and check["changed"] and check["created"], check
+    assert check["user_names"] == keys and check["changed"] and check["created"], check
     assert [db_rows(ep, key) for key in keys[1:]] == [[], []]   # check mode wrote nothing
     try:
         spec = [("panda_user_ban", dict(args, state="banned")), ("panda_user_ban", dict(args, state="banned"))]
         first, again = run_tasks(tmp_path, spec, dict(conn(ep), **dbconn(ep)), "panda").results["localhost"]
-        assert first["keys"] == keys and first["changed"] and not again["changed"], (first, again)
+        assert first["user_names"] == keys and first["changed"] and not again["changed"], (first, again)
         assert sorted(r["name"] for r in first["rows"]) == sorted(keys)
         for key in keys:
             assert [status for _id, status in db_rows(ep, key)] == ["disabled"], key
@@ -212,7 +212,7 @@ def test_token_user_keys_are_banned_together(panda_endpoint, panda_pki, tmp_path
     finally:
         spec = [("panda_user_ban", dict(args, state="unbanned"))]
         lifted = run_tasks(tmp_path, spec, dict(conn(ep), **dbconn(ep)), "panda").results["localhost"][0]
-    assert lifted["keys"] == keys and lifted["changed"]
+    assert lifted["user_names"] == keys and lifted["changed"]
     for key in keys:
         assert [status for _id, status in db_rows(ep, key)] == [None], key
 

@@ -24,7 +24,7 @@ def sync(tmp_path, check=False):
             "max_shrink_fraction": 1.0,
             "targets": [{"name": "plain", "type": "file", "path": str(tmp_path / "plain.txt")},
                         {"name": "ce", "type": "htcondor_ce", "path": str(tmp_path / "mapfiles.d" / "00-ban.conf"),
-                         "mode": "0644"},
+                         "mode": "0644", "reload_command": ["touch", str(tmp_path / "reloaded")]},
                         {"name": "se", "type": "dcache", "path": str(tmp_path / "ban.conf"), "mode": "0644",
                          "dcache_op_aliases": {ISS: "wlcg"}, "dcache_version": "11.2.1"}]}
     play = [{"hosts": "localhost", "gather_facts": False, "tasks": [
@@ -50,6 +50,9 @@ def test_one_list_to_file_htcondor_ce_and_dcache(tmp_path):
     assert res["changed"] and not (tmp_path / "ban.conf").exists()
     res, targets = sync(tmp_path)
     assert res["changed"]
+    # the CE's reload command ran (through the module's run_command) after the map file was written
+    assert (tmp_path / "reloaded").exists()
+    (tmp_path / "reloaded").unlink()
     # the plain file holds the DN only; the token identity is reported, not written as a DN or FQAN
     plain = (tmp_path / "plain.txt").read_text()
     assert "/DC=org/DC=example/CN=Mallory 42" in plain and ISS not in plain and "a1b2c3d4" not in plain
@@ -67,7 +70,7 @@ def test_one_list_to_file_htcondor_ce_and_dcache(tmp_path):
     # a second run writes nothing
     mtimes = [os.stat(p).st_mtime_ns for p in (tmp_path / "ban.conf", tmp_path / "mapfiles.d" / "00-ban.conf")]
     res, _targets = sync(tmp_path)
-    assert not res["changed"]
+    assert not res["changed"] and not (tmp_path / "reloaded").exists()  # no write, no reload
     assert mtimes == [os.stat(p).st_mtime_ns for p in (tmp_path / "ban.conf", tmp_path / "mapfiles.d" / "00-ban.conf")]
     # the token entry leaves the list: only its lines go
     (tmp_path / "list.yml").write_text(LIST.split("  - issuer")[0])

@@ -45,8 +45,8 @@ class SyncContext(object):
     ``params`` (the module's parameters), ``check_mode``, ``sync_name``; ``target_state(name)`` (a dict kept in
     the sync's state file, written only when not in check mode), ``settings(spec, keys)`` (a target's own value
     of each key, else the module-level option of that name), ``tls_options(spec)`` (``HttpTransport`` keyword
-    arguments), ``pap_client(spec, role)`` (a ``PapClient``), ``require_library(lib, import_error, why)`` and
-    ``warn(msg)``.
+    arguments), ``pap_client(spec, role)`` (a ``PapClient``), ``require_library(lib, import_error, why)``,
+    ``run_command(argv)`` and ``warn(msg)``.
     """
 
     def __init__(self, module, state):
@@ -57,6 +57,14 @@ class SyncContext(object):
         self._state = state
         #: names of the targets that asked for their state: the sync saves the state file after they changed
         self.stateful = set()
+
+    def run_command(self, argv):
+        """``(rc, stdout, stderr)`` of an argument list (no shell), through the module (``run_command``); a command
+        that cannot be started is rc 127 (or the error's own), never an exception."""
+        try:
+            return self.module.run_command(argv, check_rc=False, handle_exceptions=False)
+        except (IOError, OSError) as err:  # not found, not executable: the target reports it as a problem
+            return getattr(err, "errno", None) or 127, "", str(err)
 
     def target_state(self, name):
         self.stateful.add(name)

@@ -19,7 +19,6 @@ import json
 import os
 import pwd
 import stat
-import subprocess
 import time
 
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import parse_dn
@@ -285,12 +284,8 @@ class BlockFileTarget(SyncTarget):
         argv = self.spec.get("reload_command")
         if not argv:
             return
-        try:
-            proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            output = proc.communicate()[0].decode("utf-8", "replace")[-2000:]
-            code = proc.returncode
-        except (IOError, OSError) as err:
-            output, code = str(err), None
+        code, out, err = self.ctx.run_command(list(argv))
+        output = ((out or "") + (err or ""))[-2000:]
         data["operations"].append({"operation": "reload", "command": list(argv), "rc": code})
         if code != 0:
             data.setdefault("problems", []).append("reload command %s failed (rc %s): %s (the file is written)"

@@ -6,6 +6,7 @@ written, same mtime and inode), change, removal of only the sync's own lines (th
 byte), check mode (nothing written, truthful changed/added), the diff data, owner/mode drift, dCache's mtime
 moved forward, the HTCondor order check, the dCache grammar refusal, ARC's block placement and denyaccess report."""
 import os
+import subprocess
 import stat
 
 import pytest
@@ -36,6 +37,14 @@ class FakeCtx(object):
 
     def warn(self, msg):
         self.warnings.append(msg)
+
+    def run_command(self, argv):
+        """What SyncContext.run_command gives (AnsibleModule.run_command: argv, no shell)."""
+        try:
+            proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+        except OSError as err:
+            return 127, "", str(err)
+        return proc.returncode, proc.stdout, proc.stderr
 
 
 def _wanted(*entries):

@@ -28,7 +28,7 @@ description:
     is used as it is."
   - "One person can have up to three PanDA names: the certificate name from O(dn), the token name from
     O(token_name) and the token subject O(token_subject). All of them are banned (or unbanned) in one transaction:
-    when one of them cannot be (a near name, see O(allow_similar_names)), none is. RV(keys) lists them."
+    when one of them cannot be (a near name, see O(allow_similar_names)), none is. RV(user_names) lists them."
   - Unbanning a name that has no row changes nothing and returns a warning (the user is not banned); see
     RV(user_found).
   - Job submission honours the ban at once. The HTTP front door of each server process keeps a cached ban
@@ -81,7 +81,7 @@ options:
       - "PanDA names a token user differently from the certificate's CN (panda-server's C(decode_token)): each
         word's first character upper-cased and the rest lower-cased, then C(clean_user_id) (V(Jean-Luc Dupont)
         becomes V(Jean-luc Dupont), V(Ronald McDonald) V(Ronald Mcdonald)). That name is banned next to the
-        certificate name of O(dn) and the O(token_subject); see RV(keys)."
+        certificate name of O(dn) and the O(token_subject); see RV(user_names)."
       - Without O(create_missing=false), a row is created banned when the name has none (token users get a row on
         their first submission only).
     type: str
@@ -179,7 +179,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 user:
-  description: The first PanDA user name of RV(keys) (the name from O(user) or O(dn), else the token name).
+  description: The first PanDA user name of RV(user_names) (the name from O(user) or O(dn), else the token name).
   returned: always
   type: str
   sample: John Doe
@@ -197,7 +197,7 @@ state:
   type: str
   sample: banned
 rows:
-  description: The rows of every name of RV(keys) in the C(users) table after the run (predicted in check mode).
+  description: The rows of every name of RV(user_names) in the C(users) table after the run (predicted in check mode).
   returned: always
   type: list
   elements: dict
@@ -218,11 +218,11 @@ rows:
       description: VO column of the row.
       type: str
 created:
-  description: Whether a new banned row was created (or would be, in check mode) for a name of RV(keys) that had none.
+  description: Whether a new banned row was created (or would be, in check mode) for a name of RV(user_names) that had none.
   returned: always
   type: bool
 user_found:
-  description: Whether a name of RV(keys) had at least one row in the C(users) table before the run.
+  description: Whether a name of RV(user_names) had at least one row in the C(users) table before the run.
   returned: always
   type: bool
 similar_users:

@@ -324,7 +324,7 @@ def _hex_bytes(char):
 def to_openssl_oneline(dn):
     """The DN as OpenSSL ``X509_NAME_oneline`` prints it (mod_ssl legacy format, HTCondor SSL, ARC): slash form,
     ``/`` and ``+`` in a value escaped with ``\\``, bytes below 0x20 and of non-ASCII characters as ``\\xHH``
-    (UTF-8), multi-valued RDNs joined by ``+`` (ENFORCERS.md section 8)."""
+    (UTF-8), multi-valued RDNs joined by ``+`` (OpenSSL ``X509_NAME_oneline``)."""
     def value(text):
         out = []
         for char in text:

@@ -9,7 +9,7 @@ Used by ``panda_user_ban`` and by the PanDA target of ``suspension_list_sync``; 
 decides per name; ``apply_ban`` writes what was planned and reads the rows back. Neither commits: the caller
 commits once, so all the names of one person (``_panda_names.panda_ban_keys``) change in one transaction.
 
-Rules (PANDA.md §1 facts, kept here once):
+Rules (read in panda-server's source; kept here once):
 
 - a ban is ``users.status='disabled'`` on every row of the name (no uniqueness on ``users.name``);
 - a name without a row is banned by creating the row the server would create on a first submission, only when

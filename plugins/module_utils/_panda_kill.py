@@ -10,7 +10,7 @@ user name and read pending task commands) and the options as a dict, never a mod
 the result dict; a failure that must still report per item (a refused kill, an unknown user) is a
 ``GridsecError`` carrying that result (``_module_base.with_result``).
 
-Facts (PANDA.md §3): a ``true`` from ``job/kill`` only means "flag written", so every job is read before and after;
+Facts (panda-server ``job/kill`` and JEDI, read in their source): a ``true`` from ``job/kill`` only means "flag written", so every job is read before and after;
 running analysis jobs are only flagged (the pilot kills them); a production-role kill of an analysis job needs code
 9, 91 or 99; a task kill is a command JEDI executes later (pending ones are in ``PRODSYS_COMM``).
 """

@@ -4,14 +4,14 @@
 
 PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
 
-Facts (ENFORCERS.md section 6, ``nordugrid/arc@9788343 src/doc/arc.conf.reference``,
+Facts (``nordugrid/arc@9788343 src/doc/arc.conf.reference``,
 ``src/hed/shc/legacy/auth_otokens.cpp``):
 
 * ``authtokens = <subject> <issuer> <audience> <scope> <group>``: five blank-separated fields, ``*`` matches
   anything, otherwise exact string equality, no trailing-slash normalisation: one line per issuer spelling. A
   subject ``*`` would therefore match everybody: such an entry is left out and reported;
 * ``subject = <DN>``: the exact certificate subject in slash form (OpenSSL one-line form here), no patterns;
-* the quoting rules of ARC's configuration parser were not verified (ENFORCERS.md section 9): an identity with a
+* the quoting rules of ARC's configuration parser were not verified: an identity with a
   blank or a ``"`` in a field, or a DN ending in a blank, is left out and reported rather than written in a
   form that might name someone else;
 * an object must be defined before it is used: a new block goes before the first block that may reference it;

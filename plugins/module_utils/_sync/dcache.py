@@ -4,7 +4,7 @@
 
 PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
 
-Facts (ENFORCERS.md section 5, ``dCache/dcache@77340d6 modules/gplazma2-banfile/…/BanFilePlugin.java``,
+Facts (``dCache/dcache@77340d6 modules/gplazma2-banfile/…/BanFilePlugin.java``,
 ``modules/common/…/Subjects.java``, ``OidcSubjectPrincipal.java``):
 
 * lines are stripped; blank and ``#`` lines skipped; the first word must be ``alias`` or ``ban`` — any other

@@ -4,7 +4,7 @@
 
 PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
 
-Facts (ENFORCERS.md section 4, ``htcondor/htcondor@3b6d5d0 src/condor_utils/MapFile.cpp``,
+Facts (``htcondor/htcondor@3b6d5d0 src/condor_utils/MapFile.cpp``,
 ``htcondor/htcondor-ce@05a15f8 config/``): the CE reads ``/etc/condor-ce/mapfiles.d/`` in lexical order and uses
 the FIRST line that matches, so the ban file must sort before the site's permissive token mappings (``10-*``;
 the shipped ``90-ban.conf`` sorts after them and never fires for identities they map). With the CE's

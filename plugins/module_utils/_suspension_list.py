@@ -49,7 +49,7 @@ DN = "dn"
 FQAN = "fqan"
 TOKEN = "token"
 KINDS = (DN, FQAN, TOKEN)
-META_FIELDS = ("reason", "origin", "added", "expires", "ticket")
+META_FIELDS = ("reason", "origin", "added", "expires", "ticket", "name")
 MAX_VALUE_LENGTH = 4096  # longer than any real DN; bounds what a hostile list can make us store
 # A token ``sub`` is ASCII, at most 255 characters, case-sensitive (WLCG common JWT profile 2.1.1; dCache's
 # OidcSubjectPrincipal refuses anything else). Printable ASCII only, no leading/trailing blank: every ban
@@ -94,8 +94,11 @@ LIST_SCHEMA = {
                     "expires": {"type": "string", "maxLength": 64,
                                 "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9]{2}:?[0-9]{2})?)?$"},
                     "ticket": {"type": "string", "maxLength": 256},
+                    # a token identity's ``name`` claim: PanDA names a token user after it (the sync's PanDA target
+                    # bans that name besides the bare subject)
+                    "name": {"type": "string", "minLength": 1, "maxLength": 256},
                 },
-                "dependentRequired": {"issuer": ["subject"], "subject": ["issuer"]},
+                "dependentRequired": {"issuer": ["subject"], "subject": ["issuer"], "name": ["subject"]},
                 "oneOf": [{"required": ["dn"]}, {"required": ["fqan"]}, {"required": ["issuer", "subject"]}],
             },
         },

@@ -177,3 +177,19 @@ def test_valid_token_identity_survives_yaml_plain_list_and_cache(issuer, subject
     assert plain.key == entry.key
     assert sl.Entry.trusted(json.loads(json.dumps(entry.cache_dict()))).key == entry.key
     assert sl.issuer_spellings(issuer) == [entry.issuer, entry.issuer + "/"]
+
+
+def test_token_entry_name_claim_gives_the_panda_names_of_the_person():
+    """A token entry may carry the token's ``name`` claim: the sync's PanDA target then bans the name PanDA derives
+    from it (each word's tail lower-cased) besides the bare subject; a ``name`` without a token identity is refused."""
+    from ansible_collections.gridsec.ops.plugins.module_utils._sync.panda import panda_entry_keys
+
+    doc = ('version: 1\nentries:\n  - issuer: "https://iam.example.org/"\n    subject: "a1b2-c3"\n'
+           '    name: "Anne-Marie McAbcdef"\n')
+    (entry,) = sl.parse_yaml_list(doc.encode(), "t")
+    assert entry.meta["name"] == "Anne-Marie McAbcdef"
+    assert panda_entry_keys(entry) == ["Anne-marie Mcabcdef", "a1b2-c3"]
+    (bare,) = sl.parse_yaml_list(b'version: 1\nentries:\n  - issuer: "https://iam.example.org"\n    subject: "a1b2-c3"\n', "t")
+    assert panda_entry_keys(bare) == ["a1b2-c3"]
+    with pytest.raises(sl.SourceError, match="schema validation failed"):
+        sl.parse_yaml_list(b'version: 1\nentries:\n  - dn: "/DC=org/CN=x"\n    name: "X"\n', "t")

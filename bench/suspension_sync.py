@@ -35,7 +35,8 @@ from gridsec_lab.argus import xmlutil as lab_xmlutil  # noqa: E402
 from gridsec_lab.argus.lab import ArgusLab  # noqa: E402
 from gridsec_lab.pki import TestPKI  # noqa: E402
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_list as sl  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_merge as sl_merge  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import Entry  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._sync import argus as sync_argus  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import PapClient  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport  # noqa: E402
@@ -103,7 +104,7 @@ def bench_size(n, pki, workdir, module_at):
     try:
         client, pap = client_for(lab)
         start = time.monotonic()
-        wanted = sl.merge([("bench", [sl.Entry("dn", dn) for dn in generated(n)])])
+        wanted = sl_merge.merge([("bench", [Entry("dn", dn) for dn in generated(n)])])
         prepare = time.monotonic() - start
         row = {"entries": n, "prepare_seconds": round(prepare, 3)}
         row["first"] = step(client, wanted, "first sync")
@@ -111,7 +112,7 @@ def bench_size(n, pki, workdir, module_at):
         changed = dict(wanted)
         for key in list(changed)[:5]:
             del changed[key]
-        changed.update(sl.merge([("bench", [sl.Entry("dn", dn) for dn in generated(5, start=n)])]))
+        changed.update(sl_merge.merge([("bench", [Entry("dn", dn) for dn in generated(5, start=n)])]))
         row["change"] = step(client, changed, "change of k=10 (5 added, 5 removed)")
         if n == module_at:
             listfile = os.path.join(workdir, "list-%d.txt" % n)

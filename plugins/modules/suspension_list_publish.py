@@ -156,7 +156,8 @@ import hashlib
 import json
 
 from ansible_collections.gridsec.ops.plugins.module_utils import _signed_list as signed
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_list as sl
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_sources as sl_sources
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_state as sl_state
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import StructuredModule
 
@@ -192,7 +193,7 @@ def _read(path, what):
 
 
 def _identities(list_doc):
-    return set((e.kind, e.value) for e in sl.list_entries(list_doc, "published"))
+    return set((e.kind, e.value) for e in sl_sources.list_entries(list_doc, "published"))
 
 
 def published_state(dest, dest_bytes, sig_bytes, leaf):
@@ -237,8 +238,8 @@ def decide(doc, sig_ok, list_doc, now, renew_before):
 
 def run(module):
     p = module.params
-    validity = sl.parse_duration(p["validity"], "validity")
-    renew_before = sl.parse_duration(p["renew_before"], "renew_before")
+    validity = sl_state.parse_duration(p["validity"], "validity")
+    renew_before = sl_state.parse_duration(p["renew_before"], "renew_before")
     if renew_before >= validity:
         raise ConfigError("renew_before (%s) must be shorter than validity (%s)" % (p["renew_before"], p["validity"]),
                           operation="check options")
@@ -251,8 +252,8 @@ def run(module):
     data = _read(p["src"], "src")
     if data is None:
         raise ConfigError("src %s does not exist" % p["src"], operation="read src")
-    list_doc = sl.load_list_document(data, "src")
-    sl.list_entries(list_doc, "src")  # every entry valid (DNs parsed), or nothing is published
+    list_doc = sl_sources.load_list_document(data, "src")
+    sl_sources.list_entries(list_doc, "src")  # every entry valid (DNs parsed), or nothing is published
     list_doc = json.loads(json.dumps(list_doc))  # the form it takes in the document (and in the published one)
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     doc, sig_ok = published_state(p["dest"], _read(p["dest"], "dest"), _read(sig_dest, "signature_dest"), chain[0])
@@ -278,8 +279,8 @@ def run(module):
     if module.check_mode:
         return result
     try:
-        sl.write_atomic(p["dest"], body, mode)
-        sl.write_atomic(sig_dest, signed.sign(body, key, chain).encode("ascii"), mode)
+        sl_state.write_atomic(p["dest"], body, mode)
+        sl_state.write_atomic(sig_dest, signed.sign(body, key, chain).encode("ascii"), mode)
     except (IOError, OSError) as err:
         raise ConfigError("writing serial %d failed: %s (readers keep the previous serial: the new document and "
                           "its signature are written as a pair)" % (serial, err), operation="write signed list")

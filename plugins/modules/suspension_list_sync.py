@@ -655,7 +655,17 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigE
 from ansible_collections.gridsec.ops.plugins.module_utils import _xml
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import GridsecModule, gc_paused
 from ansible_collections.gridsec.ops.plugins.module_utils._panda_module import PANDA_DB_SPEC, PANDA_SPEC
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_list as sl
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_merge as sl_merge
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_sources as sl_sources
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_state as sl_state
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import (
+    DN,
+    identity_entry,
+    iso,
+    key_id,
+    sort_key,
+    utcnow,
+)
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.argus import PAP_KEYS, PAP_OPTIONS
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncContext
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.registry import (
@@ -721,7 +731,7 @@ def split_kinds(wanted, kinds):
     if not other:
         return wanted, None
     kept = dict((key, entry) for key, entry in wanted.items() if entry.kind in kinds)
-    return kept, {"count": len(other), "entries": [e.to_dict(with_meta=False) for e in sorted(other, key=sl.sort_key)]}
+    return kept, {"count": len(other), "entries": [e.to_dict(with_meta=False) for e in sorted(other, key=sort_key)]}
 
 
 class Sync(object):
@@ -731,11 +741,11 @@ class Sync(object):
         self.check = module.check_mode
         self.run_id = str(uuid.uuid4())
         name = self.p["name"]
-        self.state = sl.State(os.path.join(self.p["state_dir"], "%s.state.json" % name))
-        self.times = sl.SourceTimes(os.path.join(self.p["state_dir"], "%s.sources.json" % name), self.state.path)
-        self.now = sl.utcnow()
+        self.state = sl_state.State(os.path.join(self.p["state_dir"], "%s.state.json" % name))
+        self.times = sl_state.SourceTimes(os.path.join(self.p["state_dir"], "%s.sources.json" % name), self.state.path)
+        self.now = utcnow()
         self.audit_path = self.p["audit_log"] or os.path.join(self.p["state_dir"], "%s.audit.jsonl" % name)
-        self.audit = sl.AuditLog(self.audit_path, self.run_id, self.check, name)
+        self.audit = sl_state.AuditLog(self.audit_path, self.run_id, self.check, name)
         self.ctx = SyncContext(module, self.state)
         self.result = dict(changed=False, merged_count=0, sources=[], targets=[], expired=[], protected=[],
                            overridden=[], guard=None, audit_log=self.audit_path, run_id=self.run_id)
@@ -772,14 +782,14 @@ class Sync(object):
                 self.fail("source %s: require_signature needs type yaml and a non-empty trusted_signers"
                           % source["name"])
             try:
-                source["_cache_max_age"] = sl.parse_duration(source["cache_max_age"], "cache_max_age")
+                source["_cache_max_age"] = sl_state.parse_duration(source["cache_max_age"], "cache_max_age")
             except GridsecError as err:
                 # the task's message as before: the source names where, the option says what
                 raise ConfigError("source %s: %s" % (source["name"], err.msg))
         problems = []
         for source in self.p["sources"]:
             if source["type"] == "argus":
-                problem = connection_problem(sl.connection_settings(source, self.p, PAP_KEYS))
+                problem = connection_problem(sl_sources.connection_settings(source, self.p, PAP_KEYS))
                 if problem:
                     problems.append("source %s: %s" % (source["name"], problem))
         for spec in self.p["targets"]:
@@ -797,11 +807,11 @@ class Sync(object):
         if spec["type"] == "argus":
             client = self.ctx.pap_client(spec, "source")
             try:
-                entries, report = sl.read_argus_source(client, spec)
+                entries, report = sl_sources.read_argus_source(client, spec)
             except GridsecError as err:
-                raise sl.SourceError(str(err), server="source %s" % name, operation=err.operation or "read PAP")
+                raise sl_sources.SourceError(str(err), server="source %s" % name, operation=err.operation or "read PAP")
             return entries, dict(report, reads=len(client.operations)), None
-        data, where = sl._read_location(spec, self.p, "read %s" % (spec.get("path") or spec.get("url")))
+        data, where = sl_sources._read_location(spec, self.p, "read %s" % (spec.get("path") or spec.get("url")))
         report = {"location": where, "reads": 1}
         if spec["require_signature"]:
             # verified on every run, unchanged bytes included: a list expires, and the CA directory changes
@@ -811,10 +821,10 @@ class Sync(object):
         if digest == self.state.source_digest(name):
             return self.state.source_cache(name), dict(report, unchanged=True), digest
         if spec["type"] == "yaml":
-            if sl.yaml is None and not data.lstrip().startswith(b"{"):
-                self.module.require_library("PyYAML", sl.YAML_IMPORT_ERROR, why="source %s is YAML" % name)
-            return sl.parse_yaml_list(data, name), report, digest
-        return sl.parse_plain_list(data, name), report, digest
+            if sl_sources.yaml is None and not data.lstrip().startswith(b"{"):
+                self.module.require_library("PyYAML", sl_sources.YAML_IMPORT_ERROR, why="source %s is YAML" % name)
+            return sl_sources.parse_yaml_list(data, name), report, digest
+        return sl_sources.parse_plain_list(data, name), report, digest
 
     def verify_signed(self, spec, document):
         """``(the list inside, its signed facts)`` of a signed source; SourceError when it cannot be trusted."""
@@ -825,15 +835,15 @@ class Sync(object):
                         url=spec["signature_url"] or (spec["url"] + ".sig" if spec.get("url") else None))
         if sig_spec["path"]:
             sig_spec["url"] = None
-        signature, _where = sl._read_location(sig_spec, self.p, "read signature %s"
+        signature, _where = sl_sources._read_location(sig_spec, self.p, "read signature %s"
                                               % (sig_spec["path"] or sig_spec["url"]))
-        ca_path = sl.connection_settings(spec, self.p, ("ca_path",))["ca_path"]
+        ca_path = sl_sources.connection_settings(spec, self.p, ("ca_path",))["ca_path"]
         last = (self.state.data["sources"].get(name) or {}).get("signed")
         try:
             doc = signed.verify(document, signature, signed.load_ca_directory(ca_path), spec["trusted_signers"],
                                 self.now, last=last)
         except GridsecError as err:
-            raise sl.SourceError("signed list refused: %s" % err.msg, server="source %s" % name,
+            raise sl_sources.SourceError("signed list refused: %s" % err.msg, server="source %s" % name,
                                  operation=err.operation or "verify signature")
         facts = dict((key, doc[key]) for key in ("serial", "issued", "expires", "signer", "sha256"))
         return json.dumps(doc["list"], ensure_ascii=False).encode("utf-8"), facts
@@ -875,19 +885,19 @@ class Sync(object):
         last_ok = self.times.last_ok(name)
         age = (self.now - last_ok).total_seconds() if last_ok is not None else None
         if last_ok is not None:
-            info.update(last_read_ok=sl.iso(last_ok), cache_age=sl.format_age(age), cache_age_seconds=int(age))
+            info.update(last_read_ok=iso(last_ok), cache_age=sl_state.format_age(age), cache_age_seconds=int(age))
         if age is None or age > spec["_cache_max_age"]:
             self.result["sources"].append(info)
             self.guard(why + " (on_source_failure=use_cache, but its cached list is %s, older than cache_max_age=%s: "
                        "the source has been failing for too long); no target was touched"
-                       % ("of unknown age" if age is None else "from %s, %s old" % (sl.iso(last_ok), sl.format_age(age)),
-                          spec["cache_max_age"]))
+                       % ("of unknown age" if age is None
+                          else "from %s, %s old" % (iso(last_ok), sl_state.format_age(age)), spec["cache_max_age"]))
         info["status"] = "cached"
         self.audit.record("source:%s" % name, "use_cache", None, result="cached", error=str(err),
-                          last_read_ok=sl.iso(last_ok), cache_age_seconds=int(age),
+                          last_read_ok=iso(last_ok), cache_age_seconds=int(age),
                           cache_max_age=spec["cache_max_age"], count=len(cached))
         self.module.warn("source %s failed (%s); using its %d cached entries of the last good read (%s, %s old; "
-                         "cache_max_age=%s)" % (name, err, len(cached), sl.iso(last_ok), sl.format_age(age),
+                         "cache_max_age=%s)" % (name, err, len(cached), iso(last_ok), sl_state.format_age(age),
                                                 spec["cache_max_age"]))
         return cached
 
@@ -907,7 +917,7 @@ class Sync(object):
         previous = self.state.data.get("dropped") or {}
         keyed = {"expire": [(e.key, e) for e in expired], "protect": protected, "allow_override": overridden}
         for action, pairs in sorted(keyed.items()):
-            new = set(sl.newly_dropped(previous.get(action), [key for key, _item in pairs]))
+            new = set(sl_merge.newly_dropped(previous.get(action), [key for key, _item in pairs]))
             for key, item in pairs:
                 if key not in new:
                     continue
@@ -916,7 +926,7 @@ class Sync(object):
                 else:
                     self.audit.record("*", action, item, result="suspended" if action == "allow_override"
                                       else "dropped", protected_by=item["protected_by"])
-        return dict((action, sorted(sl.key_id(key) for key, _item in pairs)) for action, pairs in keyed.items())
+        return dict((action, sorted(key_id(key) for key, _item in pairs)) for action, pairs in keyed.items())
 
     def target_list(self, spec, merged, canaries):
         """The list one target enforces and its ``canary`` result: the daily canary kept or left out, as the
@@ -968,12 +978,12 @@ class Sync(object):
         self.targets_state_before = json.dumps(self.state.data.get("targets") or {}, sort_keys=True)
         for warning in self.times.load().warnings:
             self.module.warn(warning)
-        allow = sl.AllowList(self.p["allow_list"], self.p["allow_patterns"])
+        allow = sl_merge.AllowList(self.p["allow_list"], self.p["allow_patterns"])
         overrides = list(self.p["allow_override"])
         for option in ("allow_list", "allow_override"):
             for item in self.p[option]:
-                entry = sl.identity_entry(item, option)
-                if entry.kind == sl.DN and len(entry.dn.canonical()) < 2:
+                entry = identity_entry(item, option)
+                if entry.kind == DN and len(entry.dn.canonical()) < 2:
                     raise ConfigError("%s item %r is a one-component DN: a comma-form DN given as a string is "
                                       "split at its commas by Ansible; give %s as a YAML list of DNs"
                                       % (option, item, option), operation="check options")
@@ -983,10 +993,10 @@ class Sync(object):
         self.check_names()
         allow, overrides = self.load()
         lists = self.read_sources()
-        merged = sl.merge([(name, entries) for name, entries, _info in lists])
+        merged = sl_merge.merge([(name, entries) for name, entries, _info in lists])
         now = self.now
-        merged, expired = sl.drop_expired(merged, now)
-        merged, protected, overridden = sl.apply_allow_list_keyed(merged, allow, overrides)
+        merged, expired = sl_merge.drop_expired(merged, now)
+        merged, protected, overridden = sl_merge.apply_allow_list_keyed(merged, allow, overrides)
         self.result["expired"] = [e.to_dict() for e in expired]
         self.result["protected"] = [item for _key, item in protected]
         self.result["overridden"] = [item for _key, item in overridden]
@@ -999,14 +1009,14 @@ class Sync(object):
             # entries that left because they expired or are now protected are not "shrink"
             protected_keys = set(key for key, _item in protected)
             last_keys -= expired_keys | protected_keys
-            problem = sl.shrink_check(set(merged), last_keys, self.p["max_shrink_count"],
+            problem = sl_merge.shrink_check(set(merged), last_keys, self.p["max_shrink_count"],
                                       self.p["max_shrink_fraction"])
             if problem:
                 self.guard(problem + "; the last good list is kept and no target was touched")
 
         failures = []
         diffs = []
-        canaries = sl.canary_keys(merged)
+        canaries = sl_merge.canary_keys(merged)
         for spec in self.p["targets"]:
             data, target = self.sync_target(spec, merged, canaries, failures)
             self.result["targets"].append(data)
@@ -1015,9 +1025,9 @@ class Sync(object):
                 diffs.append(target_diff(data))
 
         if self.p["return_list"]:
-            self.result["list"] = [e.to_dict() for e in sorted(merged.values(), key=sl.sort_key)]
+            self.result["list"] = [e.to_dict() for e in sorted(merged.values(), key=sort_key)]
         if not self.check:
-            good = [e.cache_dict() for e in sorted(merged.values(), key=sl.sort_key)]
+            good = [e.cache_dict() for e in sorted(merged.values(), key=sort_key)]
             last_good = self.state.data.get("last_good") or {}
             # a target that keeps state (ctx.target_state) changed it when it changed or failed
             dirty = any(t["name"] in self.ctx.stateful and (t.get("changed") or t.get("failed"))
@@ -1029,7 +1039,7 @@ class Sync(object):
             # last good = a list every target now holds: after a failed target the shrink guard must keep
             # comparing with the previous one (the per-source caches below are still refreshed)
             if not failures and last_good.get("sha256") != digest:
-                self.state.data["last_good"] = {"time": sl.iso(now), "run": self.run_id, "entries": good,
+                self.state.data["last_good"] = {"time": iso(now), "run": self.run_id, "entries": good,
                                                 "sha256": digest}
                 dirty = True
             for name, entries, info in lists:

@@ -16,7 +16,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_view imp
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import Attribute, Policy, PolicySet, Rule
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError, RemoteError, WriteRefusedError
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import gc_paused, read_credential_dn
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_list import DN, FQAN, Entry, key_id, sort_key
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import DN, FQAN, Entry, key_id, sort_key
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncTarget, TargetResult, entry_lines
 
 #: the PAP connection options of an Argus source or target (each defaults to the module-level option)

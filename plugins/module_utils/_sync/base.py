@@ -11,7 +11,7 @@ of the target's ``type`` option. The sync calls, for each target of the task, in
    list fails the task and no target is touched);
 2. ``cls(spec, ctx)``: build it (clients, database connections; ``ctx`` is the sync's ``SyncContext``);
 3. ``target.sync(wanted, check_mode)``: read the current state once, compare it with ``wanted`` (key ->
-   ``_suspension_list.Entry``, only entries of a kind in ``KINDS``; the others are reported as
+   ``_suspension_entries.Entry``, only entries of a kind in ``KINDS``; the others are reported as
    ``not_applicable`` by the sync, never silently dropped), write only what differs (nothing in check mode,
    nothing on a no-op) and return the result dict (``TargetResult.data``);
 4. ``target.audit_records(data, check_mode)``: the audit lines for what it did;
@@ -30,7 +30,8 @@ __metaclass__ = type
 import copy
 
 from ansible_collections.gridsec.ops.plugins.module_utils._http import TLS_KEYS, transport_options
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_list import connection_settings, sort_key
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import sort_key
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension_sources import connection_settings
 
 
 def entry_lines(entries, limit=None):
@@ -114,7 +115,7 @@ class SyncTarget(object):
 
     #: the value of the target's ``type`` option
     TYPE = None
-    #: the entry kinds (``_suspension_list.DN``, ``FQAN``, ...) this target enforces
+    #: the entry kinds (``_suspension_entries.DN``, ``FQAN``, ...) this target enforces
     KINDS = frozenset()
     #: ``canary`` when the target's spec leaves it out: ``keep`` or ``skip``
     CANARY_DEFAULT = "skip"

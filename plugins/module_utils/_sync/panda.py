@@ -18,7 +18,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._panda_db import NAME_
 from ansible_collections.gridsec.ops.plugins.module_utils._panda_kill import JobKiller
 from ansible_collections.gridsec.ops.plugins.module_utils._panda_module import PANDA_DB_SPEC
 from ansible_collections.gridsec.ops.plugins.module_utils._panda_names import panda_ban_keys, x509_key
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_list import (
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import (
     DN,
     FQAN,
     TOKEN,

@@ -29,11 +29,9 @@ from ansible_collections.gridsec.ops.plugins.module_utils import _rucio_account 
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport, check_base_url
 from ansible_collections.gridsec.ops.plugins.module_utils._rucio_client import RucioClient
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_list import (
-    DN, key_id, parse_duration, sort_key)
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import DN, TOKEN, key_id, sort_key
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension_state import parse_duration
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncTarget, TargetResult
-
-TOKEN = "token"  # _suspension_list.TOKEN (contract C2) once token identities are in the list
 
 
 class RucioTarget(SyncTarget):

@@ -8,14 +8,18 @@ import os
 
 import pytest
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_list as sl
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_entries as sl_entries
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_merge as sl_merge
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_sources as sl_sources
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_state as sl_state
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import UTC, Entry, iso, key_id, parse_time
 from ansible_collections.gridsec.ops.plugins.module_utils._sync import argus as sync_argus
 from ansible_collections.gridsec.ops.plugins.module_utils._sync import files as sync_files
 from ansible_collections.gridsec.ops.plugins.module_utils._sync import panda as sync_panda
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_view import PRIVATE_ID_PREFIX
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import PapPolicyTree, PolicySet
-from ansible_collections.gridsec.ops.plugins.module_utils._dn import parse_dn
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import WriteRefusedError
+from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, parse_dn
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, WriteRefusedError
 from ansible_collections.gridsec.ops.tests.unit.plugins.module_utils.sync_fake import FakeSyncContext
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..")
@@ -39,13 +43,13 @@ def panda_target(name, db, owned, client_factory=None, **options):
 
 def test_shipped_schema_is_the_embedded_one():
     with open(os.path.join(ROOT, "meta", "suspension-list.schema.json"), encoding="utf-8") as handle:
-        assert json.load(handle) == sl.LIST_SCHEMA
+        assert json.load(handle) == sl_sources.LIST_SCHEMA
 
 
 def test_schema_is_valid_and_agrees_with_jsonschema_when_available():
     jsonschema = pytest.importorskip("jsonschema")
-    jsonschema.Draft202012Validator.check_schema(sl.LIST_SCHEMA)
-    validator = jsonschema.Draft202012Validator(sl.LIST_SCHEMA)
+    jsonschema.Draft202012Validator.check_schema(sl_sources.LIST_SCHEMA)
+    validator = jsonschema.Draft202012Validator(sl_sources.LIST_SCHEMA)
     samples = [
         {"version": 1, "entries": []},
         {"version": 1, "entries": [{"dn": "/DC=a/CN=b", "reason": "r", "expires": "2030-01-01"}]},
@@ -61,89 +65,90 @@ def test_schema_is_valid_and_agrees_with_jsonschema_when_available():
         {"version": True, "entries": []},
     ]
     for sample in samples:
-        assert (not sl.schema_errors(sample)) == validator.is_valid(sample), sample
+        assert (not sl_sources.schema_errors(sample)) == validator.is_valid(sample), sample
 
 
 def test_yaml_list_parses_dates_metadata_and_rejects_whole_source():
     text = ("version: 1\norigin: central\nentries:\n"
             "  - {dn: '/DC=org/CN=a', reason: r1, ticket: T-1, added: 2026-01-01, expires: 2030-01-01T12:00:00Z}\n"
             "  - {fqan: /dteam/Role=NULL}\n")
-    entries = sl.parse_yaml_list(text.encode(), "src")
+    entries = sl_sources.parse_yaml_list(text.encode(), "src")
     assert [(e.kind, e.value) for e in entries] == [("dn", "/DC=org/CN=a"), ("fqan", "/dteam")]
     assert entries[0].meta == {"reason": "r1", "ticket": "T-1", "added": "2026-01-01",
                                "expires": "2030-01-01T12:00:00+00:00", "origin": "central"}
-    with pytest.raises(sl.SourceError) as err:
-        sl.parse_yaml_list(b"version: 1\nentries:\n  - dn: /DC=org/CN=a\n  - dn: 'not a dn'\n", "src")
+    with pytest.raises(sl_sources.SourceError) as err:
+        sl_sources.parse_yaml_list(b"version: 1\nentries:\n  - dn: /DC=org/CN=a\n  - dn: 'not a dn'\n", "src")
     assert "source src" in str(err.value) and "entries[1]" in str(err.value)
-    with pytest.raises(sl.SourceError) as err:
-        sl.parse_yaml_list(b"version: 1\nentries:\n  - dn: /DC=org/CN=a\n    extra: 1\n", "src")
+    with pytest.raises(sl_sources.SourceError) as err:
+        sl_sources.parse_yaml_list(b"version: 1\nentries:\n  - dn: /DC=org/CN=a\n    extra: 1\n", "src")
     assert "schema" in str(err.value) and "extra" in str(err.value)
-    with pytest.raises(sl.SourceError):
-        sl.parse_yaml_list(b"version: 1\nentries: [\n", "src")
+    with pytest.raises(sl_sources.SourceError):
+        sl_sources.parse_yaml_list(b"version: 1\nentries: [\n", "src")
 
 
 def test_plain_list_comments_fqans_and_line_numbers():
-    entries = sl.parse_plain_list("# header\n\n/DC=org/CN=a\nCN=b,DC=org\nfqan:/atlas/Role=x\n  # indented\n", "p")
+    entries = sl_sources.parse_plain_list("# header\n\n/DC=org/CN=a\nCN=b,DC=org\nfqan:/atlas/Role=x\n  # indented\n",
+                                          "p")
     expected = [("dn", "/DC=org/CN=a"), ("dn", "/DC=org/CN=b"), ("fqan", "/atlas/Role=x")]
     assert [(e.kind, e.value) for e in entries] == expected
-    with pytest.raises(sl.SourceError) as err:
-        sl.parse_plain_list("/DC=org/CN=a\ngarbage\n", "p")
+    with pytest.raises(sl_sources.SourceError) as err:
+        sl_sources.parse_plain_list("/DC=org/CN=a\ngarbage\n", "p")
     assert "line 2" in str(err.value)
 
 
 def test_merge_is_semantic_deterministic_and_keeps_metadata():
-    a = [sl.Entry("dn", "/DC=org/OU=Users/CN=Jane Doe", {"reason": "first", "added": "2026-02-01",
+    a = [Entry("dn", "/DC=org/OU=Users/CN=Jane Doe", {"reason": "first", "added": "2026-02-01",
                                                          "expires": "2027-01-01"}, sources=["a"])]
     meta_b = {"reason": "second", "ticket": "T-9", "added": "2026-01-01", "expires": "2028-01-01"}
-    b = [sl.Entry("dn", "CN=jane  doe, OU=Users, DC=org", meta_b, sources=["b"]),
-         sl.Entry("dn", "/DC=org/CN=Other", sources=["b"])]
-    merged = sl.merge([("a", a), ("b", b)])
+    b = [Entry("dn", "CN=jane  doe, OU=Users, DC=org", meta_b, sources=["b"]),
+         Entry("dn", "/DC=org/CN=Other", sources=["b"])]
+    merged = sl_merge.merge([("a", a), ("b", b)])
     assert len(merged) == 2
     jane = merged[a[0].key]
     assert jane.value == "/DC=org/OU=Users/CN=Jane Doe" and jane.sources == ["a", "b"]
     assert jane.meta == {"reason": "first", "ticket": "T-9", "added": "2026-01-01", "expires": "2028-01-01"}
     # an entry without expires in any source never expires
-    c = [sl.Entry("dn", "/DC=org/OU=Users/CN=Jane Doe", sources=["c"])]
-    assert "expires" not in sl.merge([("a", a), ("c", c)])[a[0].key].meta
-    assert "expires" not in sl.merge([("c", c), ("a", a)])[a[0].key].meta
+    c = [Entry("dn", "/DC=org/OU=Users/CN=Jane Doe", sources=["c"])]
+    assert "expires" not in sl_merge.merge([("a", a), ("c", c)])[a[0].key].meta
+    assert "expires" not in sl_merge.merge([("c", c), ("a", a)])[a[0].key].meta
     # the order of merging never changes the set, and the first source's value wins
-    assert set(sl.merge([("b", b), ("a", a)])) == set(merged)
+    assert set(sl_merge.merge([("b", b), ("a", a)])) == set(merged)
     # a merged entry is a full copy (every field set) that does not share its metadata or sources with the input
     other = merged[b[1].key]
-    assert all(getattr(other, slot) == getattr(b[1], slot) for slot in sl.Entry.__slots__)
+    assert all(getattr(other, slot) == getattr(b[1], slot) for slot in Entry.__slots__)
     other.meta["reason"] = "changed"
     other.sources.append("x")
     assert b[1].meta == {} and b[1].sources == ["b"]
 
 
 def test_expiry_allow_list_patterns_and_overrides():
-    now = datetime.datetime(2026, 6, 1, tzinfo=sl.UTC)
-    entries = [sl.Entry("dn", BASE + "/CN=old", {"expires": "2026-05-31T23:59:59Z"}),
-               sl.Entry("dn", BASE + "/CN=new", {"expires": "2026-06-02"}),
-               sl.Entry("dn", "/DC=org/DC=example/OU=Services/CN=ce.example.org"),
-               sl.Entry("dn", BASE + "/CN=Admin"),
-               sl.Entry("fqan", "/dteam/Role=lcgadmin")]
-    merged = sl.merge([("s", entries)])
-    kept, expired = sl.drop_expired(merged, now)
+    now = datetime.datetime(2026, 6, 1, tzinfo=UTC)
+    entries = [Entry("dn", BASE + "/CN=old", {"expires": "2026-05-31T23:59:59Z"}),
+               Entry("dn", BASE + "/CN=new", {"expires": "2026-06-02"}),
+               Entry("dn", "/DC=org/DC=example/OU=Services/CN=ce.example.org"),
+               Entry("dn", BASE + "/CN=Admin"),
+               Entry("fqan", "/dteam/Role=lcgadmin")]
+    merged = sl_merge.merge([("s", entries)])
+    kept, expired = sl_merge.drop_expired(merged, now)
     assert [e.value for e in expired] == [BASE + "/CN=old"]
-    allow = sl.AllowList(["CN=admin, OU=Users, DC=example, DC=org", "/dteam/Role=lcgadmin"],
+    allow = sl_merge.AllowList(["CN=admin, OU=Users, DC=example, DC=org", "/dteam/Role=lcgadmin"],
                          [r"OU=Services/", r"^CN=[^,]*\.example\.org,"])
-    kept2, protected, overridden = sl.apply_allow_list(kept, allow, ["/dteam/Role=lcgadmin"])
+    kept2, protected, overridden = sl_merge.apply_allow_list(kept, allow, ["/dteam/Role=lcgadmin"])
     assert sorted(p["value"] for p in protected) == sorted([BASE + "/CN=Admin",
                                                             "/DC=org/DC=example/OU=Services/CN=ce.example.org"])
     assert [o["value"] for o in overridden] == ["/dteam/Role=lcgadmin"]
     assert sorted(e.value for e in kept2.values()) == sorted(["/dteam/Role=lcgadmin", BASE + "/CN=new"])
-    with pytest.raises(sl.ConfigError):
-        sl.AllowList([], ["(unclosed"])
+    with pytest.raises(ConfigError):
+        sl_merge.AllowList([], ["(unclosed"])
 
 
 def test_shrink_guard():
     last = set(range(100))
-    assert sl.shrink_check(set(range(90)), last, None, 0.1) is None
-    assert "max_shrink_fraction" in sl.shrink_check(set(range(89)), last, None, 0.1)
-    assert "max_shrink_count=5" in sl.shrink_check(set(range(94)), last, 5, None)
-    assert sl.shrink_check(set(), None, 0, 0.0) is None  # no last good list yet
-    assert sl.shrink_check(set(range(200)), last, 0, 0.0) is None  # growth is never refused
+    assert sl_merge.shrink_check(set(range(90)), last, None, 0.1) is None
+    assert "max_shrink_fraction" in sl_merge.shrink_check(set(range(89)), last, None, 0.1)
+    assert "max_shrink_count=5" in sl_merge.shrink_check(set(range(94)), last, 5, None)
+    assert sl_merge.shrink_check(set(), None, 0, 0.0) is None  # no last good list yet
+    assert sl_merge.shrink_check(set(range(200)), last, 0, 0.0) is None  # growth is never refused
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -153,7 +158,7 @@ def test_shrink_guard():
     ("2026-01-02 03:04:05.5+01:00", "2026-01-02T02:04:05Z"),
 ])
 def test_parse_time(text, expected):
-    assert sl.iso(sl.parse_time(text)) == expected
+    assert iso(parse_time(text)) == expected
 
 
 HOSTILE = [BASE + "/CN=O'Neil \"Bob\" <b&b> Smith", "CN=Doe\\, John,OU=Users,DC=example,DC=org",
@@ -164,7 +169,7 @@ HOSTILE = [BASE + "/CN=O'Neil \"Bob\" <b&b> Smith", "CN=Doe\\, John,OU=Users,DC=
 
 @pytest.mark.parametrize("fmt", ["lcas", "gplazma", "plain"])
 def test_ban_file_formats_round_trip_hostile_dns(tmp_path, fmt):
-    merged = sl.merge([("s", [sl.Entry("dn", v) for v in HOSTILE] + [sl.Entry("fqan", "/dteam/Role=bad")])])
+    merged = sl_merge.merge([("s", [Entry("dn", v) for v in HOSTILE] + [Entry("fqan", "/dteam/Role=bad")])])
     target = file_target("t", str(tmp_path / "f"), fmt, "sync")
     content = target.render(merged)[0]
     back = set()
@@ -180,7 +185,7 @@ def test_ban_file_formats_round_trip_hostile_dns(tmp_path, fmt):
 
 def test_file_target_atomic_write_mode_and_unchanged(tmp_path):
     path = tmp_path / "ban_users.db"
-    merged = sl.merge([("s", [sl.Entry("dn", v) for v in HOSTILE[:2]])])
+    merged = sl_merge.merge([("s", [Entry("dn", v) for v in HOSTILE[:2]])])
     target = file_target("t", str(path), "lcas", "sync")
     data = target.sync(merged, check_mode=True)
     assert data["changed"] and not path.exists() and data["added_count"] == 2
@@ -191,17 +196,17 @@ def test_file_target_atomic_write_mode_and_unchanged(tmp_path):
     assert not data["changed"] and data["writes"] == 0
     assert os.stat(path).st_mtime_ns == before.st_mtime_ns and os.stat(path).st_ino == before.st_ino
     assert sorted(os.listdir(tmp_path)) == ["ban_users.db"]  # no temporary file left behind
-    with pytest.raises(sl.ConfigError):
+    with pytest.raises(ConfigError):
         file_target("t", str(path), "lcas", "sync", mode="rw-r-----")
-    with pytest.raises(sl.ConfigError):
+    with pytest.raises(ConfigError):
         file_target("t", str(path), "template", "sync")
     bad = file_target("t", str(path), "template", "sync", template="{nope}")
-    with pytest.raises(sl.ConfigError):
+    with pytest.raises(ConfigError):
         bad.render(merged)
 
 
 def test_argus_rules_are_deterministic_and_recognised_without_reparsing():
-    entries = sl.merge([("s", [sl.Entry("dn", v) for v in HOSTILE] + [sl.Entry("fqan", "/dteam/Role=bad")])])
+    entries = sl_merge.merge([("s", [Entry("dn", v) for v in HOSTILE] + [Entry("fqan", "/dteam/Role=bad")])])
     target = argus_target("t", client=None, sync_name="sync")
     policy = target._policy(entries.values(), "public-x", "1")  # pylint: disable=protected-access
     assert [r.rule_id for r in policy.rules] == [r.rule_id for r in target._policy(  # pylint: disable=protected-access
@@ -238,8 +243,8 @@ def test_argus_rules_are_deterministic_and_recognised_without_reparsing():
 
 def test_audit_log_is_0600_jsonl_and_marks_check_mode(tmp_path):
     path = tmp_path / "sub" / "audit.jsonl"
-    log = sl.AuditLog(str(path), "run-1", True, "sync")
-    log.record("file:t", "add", sl.Entry("dn", "/DC=org/CN=a", {"reason": "r", "ticket": "T"}), result="planned")
+    log = sl_state.AuditLog(str(path), "run-1", True, "sync")
+    log.record("file:t", "add", Entry("dn", "/DC=org/CN=a", {"reason": "r", "ticket": "T"}), result="planned")
     log.flush()
     log.record("file:t", "remove", {"kind": "dn", "value": "/DC=org/CN=b"})
     log.flush()
@@ -251,19 +256,19 @@ def test_audit_log_is_0600_jsonl_and_marks_check_mode(tmp_path):
 
 
 def test_state_round_trip(tmp_path):
-    state = sl.State(str(tmp_path / "s.json")).load()
+    state = sl_state.State(str(tmp_path / "s.json")).load()
     assert state.last_good_entries() is None and state.source_cache("x") is None
-    state.data["last_good"] = {"entries": [sl.Entry("dn", "/DC=org/CN=a", {"ticket": "T"}).cache_dict()]}
-    state.data["sources"]["x"] = {"entries": [sl.Entry("fqan", "/atlas").cache_dict()]}
+    state.data["last_good"] = {"entries": [Entry("dn", "/DC=org/CN=a", {"ticket": "T"}).cache_dict()]}
+    state.data["sources"]["x"] = {"entries": [Entry("fqan", "/atlas").cache_dict()]}
     state.save()
     assert oct(os.stat(tmp_path / "s.json").st_mode & 0o777) == "0o600"
-    again = sl.State(str(tmp_path / "s.json")).load()
+    again = sl_state.State(str(tmp_path / "s.json")).load()
     assert [e.meta for e in again.last_good_entries()] == [{"ticket": "T"}]
-    assert again.last_good_keys() == {sl.Entry("dn", "CN=a,DC=org").key}  # the same identity, any DN form
+    assert again.last_good_keys() == {Entry("dn", "CN=a,DC=org").key}  # the same identity, any DN form
     assert [e.value for e in again.source_cache("x")] == ["/atlas"]
     (tmp_path / "bad.json").write_text("{")
-    with pytest.raises(sl.ConfigError):
-        sl.State(str(tmp_path / "bad.json")).load()
+    with pytest.raises(ConfigError):
+        sl_state.State(str(tmp_path / "bad.json")).load()
 
 
 # ---- Argus target against an in-memory PAP (write-call counts, refused writes, visibility) ----------------------
@@ -335,7 +340,7 @@ def writes(pap):
 
 
 def generated_entries(n):
-    return sl.merge([("s", [sl.Entry("dn", "%s/CN=user %05d" % (BASE, i)) for i in range(n)])])
+    return sl_merge.merge([("s", [Entry("dn", "%s/CN=user %05d" % (BASE, i)) for i in range(n)])])
 
 
 def test_argus_first_sync_of_a_large_list_is_two_writes_and_a_change_is_one_update():
@@ -432,7 +437,7 @@ class FakeDB(object):
 
 def test_panda_near_name_is_not_banned_silently_unless_allowed():
     dn = BASE + "/CN=john smith"
-    wanted = sl.merge([("s", [sl.Entry("dn", dn)])])
+    wanted = sl_merge.merge([("s", [Entry("dn", dn)])])
     db = FakeDB(similar={"john smith": ["John Smith"]})
     data = panda_target("p", db, {}).sync(wanted, check_mode=False)
     assert db.created == [] and not data["changed"]
@@ -456,7 +461,7 @@ class FakePandaClient(object):
 
 
 def test_panda_task_kill_skips_final_tasks_and_kills_already_registered():
-    wanted = sl.merge([("s", [sl.Entry("dn", BASE + "/CN=Bad Actor")])])
+    wanted = sl_merge.merge([("s", [Entry("dn", BASE + "/CN=Bad Actor")])])
     db = FakeDB(rows={"Bad Actor"}, commands={2: {"command": "kill", "owner": "op", "comment": "earlier"}})
     client = FakePandaClient([{"jediTaskID": 1, "status": "running"}, {"jediTaskID": 2, "status": "ready"},
                               {"jediTaskID": 3, "status": "done"}])
@@ -472,16 +477,16 @@ def test_panda_task_kill_skips_final_tasks_and_kills_already_registered():
 
 def test_file_target_replaces_by_rename_and_a_failed_write_leaves_the_old_file(tmp_path, monkeypatch):
     path = tmp_path / "ban_users.db"
-    first = sl.merge([("s", [sl.Entry("dn", v) for v in HOSTILE[:2]])])
+    first = sl_merge.merge([("s", [Entry("dn", v) for v in HOSTILE[:2]])])
     file_target("t", str(path), "lcas", "sync").sync(first, check_mode=False)
     old_inode, old_content = os.stat(path).st_ino, path.read_bytes()
-    second = sl.merge([("s", [sl.Entry("dn", v) for v in HOSTILE[:3]])])
+    second = sl_merge.merge([("s", [Entry("dn", v) for v in HOSTILE[:3]])])
 
     def broken_rename(src, dst):  # pylint: disable=unused-argument
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "rename", broken_rename)
-    with pytest.raises(sl.ConfigError) as err:
+    with pytest.raises(ConfigError) as err:
         file_target("t", str(path), "lcas", "sync").sync(second, check_mode=False)
     assert "old file is untouched" in str(err.value)
     assert path.read_bytes() == old_content and sorted(os.listdir(tmp_path)) == ["ban_users.db"]
@@ -493,12 +498,12 @@ def test_file_target_replaces_by_rename_and_a_failed_write_leaves_the_old_file(t
 
 def test_json_list_with_surrogate_pair_escapes_reads_like_utf8():
     doc = {"version": 1, "entries": [{"dn": "/DC=org/CN=Emoji \U0001F600 User", "reason": "\U00010348"}]}
-    escaped = sl.parse_yaml_list(json.dumps(doc).encode("ascii"), "central")[0]
-    plain = sl.parse_yaml_list(json.dumps(doc, ensure_ascii=False).encode("utf-8"), "central")[0]
+    escaped = sl_sources.parse_yaml_list(json.dumps(doc).encode("ascii"), "central")[0]
+    plain = sl_sources.parse_yaml_list(json.dumps(doc, ensure_ascii=False).encode("utf-8"), "central")[0]
     assert escaped.key == plain.key and escaped.value == "/DC=org/CN=Emoji \U0001F600 User"
     assert escaped.meta == plain.meta == {"reason": "\U00010348"}
     # a YAML flow mapping that is not JSON is still read as YAML
-    flow = sl.parse_yaml_list(b"{version: 1, entries: [{dn: /DC=org/CN=a}]}", "central")
+    flow = sl_sources.parse_yaml_list(b"{version: 1, entries: [{dn: /DC=org/CN=a}]}", "central")
     assert [e.value for e in flow] == ["/DC=org/CN=a"]
 
 
@@ -506,35 +511,35 @@ def test_json_list_with_surrogate_pair_escapes_reads_like_utf8():
 
 def _strict_parse_dn(real):
     """A stand-in for the strict user-input parse of contract C1 (an unknown attribute type refused): the real
-    parse_dn, refusing the type CM. Only the names bound in _suspension_list are patched, so parse_stored_dn
+    parse_dn, refusing the type CM. Only the names bound in _suspension_entries are patched, so parse_stored_dn
     (the lenient read of what a PAP stores) keeps the real parser."""
     def parse(text):
         dn = real(text)
         if any(t.upper() == "CM" for rdn in dn.rdns for t, _v in rdn):
-            raise sl.DNError("unknown attribute type 'CM' in DN %r; did you mean CN?" % (text,), text=text)
+            raise DNError("unknown attribute type 'CM' in DN %r; did you mean CN?" % (text,), text=text)
         return dn
     return parse
 
 
 @pytest.fixture
 def strict_dn(monkeypatch):
-    monkeypatch.setattr(sl, "parse_dn", _strict_parse_dn(sl.parse_dn))
+    monkeypatch.setattr(sl_entries, "parse_dn", _strict_parse_dn(parse_dn))
 
 
 def test_user_given_dns_are_parsed_strictly_and_a_refused_entry_names_itself_and_its_source(strict_dn):
     typo = BASE + "/CM=John Doe"
-    with pytest.raises(sl.SourceError) as err:
-        sl.parse_yaml_list("version: 1\nentries:\n  - dn: %s/CN=ok\n  - dn: %s\n" % (BASE, typo), "ngi")
+    with pytest.raises(sl_sources.SourceError) as err:
+        sl_sources.parse_yaml_list("version: 1\nentries:\n  - dn: %s/CN=ok\n  - dn: %s\n" % (BASE, typo), "ngi")
     assert "source ngi" in str(err.value) and "entries[1]" in str(err.value) and typo in str(err.value)
     assert "unknown attribute type 'CM'" in str(err.value)
-    with pytest.raises(sl.SourceError) as err:
-        sl.parse_plain_list("# list\n%s/CN=ok\n%s\n" % (BASE, typo), "local")
+    with pytest.raises(sl_sources.SourceError) as err:
+        sl_sources.parse_plain_list("# list\n%s/CN=ok\n%s\n" % (BASE, typo), "local")
     assert "source local" in str(err.value) and "line 3" in str(err.value) and typo in str(err.value)
-    with pytest.raises(sl.ConfigError) as err:
-        sl.AllowList([typo])
+    with pytest.raises(ConfigError) as err:
+        sl_merge.AllowList([typo])
     assert "allow_list item %r" % typo in str(err.value)
-    with pytest.raises(sl.ConfigError) as err:
-        sl.apply_allow_list({}, sl.AllowList(), [typo])
+    with pytest.raises(ConfigError) as err:
+        sl_merge.apply_allow_list({}, sl_merge.AllowList(), [typo])
     assert "allow_override item %r" % typo in str(err.value)
 
 
@@ -558,7 +563,7 @@ def test_dns_read_back_from_a_pap_are_parsed_leniently(strict_dn):
     root = PolicySet("root", "1", ".*", [("policyset", "ps")])
     tree = PapPolicyTree("default", root, {"ps": PolicySet("ps", "1", ".*", [("policy", "public-1")])},
                          {"public-1": policy})
-    entries, report = sl.read_argus_source(_TreeClient(tree), {"name": "central", "aliases": ["default"]})
+    entries, report = sl_sources.read_argus_source(_TreeClient(tree), {"name": "central", "aliases": ["default"]})
     assert sorted(e.pap_literal for e in entries) == sorted([stored, literal]) and not report["not_imported"]
     # the owned policy of an Argus target holding such a rule: the entry is recognised (and lifted when it goes)
     target = argus_target("t", client=None, sync_name="sync")
@@ -568,65 +573,65 @@ def test_dns_read_back_from_a_pap_are_parsed_leniently(strict_dn):
 
 def test_pap_literal_of_entries_from_the_state_file_is_the_same():
     for value in HOSTILE:
-        entry = sl.Entry("dn", value)
-        again = sl.Entry.trusted(json.loads(json.dumps(entry.cache_dict())))
+        entry = Entry("dn", value)
+        again = Entry.trusted(json.loads(json.dumps(entry.cache_dict())))
         assert again.dn is None and again.pap_literal == entry.pap_literal == parse_dn(value).to_pap_literal()
-    assert sl.Entry("fqan", "/dteam/Role=NULL").pap_literal == "/dteam"
+    assert Entry("fqan", "/dteam/Role=NULL").pap_literal == "/dteam"
 
 
 def test_argus_rule_of_a_dn_whose_slash_literal_names_another_dn_names_the_same_dn():
     from ansible_collections.gridsec.ops.plugins.module_utils._dn import dn_key
 
     pap = FakePap()
-    wanted = sl.merge([("s", [sl.Entry("dn", "CN=http://h/p?a=b,O=Org,DC=org")])])
+    wanted = sl_merge.merge([("s", [Entry("dn", "CN=http://h/p?a=b,O=Org,DC=org")])])
     data = argus_target("t", pap, "sync").sync(wanted, check_mode=False)
     assert data["changed"] and data["added_count"] == 1
     [stored] = pap.owned_values()
     assert stored == "CN=http://h/p?a=b,O=Org,DC=org" and dn_key(stored) == list(wanted.values())[0].dn.canonical()
-    again = sl.Entry.trusted(json.loads(json.dumps(list(wanted.values())[0].cache_dict())))
+    again = Entry.trusted(json.loads(json.dumps(list(wanted.values())[0].cache_dict())))
     assert again.pap_literal == stored
     pap.operations = []
     assert not argus_target("t", pap, "sync").sync(wanted, check_mode=False)["changed"] and writes(pap) == []
 
 
 def test_durations_and_ages():
-    assert [sl.parse_duration(t) for t in ("90", "30m", "24h", "2d", "1w", "1.5h")] == \
+    assert [sl_state.parse_duration(t) for t in ("90", "30m", "24h", "2d", "1w", "1.5h")] == \
         [90, 1800, 86400, 172800, 604800, 5400]
     for bad in ("", "a day", "0", "-1h", "5y"):
-        with pytest.raises(sl.ConfigError):
-            sl.parse_duration(bad)
-    assert [sl.format_age(s) for s in (5, 125, 3 * 3600 + 120, 2 * 86400 + 3600)] == \
+        with pytest.raises(ConfigError):
+            sl_state.parse_duration(bad)
+    assert [sl_state.format_age(s) for s in (5, 125, 3 * 3600 + 120, 2 * 86400 + 3600)] == \
         ["5 s", "2 min", "3 h 2 min", "2 d 1 h"]
 
 
 def test_source_read_times_file_and_fallback_on_the_state_file(tmp_path):
     state_path = tmp_path / "s.state.json"
-    times = sl.SourceTimes(str(tmp_path / "s.sources.json"), str(state_path)).load()
+    times = sl_state.SourceTimes(str(tmp_path / "s.sources.json"), str(state_path)).load()
     assert times.last_ok("central") is None                      # nothing known at all
     state_path.write_text("{}")
     os.utime(str(state_path), (1700000000, 1700000000))
-    assert times.last_ok("central") == datetime.datetime.fromtimestamp(1700000000, sl.UTC)  # older version's state
-    moment = sl.parse_time("2026-12-07T03:00:00Z")
+    assert times.last_ok("central") == datetime.datetime.fromtimestamp(1700000000, UTC)  # older version's state
+    moment = parse_time("2026-12-07T03:00:00Z")
     times.mark("central", moment)
     times.save()
     assert oct(os.stat(tmp_path / "s.sources.json").st_mode & 0o777) == "0o600"
-    again = sl.SourceTimes(str(tmp_path / "s.sources.json"), str(state_path)).load()
+    again = sl_state.SourceTimes(str(tmp_path / "s.sources.json"), str(state_path)).load()
     assert again.last_ok("central") == moment
     (tmp_path / "s.sources.json").write_text("not json")
-    assert sl.SourceTimes(str(tmp_path / "s.sources.json"), str(state_path)).load().last_ok("central") is not None
+    assert sl_state.SourceTimes(str(tmp_path / "s.sources.json"), str(state_path)).load().last_ok("central") is not None
 
 
 def test_source_read_time_taken_from_the_state_file_is_recorded_once_and_stops_moving(tmp_path):
     state_path = tmp_path / "s.state.json"
     state_path.write_text("{}")
     os.utime(str(state_path), (1700000000, 1700000000))
-    times = sl.SourceTimes(str(tmp_path / "s.sources.json"), str(state_path)).load()
+    times = sl_state.SourceTimes(str(tmp_path / "s.sources.json"), str(state_path)).load()
     first = times.last_ok("dead")
-    assert first == datetime.datetime.fromtimestamp(1700000000, sl.UTC)
+    assert first == datetime.datetime.fromtimestamp(1700000000, UTC)
     times.save()
     os.utime(str(state_path), (1800000000, 1800000000))            # another source or the list changed the state
     assert times.last_ok("dead") == first
-    assert sl.SourceTimes(str(tmp_path / "s.sources.json"), str(state_path)).load().last_ok("dead") == first
+    assert sl_state.SourceTimes(str(tmp_path / "s.sources.json"), str(state_path)).load().last_ok("dead") == first
 
 
 def test_corrupt_source_read_times_are_dropped_with_a_warning(tmp_path):
@@ -634,9 +639,9 @@ def test_corrupt_source_read_times_are_dropped_with_a_warning(tmp_path):
     path.write_text(json.dumps({"version": 1, "sources": {
         "good": {"read_ok": "2026-12-07T03:00:00+00:00"}, "bad_time": {"read_ok": "yesterday"},
         "not_dict": "2026-12-07", "no_time": {}, "number": {"read_ok": 5}}}))
-    times = sl.SourceTimes(str(path), str(tmp_path / "absent.state.json")).load()
+    times = sl_state.SourceTimes(str(path), str(tmp_path / "absent.state.json")).load()
     assert sorted(times.times) == ["good"]
-    assert times.last_ok("good") == sl.parse_time("2026-12-07T03:00:00Z")
+    assert times.last_ok("good") == parse_time("2026-12-07T03:00:00Z")
     for name in ("bad_time", "not_dict", "no_time", "number"):
         assert times.last_ok(name) is None                                  # no state file to fall back on
     assert len(times.warnings) == 4 and all("unreadable read time" in w for w in times.warnings)
@@ -647,21 +652,21 @@ def test_canary_entries_are_recognised_in_every_form_the_central_pap_may_hold():
 
     forms = [canary_dn("salt", "20261207"), canary_dn("salt", "20261206").replace(", ", ","),
              canary_openssl("salt", "20261205")]
-    merged = sl.merge([("s", [sl.Entry("dn", v, stored=True) for v in forms] +
-                       [sl.Entry("dn", BASE + "/CN=Test Subject"), sl.Entry("fqan", "/dteam")])])
-    assert sorted(merged[k].value for k in sl.canary_keys(merged)) == sorted(
+    merged = sl_merge.merge([("s", [Entry("dn", v, stored=True) for v in forms] +
+                       [Entry("dn", BASE + "/CN=Test Subject"), Entry("fqan", "/dteam")])])
+    assert sorted(merged[k].value for k in sl_merge.canary_keys(merged)) == sorted(
         parse_dn(v).to_openssl() for v in forms)
 
 
 def test_newly_dropped_keys():
-    keys = [sl.Entry("dn", BASE + "/CN=a").key, sl.Entry("dn", BASE + "/CN=b").key]
-    assert sl.newly_dropped(None, keys) == keys
-    assert sl.newly_dropped([sl.key_id(keys[0])], keys) == [keys[1]]
+    keys = [Entry("dn", BASE + "/CN=a").key, Entry("dn", BASE + "/CN=b").key]
+    assert sl_merge.newly_dropped(None, keys) == keys
+    assert sl_merge.newly_dropped([key_id(keys[0])], keys) == [keys[1]]
 
 
 def test_argus_policy_in_the_old_escaped_form_is_migrated_by_one_update_then_idempotent():
     pap = FakePap()
-    wanted = sl.merge([("s", [sl.Entry("dn", v) for v in HOSTILE] + [sl.Entry("fqan", "/dteam/Role=bad")])])
+    wanted = sl_merge.merge([("s", [Entry("dn", v) for v in HOSTILE] + [Entry("fqan", "/dteam/Role=bad")])])
     argus_target("t", pap, "sync").sync(wanted, check_mode=False)
     assert sorted(pap.owned_values()) == sorted(e.pap_literal for e in wanted.values())
     for policy in pap.policies.values():            # what an earlier version wrote

@@ -20,7 +20,7 @@ import re
 
 import pytest
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_list as sl
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import DN, FQAN, TOKEN, Entry
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.arc_ce import ArcCeTarget
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.dcache import DcacheTarget
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.htcondor_ce import HtcondorCeTarget
@@ -66,9 +66,9 @@ class FakeCtx(object):
 
 
 def _entries():
-    entries = [sl.Entry(sl.DN, dn) for dn, _one, _canl in DNS]
-    entries += [sl.Entry(sl.TOKEN, (ISS, sub)) for sub in SUBS]
-    entries.append(sl.Entry(sl.FQAN, "/atlas/Role=pilot"))
+    entries = [Entry(DN, dn) for dn, _one, _canl in DNS]
+    entries += [Entry(TOKEN, (ISS, sub)) for sub in SUBS]
+    entries.append(Entry(FQAN, "/atlas/Role=pilot"))
     return dict((e.key, e) for e in entries)
 
 
@@ -280,7 +280,7 @@ def test_arc_bans_exactly_the_listed_identities_or_reports_them(tmp_path):
         expected = '"' not in oneline
         assert arc_member(text, "gridsec-banned", subject_dn=oneline) is expected, oneline
         if not expected:
-            assert sl.Entry(sl.DN, dn).value in skipped
+            assert Entry(DN, dn).value in skipped
     for name in OTHER_DNS:
         assert not arc_member(text, "gridsec-banned", subject_dn=name), name
     for sub in SUBS:
@@ -318,7 +318,7 @@ CN = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7e, blacklist_cha
 @given(st.lists(SUBJECT, min_size=1, max_size=4, unique=True), SUBJECT, CN, CN)
 def test_random_identities_are_banned_exactly(tmp_path_factory, subs, other, cn, other_cn):
     tmp = tmp_path_factory.mktemp("prop")
-    wanted = [sl.Entry(sl.TOKEN, (ISS, s)) for s in subs] + [sl.Entry(sl.DN, "/DC=org/CN=" + cn)]
+    wanted = [Entry(TOKEN, (ISS, s)) for s in subs] + [Entry(DN, "/DC=org/CN=" + cn)]
     wanted = dict((e.key, e) for e in wanted)
     dn_name = "/DC=org/CN=" + cn  # these CNs have no character that any rendering escapes
     spec = dict(name="t", mode="0644", dcache_op_aliases={ISS: "IAM"})

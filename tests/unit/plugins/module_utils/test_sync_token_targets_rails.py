@@ -11,7 +11,7 @@ import stat
 
 import pytest
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_list as sl
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import DN, FQAN, KINDS, TOKEN, Entry
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.arc_ce import ArcCeTarget
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.dcache import DcacheTarget, affected_by_7947
@@ -51,9 +51,9 @@ def _wanted(*entries):
     return dict((e.key, e) for e in entries)
 
 
-A = sl.Entry(sl.TOKEN, (ISS, "alice"))
-B = sl.Entry(sl.DN, "/DC=org/CN=Bob")
-C = sl.Entry(sl.TOKEN, (ISS + "/", "carol"), {"ticket": "INC7"})
+A = Entry(TOKEN, (ISS, "alice"))
+B = Entry(DN, "/DC=org/CN=Bob")
+C = Entry(TOKEN, (ISS + "/", "carol"), {"ticket": "INC7"})
 
 
 def _target(cls, path, **spec):
@@ -238,11 +238,11 @@ def test_classes_follow_the_target_interface():
     from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncTarget
     specs = {}
     for cls in CLASSES:
-        assert issubclass(cls, SyncTarget) and cls.TYPE and cls.KINDS <= set(sl.KINDS)
-        assert sl.TOKEN in cls.KINDS and cls.CANARY_DEFAULT in ("keep", "skip")
+        assert issubclass(cls, SyncTarget) and cls.TYPE and cls.KINDS <= set(KINDS)
+        assert TOKEN in cls.KINDS and cls.CANARY_DEFAULT in ("keep", "skip")
         for option, spec in cls.OPTIONS.items():
             assert specs.setdefault(option, spec) == spec, option  # one spec per option name across types
-    assert sl.FQAN not in HtcondorCeTarget.KINDS and sl.FQAN not in ArcCeTarget.KINDS
+    assert FQAN not in HtcondorCeTarget.KINDS and FQAN not in ArcCeTarget.KINDS
     assert len(set(cls.TYPE for cls in CLASSES)) == 3
 
 

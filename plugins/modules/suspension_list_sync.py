@@ -736,7 +736,7 @@ class Sync(object):
         self.now = sl.utcnow()
         self.audit_path = self.p["audit_log"] or os.path.join(self.p["state_dir"], "%s.audit.jsonl" % name)
         self.audit = sl.AuditLog(self.audit_path, self.run_id, self.check, name)
-        self.ctx = SyncContext(module, self.state)
+        self.ctx = SyncContext(module, self.state, applied_at=sl.iso(self.now))
         self.result = dict(changed=False, merged_count=0, sources=[], targets=[], expired=[], protected=[],
                            overridden=[], guard=None, audit_log=self.audit_path, run_id=self.run_id)
 
@@ -891,6 +891,18 @@ class Sync(object):
                                                 spec["cache_max_age"]))
         return cached
 
+    def list_serial(self, lists):
+        """The serial of the list applied (``SyncContext.list_serial``): that of the one signed source (its last
+        good serial when its cache is used), None without a signed source or with several (serials of different
+        publishers say nothing together)."""
+        signed = [(name, info) for (name, _entries, info), spec in zip(lists, self.p["sources"])
+                  if spec["require_signature"]]
+        if len(signed) != 1:
+            return None
+        name, info = signed[0]
+        facts = info.get("signed") or (self.state.data["sources"].get(name) or {}).get("signed") or {}
+        return facts.get("serial")
+
     def guard(self, why):
         self.result["guard"] = why
         self.audit.record("*", "refused", result="refused", reason=why)
@@ -983,6 +995,7 @@ class Sync(object):
         self.check_names()
         allow, overrides = self.load()
         lists = self.read_sources()
+        self.ctx.list_serial = self.list_serial(lists)
         merged = sl.merge([(name, entries) for name, entries, _info in lists])
         now = self.now
         merged, expired = sl.drop_expired(merged, now)

@@ -660,6 +660,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._sync.argus import PAP
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncContext
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.registry import (
     TLS_OPTIONS,
+    resolved_spec,
     target_class,
     target_spec,
 )
@@ -705,13 +706,6 @@ def argument_spec():
         max_retries=dict(type="int", default=3),
     )
     return spec
-
-
-def resolved_spec(spec, params):
-    """A target's options with the module-level value of each option it leaves unset (connection and TLS
-    options, ``db_*``): what ``spec_problems`` checks and the target is built from."""
-    return dict((key, params[key] if value is None and key in params and key not in ("name", "type") else value)
-                for key, value in spec.items())
 
 
 def split_kinds(wanted, kinds):

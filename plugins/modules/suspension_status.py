@@ -226,6 +226,10 @@ prometheus:
     C(_entries), C(_canary_present), C(_up) and C(_status), labelled by C(sync), C(target) and C(type).
   returned: always
   type: str
+checked_at:
+  description: POSIX time of the check (C(extras/check_suspension_status --max-age) compares it with the clock).
+  returned: always
+  type: int
 prometheus_written:
   description: Whether O(prometheus_file) was written.
   returned: always
@@ -361,8 +365,10 @@ def run(module):
         code, reasons = st.verdict(item, reference, where, ages["max_age"], ages["critical_age"])
         item.update(status_code=code, state=STATUS_NAMES[code].lower(), reasons=reasons)
     nagios = st.nagios_report(items, ages["max_age"], ages["critical_age"])
-    prom = st.prometheus_text(items, p["name"], int(time.time()))
+    checked_at = int(time.time())
+    prom = st.prometheus_text(items, p["name"], checked_at)
     result = dict(changed=False, status=nagios["status"].lower(), reference_serial=reference, targets=items,
+                  checked_at=checked_at,
                   canary=[e.to_dict(with_meta=False) for e in canary], nagios=nagios, prometheus=prom,
                   prometheus_written=False)
     if p["prometheus_file"] and not module.check_mode:

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 
 import pytest
@@ -70,6 +71,18 @@ def status(tmp_path, specs, expect_failure=False, **extra):
     return json.loads(result_file.read_text()) if result_file.exists() else out
 
 
+WRAPPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "extras", "check_suspension_status")
+
+
+def plugin(result, tmp_path, *args):
+    """``(exit code, output)`` of extras/check_suspension_status on a saved result."""
+    path = tmp_path / ("saved-%s.json" % letters())
+    path.write_text(json.dumps(result))
+    proc = subprocess.run([sys.executable, WRAPPER, "--result", str(path)] + list(args), capture_output=True,
+                          text=True, timeout=60)
+    return proc.returncode, proc.stdout
+
+
 def by_name(result):
     return dict((item["name"], item) for item in result["targets"])
 
@@ -114,6 +127,7 @@ def test_status_reads_serial_entries_and_canary_then_tampering_and_staleness(pki
     assert "'lcas_serial'=1;;;0" in res["nagios"]["perfdata"]
     assert 'gridsec_suspension_serial{sync="site",target="panda",type="panda"} 1' in res["prometheus"]
     promtool_check(res["prometheus"], tmp_path)
+    assert plugin(res, tmp_path, "--max-age", "600") == (0, res["nagios"]["text"] + "\n")
 
     # the person is banned at PanDA under the name the server derives (read back from the database)
     from ansible_collections.gridsec.ops.plugins.module_utils._dn import clean_user_id
@@ -139,6 +153,11 @@ def test_status_reads_serial_entries_and_canary_then_tampering_and_staleness(pki
     assert res["nagios"]["summary"] == "2 critical (lcas, dcache) of 5 targets"
     promtool_check(res["prometheus"], tmp_path)
     assert 'gridsec_suspension_canary_present{sync="site",target="lcas",type="file"} 0' in res["prometheus"]
+    code, out = plugin(res, tmp_path)
+    assert code == 2 and out.startswith("SUSPENSION STATUS CRITICAL - 2 critical (lcas, dcache) of 5 targets | ")
+    assert "lcas (file): CRITICAL - dn %s: not enforced" % canary_slash in out
+    # a stale saved result is UNKNOWN, never the old verdict
+    assert plugin(dict(res, checked_at=res["checked_at"] - 7200), tmp_path, "--max-age", "3600")[0] == 3
     # fail_on: critical (the default) fails the task with the status line
     out = status(tmp_path, specs, expect_failure=True, serial=1, fail_on="critical")
     assert out["failed"] and out["msg"].startswith("SUSPENSION STATUS CRITICAL")
@@ -156,6 +175,7 @@ def test_status_reads_serial_entries_and_canary_then_tampering_and_staleness(pki
     assert items["gplazma"]["reasons"] == ["serial 1 is behind the newest at another target serial 2"]
     assert all(items[n]["state"] == "ok" and items[n]["serial"] == 2 for n in ("lcas", "ce", "dcache", "panda"))
     assert res["nagios"]["summary"] == "1 warning (gplazma) of 5 targets"
+    assert plugin(res, tmp_path)[0] == 1
     # stale AND old: critical, naming the target
     time.sleep(2)
     res = status(tmp_path, specs, serial=2, max_age="1s")

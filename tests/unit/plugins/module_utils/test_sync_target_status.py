@@ -12,7 +12,6 @@ import datetime
 import os
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_list as sl
 from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_status as st
@@ -250,18 +249,6 @@ def test_nagios_worst_target_decides_and_perfdata():
     ok = st.nagios_report(_judged([_item("lcas"), _item("gplazma")]), 3600, None)
     assert ok["code"] == st.OK and ok["summary"] == "2/2 targets OK, serial 5, canary enforced on 2/2"
     assert st.nagios_report([], None, None)["code"] == st.UNKNOWN
-
-
-def test_prometheus_text_parses_and_labels_each_target():
-    items = _judged([_item('we"ird\\name'), _item("down", error="x")])
-    text = st.prometheus_text(items, "site", 1765100000)
-    families = dict((f.name, f) for f in text_string_to_metric_families(text))
-    serial = families["gridsec_suspension_serial"].samples
-    assert [(s.labels, s.value) for s in serial] == [({"sync": "site", "target": 'we"ird\\name', "type": "file"}, 5)]
-    assert [s.value for s in families["gridsec_suspension_up"].samples] == [1, 0]
-    assert [s.value for s in families["gridsec_suspension_status"].samples] == [0, 3]
-    assert families["gridsec_suspension_canary_present"].samples[0].value == 1
-    assert families["gridsec_suspension_check_timestamp_seconds"].samples[0].value == 1765100000
 
 
 def test_age_seconds():

@@ -26,7 +26,7 @@ description:
     behind the reference and an age over O(max_age); V(warning) for a serial behind the reference (O(serial), else
     the newest serial another target holds), no serial while there is a reference, or an age over O(max_age)."
   - The worst target decides RV(status) and the Nagios rendering RV(nagios) (status line, perfdata, one line per
-    target; exit codes of the plugin API in RV(nagios.code)); RV(prometheus) holds textfile-collector metrics,
+    target; the exit code of the plugin API under C(code)); RV(prometheus) holds textfile-collector metrics,
     written atomically to O(prometheus_file) when given. C(extras/check_suspension_status) turns a saved result
     into a Nagios plugin.
 author:
@@ -339,6 +339,8 @@ def read_target(spec, ctx, params, canary):
         item["error"] = "%s%s" % (err, " (%s)" % err.operation if getattr(err, "operation", None) else "")
     except NotImplementedError as err:
         item["error"] = str(err) or "target type %s has no status reading" % spec["type"]
+    except Exception as err:  # pylint: disable=broad-except  # one target's surprise must not hide the others
+        item["error"] = "%s: %s" % (type(err).__name__, err)
     finally:
         if target is not None:
             target.close()

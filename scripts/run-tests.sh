@@ -174,6 +174,27 @@ setup_chromium() {
     echo "chromium: $(first_line chromium --version 2>/dev/null)"
 }
 
+setup_promtool() {
+    # tests/integration/test_suspension_status.py checks the Prometheus metrics of suspension_status with
+    # `promtool check metrics` (Debian package `prometheus`). Installed here when it is missing and we are root;
+    # otherwise that test fails with this advice (never skipped).
+    if command -v promtool >/dev/null 2>&1; then
+        echo "promtool: $(first_line promtool --version 2>&1)"
+        return 0
+    fi
+    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "promtool is not installed and cannot be installed here (needs root and apt-get):" \
+            "install the Debian package 'prometheus' (apt-get install --no-install-recommends prometheus)," \
+            "or test_suspension_status.py fails"
+        return 0
+    fi
+    echo "promtool is not installed: apt-get install --no-install-recommends prometheus"
+    DEBIAN_FRONTEND=noninteractive apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus
+    command -v promtool >/dev/null 2>&1 || fail "apt-get install prometheus did not provide a promtool binary"
+    echo "promtool: $(first_line promtool --version 2>&1)"
+}
+
 # ---------------------------------------------------------------- steps
 step_pytest() {
     local dirs=() d
@@ -307,6 +328,7 @@ run_step "set-up: virtualenvs" setup_venvs
 run_step "set-up: links, scratch HOME" setup_links_and_home
 run_step "set-up: build + install artifact" build_artifact
 if wanted pytest; then run_step "set-up: chromium (HTML report test)" setup_chromium; fi
+if wanted pytest; then run_step "set-up: promtool (suspension_status metrics test)" setup_promtool; fi
 
 # The steps after pytest, in order, as "step|command|title" (step: the name on the command line).
 OTHER_STEPS=(

@@ -113,6 +113,38 @@ def canary_openssl(salt, date):
     return "/" + "/".join(list(reversed(CANARY_TAIL)) + ["CN=%s" % date, "CN=%s" % canary_hash(salt, date)])
 
 
+#: the daily canary token identity's ``sub``: ``gridsec-canary-<YYYYMMDD>-<hash8>`` (the DN's date and hash)
+CANARY_TOKEN_RE = re.compile(r"^gridsec-canary-(?P<date>[0-9]{8})-(?P<hash>[0-9a-f]{8})$")
+
+
+def canary_token_subject(salt, date):
+    """The ``sub`` of the daily canary token identity (issued by the issuer the central team names): the same
+    date and hash as ``canary_dn``, so one salt and one date name both canaries."""
+    date = check_date(date)
+    return "gridsec-canary-%s-%s" % (date, canary_hash(salt, date))
+
+
+def daily_canary(salt, date=None, issuer=None):
+    """``(date, [identity dicts])`` of the daily canary of ``date`` (today UTC by default): its DN (``{"dn"}``) and,
+    with the canary token ``issuer``, its token identity (``{"issuer", "subject"}``); ValueError for a bad date."""
+    date = check_date(date) if date else utc_date()
+    items = [{"dn": canary_dn(salt, date)}]
+    if issuer:
+        items.append({"issuer": issuer, "subject": canary_token_subject(salt, date)})
+    return date, items
+
+
+def parse_canary_subject(value):
+    """``{"date", "hash"}`` when a token ``sub`` has the canary token format, else None."""
+    match = CANARY_TOKEN_RE.match(str(value or ""))
+    if match is None:
+        return None
+    try:
+        return {"date": check_date(match.group("date")), "hash": match.group("hash")}
+    except ValueError:
+        return None
+
+
 def parse_canary(value, salt=None):
     """``{"date", "hash", "hash_valid"}`` when ``value`` has the canary format, else None.
 

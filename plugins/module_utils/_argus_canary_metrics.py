@@ -25,7 +25,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import (
 # Nagios and Prometheus
 # ---------------------------------------------------------------------------------------------------------
 
-def _perf_label(name):
+def perf_label(name):
     label = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
     return label
 
@@ -36,22 +36,10 @@ def nagios_report(nodes, warning_lag, critical_lag):
         return {"code": UNKNOWN, "status": "UNKNOWN", "summary": "no endpoints checked", "perfdata": "",
                 "text": "ARGUS CANARY UNKNOWN - no endpoints checked"}
     worst = max(n["status_code"] for n in nodes)
-    by_status = {}
-    for node in nodes:
-        by_status.setdefault(node["status_code"], []).append(node["name"])
-    if worst == OK:
-        summary = ok_summary(nodes, warning_lag)
-    else:
-        parts = []
-        for code in (CRITICAL, UNKNOWN, WARNING):
-            names = by_status.get(code) or []
-            if names:
-                shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
-                parts.append("%d %s (%s)" % (len(names), STATUS_NAMES[code].lower(), shown))
-        summary = "%s of %d nodes" % ("; ".join(parts), len(nodes))
+    summary = ok_summary(nodes, warning_lag) if worst == OK else problem_summary(nodes, "nodes")
     perf = []
     for node in nodes:
-        label = _perf_label(node["name"])
+        label = perf_label(node["name"])
         if node.get("lag_seconds") is not None:
             perf.append("'%s_lag'=%ds;%s;%s;0" % (
                 label, node["lag_seconds"], "" if warning_lag is None else int(warning_lag),
@@ -65,6 +53,21 @@ def nagios_report(nodes, warning_lag, critical_lag):
     first = "ARGUS CANARY %s - %s" % (status, summary)
     text = first + " | " + " ".join(perf) + "\n" + "\n".join(long_lines)
     return {"code": worst, "status": status, "summary": summary, "perfdata": " ".join(perf), "text": text}
+
+
+def problem_summary(items, noun):
+    """``1 critical (a); 2 warning (b, c) of 5 <noun>``: the items (``name``, ``status_code``) not OK, worst first
+    (UNKNOWN after CRITICAL: a check that could not look is less sure than one that saw a failure)."""
+    by_status = {}
+    for item in items:
+        by_status.setdefault(item["status_code"], []).append(item["name"])
+    parts = []
+    for code in (CRITICAL, UNKNOWN, WARNING):
+        names = by_status.get(code) or []
+        if names:
+            shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+            parts.append("%d %s (%s)" % (len(names), STATUS_NAMES[code].lower(), shown))
+    return "%s of %d %s" % ("; ".join(parts), len(items), noun)
 
 
 def ok_summary(nodes, warning_lag):
@@ -137,15 +140,25 @@ def prometheus_text(nodes, now, previous=None):
         last = now if node["status_code"] == OK else previous.get(node["name"])
         if last is not None:
             samples["argus_canary_last_success_timestamp_seconds"].append((labels, last))
+    metrics = PROM_METRICS + (("argus_canary_check_timestamp_seconds", "gauge", "time of this canary check"),)
+    samples["argus_canary_check_timestamp_seconds"] = [("", now)]
+    return exposition(metrics, samples)
+
+
+def labels_text(**labels):
+    """``{a="1",b="x"}`` of the labels, sorted by name, values escaped (text format 0.0.4)."""
+    return "{%s}" % ",".join('%s="%s"' % (key, _label_value(labels[key])) for key in sorted(labels))
+
+
+def exposition(metrics, samples):
+    """The text format 0.0.4 of ``samples`` (metric name -> ``[(labels text, value)]``) for ``metrics`` (``(name,
+    type, help)`` in output order): HELP and TYPE once per metric, then its samples."""
     lines = []
-    for name, kind, help_text in PROM_METRICS:
+    for name, kind, help_text in metrics:
         lines.append("# HELP %s %s" % (name, help_text))
         lines.append("# TYPE %s %s" % (name, kind))
-        for labels, value in samples[name]:
+        for labels, value in samples.get(name, ()):
             lines.append("%s%s %s" % (name, labels, _number(value)))
-    lines.append("# HELP argus_canary_check_timestamp_seconds time of this canary check")
-    lines.append("# TYPE argus_canary_check_timestamp_seconds gauge")
-    lines.append("argus_canary_check_timestamp_seconds %s" % _number(now))
     return "\n".join(lines) + "\n"
 
 

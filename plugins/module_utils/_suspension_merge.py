@@ -15,10 +15,11 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import parse_canary
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import parse_canary, parse_canary_subject
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import (
     DN,
+    TOKEN,
     Entry,
     identity_entry,
     key_id,
@@ -139,9 +140,12 @@ def newly_dropped(previous, keys):
 
 # -- the central team's daily canary -------------------------------------------------------------------------------
 def canary_keys(merged):
-    """Keys of the entries that are the central PAP's daily canary DN (format of ``_argus_canary.parse_canary``):
-    a test identity that proves propagation through the Argus hierarchy, no person behind it."""
-    return set(key for key, entry in merged.items() if entry.kind == DN and parse_canary(entry.value) is not None)
+    """Keys of the entries that are the central team's daily canary: its DN (format of
+    ``_argus_canary.parse_canary``) or its token identity (``_argus_canary.parse_canary_subject``), test identities
+    that prove propagation to every enforcer, no person behind them."""
+    return set(key for key, entry in merged.items()
+               if (entry.kind == DN and parse_canary(entry.value) is not None)
+               or (entry.kind == TOKEN and parse_canary_subject(entry.subject) is not None))
 
 
 # -- expiry and the shrink guard ---------------------------------------------------------------------------------

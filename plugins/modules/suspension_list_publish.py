@@ -80,6 +80,23 @@ options:
     description: File mode of O(dest) and O(signature_dest).
     type: str
     default: "0644"
+  canary_salt:
+    description:
+      - The salt of the central team's daily canary (as for M(gridsec.ops.argus_canary)). With it, the published list
+        also holds today's canary DN (the DN M(gridsec.ops.argus_canary) publishes on the central PAP) and, with
+        O(canary_issuer), today's canary token identity, so that M(gridsec.ops.suspension_status) can prove at every
+        target that the list arrived. They are test identities, no person; a canary already in O(src) is kept once.
+      - The canary changes every day, so the list (and its serial) changes at least daily.
+    type: str
+  canary_issuer:
+    description:
+      - Issuer of the canary token identity (for example the VO's IAM issuer URL, so that enforcers that map an
+        issuer, such as dCache's OP aliases, can hold it). Its subject is C(gridsec-canary-<YYYYMMDD>-<hash8>), the
+        date and hash of the canary DN. Needs O(canary_salt).
+    type: str
+  canary_date:
+    description: The date of the canary added (YYYYMMDD, UTC); today by default. Needs O(canary_salt).
+    type: str
 """
 
 EXAMPLES = r"""
@@ -94,6 +111,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+canary:
+  description: The canary identities added to the list (C(dn), or C(issuer) and C(subject)); empty without O(canary_salt).
+  returned: success
+  type: list
+  elements: dict
 serial:
   description: The serial of the published document (after this task; in check mode, the one it would publish).
   returned: success
@@ -158,6 +180,7 @@ import json
 from ansible_collections.gridsec.ops.plugins.module_utils import _signed_list as signed
 from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_sources as sl_sources
 from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_state as sl_state
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import daily_canary
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import StructuredModule
 
@@ -173,6 +196,9 @@ def argument_spec():
         validity=dict(type="str", default="1d"),
         renew_before=dict(type="str", default="6h"),
         mode=dict(type="str", default="0644"),
+        canary_salt=dict(type="str", no_log=True),
+        canary_issuer=dict(type="str"),
+        canary_date=dict(type="str"),
     )
 
 
@@ -194,6 +220,31 @@ def _read(path, what):
 
 def _identities(list_doc):
     return set((e.kind, e.value) for e in sl_sources.list_entries(list_doc, "published"))
+
+
+def canary_items(p):
+    """Today's canary identities as list entries (``_argus_canary``'s naming), or [] without ``canary_salt``."""
+    if not p["canary_salt"]:
+        if p["canary_issuer"] or p["canary_date"]:
+            raise ConfigError("canary_issuer and canary_date need canary_salt", operation="check options")
+        return []
+    try:
+        date, items = daily_canary(p["canary_salt"], p["canary_date"], p["canary_issuer"])
+    except ValueError as err:
+        raise ConfigError("canary_date: %s" % err, operation="check options")
+    for item in items:
+        item["reason"] = "daily canary %s (a test identity, no person)" % date
+    return items
+
+
+def with_canary(list_doc, canary):
+    """``list_doc`` with the canary entries appended (one already in it, as the same identity, is not added)."""
+    if not canary:
+        return list_doc
+    held = set(e.key for e in sl_sources.list_entries(list_doc, "src"))
+    extra = [item for item, entry in zip(canary, sl_sources.list_entries({"entries": canary}, "canary"))
+             if entry.key not in held]
+    return dict(list_doc, entries=list(list_doc.get("entries") or []) + extra)
 
 
 def published_state(dest, dest_bytes, sig_bytes, leaf):
@@ -252,14 +303,15 @@ def run(module):
     data = _read(p["src"], "src")
     if data is None:
         raise ConfigError("src %s does not exist" % p["src"], operation="read src")
-    list_doc = sl_sources.load_list_document(data, "src")
+    canary = canary_items(p)
+    list_doc = with_canary(sl_sources.load_list_document(data, "src"), canary)
     sl_sources.list_entries(list_doc, "src")  # every entry valid (DNs parsed), or nothing is published
     list_doc = json.loads(json.dumps(list_doc))  # the form it takes in the document (and in the published one)
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     doc, sig_ok = published_state(p["dest"], _read(p["dest"], "dest"), _read(sig_dest, "signature_dest"), chain[0])
     publish, reason, added, removed = decide(doc, sig_ok, list_doc, now, renew_before)
     previous = doc.get("serial") if doc else None
-    result = dict(changed=publish, reason=reason, previous_serial=previous, publisher=publisher,
+    result = dict(changed=publish, reason=reason, previous_serial=previous, publisher=publisher, canary=canary,
                   entries=len(list_doc.get("entries") or []),
                   added=[{"kind": k, "value": v} for k, v in added],
                   removed=[{"kind": k, "value": v} for k, v in removed])

@@ -670,6 +670,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._sync.argus import PAP
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncContext
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.registry import (
     TLS_OPTIONS,
+    resolved_spec,
     target_class,
     target_spec,
 )
@@ -717,13 +718,6 @@ def argument_spec():
     return spec
 
 
-def resolved_spec(spec, params):
-    """A target's options with the module-level value of each option it leaves unset (connection and TLS
-    options, ``db_*``): what ``spec_problems`` checks and the target is built from."""
-    return dict((key, params[key] if value is None and key in params and key not in ("name", "type") else value)
-                for key, value in spec.items())
-
-
 def split_kinds(wanted, kinds):
     """``(entries of a kind the target enforces, not_applicable report or None)``: the others are reported for
     the target, never dropped silently."""
@@ -746,7 +740,7 @@ class Sync(object):
         self.now = utcnow()
         self.audit_path = self.p["audit_log"] or os.path.join(self.p["state_dir"], "%s.audit.jsonl" % name)
         self.audit = sl_state.AuditLog(self.audit_path, self.run_id, self.check, name)
-        self.ctx = SyncContext(module, self.state)
+        self.ctx = SyncContext(module, self.state, applied_at=iso(self.now))
         self.result = dict(changed=False, merged_count=0, sources=[], targets=[], expired=[], protected=[],
                            overridden=[], guard=None, audit_log=self.audit_path, run_id=self.run_id)
 
@@ -901,6 +895,18 @@ class Sync(object):
                                                 spec["cache_max_age"]))
         return cached
 
+    def list_serial(self, lists):
+        """The serial of the list applied (``SyncContext.list_serial``): that of the one signed source (its last
+        good serial when its cache is used), None without a signed source or with several (serials of different
+        publishers say nothing together)."""
+        signed = [(name, info) for (name, _entries, info), spec in zip(lists, self.p["sources"])
+                  if spec["require_signature"]]
+        if len(signed) != 1:
+            return None
+        name, info = signed[0]
+        facts = info.get("signed") or (self.state.data["sources"].get(name) or {}).get("signed") or {}
+        return facts.get("serial")
+
     def guard(self, why):
         self.result["guard"] = why
         self.audit.record("*", "refused", result="refused", reason=why)
@@ -993,6 +999,7 @@ class Sync(object):
         self.check_names()
         allow, overrides = self.load()
         lists = self.read_sources()
+        self.ctx.list_serial = self.list_serial(lists)
         merged = sl_merge.merge([(name, entries) for name, entries, _info in lists])
         now = self.now
         merged, expired = sl_merge.drop_expired(merged, now)

@@ -89,6 +89,7 @@ def test_artifact_contents(artifact):
     for required in ("roles/argus_server/tasks/main.yml", "roles/argus_server/meta/argument_specs.yml",
                      "meta/runtime.yml", "meta/execution-environment.yml", "meta/ee-requirements.txt",
                      "meta/ee-bindep.txt", "meta/suspension-list.schema.json", "extras/check_argus_canary",
+                     "extras/check_suspension_status",
                      "docs/architecture.md", "docs/playbooks.md", "docs/awx.md",
                      "docs/docsite/extra-docs.yml", "docs/docsite/links.yml", "docs/docsite/rst/guide_site.rst",
                      "docs/docsite/rst/guide_relay.rst", "docs/docsite/rst/guide_central.rst", "README.md", "LICENSE"):

@@ -124,3 +124,28 @@ class ArcCeTarget(BlockFileTarget):
         if notes:
             self.ctx.warn("%s: the bans of [authgroup:%s] are not enforced everywhere: %s"
                           % (self.label, self.group, "; ".join(notes)))
+
+    def enforced(self, text):
+        """The ``subject`` and ``authtokens`` lines of ``[authgroup:<group>]`` (exact strings, as A-REX compares
+        them); a deny missing or after an allow in an access-controlled block is a problem."""
+        subjects, tokens = set(), set()
+        for name, lines in sections(text.splitlines()):
+            if name != "authgroup:%s" % self.group:
+                continue
+            for line in lines:
+                key, sep, value = line.partition("=")
+                if not sep:
+                    continue
+                key, value = key.strip(), value.strip()
+                if key == "subject":
+                    subjects.add(value)
+                elif key == "authtokens" and len(value.split()) == 5 and value.split()[2:] == ["*", "*", "*"]:
+                    tokens.add(tuple(value.split()[:2]))
+        problems = access_order_problems(text, self.group)
+
+        def holds(entry):
+            if entry.kind == TOKEN:
+                return all((entry.subject, iss) in tokens for iss in issuer_spellings(entry.issuer))
+            return to_openssl_oneline(entry_dn(entry)) in subjects
+
+        return len(subjects) + len(set((sub, iss.rstrip("/")) for sub, iss in tokens)), holds, problems

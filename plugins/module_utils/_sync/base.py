@@ -48,14 +48,21 @@ class SyncContext(object):
     of each key, else the module-level option of that name), ``tls_options(spec)`` (``HttpTransport`` keyword
     arguments), ``pap_client(spec, role)`` (a ``PapClient``), ``require_library(lib, import_error, why)``,
     ``run_command(argv)`` and ``warn(msg)``.
+
+    Freshness (contract C2): ``list_serial`` is the serial of the signed list this run applies (None when no
+    source is signed) and ``applied_at`` the time of this run (ISO 8601 UTC); a target records both with what it
+    writes, but a run that changes nothing on the target writes nothing (the recorded time is that of the last
+    change the target applied, see docs/sync-targets.md, "Freshness").
     """
 
-    def __init__(self, module, state):
+    def __init__(self, module, state, list_serial=None, applied_at=None):
         self.module = module
         self.params = module.params
         self.check_mode = module.check_mode
         self.sync_name = module.params["name"]
         self._state = state
+        self.list_serial = list_serial
+        self.applied_at = applied_at
         #: names of the targets that asked for their state: the sync saves the state file after they changed
         self.stateful = set()
 
@@ -131,6 +138,12 @@ class SyncTarget(object):
 
     def sync(self, wanted, check_mode):
         raise NotImplementedError
+
+    def status(self, canary):
+        """What the target really enforces now, read from the target (no write), for ``suspension_status``
+        (contract C2): a dict with ``serial`` (int or None), ``applied`` (ISO 8601 UTC or None), ``entries`` (int),
+        ``canary_present`` (True/False, None when ``canary``, a list of ``Entry``, is empty) and ``problems``."""
+        raise NotImplementedError("target type %s has no status reading" % self.TYPE)
 
     def audit_records(self, data, check_mode):
         """``(action, item, fields)`` tuples for the audit log; the default records added/removed entries."""

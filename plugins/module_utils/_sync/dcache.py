@@ -45,6 +45,8 @@ _ALIAS_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _VERSION_RE = re.compile(r"^\s*(\d+)\.(\d+)(?:\.(\d+))?")
 _BAN_RE = re.compile(r"^ban\s+([^:]+):(.*)$")
 _ALIAS_LINE_RE = re.compile(r"^alias\s+([^:]+)=(.*)$")
+# the classes the shipped header aliases to dn and fqan (a file written by hand may use them)
+_TYPE_OF_CLASS = {"org.globus.gsi.jaas.GlobusPrincipal": "dn", "org.dcache.auth.FQANPrincipal": "fqan"}
 _CLASS_RE = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)+$")
 
 
@@ -153,3 +155,30 @@ class DcacheTarget(BlockFileTarget):
         if not self.file.mode & 0o004 and self.spec.get("group") is None:
             self.ctx.warn("%s: dCache reads the ban file as its own user: give group (e.g. dcache) or a mode "
                           "readable by it, or every login may fail" % self.label)
+
+    def enforced(self, text):
+        """The ``ban`` lines of the whole file (aliases resolved, as the plugin reads them); a DN is enforced when
+        its canl slash form is banned, a token when ``oidc:<sub>@<alias of its issuer>`` is."""
+        problems, _counts = check_ban_file(text)
+        aliases, banned = {}, set()
+        for raw in text.splitlines():
+            line = raw.strip()
+            alias = _ALIAS_LINE_RE.match(line)
+            if alias is not None and line.split()[0] == "alias":
+                aliases[alias.group(1).strip()] = alias.group(2).strip()
+                continue
+            match = _BAN_RE.match(line)
+            if match is not None:
+                banned.add((match.group(1), match.group(2)))
+        # alias names resolve to the principal type the rendering uses (dn, fqan, oidc)
+        resolved = set((_TYPE_OF_CLASS.get(aliases.get(kind, kind), aliases.get(kind, kind)), value)
+                       for kind, value in banned)
+
+        def holds(entry):
+            try:
+                lines = self.render_entry(entry)
+            except Unexpressible:
+                return False
+            return all(tuple(_BAN_RE.match(line).groups()) in resolved for line in lines)
+
+        return len(resolved), holds, problems

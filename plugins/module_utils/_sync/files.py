@@ -19,10 +19,16 @@ import pwd
 import stat
 
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import SYNC_OWNER_MARK as OWNER_MARK
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import DN, FQAN, sort_key
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import DN, FQAN, Entry, sort_key
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension_state import write_atomic
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncTarget, TargetResult, entry_lines
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.freshness import (
+    canary_presence,
+    find_stamp,
+    stamped,
+    status_result,
+)
 
 
 def _lcas_quote(value):
@@ -194,6 +200,7 @@ class FileTarget(SyncTarget):
         self.name = name
         self.path = path
         self.fmt = fmt
+        self.ctx = ctx
         self.sync_name = ctx.sync_name
         try:
             self.mode = int(str(mode or "0640"), 8)
@@ -212,7 +219,9 @@ class FileTarget(SyncTarget):
     def label(self):
         return "file target %s (%s)" % (self.name, self.path)
 
-    def render(self, wanted):
+    def render(self, wanted, old_lines=()):
+        """``(file bytes, {line: entry})``; the stamp line (``freshness``) after the ownership comment keeps its old
+        serial and time when nothing else changes (``old_lines``: the current file's lines)."""
         lines = ["# Managed by %s (%s): do not edit, changes are overwritten." % (OWNER_MARK, self.sync_name)]
         header = self.header if self.header is not None else self.HEADER.get(self.fmt)
         if header:
@@ -225,6 +234,7 @@ class FileTarget(SyncTarget):
             if line is not None:
                 body[line] = entry
         lines.extend(body)
+        lines = stamped(lines, 1, list(old_lines), self.ctx)
         return ("\n".join(lines) + "\n").encode("utf-8"), body
 
     def _ids(self):
@@ -238,18 +248,22 @@ class FileTarget(SyncTarget):
             raise ConfigError("file target %s: unknown owner/group %s" % (self.name, err), operation="resolve owner")
         return uid, gid
 
-    def sync(self, wanted, check_mode):
-        data = self.result.data
-        content, body = self.render(wanted)
-        uid, gid = self._ids()
+    def _read(self):
+        """``(bytes, stat)`` of the file, ``(None, None)`` when it does not exist."""
         try:
             with open(self.path, "rb") as handle:
                 existing = handle.read()
-            st = os.stat(self.path)
+            return existing, os.stat(self.path)
         except (IOError, OSError) as err:
             if getattr(err, "errno", None) != 2:
                 raise ConfigError("cannot read %s: %s" % (self.path, err), server=self.label, operation="read")
-            existing, st = None, None
+            return None, None
+
+    def sync(self, wanted, check_mode):
+        data = self.result.data
+        uid, gid = self._ids()
+        existing, st = self._read()
+        content, body = self.render(wanted, () if existing is None else existing.decode("utf-8", "replace").splitlines())
         data["reads"] = 1
         before_lines = []
         if existing is not None:
@@ -294,3 +308,38 @@ class FileTarget(SyncTarget):
                               server=self.label, operation="write")
         data["writes"] = 1
         return data
+
+    # -- status (contract C2) -------------------------------------------------------------------------------------
+    def status(self, canary):
+        """The identities the file holds, read with the format's grammar (``parse_line``; a template file by its
+        rendered lines), the stamp of the last applied change and whether every canary identity is in it."""
+        existing, _st = self._read()
+        if existing is None:
+            return status_result(problems=["%s does not exist" % self.path], canary_present=False if canary else None)
+        lines = existing.decode("utf-8", "replace").splitlines()
+        _index, (serial, applied) = find_stamp(lines)
+        held, raw = set(), set()
+        for line in lines:
+            parsed = parse_line(self.fmt, line)
+            if parsed is None or line.startswith("alias "):
+                continue
+            raw.add(line.strip())
+            held.add(_identity_key(parsed))
+        kinds = self.KINDS if self.include_fqans else frozenset([DN])
+
+        def holds(entry):
+            if self.fmt == "template":
+                return render_line(self.fmt, entry, self.template).strip() in raw
+            return entry.key in held
+
+        present, missing = canary_presence(canary, kinds, holds)
+        return status_result(serial, applied, len(raw), present, canary_missing=missing)
+
+
+def _identity_key(parsed):
+    """The entry key of a ``(kind, value)`` a ban-file line holds (DNs compared as parsed DNs), or the line."""
+    kind, value = parsed
+    try:
+        return Entry(kind, value, stored=True).key if kind in (DN, FQAN) else parsed
+    except GridsecError:
+        return parsed

@@ -26,6 +26,13 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigE
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import sort_key
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension_state import write_atomic
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncTarget, TargetResult
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.freshness import (
+    canary_presence,
+    find_stamp,
+    parse_stamp,
+    stamped,
+    status_result,
+)
 
 MARK = "gridsec.ops suspension_list_sync"
 
@@ -219,6 +226,11 @@ class BlockFileTarget(SyncTarget):
     def inspect(self, text, data):
         return None
 
+    def enforced(self, text):
+        """``(identities the file enforces, holds(entry) -> bool, problems)`` read from the whole file ``text``
+        with the enforcer's grammar (``status``)."""
+        raise NotImplementedError
+
     # -- the rails --------------------------------------------------------------------------------------
     def render(self, wanted):
         """``(block lines, {comment: (entry, its lines)}, unexpressible [dict])`` in a stable order."""
@@ -244,7 +256,8 @@ class BlockFileTarget(SyncTarget):
         before, old_block, after, found = split_block(text, self.sync_name)
         if not found:
             before, after = self.place_new_block(before)
-        new_text = join_block(before, block, after, self.sync_name)
+        # the stamp opens the block; it keeps its serial and time when the block is otherwise unchanged
+        new_text = join_block(before, stamped(block, 0, old_block, self.ctx), after, self.sync_name)
         old = _group_block(old_block)
         added = [entry for comment, (entry, _lines) in comments.items() if comment not in old]
         rewritten = [entry for comment, (entry, lines) in comments.items()
@@ -275,9 +288,26 @@ class BlockFileTarget(SyncTarget):
         if operation is not None:
             data["operations"].append(operation)
             data["writes"] = 1
-        if operation is not None and operation["operation"] == "write":
+        # a new serial alone changes only the stamp comment: the enforcer has nothing to reload
+        stamp_only = found and [line for line in old_block if parse_stamp(line) is None] == block
+        if operation is not None and operation["operation"] == "write" and not stamp_only:
             self._reload(data)
         return data
+
+    def status(self, canary):
+        """The stamp of the sync's block and what the whole file enforces, read with the enforcer's grammar
+        (``enforced``); a missing file or block is a problem."""
+        self.file.read()
+        if self.file.existing is None:
+            return status_result(problems=["%s does not exist" % self.path], canary_present=False if canary else None)
+        text = self.file.text()
+        _before, block, _after, found = split_block(text, self.sync_name)
+        _index, (serial, applied) = find_stamp(block)
+        count, holds, problems = self.enforced(text)
+        if not found:
+            problems.insert(0, "%s holds no block of sync %s" % (self.path, self.sync_name))
+        present, missing = canary_presence(canary, self.KINDS, holds)
+        return status_result(serial, applied, count, present, problems, canary_missing=missing)
 
     def _reload(self, data):
         """Run ``reload_command`` (an argv list, no shell) after a write; a failure is a problem, not a fail:

@@ -133,6 +133,28 @@ class HtcondorCeTarget(BlockFileTarget):
         self.ctx.warn(message)
         data.setdefault("problems", []).append(message)
 
+    def enforced(self, text):
+        """The banned-domain map lines of the whole file: a DN is enforced when an SSL regex matches its one-line
+        form, a token when a SCITOKENS literal holds ``<iss>,<sub>`` for every issuer spelling; map files that sort
+        before this one and map users are a problem (they win)."""
+        regexes, literals = banned_map_lines(text)
+        tokens = set()
+        for _method, literal in literals:
+            iss, _sep, sub = literal.partition(",")
+            tokens.add((iss.rstrip("/"), sub))
+        earlier = self.permissive_before()
+        problems = ["%s sort(s) before %s and map(s) identities to users: HTCondor uses the first matching line"
+                    % (", ".join(earlier), os.path.basename(self.path))] if earlier else []
+
+        def holds(entry):
+            if entry.kind == TOKEN:
+                return all(("SCITOKENS", "%s,%s" % (iss, entry.subject)) in literals
+                           for iss in issuer_spellings(entry.issuer))
+            oneline = to_openssl_oneline(entry_dn(entry))
+            return any(regex.match(oneline) for regex in regexes)
+
+        return len(regexes) + len(tokens), holds, problems
+
     def permissive_before(self):
         directory = os.path.dirname(os.path.abspath(self.path))
         mine = os.path.basename(self.path)
@@ -150,6 +172,46 @@ class HtcondorCeTarget(BlockFileTarget):
                 found.append(name)
         return found
 
+
+def unquote_literal(field):
+    """``(text, rest of the line)`` of a map-file ``"…"`` field (``quote_literal`` reversed), or None."""
+    if not field.startswith('"'):
+        return None
+    out, index = [], 1
+    while index < len(field):
+        char = field[index]
+        if char == "\\" and index + 1 < len(field):
+            out.append(field[index + 1])
+            index += 2
+            continue
+        if char == '"':
+            return "".join(out), field[index + 1:].strip()
+        out.append(char)
+        index += 1
+    return None
+
+
+def banned_map_lines(text):
+    """``(SSL regexes, SCITOKENS "<iss>,<sub>" literals)`` of the map lines of ``text`` whose canonical name is in
+    the banned domain, read as HTCondor's map parser reads them (a regex that does not compile bans nobody)."""
+    regexes, literals = [], set()
+    for raw in text.splitlines():
+        fields = raw.strip().split(None, 1)
+        if len(fields) != 2 or fields[0] not in ("SSL", "SCITOKENS"):
+            continue
+        rest = fields[1]
+        if rest.startswith("/") and rest.rfind("/") > 0:
+            field, canonical = rest[:rest.rindex("/") + 1], rest[rest.rindex("/") + 1:].strip()
+            if canonical.endswith("@" + BANNED_DOMAIN):
+                try:
+                    regexes.append(re.compile(regex_for_pcre(field)))
+                except re.error:
+                    continue
+            continue
+        literal = unquote_literal(rest)
+        if literal is not None and literal[1].endswith("@" + BANNED_DOMAIN):
+            literals.add((fields[0], literal[0]))
+    return regexes, literals
 
 def _maps_users(path):
     """True when a map file has a SCITOKENS or SSL line whose canonical name is not in the banned domain."""

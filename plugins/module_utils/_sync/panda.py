@@ -27,6 +27,12 @@ from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries im
     utcnow,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncTarget, TargetResult
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.freshness import (
+    applied_of,
+    canary_presence,
+    record_applied,
+    status_result,
+)
 
 DB_KEYS = tuple(PANDA_DB_SPEC)
 # a panda target's database options are the module's own, each overriding the top-level one when set: no default
@@ -91,7 +97,9 @@ class PandaTarget(SyncTarget):
         default the database is connected from the ``db_*`` options and the client built from ``panda_url``."""
         self.name = spec["name"]
         self.db = db if db is not None else self._connect(spec, ctx)
-        owned = ctx.target_state(self.name).setdefault("owned_bans", {})
+        self.ctx = ctx
+        self.state = ctx.target_state(self.name)
+        owned = self.state.setdefault("owned_bans", {})
         self.owned = owned  # dict name -> {"dn": ..., "since": ...} (from the state file; updated on commit)
         self.create_missing = spec.get("create_missing", True)
         self.kill_jobs = spec.get("kill_jobs", False)
@@ -254,6 +262,8 @@ class PandaTarget(SyncTarget):
             self.db.rollback()
             raise
         self._record(outcomes, banned, to_ban, to_lift, gone, check_mode)
+        if not check_mode:
+            record_applied(self.state, self.ctx, data["changed"])
         if self.kill_jobs or self.kill_tasks:
             self._kill([o for o in outcomes if o["action"] == "ban"], check_mode)
         data["operations"] = [{"operation": s.get("operation"), "binds": s.get("binds")} for s in self.statements]
@@ -327,3 +337,25 @@ class PandaTarget(SyncTarget):
             kills.append(item)
         self.db.rollback()
         data["kills"] = kills
+
+    # -- status (contract C2) -------------------------------------------------------------------------------------
+    def status(self, canary):
+        """The banned users as the target reads them (one query, nothing written), the serial and time of the last
+        change from the state; a ban this sync made that is no longer in force is a problem."""
+        try:
+            banned = self._read_banned()
+        finally:
+            self.db.rollback()
+        lifted = sorted(name for name in self.owned if name not in banned)
+        problems = []
+        if lifted:
+            problems.append("%d ban(s) this sync made are no longer in force (lifted outside the sync?): %s"
+                            % (len(lifted), ", ".join(lifted[:10])))
+
+        def holds(entry):
+            names = [n for n in panda_entry_keys(entry) if len(n) <= NAME_MAX]
+            return bool(names) and all(n in banned for n in names)
+
+        present, missing = canary_presence(canary, frozenset([DN, TOKEN]), holds)
+        serial, applied = applied_of(self.state)
+        return status_result(serial, applied, len(banned), present, problems, canary_missing=missing)

@@ -75,3 +75,10 @@ def target_spec(types=None):
 def target_class(spec, types=None):
     """The class of a target ``spec`` (its ``type`` is one of the choices, checked by the argument spec)."""
     return (TARGET_TYPES if types is None else types)[spec["type"]]
+
+
+def resolved_spec(spec, params):
+    """A target's options with the module-level value of each option it leaves unset (connection and TLS
+    options, ``db_*``): what ``spec_problems`` checks and the target is built from (the sync and the status)."""
+    return dict((key, params[key] if value is None and key in params and key not in ("name", "type") else value)
+                for key, value in spec.items())

@@ -32,6 +32,12 @@ from ansible_collections.gridsec.ops.plugins.module_utils._rucio_client import R
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import DN, TOKEN, key_id, sort_key
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension_state import parse_duration
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncTarget, TargetResult
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.freshness import (
+    applied_of,
+    canary_presence,
+    record_applied,
+    status_result,
+)
 
 
 class RucioTarget(SyncTarget):
@@ -152,6 +158,7 @@ class RucioTarget(SyncTarget):
         else:
             self.write(to_suspend, to_activate, behind, store, data, now)
             self.state["lookups"] = records
+            record_applied(self.state, self.ctx, data["changed"])
         data["owned_after"] = len(owned)
         if to_suspend:
             data["stale_token_window"] = ra.stale_token_window(not check_mode, now)
@@ -221,6 +228,18 @@ class RucioTarget(SyncTarget):
                         {"result": result, "status": item["status"]})
                        for item in data.get("released_without_write", []))
         return records
+
+    def status(self, canary):
+        """The accounts this sync suspended, read back from the server's listing of ACTIVE accounts (one read);
+        one that is ACTIVE again is a problem. The daily canary has no Rucio account: never applicable here."""
+        active = self.client.active_accounts()
+        owned = sorted(self.state.get("owned") or {})
+        again = [account for account in owned if account in active]
+        problems = ["%s: %d account(s) this sync suspended are ACTIVE again: %s" % (
+            self.client.server_label, len(again), ", ".join(again[:10]))] if again else []
+        present, missing = canary_presence(canary, frozenset(), None)
+        serial, applied = applied_of(self.state)
+        return status_result(serial, applied, len(owned) - len(again), present, problems, canary_missing=missing)
 
     def close(self):
         close = getattr(self.client.transport, "close", None)

@@ -7,8 +7,11 @@ class FakeSyncContext(object):
     """The attributes of ``_sync.base.SyncContext``; ``state`` is the per-target state dict (name -> dict),
     ``client`` what ``pap_client`` returns, ``warnings``/``libraries`` record the calls."""
 
-    def __init__(self, sync_name="sync", params=None, check_mode=False, state=None, client=None):
+    def __init__(self, sync_name="sync", params=None, check_mode=False, state=None, client=None, list_serial=None,
+                 applied_at="2026-01-01T00:00:00Z"):
         self.sync_name = sync_name
+        self.list_serial = list_serial
+        self.applied_at = applied_at
         self.params = dict(params or {}, name=sync_name)
         self.check_mode = check_mode
         self.state = state if state is not None else {}

@@ -33,8 +33,8 @@ def _docs(name):
 
 
 def test_every_module_is_checked():
-    assert len(MODULES) == 15 and set(ARGUS) <= set(MODULES)
-    assert {"iam_account", "iam_account_info", "rucio_account", "suspension_list_publish"} <= set(MODULES)
+    assert len(MODULES) == 16 and set(ARGUS) <= set(MODULES)
+    assert {"iam_account", "iam_account_info", "rucio_account", "suspension_list_publish", "suspension_status"} <= set(MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -134,3 +134,18 @@ def test_an_option_two_types_declare_differently_is_refused():
         registry.target_spec({"recording": RecordingTarget, "other": Other})
     same = type("Same", (RecordingTarget,), {"TYPE": "same"})
     assert registry.target_spec({"recording": RecordingTarget, "same": same})["recording_label"]["default"] == "plain"
+
+
+def test_status_module_documents_the_targets_of_the_sync():
+    """suspension_status takes the sync's targets (registry.target_spec): its doc fragment documents exactly those
+    options, as the sync's own documentation does (one spec, one documentation)."""
+    import yaml
+
+    from ansible_collections.gridsec.ops.plugins.doc_fragments._sync_targets import ModuleDocFragment
+    from ansible_collections.gridsec.ops.plugins.module_utils._sync.registry import target_spec
+    from ansible_collections.gridsec.ops.plugins.modules import suspension_list_sync
+
+    fragment = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]["targets"]["suboptions"]
+    sync_doc = yaml.safe_load(suspension_list_sync.DOCUMENTATION)["options"]["targets"]["suboptions"]
+    assert set(fragment) == set(target_spec())
+    assert fragment == sync_doc

@@ -1,0 +1,397 @@
+#!/usr/bin/python
+# Copyright (c) 2026 gridsec.ops contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: suspension_status
+short_description: Read what every suspension sync target enforces, how fresh it is and whether it holds the canary
+version_added: 0.3.0
+description:
+  - For each target of a M(gridsec.ops.suspension_list_sync) task (the same O(targets) items), reads what the target
+    really enforces, never the sync's state alone - a ban file, map file or C(arc.conf) parsed with the enforcer's
+    grammar (the sync's block and the site's own lines), the PanDA banned users as the sync reads them, the Rucio
+    accounts the sync suspended in the server's account listing - and reports per target the serial of the signed
+    list it last applied, the age of that change, the identities it enforces and whether it enforces the canary.
+  - The serial and the time are those the sync recorded with the last change it applied (in the file's block or
+    the target's state; docs/sync-targets.md, "Freshness"). A run of the sync that changes nothing writes nothing,
+    so the age is the time since the last applied change - with a signed list, renewed by its publisher with a new
+    serial at least every C(validity - renew_before), a healthy target never gets older than that plus the sync's
+    interval, and a target whose serial is behind the others is stale.
+  - "Verdict per target (RV(targets[].state)): V(unknown) when it cannot be read; V(critical) for an enforcement
+    problem the target reports, a canary identity it does not enforce, an age over O(critical_age), or a serial
+    behind the reference and an age over O(max_age); V(warning) for a serial behind the reference (O(serial), else
+    the newest serial another target holds), no serial while there is a reference, or an age over O(max_age)."
+  - The worst target decides RV(status) and the Nagios rendering RV(nagios) (status line, perfdata, one line per
+    target; the exit code of the plugin API under C(code)); RV(prometheus) holds textfile-collector metrics,
+    written atomically to O(prometheus_file) when given. C(extras/check_suspension_status) turns a saved result
+    into a Nagios plugin.
+author:
+  - gridsec.ops maintainers (@gridsec)
+requirements:
+  - The libraries of the targets read (as for M(gridsec.ops.suspension_list_sync)), for example C(psycopg) for a
+    PanDA target.
+extends_documentation_fragment:
+  - gridsec.ops._sync_targets
+  - gridsec.ops._argus
+  - gridsec.ops._panda
+  - gridsec.ops._panda_db
+  - gridsec.ops._tls
+  - gridsec.ops._attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - The module never writes to a target or to the sync's state; in check mode O(prometheus_file) is not written
+        either.
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+    details:
+      - It reads only (O(prometheus_file), when given, holds the metrics of the last run).
+  action_group:
+    description: Use C(group/gridsec.ops.argus) or C(group/gridsec.ops.panda) in C(module_defaults) to set the
+      connection options once.
+    support: full
+    membership:
+      - gridsec.ops.argus
+      - gridsec.ops.panda
+options:
+  name:
+    description:
+      - Name of the sync whose targets are read (O(name) of M(gridsec.ops.suspension_list_sync)). It names the
+        block of the sync in a shared file and the state file that holds the serial of the PanDA and Rucio targets.
+    type: str
+    required: true
+  state_dir:
+    description: Directory of the sync's state file C(<name>.state.json) (read only).
+    type: path
+    default: /var/lib/gridsec-suspension-sync
+  canary:
+    description:
+      - Canary identities every target must enforce, each a C(dn) or an C(issuer) and a C(subject) (a token
+        identity). Added to today's canary of O(canary_salt).
+      - A target whose C(canary) option (or its type's default) is V(skip) is not checked for the canary
+        (RV(targets[].canary_present) null, with a note).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      dn:
+        description: A canary DN (slash or comma form).
+        type: str
+      issuer:
+        description: The issuer of a canary token identity.
+        type: str
+      subject:
+        description: The subject of a canary token identity.
+        type: str
+  canary_salt:
+    description:
+      - The salt of the central team's daily canary (as for M(gridsec.ops.argus_canary)); with it, today's canary DN
+        (and, with O(canary_issuer), today's canary token identity) is checked at every target.
+    type: str
+  canary_issuer:
+    description:
+      - The issuer of the daily canary token identity (subject C(gridsec-canary-<YYYYMMDD>-<hash8>), the date and
+        hash of the canary DN), as M(gridsec.ops.suspension_list_publish) adds it with O(canary_salt).
+    type: str
+  canary_date:
+    description: The date of the canary checked (YYYYMMDD, UTC); today by default.
+    type: str
+  serial:
+    description:
+      - The serial every target should hold (for example RV(gridsec.ops.suspension_list_publish#module:serial)).
+        Without it, the newest serial any target holds is the reference.
+    type: int
+  max_age:
+    description:
+      - A target whose last applied change is older than this (for example V(1d)) is V(warning) (V(critical) when its
+        serial is also behind). Leave it unset with unsigned sources, whose quiet list ages.
+    type: str
+  critical_age:
+    description: A target whose last applied change is older than this is V(critical).
+    type: str
+  prometheus_file:
+    description:
+      - Textfile-collector file to write RV(prometheus) to (atomically, mode 0644), for example
+        V(/var/lib/node_exporter/textfile/gridsec_suspension.prom). Not written in check mode.
+    type: path
+  fail_on:
+    description: Fail the task when the worst target is at least this status (V(never) - always succeed).
+    type: str
+    choices: [critical, warning, never]
+    default: critical
+"""
+
+EXAMPLES = r"""
+- name: Status of the site's targets, with today's canary and the published serial
+  gridsec.ops.suspension_status:
+    name: site
+    targets: "{{ suspension_targets }}"
+    canary_salt: "{{ canary_salt }}"
+    canary_issuer: https://iam.example.org
+    serial: "{{ published.serial }}"
+    max_age: 1d
+    critical_age: 2d
+    prometheus_file: /var/lib/node_exporter/textfile/gridsec_suspension.prom
+    fail_on: never
+  register: suspension
+
+- name: Show the Nagios status line
+  ansible.builtin.debug:
+    msg: "{{ suspension.nagios.text }}"
+"""
+
+RETURN = r"""
+status:
+  description: The worst target's verdict (V(ok), V(warning), V(critical), V(unknown)).
+  returned: always
+  type: str
+  sample: critical
+reference_serial:
+  description: The serial the targets are compared with (O(serial), else the newest a target holds), or null.
+  returned: always
+  type: int
+canary:
+  description: The canary identities checked (C(kind), C(value)).
+  returned: always
+  type: list
+  elements: dict
+targets:
+  description: One item per target, in the order of O(targets).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The target's name.
+      type: str
+    type:
+      description: The target's type.
+      type: str
+    state:
+      description: The verdict (V(ok), V(warning), V(critical), V(unknown)).
+      type: str
+    status_code:
+      description: The verdict as a Nagios code (0 to 3).
+      type: int
+    reasons:
+      description: Why the verdict is not V(ok), each naming what was found.
+      type: list
+      elements: str
+    serial:
+      description: The serial of the signed list the target last applied (null - none recorded, or unsigned).
+      type: int
+    applied:
+      description: When the target applied its last change (UTC, ISO 8601), or null.
+      type: str
+    age_seconds:
+      description: Seconds since RV(targets[].applied), or null.
+      type: int
+    entries:
+      description: How many identities the target enforces, read from the target.
+      type: int
+    canary_present:
+      description: Whether the target enforces every applicable canary identity; null when none is checked there.
+      type: bool
+    canary_missing:
+      description: The canary identities the target does not enforce.
+      type: list
+      elements: str
+    problems:
+      description: Enforcement problems the target reported.
+      type: list
+      elements: str
+    notes:
+      description: Facts that are no problem (for example why the canary is not checked on this target).
+      type: list
+      elements: str
+    error:
+      description: Why the target could not be read (V(unknown)).
+      type: str
+nagios:
+  description: The Nagios plugin rendering - C(code) (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN), C(status),
+    C(summary), C(perfdata) and C(text) (status line with perfdata, then one line per target).
+  returned: always
+  type: dict
+  sample: {"code": 2, "status": "CRITICAL", "summary": "1 critical (ce) of 2 targets", "perfdata": "'ce_serial'=7;;;0",
+    "text": "SUSPENSION STATUS CRITICAL - 1 critical (ce) of 2 targets | 'ce_serial'=7;;;0\nce (htcondor_ce): ..."}
+prometheus:
+  description: Prometheus text exposition (format 0.0.4) of C(gridsec_suspension_serial), C(_age_seconds),
+    C(_entries), C(_canary_present), C(_up) and C(_status), labelled by C(sync), C(target) and C(type).
+  returned: always
+  type: str
+checked_at:
+  description: POSIX time of the check (C(extras/check_suspension_status --max-age) compares it with the clock).
+  returned: always
+  type: int
+prometheus_written:
+  description: Whether O(prometheus_file) was written.
+  returned: always
+  type: bool
+error:
+  description:
+    - Why the task failed, in the same shape for every failure (also one found before any server was contacted).
+    - C(type) (the error class, for example V(TLSError), V(AuthorizationError), V(ConfigError), V(MissingLibrary),
+      V(ModuleFailure)), C(kind) (V(transport), V(tls), V(remote), V(authorization), V(not_found),
+      V(write_refused), V(config), V(missing_library) or V(error)), C(msg), C(server) and C(operation) (null
+      when no server operation failed), C(details) (dict of extra facts, never a secret).
+  returned: failed
+  type: dict
+  sample: {"type": "AuthorizationError", "kind": "authorization", "msg": "HTTP 403 Forbidden: the server refused
+    this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
+"""
+
+import copy
+import os
+import time
+
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_entries as sl_entries
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_state as sl_state
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_status as st
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import STATUS_NAMES, daily_canary
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ARGUS_SPEC
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
+from ansible_collections.gridsec.ops.plugins.module_utils._module_base import GridsecModule
+from ansible_collections.gridsec.ops.plugins.module_utils._panda_module import PANDA_DB_SPEC, PANDA_SPEC
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncContext
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.registry import (
+    resolved_spec,
+    target_class,
+    target_spec,
+)
+
+
+def argument_spec():
+    return dict(
+        name=dict(type="str", required=True),
+        targets=dict(type="list", elements="dict", required=True, options=target_spec()),
+        state_dir=dict(type="path", default="/var/lib/gridsec-suspension-sync"),
+        canary=dict(type="list", elements="dict", default=[], options=dict(
+            dn=dict(type="str"), issuer=dict(type="str"), subject=dict(type="str"))),
+        canary_salt=dict(type="str", no_log=True),
+        canary_issuer=dict(type="str"),
+        canary_date=dict(type="str"),
+        serial=dict(type="int"),
+        max_age=dict(type="str"),
+        critical_age=dict(type="str"),
+        prometheus_file=dict(type="path"),
+        fail_on=dict(type="str", choices=["critical", "warning", "never"], default="critical"),
+    )
+
+
+def canary_entries(p):
+    """The canary identities to check: the given ones, then today's canary DN and token identity (salt)."""
+    entries = []
+    for index, item in enumerate(p["canary"]):
+        try:
+            if item.get("dn") and not (item.get("issuer") or item.get("subject")):
+                entries.append(sl_entries.Entry(sl_entries.DN, item["dn"]))
+            elif item.get("issuer") and item.get("subject") and not item.get("dn"):
+                entries.append(sl_entries.Entry(sl_entries.TOKEN, (item["issuer"], item["subject"])))
+            else:
+                raise ConfigError("give a dn, or an issuer and a subject")
+        except GridsecError as err:
+            raise ConfigError("canary[%d]: %s" % (index, err.msg), operation="check options")
+    if p["canary_salt"]:
+        try:
+            _date, items = daily_canary(p["canary_salt"], p["canary_date"], p["canary_issuer"])
+        except ValueError as err:
+            raise ConfigError("canary_date: %s" % err, operation="check options")
+        entries.extend(sl_entries.Entry(sl_entries.DN, i["dn"]) if "dn" in i else sl_entries.Entry(sl_entries.TOKEN, (i["issuer"], i["subject"]))
+                       for i in items)
+    elif p["canary_issuer"] or p["canary_date"]:
+        raise ConfigError("canary_issuer and canary_date need canary_salt", operation="check options")
+    return entries
+
+
+def _durations(p):
+    out = {}
+    for option in ("max_age", "critical_age"):
+        out[option] = sl_state.parse_duration(p[option], option) if p[option] else None
+    return out
+
+
+def read_target(spec, ctx, params, canary):
+    """The status item of one target: what ``SyncTarget.status`` read, or the error that kept it from reading."""
+    cls = target_class(spec)
+    item = {"name": spec["name"], "type": spec["type"], "notes": []}
+    resolved = resolved_spec(spec, params)
+    problems = cls.spec_problems(resolved)
+    if problems:
+        item["error"] = "; ".join(problems)
+        return item
+    checked = canary
+    if canary and (spec.get("canary") or cls.CANARY_DEFAULT) == "skip":
+        checked = []
+        item["notes"].append("canary not checked: the target's canary option is skip (the default of type %s is %s);"
+                             " set canary: keep on the sync's target to prove the canary here"
+                             % (spec["type"], cls.CANARY_DEFAULT))
+    target = None
+    try:
+        target = cls(resolved, ctx)
+        item.update(target.status(checked))
+    except GridsecError as err:
+        item["error"] = "%s%s" % (err, " (%s)" % err.operation if getattr(err, "operation", None) else "")
+    except NotImplementedError as err:
+        item["error"] = str(err) or "target type %s has no status reading" % spec["type"]
+    except Exception as err:  # pylint: disable=broad-except  # one target's surprise must not hide the others
+        item["error"] = "%s: %s" % (type(err).__name__, err)
+    finally:
+        if target is not None:
+            target.close()
+    return item
+
+
+def run(module):
+    p = module.params
+    canary = canary_entries(p)
+    ages = _durations(p)
+    state = sl_state.State(os.path.join(p["state_dir"], "%s.state.json" % p["name"]))
+    if os.path.exists(state.path):
+        state.load()
+    ctx = SyncContext(module, state)
+    for spec in p["targets"]:
+        for library, import_error, why in target_class(spec).LIBRARIES:
+            module.require_library(library, import_error, why=why)
+    now = sl_entries.utcnow()
+    items = [read_target(copy.deepcopy(spec), ctx, p, canary) for spec in p["targets"]]
+    for item in items:
+        item["age_seconds"] = st.age_seconds(item.get("applied"), now)
+    reference, where = st.reference_serial(items, p["serial"])
+    for item in items:
+        code, reasons = st.verdict(item, reference, where, ages["max_age"], ages["critical_age"])
+        item.update(status_code=code, state=STATUS_NAMES[code].lower(), reasons=reasons)
+    nagios = st.nagios_report(items, ages["max_age"], ages["critical_age"])
+    checked_at = int(time.time())
+    prom = st.prometheus_text(items, p["name"], checked_at)
+    result = dict(changed=False, status=nagios["status"].lower(), reference_serial=reference, targets=items,
+                  checked_at=checked_at,
+                  canary=[e.to_dict(with_meta=False) for e in canary], nagios=nagios, prometheus=prom,
+                  prometheus_written=False)
+    if p["prometheus_file"] and not module.check_mode:
+        try:
+            sl_state.write_atomic(p["prometheus_file"], prom.encode("utf-8"), 0o644)
+        except (IOError, OSError) as err:
+            raise ConfigError("cannot write the Prometheus file %s: %s" % (p["prometheus_file"], err),
+                              operation="write prometheus_file", result=result)
+        result["prometheus_written"] = True
+    limit = {"critical": 2, "warning": 1, "never": None}[p["fail_on"]]
+    if limit is not None and nagios["code"] >= limit:
+        module.fail_json(msg=nagios["text"].splitlines()[0], **result)
+    module.exit_json(**result)
+
+
+def main():
+    module = GridsecModule(connection_specs=(ARGUS_SPEC, PANDA_SPEC, PANDA_DB_SPEC), argument_spec=argument_spec(),
+                           supports_check_mode=True)
+    module.run_guarded(run, module)
+
+
+if __name__ == "__main__":
+    main()

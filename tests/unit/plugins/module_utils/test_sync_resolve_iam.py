@@ -1,0 +1,161 @@
+# Copyright (c) 2026 gridsec.ops contributors
+# Apache License 2.0 (see LICENSE)
+"""resolve_tokens through IAM (_sync/resolve_iam.py): DN entries expanded to (issuer, account UUID) identities."""
+import datetime
+
+import pytest
+
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_list as sl
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import RemoteError, TransportError
+from ansible_collections.gridsec.ops.plugins.module_utils._iam_client import INDIGO_USER_SCHEMA
+from ansible_collections.gridsec.ops.plugins.module_utils._sync import resolve_iam
+
+from sync_fake import FakeSyncContext
+
+ISS = "https://iam.example.org"
+NOW = datetime.datetime(2026, 12, 7, 12, 0, tzinfo=sl.UTC)
+
+
+def user(uuid, username, formatted, *subjects):
+    return {"id": uuid, "userName": username, "active": True, "name": {"formatted": formatted},
+            INDIGO_USER_SCHEMA: {"certificates": [{"subjectDn": s} for s in subjects]}}
+
+
+class FakeIam(object):
+    """What the resolver calls of an IamClient: the finder compares strings exactly, as IAM does."""
+
+    def __init__(self, users, fail=None, finder_error=None):
+        self.users = users
+        self.fail = fail
+        self.finder_error = finder_error
+        self.issuer = ISS
+        self.operations = []
+        self.transport = None
+
+    def find_by_cert_subject(self, subject):
+        self.operations.append(("find", subject))
+        if self.fail:
+            raise self.fail
+        if self.finder_error and subject in self.finder_error:
+            raise RemoteError("boom", server="IAM x", operation="find", details={"status": 500})
+        return [u for u in self.users if subject in [c["subjectDn"] for c in u[INDIGO_USER_SCHEMA]["certificates"]]]
+
+    def iter_users(self):
+        self.operations.append(("scan",))
+        return list(self.users)
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    holder = {}
+
+    def build(spec, ctx, scopes):
+        return holder["client"]
+    monkeypatch.setattr(resolve_iam, "iam_client", build)
+    return holder
+
+
+def spec(**extra):
+    out = {"name": "vo", "type": "iam", "iam_url": "https://iam.example.org", "client_id": "c", "client_secret": "s",
+           "dn_scan": True, "on_failure": "fail", "cache_max_age": "24h"}
+    out.update(extra)
+    return out
+
+
+def listed(*items):
+    merged = {}
+    for kind, value, meta in items:
+        entry = sl.Entry(kind, value, meta)
+        merged[entry.key] = entry
+    return merged
+
+
+def test_dn_expanded_with_metadata_name_and_derived_from(fake):
+    fake["client"] = FakeIam([user("u-1", "jdoe", "Jean-Luc McDonald", "CN=Jean-Luc McDonald,DC=example,DC=org")])
+    merged = listed((sl.DN, "/DC=org/DC=example/CN=Jean-Luc McDonald", {"reason": "INC-1", "expires": "2027-01-01"}),
+                    (sl.FQAN, "/atlas/bad", {}))
+    ctx = FakeSyncContext()
+    out, derived, reports, audit = resolve_iam.expand([spec()], merged, ctx, NOW)
+    (key, entry), = derived.items()
+    assert key == (sl.TOKEN, ISS, "u-1") and key in out and len(out) == 3
+    assert entry.meta["reason"] == "INC-1" and entry.meta["expires"] == "2027-01-01"
+    assert entry.meta["name"] == "Jean-Luc McDonald"
+    assert entry.meta["derived_from"] == "/DC=org/DC=example/CN=Jean-Luc McDonald"
+    assert entry.to_dict()["derived_from"] == "/DC=org/DC=example/CN=Jean-Luc McDonald"
+    assert reports[0]["derived_count"] == 1 and reports[0]["no_account"] == [] and reports[0]["status"] == "ok"
+    assert [a[0] for a in audit] == ["derive"]
+    # one finder call, no scan: the finder found it
+    assert fake["client"].operations == [("find", "CN=Jean-Luc McDonald,DC=example,DC=org")]
+    # the mapping is kept for use_cache; a second run with the same mapping audits nothing new
+    assert ctx.state["resolve_tokens:vo"]["mapping"]
+    _out, _derived, _reports, audit = resolve_iam.expand([spec()], merged, ctx, NOW)
+    assert audit == []
+
+
+def test_other_spelling_found_by_one_scan_and_no_account_reported(fake):
+    # stored verbatim in slash form (a subjectDn given without a PEM): the finder misses it, the scan matches
+    fake["client"] = FakeIam([user("u-2", "asmith", "Anna Smith", "/DC=org/DC=example/CN=Anna Smith")])
+    merged = listed((sl.DN, "CN=Anna Smith, DC=example, DC=org", {}), (sl.DN, "/DC=org/DC=example/CN=Nobody", {}),
+                    (sl.DN, "/DC=org/DC=example/CN=Nobody Else", {}))
+    out, derived, reports, _audit = resolve_iam.expand([spec()], merged, FakeSyncContext(), NOW)
+    assert list(derived) == [(sl.TOKEN, ISS, "u-2")]
+    assert sorted(reports[0]["no_account"]) == ["/DC=org/DC=example/CN=Nobody", "/DC=org/DC=example/CN=Nobody Else"]
+    # one scan for all the DNs the finder missed, never one per DN
+    assert [op for op in fake["client"].operations if op == ("scan",)] == [("scan",)]
+    fake["client"].operations[:] = []
+    resolve_iam.expand([spec(dn_scan=False)], merged, FakeSyncContext(), NOW)
+    assert ("scan",) not in fake["client"].operations
+
+
+def test_dn_on_two_accounts_bans_both_and_warns(fake):
+    dn = "CN=Shared,DC=example,DC=org"
+    fake["client"] = FakeIam([user("u-a", "a", "A", dn), user("u-b", "b", "B", dn)], finder_error=[dn])
+    merged = listed((sl.DN, "/DC=org/DC=example/CN=Shared", {}))
+    ctx = FakeSyncContext()
+    _out, derived, reports, _audit = resolve_iam.expand([spec()], merged, ctx, NOW)
+    assert sorted(k[2] for k in derived) == ["u-a", "u-b"]
+    assert reports[0]["ambiguous"][0]["dn"] == "/DC=org/DC=example/CN=Shared"
+    assert any("several IAM accounts" in w for w in ctx.warnings)
+
+
+def test_listed_token_identity_is_kept_and_canary_skipped(fake):
+    fake["client"] = FakeIam([user("u-1", "j", "J", "CN=J,DC=example,DC=org")])
+    merged = listed((sl.DN, "/DC=org/DC=example/CN=J", {}), (sl.TOKEN, (ISS + "/", "u-1"), {"reason": "explicit"}))
+    out, derived, reports, _audit = resolve_iam.expand([spec()], merged, FakeSyncContext(), NOW)
+    assert derived == {} and out[(sl.TOKEN, ISS, "u-1")].meta == {"reason": "explicit"}
+    assert reports[0]["already_listed"][0]["subject"] == "u-1"
+    dn_key = [k for k in merged if k[0] == sl.DN][0]
+    _out, derived, _reports, _audit = resolve_iam.expand([spec()], listed((sl.DN, "/DC=org/DC=example/CN=J", {})),
+                                                         FakeSyncContext(), NOW, skip={dn_key})
+    assert derived == {}
+
+
+def test_iam_down_fails_unless_a_fresh_cache_stands_in(fake):
+    merged = listed((sl.DN, "/DC=org/DC=example/CN=J", {}))
+    fake["client"] = FakeIam([user("u-1", "j", "J", "CN=J,DC=example,DC=org")])
+    ctx = FakeSyncContext()
+    resolve_iam.expand([spec()], merged, ctx, NOW)
+    fake["client"] = FakeIam([], fail=TransportError("connection refused", server="IAM iam.example.org",
+                                                     operation="GET /iam/account/find/bycertsubject"))
+    with pytest.raises(resolve_iam.ResolveFailed) as err:
+        resolve_iam.expand([spec()], merged, ctx, NOW)
+    assert "connection refused" in str(err.value) and "resolve_tokens vo" in str(err.value)
+    # use_cache: the last mapping, with a warning and status cached
+    later = NOW + datetime.timedelta(hours=2)
+    _out, derived, reports, _audit = resolve_iam.expand([spec(on_failure="use_cache")], merged, ctx, later)
+    assert list(derived) == [(sl.TOKEN, ISS, "u-1")] and reports[0]["status"] == "cached"
+    assert any("using the DN -> token mapping" in w for w in ctx.warnings)
+    # too old: fails
+    with pytest.raises(resolve_iam.ResolveFailed) as err:
+        resolve_iam.expand([spec(on_failure="use_cache")], merged, ctx, NOW + datetime.timedelta(days=2))
+    assert "older than cache_max_age" in str(err.value)
+    # no cache at all: fails
+    with pytest.raises(resolve_iam.ResolveFailed):
+        resolve_iam.expand([spec(on_failure="use_cache")], merged, FakeSyncContext(), NOW)
+
+
+def test_spec_problems():
+    assert resolve_iam.spec_problems([spec()]) == []
+    problems = resolve_iam.spec_problems([spec(iam_url="iam.example.org", client_secret=None), spec()])
+    text = "; ".join(problems)
+    assert "https://iam.example.org" in text and "client_secret" in text and "used twice" in text

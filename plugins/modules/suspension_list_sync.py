@@ -501,7 +501,7 @@ options:
         (docs/sync-targets.md), so that the targets ban both. For each DN, IAM's finder by certificate subject is
         asked with the RFC 2253 form; the DNs it does not find are compared semantically with the certificate
         subjects of every account, read in one paged listing per run (O(resolve_tokens[].dn_scan)). Each account
-        found gives the token identity C((issuer, account UUID)) (IAM's issuer: O(resolve_tokens[].iam_issuer),
+        found gives the token identity C((issuer, account UUID)) (IAM's issuer is O(resolve_tokens[].iam_issuer),
         else O(resolve_tokens[].iam_url)), with the DN entry's metadata, the account's name (C(name), from which the
         C(panda) target derives the token user's PanDA name) and C(derived_from) (the DN).
       - A DN on no account is reported (C(no_account)), not an error. A DN linked to several accounts suspends

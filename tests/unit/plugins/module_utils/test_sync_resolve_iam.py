@@ -2,6 +2,7 @@
 # Apache License 2.0 (see LICENSE)
 """resolve_tokens through IAM (_sync/resolve_iam.py): DN entries expanded to (issuer, account UUID) identities."""
 import datetime
+import json
 
 import pytest
 
@@ -56,7 +57,7 @@ def fake(monkeypatch):
 
 
 def spec(**extra):
-    out = {"name": "vo", "type": "iam", "iam_url": "https://iam.example.org", "client_id": "c", "client_secret": "s",
+    out = {"name": "vo", "type": "iam", "iam_url": "https://iam.example.org", "client_id": "c", "client_secret": "resolver-secret-42",
            "dn_scan": True, "on_failure": "fail", "cache_max_age": "24h"}
     out.update(extra)
     return out
@@ -159,3 +160,87 @@ def test_spec_problems():
     problems = resolve_iam.spec_problems([spec(iam_url="iam.example.org", client_secret=None), spec()])
     text = "; ".join(problems)
     assert "https://iam.example.org" in text and "client_secret" in text and "used twice" in text
+
+
+# -- through the module: the derived entries reach the targets, the allow-list applies, IAM down touches nothing ----
+class TokenRecorder(object):
+    """A target type that records the entries it is given (DN and token kinds)."""
+
+    TYPE = "tokenrec"
+    KINDS = frozenset([sl.DN, sl.TOKEN])
+    CANARY_DEFAULT = "skip"
+    OPTIONS = {}
+    LIBRARIES = ()
+    seen = []
+
+    @classmethod
+    def spec_problems(cls, spec):
+        return []
+
+    def __init__(self, spec, ctx):
+        from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import TargetResult
+        self.result = TargetResult(spec["name"], self.TYPE)
+
+    def sync(self, wanted, check_mode):
+        self.seen.append(dict((e.value, dict(e.meta)) for e in wanted.values()))
+        data = self.result.data
+        data["added"] = [e.to_dict() for e in wanted.values()]
+        return data
+
+    def audit_records(self, data, check_mode):
+        return []
+
+    def close(self):
+        pass
+
+
+def run_module(capsys, tmp_path, monkeypatch, listing, **extra):
+    import json
+    from ansible.module_utils.testing import patch_module_args
+    from ansible_collections.gridsec.ops.plugins.module_utils._sync import registry
+    from ansible_collections.gridsec.ops.plugins.modules import suspension_list_sync
+
+    TokenRecorder.seen = []
+    monkeypatch.setitem(registry.TARGET_TYPES, TokenRecorder.TYPE, TokenRecorder)
+    source = tmp_path / "list.txt"
+    source.write_text(listing)
+    args = {"name": "rt", "sources": [{"name": "s", "type": "plain", "path": str(source)}],
+            "targets": [{"name": "t", "type": "tokenrec"}], "state_dir": str(tmp_path / "state"),
+            "resolve_tokens": [spec()]}
+    args.update(extra)
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            suspension_list_sync.main()
+    return json.loads(capsys.readouterr().out)
+
+
+def test_module_bans_dn_and_derived_token_and_audits_it(fake, monkeypatch, capsys, tmp_path):
+    fake["client"] = FakeIam([user("u-1", "jdoe", "Jean-Luc McDonald", "CN=Jean-Luc McDonald,DC=example,DC=org")])
+    result = run_module(capsys, tmp_path, monkeypatch, "/DC=org/DC=example/CN=Jean-Luc McDonald\n")
+    assert not result.get("failed"), result
+    (given,) = TokenRecorder.seen
+    token = "%s u-1" % ISS
+    assert sorted(given) == sorted(["/DC=org/DC=example/CN=Jean-Luc McDonald", token])
+    assert given[token]["derived_from"] == "/DC=org/DC=example/CN=Jean-Luc McDonald"
+    assert given[token]["name"] == "Jean-Luc McDonald"
+    assert result["resolve_tokens"][0]["derived"][0]["subject"] == "u-1" and result["merged_count"] == 2
+    audit = (tmp_path / "state" / "rt.audit.jsonl").read_text()
+    assert "\"action\": \"derive\"" in audit and "resolve_tokens:vo" in audit
+    assert "resolver-secret-42" not in json.dumps(result) + audit
+
+
+def test_module_allow_list_protects_a_derived_token(fake, monkeypatch, capsys, tmp_path):
+    fake["client"] = FakeIam([user("u-1", "jdoe", "J", "CN=J,DC=example,DC=org")])
+    result = run_module(capsys, tmp_path, monkeypatch, "/DC=org/DC=example/CN=J\n",
+                        allow_list=["token %s u-1" % ISS])
+    assert not result.get("failed"), result
+    assert list(TokenRecorder.seen[0]) == ["/DC=org/DC=example/CN=J"]
+    assert result["protected"][0]["subject"] == "u-1"
+
+
+def test_module_iam_down_touches_no_target(fake, monkeypatch, capsys, tmp_path):
+    fake["client"] = FakeIam([], fail=TransportError("connection refused", server="IAM iam.example.org",
+                                                     operation="GET /iam/account/find/bycertsubject"))
+    result = run_module(capsys, tmp_path, monkeypatch, "/DC=org/DC=example/CN=J\n")
+    assert result["failed"] and "connection refused" in result["msg"] and "no target was touched" in result["msg"]
+    assert TokenRecorder.seen == [] and result["guard"]

@@ -244,63 +244,14 @@ error:
     this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
-import re
-
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
-    ConfigError,
-    GridsecError,
-    NotFoundError,
-    RemoteError,
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
+from ansible_collections.gridsec.ops.plugins.module_utils._iam_account import (
+    check_label,
+    restore_account,
+    select_account,
+    suspend_account,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._iam_client import (
-    REVOKE_RETRIES,
-    epoch_to_iso,
-    parse_expiration,
-    user_summary,
-)
-from ansible_collections.gridsec.ops.plugins.module_utils._iam_module import (
-    IamModule,
-    check_selector,
-    find_accounts,
-    selector_text,
-)
-
-LABEL_NAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9\-_.]*$")
-RESERVED_LABELS = ("lifecycle.status", "wlcg.optional-group")
-
-
-def check_label(name, value):
-    if not LABEL_NAME_RE.match(name or "") or len(name) > 64:
-        return "label_name %r is not a valid IAM label name (a letter, then letters, digits, - _ .; 64 at most)" % (name,)
-    if name in RESERVED_LABELS or name.startswith("lifecycle."):
-        return "label_name %r is used by IAM itself: choose another (default gridsec.suspended)" % (name,)
-    if value is not None:
-        if len(value) > 64:
-            return "incident_id is longer than the 64 characters an IAM label value holds"
-        if "\n" in value or "\r" in value:
-            return "incident_id must be one line"
-        if not value.strip():
-            return "incident_id must not be empty"
-    return None
-
-
-def our_label(labels, name):
-    for label in labels or []:
-        if isinstance(label, dict) and not label.get("prefix") and label.get("name") == name:
-            return label
-    return None
-
-
-def _window(tokens_by_kind):
-    access = tokens_by_kind.get("access", [])
-    refresh = tokens_by_kind.get("refresh", [])
-
-    def latest(items):
-        values = [parse_expiration(t.get("expiration")) for t in items]
-        values = [v for v in values if v is not None]
-        return epoch_to_iso(max(values)) if values else None
-    return {"access": len(access), "refresh": len(refresh), "latest_exp": latest(access),
-            "latest_refresh_exp": latest(refresh)}
+from ansible_collections.gridsec.ops.plugins.module_utils._iam_module import IamModule, check_selector
 
 
 def main():
@@ -326,274 +277,29 @@ def main():
     module.run_guarded(run, module)
 
 
-def refuse(module, msg, operation, **extra):
-    """A refusal before any write: fails the task (through the base) with ``extra`` in the result."""
-    module.partial_result.update(extra)
-    return ConfigError(msg, server="IAM %s" % module.server_label, operation=operation)
-
-
-class Plan(object):
-    """What one task does to the selected account: the writes in order, the labels after them, who suspended it,
-    and the token listings read before (a dict by kind, empty when the revocation pass lists them itself)."""
-
-    def __init__(self, labels):
-        self.ops = []
-        self.labels_before = labels
-        self.labels_after = list(labels) if labels is not None else None
-        self.suspended_by = "none"
-        self.tokens_before = {}
-
-
 def run(module):
-    """select -> plan -> apply (writes, token revocation, read-back) -> result."""
+    """check the options -> select -> suspend or restore (``_iam_account``) -> result."""
     params = module.params
     problem = check_selector(params) or check_label(params["label_name"], params.get("incident_id"))
     if problem:
         raise ConfigError("invalid options: %s" % problem, operation="check options")
     client = module.client()
-    account, how = select_account(module, client, params)
-    active = account["active"] is not False
-    labels = None
-    if not active or params["state"] == "active" or module._diff:
-        labels = client.get_labels(account["uuid"])
-    plan = Plan(labels)
-    if params["state"] == "suspended":
-        plan_suspension(module, params, account, plan)
-    else:
-        plan_restore(module, params, account, plan)
-    revoke = params["state"] == "suspended" and params["revoke_tokens"]
-    if module.check_mode or not revoke:
-        # read the listings (increasing startIndex, nothing deleted): the counts, and in check mode the deletions
-        for kind in ("refresh", "access"):
-            plan.tokens_before[kind] = client.list_tokens(kind, account["username"])
-        if revoke:
-            for kind in ("refresh", "access"):
-                for item in plan.tokens_before[kind]:
-                    exp = parse_expiration(item.get("expiration"))
-                    plan.ops.append({"op": "delete_token", "kind": kind, "id": item.get("id"),
-                                     "expiration": epoch_to_iso(exp), "existed": True})
-    if module.check_mode:
-        deleted = [op for op in plan.ops if op["op"] == "delete_token"]
-        module.done_operations = []
-        remaining = {} if revoke else plan.tokens_before
-        read_back = account
-    else:
-        apply_writes(client, account, plan, params, module.done_operations)
-        deleted, remaining = [], plan.tokens_before
-        if revoke:
-            deleted, remaining = revoke_tokens(module, client, account, plan)
-        plan.ops = module.done_operations
-        read_back, plan.labels_after = _read_back(module, client, account, plan.ops, params["label_name"],
-                                                  params.get("incident_id"), plan.labels_after)
-    module.exit_json(**task_result(module, account, how, plan, read_back, deleted, remaining))
-
-
-def select_account(module, client, params):
-    """``(account summary, how it was found)``: exactly one account, else the task fails before any write."""
-    accounts, how = find_accounts(client, params)
+    account, how = select_account(client, params)
     # a failure reports changed/operations from what was written (IamModule.prepare_failure), not from here
     module.partial_result = dict(selected_by=how)
-    if not accounts:
-        raise NotFoundError("no account matches %s (nothing was changed)" % selector_text(params),
-                            server="IAM %s" % module.server_label, operation="find account")
-    if len(accounts) > 1:
-        raise refuse(module, "%s matches %d accounts (%s): refusing to choose, nothing was changed; select by uuid"
-                     % (selector_text(params), len(accounts),
-                        ", ".join("%s (%s)" % (a.get("id"), a.get("userName")) for a in accounts)),
-                     "find account", matches=[user_summary(a) for a in accounts])
-    return user_summary(accounts[0]), how
-
-
-def plan_suspension(module, params, account, plan):
-    name, incident, username = params["label_name"], params.get("incident_id"), account["username"]
-    ours = our_label(plan.labels_before, name) if plan.labels_before is not None else None
-    if account["active"] is not False:
-        plan.ops.append({"op": "set_label", "uuid": account["uuid"], "name": name, "value": incident})
-        plan.ops.append({"op": "suspend", "uuid": account["uuid"]})
-        if plan.labels_after is not None:
-            plan.labels_after = ([lb for lb in plan.labels_after if lb is not ours]
-                                 + [{"name": name, "value": incident}])
-        plan.suspended_by = "us"
-        return
-    plan.suspended_by = "us" if ours else "other"
-    if ours and ours.get("value") != incident:
-        module.warn("account %s is already suspended by this module for %r (label kept; the incident asked for now "
-                    "is %r)" % (username, ours.get("value"), incident))
-    if not ours:
-        module.warn("account %s was already disabled by someone else (no %s label): not labelled, so a restore by "
-                    "this module will not lift it; its tokens are still revoked" % (username, name))
-
-
-def plan_restore(module, params, account, plan):
-    """Lift only a suspension our label marks (for this incident when one is given), unless ``force``."""
-    name, incident = params["label_name"], params.get("incident_id")
-    username, uuid = account["username"], account["uuid"]
-    labels = plan.labels_before
-    ours = our_label(labels, name) if labels is not None else None
-    mismatch = bool(ours and incident and ours.get("value") != incident and not params["force"])
-    if account["active"] is False:
-        if not ours and not params["force"]:
-            raise refuse(module, "account %s (%s) was disabled by someone else (no %s label; labels: %s): not "
-                         "re-enabling it. Set force=true to enable it anyway"
-                         % (username, uuid, name, ", ".join(_label_text(lb) for lb in labels or []) or "none"),
-                         "restore account", account=dict(account, labels=labels))
-        if mismatch:
-            raise refuse(module, "account %s was suspended by this module for %r, not for %r: not re-enabling it. "
-                         "Set force=true to enable it anyway" % (username, ours.get("value"), incident),
-                         "restore account", account=dict(account, labels=labels))
-        plan.ops.append({"op": "restore", "uuid": uuid})
-    elif mismatch:
-        raise refuse(module, "account %s is active but carries this module's label for %r, not for %r: not removing "
-                     "it. Set force=true to remove it anyway" % (username, ours.get("value"), incident),
-                     "delete label", account=dict(account, labels=labels))
-    if ours:
-        plan.ops.append({"op": "delete_label", "uuid": uuid, "name": name})
-        plan.labels_after = [lb for lb in plan.labels_after if lb is not ours]
-
-
-def apply_writes(client, account, plan, params, done):
-    """The label and account writes of ``plan``, in order; each one done is appended to ``done``."""
-    uuid = account["uuid"]
-    for op in plan.ops:
-        if op["op"] == "set_label":
-            client.set_label(uuid, params["label_name"], params.get("incident_id"))
-        elif op["op"] == "suspend":
-            client.set_active(uuid, False)
-        elif op["op"] == "restore":
-            client.set_active(uuid, True)
-        elif op["op"] == "delete_label":
-            client.delete_label(uuid, params["label_name"])
-        done.append(op)
-
-
-def revoke_tokens(module, client, account, plan):
-    """Delete every access and refresh token of the account by id (never IAM's delete-all); ``(deleted ops,
-    remaining tokens by kind)``. Tokens still listed after the passes fail the task, saying what was done."""
-    username, done = account["username"], module.done_operations
-    left = {}
-    for kind in ("refresh", "access"):
-        try:
-            left[kind] = client.revoke_tokens(kind, username, done=done)["remaining"]
-        except GridsecError as err:
-            err.msg = "%s (after %d write(s): %s)" % (err.msg, len(done), _done_text(done))
-            raise
-    deleted = [op for op in done if op["op"] == "delete_token"]
-    # the counts IAM answered after the deletion (a token issued meanwhile is counted there)
-    remaining = {"access": [None] * left["access"], "refresh": [None] * left["refresh"]}
-    if not (left["access"] or left["refresh"]):
-        return deleted, remaining
-    remaining = dict((kind, client.list_tokens(kind, username) if left[kind] else []) for kind in ("refresh", "access"))
-    window = _window(remaining)
-    text = ("account %s still has %d access and %d refresh token(s) after %d deletion pass(es) (tokens issued while "
-            "revoking: IAM's token exchange does not check that the account is active); re-run the task to revoke "
-            "them" % (username, window["access"], window["refresh"], 1 + REVOKE_RETRIES))
-    module.warn("IAM %s: %s" % (module.server_label, text))
-    module.partial_result.update(account=_after_account(account, module.params, done, plan.labels_after),
-                                 live_tokens=window, revoked=_revoked(deleted))
-    raise RemoteError("%s (after %d write(s): %s)" % (text, len(done), _done_text(done)),
-                      server="IAM %s" % module.server_label,
-                      operation="list and delete %s tokens" % "/".join(k for k in ("access", "refresh") if left[k]))
-
-
-def task_result(module, account, how, plan, read_back, deleted, remaining):
-    params = module.params
-    after = _after_account(read_back, params, plan.ops, plan.labels_after)
-    suspended_by = plan.suspended_by
-    if params["state"] == "active":
-        suspended_by = "none" if after["active"] else "other"
-    result = dict(changed=bool(plan.ops), selected_by=how, account=after, suspended_by=suspended_by,
-                  operations=plan.ops, revoked=_revoked(deleted), live_tokens=_window(remaining),
-                  requests=module.client_operations())
-    if module._diff:
-        before_view = {"active": account["active"], "labels": plan.labels_before}
-        after_view = {"active": after["active"], "labels": plan.labels_after}
-        if plan.tokens_before:
-            before_tokens = _window(plan.tokens_before)
-            before_view["tokens"] = {"access": before_tokens["access"], "refresh": before_tokens["refresh"]}
-            after_view["tokens"] = {"access": result["live_tokens"]["access"],
-                                    "refresh": result["live_tokens"]["refresh"]}
-        elif deleted:
-            before_view["tokens"] = {"access": result["revoked"]["access"], "refresh": result["revoked"]["refresh"]}
-            after_view["tokens"] = {"access": 0, "refresh": 0}
-        result["diff"] = {"before": before_view, "after": after_view}
-    return result
-
-
-def _read_back(module, client, account, plan, name, incident, after_labels):
-    """``(account, labels)`` as IAM holds them after the writes: a 204 is not taken as proof that anything changed.
-    Fails (naming server and operation) when the account's ``active`` or our label is not what was asked."""
-    uuid = account["uuid"]
-    patches = [op for op in plan if op["op"] in ("suspend", "restore")]
-    if patches:
-        wanted = patches[-1]["op"] == "restore"
-        user = client.get_user(uuid)
-        if user is None or user_summary(user)["active"] is not wanted:
-            raise RemoteError(
-                "IAM answered the %s of account %s (%s) with success, but reading it back shows %s: the account was "
-                "not %s (writes done: %s)" % (
-                    patches[-1]["op"], account["username"], uuid,
-                    "no such account" if user is None else "active=%s" % user_summary(user)["active"],
-                    "suspended" if not wanted else "restored", _done_text(plan)),
-                server=client.server_label,
-                operation="PATCH /scim/Users/%s (%s account)" % (uuid, patches[-1]["op"]))
-        account = user_summary(user)
-    label_ops = [op for op in plan if op["op"] in ("set_label", "delete_label")]
-    if label_ops:
-        labels = client.get_labels(uuid)
-        ours = our_label(labels, name)
-        if label_ops[-1]["op"] == "set_label" and (ours is None or ours.get("value") != incident):
-            state = "missing" if ours is None else "there with value %r" % (ours.get("value"),)
-            problem = "label %s=%s is %s" % (name, incident, state)
-        elif label_ops[-1]["op"] == "delete_label" and ours is not None:
-            problem = "label %s is still there (value %r)" % (name, ours.get("value"))
-        else:
-            problem = None
-        if problem:
-            raise RemoteError("IAM answered the %s on account %s (%s) with success, but reading the labels back "
-                              "shows: %s (writes done: %s)"
-                              % (label_ops[-1]["op"], account["username"], uuid, problem, _done_text(plan)),
-                              server=client.server_label, operation="%s /iam/account/%s/labels" % (
-                                  "PUT" if label_ops[-1]["op"] == "set_label" else "DELETE", uuid))
-        if after_labels is not None:
-            after_labels = labels
-    return account, after_labels
-
-
-def _after_account(account, params, plan, after_labels):
-    after = dict(account)
+    common = dict(check_mode=module.check_mode, verify=True, done=module.done_operations, warn=module.warn)
     if params["state"] == "suspended":
-        after["active"] = False
-    elif any(op["op"] == "restore" for op in plan):
-        after["active"] = True
-    if after_labels is not None:
-        after["labels"] = after_labels
-    return after
-
-
-def _revoked(deleted):
-    values = [parse_expiration(op.get("expiration")) for op in deleted if op.get("kind") == "access"]
-    values = [v for v in values if v is not None]
-    return {"access": len([op for op in deleted if op["kind"] == "access"]),
-            "refresh": len([op for op in deleted if op["kind"] == "refresh"]),
-            "valid_offline_until": epoch_to_iso(max(values)) if values else None}
-
-
-def _label_text(label):
-    if not isinstance(label, dict):
-        raise RemoteError("reply is not a list of labels (an item is %s)" % type(label).__name__)
-    text = label.get("name", "")
-    if label.get("prefix"):
-        text = "%s/%s" % (label["prefix"], text)
-    if label.get("value") is not None:
-        text += "=%s" % label["value"]
-    return text
-
-
-def _done_text(ops):
-    if not ops:
-        return "none"
-    return ", ".join(op["op"] + ("(%s %s)" % (op["kind"], op["id"]) if op["op"] == "delete_token" else "")
-                     for op in ops[:10]) + (" ..." if len(ops) > 10 else "")
+        outcome = suspend_account(client, account, params["label_name"], params["incident_id"],
+                                  revoke=params["revoke_tokens"], want_labels=module._diff, **common)
+    else:
+        outcome = restore_account(client, account, params["label_name"], params.get("incident_id"),
+                                  force=params["force"], **common)
+    result = dict(changed=outcome.changed, selected_by=how, account=outcome.account,
+                  suspended_by=outcome.suspended_by, operations=outcome.ops, revoked=outcome.revoked,
+                  live_tokens=outcome.live_tokens, requests=module.client_operations())
+    if module._diff:
+        result["diff"] = outcome.diff()
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

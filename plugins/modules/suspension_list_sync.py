@@ -839,7 +839,8 @@ def argument_spec():
         audit_log=dict(type="path"),
         return_list=dict(type="bool", default=False),
         max_retries=dict(type="int", default=3),
-        resolve_tokens=dict(type="list", elements="dict", default=[], options=RESOLVE_SPEC),
+        # the name says "tokens", the value holds none: its secrets are suboptions with no_log
+        resolve_tokens=dict(type="list", elements="dict", default=[], options=RESOLVE_SPEC, no_log=False),
     )
     return spec
 

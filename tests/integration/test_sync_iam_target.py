@@ -163,3 +163,55 @@ def test_refused_credential_names_server_and_operation(iam):
     text = str(err.value)
     assert "IAM localhost" in text and "token" in text and "wrong-secret" not in text
     assert iam.account("ttoken").active is True
+
+
+def test_failure_half_way_names_server_operation_and_what_was_done(iam):
+    """The second account's PATCH fails: the error says which server and call, and what was done before; the
+    state keeps the first account as owned, so the next run continues and later lifts it."""
+    state = {}
+    wanted = entries((sl.TOKEN, (iam.issuer, iam.users["ttoken"].id)),
+                     (sl.DN, LAB_DN % "Jean-Luc McDonald"))
+    ctx = LabContext(iam, sync_name="central", state=state)
+    target = IamTarget(spec(iam), ctx)
+    real = target.client.set_active
+    calls = []
+
+    def flaky(uuid, active):
+        calls.append(uuid)
+        if len(calls) == 2:
+            from ansible_collections.gridsec.ops.plugins.module_utils._errors import RemoteError
+            raise RemoteError("HTTP 500: boom", server=target.client.server_label, operation="PATCH /scim/Users/%s" % uuid)
+        return real(uuid, active)
+    target.client.set_active = flaky
+    with pytest.raises(GridsecError) as err:
+        target.sync(wanted, False)
+    target.close()
+    text = str(err.value)
+    assert "IAM localhost" in text and "PATCH /scim/Users/" in text and "already done before the failure" in text
+    first = calls[0]
+    assert list(state["vo-iam"]["owned"]) == [first]
+    done = [u for u in ("jmcdonald", "ttoken") if iam.users[u].id == first][0]
+    assert iam.account(done).active is False
+    # the next run suspends the other one; removing both lifts both
+    result, _ctx = run(iam, state, wanted)
+    assert result["added_count"] == 1 and not iam.account("jmcdonald").active and not iam.account("ttoken").active
+    result, _ctx = run(iam, state, {})
+    assert result["removed_count"] == 2 and iam.account("jmcdonald").active and iam.account("ttoken").active
+
+
+def test_status_reads_what_iam_enforces(iam):
+    state = {}
+    token = sl.Entry(sl.TOKEN, (iam.issuer, iam.users["ttoken"].id))
+    run(iam, state, {token.key: token})
+    ctx = LabContext(iam, sync_name="central", state=state)
+    target = IamTarget(spec(iam), ctx)
+    try:
+        status = target.status([token])
+        assert status["entries"] == 1 and status["canary_present"] is True and status["problems"] == []
+        assert target.status([])["canary_present"] is None
+        target.client.set_active(iam.users["ttoken"].id, True)  # someone re-enabled it, our label stays
+        status = target.status([token])
+        assert status["entries"] == 0 and status["canary_present"] is False
+        assert "active" in status["problems"][0] and "ttoken" in status["problems"][0]
+    finally:
+        target.close()

@@ -247,9 +247,8 @@ class IamTarget(SyncTarget):
                        for r in data.get("removed", []))
         records.extend(("revoke", {"kind": "iam_account", "value": user}, {"result": result, "tokens": counts})
                        for user, counts in sorted(data.get("revoked", {}).items()))
-        records.extend(("release", {"kind": "iam_account", "value": r.get("account")}, {"result": result,
-                                                                                         "why": r["why"]})
-                       for r in data.get("released_without_write", []))
+        records.extend(("release", {"kind": "iam_account", "value": r.get("account")},
+                        {"result": result, "why": r["why"]}) for r in data.get("released_without_write", []))
         return records
 
     # -- status (contract C2) -----------------------------------------------------------------------------------

@@ -77,7 +77,8 @@ def test_dn_expanded_with_metadata_name_and_derived_from(fake):
                     (sl.FQAN, "/atlas/bad", {}))
     ctx = FakeSyncContext()
     out, derived, reports, audit = resolve_iam.expand([spec()], merged, ctx, NOW)
-    (key, entry), = derived.items()
+    assert len(derived) == 1
+    key, entry = list(derived.items())[0]
     assert key == (sl.TOKEN, ISS, "u-1") and key in out and len(out) == 3
     assert entry.meta["reason"] == "INC-1" and entry.meta["expires"] == "2027-01-01"
     assert entry.meta["name"] == "Jean-Luc McDonald"

@@ -41,6 +41,12 @@ from ansible_collections.gridsec.ops.plugins.module_utils._iam_module import (
 DEFAULT_LABEL = "gridsec.suspended"
 LABEL_NAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9\-_.]*$")
 RESERVED_LABELS = ("lifecycle.status", "wlcg.optional-group")
+# Access tokens are revoked first. Once the account is disabled, IAM issues a token for it only by exchanging one
+# of its stored access tokens (TokenExchangeTokenGranter reads the subject token from the database and does not
+# check isActive; IamRefreshTokenGranter refuses an inactive account; logins are refused). So a count read after
+# the access pass that finds none proves no token can be minted any more, and the refresh listing read after it
+# (with IAM's DELETE replies) proves the refresh tokens gone without reading the count again.
+REVOKE_ORDER = ("access", "refresh")
 
 
 def check_label(name, value=None):
@@ -94,7 +100,7 @@ def find_labelled(client, label_name, label_value):
 
 def token_window(client, username):
     """The live-token window of ``username`` as IAM lists it now (reads only)."""
-    return _window(dict((kind, client.list_tokens(kind, username)) for kind in ("refresh", "access")))
+    return _window(dict((kind, client.list_tokens(kind, username)) for kind in REVOKE_ORDER))
 
 
 class Outcome(object):
@@ -192,10 +198,10 @@ def _run(client, out, label_name, label_value, revoke, check_mode, verify, done)
     username = out.before["username"]
     if check_mode or not revoke:
         # increasing startIndex, nothing deleted: the counts, and in check mode the deletions to come
-        for kind in ("refresh", "access"):
+        for kind in REVOKE_ORDER:
             out.listed[kind] = client.list_tokens(kind, username)
         if revoke:
-            for kind in ("refresh", "access"):
+            for kind in REVOKE_ORDER:
                 for item in out.listed[kind]:
                     exp = parse_expiration(item.get("expiration"))
                     out.ops.append({"op": "delete_token", "kind": kind, "id": item.get("id"),
@@ -284,9 +290,11 @@ def _revoke(client, out, done):
     after the passes raise ``RemoteError`` saying what was done (nothing is undone)."""
     username = out.before["username"]
     left = {}
-    for kind in ("refresh", "access"):
+    for kind in REVOKE_ORDER:
         try:
-            left[kind] = client.revoke_tokens(kind, username, done=done)["remaining"]
+            # the count read after the access pass proves no token was exchanged meanwhile; the refresh listing
+            # that follows it is final (see REVOKE_ORDER)
+            left[kind] = client.revoke_tokens(kind, username, done=done, confirm=kind == "access")["remaining"]
         except GridsecError as err:
             err.msg = "%s (after %d write(s): %s)" % (err.msg, len(done), _done_text(done))
             raise
@@ -295,8 +303,7 @@ def _revoke(client, out, done):
     out.remaining = {"access": [None] * left["access"], "refresh": [None] * left["refresh"]}
     if not (left["access"] or left["refresh"]):
         return
-    out.remaining = dict((kind, client.list_tokens(kind, username) if left[kind] else [])
-                         for kind in ("refresh", "access"))
+    out.remaining = dict((kind, client.list_tokens(kind, username) if left[kind] else []) for kind in REVOKE_ORDER)
     window = _window(out.remaining)
     text = ("account %s still has %d access and %d refresh token(s) after %d deletion pass(es) (tokens issued while "
             "revoking: IAM's token exchange does not check that the account is active); re-run to revoke them"

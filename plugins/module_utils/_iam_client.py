@@ -483,14 +483,17 @@ class IamClient(object):
                                   parse=False, not_found=False)
         return status != 404
 
-    def revoke_tokens(self, kind, username, done=None):
-        """Delete every ``kind`` token of ``username``, by id, then count what IAM still lists.
+    def revoke_tokens(self, kind, username, done=None, confirm=True):
+        """Delete every ``kind`` token of ``username``, by id.
 
         Pages from ``startIndex=1`` again after each page (deleting shifts later tokens down; an increasing index
-        would skip them) until a page held everything the server counted, then reads the count back (``count=0``,
-        one call): a token issued meanwhile (IAM's token exchange does not check that the account is active) is
-        seen there. While tokens remain, the deletion is repeated, at most ``REVOKE_RETRIES`` more times. So the
-        calls are ⌈tokens/20⌉ list pages (at least one), one DELETE per token and one count read.
+        would skip them) until a page held everything the server counted (its ``totalResults`` is IAM's count of
+        the user's valid tokens when that page was read: ``AbstractTokenService``). ``confirm``: then read the count
+        back (``count=0``, one call) when something was deleted, so a token issued meanwhile (IAM's token exchange
+        does not check that the account is active) is seen; while tokens remain, the deletion is repeated, at most
+        ``REVOKE_RETRIES`` more times. Without ``confirm`` the last listing and the DELETE replies are the proof:
+        for a kind no token can be issued for any more (see ``_iam_account``). So the calls are ⌈tokens/20⌉ list
+        pages (at least one), one DELETE per token and, with ``confirm``, one count read after deletions.
         ``done`` (a list) receives a dict per deleted token as it goes, so a failure half-way still says what was
         revoked. Returns ``{"deleted": [...], "latest_exp": epoch|None, "remaining": n}``; ``remaining`` is the
         count IAM answered last (0 when nothing is left).
@@ -499,7 +502,9 @@ class IamClient(object):
         deleted_ids = set()
         latest = None
         rounds = 0
+        remaining = 0
         for _attempt in range(1 + REVOKE_RETRIES):
+            deleted_before = len(deleted_ids)
             while True:
                 rounds += 1
                 if rounds > MAX_REVOKE_ROUNDS:
@@ -526,6 +531,10 @@ class IamClient(object):
                                  "expiration": epoch_to_iso(exp), "existed": existed})
                 if isinstance(total, int) and not isinstance(total, bool) and total <= len(items):
                     break
+            # an empty first listing is itself read after every deletion: nothing to count again
+            if not confirm or len(deleted_ids) == deleted_before:
+                remaining = 0
+                break
             remaining = self.count_tokens(kind, username)
             if not remaining:
                 break

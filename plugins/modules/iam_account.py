@@ -16,9 +16,18 @@ description:
   - "Suspension: the label O(label_name) (default V(gridsec.suspended), no prefix) is set with the value
     O(incident_id), the account is disabled (SCIM C(PATCH) C(active: false)), and, unless
     O(revoke_tokens=false), every access and refresh token IAM holds for the account is deleted, one by one
-    (refresh tokens first). The listing is paged by the account's username (IAM's C(userId) filter) from the
+    (access tokens first). The listing is paged by the account's username (IAM's C(userId) filter) from the
     first page again after each deletion round. The id-less delete call of IAM's token API, which deletes the
     tokens of every user, is never used."
+  - "After the access tokens are deleted, their count is read once more: IAM's token exchange
+    (C(TokenExchangeTokenGranter)) does not check that the account is active, so a stored access token can be
+    exchanged for new tokens while they are deleted; a token found there is deleted in up to two more passes.
+    Once no access token is left, IAM issues no token for the disabled account (its refresh grant,
+    C(IamRefreshTokenGranter), and every login refuse it), so the refresh-token listing and IAM's replies to
+    the deletions prove the refresh tokens gone without another read."
+  - "Calls for a suspension of an active account with A access and R refresh tokens: one finder, one label
+    C(PUT), one C(PATCH), ceil(A/20) + ceil(R/20) listing pages (at least one each), one C(DELETE) per token and
+    one access-token count (only when access tokens were deleted); O(verify_writes) adds two reads."
   - Disabling an account in IAM blocks logins and the refresh grant but does not invalidate access tokens already
     issued, and deleting them only stops IAM itself (introspection, userinfo). Services that check the JWT
     signature offline accept them until their C(exp); RV(live_tokens) and RV(revoked) give that window, so the
@@ -107,6 +116,17 @@ options:
       - With O(state=suspended), delete every access and refresh token of the account.
     type: bool
     default: true
+  verify_writes:
+    description:
+      - Read the account (C(GET /scim/Users/{id})) and its labels back after the writes, and fail when IAM does
+        not hold what it answered success for.
+      - Not needed against IAM itself, whose replies already prove the writes (C(ScimUserController) answers the
+        C(PATCH) with 204 only after C(ScimUserProvisioning) set C(active) or found it already so;
+        C(AccountLabelsController) answers the label C(PUT) with 200 only after C(addLabel) stored it or found it
+        there with that value, and the C(DELETE) with 204 after C(deleteLabel)). Set it when a proxy or another
+        implementation of the API may answer success without doing the write.
+    type: bool
+    default: false
   force:
     description:
       - With O(state=active), enable the account even when it was not suspended by this module (no
@@ -148,7 +168,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 account:
-  description: The account after the run (predicted in check mode).
+  description:
+    - The account after the run (predicted in check mode), as the finder read it, with C(active) as IAM's replies
+      to the writes prove it (read back with O(verify_writes=true)).
   returned: when one account was selected
   type: dict
   contains:
@@ -208,9 +230,10 @@ revoked:
 live_tokens:
   description:
     - The live-token window after the run, as IAM lists it (unexpired tokens only). After a revocation these are
-      the counts IAM answers when asked again after the deletions (a token issued meanwhile, for example by token
-      exchange, is deleted in up to two more passes; if tokens still remain the task warns and fails with these
-      counts). Non-zero when O(revoke_tokens=false), on restore, or when revocation failed.
+      the access tokens IAM counts when asked again after the deletions (a token issued meanwhile, for example by
+      token exchange, is deleted in up to two more passes; if tokens still remain the task warns and fails with
+      these counts) and the refresh tokens its last listing held beyond those deleted. Non-zero when
+      O(revoke_tokens=false), on restore, or when revocation failed.
   returned: when one account was selected
   type: dict
   contains:
@@ -267,6 +290,7 @@ def main():
             label_name=dict(type="str", default="gridsec.suspended"),
             revoke_tokens=dict(type="bool", default=True),
             force=dict(type="bool", default=False),
+            verify_writes=dict(type="bool", default=False),
         ),
         mutually_exclusive=[("uuid", "username", "dn", "issuer")],
         required_one_of=[("uuid", "username", "dn", "issuer")],
@@ -287,7 +311,7 @@ def run(module):
     account, how = select_account(client, params)
     # a failure reports changed/operations from what was written (IamModule.prepare_failure), not from here
     module.partial_result = dict(selected_by=how)
-    common = dict(check_mode=module.check_mode, verify=True, done=module.done_operations, warn=module.warn)
+    common = dict(check_mode=module.check_mode, verify=params["verify_writes"], done=module.done_operations, warn=module.warn)
     if params["state"] == "suspended":
         outcome = suspend_account(client, account, params["label_name"], params["incident_id"],
                                   revoke=params["revoke_tokens"], want_labels=module._diff, **common)

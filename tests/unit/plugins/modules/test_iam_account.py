@@ -78,14 +78,40 @@ def test_call_count_per_account(monkeypatch, capsys):
     assert paths.count(("GET", "/iam/account/find/byusername")) == 1
     assert paths.count(("PATCH", "/scim/Users/%s" % U1)) == 1
     assert paths.count(("PUT", "/iam/account/%s/labels" % U1)) == 1
-    assert paths.count(("GET", "/iam/api/access-tokens")) == 2 and paths.count(("GET", "/iam/api/refresh-tokens")) == 2
+    assert paths.count(("GET", "/iam/api/access-tokens")) == 2 and paths.count(("GET", "/iam/api/refresh-tokens")) == 1
     assert len([p for p in paths if p[0] == "DELETE"]) == 20
     counts = [r for r in fake.requests if r["method"] == "GET" and r["params"].get("count") == 0]
-    assert len(counts) == 2  # the count read back after the deletions, one per token kind
-    # the user and its labels read back after the writes
-    assert paths.count(("GET", "/scim/Users/%s" % U1)) == 1 and paths.count(("GET", "/iam/account/%s/labels" % U1)) == 1
-    assert len(paths) == 1 + 1 + 1 + 1 + 2 + 20 + 2 + 2
+    # the access count read back after the deletions (a token exchanged meanwhile); the refresh listing read
+    # after it is final
+    assert [r["path"] for r in counts] == ["/iam/api/access-tokens"]
+    # IAM's 204/200 replies prove the writes: no read-back of the user or its labels unless verify_writes
+    assert paths.count(("GET", "/scim/Users/%s" % U1)) == 0 and paths.count(("GET", "/iam/account/%s/labels" % U1)) == 0
+    assert len(paths) == 1 + 1 + 1 + 1 + 2 + 20 + 1  # token, finder, PUT, PATCH, pages, DELETEs, access count
     assert len(result["requests"]) == len(paths)
+    assert fake.users[U1]["active"] is False and fake.token_count("alice") == 0
+    assert result["account"]["active"] is False and result["live_tokens"]["access"] == 0
+
+
+def test_verify_writes_reads_the_account_and_labels_back(monkeypatch, capsys):
+    fake = FakeIam([make_user(U1, "alice")], tokens_per_user=2)
+    result = run(monkeypatch, capsys, iam_account.main, dict(SUSPEND, verify_writes=True), fake)
+    paths = [(r["method"], r["path"]) for r in fake.requests]
+    assert paths.count(("GET", "/scim/Users/%s" % U1)) == 1 and paths.count(("GET", "/iam/account/%s/labels" % U1)) == 1
+    assert result["changed"] is True and result["account"]["active"] is False
+
+
+def test_token_exchanged_during_access_pass_is_revoked_by_the_refresh_pass(monkeypatch, capsys):
+    fake = lab(tokens=4)
+    issued = []
+
+    def exchange(method, path, params):  # an exchange (with offline_access) answered while access tokens go
+        if method == "DELETE" and path.startswith("/iam/api/access-tokens/") and not issued:
+            issued.append(fake.add_token("refresh", "alice", NOW_MS + 7200000))
+    fake.on_request = exchange
+    result = run(monkeypatch, capsys, iam_account.main, SUSPEND, fake)
+    assert result.get("failed") is not True, result
+    assert fake.token_count("alice") == 0 and result["revoked"]["refresh"] == 3
+    assert result["live_tokens"]["refresh"] == 0
 
 
 def test_no_revocation_reports_the_live_window(monkeypatch, capsys):
@@ -204,8 +230,8 @@ def test_failure_during_revocation_lists_the_deleted_tokens(monkeypatch, capsys)
     result = run(monkeypatch, capsys, iam_account.main, SUSPEND, fake)
     assert result["failed"] is True and "db down" in result["msg"]
     deleted = [op for op in result["operations"] if op["op"] == "delete_token"]
-    assert len(deleted) == 4  # 3 refresh + 1 access
-    assert "after 6 write(s)" in result["msg"]
+    assert len(deleted) == 1  # access tokens go first: the one deleted before IAM failed
+    assert "after 3 write(s)" in result["msg"]
 
 
 def test_info_by_label_with_counts(monkeypatch, capsys):
@@ -238,7 +264,7 @@ def test_token_issued_during_revocation_is_counted_and_revoked(monkeypatch, caps
     assert fake.token_count("alice") == 0  # read back from the fake
     assert result["live_tokens"]["access"] == 0 and result["revoked"]["access"] == 4
     counts = [r for r in fake.requests if r["method"] == "GET" and r["params"].get("count") == 0]
-    assert len(counts) == 3  # one count read per kind, one more after the access pass found the new token
+    assert len(counts) == 2  # the access count read, one more after the second pass deleted the new token
 
 
 def test_tokens_that_keep_coming_back_fail_with_the_live_count(monkeypatch, capsys):
@@ -259,8 +285,8 @@ def test_tokens_that_keep_coming_back_fail_with_the_live_count(monkeypatch, caps
 
 def test_patch_204_that_changed_nothing_fails_after_reading_back(monkeypatch, capsys):
     fake = lab(tokens=2)
-    fake.fail[("PATCH", "/scim/Users/%s" % U1)] = (204, b"", None)  # answers 204, changes nothing
-    result = run(monkeypatch, capsys, iam_account.main, SUSPEND, fake)
+    fake.fail[("PATCH", "/scim/Users/%s" % U1)] = (204, b"", None)  # answers 204, changes nothing (not IAM)
+    result = run(monkeypatch, capsys, iam_account.main, dict(SUSPEND, verify_writes=True), fake)
     assert fake.users[U1]["active"] is True
     assert result["failed"] is True and result["changed"] is True, result
     assert "active=True" in result["msg"] and "not suspended" in result["msg"]
@@ -270,8 +296,8 @@ def test_patch_204_that_changed_nothing_fails_after_reading_back(monkeypatch, ca
 
 def test_label_write_that_did_nothing_fails_after_reading_back(monkeypatch, capsys):
     fake = lab(tokens=2)
-    fake.fail[("PUT", "/iam/account/%s/labels" % U1)] = (200, b"", None)  # answers 200, stores nothing
-    result = run(monkeypatch, capsys, iam_account.main, SUSPEND, fake)
+    fake.fail[("PUT", "/iam/account/%s/labels" % U1)] = (200, b"", None)  # answers 200, stores nothing (not IAM)
+    result = run(monkeypatch, capsys, iam_account.main, dict(SUSPEND, verify_writes=True), fake)
     assert fake.labels[U1] == []
     assert result["failed"] is True and "label gridsec.suspended=INC-1 is missing" in result["msg"], result
     assert "PUT /iam/account/%s/labels" % U1 in result["msg"]

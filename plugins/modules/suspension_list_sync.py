@@ -680,6 +680,29 @@ EXAMPLES = r"""
     db_name: panda
     db_user: panda
     db_password: "{{ vault_panda_db_password }}"
+
+- name: A VO's list to its IAM and a site's token enforcers, the DNs expanded to their token identities
+  gridsec.ops.suspension_list_sync:
+    name: vo-tokens
+    sources:
+      - name: vo
+        type: yaml
+        url: https://lists.example.org/suspended.yml
+    resolve_tokens:
+      - name: vo-iam
+        iam_url: https://iam.example.org
+        client_id: gridsec-reader
+        client_secret: "{{ vault_iam_reader_secret }}"
+    targets:
+      - name: vo-iam
+        type: iam
+        iam_url: https://iam.example.org
+        client_id: gridsec-admin
+        client_secret: "{{ vault_iam_admin_secret }}"
+      - name: ce
+        type: htcondor_ce
+        mode: "0644"
+        reload_command: [condor_ce_reconfig]
 """
 
 RETURN = r"""

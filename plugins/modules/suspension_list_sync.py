@@ -214,12 +214,14 @@ options:
             (SciTokens issuer and subject, SSL DN) mapping to C(@banned.htcondor.org). V(dcache) - the dCache
             gPlazma ban file with C(ban oidc:) lines for token identities. V(arc) - an C([authgroup]) of
             C(arc.conf) with C(authtokens) and C(subject) lines. V(rucio) - suspend the Rucio accounts behind the
-            identities.
+            identities. V(iam) - suspend the INDIGO IAM accounts behind the identities (DNs through the finder by
+            certificate subject, token identities of this IAM by their C(sub)), label them as this sync's and revoke
+            their tokens; only suspensions this sync made are lifted.
           - A target reports the entries of a kind it cannot enforce (an FQAN at an HTCondor-CE, a token
             identity at Argus) under C(not_applicable), never silently.
         type: str
         required: true
-        choices: [argus, panda, file, htcondor_ce, dcache, arc, rucio]
+        choices: [argus, panda, file, htcondor_ce, dcache, arc, rucio, iam]
       alias:
         description: Local PAP alias of an C(argus) target.
         type: str
@@ -441,6 +443,43 @@ options:
             within this time.
         type: str
         default: 24h
+      iam_url:
+        description:
+          - C(iam) target - IAM's base URL (https). The same account logic as M(gridsec.ops.iam_account) - an active
+            account behind the list is labelled O(targets[].iam_label_name)=C(sync:<name>), disabled, and its access
+            and refresh tokens are deleted one by one (never IAM's delete-all). An account disabled by someone else
+            is not labelled and never re-enabled (its tokens are revoked once). When no identity of the list maps to
+            an account any more, it is enabled and the label deleted, only if it carries this sync's label and the
+            state records it. Token identities of other issuers are reported under C(other_issuer).
+        type: str
+      iam_issuer:
+        description: C(iam) target - IAM's issuer as configured, when it differs from O(targets[].iam_url) (with or without the trailing C(/)).
+        type: str
+      client_id:
+        description: C(iam) target - client id of an IAM admin client (scopes C(scim:read scim:write iam:admin.read iam:admin.write)).
+        type: str
+      client_secret:
+        description: C(iam) target - its client secret; never in results, state or the audit log.
+        type: str
+      bearer_token:
+        description: C(iam) target - an access token with those scopes, used as given (instead of O(targets[].client_id)).
+        type: str
+      iam_label_name:
+        description:
+          - C(iam) target - name of the unprefixed label marking this sync's suspensions (its value is C(sync:<name>),
+            so M(gridsec.ops.iam_account) suspensions, labelled with an incident id, are never lifted by the sync).
+        type: str
+        default: gridsec.suspended
+      iam_revoke_tokens:
+        description: C(iam) target - delete the tokens of each account it suspends.
+        type: bool
+        default: true
+      iam_dn_scan:
+        description:
+          - C(iam) target - compare the DNs the finder by certificate subject does not find with the certificate
+            subjects of every account (one paged read of C(/scim/Users) per run).
+        type: bool
+        default: true
   allow_list:
     description:
       - Protected identities (DNs in any form, or FQANs) that are never suspended, for example the site's own
@@ -495,6 +534,88 @@ options:
         and the write) is retried after a re-read.
     type: int
     default: 3
+  resolve_tokens:
+    description:
+      - Expand every DN entry of the merged list to the token identities of the same person through an INDIGO IAM
+        (docs/sync-targets.md), so that the targets ban both. For each DN, IAM's finder by certificate subject is
+        asked with the RFC 2253 form; the DNs it does not find are compared semantically with the certificate
+        subjects of every account, read in one paged listing per run (O(resolve_tokens[].dn_scan)). Each account
+        found gives the token identity C((issuer, account UUID)) (IAM's issuer is O(resolve_tokens[].iam_issuer),
+        else O(resolve_tokens[].iam_url)), with the DN entry's metadata, the account's name (C(name), from which the
+        C(panda) target derives the token user's PanDA name) and C(derived_from) (the DN).
+      - A DN on no account is reported (C(no_account)), not an error. A DN linked to several accounts suspends
+        all of them, with a warning (C(ambiguous)). The allow-list applies to derived identities too; a protected
+        DN is not expanded; the daily canary is not expanded.
+      - Only reads are sent to IAM (scopes C(scim:read iam:admin.read)). The result is in RV(resolve_tokens);
+        a newly derived identity is recorded in the audit log (C(derive)).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Name of the resolver in results, the audit log and the state (unique).
+        type: str
+        required: true
+      type:
+        description: Where identities are resolved. V(iam) - an INDIGO IAM instance.
+        type: str
+        choices: [iam]
+        default: iam
+      iam_url:
+        description: IAM's base URL (https).
+        type: str
+        required: true
+      iam_issuer:
+        description: IAM's issuer as configured, when it differs from O(resolve_tokens[].iam_url) (the C(iss) of the derived identities).
+        type: str
+      client_id:
+        description: Client id of an IAM client registered for the C(scim:read) and C(iam:admin.read) scopes.
+        type: str
+      client_secret:
+        description: Its client secret; never in results, state or the audit log.
+        type: str
+      bearer_token:
+        description: An access token with those scopes, used as given (instead of O(resolve_tokens[].client_id)).
+        type: str
+      dn_scan:
+        description:
+          - Compare the DNs the finder does not find with the certificate subjects of every account (one paged read
+            of C(/scim/Users) per run), which finds a DN stored in another spelling. V(false) asks the finder only.
+        type: bool
+        default: true
+      on_failure:
+        description:
+          - When IAM cannot be read. V(fail) fails the run before any target is touched. V(use_cache) uses the DN to
+            token mapping of the last successful resolution (kept in the state file), when it is not older than
+            O(resolve_tokens[].cache_max_age); the use is warned about, returned (C(status=cached)) and audited.
+        type: str
+        choices: [fail, use_cache]
+        default: fail
+      cache_max_age:
+        description: With O(resolve_tokens[].on_failure=use_cache), the oldest resolution that may stand in (C(30m), C(24h), C(2d)).
+        type: str
+        default: 24h
+      client_cert:
+        description: Client certificate sent to IAM (default O(client_cert)).
+        type: path
+      client_key:
+        description: Client key (default O(client_key)).
+        type: path
+      proxy_file:
+        description: Proxy file (default O(proxy_file)).
+        type: path
+      ca_path:
+        description: CA file or hashed CA directory that verifies IAM (default O(ca_path)).
+        type: path
+      validate_certs:
+        description: Verify IAM's certificate (default O(validate_certs)).
+        type: bool
+      timeout:
+        description: Timeout in seconds (default O(timeout)).
+        type: float
+      retries:
+        description: Connection retries (default O(retries)).
+        type: int
 notes:
   - The connection options O(pap_host), O(pap_port), O(pap_path), O(panda_url), the C(db_*) options and the TLS
     options are the defaults of every source and target; a source or target may override each of them. Put the
@@ -559,6 +680,29 @@ EXAMPLES = r"""
     db_name: panda
     db_user: panda
     db_password: "{{ vault_panda_db_password }}"
+
+- name: A VO's list to its IAM and a site's token enforcers, the DNs expanded to their token identities
+  gridsec.ops.suspension_list_sync:
+    name: vo-tokens
+    sources:
+      - name: vo
+        type: yaml
+        url: https://lists.example.org/suspended.yml
+    resolve_tokens:
+      - name: vo-iam
+        iam_url: https://iam.example.org
+        client_id: gridsec-reader
+        client_secret: "{{ vault_iam_reader_secret }}"
+    targets:
+      - name: vo-iam
+        type: iam
+        iam_url: https://iam.example.org
+        client_id: gridsec-admin
+        client_secret: "{{ vault_iam_admin_secret }}"
+      - name: ce
+        type: htcondor_ce
+        mode: "0644"
+        reload_command: [condor_ce_reconfig]
 """
 
 RETURN = r"""
@@ -595,6 +739,16 @@ targets:
       one a PAP stores for the slash form (as an earlier version wrote them, with full RFC 4514 escapes), rewritten in
       the same C(updatePolicy); C(stored) is the old literal.
   returned: always
+  type: list
+  elements: dict
+resolve_tokens:
+  description:
+    - Per O(resolve_tokens) item - C(name), C(type), C(status) (V(ok), V(cached)), C(dns) (DN entries looked up),
+      C(reads) (calls sent to IAM), C(derived) (C(dn), C(issuer), C(subject), C(username), C(name) of each token
+      identity added to the list) and C(derived_count), C(no_account) (DNs on no account) and C(no_account_count),
+      C(ambiguous) (DNs linked to several accounts, all suspended), C(already_listed) (derived identities the list
+      already names). A cached resolution adds C(last_resolved), C(cache_age), C(cache_age_seconds) and C(error).
+  returned: when O(resolve_tokens) is set
   type: list
   elements: dict
 expired:
@@ -667,6 +821,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries im
     utcnow,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.argus import PAP_KEYS, PAP_OPTIONS
+from ansible_collections.gridsec.ops.plugins.module_utils._sync import resolve_iam
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncContext
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.registry import (
     TLS_OPTIONS,
@@ -693,6 +848,10 @@ SOURCE_SPEC = dict(
 SOURCE_SPEC.update(copy.deepcopy(PAP_OPTIONS))
 SOURCE_SPEC.update(copy.deepcopy(TLS_OPTIONS))
 
+# resolve_tokens items: the resolver's options and the connection options it may override (_sync/resolve_iam.py)
+RESOLVE_SPEC = copy.deepcopy(resolve_iam.OPTIONS)
+RESOLVE_SPEC.update(copy.deepcopy(TLS_OPTIONS))
+
 _NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 
@@ -714,6 +873,8 @@ def argument_spec():
         audit_log=dict(type="path"),
         return_list=dict(type="bool", default=False),
         max_retries=dict(type="int", default=3),
+        # the name says "tokens", the value holds none: its secrets are suboptions with no_log
+        resolve_tokens=dict(type="list", elements="dict", default=[], options=RESOLVE_SPEC, no_log=False),
     )
     return spec
 
@@ -788,6 +949,7 @@ class Sync(object):
                     problems.append("source %s: %s" % (source["name"], problem))
         for spec in self.p["targets"]:
             problems.extend(target_class(spec).spec_problems(resolved_spec(spec, self.p)))
+        problems.extend(resolve_iam.spec_problems(self.p["resolve_tokens"]))
         if problems:
             self.fail("; ".join(problems))
         fraction = self.p["max_shrink_fraction"]
@@ -912,6 +1074,29 @@ class Sync(object):
         self.audit.record("*", "refused", result="refused", reason=why)
         self.fail("%s refused by its safety rails: %s" % (self.p["name"], why))
 
+    def resolve_tokens(self, merged, allow, overrides):
+        """The token identities of the DN entries through IAM (``resolve_tokens``, ``_sync/resolve_iam.py``) added to
+        ``merged``; the allow-list applies to them too. ``(merged, protected, overridden)`` of the derived ones. A
+        resolver that cannot read IAM (without a usable cache) fails the run before any target is touched."""
+        if not self.p["resolve_tokens"]:
+            return merged, [], []
+        try:
+            merged, derived, reports, audit = resolve_iam.expand(self.p["resolve_tokens"], merged, self.ctx, self.now,
+                                                                 skip=sl_merge.canary_keys(merged))
+        except resolve_iam.ResolveFailed as err:
+            self.guard("%s; no target was touched" % err)
+        self.result["resolve_tokens"] = reports
+        for report in reports:
+            if report["status"] == "cached":
+                self.audit.record("resolve_tokens:%s" % report["name"], "use_cache", None, result="cached",
+                                  error=report.get("error"), last_resolved=report.get("last_resolved"))
+        for action, entry, fields in audit:
+            self.audit.record(entry.meta["derived_by"], action, entry, **fields)
+        _kept, protected, overridden = sl_merge.apply_allow_list_keyed(derived, allow, overrides)
+        for key, _item in protected:
+            merged.pop(key, None)
+        return merged, protected, overridden
+
     def audit_target(self, target, data):
         label = "%s:%s" % (data["type"], data["name"])
         for action, item, fields in target.audit_records(data, self.check):
@@ -1004,6 +1189,9 @@ class Sync(object):
         now = self.now
         merged, expired = sl_merge.drop_expired(merged, now)
         merged, protected, overridden = sl_merge.apply_allow_list_keyed(merged, allow, overrides)
+        merged, derived_protected, derived_overridden = self.resolve_tokens(merged, allow, overrides)
+        protected.extend(derived_protected)
+        overridden.extend(derived_overridden)
         self.result["expired"] = [e.to_dict() for e in expired]
         self.result["protected"] = [item for _key, item in protected]
         self.result["overridden"] = [item for _key, item in overridden]

@@ -19,6 +19,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._sync.argus import Arg
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.dcache import DcacheTarget
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.files import FileTarget
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.htcondor_ce import HtcondorCeTarget
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.iam import IamTarget
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.panda import PandaTarget
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.rucio import RucioTarget
 
@@ -31,6 +32,7 @@ TARGET_TYPES = {
     "dcache": DcacheTarget,
     "arc": ArcCeTarget,
     "rucio": RucioTarget,
+    "iam": IamTarget,
 }
 
 #: the connection options a source or target may override (default: the module-level option of the same name)

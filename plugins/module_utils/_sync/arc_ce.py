@@ -46,7 +46,7 @@ def sections(lines):
     """``[(section name, [lines])]`` of an arc.conf in file order (lines before the first section: name None)."""
     out = [(None, [])]
     for line in lines:
-        match = _SECTION_RE.match(line)
+        match = _SECTION_RE.match(line) if "[" in line else None  # the regex only for candidate lines
         if match:
             out.append((match.group(1).strip(), []))
         else:

@@ -99,7 +99,7 @@ def check_ban_file(text):
 
 def _oidc_ok(value):
     sub, at, op = value.rpartition("@")
-    return bool(at and sub and op) and len(sub) <= 255 and all(ord(c) < 128 for c in sub)
+    return bool(at and sub and op) and len(sub) <= 255 and sub.isascii()
 
 
 class DcacheTarget(BlockFileTarget):

@@ -378,3 +378,14 @@ def test_random_identities_are_banned_exactly(tmp_path_factory, subs, other, cn,
         assert (condor_lookup([texts["htcondor_ce"]], "SSL", name) is not None) is listed, name
         assert (("dn", name) in bans) is listed
         assert arc_member(texts["arc"], "gridsec-banned", subject_dn=name) is listed
+
+
+@pytest.mark.parametrize("value", ["https://iam.example e1eb758b-b73c-4761-bfff-adc793da409c", 'q"uote', "back\\slash",
+                                   "del\x7f", "tab\there", u"\u00e9t\u00e9", "/DC=org/CN=a.b*c", "", "new\nline"])
+def test_entry_comment_names_the_entry_as_json(value):
+    # why: later runs read the comment back with json.loads to name what they remove; the fast path must give the
+    # bytes json.dumps gives
+    import json
+    import types
+    from ansible_collections.gridsec.ops.plugins.module_utils._sync.filewrite import entry_comment
+    assert entry_comment(types.SimpleNamespace(kind="token", value=value)) == "# gridsec token %s" % json.dumps(value)

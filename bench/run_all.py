@@ -44,11 +44,12 @@ SIZES = {
         "canary_check": ["--paps", "10", "--repeat", "1"],
         "suspension_sync": ["--sizes", "100,1000", "--ban-baseline", "100", "--module-at", "1000"],
         "rucio_sync": ["--n", "50"],
+        "token_sync": ["--sizes", "1000,10000", "--rounds", "2", "--module-at", "1000"],
     },
 }
 # how each script is told where to write (canary_check predates the --output convention)
 OUTPUT_NAMES = {"canary_check": "canary", "suspension_sync": "suspension-sync", "kill_scale": "kill-scale",
-                "rucio_sync": "rucio-sync"}
+                "rucio_sync": "rucio-sync", "token_sync": "token-sync"}
 
 
 def scripts():
@@ -157,6 +158,19 @@ def targets_table(outdir):
                 rows.append(("sync: no-op module run at %d entries, CPU s of the module process (wall s)"
                              % size["entries"], "%.2f (%.2f)" % (module["cpu_seconds"], module["seconds"]), "< 1 s",
                              _verdict(module["cpu_seconds"], 0.999)))
+    token = _load(outdir, "token-sync")
+    if token:
+        sizes = sorted(token.get("sizes", []))
+        for key, value in sorted((token.get("ratios") or {}).items()):
+            rows.append(("token sync %s: t(%d)/t(%d) (wall / CPU; linear baseline %s)" % (
+                key, sizes[-1], sizes[0], token.get("baseline_ratio")), "%.2f / %.2f" % (value["wall"], value["cpu"]),
+                "<= 12", _verdict(max(value["wall"], value["cpu"]), 12)))
+        module = token.get("module_noop")
+        if module:
+            rows.append(("token sync: no-op module run at %d token entries, 3 file targets, module CPU s median "
+                         "(fixed cost at 100 entries)" % token["module_at"], "%.2f (%.2f)" % (
+                             module["payload_cpu_seconds"]["median"], module["fixed_cpu_seconds"]["median"]),
+                         "< 1 s", _verdict(module["payload_cpu_seconds"]["median"], 0.999)))
     return rows
 
 

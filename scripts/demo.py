@@ -7,8 +7,10 @@
 2. a suspicious prun job submitted by "Alice Lab" (running), a second one queued, and the pilot directory the
    site found on its worker node "wn042.lab-site" (an inventory host; here a local connection);
 3. ansible-playbook playbooks/demo.yml (incident -> propagation + canary check, which writes the HTML propagation
-   report (argus_canary report_html) -> suspension list sync to the site PAP, the PanDA lab and a ban file -> same
-   incident again -> unban -> propagation, sync, and the HTML report of that state);
+   report (argus_canary report_html) -> suspension list sync to the site PAP, the PanDA lab and a ban file, and a
+   second sync of the central list plus the site's token list (the token act's user and his DN) to an HTCondor-CE
+   map file and a dCache ban file -> same incident again -> unban -> propagation, syncs, and the HTML report of
+   that state);
 4. the token act: a job of the lab IAM's token user Jean-Luc McDonald (as panda-server records a token submission),
    gridsec.ops.incident with the IAM step (and the Rucio step when the real Rucio tier is installed: .tmp/rucio-real,
    which `make test` installs) -> the account inactive, its tokens gone from IAM's listing, the refresh grant refused,
@@ -187,6 +189,37 @@ def token_act(pki, iam, panda_endpoint, base_vars, inventory):
             rucio.stop()
 
 
+def write_token_list(path, iam, username):
+    """The site's own suspension list: the token act's IAM user as a token identity, and his certificate DN."""
+    user = iam.users[username]
+    entries = [{"issuer": iam.issuer, "subject": user.id, "name": user.name, "reason": "stolen token",
+                "ticket": "LAB-TICKET-2"},
+               {"dn": user.certificate_dns_slash[0], "reason": "stolen token (same person)", "ticket": "LAB-TICKET-2"}]
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as handle:
+        json.dump({"version": 1, "entries": entries}, handle, indent=2)  # JSON is YAML
+    return {"demo_token_list": path, "demo_token_issuer": iam.issuer, "demo_token_subject": user.id,
+            "demo_token_dn": user.certificate_dns_slash[0]}
+
+
+def stage_ce_mapfiles(directory, issuer):
+    """The CE's map-file directory as a site has it: a permissive token mapping in 10-scitokens.conf; the sync's
+    00-gridsec-ban.conf sorts before it, so its bans are the first match."""
+    os.makedirs(directory)
+    with open(os.path.join(directory, "10-scitokens.conf"), "w") as handle:
+        handle.write("# the site's token mapping: every token of the lab IAM maps to the atlas user\n"
+                     "SCITOKENS /^%s\\/?,/ atlas@users.htcondor.org\n" % issuer.replace("/", "\\/").replace(".", "\\."))
+    return os.path.join(directory, "00-gridsec-ban.conf")
+
+
+def show_file_lines(label, path):
+    """The lines the syncs wrote into a CE/SE file (the sync's block), as the viewer should see them."""
+    print("  %s %s:" % (label, path))
+    with open(path) as handle:
+        for line in handle.read().splitlines():
+            print("      " + line)
+
+
 def seconds(value):
     """A short duration for the narrative."""
     return "%.1f s" % value if value < 60 else "%d min %d s" % divmod(int(value), 60)
@@ -216,6 +249,13 @@ def narrate(suspect, reports):
         targets.append(text)
     print("  3. the central list (%d entries: Alice and today's canary) was synced to %s; a second sync wrote "
           "nothing;" % (sync["merged_count"], ", ".join(targets)))
+    files = sync.get("files_first", [])
+    print("     the central list plus the site's token list (%d entries: Jean-Luc McDonald's IAM token identity and "
+          "his DN, Alice, the canary) were synced to %s;" % (sync.get("files_merged_count", 0), ", ".join(
+              "%s +%d" % (t["name"], t.get("added_count") or 0) for t in files)))
+    print("     after the unban (step 5) the CE map file and the dCache ban file hold the token user only:")
+    show_file_lines("CE map file", os.path.join(WORK, "condor-ce", "mapfiles.d", "00-gridsec-ban.conf"))
+    show_file_lines("dCache ban file", os.path.join(WORK, "dcache", "ban.conf"))
     print("  4. the same incident run again changed nothing and sent no mail;")
     print("  5. false positive: the ban and the suspension were lifted; that reached the site, and the next sync")
     print("     took the DN out of the site alias and the ban file;")
@@ -274,7 +314,11 @@ def main():
             "demo_reports_dir": reports, "demo_ban_file": ban_file,
             "demo_sync_state_dir": os.path.join(WORK, "sync"),
             "demo_iam_json": iam.json_path,
+            "demo_ce_mapfile": stage_ce_mapfiles(os.path.join(WORK, "condor-ce", "mapfiles.d"), iam.issuer),
+            "demo_dcache_banfile": os.path.join(WORK, "dcache", "ban.conf"),
         }
+        demo_vars.update(write_token_list(os.path.join(WORK, "lists", "site-tokens.yml"), iam, "jmcdonald"))
+        os.makedirs(os.path.dirname(demo_vars["demo_dcache_banfile"]))
         demo_vars.update(panda_vars)
         vars_file = os.path.join(WORK, "vars.json")
         with open(vars_file, "w") as handle:
@@ -302,6 +346,9 @@ def main():
                        "written by argus_canary report_html; open it in a browser"),
                       ("HTML report", os.path.join(reports, "after-unban.html"), "the same check after the unban"),
                       ("ban file", ban_file, "LCAS ban_users.db written by suspension_list_sync"),
+                      ("CE map file", demo_vars["demo_ce_mapfile"], "HTCondor-CE map file (htcondor_ce target)"),
+                      ("dCache ban file", demo_vars["demo_dcache_banfile"], "gPlazma ban file (dcache target)"),
+                      ("site token list", demo_vars["demo_token_list"], "the site's list with the token user"),
                       ("sync audit log", os.path.join(WORK, "sync", "lab-site.audit.jsonl"), "")]
         for label, path, note in artefacts:
             if not os.path.exists(path):

@@ -8,6 +8,7 @@ create its own tables in a private throwaway PostgreSQL cluster. Then scripts/de
 """
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -87,9 +88,35 @@ def test_demo_runs_from_a_clone_without_shared_and_without_postgresql(tmp_path):
     sync = json.loads((tmp_path / "demo" / "reports" / "sync.json").read_text())
     canary_modes = dict((t["name"], t["canary"]["mode"]) for t in sync["first"])
     assert canary_modes == {"site-pap": "keep", "lcas-ban-file": "skip", "panda-lab": "skip"}, canary_modes
+    # the CE/SE files: the second sync of act 3 took the central list and the site's token list (the token act's
+    # user: the lab IAM's issuer and his subject, and his certificate DN) to an HTCondor-CE map file and a dCache ban
+    # file; after the unban Alice's DN left both and the token user stayed
+    demo = tmp_path / "demo"
+    iam = json.loads(open(json.loads((demo / "vars.json").read_text())["demo_iam_json"]).read())
+    iss, sub = iam["issuer"].rstrip("/"), iam["users"]["jmcdonald"]["id"]
+    user_dn = iam["users"]["jmcdonald"]["certificate_dns_slash"][0]
+    mapfile = (demo / "condor-ce" / "mapfiles.d" / "00-gridsec-ban.conf").read_text().splitlines()
+    assert sorted(line for line in mapfile if line.startswith("SCITOKENS ")) == [
+        'SCITOKENS "%s%s,%s" gridsec-LAB-TICKET-2@banned.htcondor.org' % (iss, slash, sub) for slash in ("", "/")]
+    [ssl] = [line.split(" ") for line in mapfile if line.startswith("SSL ")]
+    # HTCondor hands PCRE the field between the slashes with "\/" read as "/"
+    regex = " ".join(ssl[1:-1])[1:-1].replace("\\/", "/")
+    assert re.search(regex, user_dn) and re.search(regex, user_dn + ",/atlas/Role=NULL/Capability=NULL")
+    assert not re.search(regex, dn) and not re.search(regex, user_dn + "x")
+    assert ssl[-1] == "gridsec-LAB-TICKET-2@banned.htcondor.org"
+    ban_conf = (demo / "dcache" / "ban.conf").read_text().splitlines()
+    assert sorted(line for line in ban_conf if line and not line.startswith("#")) == [
+        "ban dn:%s" % user_dn, "ban oidc:%s@LABIAM" % sub]
+    files_audit = [json.loads(line) for line in (demo / "sync" / "lab-site-files.audit.jsonl").read_text()
+                   .splitlines()]
+    assert [(a["target"], a["action"]) for a in files_audit if a.get("entry", {}).get("value") == dn] == [
+        ("htcondor_ce:ce-mapfile", "add"), ("dcache:dcache-banfile", "add"),
+        ("htcondor_ce:ce-mapfile", "remove"), ("dcache:dcache-banfile", "remove")]
+    assert "ban oidc:%s@LABIAM" % sub in out.split("What happened:")[1]  # shown to the viewer
     # the narrative names every artefact, and each exists
     artefacts = out.split("Artefacts:")[1]
-    for label in ("incident record", "mail", "canary report", "HTML report", "ban file", "sync audit log"):
+    for label in ("incident record", "mail", "canary report", "HTML report", "ban file", "sync audit log",
+                  "CE map file", "dCache ban file"):
         assert label in artefacts
     assert "not written" not in artefacts
     # the token act: IAM suspension with token revocation, PanDA refuses the token name, the unban restores it;

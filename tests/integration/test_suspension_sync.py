@@ -504,7 +504,7 @@ def test_ban_files_hostile_entries_round_trip_and_unchanged_files_kept(tmp_path)
     assert '"%s"' % (BASE + "/CN=O'Neil \\\"Bob\\\" <b&b> Smith") in lcas
     assert '"/DC=test/DC=gridsec-sync/OU=Users/CN=Doe, John"' in lcas
     gplazma = (tmp_path / "out" / "ban.conf").read_text(encoding="utf-8")
-    assert "alias dn=org.globus.gsi.jaas.GlobusPrincipal" in gplazma and "ban fqan:%s" % HOSTILE_FQAN in gplazma
+    assert "alias dn=org.globus.gsi.gssapi.jaas.GlobusPrincipal" in gplazma and "ban fqan:%s" % HOSTILE_FQAN in gplazma
     custom = (tmp_path / "out" / "custom.txt").read_text(encoding="utf-8")
     assert "dn|%s|" % slash[parse_dn(HOSTILE[2]).canonical()] in custom
 

@@ -40,24 +40,31 @@ _GROUP_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _SECTION_RE = re.compile(r"^\s*\[([^\]]+)\]\s*$")
 _ACCESS_BLOCK_RE = re.compile(r"^(arex/ws/jobs|arex/ws/publicinfo|gridftpd/jobs|queue:.*)$")
 _ACCESS_RE = re.compile(r"^\s*(allowaccess|denyaccess)\s*=\s*(.*)$")
+_BLANK_OR_QUOTE = re.compile(r'[\s"]')
 
 
 def sections(lines):
-    """``[(section name, [lines])]`` of an arc.conf in file order (lines before the first section: name None)."""
+    """``[(section name, [lines])]`` of an arc.conf in file order (lines before the first section: name None);
+    the lines are kept only for the access-controlled blocks (the only ones read here: the sync's own block can
+    hold hundreds of thousands of lines)."""
     out = [(None, [])]
+    keep = False
     for line in lines:
-        match = _SECTION_RE.match(line)
+        match = _SECTION_RE.match(line) if "[" in line else None  # the regex only for candidate lines
         if match:
-            out.append((match.group(1).strip(), []))
-        else:
+            name = match.group(1).strip()
+            keep = bool(_ACCESS_BLOCK_RE.match(name))
+            out.append((name, []))
+        elif keep:
             out[-1][1].append(line)
     return out
 
 
-def access_order_problems(text, group):
-    """The access-controlled blocks where ``denyaccess = <group>`` is missing or not the first access statement."""
+def access_order_problems(parsed, group):
+    """The access-controlled blocks where ``denyaccess = <group>`` is missing or not the first access statement
+    (``parsed``: the ``sections`` of the file)."""
     found = []
-    for name, lines in sections(text.splitlines()):
+    for name, lines in parsed:
         if name is None or not _ACCESS_BLOCK_RE.match(name):
             continue
         statements = [m.groups() for m in (_ACCESS_RE.match(line) for line in lines) if m]
@@ -80,6 +87,10 @@ class ArcCeTarget(BlockFileTarget):
         arc_authgroup=dict(type="str", default="gridsec-banned"),
         reload_command=dict(type="list", elements="str"),
     )
+
+    def __init__(self, spec, ctx):
+        super(ArcCeTarget, self).__init__(spec, ctx)
+        self._spellings = {}  # issuer -> its two spellings (a list holds thousands of subjects of a few issuers)
 
     @classmethod
     def spec_problems(cls, spec):
@@ -106,19 +117,24 @@ class ArcCeTarget(BlockFileTarget):
 
     def render_entry(self, entry):
         if entry.kind == TOKEN:
-            if entry.subject == "*":
+            subject = entry.subject
+            if subject == "*":
                 raise Unexpressible("ARC reads a subject '*' as any subject")
-            if re.search(r'[\s"]', entry.subject):
+            if _BLANK_OR_QUOTE.search(subject):
                 raise Unexpressible("ARC's quoting of blanks and '\"' in authtokens fields is not verified")
-            return ["authtokens = %s %s * * *" % (entry.subject, iss) for iss in issuer_spellings(entry.issuer)]
+            spellings = self._spellings.get(entry.issuer)
+            if spellings is None:
+                spellings = self._spellings[entry.issuer] = issuer_spellings(entry.issuer)
+            return ["authtokens = %s %s * * *" % (subject, iss) for iss in spellings]
         dn = to_openssl_oneline(entry_dn(entry))
         if '"' in dn or dn != dn.rstrip():
             raise Unexpressible("ARC's handling of '\"' and trailing blanks in subject values is not verified")
         return ["subject = %s" % dn]
 
     def inspect(self, text, data):
-        notes = access_order_problems(text, self.group)
-        if not any(name == "authtokens" for name, _lines in sections(text.splitlines())):
+        parsed = sections(text.splitlines())
+        notes = access_order_problems(parsed, self.group)
+        if not any(name == "authtokens" for name, _lines in parsed):
             notes.insert(0, "no [authtokens] block: A-REX evaluates no authtokens rule")
         data["access_problems"] = notes
         if notes:

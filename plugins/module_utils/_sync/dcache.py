@@ -41,6 +41,9 @@ BUILTIN_TYPES = frozenset(["dn", "kerberos", "fqan", "name", "username", "user",
 # first release of each line with the fix of dCache #7947 (912691890e and its backports)
 FIXED_IN = {(9, 2): 44, (10, 0): 28, (10, 1): 22, (10, 2): 20, (11, 0): 9, (11, 1): 4}
 FIXED_LIST = "9.2.44, 10.0.28, 10.1.22, 10.2.20, 11.0.9, 11.1.4, 11.2.0"
+# deleted from dCache in 2.14 (commit c7581cf290): a file naming them makes the plugin refuse every login
+# ("No matching class found", Subjects.principalsFromArgs; dCache #4738 was a Book example with the first one)
+REMOVED_CLASSES = frozenset(["org.globus.gsi.jaas.GlobusPrincipal", "org.globus.gsi.jaas.SimplePrincipal"])
 _ALIAS_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _VERSION_RE = re.compile(r"^\s*(\d+)\.(\d+)(?:\.(\d+))?")
 _BAN_RE = re.compile(r"^ban\s+([^:]+):(.*)$")
@@ -84,7 +87,10 @@ def check_ban_file(text):
                             % (number, line[:120]))
             continue
         kind = aliases.get(match.group(1), match.group(1))
-        if kind not in BUILTIN_TYPES and not _CLASS_RE.match(kind):
+        if kind in REMOVED_CLASSES:
+            problems.append("line %d: class %s no longer exists in dCache (since 2.14; the DN class is "
+                            "org.globus.gsi.gssapi.jaas.GlobusPrincipal, or use the type dn)" % (number, kind))
+        elif kind not in BUILTIN_TYPES and not _CLASS_RE.match(kind):
             problems.append("line %d: unknown principal type %r" % (number, kind))
         elif kind == "oidc" and not _oidc_ok(match.group(2)):
             problems.append("line %d: oidc value %r is not <sub>@<OP> with an ASCII sub of at most 255 characters"
@@ -95,7 +101,7 @@ def check_ban_file(text):
 
 def _oidc_ok(value):
     sub, at, op = value.rpartition("@")
-    return bool(at and sub and op) and len(sub) <= 255 and all(ord(c) < 128 for c in sub)
+    return bool(at and sub and op) and len(sub) <= 255 and sub.isascii()
 
 
 class DcacheTarget(BlockFileTarget):

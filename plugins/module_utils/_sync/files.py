@@ -82,9 +82,14 @@ class LcasFormat(BanFileFormat):
 
 
 class GplazmaFormat(BanFileFormat):
-    """dCache gPlazma ban plugin file: ``ban dn:<DN>`` / ``ban fqan:<FQAN>`` after the two alias lines."""
+    """dCache gPlazma ban plugin file: ``ban dn:<DN>`` / ``ban fqan:<FQAN>`` after the two alias lines.
 
-    header = ("# dCache gPlazma ban file\nalias dn=org.globus.gsi.jaas.GlobusPrincipal\n"
+    The ``dn`` class is ``org.globus.gsi.gssapi.jaas.GlobusPrincipal`` (``dCache/dcache
+    modules/common/src/main/java/org/globus/gsi/gssapi/jaas/GlobusPrincipal.java``); the old
+    ``org.globus.gsi.jaas.GlobusPrincipal`` was deleted in dCache 2.14 and, named in an alias, makes the plugin
+    refuse every login (``Subjects.principalsFromArgs``: "No matching class found"; dCache #4738)."""
+
+    header = ("# dCache gPlazma ban file\nalias dn=org.globus.gsi.gssapi.jaas.GlobusPrincipal\n"
               "alias fqan=org.dcache.auth.FQANPrincipal")
     fqans_by_default = True
 

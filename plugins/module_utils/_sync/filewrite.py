@@ -153,7 +153,12 @@ class OwnedFile(object):
 
 def entry_comment(entry):
     """The comment line that opens an entry's lines in a block: how a later run names what it removes."""
-    return "# gridsec %s %s" % (entry.kind, json.dumps(entry.value))
+    value = entry.value
+    # the common case without json.dumps (a third of a 10,000-entry no-op): json.dumps of printable ASCII
+    # escapes only '"' and '\\', so the quoted value is the same bytes
+    if value.isascii() and value.isprintable() and '"' not in value and "\\" not in value:
+        return '# gridsec %s "%s"' % (entry.kind, value)
+    return "# gridsec %s %s" % (entry.kind, json.dumps(value))
 
 
 def _group_block(lines):

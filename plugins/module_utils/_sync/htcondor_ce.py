@@ -79,6 +79,10 @@ class HtcondorCeTarget(BlockFileTarget):
         reload_command=dict(type="list", elements="str"),
     )
 
+    def __init__(self, spec, ctx):
+        super(HtcondorCeTarget, self).__init__(spec, ctx)
+        self._users, self._token_prefixes = {}, {}  # per ticket / per issuer, made once
+
     @classmethod
     def spec_problems(cls, spec):
         problems = []
@@ -91,24 +95,38 @@ class HtcondorCeTarget(BlockFileTarget):
     def canonical(self, entry):
         """``<user>@banned.htcondor.org``; the entry's ticket names the user when it is a plain word (audit)."""
         ticket = entry.meta.get("ticket", "")
-        if ticket and _USER_RE.match("gridsec-" + ticket):
-            return "gridsec-%s@%s" % (ticket, BANNED_DOMAIN)
-        return "%s@%s" % (self.spec.get("htcondor_ban_user") or "gridsec-banned", BANNED_DOMAIN)
+        user = self._users.get(ticket)
+        if user is None:
+            if ticket and _USER_RE.match("gridsec-" + ticket):
+                user = "gridsec-%s@%s" % (ticket, BANNED_DOMAIN)
+            else:
+                user = "%s@%s" % (self.spec.get("htcondor_ban_user") or "gridsec-banned", BANNED_DOMAIN)
+            self._users[ticket] = user
+        return user
 
     def render_entry(self, entry):
         user = self.canonical(entry)
         if entry.kind == TOKEN:
-            if "," in entry.issuer:
+            issuer = entry.issuer
+            if "," in issuer:
                 # the authenticated name is "<iss>,<sub>": an issuer with a comma would also name another pair
                 raise Unexpressible("an issuer with ',' makes '<iss>,<sub>' ambiguous")
-            return ["SCITOKENS %s %s" % (quote_literal("%s,%s" % (iss, entry.subject)), user)
-                    for iss in issuer_spellings(entry.issuer)]
+            # quote_literal escapes character by character: the quoted "<iss>," prefixes are made once per issuer
+            # (a list holds thousands of subjects of a few issuers) and give the same bytes
+            prefixes = self._token_prefixes.get(issuer)
+            if prefixes is None:
+                prefixes = self._token_prefixes[issuer] = [
+                    'SCITOKENS "' + quote_literal(iss + ",")[1:-1] for iss in issuer_spellings(issuer)]
+            tail = quote_literal(entry.subject)[1:] + " " + user
+            return [prefix + tail for prefix in prefixes]
         return ["SSL %s %s" % (dn_regex(to_openssl_oneline(entry_dn(entry))), user)]
 
     def check_text(self, text):
         """Every regex of the block compiles (HTCondor skips one that does not, silently)."""
         problems = []
         for line in text.splitlines():
+            if "SSL" not in line:  # the common token line, without splitting it
+                continue
             fields = line.split(None, 1)
             if len(fields) == 2 and fields[0] == "SSL" and fields[1].startswith("/"):
                 field = fields[1][:fields[1].rindex("/") + 1]

@@ -163,6 +163,14 @@ def test_htcondor_token_lines_are_quoted_literals(tmp_path):
 
 
 # -- gPlazma ban file -----------------------------------------------------------------------------------------------
+# principal classes with a one-String constructor in dCache 11 (``Class.forName`` in Subjects.principalsFromArgs),
+# as the built-in type whose principal they build; any other class name fails every login. The jglobus-1 name
+# org.globus.gsi.jaas.GlobusPrincipal is deliberately absent: dCache deleted it in 2.14.
+GPLAZMA_CLASSES = {"org.globus.gsi.gssapi.jaas.GlobusPrincipal": "dn", "org.dcache.auth.FQANPrincipal": "fqan",
+                   "org.dcache.auth.UserNamePrincipal": "username", "org.dcache.auth.LoginNamePrincipal": "name",
+                   "javax.security.auth.kerberos.KerberosPrincipal": "kerberos"}
+
+
 def gplazma_bans(text, last_line_wins=False):
     """The set of banned principals ``(type, value)`` the plugin builds, or raises ValueError (every login fails)."""
     builtin = {"dn", "kerberos", "fqan", "name", "username", "user", "uid", "gid", "group", "email", "origin", "oidc"}
@@ -182,7 +190,9 @@ def gplazma_bans(text, last_line_wins=False):
             if not match:
                 raise ValueError(line)
             kind, value = aliases.get(match.group(1), match.group(1)), match.group(2)
-            if kind not in builtin:
+            if kind in GPLAZMA_CLASSES:
+                kind = GPLAZMA_CLASSES[kind]
+            elif kind not in builtin:
                 raise ValueError(kind)
             if kind == "oidc":
                 sub, at, op = value.rpartition("@")
@@ -230,6 +240,32 @@ def test_dcache_7947_affected_version_is_refused_and_the_file_untouched(tmp_path
     text, _data = _write(DcacheTarget, tmp_path, dcache_op_aliases={ISS: "IAM"}, dcache_version="10.2.20")
     assert len([b for b in gplazma_bans(text, last_line_wins=True) if b[0] == "dn"]) == 1
     assert len([b for b in gplazma_bans(text) if b[0] == "dn"]) == len(DNS) + 1
+
+
+def test_file_target_gplazma_format_loads_in_the_plugin_and_bans_every_dn(tmp_path):
+    # why: its alias line once named org.globus.gsi.jaas.GlobusPrincipal, which dCache >= 2.14 does not have: the
+    # plugin then refuses every login
+    from ansible_collections.gridsec.ops.plugins.module_utils._sync.files import FileTarget
+    path = str(tmp_path / "ban.conf")
+    entries = dict((e.key, e) for e in [sl.Entry(sl.DN, dn) for dn, _one, _canl in DNS[1:]]
+                   + [sl.Entry(sl.FQAN, "/atlas/Role=pilot")])
+    FileTarget(dict(name="g", path=path, format="gplazma"), FakeCtx()).sync(entries, False)
+    with open(path, encoding="utf-8") as handle:
+        bans = gplazma_bans(handle.read())
+    assert bans == set([("dn", canl) for _dn, _one, canl in DNS[1:]] + [("fqan", "/atlas/Role=pilot")])
+
+
+def test_dcache_refuses_a_site_line_naming_a_class_dcache_deleted(tmp_path):
+    from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
+    path = tmp_path / "00-gridsec-ban.conf"
+    site = u"alias dn=org.globus.gsi.jaas.GlobusPrincipal\nban dn:/DC=org/CN=site-own\n"
+    path.write_text(site)
+    with pytest.raises(ValueError):
+        gplazma_bans(site)
+    with pytest.raises(ConfigError) as err:
+        _write(DcacheTarget, tmp_path, dcache_op_aliases={ISS: "IAM"})
+    assert "org.globus.gsi.gssapi.jaas.GlobusPrincipal" in str(err.value)
+    assert path.read_text() == site
 
 
 # -- ARC ------------------------------------------------------------------------------------------------------------
@@ -342,3 +378,14 @@ def test_random_identities_are_banned_exactly(tmp_path_factory, subs, other, cn,
         assert (condor_lookup([texts["htcondor_ce"]], "SSL", name) is not None) is listed, name
         assert (("dn", name) in bans) is listed
         assert arc_member(texts["arc"], "gridsec-banned", subject_dn=name) is listed
+
+
+@pytest.mark.parametrize("value", ["https://iam.example e1eb758b-b73c-4761-bfff-adc793da409c", 'q"uote', "back\\slash",
+                                   "del\x7f", "tab\there", u"\u00e9t\u00e9", "/DC=org/CN=a.b*c", "", "new\nline"])
+def test_entry_comment_names_the_entry_as_json(value):
+    # why: later runs read the comment back with json.loads to name what they remove; the fast path must give the
+    # bytes json.dumps gives
+    import json
+    import types
+    from ansible_collections.gridsec.ops.plugins.module_utils._sync.filewrite import entry_comment
+    assert entry_comment(types.SimpleNamespace(kind="token", value=value)) == "# gridsec token %s" % json.dumps(value)

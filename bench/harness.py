@@ -3,8 +3,9 @@
 # Apache License 2.0 (see LICENSE)
 """Bench as users run it (issue 20 item 7): the shared harness of the bench scripts. Not a benchmark itself.
 
-- ``LabPandaProcess``: the lab PanDA in its own process (``python bench/harness.py serve-panda``), counting on the
-  server side every call and the bytes in (request line, headers, body) and out (status line, headers, body).
+- ``LabPandaProcess``, ``LabArgusProcess``: the lab PanDA / one lab Argus PAP in its own process (``python
+  bench/harness.py serve-panda|serve-argus``), counting on the server side every call and the bytes in (request
+  line, headers, body) and out (status line, headers, body).
 - ``run_task``: one module task as Ansible runs it: a one-task playbook through ``ansible-playbook`` (connection
   local, AnsiballZ as on any host), its duration from a callback (task start -> result), its result from the
   same callback, and the module process's peak RSS and CPU from a wrapper interpreter that waits for it
@@ -102,10 +103,8 @@ def _serve_panda(workdir, counters):
     def _handle(self, verb):
         self._bench_out = 0
         original_handle(self, verb)
-        head = len(self.requestline) + 2 + sum(len(k) + len(v) + 4 for k, v in self.headers.items()) + 2
-        log.write(json.dumps({"path": self.path.split("?", 1)[0], "verb": verb,
-                              "in": head + int(self.headers.get("Content-Length") or 0),
-                              "out": self._bench_out}) + "\n")
+        _count_requests(log, self.path.split("?", 1)[0], verb, _request_head_bytes(self),
+                        int(self.headers.get("Content-Length") or 0), self._bench_out)
 
     def _send(self, status, body, content_type):
         data = body.encode() if isinstance(body, str) else body
@@ -122,19 +121,64 @@ def _serve_panda(workdir, counters):
             "db": {"host": db.host, "port": db.port, "dbname": db.dbname, "user": db.user, "password": db.password,
                    "meta_schema": db.meta_schema, "panda_schema": db.panda_schema, "deft_schema": db.deft_schema,
                    "dsn": db.dsn()}}
+    _serve_until_term(workdir, info)
+    endpoint.stop()
+
+
+def _count_requests(log, path, verb, head_bytes, body_bytes, out_bytes):
+    log.write(json.dumps({"path": path, "verb": verb, "in": head_bytes + body_bytes, "out": out_bytes}) + "\n")
+
+
+def _request_head_bytes(handler):
+    return len(handler.requestline) + 2 + sum(len(k) + len(v) + 4 for k, v in handler.headers.items()) + 2
+
+
+def _serve_argus(workdir, counters):
+    """Child process: one lab PAP (its usual request cap) with per-request counting, until SIGTERM."""
+    sys.path.insert(0, os.path.join(ROOT, "lab"))
+    from gridsec_lab.argus import server as argus_server
+    from gridsec_lab.argus.lab import ArgusLab
+
+    handler = argus_server._Handler  # pylint: disable=protected-access
+    original_post, original_write = handler.do_POST, handler.end_headers_and_body
+    log = open(counters, "a", buffering=1)
+
+    def do_post(self):
+        self._bench_out = 0
+        original_post(self)
+        _count_requests(log, self.path.split("?", 1)[0], "POST", _request_head_bytes(self),
+                        int(self.headers.get("Content-Length") or 0), self._bench_out)
+
+    def end_headers_and_body(self, body):
+        self._bench_out = sum(len(part) for part in self._headers_buffer) + 2 + len(body)
+        original_write(self, body)
+
+    handler.do_POST, handler.end_headers_and_body = do_post, end_headers_and_body
+    lab = ArgusLab({"paps": [{"name": "pap"}]}, os.path.join(workdir, "argus"), poll_interval=3600)
+    lab.start()
+    pap = next(iter(lab.paps.values()))
+    admin = lab.creds["admin"]
+    info = {"url": pap.url, "port": pap.port, "ca_path": lab.ca_dir, "ca_file": lab.pki.ca_cert_path,
+            "admin": {"cert": admin.cert, "key": admin.key, "dn": admin.dn}}
+    _serve_until_term(workdir, info)
+    lab.stop()
+
+
+def _serve_until_term(workdir, info):
     done = []
     signal.signal(signal.SIGTERM, lambda *_: done.append(1))
     with open(os.path.join(workdir, "info.json.tmp"), "w") as handle:
         json.dump(info, handle)
     os.rename(os.path.join(workdir, "info.json.tmp"), os.path.join(workdir, "info.json"))
-    while not done:
+    while not done and os.getppid() != 1:  # stop with the bench that started it, however it ended
         time.sleep(0.2)
-    endpoint.stop()
 
 
-class LabPandaProcess(object):
-    """The lab PanDA in a child process; ``info`` (url, CA, admin credential, database) and server-side counters
-    (``reset()``, ``counters()``)."""
+class ServerProcess(object):
+    """A lab server in a child process (``python bench/harness.py serve-<kind>``); ``info`` (its URL, CA and the
+    admin credential) and the server-side counters (``reset()``, ``counters()``)."""
+
+    kind = None
 
     def __init__(self, workdir):
         self.workdir = workdir
@@ -144,13 +188,13 @@ class LabPandaProcess(object):
 
     def __enter__(self):
         os.makedirs(self.workdir, exist_ok=True)
-        self.proc = subprocess.Popen([PYTHON, os.path.abspath(__file__), "serve-panda", self.workdir,
+        self.proc = subprocess.Popen([PYTHON, os.path.abspath(__file__), "serve-" + self.kind, self.workdir,
                                       self.counter_file])
         info = os.path.join(self.workdir, "info.json")
         deadline = time.monotonic() + 300
         while not os.path.exists(info):
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the lab PanDA did not start")
+                raise SystemExit("the lab %s did not start" % self.kind)
             time.sleep(0.2)
         with open(info) as handle:
             self.info = json.load(handle)
@@ -159,6 +203,36 @@ class LabPandaProcess(object):
     def __exit__(self, *exc):
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=120)
+
+    def reset(self):
+        open(self.counter_file, "w").close()
+
+    def counters(self):
+        """``{"calls", "bytes_in", "bytes_out", "by_path": {path: calls}}`` since the last ``reset()``."""
+        with open(self.counter_file) as handle:
+            rows = [json.loads(line) for line in handle if line.strip()]
+        by_path = {}
+        for row in rows:
+            by_path[row["path"]] = by_path.get(row["path"], 0) + 1
+        return {"calls": len(rows), "bytes_in": sum(r["in"] for r in rows), "bytes_out": sum(r["out"] for r in rows),
+                "by_path": by_path}
+
+
+class LabArgusProcess(ServerProcess):
+    """One lab Argus PAP in its own process; ``conn()`` gives the module options of the admin credential."""
+
+    kind = "argus"
+
+    def conn(self):
+        info = self.info
+        return {"pap_host": "localhost", "pap_port": info["port"], "client_cert": info["admin"]["cert"],
+                "client_key": info["admin"]["key"], "ca_path": info["ca_path"], "timeout": 1800}
+
+
+class LabPandaProcess(ServerProcess):
+    """The lab PanDA in its own process; ``conn()`` gives the ``group/gridsec.ops.panda`` options."""
+
+    kind = "panda"
 
     def conn(self, with_db=True):
         """The module options of the admin credential (``group/gridsec.ops.panda`` defaults)."""
@@ -173,19 +247,6 @@ class LabPandaProcess(object):
             if db["password"]:
                 conn["db_password"] = db["password"]
         return conn
-
-    def reset(self):
-        open(self.counter_file, "w").close()
-
-    def counters(self):
-        """``{"calls", "bytes_in", "bytes_out", "by_path": {path: calls}}`` since the last ``reset()``."""
-        with open(self.counter_file) as handle:
-            rows = [json.loads(line) for line in handle if line.strip()]
-        by_path = {}
-        for row in rows:
-            by_path[row["path"]] = by_path.get(row["path"], 0) + 1
-        return {"calls": len(rows), "bytes_in": sum(r["in"] for r in rows), "bytes_out": sum(r["out"] for r in rows),
-                "by_path": by_path}
 
 
 # -- the module as Ansible runs it ------------------------------------------------------------------------
@@ -242,42 +303,53 @@ def run_task(tmp, task, variables=None, collections=None, check_mode=False):
 
 
 # -- the physical floor -----------------------------------------------------------------------------------
-FLOOR_PANDA = r'''
+FLOOR_CLIENT = r'''
 import http.client, json, ssl, sys
 spec = json.load(open(sys.argv[1]))
 context = ssl.create_default_context(cafile=spec["ca_file"])
 context.load_cert_chain(spec["cert"], spec["key"])
-host, port = spec["host"], spec["port"]
-conn = http.client.HTTPSConnection(host, port, context=context, timeout=1800)
-for verb, path, body in spec["calls"]:
-    data = json.dumps(body).encode() if body is not None else None
-    conn.request(verb, path, body=data, headers={"Accept": "application/json", "Content-Type": "application/json"})
-    reply = conn.getresponse().read()
-    assert json.loads(reply)["success"], reply[:300]
+conn = http.client.HTTPSConnection(spec["host"], spec["port"], context=context, timeout=1800)
+for verb, path, body, content_type, expect in spec["calls"]:
+    conn.request(verb, path, body=body.encode() if body is not None else None,
+                 headers={"Accept": "application/json", "Content-Type": content_type})
+    reply = conn.getresponse()
+    data = reply.read()
+    assert reply.status == 200 and expect.encode() in data, data[:300]
 '''
 
 
 def run_floor(tmp, server, calls):
-    """A stdlib-only client process making ``calls`` (``[(verb, path, json_body)]``) on one connection to the lab
-    PanDA with the admin credential. Returns ``{"wall_s", "maxrss_mib", "cpu_s", "load1"}``."""
+    """A stdlib-only client process making ``calls`` on one connection with the admin credential: PanDA calls
+    ``(verb, path, json_body)``, or raw ones ``(verb, path, text_body, content_type, expected_text)``. Returns
+    ``{"wall_s", "maxrss_mib", "cpu_s", "load1"}`` (the process's wall time, peak RSS and CPU)."""
     os.makedirs(tmp, exist_ok=True)
     info = server.info
     host_port = info["url"].split("//", 1)[1].split("/", 1)[0]
+    raw = [call if len(call) == 5 else (call[0], call[1], json.dumps(call[2]), "application/json", '"success": true')
+           for call in calls]
     spec = {"ca_file": info["ca_file"], "cert": info["admin"]["cert"], "key": info["admin"]["key"],
-            "host": host_port.rsplit(":", 1)[0], "port": int(host_port.rsplit(":", 1)[1]), "calls": calls}
+            "host": host_port.rsplit(":", 1)[0], "port": int(host_port.rsplit(":", 1)[1]), "calls": raw}
     spec_file, script = os.path.join(tmp, "floor.json"), os.path.join(tmp, "floor.py")
     with open(spec_file, "w") as handle:
         json.dump(spec, handle)
     with open(script, "w") as handle:
-        handle.write(FLOOR_PANDA)
+        handle.write(FLOOR_CLIENT)
+    usage_file = os.path.join(tmp, "rusage.jsonl")
+    if os.path.exists(usage_file):
+        os.unlink(usage_file)
     load = load1()
     started = time.monotonic()
-    pid = os.posix_spawn(PYTHON, [PYTHON, "-S", script, spec_file], dict(os.environ))
-    _, status, usage = os.wait4(pid, 0)
+    # through the same wrapper as the module: Linux keeps the RSS high-water mark across exec, so a process
+    # spawned straight from this (big) one would report this one's RSS
+    proc = subprocess.run([_wrapper(tmp), "-S", script, spec_file],
+                          env=dict(os.environ, GRIDSEC_BENCH_RUSAGE=usage_file),
+                          capture_output=True, text=True, check=False)
     wall = time.monotonic() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit("the floor client failed")
-    return {"wall_s": wall, "maxrss_mib": usage.ru_maxrss / 1024.0, "cpu_s": usage.ru_utime + usage.ru_stime,
+    if proc.returncode != 0:
+        raise SystemExit("the floor client failed: %s" % proc.stderr[-2000:])
+    with open(usage_file) as handle:
+        usage = json.loads(handle.read().splitlines()[-1])
+    return {"wall_s": wall, "maxrss_mib": usage["maxrss_kib"] / 1024.0, "cpu_s": usage["user_s"] + usage["sys_s"],
             "load1": load}
 
 
@@ -315,7 +387,7 @@ def fmt(spread_value, digits=2):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "serve-panda":
-        _serve_panda(sys.argv[2], sys.argv[3])
+    if len(sys.argv) == 4 and sys.argv[1] in ("serve-panda", "serve-argus"):
+        (_serve_panda if sys.argv[1] == "serve-panda" else _serve_argus)(sys.argv[2], sys.argv[3])
     else:
-        raise SystemExit("usage: harness.py serve-panda WORKDIR COUNTERS (the bench scripts start it)")
+        raise SystemExit("usage: harness.py serve-panda|serve-argus WORKDIR COUNTERS (the bench scripts start it)")

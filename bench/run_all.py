@@ -138,6 +138,22 @@ def targets_table(outdir):
                          "rounds, ansible-playbook)" % (label, kill["repeat"]),
                          "%.2f / %.2f / %.2f" % (value["min"], value["median"], value["max"]),
                          "<= %g" % kill["targets"][key], _verdict(value["median"], kill["targets"][key])))
+    sync_h = _load(outdir, "suspension-sync-harness")
+    if sync_h:  # issue 20: as users run it (suspension_sync.py --harness), against the floor
+        n = sync_h["entries"]
+        change, noop = sync_h["change"], sync_h["noop"]
+        for label, value, target, ok in (
+                ("20.1 sync change of 10 at %d: calls" % n, change["calls"], "<= 3", change["calls"]["max"] <= 3),
+                ("20.1 sync change of 10 at %d: KB on the wire" % n, change["wire_kb"], "<= 200",
+                 change["wire_kb"]["median"] <= 200),
+                ("20.1 sync change of 10 at %d: task / floor" % n, change["over_floor"], "<= 2",
+                 change["over_floor"]["median"] <= 2),
+                ("20.2 sync no-op at %d: module CPU s (ansible-playbook)" % n, noop["cpu_s"], "< 1",
+                 noop["cpu_s"]["median"] < 1),
+                ("20.3 sync at %d: peak RSS MiB, change" % n, change["maxrss_mib"], "<= 80",
+                 change["maxrss_mib"]["max"] <= 80)):
+            rows.append((label + " (min / median / max)", "%.2f / %.2f / %.2f" % (
+                value["min"], value["median"], value["max"]), target, "met" if ok else "**missed**"))
     sync = _load(outdir, "suspension-sync")
     if sync:
         ratios = sync.get("ratios") or {}

@@ -81,7 +81,14 @@ class CallbackModule(CallbackBase):
 
 
 def machine():
-    return {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
+    """CPU count, Python version and the commit measured (with `+dirty` when the worktree has changes)."""
+    def git(*args):
+        return subprocess.run(["git", "-C", ROOT] + list(args), capture_output=True, text=True,
+                              check=False).stdout.strip()
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    if git("status", "--porcelain", "--untracked-files=no"):
+        commit += "+dirty"
+    return {"cpus": os.cpu_count(), "python": sys.version.split()[0], "commit": commit}
 
 
 def load1():

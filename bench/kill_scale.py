@@ -164,13 +164,15 @@ def write_report(results, output):
         return "met" if value <= target else "**missed**"
 
     lines = ["# Kill at scale: panda_job_kill of %d jobs, as users run it, vs the physical floor" % jobs, "",
-             "%s; %d CPUs, Python %s; load average (1 min) at the start of each measurement min / median / max "
+             "%s, commit %s; %d CPUs, Python %s; load average (1 min) at the start of each measurement "
+             "min / median / max "
              "%s, at the end %s. %d rounds, the three halves in an order rotated every round. The lab PanDA runs in "
              "its own process and counts calls and bytes itself. The module runs as a one-task playbook "
              "(ansible-playbook, AnsiballZ, connection local); its time is the task's (callback: task start -> "
              "result), its RSS and CPU those of the module process (os.wait4 in a wrapper interpreter). The floor "
              "is a stdlib-only client process making the kill calls alone (1000 ids each, one connection), the ids "
-             "given." % (results["date"], results["machine"]["cpus"], results["machine"]["python"],
+             "given." % (results["date"], results["machine"].get("commit", "not recorded"), results["machine"]["cpus"],
+                         results["machine"]["python"],
                          harness.fmt(loads, 1), " ".join("%.1f" % x for x in results["machine"]["loadavg_at_end"]),
                          repeat),
              "", "| round | order | task s (list) | task s (list_jobs=false) | floor s | list / floor "

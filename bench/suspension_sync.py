@@ -325,12 +325,14 @@ def harness_mode(options):
 
     noop, change = out["noop"], out["change"]
     lines = ["# suspension_list_sync (Argus target) at %d entries, as users run it, vs the physical floor" % n, "",
-             "%s; %d CPUs, Python %s; load average (1 min) at the start of each measurement min / median / max %s. "
+             "%s, commit %s; %d CPUs, Python %s; load average (1 min) at the start of each measurement "
+             "min / median / max %s. "
              "%d rounds, the halves in an order rotated every round. The lab PAP runs in its own process (its usual "
              "8 MiB request cap) and counts calls and bytes itself. The module runs as a one-task playbook "
              "(ansible-playbook, AnsiballZ, connection local), a plain-list file source, state kept between runs. "
              "The floor is a stdlib-only client process making one small SOAP call (getPap)." % (
-                 out["date"], out["machine"]["cpus"], out["machine"]["python"], fmt(loads, 1), options.repeat),
+                 out["date"], out["machine"]["commit"], out["machine"]["cpus"], out["machine"]["python"], fmt(loads, 1),
+                 options.repeat),
              "", "min / median / max over the rounds:", "",
              "| figure | no-op | change of 10 entries | floor (one small call) |", "|---|---|---|---|",
              "| time s (task; floor process wall) | %s | %s | %s |" % (fmt(noop["task_s"]), fmt(change["task_s"]),

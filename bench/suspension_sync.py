@@ -13,6 +13,14 @@ them: the one-``ban``-per-DN way (``argus_policy`` with N subjects) for the base
 
 Writes bench/results-suspension-sync.md and bench/results-suspension-sync.json. Wall times depend on the machine
 (2 shared cores here); the counts and the ratio t(100k)/t(10k) are the figures to compare.
+
+``--harness`` measures instead as users run it (issue 20 item 7, ``bench/harness.py``), at ``--harness-entries``
+(10,000): the lab PAP in its own process counting calls and bytes on the server side; after a first sync (not
+timed), ``--repeat`` rounds (at least 5) of three halves in rotated order: the no-op re-sync and a 10-entry change
+(5 added, 5 removed; the list file alternates between two versions), each as a one-task playbook through
+ansible-playbook (task time, module process peak RSS and CPU), and the physical floor: a stdlib-only client
+process making one small SOAP call (``getPap``, about 1 KB each way). Writes results-suspension-sync-harness.md
+and .json (next to ``--output``).
 """
 import argparse
 import json
@@ -187,7 +195,13 @@ def main():
     parser.add_argument("--module-at", type=int, default=10000)
     parser.add_argument("--output", default=os.path.join(HERE, "results-suspension-sync"))
     parser.add_argument("--render", help="only re-render the .md from an existing results .json")
+    parser.add_argument("--harness", action="store_true", help="measure as users run it (see the docstring)")
+    parser.add_argument("--harness-entries", type=int, default=10000)
+    parser.add_argument("--repeat", type=int, default=5, help="--harness: interleaved rounds")
     options = parser.parse_args()
+    if options.harness:
+        harness_mode(options)
+        return
     if options.render:
         with open(options.render, encoding="utf-8") as handle:
             out = ratios(json.load(handle))
@@ -223,6 +237,134 @@ def main():
     with open(options.output + ".md", "w", encoding="utf-8") as handle:
         handle.write(render(out))
     print("wrote %s.md and .json" % options.output)
+
+
+GET_PAP = ("<?xml version='1.0' encoding='UTF-8'?><soapenv:Envelope xmlns:soapenv="
+           "\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body><ns1:getPap xmlns:ns1="
+           "\"http://services.pap.authz.glite.org\"><papAlias>default</papAlias></ns1:getPap></soapenv:Body>"
+           "</soapenv:Envelope>")
+
+
+def harness_mode(options):
+    """The sync's no-op and 10-entry change at ``--harness-entries`` as users run them, beside the floor."""
+    sys.path.insert(0, HERE)
+    import harness  # pylint: disable=import-outside-toplevel
+
+    n = options.harness_entries
+    lists = {"a": generated(n)}
+    lists["b"] = lists["a"][5:] + generated(5, start=n)
+    current = {"list": "a"}
+    with tempfile.TemporaryDirectory(prefix="bench-sync-harness-") as workdir:
+        listfile = os.path.join(workdir, "list.txt")
+
+        def write_list(name):
+            with open(listfile + ".tmp", "w", encoding="utf-8") as handle:
+                handle.write("\n".join(lists[name]) + "\n")
+            os.replace(listfile + ".tmp", listfile)
+            current["list"] = name
+
+        with harness.LabArgusProcess(os.path.join(workdir, "server")) as server:
+            task = {"gridsec.ops.suspension_list_sync": dict(
+                server.conn(), name="bench", state_dir=os.path.join(workdir, "state"),
+                sources=[{"name": "list", "type": "plain", "path": listfile}],
+                targets=[{"name": "pap", "type": "argus"}], max_shrink_fraction=1)}
+            write_list("a")
+            first = harness.run_task(os.path.join(workdir, "first"), task)
+            if not first["ok"]:
+                raise SystemExit("first sync failed: %s" % first["result"].get("msg"))
+
+            def module_half(label, change):
+                def run(index):
+                    if change:
+                        write_list("b" if current["list"] == "a" else "a")
+                    server.reset()
+                    out = harness.run_task(os.path.join(workdir, "r%d-%s" % (index, label)), task)
+                    result = out.pop("result")
+                    out["server"] = server.counters()
+                    out["failed"] = not out["ok"]
+                    out["msg"] = result.get("msg")
+                    out["changed"] = result.get("changed")
+                    target = (result.get("targets") or [{}])[0]
+                    out["target"] = dict((k, target.get(k)) for k in ("reads", "writes", "added_count",
+                                                                      "removed_count"))
+                    return out
+                return run
+
+            def floor(index):
+                server.reset()
+                out = harness.run_floor(os.path.join(workdir, "r%d-floor" % index), server, [
+                    ("POST", "/pap/services/PAPManagementService", GET_PAP, "text/xml; charset=utf-8",
+                     "getPap")])
+                out["server"] = server.counters()
+                return out
+
+            rounds = harness.interleave({"noop": module_half("noop", False), "change": module_half("change", True),
+                                         "floor": floor}, options.repeat)
+    spread, fmt = harness.spread, harness.fmt
+    out = {"bench": "suspension_sync_harness", "entries": n, "repeat": options.repeat,
+           "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+           "machine": dict(harness.machine(), loadavg_at_end=list(os.getloadavg())), "rounds": rounds}
+    for half in ("noop", "change"):
+        out[half] = {key: spread([r[half][key] for r in rounds]) for key in ("task_s", "cpu_s", "maxrss_mib")}
+        out[half]["calls"] = spread([r[half]["server"]["calls"] for r in rounds])
+        out[half]["wire_kb"] = spread([(r[half]["server"]["bytes_in"] + r[half]["server"]["bytes_out"]) / 1000.0
+                                       for r in rounds])
+        out[half]["over_floor"] = spread([r[half]["task_s"] / r["floor"]["wall_s"] for r in rounds])
+    out["floor"] = {"wall_s": spread([r["floor"]["wall_s"] for r in rounds]),
+                    "wire_kb": spread([(r["floor"]["server"]["bytes_in"] + r["floor"]["server"]["bytes_out"]) / 1000.0
+                                       for r in rounds]),
+                    "maxrss_mib": spread([r["floor"]["maxrss_mib"] for r in rounds]),
+                    "cpu_s": spread([r["floor"]["cpu_s"] for r in rounds])}
+    stem = options.output + "-harness"
+    with open(stem + ".json", "w", encoding="utf-8") as handle:
+        json.dump(out, handle, indent=2, default=str)
+    loads = spread([r[h]["load1"] for r in rounds for h in ("noop", "change", "floor")])
+    failed = [r["round"] for r in rounds if r["noop"]["failed"] or r["change"]["failed"]]
+
+    def verdict(ok):
+        return "met" if ok else "**missed**"
+
+    noop, change = out["noop"], out["change"]
+    lines = ["# suspension_list_sync (Argus target) at %d entries, as users run it, vs the physical floor" % n, "",
+             "%s, commit %s; %d CPUs, Python %s; load average (1 min) at the start of each measurement "
+             "min / median / max %s. "
+             "%d rounds, the halves in an order rotated every round. The lab PAP runs in its own process (its usual "
+             "8 MiB request cap) and counts calls and bytes itself. The module runs as a one-task playbook "
+             "(ansible-playbook, AnsiballZ, connection local), a plain-list file source, state kept between runs. "
+             "The floor is a stdlib-only client process making one small SOAP call (getPap)." % (
+                 out["date"], out["machine"]["commit"], out["machine"]["cpus"], out["machine"]["python"], fmt(loads, 1),
+                 options.repeat),
+             "", "min / median / max over the rounds:", "",
+             "| figure | no-op | change of 10 entries | floor (one small call) |", "|---|---|---|---|",
+             "| time s (task; floor process wall) | %s | %s | %s |" % (fmt(noop["task_s"]), fmt(change["task_s"]),
+                                                                       fmt(out["floor"]["wall_s"])),
+             "| CPU s of the client process | %s | %s | %s |" % (fmt(noop["cpu_s"]), fmt(change["cpu_s"]),
+                                                                 fmt(out["floor"]["cpu_s"])),
+             "| peak RSS MiB of the client process | %s | %s | %s |" % (
+                 fmt(noop["maxrss_mib"], 1), fmt(change["maxrss_mib"], 1), fmt(out["floor"]["maxrss_mib"], 1)),
+             "| server-side calls | %s | %s | 1 |" % (fmt(noop["calls"], 0), fmt(change["calls"], 0)),
+             "| server-side bytes in + out (KB) | %s | %s | %s |" % (
+                 fmt(noop["wire_kb"], 0), fmt(change["wire_kb"], 0), fmt(out["floor"]["wire_kb"], 1)),
+             "| task / floor | %s | %s | - |" % (fmt(noop["over_floor"]), fmt(change["over_floor"])),
+             "", "| #20 target (at %d entries) | measured (min / median / max) | target | verdict |" % n,
+             "|---|---|---|---|",
+             "| 1 change of 10 entries: calls | %s | <= 3 | %s |" % (fmt(change["calls"], 0),
+                                                                   verdict(change["calls"]["max"] <= 3)),
+             "| 1 change of 10 entries: bytes on the wire (KB) | %s | <= 200 | %s |" % (
+                 fmt(change["wire_kb"], 0), verdict(change["wire_kb"]["median"] <= 200)),
+             "| 1 change of 10 entries: task / floor process wall | %s | <= 2 | %s |" % (
+                 fmt(change["over_floor"]), verdict(change["over_floor"]["median"] <= 2)),
+             "| 2 no-op: module CPU s as Ansible runs it | %s | < 1 | %s |" % (
+                 fmt(noop["cpu_s"]), verdict(noop["cpu_s"]["median"] < 1)),
+             "| 3 peak RSS MiB at 10,000 entries (no-op / change) | %s / %s | <= 80 | %s |" % (
+                 fmt(noop["maxrss_mib"], 1), fmt(change["maxrss_mib"], 1),
+                 verdict(max(noop["maxrss_mib"]["max"], change["maxrss_mib"]["max"]) <= 80))]
+    if failed:
+        lines += ["", "The module task FAILED in rounds %s: %s" % (
+            failed, [r for r in rounds if r["round"] == failed[0]][0]["noop"]["msg"])]
+    with open(stem + ".md", "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
 
 
 def ratios(out):

@@ -37,6 +37,9 @@ from ansible_collections.gridsec.ops.plugins.module_utils._http import NO_CREDEN
 API_PREFIX = "/api/v1"
 KILL_BATCH = 1000  # ids per job/kill call, as pandaserver/test/killUser.py does
 DESCRIPTION_BATCH = 1000  # ids per get_description call (the server truncates at 5500)
+# job/get_status is GET only, its ids go in the URL: keep each request line well under Apache's LimitRequestLine
+# (8190 bytes by default) in front of the real server.
+STATUS_QUERY_BYTES = 7000
 SINCE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -202,6 +205,31 @@ class PandaClient(object):
                 raise self._error(RemoteError, "returned %d entries for %d ids"
                                   % (len(data) if isinstance(data, list) else -1, len(batch)), method)
             results.extend(item if isinstance(item, dict) else None for item in data)
+        return results
+
+    def get_job_statuses(self, job_ids):
+        """``GET job/get_status``: ``{"status", "command"}`` per id, in order (a few SQL rows per id on the server,
+        against whole job descriptions for ``get_description``).
+
+        The server reads jobsActive4 and the last hour of jobsArchived4 only (``DBProxy.checkJobStatus``): any
+        other job, including one still in jobsDefined4, comes back as ``unknown`` with command ``tobekilled``.
+        The ids are sent in as few requests as the URL budget (``STATUS_QUERY_BYTES``) allows.
+        """
+        ids = [int(i) for i in job_ids]
+        results = []
+        start = 0
+        while start < len(ids):
+            end, length = start, 0
+            while end < len(ids) and (end == start or length + len(str(ids[end])) + 9 <= STATUS_QUERY_BYTES):
+                length += len(str(ids[end])) + 9  # "job_ids=<id>&"
+                end += 1
+            batch = ids[start:end]
+            data = self._data("GET", "job/get_status", params={"job_ids": batch}, ids=len(batch))
+            if not isinstance(data, list) or len(data) != len(batch):
+                raise self._error(RemoteError, "returned %d entries for %d ids"
+                                  % (len(data) if isinstance(data, list) else -1, len(batch)), "job/get_status")
+            results.extend(item if isinstance(item, dict) else {"status": None, "command": None} for item in data)
+            start = end
         return results
 
     # -- users --------------------------------------------------------------------------------------

@@ -10,9 +10,14 @@ user name and read pending task commands) and the options as a dict, never a mod
 the result dict; a failure that must still report per item (a refused kill, an unknown user) is a
 ``GridsecError`` carrying that result (``_module_base.with_result``).
 
-Facts (panda-server ``job/kill`` and JEDI, read in their source): a ``true`` from ``job/kill`` only means "flag written", so every job is read before and after;
-running analysis jobs are only flagged (the pilot kills them); a production-role kill of an analysis job needs code
-9, 91 or 99; a task kill is a command JEDI executes later (pending ones are in ``PRODSYS_COMM``).
+Facts (panda-server ``job/kill`` and JEDI, read in their source): ``job/kill`` answers one boolean per job
+(``DBProxy.killJob``): ``true`` only means "flag written" (the job is archived as cancelled in the same transaction
+unless it is running), ``false`` that nothing was written (unknown or finished job, not allowed, already flagged).
+So the states before the kill decide what is sent (from the database rows that found the jobs, otherwise one
+``get_description`` per 1000 ids), and after it one light ``job/get_status`` read of the jobs sent tells killed from
+flagged from refused; a job the server answered ``false`` for is never counted as killed. Running analysis jobs are
+only flagged (the pilot kills them); a production-role kill of an analysis job needs code 9, 91 or 99; a task kill
+is a command JEDI executes later (pending ones are in ``PRODSYS_COMM``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -31,6 +36,7 @@ KNOWN_CODES = (2, 3, 4, 7, 8, 9, 10, 50, 51, 52, 55, 60, 91, 99)
 ADMIN_ANALYSIS_CODES = (2, 4, 7, 8, 9, 10, 50, 51, 52, 91, 99)
 ANALYSIS_LABELS = ("user", "panda")
 FINAL_JOB_STATES = ("finished", "failed", "cancelled", "closed")
+DEFINED_TABLE_STATES = ("assigned", "defined", "pending", "waiting")  # the statuses a jobsDefined4 row has
 TASK_KILL_OUTCOMES = {0: "kill_registered", 2: "not_found", 4: "rejected_state"}  # PandaClient.kill_task codes
 FINAL_TASK_STATES = ("finished", "done", "prepared", "broken", "aborted", "toabort", "aborting", "failed")
 OUTCOMES = ("killed", "flagged", "already_flagged", "already_finished", "not_found", "refused")
@@ -64,7 +70,27 @@ def _job_state(desc):
         return None
     return {"status": desc.get("jobStatus"), "command": desc.get("commandToPilot"),
             "label": desc.get("prodSourceLabel"), "owner": desc.get("prodUserName"),
-            "jobset": desc.get("jobsetID")}
+            "jobset": desc.get("jobsetID"), "defined_table": desc.get("jobStatus") in DEFINED_TABLE_STATES}
+
+
+def _db_job_state(row, owner):
+    """The state of a job from its ``PandaDB.find_active_jobs`` row (the rows are selected by owner)."""
+    return {"status": row["jobstatus"], "command": row["commandtopilot"], "label": row["prodsourcelabel"],
+            "owner": owner, "jobset": row["jobsetid"], "defined_table": row["table"] == "jobsdefined4"}
+
+
+def _state_after_kill(before, status, accepted):
+    """The state of a job sent to ``job/kill`` from its ``job/get_status`` entry (``accepted``: the kill reply).
+
+    ``job/get_status`` reads jobsActive4 and the last hour of jobsArchived4 only: ``unknown`` means the job is
+    in neither. A job accepted but not archived is then still in jobsDefined4, with the flag; one refused there is
+    unchanged; any other job is gone (None)."""
+    if status.get("status") in (None, "unknown"):
+        if accepted:
+            return dict(before, command="tobekilled")
+        return dict(before) if before["defined_table"] else None
+    command = status.get("command")
+    return dict(before, status=status["status"], command=None if command in (None, "NULL") else command)
 
 
 def _task_text(task):
@@ -108,6 +134,7 @@ class JobKiller(object):
         self.statements = []
         self.warnings = []
         self.changed_so_far = False  # something was sent: a failure after it still reports changed
+        self.known_states = None  # {pandaid: state} when the jobs were found with their states (database)
 
     @property
     def db_configured(self):
@@ -177,11 +204,13 @@ class JobKiller(object):
         return commands
 
     def user_job_ids(self, name, tasks):
+        """``(source, ids)``; from the database, the rows' states are kept in ``known_states`` (no API read)."""
         if self.db_configured:
             jobs, statements = self.db_factory().find_active_jobs(name, labels=self.params["prod_source_labels"],
                                                                   jobset_id=self.params.get("jobset_id"))
             self.statements.extend(statements)
             self._db_done()
+            self.known_states = dict((job["pandaid"], _db_job_state(job, name)) for job in jobs)
             return "db", [job["pandaid"] for job in jobs]
         client = self.client()
         ids = set()
@@ -325,20 +354,23 @@ class JobKiller(object):
         client = self.client()
         replies = dict(zip(to_kill, client.kill_jobs(to_kill, code=self.code, kill_options=self.params["kill_options"])))
         self.changed_so_far = self.changed_so_far or any(replies.values())
-        for panda_id, desc in zip(to_kill, client.get_job_descriptions(to_kill, include_archive=True)):
-            state = _job_state(desc)
+        for panda_id, status in zip(to_kill, client.get_job_statuses(to_kill)):
+            accepted = replies[panda_id]
+            state = _state_after_kill(before[panda_id], status, accepted)
             after[panda_id] = state
             entry = entries[panda_id]
-            entry.update(killed_by_this_run=replies[panda_id], status_after=state["status"] if state else None,
+            entry.update(killed_by_this_run=accepted, status_after=state["status"] if state else None,
                          command_after=state["command"] if state else None)
             if state is None:
                 entry["outcome"] = "not_found"
             elif _is_final(state):
-                entry["outcome"] = "killed" if replies[panda_id] else "already_finished"
+                entry["outcome"] = "killed" if accepted else "already_finished"
+            elif accepted:  # the flag is written; the job runs until the pilot's next heartbeat
+                entry["outcome"] = "flagged"
             elif _is_flagged(state):
-                entry["outcome"] = "flagged" if replies[panda_id] else "already_flagged"
+                entry["outcome"] = "already_flagged"
             else:
-                entry.update(outcome="refused", reason=self.refusal_reason(before[panda_id]), killed_by_this_run=False)
+                entry.update(outcome="refused", reason=self.refusal_reason(before[panda_id]))
         return after
 
     def report(self, result, jobs, inactive, before, after):
@@ -398,8 +430,11 @@ class JobKiller(object):
             ids = sorted(set(int(i) for i in params["job_ids"]))
         if params["kill_tasks"]:  # tasks first: once the kill is registered, JEDI generates no new jobs for them
             result["tasks"] = [self.kill_one_task(task, pending) for task in tasks or []]
-        before = dict(zip(ids, [_job_state(d) for d in self.client().get_job_descriptions(ids, include_archive=True)])) \
-            if ids else {}
+        if self.known_states is not None:
+            before = self.known_states
+        else:
+            before = dict(zip(ids, [_job_state(d) for d in self.client().get_job_descriptions(
+                ids, include_archive=True)])) if ids else {}
         entries, to_kill, inactive = self.classify(ids, before, name)
         after = self.kill(to_kill, before, entries)
         jobs = [entries[i] for i in ids if i in entries]

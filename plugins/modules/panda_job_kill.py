@@ -22,9 +22,12 @@ description:
     task. Otherwise it asks the API for the user's tasks (C(task/get_tasks_detailed_info_since) with the
     C(userName) filter, at most O(max_tasks) tasks) and for the jobs of each task (C(task/get_job_ids)): this
     needs no database access but only sees jobs that belong to a JEDI task."
-  - Before killing, the state of every job is read (C(job/get_description_incl_archive)), and read again after
-    the kill, so each job is reported with what really happened (see RV(jobs)). A C(true) from PanDA only
-    means "flag written"; a C(false) may mean finished, unknown, not allowed or already flagged.
+  - Before killing, the state of every job is known, from the database rows that found a user's jobs, otherwise
+    read with C(job/get_description_incl_archive) (1000 ids per call). Only jobs that can be killed are sent.
+    After the kill, the jobs sent are read once with the light C(job/get_status), so each job is reported with
+    what really happened (see RV(jobs)). C(job/kill) answers one boolean per job, and a C(true) only means
+    "flag written" (queued jobs are cancelled, running ones keep running with the flag); a C(false) may mean
+    finished, unknown, not allowed or already flagged, and such a job is never reported as killed.
   - Running analysis jobs are only flagged (C(commandToPilot=tobekilled)) and die at the pilot's next
     heartbeat (up to about 30 minutes); queued jobs are cancelled at once. Code V(99) with the production role
     cancels running jobs at once too.

@@ -141,6 +141,25 @@ def test_get_description_shape_and_archive(lab):
     assert archived[0]["jobStatus"] == "cancelled"
 
 
+def test_get_status_reads_active_and_last_hour_of_archive_only(lab):
+    """job/get_status as DBProxy.checkJobStatus: jobsActive4, then jobsArchived4 modified in the last hour; a job in
+    jobsDefined4, an old archived job and an unknown id all answer ``unknown`` / ``tobekilled`` (panda_job_kill
+    reads it after a kill and must not take that for a flag)."""
+    alice = lab.users["alice"]
+    defined = lab.submit_job(alice, jobStatus="defined")
+    activated, killed, old = lab.submit_job(alice), lab.submit_job(alice), lab.submit_job(alice)
+    assert data(call(lab, alice, "POST", "job/kill", json={"job_ids": [killed, old]})) == [True, True]
+    with psycopg.connect(lab.db.dsn()) as conn:
+        conn.execute("UPDATE doma_panda.jobsarchived4 SET modificationtime = modificationtime - interval '2 hours' "
+                     "WHERE pandaid = %s", (old,))
+    assert call(lab, alice, "POST", "job/get_status", json={"job_ids": [activated]}).json()["success"] is False
+    statuses = data(call(lab, alice, "GET", "job/get_status",
+                         params={"job_ids": [defined, activated, killed, old, 987654321]}))
+    assert [(s["status"], s["command"]) for s in statuses] == [
+        ("unknown", "tobekilled"), ("activated", "NULL"), ("cancelled", "tobekilled"), ("unknown", "tobekilled"),
+        ("unknown", "tobekilled")]
+
+
 def test_ban_is_immediate_for_submission_and_cached_at_the_front_door(lab):
     bob = lab.users["bob"]
     lab.submit_job(bob)  # creates bob's users row, as a first submission does

@@ -277,16 +277,27 @@ class Store:
         return out
 
     def job_status(self, ids):
-        out = []
+        """job/get_status as ``DBProxy.checkJobStatus`` answers it: jobsActive4, then the last hour of
+        jobsArchived4; any other id (one in jobsDefined4 too) is ``unknown`` with command ``tobekilled``. Read
+        with one query per table (the server runs one per id)."""
         with self.connect() as conn:
-            for panda_id in ids:
-                _, row = self._find_job(conn, panda_id, ["jobsactive4", "jobsarchived4"])
-                if row is None:
-                    # Like the real pilot-oriented call: jobsDefined4 is not read.
-                    defined = self._find_job(conn, panda_id, ["jobsdefined4"])[1]
-                    out.append({"status": "unknown", "command": (defined or {}).get("commandtopilot") or "NULL"})
-                else:
-                    out.append({"status": row["jobstatus"], "command": row["commandtopilot"] or "NULL"})
+            found = {}
+            for row in conn.execute(sql.SQL("SELECT pandaid, jobstatus, commandtopilot FROM {} WHERE pandaid = ANY(%s)")
+                                    .format(self._table("jobsactive4")), (list(ids),)):
+                found[row["pandaid"]] = row
+            rest = [i for i in ids if i not in found]
+            if rest:
+                for row in conn.execute(sql.SQL("SELECT pandaid, jobstatus, commandtopilot FROM {} WHERE pandaid = ANY(%s)"
+                                                " AND modificationtime > %s").format(self._table("jobsarchived4")),
+                                        (rest, utcnow() - datetime.timedelta(hours=1))):
+                    found.setdefault(row["pandaid"], row)
+        out = []
+        for panda_id in ids:
+            row = found.get(panda_id)
+            if row is None:
+                out.append({"status": "unknown", "command": "tobekilled"})
+            else:
+                out.append({"status": row["jobstatus"], "command": row["commandtopilot"] or "NULL"})
         return out
 
     def kill_jobs(self, caller_dn, is_production, ids, code):

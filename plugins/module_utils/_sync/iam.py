@@ -39,7 +39,12 @@ __metaclass__ = type
 from ansible_collections.gridsec.ops.plugins.module_utils import _iam_account as ia
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._iam_client import ADMIN_SCOPES, user_summary
-    DN, TOKEN, normalize_issuer, sort_key)
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import (
+    DN,
+    TOKEN,
+    normalize_issuer,
+    sort_key,
+)
 from ansible_collections.gridsec.ops.plugins.module_utils._sync import resolve_iam
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncTarget, TargetResult
 

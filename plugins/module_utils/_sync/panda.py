@@ -288,7 +288,8 @@ class PandaTarget(SyncTarget):
 
     def _kill_user(self, name, check_mode):
         """Kill the active jobs and, with ``kill_tasks``, the tasks of ``name`` with the killer panda_job_kill uses
-        (jobs found in the database, read before and after; pending task kills not sent again)."""
+        (jobs found in the database with their states, the jobs sent read once after the kill; pending task kills not
+        sent again)."""
         options = {"user": name, "kill_jobs": self.kill_jobs, "kill_tasks": self.kill_tasks, "code": self.kill_code,
                    "unknown_user": "warn", "fail_on_refused": False}
         killer = JobKiller(self._client, options, check_mode=check_mode, db_factory=lambda: self.db)

@@ -9,13 +9,14 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
     # Pairs with registry.target_spec() in plugins/module_utils/_sync/registry.py: the suboptions are those of the
-    # targets option of suspension_list_sync (tests/unit/plugins/modules/test_suspension_status.py keeps them equal)
+    # targets option of suspension_list_sync (tests/unit/plugins/modules/test_sync_registry.py keeps them equal)
     DOCUMENTATION = r"""
 options:
   targets:
     description:
-      - The targets of the sync, in the form M(gridsec.ops.suspension_list_sync) takes them (the same items and
-        options, one spec for both modules).
+      - The targets of the suspension list - where M(gridsec.ops.suspension_list_sync) enforces it and where
+        M(gridsec.ops.suspension_status) reads what is enforced (the same items and options, one spec for both
+        modules).
       - RV(targets) reports one item per target.
     type: list
     elements: dict
@@ -32,12 +33,14 @@ options:
             (SciTokens issuer and subject, SSL DN) mapping to C(@banned.htcondor.org). V(dcache) - the dCache
             gPlazma ban file with C(ban oidc:) lines for token identities. V(arc) - an C([authgroup]) of
             C(arc.conf) with C(authtokens) and C(subject) lines. V(rucio) - suspend the Rucio accounts behind the
-            identities.
+            identities. V(iam) - suspend the INDIGO IAM accounts behind the identities (DNs through the finder by
+            certificate subject, token identities of this IAM by their C(sub)), label them as this sync's and revoke
+            their tokens; only suspensions this sync made are lifted.
           - A target reports the entries of a kind it cannot enforce (an FQAN at an HTCondor-CE, a token
             identity at Argus) under C(not_applicable), never silently.
         type: str
         required: true
-        choices: [argus, panda, file, htcondor_ce, dcache, arc, rucio]
+        choices: [argus, panda, file, htcondor_ce, dcache, arc, rucio, iam]
       alias:
         description: Local PAP alias of an C(argus) target.
         type: str
@@ -259,4 +262,41 @@ options:
             within this time.
         type: str
         default: 24h
+      iam_url:
+        description:
+          - C(iam) target - IAM's base URL (https). The same account logic as M(gridsec.ops.iam_account) - an active
+            account behind the list is labelled O(targets[].iam_label_name)=C(sync:<name>), disabled, and its access
+            and refresh tokens are deleted one by one (never IAM's delete-all). An account disabled by someone else
+            is not labelled and never re-enabled (its tokens are revoked once). When no identity of the list maps to
+            an account any more, it is enabled and the label deleted, only if it carries this sync's label and the
+            state records it. Token identities of other issuers are reported under C(other_issuer).
+        type: str
+      iam_issuer:
+        description: C(iam) target - IAM's issuer as configured, when it differs from O(targets[].iam_url) (with or without the trailing C(/)).
+        type: str
+      client_id:
+        description: C(iam) target - client id of an IAM admin client (scopes C(scim:read scim:write iam:admin.read iam:admin.write)).
+        type: str
+      client_secret:
+        description: C(iam) target - its client secret; never in results, state or the audit log.
+        type: str
+      bearer_token:
+        description: C(iam) target - an access token with those scopes, used as given (instead of O(targets[].client_id)).
+        type: str
+      iam_label_name:
+        description:
+          - C(iam) target - name of the unprefixed label marking this sync's suspensions (its value is C(sync:<name>),
+            so M(gridsec.ops.iam_account) suspensions, labelled with an incident id, are never lifted by the sync).
+        type: str
+        default: gridsec.suspended
+      iam_revoke_tokens:
+        description: C(iam) target - delete the tokens of each account it suspends.
+        type: bool
+        default: true
+      iam_dn_scan:
+        description:
+          - C(iam) target - compare the DNs the finder by certificate subject does not find with the certificate
+            subjects of every account (one paged read of C(/scim/Users) per run).
+        type: bool
+        default: true
 """

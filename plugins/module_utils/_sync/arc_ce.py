@@ -43,17 +43,17 @@ _ACCESS_RE = re.compile(r"^\s*(allowaccess|denyaccess)\s*=\s*(.*)$")
 _BLANK_OR_QUOTE = re.compile(r'[\s"]')
 
 
-def sections(lines):
+def sections(lines, keep_section=None):
     """``[(section name, [lines])]`` of an arc.conf in file order (lines before the first section: name None);
-    the lines are kept only for the access-controlled blocks (the only ones read here: the sync's own block can
-    hold hundreds of thousands of lines)."""
+    the lines are kept only for the access-controlled blocks and the section named ``keep_section`` (the sync's own
+    block can hold hundreds of thousands of lines: it is read only when asked for)."""
     out = [(None, [])]
     keep = False
     for line in lines:
         match = _SECTION_RE.match(line) if "[" in line else None  # the regex only for candidate lines
         if match:
             name = match.group(1).strip()
-            keep = bool(_ACCESS_BLOCK_RE.match(name))
+            keep = name == keep_section or bool(_ACCESS_BLOCK_RE.match(name))
             out.append((name, []))
         elif keep:
             out[-1][1].append(line)
@@ -145,7 +145,8 @@ class ArcCeTarget(BlockFileTarget):
         """The ``subject`` and ``authtokens`` lines of ``[authgroup:<group>]`` (exact strings, as A-REX compares
         them); a deny missing or after an allow in an access-controlled block is a problem."""
         subjects, tokens = set(), set()
-        for name, lines in sections(text.splitlines()):
+        parsed = sections(text.splitlines(), keep_section="authgroup:%s" % self.group)
+        for name, lines in parsed:
             if name != "authgroup:%s" % self.group:
                 continue
             for line in lines:
@@ -157,7 +158,7 @@ class ArcCeTarget(BlockFileTarget):
                     subjects.add(value)
                 elif key == "authtokens" and len(value.split()) == 5 and value.split()[2:] == ["*", "*", "*"]:
                     tokens.add(tuple(value.split()[:2]))
-        problems = access_order_problems(text, self.group)
+        problems = access_order_problems(parsed, self.group)
 
         def holds(entry):
             if entry.kind == TOKEN:

@@ -247,8 +247,8 @@ def test_file_target_gplazma_format_loads_in_the_plugin_and_bans_every_dn(tmp_pa
     # plugin then refuses every login
     from ansible_collections.gridsec.ops.plugins.module_utils._sync.files import FileTarget
     path = str(tmp_path / "ban.conf")
-    entries = dict((e.key, e) for e in [sl.Entry(sl.DN, dn) for dn, _one, _canl in DNS[1:]]
-                   + [sl.Entry(sl.FQAN, "/atlas/Role=pilot")])
+    entries = dict((e.key, e) for e in [Entry(DN, dn) for dn, _one, _canl in DNS[1:]]
+                   + [Entry(FQAN, "/atlas/Role=pilot")])
     FileTarget(dict(name="g", path=path, format="gplazma"), FakeCtx()).sync(entries, False)
     with open(path, encoding="utf-8") as handle:
         bans = gplazma_bans(handle.read())

@@ -120,7 +120,9 @@ def test_the_targets_options_are_the_common_ones_plus_each_types_and_match_the_d
     for cls in registry.TARGET_TYPES.values():
         assert set(cls.OPTIONS) <= set(spec)
     assert spec["type"]["choices"] == list(registry.TARGET_TYPES)
-    doc = yaml.safe_load(suspension_list_sync.DOCUMENTATION)["options"]["targets"]["suboptions"]
+    from ansible_collections.gridsec.ops.plugins.doc_fragments._sync_targets import ModuleDocFragment
+
+    doc = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]["targets"]["suboptions"]
     assert set(doc) == set(spec)
     assert sorted(doc["type"]["choices"]) == sorted(registry.TARGET_TYPES)
 
@@ -137,15 +139,17 @@ def test_an_option_two_types_declare_differently_is_refused():
 
 
 def test_status_module_documents_the_targets_of_the_sync():
-    """suspension_status takes the sync's targets (registry.target_spec): its doc fragment documents exactly those
-    options, as the sync's own documentation does (one spec, one documentation)."""
+    """suspension_status takes the sync's targets (registry.target_spec): one doc fragment documents exactly those
+    options, and both modules take their documentation from it (one spec, one documentation)."""
     import yaml
 
     from ansible_collections.gridsec.ops.plugins.doc_fragments._sync_targets import ModuleDocFragment
     from ansible_collections.gridsec.ops.plugins.module_utils._sync.registry import target_spec
-    from ansible_collections.gridsec.ops.plugins.modules import suspension_list_sync
+    from ansible_collections.gridsec.ops.plugins.modules import suspension_list_sync, suspension_status
 
     fragment = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]["targets"]["suboptions"]
-    sync_doc = yaml.safe_load(suspension_list_sync.DOCUMENTATION)["options"]["targets"]["suboptions"]
     assert set(fragment) == set(target_spec())
-    assert fragment == sync_doc
+    for module in (suspension_list_sync, suspension_status):
+        doc = yaml.safe_load(module.DOCUMENTATION)
+        assert "gridsec.ops._sync_targets" in doc["extends_documentation_fragment"], module.__name__
+        assert "targets" not in doc["options"], module.__name__

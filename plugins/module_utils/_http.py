@@ -572,6 +572,10 @@ class HttpTransport(object):
         chunks = []
         size = 0
         try:
+            if response.length is not None and response.length <= limit and not response.chunked:
+                # the usual reply: its length is known and allowed, one read (http.client raises IncompleteRead
+                # when fewer bytes come)
+                return response.read()
             while size <= limit:
                 # never more than limit + 1 bytes in all (chunked replies included): one byte over is enough
                 chunk = response.read(min(_READ_CHUNK, limit + 1 - size))

@@ -231,12 +231,23 @@ class ReplyHeaders(Mapping):
     """
 
     def __init__(self, pairs):
-        self._items = {}
-        for name, value in pairs:
-            key = name.lower()
-            if key in self._items:
-                name, value = self._items[key][0], "%s, %s" % (self._items[key][1], value)
-            self._items[key] = (name, value)
+        # ``pairs``: a list of (name, value), or a callable returning one, called on the first look-up: most
+        # replies are read by status and body alone, and building the mapping is a cost on every call
+        self._pairs = pairs
+        self._built = None
+
+    @property
+    def _items(self):
+        if self._built is None:
+            pairs = self._pairs() if callable(self._pairs) else self._pairs
+            items = {}
+            for name, value in pairs:
+                key = name.lower()
+                if key in items:
+                    name, value = items[key][0], "%s, %s" % (items[key][1], value)
+                items[key] = (name, value)
+            self._built, self._pairs = items, None
+        return self._built
 
     def __getitem__(self, name):
         if not isinstance(name, str):
@@ -474,7 +485,7 @@ class HttpTransport(object):
                 "HTTP %d %s: the server refused this credential" % (response.status, response.reason or ""),
                 server=self.server_label, operation=operation,
                 details={"status": response.status, "body": reply_body[:500].decode("utf-8", "replace")})
-        return HttpReply(response.status, ReplyHeaders(response.getheaders()), reply_body)
+        return HttpReply(response.status, ReplyHeaders(response.getheaders), reply_body)
 
     # -- helpers ------------------------------------------------------------------------------------------
 
@@ -572,6 +583,10 @@ class HttpTransport(object):
         chunks = []
         size = 0
         try:
+            if response.length is not None and response.length <= limit and not response.chunked:
+                # the usual reply: its length is known and allowed, one read (http.client raises IncompleteRead
+                # when fewer bytes come)
+                return response.read()
             while size <= limit:
                 # never more than limit + 1 bytes in all (chunked replies included): one byte over is enough
                 chunk = response.read(min(_READ_CHUNK, limit + 1 - size))

@@ -105,9 +105,13 @@ def epoch_to_iso(seconds):
     if seconds is None:
         return None
     try:
-        return datetime.datetime.fromtimestamp(seconds, tz=datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # time.gmtime: a quarter of datetime's cost, and revocation formats one per deleted token
+        parts = time.gmtime(seconds)
     except (OverflowError, ValueError, OSError, TypeError):
+        return None
+    if not 1 <= parts.tm_year <= 9999:
         return None  # a date no calendar holds (year beyond 9999): reported as unknown
+    return "%04d-%02d-%02dT%02d:%02d:%02dZ" % parts[:6]
 
 
 def describe_error_body(status, body, content_type=""):
@@ -231,9 +235,9 @@ class IamClient(object):
 
     # -- plumbing -------------------------------------------------------------------------------------
     def _json(self, reply, operation):
-        text = _to_text(reply.body).strip()
         try:
-            return json.loads(text)
+            # bytes straight to the parser (it detects UTF-8/16/32): no decoded copy of every reply
+            return json.loads(reply.body if isinstance(reply.body, bytes) else _to_text(reply.body))
         except ValueError:
             raise RemoteError(self.redact("reply is not JSON (%s)" % describe_error_body(reply.status, reply.body,
                                                                                          reply.content_type)),
@@ -295,9 +299,7 @@ class IamClient(object):
             text = describe_error_body(reply.status, reply.body, reply.content_type)
             raise cls(self.redact("%s failed: %s" % (operation, text)),
                       server=self.server_label, operation=label, details={"status": reply.status})
-        if not parse or reply.status == 204:
-            return reply.status, None
-        if not _to_text(reply.body).strip():
+        if not parse or reply.status == 204 or not reply.body or not reply.body.strip():
             return reply.status, None
         return reply.status, self._json(reply, label)
 

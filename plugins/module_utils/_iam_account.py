@@ -159,11 +159,12 @@ class Outcome(object):
 def suspend_account(client, account, label_name, label_value, revoke=True, check_mode=False, want_labels=False,
                     verify=False, done=None, warn=None):
     """Suspend ``account`` (a ``user_summary``): label it ``label_name=label_value`` and disable it (unless it is
-    already disabled), then delete its tokens by id (``revoke``). Returns an ``Outcome``; see the C1 notes for
-    the calls. ``want_labels``: read the labels of an active account too (for a diff). ``verify``: read the account
+    already disabled), then delete its tokens by id (``revoke``). Returns an ``Outcome`` (the calls: docs/iam.md,
+    Cost). ``want_labels``: read the labels of an active account too (for a diff). ``verify``: read the account
     and labels back after the writes. ``check_mode``: read only; ``Outcome.ops`` are the writes a real run makes."""
-    problem = check_label(label_name, label_value) or (None if label_value is not None else
-                                                      "a suspension needs a label value (incident_id)")
+    problem = check_label(label_name, label_value)
+    if label_value is None:
+        problem = "a suspension needs a label value (incident_id)"
     if problem:
         raise ConfigError("invalid options: %s" % problem, operation="check options")
     labels = None

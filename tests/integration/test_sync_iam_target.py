@@ -188,8 +188,10 @@ def test_failure_half_way_names_server_operation_and_what_was_done(iam):
     target.close()
     text = str(err.value)
     assert "IAM localhost" in text and "PATCH /scim/Users/" in text and "already done before the failure" in text
-    first = calls[0]
-    assert list(state["vo-iam"]["owned"]) == [first]
+    first, second = calls
+    assert "pending" not in state["vo-iam"]["owned"][first]
+    # the second account was labelled before its PATCH failed: ours, to be finished by the next run
+    assert state["vo-iam"]["owned"][second]["pending"] is True
     done = [u for u in ("jmcdonald", "ttoken") if iam.users[u].id == first][0]
     assert iam.account(done).active is False
     # the next run suspends the other one; removing both lifts both
@@ -215,3 +217,30 @@ def test_status_reads_what_iam_enforces(iam):
         assert "active" in status["problems"][0] and "ttoken" in status["problems"][0]
     finally:
         target.close()
+
+
+def test_revocation_failing_after_the_suspension_is_finished_by_the_next_run(iam):
+    iam.token_for("ttoken")
+    state = {}
+    wanted = entries((sl.TOKEN, (iam.issuer, iam.users["ttoken"].id)))
+    ctx = LabContext(iam, sync_name="central", state=state)
+    target = IamTarget(spec(iam), ctx)
+
+    def broken(kind, token_id):
+        from ansible_collections.gridsec.ops.plugins.module_utils._errors import RemoteError
+        raise RemoteError("HTTP 503", server=target.client.server_label, operation="DELETE /iam/api/%s-tokens/%s"
+                          % (kind, token_id))
+    target.client.delete_token = broken
+    with pytest.raises(GridsecError) as err:
+        target.sync(wanted, False)
+    target.close()
+    assert "-tokens/" in str(err.value) and "already done before the failure" in str(err.value)
+    assert iam.account("ttoken").active is False and len(live(iam, "ttoken")) == 2
+    assert state["vo-iam"]["owned"][iam.users["ttoken"].id]["pending"] is True
+    result, _ctx = run(iam, state, wanted)
+    assert result["changed"] and live(iam, "ttoken") == [] and result["added"] == []
+    assert "pending" not in state["vo-iam"]["owned"][iam.users["ttoken"].id]
+    again, _ctx = run(iam, state, wanted)
+    assert again["changed"] is False and again["writes"] == 0
+    lifted, _ctx = run(iam, state, {})
+    assert lifted["removed_count"] == 1 and iam.account("ttoken").active is True

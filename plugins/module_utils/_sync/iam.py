@@ -159,16 +159,18 @@ class IamTarget(SyncTarget):
         return data
 
     def plan(self, behind, labelled, owned, foreign, data):
-        """``[(action, uuid, account)]``: ``suspend`` (active, listed), ``revoke`` (disabled by someone else, listed
-        for the first time), ``restore`` (ours, no longer listed), ``release`` (recorded as ours, label gone)."""
+        """``[(action, uuid, account)]``: ``suspend`` (active, listed), ``finish`` (ours by the label, not recorded or
+        left half done: the token revocation again), ``revoke`` (disabled by someone else, listed for the first
+        time), ``restore`` (ours, no longer listed), ``release`` (recorded as ours, label gone), ``forget``."""
         steps, kept_foreign = [], []
         for uuid in sorted(behind):
             account = behind[uuid]["account"]
             if account["active"] is not False:
                 steps.append(("suspend", uuid, account))
             elif uuid in labelled:
-                if uuid not in owned:
-                    steps.append(("adopt", uuid, account))  # ours by the label, the state had lost it
+                if uuid not in owned or owned[uuid].get("pending"):
+                    # ours by the label, but the state lost it or an earlier run failed before the tokens were gone
+                    steps.append(("finish", uuid, account))
             elif uuid not in foreign:
                 steps.append(("revoke", uuid, account))
             else:
@@ -190,18 +192,25 @@ class IamTarget(SyncTarget):
         return steps
 
     def apply(self, action, uuid, account, behind, owned, foreign, check_mode, data):
-        if action in ("suspend", "revoke"):
-            out = ia.suspend_account(self.client, account, self.label_name, self.label_value,
-                                     revoke=self.spec.get("iam_revoke_tokens") is not False, check_mode=check_mode,
-                                     warn=None if action == "suspend" else (lambda _text: None))
-            self.record(out, account, data)
+        if action in ("suspend", "finish", "revoke"):
             record = {"username": account["username"], "identities": behind[uuid]["identities"]}
-            if action == "suspend":
-                owned[uuid] = record
-            else:
+            done = []
+            try:
+                out = ia.suspend_account(self.client, account, self.label_name, self.label_value,
+                                         revoke=self.spec.get("iam_revoke_tokens") is not False,
+                                         check_mode=check_mode, done=done,
+                                         warn=None if action != "revoke" else (lambda _text: None))
+            except GridsecError:
+                if done and action != "revoke":
+                    # labelled or disabled already: ours, and the next run finishes the revocation
+                    owned[uuid] = dict(record, pending=True)
+                    data["done"].append("%s: %s" % (account["username"], ", ".join(op["op"] for op in done[:4])))
+                raise
+            self.record(out, account, data)
+            if action == "revoke":
                 foreign[uuid] = record
-        elif action == "adopt":
-            owned[uuid] = {"username": account["username"], "identities": behind[uuid]["identities"]}
+            else:
+                owned[uuid] = record
         elif action == "restore":
             try:
                 out = ia.restore_account(self.client, account, self.label_name, self.label_value,

@@ -213,6 +213,7 @@ def banned_map_lines(text):
             literals.add((fields[0], literal[0]))
     return regexes, literals
 
+
 def _maps_users(path):
     """True when a map file has a SCITOKENS or SSL line whose canonical name is not in the banned domain."""
     try:

@@ -270,3 +270,13 @@ def test_the_daily_canary_token_identity_is_named_like_the_dn_and_is_a_canary_fo
     assert sl.canary_keys(merged) == set([CANARY_DN.key, CANARY_TOKEN.key])  # an impossible date is no canary
     with pytest.raises(ValueError):
         daily_canary("salt", "2026-12-07")
+
+
+def test_a_dn_line_in_another_spelling_counts_as_the_canary(tmp_path):
+    """Not the sync's own line: the file's lines are parsed as DNs and compared as DNs."""
+    path = tmp_path / "plain.txt"
+    path.write_text("%s\n" % CANARY_DN.rfc2253)
+    got = _status(FileTarget, {"type": "file", "format": "plain"}, path, canary=[CANARY_DN])
+    assert got["canary_present"] is True and got["entries"] == 1 and got["serial"] is None
+    path.write_text("/DC=ch/DC=cern/CN=someone else\n")
+    assert _status(FileTarget, {"type": "file", "format": "plain"}, path, canary=[CANARY_DN])["canary_present"] is False

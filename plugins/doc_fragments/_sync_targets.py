@@ -151,7 +151,9 @@ options:
         description:
           - What this target does with the central team's daily canary DN (C(CN=<hash>, CN=<YYYYMMDD>, CN=Test
             Subject, CN=000001, CN=tsubject, OU=Users, OU=Organic Units, DC=cern, DC=ch)), which an C(argus) source
-            reads from the central PAP with the real suspensions. It is a test identity, not a person.
+            reads from the central PAP with the real suspensions, and its token identity (subject
+            C(gridsec-canary-<YYYYMMDD>-<hash8>)), which M(gridsec.ops.suspension_list_publish) adds with the DN to a
+            signed list. They are test identities, not persons.
           - V(keep) writes it like any entry; V(skip) leaves it out of this target (an entry this target held for it,
             such as a PanDA ban made by an earlier version, is removed like any entry that left the list).
           - Default V(keep) for C(argus) targets (the canary reaching every PAP and PDP is how propagation is proven,

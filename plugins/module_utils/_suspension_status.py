@@ -24,6 +24,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import calendar
+
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import (
     CRITICAL,
     OK,
@@ -149,11 +151,13 @@ PROM_METRICS = (
     ("gridsec_suspension_up", "gauge", "1 when the target could be read"),
     ("gridsec_suspension_status", "gauge", "Nagios status code of the target (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)"),
     ("gridsec_suspension_check_timestamp_seconds", "gauge", "time of this status check"),
+    ("gridsec_suspension_sync_last_read_timestamp_seconds", "gauge", "last time the sync read its sources successfully"),
 )
 
 
-def prometheus_text(items, sync_name, now_seconds):
-    """Textfile-collector exposition (text format 0.0.4) of the targets, labelled by sync, target and type."""
+def prometheus_text(items, sync_name, now_seconds, last_read=None):
+    """Textfile-collector exposition (text format 0.0.4) of the targets, labelled by sync, target and type;
+    ``last_read``: the sync's last successful source read (ISO 8601), when known."""
     samples = dict((metric[0], []) for metric in PROM_METRICS)
     for item in items:
         labels = labels_text(sync=sync_name, target=item["name"], type=item["type"])
@@ -166,4 +170,8 @@ def prometheus_text(items, sync_name, now_seconds):
             if up and item.get(key) is not None:
                 samples[metric].append((labels, item[key]))
     samples["gridsec_suspension_check_timestamp_seconds"].append((labels_text(sync=sync_name), now_seconds))
+    if last_read:
+        moment = parse_time(last_read)
+        samples["gridsec_suspension_sync_last_read_timestamp_seconds"].append(
+            (labels_text(sync=sync_name), calendar.timegm(moment.utctimetuple())))
     return exposition(PROM_METRICS, samples)

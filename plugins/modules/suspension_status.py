@@ -226,6 +226,13 @@ prometheus:
     C(_entries), C(_canary_present), C(_up) and C(_status), labelled by C(sync), C(target) and C(type).
   returned: always
   type: str
+sync_last_read:
+  description:
+    - When the sync last read its sources successfully (UTC, ISO 8601; the newest of C(<state_dir>/<name>.sources.json),
+      which every run that reads a source rewrites), or null. With unsigned sources, whose quiet list ages at the
+      targets, this tells a sync that still runs from one that stopped.
+  returned: always
+  type: str
 checked_at:
   description: POSIX time of the check (C(extras/check_suspension_status --max-age) compares it with the clock).
   returned: always
@@ -359,6 +366,8 @@ def run(module):
     for spec in p["targets"]:
         for library, import_error, why in target_class(spec).LIBRARIES:
             module.require_library(library, import_error, why=why)
+    times = sl_state.SourceTimes(os.path.join(p["state_dir"], "%s.sources.json" % p["name"]), state.path).load().times
+    last_read = max([item["read_ok"] for item in times.values()] or [None], key=lambda t: t or "")
     now = sl_entries.utcnow()
     items = [read_target(copy.deepcopy(spec), ctx, p, canary) for spec in p["targets"]]
     for item in items:
@@ -369,9 +378,9 @@ def run(module):
         item.update(status_code=code, state=STATUS_NAMES[code].lower(), reasons=reasons)
     nagios = st.nagios_report(items, ages["max_age"], ages["critical_age"])
     checked_at = int(time.time())
-    prom = st.prometheus_text(items, p["name"], checked_at)
+    prom = st.prometheus_text(items, p["name"], checked_at, last_read=last_read)
     result = dict(changed=False, status=nagios["status"].lower(), reference_serial=reference, targets=items,
-                  checked_at=checked_at,
+                  checked_at=checked_at, sync_last_read=last_read,
                   canary=[e.to_dict(with_meta=False) for e in canary], nagios=nagios, prometheus=prom,
                   prometheus_written=False)
     if p["prometheus_file"] and not module.check_mode:

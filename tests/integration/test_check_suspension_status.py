@@ -57,7 +57,7 @@ def _item(name, **extra):
 
 def test_prometheus_text_parses_and_labels_each_target():
     items = [_item('we"ird\\name'), _item("down", error="x")]
-    text = st.prometheus_text(items, "site", 1765100000)
+    text = st.prometheus_text(items, "site", 1765100000, last_read="2025-12-07T09:33:20Z")
     families = dict((f.name, f) for f in text_string_to_metric_families(text))
     serial = families["gridsec_suspension_serial"].samples
     assert [(s.labels, s.value) for s in serial] == [({"sync": "site", "target": 'we"ird\\name', "type": "file"}, 5)]
@@ -65,3 +65,4 @@ def test_prometheus_text_parses_and_labels_each_target():
     assert [s.value for s in families["gridsec_suspension_status"].samples] == [0, 3]
     assert families["gridsec_suspension_canary_present"].samples[0].value == 1
     assert families["gridsec_suspension_check_timestamp_seconds"].samples[0].value == 1765100000
+    assert families["gridsec_suspension_sync_last_read_timestamp_seconds"].samples[0].value == 1765100000

@@ -4,6 +4,7 @@ The chain: suspension_list_publish signs a list with today's canary DN and canar
 it (require_signature) to ban files, an HTCondor-CE map file, a dCache ban file and the lab PanDA, and the status
 reads every target back: the serial, the entries, the canary. Then a file loses its canary line, and a target
 misses a newer serial. The Prometheus metrics pass ``promtool check metrics``."""
+import calendar
 import json
 import os
 import shutil
@@ -124,6 +125,7 @@ def test_status_reads_serial_entries_and_canary_then_tampering_and_staleness(pki
     assert items["lcas"]["entries"] == 2 and items["ce"]["entries"] == 3 and items["dcache"]["entries"] == 3
     assert items["panda"]["entries"] >= 3
     assert res["nagios"]["text"].startswith("SUSPENSION STATUS OK - 5/5 targets OK, serial 1")
+    assert 0 <= res["checked_at"] - calendar.timegm(time.strptime(res["sync_last_read"], "%Y-%m-%dT%H:%M:%SZ")) < 600
     assert "'lcas_serial'=1;;;0" in res["nagios"]["perfdata"]
     assert 'gridsec_suspension_serial{sync="site",target="panda",type="panda"} 1' in res["prometheus"]
     promtool_check(res["prometheus"], tmp_path)

@@ -323,22 +323,25 @@ class FileTarget(SyncTarget):
             return status_result(problems=["%s does not exist" % self.path], canary_present=False if canary else None)
         lines = existing.decode("utf-8", "replace").splitlines()
         _index, (serial, applied) = find_stamp(lines)
-        held, raw = set(), set()
+        parsed = {}
         for line in lines:
-            parsed = parse_line(self.fmt, line)
-            if parsed is None or line.startswith("alias "):
-                continue
-            raw.add(line.strip())
-            held.add(_identity_key(parsed))
+            identity = parse_line(self.fmt, line)
+            if identity is not None and not line.startswith("alias "):
+                parsed[line.strip()] = identity
         kinds = self.KINDS if self.include_fqans else frozenset([DN])
+        held = []  # the entry keys of every line, parsed only when a canary's own line is not there
 
         def holds(entry):
+            if render_line(self.fmt, entry, self.template).strip() in parsed:
+                return True
             if self.fmt == "template":
-                return render_line(self.fmt, entry, self.template).strip() in raw
-            return entry.key in held
+                return False
+            if not held:
+                held.append(set(_identity_key(identity) for identity in parsed.values()))
+            return entry.key in held[0]
 
         present, missing = canary_presence(canary, kinds, holds)
-        return status_result(serial, applied, len(raw), present, canary_missing=missing)
+        return status_result(serial, applied, len(parsed), present, canary_missing=missing)
 
 
 def _identity_key(parsed):

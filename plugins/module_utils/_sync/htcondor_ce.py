@@ -153,9 +153,11 @@ class HtcondorCeTarget(BlockFileTarget):
 
     def enforced(self, text):
         """The banned-domain map lines of the whole file: a DN is enforced when an SSL regex matches its one-line
-        form, a token when a SCITOKENS literal holds ``<iss>,<sub>`` for every issuer spelling; map files that sort
-        before this one and map users are a problem (they win)."""
-        regexes, literals = banned_map_lines(text)
+        form (the sync's own regex of it found as is, else every regex compiled and tried: one that does not
+        compile bans nobody), a token when a SCITOKENS literal holds ``<iss>,<sub>`` for every issuer spelling; map
+        files that sort before this one and map users are a problem (they win)."""
+        fields, literals = banned_map_lines(text)
+        known, compiled = set(fields), []
         tokens = set()
         for _method, literal in literals:
             iss, _sep, sub = literal.partition(",")
@@ -169,9 +171,13 @@ class HtcondorCeTarget(BlockFileTarget):
                 return all(("SCITOKENS", "%s,%s" % (iss, entry.subject)) in literals
                            for iss in issuer_spellings(entry.issuer))
             oneline = to_openssl_oneline(entry_dn(entry))
-            return any(regex.match(oneline) for regex in regexes)
+            if dn_regex(oneline) in known:
+                return True
+            if not compiled:
+                compiled.append(_compiled(fields))
+            return any(regex.match(oneline) for regex in compiled[0])
 
-        return len(regexes) + len(tokens), holds, problems
+        return len(fields) + len(tokens), holds, problems
 
     def permissive_before(self):
         directory = os.path.dirname(os.path.abspath(self.path))
@@ -210,8 +216,8 @@ def unquote_literal(field):
 
 
 def banned_map_lines(text):
-    """``(SSL regexes, SCITOKENS "<iss>,<sub>" literals)`` of the map lines of ``text`` whose canonical name is in
-    the banned domain, read as HTCondor's map parser reads them (a regex that does not compile bans nobody)."""
+    """``(SSL "/…/" fields, SCITOKENS "<iss>,<sub>" literals)`` of the map lines of ``text`` whose canonical name is
+    in the banned domain, read as HTCondor's map parser reads them."""
     regexes, literals = [], set()
     for raw in text.splitlines():
         fields = raw.strip().split(None, 1)
@@ -221,15 +227,24 @@ def banned_map_lines(text):
         if rest.startswith("/") and rest.rfind("/") > 0:
             field, canonical = rest[:rest.rindex("/") + 1], rest[rest.rindex("/") + 1:].strip()
             if canonical.endswith("@" + BANNED_DOMAIN):
-                try:
-                    regexes.append(re.compile(regex_for_pcre(field)))
-                except re.error:
-                    continue
+                regexes.append(field)
             continue
         literal = unquote_literal(rest)
         if literal is not None and literal[1].endswith("@" + BANNED_DOMAIN):
             literals.add((fields[0], literal[0]))
     return regexes, literals
+
+
+def _compiled(fields):
+    """The regexes of SSL ``/…/`` fields that compile (HTCondor skips one that does not, silently)."""
+    out = []
+    for field in fields:
+        try:
+            out.append(re.compile(regex_for_pcre(field)))
+        except re.error:
+            continue
+    return out
+
 
 def _maps_users(path):
     """True when a map file has a SCITOKENS or SSL line whose canonical name is not in the banned domain."""

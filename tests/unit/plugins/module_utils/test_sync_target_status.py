@@ -64,8 +64,8 @@ def _sync(cls, spec, path, wanted, serial, at="2026-12-07T10:00:00Z"):
         target.close()
 
 
-def _status(cls, spec, path, canary=CANARY):
-    return _target(cls, spec, path, None).status(canary)
+def _status(cls, spec, path, canary=None):
+    return _target(cls, spec, path, None).status(CANARY if canary is None else canary)
 
 
 @pytest.mark.parametrize("cls,spec", FILE_SPECS, ids=IDS)
@@ -255,3 +255,28 @@ def test_age_seconds():
     now = datetime.datetime(2026, 12, 7, 12, 0, 0, tzinfo=sl_entries.UTC)
     assert st.age_seconds("2026-12-07T11:00:00Z", now) == 3600
     assert st.age_seconds(None, now) is None and st.age_seconds("garbage", now) is None
+
+
+def test_the_daily_canary_token_identity_is_named_like_the_dn_and_is_a_canary_for_the_sync():
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import daily_canary, parse_canary
+
+    date, items = daily_canary("salt", "20261207", ISS)
+    assert date == "20261207" and items[0] == {"dn": canary_dn("salt", "20261207")}
+    hash8 = parse_canary(items[0]["dn"])["hash"]
+    assert items[1] == {"issuer": ISS, "subject": "gridsec-canary-20261207-%s" % hash8}
+    assert daily_canary("salt", "20261207")[1] == items[:1]
+    merged = dict((e.key, e) for e in [PERSON, TOKEN, CANARY_DN, CANARY_TOKEN,
+                                       sl.Entry(sl.TOKEN, (ISS, "gridsec-canary-20261399-0123abcd"))])
+    assert sl.canary_keys(merged) == set([CANARY_DN.key, CANARY_TOKEN.key])  # an impossible date is no canary
+    with pytest.raises(ValueError):
+        daily_canary("salt", "2026-12-07")
+
+
+def test_a_dn_line_in_another_spelling_counts_as_the_canary(tmp_path):
+    """Not the sync's own line: the file's lines are parsed as DNs and compared as DNs."""
+    path = tmp_path / "plain.txt"
+    path.write_text("%s\n" % CANARY_DN.rfc2253)
+    got = _status(FileTarget, {"type": "file", "format": "plain"}, path, canary=[CANARY_DN])
+    assert got["canary_present"] is True and got["entries"] == 1 and got["serial"] is None
+    path.write_text("/DC=ch/DC=cern/CN=someone else\n")
+    assert _status(FileTarget, {"type": "file", "format": "plain"}, path, canary=[CANARY_DN])["canary_present"] is False

@@ -239,6 +239,15 @@ options:
           - A write that fails part-way leaves the previously enforced list in force; the next run repairs it.
         type: int
         default: 1048576
+      full_read_interval:
+        description:
+          - Seconds during which a no-op of an C(argus) target may be proven by the PolicySet versions of the alias
+            alone (one small C(listPolicySets) call) instead of reading every policy, when the previous run read
+            the alias in full and found this same list there.
+          - A change made by hand inside an owned policy that changes no PolicySet is noticed at the next full read,
+            at the latest after this many seconds. V(0) reads the alias in full on every run.
+        type: int
+        default: 3600
       pap_host:
         description: PAP host of an C(argus) target (default O(pap_host)).
         type: str

@@ -10,7 +10,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import hashlib
 import re
+import time
 
 from ansible_collections.gridsec.ops.plugins.module_utils import _xml
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_endpoint import connection_problem
@@ -46,6 +48,18 @@ MIN_MAX_REQUEST_BYTES = 16 * 1024
 _REQUEST_OVERHEAD = 4096
 # one Deny rule on one subject/fqan attribute without its value (~530 bytes measured; margin for the rule id)
 _RULE_OVERHEAD = 600
+# what one call costs beside its bytes (a TLS round trip, the PAP's work on one request), counted in bytes: a small
+# change is written rule by rule when that costs less than rewriting the policies it touches
+CALL_COST = 32 * 1024
+_RULE_CALL_BYTES = 1024
+# at most this many rule-level writes for one change; above it the touched policies are rewritten
+RULE_WRITES_MAX = 32
+# additions go into the last owned policy while it stays below this (else into a new one): a small change never
+# rewrites a large policy only to add rules
+TAIL_BYTES = 128 * 1024
+#: default of the target option ``full_read_interval``: a no-op proven by the PolicySet versions alone reads the
+#: whole alias again after this many seconds, so that a change made by hand inside an owned policy is noticed
+DEFAULT_FULL_READ_INTERVAL = 3600
 PLACED_FIRST = {"root_index": 0, "permits_before": [], "evaluated_before_site_permits": True,
                 "combining": "first-applicable (root and resource PolicySets)"}
 
@@ -81,7 +95,8 @@ class ArgusTarget(SyncTarget):
     """An Argus PAP alias (``type: argus``).
 
     Options: ``alias`` (local PAP alias, default ``default``), ``public`` (visibility of the owned policies),
-    ``max_request_bytes`` (the largest request a write sends, default 1 MiB), the ``pap_*`` connection options and
+    ``max_request_bytes`` (the largest request a write sends, default 1 MiB), ``full_read_interval`` (seconds a
+    no-op may be proven by versions, default 3600), the ``pap_*`` connection options and
     the TLS options (each defaulting to the module-level option); the module-level ``max_retries`` bounds the
     retries after a version conflict.
 
@@ -96,22 +111,27 @@ class ArgusTarget(SyncTarget):
     removes a manual ban. Never touches: any other PolicySet, Policy or rule of the PAP (site-owned objects are
     never written), other aliases.
 
-    Read: one ``get_tree`` of the alias per attempt; the Deny rules on one ``subject``/``fqan`` attribute of the
-    chunks the owned PolicySet references are the current entries (a rule holding the literal this sync writes is
-    matched by value; others are parsed as stored DNs; rules that are no entry are ``foreign`` and dropped).
+    Read: when the previous run read the alias in full and found this same list, and less than
+    ``full_read_interval`` seconds ago, one ``listPolicySets``: unchanged PolicySet versions and references prove
+    the no-op (``read: versions``); else one ``get_tree`` of the alias per attempt (``read: full``): the Deny
+    rules on one ``subject``/``fqan`` attribute of the chunks the owned PolicySet references are the current
+    entries (a rule holding the literal this sync writes is matched by value; others are parsed as stored DNs;
+    rules that are no entry are ``foreign`` and dropped).
     Plan (``_plan``): never an owned PolicySet without the list, never a kept ban lifted, whatever write fails:
-    a first sync stores the chunks unreferenced and adds the PolicySet referencing them in one write; a change
-    rewrites only the chunks it touches (``updatePolicy``, version-checked, when rules leave at most one chunk;
-    else stored new chunks + one version-checked ``updatePolicySet`` that swaps the references + ``removePolicy``
-    of the old ones); owned policies nothing references (a run cut short) are removed; ``move`` when a policy
-    with Permit rules is evaluated before the owned ones; ``removeObjectByIdAndReferences`` for duplicates of the
-    owned objects; visibility change = add the new chunks, then remove the old.
+    a first sync stores the chunks unreferenced and adds the PolicySet referencing them in one write; a small
+    change is written rule by rule when that is cheaper (``removeObjectByIdAndReferences`` of each rule id,
+    additions into a small last chunk or a new one); else only the chunks it touches are rewritten
+    (``updatePolicy``, version-checked, when rules leave at most one chunk; else stored new chunks + one
+    version-checked ``updatePolicySet`` that swaps the references + ``removePolicy`` of the old ones); owned
+    policies nothing references (a run cut short) are removed; ``move`` when a policy with Permit rules is
+    evaluated before the owned ones; ``removeObjectByIdAndReferences`` for duplicates of the owned objects;
+    visibility change = add the new chunks, then remove the old.
     Check mode: the plan, and a credential the PAP's ACL would refuse fails the target as the real run would.
     Apply: the planned calls; a refused write (version conflict, ``false`` reply) is retried after a re-read up to
     ``max_retries`` times, never counted as done.
     Audit: ``add``/``remove`` per entry and ``rewrite`` for kept entries whose rule held an older literal.
     Result keys: ``planned``, ``placement``, ``attempts``, ``conflicts``, ``rewritten``/``rewritten_count``,
-    ``foreign_rules_dropped``, ``chunks`` (owned policies after the run).
+    ``foreign_rules_dropped``, ``chunks`` (owned policies after the run), ``read`` (``full`` or ``versions``).
     """
 
     TYPE = "argus"
@@ -120,7 +140,8 @@ class ArgusTarget(SyncTarget):
     # the canary reaching every PAP and PDP is how propagation is proven (argus_canary)
     CANARY_DEFAULT = "keep"
     OPTIONS = dict(alias=dict(type="str", default="default"), public=dict(type="bool", default=True),
-                   max_request_bytes=dict(type="int", default=DEFAULT_MAX_REQUEST_BYTES), **PAP_OPTIONS)
+                   max_request_bytes=dict(type="int", default=DEFAULT_MAX_REQUEST_BYTES),
+                   full_read_interval=dict(type="int", default=DEFAULT_FULL_READ_INTERVAL), **PAP_OPTIONS)
     LIBRARIES = (("lxml", _xml.LXML_IMPORT_ERROR, "Argus sources and targets are SOAP"),)
 
     @classmethod
@@ -148,6 +169,9 @@ class ArgusTarget(SyncTarget):
         size = spec.get("max_request_bytes") or DEFAULT_MAX_REQUEST_BYTES
         self.chunk_budget = max(size, MIN_MAX_REQUEST_BYTES) - _REQUEST_OVERHEAD - len(self.description)
         self.chunks_after = 0
+        interval = spec.get("full_read_interval")
+        self.full_read_interval = DEFAULT_FULL_READ_INTERVAL if interval is None else int(interval)
+        self.state = ctx.target_state(self.name) if hasattr(ctx, "target_state") else {}
         # C2: what the owned objects record when this target writes (no extra write on a no-op)
         self.serial = getattr(ctx, "list_serial", None)
         self.applied_at = getattr(ctx, "applied_at", None) or _utc_now()
@@ -189,7 +213,7 @@ class ArgusTarget(SyncTarget):
 
     def _classify(self, chunks, wanted):
         """``(current, dirty, foreign, stale)`` over the owned policies ``chunks`` (in evaluation order):
-        key -> (entry, index of the chunk holding it); the chunks that must be rewritten (a rule that is no entry,
+        key -> (entry, index of the chunk holding it, rule); the chunks that must be rewritten (a rule that is no entry,
         an entry held twice or in another literal than the one written now); the rules that are not entries; and
         the kept entries whose rule held an older literal (an older version of this sync wrote full RFC 4514
         escapes). A rule holding exactly the literal this sync writes for a wanted entry is that entry, found by a
@@ -227,7 +251,7 @@ class ArgusTarget(SyncTarget):
                 if have is None or (exact and have[0] is not entry):
                     if have is not None:
                         dirty.add(have[1])  # the chunk holding the older literal drops it
-                    current[entry.key] = (entry, index)
+                    current[entry.key] = (entry, index, rule)
         return current, dirty, foreign, stale
 
     def _placement(self, tree, ps_id, policy_id):
@@ -370,9 +394,48 @@ class ArgusTarget(SyncTarget):
                 "check mode could not verify that the credential may write on %s: %s; the operations listed "
                 "assume it may" % (self.client.server_label, why))
 
+    def _digest(self, wanted):
+        """What the last verified no-op is compared with: the list as this target writes it, and its settings."""
+        digest = hashlib.sha256(("%s|%s|%s|%d\n" % (self.alias, self.description, self.public, self.chunk_budget))
+                                .encode("utf-8"))
+        for literal in sorted("%s=%s" % (e.kind, e.pap_literal) for e in wanted.values()):
+            digest.update(literal.encode("utf-8") + b"\n")
+        return digest.hexdigest()
+
+    @staticmethod
+    def _fingerprint(policy_sets):
+        """Every PolicySet of the alias with its version and references (``listPolicySets``: no rule in it)."""
+        digest = hashlib.sha256()
+        by_id = dict((ps.policy_set_id, ps) for ps in policy_sets if ps is not None)
+        for _id, ps in sorted(by_id.items(), key=lambda item: item[0] or ""):
+            digest.update(("%s|%s|%s\n" % (ps.policy_set_id, ps.version, ps.references)).encode("utf-8"))
+        return digest.hexdigest()
+
+    def _proven_noop(self, wanted):
+        """``(True, None)`` when the last run verified this very list on the PAP by a full read less than
+        ``full_read_interval`` seconds ago and no PolicySet of the alias changed since (one ``listPolicySets``):
+        every write of this sync changes the owned PolicySet or a policy it references, and the PAP bumps a
+        PolicySet's version on each change of its references. ``(False, policy sets read)`` otherwise (the full
+        read reuses them). A change made by hand inside an owned policy is noticed at the next full read."""
+        record = self.state.get("verified")
+        if (not record or self.full_read_interval <= 0 or record.get("digest") != self._digest(wanted)
+                or time.time() - record.get("full_read_at", 0) > self.full_read_interval):
+            return False, None
+        policy_sets = self.client.list_policy_sets(self.alias)
+        return self._fingerprint(policy_sets) == record.get("sets"), policy_sets
+
     def _attempt(self, wanted, check_mode):
         data = self.result.data
-        tree = self.client.get_tree(self.alias)
+        proven, policy_sets = self._proven_noop(wanted)
+        if proven:
+            record = self.state["verified"]
+            self.result.counts(len(wanted), [], [])
+            data.update(added=[], removed=[], rewritten=[], rewritten_count=0, planned=[], changed=False,
+                        chunks=record.get("chunks"), placement=record.get("placement"), read="versions")
+            return data
+        tree = (self.client.get_tree(self.alias) if policy_sets is None
+                else self.client.get_tree(self.alias, policy_sets=policy_sets))
+        data["read"] = "full"
         sets, policies = self._find_owned(tree)
         owned_ps = sets[0] if sets else None
         chunks = []  # the owned policies the owned PolicySet references: what the PAP enforces for this sync
@@ -390,8 +453,12 @@ class ArgusTarget(SyncTarget):
         data["rewritten_count"] = len(stale)
         if foreign:
             data["foreign_rules_dropped"] = len(foreign)
-        steps = self._plan(owned_ps, chunks, current, dirty, added, removed, wanted)
-        plan = [step[0] for step in steps]
+        seen, shared = set(), set()
+        for policy in tree.policies.values():
+            for rule in policy.rules:
+                (shared if rule.rule_id in seen else seen).add(rule.rule_id)
+        steps = self._plan(owned_ps, chunks, current, dirty, added, removed, wanted, shared)
+        plan = ["removeObjectByIdAndReferences" if step[0] == "removeRule" else step[0] for step in steps]
         placement = None
         first_other = None
         if owned_ps is not None:
@@ -415,7 +482,12 @@ class ArgusTarget(SyncTarget):
             elif "move" in plan:
                 placement = dict(placement, moved=True, **PLACED_FIRST)
             data["placement"] = placement
+            if not plan and not check_mode:
+                self.state["verified"] = {"digest": self._digest(wanted), "full_read_at": int(time.time()),
+                                          "sets": self._fingerprint(list(tree.policy_sets.values()) + [tree.root]),
+                                          "chunks": len(chunks), "placement": placement}
             return data
+        self.state.pop("verified", None)
         owned_ps = self._apply(steps, owned_ps) or owned_ps
         if "move" in plan:
             self.client.move(self.alias, owned_ps.policy_set_id, first_other, False)
@@ -428,13 +500,16 @@ class ArgusTarget(SyncTarget):
         data["chunks"] = self.chunks_after
         return data
 
-    def _plan(self, owned_ps, chunks, current, dirty, added, removed, wanted):
+    def _plan(self, owned_ps, chunks, current, dirty, added, removed, wanted, shared_rule_ids=frozenset()):
         """The writes, as ``(operation, argument...)`` steps, in an order that never lifts a ban that stays.
 
         - no owned PolicySet: ``storePolicy`` per chunk (stored unreferenced: enforced by nothing), then ONE
           ``addPolicySet`` referencing them (the commit: the PDPs see all of the list or none of it);
         - an owned PolicySet without owned policies: ``addPolicies`` per chunk;
         - another visibility: the new policies are added before the old ones are removed;
+        - a few rules out of chunks that keep others: one ``removeObjectByIdAndReferences`` per rule (the PAP's
+          rule-level removal) when cheaper than rewriting those chunks (``CALL_COST``); additions go into the last
+          chunk while it is small (``TAIL_BYTES``), else into a new one (``addPolicies``);
         - a change that takes rules out of at most one chunk and fits the chunks: the chunks that only gain rules
           first, then the one that loses rules, each in one version-checked ``updatePolicy`` (a new chunk for
           additions that fit nowhere: ``addPolicies``);
@@ -457,21 +532,28 @@ class ArgusTarget(SyncTarget):
             self.chunks_after = len(parts)
             return [("addPolicies", part) for part in parts] + [("removeObjectByIdAndReferences", c) for c in chunks]
         content = [[] for _chunk in chunks]
-        for key, (entry, index) in current.items():
+        for key, (_entry, index, _rule) in current.items():
             if key in wanted:
                 content[index].append(wanted[key])
-        losing = set(dirty)
-        losing.update(current[entry.key][1] for entry in removed)
-        losing.update(i for i, chunk in enumerate(chunks) if chunk.action != OWNED_ACTION)
-        touched = set(losing)
+        removed_in = {}
+        for entry in removed:
+            removed_in.setdefault(current[entry.key][1], []).append(current[entry.key][2])
+        touched = set(dirty) | set(i for i, chunk in enumerate(chunks) if chunk.action != OWNED_ACTION)
         sizes = [sum(rule_bytes(e) for e in part) for part in content]
         pending = sorted(added, key=sort_key)
         last = len(chunks) - 1
-        while pending and sizes[last] + rule_bytes(pending[0]) <= self.chunk_budget:
+        tail = self.chunk_budget if last in touched or last in removed_in else min(self.chunk_budget, TAIL_BYTES)
+        while pending and sizes[last] + rule_bytes(pending[0]) <= tail:
             entry = pending.pop(0)
             content[last].append(entry)
             sizes[last] += rule_bytes(entry)
             touched.add(last)
+        # removals in a policy rewritten anyway go with it; elsewhere rule by rule when that is cheaper
+        rule_steps = self._rule_removals(dict((i, r) for i, r in removed_in.items() if i not in touched), content,
+                                         sizes, shared_rule_ids)
+        if not rule_steps:
+            touched.update(removed_in)
+        losing = set(i for i in touched if i in removed_in or i in dirty or chunks[i].action != OWNED_ACTION)
         new_parts = self._split(pending) if pending else []
         oversize = [i for i in touched if sizes[i] > self.chunk_budget]
         emptied = [i for i in sorted(touched) if not content[i]]
@@ -486,7 +568,10 @@ class ArgusTarget(SyncTarget):
                 else:
                     steps.append(("updatePolicy", chunks[index], content[index]))
             self.chunks_after = len(chunks) + len(new_parts) - len(emptied)
-            return steps
+            if rule_steps and not steps:
+                # rule-level removals write no Description: the PolicySet records the serial and time (C2)
+                return rule_steps + [("updatePolicySet", [])]
+            return steps + rule_steps
         replaced = dict((i, self._split(content[i]) if content[i] else []) for i in sorted(touched))
         parts = [part for i in sorted(replaced) for part in replaced[i]] + new_parts
         if not parts and len(replaced) == len(chunks):
@@ -495,7 +580,21 @@ class ArgusTarget(SyncTarget):
         steps.append(("updatePolicySet", [chunks[i] for i in sorted(replaced)]))
         steps.extend(("removePolicy", chunks[i]) for i in sorted(replaced))
         self.chunks_after = len(chunks) - len(replaced) + len(parts)
-        return steps
+        return steps + rule_steps
+
+    @staticmethod
+    def _rule_removals(removed_in, content, sizes, shared_rule_ids):
+        """``removeObjectByIdAndReferences`` of each rule of ``removed_in`` (chunk index -> rules) when that costs
+        less than rewriting those chunks, each keeps a rule (a policy's last rule takes the policy with it) and no
+        rule id is held twice in the alias (the PAP removes the first rule it finds with the id); else []."""
+        rules = [rule for index in sorted(removed_in) for rule in removed_in[index]]
+        if not rules or len(rules) > RULE_WRITES_MAX or any(rule.rule_id in shared_rule_ids for rule in rules):
+            return []
+        if not all(content[index] for index in removed_in):
+            return []
+        if len(rules) * (CALL_COST + _RULE_CALL_BYTES) >= sum(CALL_COST + sizes[i] for i in removed_in):
+            return []
+        return [("removeRule", rule) for rule in rules]
 
     def _apply(self, steps, owned_ps):
         """Run the planned steps; returns the owned PolicySet when this run added it."""
@@ -524,6 +623,8 @@ class ArgusTarget(SyncTarget):
                                           self._policy(step[2], old.policy_id, _bump(old.version)))
             elif operation == "updatePolicySet":
                 self._commit(owned_ps, step[1], stored)
+            elif operation == "removeRule":
+                self.client.remove_object_by_id_and_references(self.alias, step[1].rule_id)
             elif operation == "removePolicy":
                 self.client.remove_policy(self.alias, step[1].policy_id)
             else:

@@ -285,9 +285,14 @@ class FakePap(object):
     def _log(self, operation, **args):
         self.operations.append({"operation": operation, "args": args})
 
-    def get_tree(self, alias):
+    def list_policy_sets(self, alias):
+        self._log("listPolicySets", alias=alias)
+        return [copy.deepcopy(self.root)] + copy.deepcopy(list(self.sets.values()))
+
+    def get_tree(self, alias, policy_sets=None):
         for operation in ("getRootPolicySet", "listPolicySets", "listPolicies"):
-            self._log(operation, alias=alias)
+            if not (policy_sets is not None and operation == "listPolicySets"):
+                self._log(operation, alias=alias)
         return PapPolicyTree(alias, copy.deepcopy(self.root), copy.deepcopy(self.sets), copy.deepcopy(self.policies))
 
     def add_policy_set(self, alias, index, policy_set):
@@ -340,6 +345,13 @@ class FakePap(object):
 
     def remove_object_by_id_and_references(self, alias, object_id):
         self._log("removeObjectByIdAndReferences", alias=alias, id=object_id)
+        for policy in list(self.policies.values()):  # a rule id: the rule goes (argus-pap removeRule)
+            if any(rule.rule_id == object_id for rule in policy.rules):
+                policy.rules = [rule for rule in policy.rules if rule.rule_id != object_id]
+                policy.version = str(int(policy.version) + 1)
+                if policy.rules:
+                    return True
+                object_id = policy.policy_id
         self.policies.pop(object_id, None)
         for ps in self.sets.values():
             ps.references = [ref for ref in ps.references if ref[1] != object_id]
@@ -399,12 +411,21 @@ def test_argus_large_list_is_chunked_and_a_change_touches_only_its_chunks():
     pap.operations = []
     argus_target("t", pap, "sync", max_request_bytes=192 * 1024).sync(wanted, check_mode=False)
     assert writes(pap) == ["updatePolicy"] and pap.enforced_values() == _literals(wanted)
-    # removals in several chunks: new chunks stored, ONE updatePolicySet swaps them in, the old ones removed
+    # a few rules out of several chunks: one rule-level removal each (~1 KB), no chunk rewritten; the PolicySet
+    # (references only) records the serial and time
     pap.operations = []
     sparse = dict((k, wanted[k]) for i, k in enumerate(keys) if i % 100)
-    data = argus_target("t", pap, "sync", max_request_bytes=192 * 1024).sync(sparse, check_mode=False)
-    assert writes(pap) == ["storePolicy"] * 4 + ["updatePolicySet"] + ["removePolicy"] * 4
+    argus_target("t", pap, "sync", max_request_bytes=192 * 1024).sync(sparse, check_mode=False)
+    assert writes(pap) == ["removeObjectByIdAndReferences"] * 10 + ["updatePolicySet"]
+    assert [op["args"]["id"] for op in pap.operations if op["operation"] == "removeObjectByIdAndReferences"] == [
+        sync_argus.ArgusTarget.rule_for(wanted[k]).rule_id for i, k in enumerate(keys) if not i % 100]
     assert pap.enforced_values() == _literals(sparse) and pap.owned_values() == _literals(sparse)
+    # many rules out of several chunks: new chunks stored, ONE updatePolicySet swaps them in, the old ones removed
+    pap.operations = []
+    sparser = dict((k, wanted[k]) for i, k in enumerate(keys) if i % 20)
+    argus_target("t", pap, "sync", max_request_bytes=192 * 1024).sync(sparser, check_mode=False)
+    assert writes(pap) == ["storePolicy"] * 4 + ["updatePolicySet"] + ["removePolicy"] * 4
+    assert pap.enforced_values() == _literals(sparser) and pap.owned_values() == _literals(sparser)
 
 
 class CutPap(FakePap):
@@ -437,7 +458,7 @@ def test_argus_write_cut_part_way_never_half_applies_and_the_next_run_repairs(op
     wanted = generated_entries(1000)
     argus_target("t", pap, "sync", max_request_bytes=192 * 1024).sync(wanted, check_mode=False)
     keys = sorted(wanted, key=lambda k: sl.sort_key(wanted[k]))
-    sparse = dict((k, wanted[k]) for i, k in enumerate(keys) if i % 100)
+    sparse = dict((k, wanted[k]) for i, k in enumerate(keys) if i % 20)
     pap.cut = (operation, nth)
     with pytest.raises(sync_argus.GridsecError):
         argus_target("t", pap, "sync", max_request_bytes=192 * 1024).sync(sparse, check_mode=False)
@@ -481,6 +502,44 @@ def test_argus_status_reads_entries_serial_applied_and_canary_from_the_pap():
     assert argus_target("t", pap, "sync").status([sl.Entry("dn", "%s/CN=user %05d" % (BASE, 9))])[
         "canary_present"] is True
     assert argus_target("t", FakePap(), "sync").status([])["problems"]  # nothing synced yet
+
+
+def test_argus_noop_is_proven_by_policy_set_versions_and_fully_read_on_schedule():
+    pap = FakePap()
+    state = {}
+    wanted = generated_entries(200)
+
+    def sync(entries, **options):
+        pap.operations = []
+        ctx = FakeSyncContext("sync", params={"max_retries": 3}, client=pap, state=state)
+        spec = dict({"name": "t", "alias": "default", "public": True}, **options)
+        return sync_argus.ArgusTarget(spec, ctx).sync(entries, check_mode=False)
+
+    def reads():
+        return [op["operation"] for op in pap.operations]
+
+    assert sync(wanted)["changed"] and sync(wanted)["read"] == "full"  # a write, then a verified no-op
+    data = sync(wanted)
+    assert (data["read"], data["changed"], data["after_count"], reads()) == ("versions", False, 200, ["listPolicySets"])
+    # a PolicySet changed by another writer: the full read, listPolicySets not asked twice
+    ps_id = next(iter(pap.sets))
+    pap.sets[ps_id].version = str(int(pap.sets[ps_id].version) + 1)
+    assert sync(wanted)["read"] == "full" and reads() == ["listPolicySets", "getRootPolicySet", "listPolicies"]
+    assert sync(wanted)["read"] == "versions"
+    # another list: the full read, and the change written
+    assert sync(generated_entries(199))["changed"] and reads()[0] == "getRootPolicySet"
+    assert sync(generated_entries(199))["read"] == "full"
+    # a rule removed by hand inside the owned policy (no PolicySet changes): found by the scheduled full read
+    policy = next(p for p in pap.policies.values() if p.rules)
+    policy.rules = policy.rules[1:]
+    assert sync(generated_entries(199))["read"] == "versions"
+    state["t"]["verified"]["full_read_at"] -= 3601
+    data = sync(generated_entries(199))
+    assert data["read"] == "full" and data["changed"] and data["added_count"] == 1
+    assert pap.enforced_values() == _literals(generated_entries(199))
+    # full_read_interval 0: always the full read
+    assert sync(generated_entries(199))["read"] == "full"
+    assert sync(generated_entries(199), full_read_interval=0)["read"] == "full"
 
 
 def test_argus_private_policy_gets_the_private_underscore_prefix():

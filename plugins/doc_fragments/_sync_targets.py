@@ -51,6 +51,24 @@ options:
             (relays, sites) receive the entries; V(false) keeps them for this PAP's own PDPs.
         type: bool
         default: true
+      max_request_bytes:
+        description:
+          - Largest request an C(argus) target sends. The list is kept in as many owned policies as needed for each
+            to fit one request, and a change rewrites only the policies it touches.
+          - argus-pap caps no request body (its Jetty connector bounds only the headers), but a request is held in
+            the PAP's Java heap several times over (256 MiB by default), so very large requests can exhaust it.
+          - A write that fails part-way leaves the previously enforced list in force; the next run repairs it.
+        type: int
+        default: 1048576
+      full_read_interval:
+        description:
+          - Seconds during which a no-op of an C(argus) target may be proven by the PolicySet versions of the alias
+            alone (one small C(listPolicySets) call) instead of reading every policy, when the previous run read
+            the alias in full and found this same list there.
+          - A change made by hand inside an owned policy that changes no PolicySet is noticed at the next full read,
+            at the latest after this many seconds. V(0) reads the alias in full on every run.
+        type: int
+        default: 3600
       pap_host:
         description: PAP host of an C(argus) target (default O(pap_host)).
         type: str

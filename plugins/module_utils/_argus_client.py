@@ -366,8 +366,9 @@ class PapClient(object):
         self._call(XACML_SERVICE, "move", [alias, object_id, pivot_id, bool(move_after)],
                    {"alias": alias, "id": object_id, "pivot_id": pivot_id, "move_after": bool(move_after)})
 
-    def get_tree(self, alias):
-        """The whole policy tree of ``alias``, usually in two calls: listPolicySets, listPolicies.
+    def get_tree(self, alias, policy_sets=None):
+        """The whole policy tree of ``alias``, usually in two calls: listPolicySets, listPolicies (one when the
+        caller already read ``policy_sets``).
 
         ``listPolicySets`` returns the root PolicySet with the resource ones (argus-pap
         ``XACMLPolicyManagementService.listPolicySets``), and in a PAP alias the root is the one PolicySet that no
@@ -375,7 +376,8 @@ class PapClient(object):
         stored without a reference, left by another tool or a crash between two writes) is ``getRootPolicySet``
         asked as well.
         """
-        policy_sets = self.list_policy_sets(alias)
+        if policy_sets is None:
+            policy_sets = self.list_policy_sets(alias)
         referenced = set(ref for ps in policy_sets for kind, ref in ps.references if kind != "policy")
         roots = [ps for ps in policy_sets if ps.policy_set_id not in referenced]
         root = roots[0] if len(roots) == 1 else self.get_root_policy_set(alias)

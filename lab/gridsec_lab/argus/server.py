@@ -28,7 +28,13 @@ SERVICES = {
 }
 PROVISIONING = "ProvisioningService"
 SERVICES_PREFIX = "/pap/services/"
-MAX_BODY = 8 * 1024 * 1024
+# No cap on a request body by default, as the real PAP: its Jetty 9 connector (italiangrid https-utils
+# 0.4.0.jetty9 SSLContextConnectorConfigurator, used by argus-pap server/standalone/PAPServer) only bounds the
+# request *headers* (HttpConfiguration.setRequestHeaderSize(8192)), and Axis 1 AxisServlet.doPost hands the
+# whole input stream to new Message(...). What does bound it is the JVM heap (pap-env.sh: -Xmx256m): a request
+# that exhausts it fails in AxisServlet.doPost's catch (Throwable) as an AxisFault of the error's toString().
+# ``PapServer.max_request_bytes`` (None = unbounded) lets a test stand in for that heap limit.
+HEAP_EXHAUSTED = "java.lang.OutOfMemoryError: Java heap space"
 
 
 class _Ctx:
@@ -90,10 +96,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pap = self.server.pap
         url = urllib.parse.urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self.close_connection = True
-            return self._send(413, soap.fault_response("Request too large", "soapenv:Client"))
         body = self.rfile.read(length) if length else b""
+        limit = pap.max_request_bytes
+        if limit is not None and length > limit:
+            # what Axis answers when the heap runs out while it reads the request: nothing was written
+            return self._send(500, soap.fault_response(HEAP_EXHAUSTED, "soapenv:Server.generalException"))
         service = url.path[len(SERVICES_PREFIX):].strip("/") if url.path.startswith(SERVICES_PREFIX) else None
         if service not in SERVICES and service != PROVISIONING:
             return self._send(404, soap.fault_response("The AXIS engine could not find a target service to invoke!"
@@ -140,6 +147,7 @@ class PapServer:
             self.state.save_config()
         self._thread = None
         self.provisioning_override = None  # test hook: "empty" answers PAP queries with no objects
+        self.max_request_bytes = None  # test hook: a request body above it fails as a heap exhaustion would
 
     @property
     def base_url(self):

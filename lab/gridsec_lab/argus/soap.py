@@ -12,7 +12,7 @@ import dataclasses
 
 from lxml import etree
 
-from .xmlutil import SOAP_ENV, XACML, XSI, children, is_nil, local, parse_xml, XMLRefused
+from .xmlutil import MAX_XML_BYTES, SOAP_ENV, XACML, XSI, children, is_nil, local, parse_xml, XMLRefused
 
 
 class SoapFault(Exception):
@@ -32,7 +32,8 @@ class Request:
 
 def parse_request(data):
     try:
-        root = parse_xml(data)
+        # the whole body, whatever its size (see server.py: the real PAP does not cap it)
+        root = parse_xml(data, max_bytes=max(len(data), MAX_XML_BYTES))
     except XMLRefused as exc:
         raise SoapFault("Unable to parse the SOAP request: %s" % exc, code="soapenv:Client") from None
     if local(root) != "Envelope":

@@ -9,6 +9,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
+import hashlib
+import re
+import time
+
 from ansible_collections.gridsec.ops.plugins.module_utils import _xml
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_endpoint import connection_problem
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import SYNC_OWNER_MARK
@@ -34,6 +39,35 @@ RULE_PREFIX = "gridsec-sync-"
 WRITE_OPS = frozenset(["addPolicy", "addPolicies", "addPolicySet", "storePolicy", "storePolicySet", "updatePolicy",
                        "updatePolicySet", "removePolicy", "removePolicySet", "removeObjectByIdAndReferences", "move",
                        "ban", "unban", "addRule"])
+#: default of the target option ``max_request_bytes``: argus-pap caps no request body (Jetty 9 bounds only the
+#: headers, Axis 1 ``AxisServlet.doPost`` reads the whole stream), but Axis holds a request in memory several
+#: times over and the PAP's JVM heap defaults to 256 MiB (argus-pap ``pap-env.sh``): ~1,700 rules per request
+DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
+MIN_MAX_REQUEST_BYTES = 16 * 1024
+# the SOAP envelope, the operation and the policy element around the rules, and the Description
+_REQUEST_OVERHEAD = 4096
+# one Deny rule on one subject/fqan attribute without its value (~530 bytes measured; margin for the rule id)
+_RULE_OVERHEAD = 600
+# what one call costs beside its bytes (a TLS round trip, the PAP's work on one request), counted in bytes: a small
+# change is written rule by rule when that costs less than rewriting the policies it touches
+CALL_COST = 32 * 1024
+_RULE_CALL_BYTES = 1024
+# at most this many rule-level writes for one change; above it the touched policies are rewritten
+RULE_WRITES_MAX = 32
+# additions go into the last owned policy while it stays below this (else into a new one): a small change never
+# rewrites a large policy only to add rules
+TAIL_BYTES = 128 * 1024
+#: default of the target option ``full_read_interval``: a no-op proven by the PolicySet versions alone reads the
+#: whole alias again after this many seconds, so that a change made by hand inside an owned policy is noticed
+DEFAULT_FULL_READ_INTERVAL = 3600
+PLACED_FIRST = {"root_index": 0, "permits_before": [], "evaluated_before_site_permits": True,
+                "combining": "first-applicable (root and resource PolicySets)"}
+
+
+def rule_bytes(entry, literal=None):
+    """An upper bound of the bytes the entry's rule takes in a request (XML escapes counted)."""
+    literal = entry.pap_literal if literal is None else literal
+    return _RULE_OVERHEAD + len(literal.encode("utf-8")) + 4 * sum(literal.count(c) for c in "&<>\"'")
 
 
 def _conflict(err):
@@ -41,6 +75,13 @@ def _conflict(err):
     ``InvalidVersionException`` (another writer changed or removed the object between our read and our write).
     Such a write is retried after a re-read; it is never counted as done."""
     return isinstance(err, WriteRefusedError)
+
+
+_STAMP = re.compile(r" serial=(\S+) applied=(\S+)$")
+
+
+def _utc_now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _bump(version):
@@ -53,31 +94,44 @@ def _bump(version):
 class ArgusTarget(SyncTarget):
     """An Argus PAP alias (``type: argus``).
 
-    Options: ``alias`` (local PAP alias, default ``default``), ``public`` (visibility of the owned policy), the
-    ``pap_*`` connection options and the TLS options (each defaulting to the module-level option); the
-    module-level ``max_retries`` bounds the retries after a version conflict.
+    Options: ``alias`` (local PAP alias, default ``default``), ``public`` (visibility of the owned policies),
+    ``max_request_bytes`` (the largest request a write sends, default 1 MiB), ``full_read_interval`` (seconds a
+    no-op may be proven by versions, default 3600), the ``pap_*`` connection options and
+    the TLS options (each defaulting to the module-level option); the module-level ``max_retries`` bounds the
+    retries after a version conflict.
 
-    Validation (``spec_problems``): ``pap_host``/``pap_port``/``pap_path`` must form a PAP URL; ``lxml`` is
-    required (``LIBRARIES``, checked before any source is read).
+    Validation (``spec_problems``): ``pap_host``/``pap_port``/``pap_path`` must form a PAP URL;
+    ``max_request_bytes`` at least 16 KiB; ``lxml`` is required (``LIBRARIES``, checked before any source is read).
 
-    Owns: ONE resource PolicySet + ONE action Policy of the alias, recognised by their Description
-    (``gridsec.ops suspension_list_sync: <sync name>``), never by the shape of their ids. The PolicySet matches
-    the resource ``(.*)`` (not the literal ``.*`` that the PAP's ``ban``/``unban`` pick), so ``pap-admin ban`` and
-    ``argus_policy`` never write into it and the sync never removes a manual ban. Never touches: any other
-    PolicySet, Policy or rule of the PAP (site-owned objects are never written), other aliases.
+    Owns: ONE resource PolicySet and the action Policies it references ("chunks", each small enough for one
+    request of ``max_request_bytes``), recognised by their Description (``gridsec.ops suspension_list_sync:
+    <sync name> ...``, followed by ``serial=<n|none> applied=<ISO time>`` of the write that stored them), never by
+    the shape of their ids. The PolicySet matches the resource ``(.*)`` (not the literal ``.*`` that the PAP's
+    ``ban``/``unban`` pick), so ``pap-admin ban`` and ``argus_policy`` never write into it and the sync never
+    removes a manual ban. Never touches: any other PolicySet, Policy or rule of the PAP (site-owned objects are
+    never written), other aliases.
 
-    Read: one ``get_tree`` of the alias per attempt; the owned Policy's Deny rules on one ``subject``/``fqan``
-    attribute are the current entries (a rule holding the literal this sync writes is matched by value; others
-    are parsed as stored DNs; rules that are no entry are ``foreign`` and dropped).
-    Plan: ``addPolicySet`` + ``addPolicies`` for a first sync (2 writes whatever the size); one version-checked
-    ``updatePolicy`` for any change; ``move`` when a policy with Permit rules is evaluated before the owned one;
-    ``removeObjectByIdAndReferences`` for duplicates of the owned objects; visibility change = add + remove.
+    Read: when the previous run read the alias in full and found this same list, and less than
+    ``full_read_interval`` seconds ago, one ``listPolicySets``: unchanged PolicySet versions and references prove
+    the no-op (``read: versions``); else one ``get_tree`` of the alias per attempt (``read: full``): the Deny
+    rules on one ``subject``/``fqan`` attribute of the chunks the owned PolicySet references are the current
+    entries (a rule holding the literal this sync writes is matched by value; others are parsed as stored DNs;
+    rules that are no entry are ``foreign`` and dropped).
+    Plan (``_plan``): never an owned PolicySet without the list, never a kept ban lifted, whatever write fails:
+    a first sync stores the chunks unreferenced and adds the PolicySet referencing them in one write; a small
+    change is written rule by rule when that is cheaper (``removeObjectByIdAndReferences`` of each rule id,
+    additions into a small last chunk or a new one); else only the chunks it touches are rewritten
+    (``updatePolicy``, version-checked, when rules leave at most one chunk; else stored new chunks + one
+    version-checked ``updatePolicySet`` that swaps the references + ``removePolicy`` of the old ones); owned
+    policies nothing references (a run cut short) are removed; ``move`` when a policy with Permit rules is
+    evaluated before the owned ones; ``removeObjectByIdAndReferences`` for duplicates of the owned objects;
+    visibility change = add the new chunks, then remove the old.
     Check mode: the plan, and a credential the PAP's ACL would refuse fails the target as the real run would.
     Apply: the planned calls; a refused write (version conflict, ``false`` reply) is retried after a re-read up to
     ``max_retries`` times, never counted as done.
     Audit: ``add``/``remove`` per entry and ``rewrite`` for kept entries whose rule held an older literal.
     Result keys: ``planned``, ``placement``, ``attempts``, ``conflicts``, ``rewritten``/``rewritten_count``,
-    ``foreign_rules_dropped``.
+    ``foreign_rules_dropped``, ``chunks`` (owned policies after the run), ``read`` (``full`` or ``versions``).
     """
 
     TYPE = "argus"
@@ -85,13 +139,22 @@ class ArgusTarget(SyncTarget):
     KINDS = frozenset([DN, FQAN])
     # the canary reaching every PAP and PDP is how propagation is proven (argus_canary)
     CANARY_DEFAULT = "keep"
-    OPTIONS = dict(alias=dict(type="str", default="default"), public=dict(type="bool", default=True), **PAP_OPTIONS)
+    OPTIONS = dict(alias=dict(type="str", default="default"), public=dict(type="bool", default=True),
+                   max_request_bytes=dict(type="int", default=DEFAULT_MAX_REQUEST_BYTES),
+                   full_read_interval=dict(type="int", default=DEFAULT_FULL_READ_INTERVAL), **PAP_OPTIONS)
     LIBRARIES = (("lxml", _xml.LXML_IMPORT_ERROR, "Argus sources and targets are SOAP"),)
 
     @classmethod
     def spec_problems(cls, spec):
+        problems = []
         problem = connection_problem(dict((key, spec.get(key)) for key in PAP_KEYS))
-        return ["target %s: %s" % (spec["name"], problem)] if problem else []
+        if problem:
+            problems.append("target %s: %s" % (spec["name"], problem))
+        size = spec.get("max_request_bytes")
+        if size is not None and size < MIN_MAX_REQUEST_BYTES:
+            problems.append("target %s: max_request_bytes must be at least %d (one request holds at least one rule)"
+                            % (spec["name"], MIN_MAX_REQUEST_BYTES))
+        return problems
 
     def __init__(self, spec, ctx, client=None):
         """``client``: an already built ``PapClient``-like object (tests, benchmarks); else ``ctx.pap_client``."""
@@ -103,6 +166,16 @@ class ArgusTarget(SyncTarget):
         self.max_retries = int(3 if retries is None else retries)
         self.description = "%s: %s (owned by the sync; manual changes are overwritten)" % (
             OWNER_MARK, ctx.sync_name)
+        size = spec.get("max_request_bytes") or DEFAULT_MAX_REQUEST_BYTES
+        self.chunk_budget = max(size, MIN_MAX_REQUEST_BYTES) - _REQUEST_OVERHEAD - len(self.description)
+        self.chunks_after = 0
+        self._literals = {}
+        interval = spec.get("full_read_interval")
+        self.full_read_interval = DEFAULT_FULL_READ_INTERVAL if interval is None else int(interval)
+        self.state = ctx.target_state(self.name) if hasattr(ctx, "target_state") else {}
+        # C2: what the owned objects record when this target writes (no extra write on a no-op)
+        self.serial = getattr(ctx, "list_serial", None)
+        self.applied_at = getattr(ctx, "applied_at", None) or _utc_now()
         self.result = TargetResult(self.name, self.kind)
 
     def audit_records(self, data, check_mode):
@@ -117,49 +190,81 @@ class ArgusTarget(SyncTarget):
         return "argus target %s (PAP %s alias %s)" % (self.name, self.client.server_label, self.alias)
 
     # rule for one entry, deterministic
+    def literal(self, entry):
+        """``entry.pap_literal``, computed once per entry and run (a DN conversion: ~60 us each)."""
+        found = self._literals.get(id(entry))
+        if found is None:
+            found = self._literals[id(entry)] = (entry, entry.pap_literal)
+        return found[1]
+
+    def size(self, entry):
+        return rule_bytes(entry, self.literal(entry))
+
     @staticmethod
-    def rule_for(entry, rule_id=None):
+    def rule_for(entry, rule_id=None, literal=None):
         # the literal argus-pap's AttributeWizard stores for the slash form (canl opensslToRfc2253), as
         # argus_policy and pap-admin ban store it: a tool reading the PAP sees one form whoever wrote the ban
-        attribute = Attribute("subject" if entry.kind == DN else "fqan", entry.pap_literal)
+        attribute = Attribute("subject" if entry.kind == DN else "fqan",
+                              entry.pap_literal if literal is None else literal)
         return Rule(rule_id or RULE_PREFIX + key_id(entry.key), "Deny", [attribute])
 
+    def owns(self, obj):
+        """An owned object: its Description is this sync's, with or without the serial/applied record."""
+        text = obj.description or ""
+        return text == self.description or text.startswith(self.description + " serial=")
+
     def _find_owned(self, tree):
-        sets = [ps for ps in tree.policy_sets.values() if ps.description == self.description]
-        policies = [p for p in tree.policies.values() if p.description == self.description]
+        sets = [ps for ps in tree.policy_sets.values() if self.owns(ps)]
+        policies = [p for p in tree.policies.values() if self.owns(p)]
         return sets, policies
 
     def _current(self, policy, wanted):
-        """``(current, foreign, stale)``: key -> (entry, rule) of the owned policy, the rules that are not entries,
-        and the rules that hold an entry in another literal than the one written now (an older version of this
-        sync wrote full RFC 4514 escapes) or a second time. A rule holding exactly the literal this sync writes for
-        a wanted entry is that entry, found by a dictionary lookup on the value (no DN parsing and no rule-id
-        hash per rule); anything else is parsed as a stored DN."""
-        expected = dict((("subject" if entry.kind == DN else "fqan", entry.pap_literal), entry)
+        """``(current, foreign, stale)`` of one owned policy (see ``_classify``)."""
+        current, _dirty, foreign, stale = self._classify([policy] if policy is not None else [], wanted)
+        return current, foreign, stale
+
+    def _classify(self, chunks, wanted):
+        """``(current, dirty, foreign, stale)`` over the owned policies ``chunks`` (in evaluation order):
+        key -> (entry, index of the chunk holding it, rule); the chunks that must be rewritten (a rule that is no entry,
+        an entry held twice or in another literal than the one written now); the rules that are not entries; and
+        the kept entries whose rule held an older literal (an older version of this sync wrote full RFC 4514
+        escapes). A rule holding exactly the literal this sync writes for a wanted entry is that entry, found by a
+        dictionary lookup on the value (no DN parsing and no rule-id hash per rule); anything else is parsed as a
+        stored DN."""
+        expected = dict((("subject" if entry.kind == DN else "fqan", self.literal(entry)), entry)
                         for entry in wanted.values())
         current = {}
+        dirty = set()
         foreign = []
         stale = []
-        for rule in policy.rules if policy is not None else []:
-            attrs = rule.attributes
-            if not (rule.deny and len(attrs) == 1 and attrs[0].attribute_id_spl in ("subject", "fqan")):
-                foreign.append(rule)
-                continue
-            entry = expected.get((attrs[0].attribute_id_spl, attrs[0].value))
-            exact = entry is not None
-            if not exact:
-                try:
-                    entry = Entry(DN if attrs[0].attribute_id_spl == "subject" else FQAN, attrs[0].value,
-                                  stored=True)
-                except GridsecError:
+        for index, policy in enumerate(chunks):
+            for rule in policy.rules:
+                attrs = rule.attributes
+                if not (rule.deny and len(attrs) == 1 and attrs[0].attribute_id_spl in ("subject", "fqan")):
                     foreign.append(rule)
+                    dirty.add(index)
                     continue
-            have = current.get(entry.key)
-            if (not exact and entry.key in wanted) or (exact and have is not None and have[0] is entry):
-                stale.append({"kind": entry.kind, "value": wanted[entry.key].value, "stored": attrs[0].value})
-            if exact or have is None:
-                current[entry.key] = (entry, rule)
-        return current, foreign, stale
+                entry = expected.get((attrs[0].attribute_id_spl, attrs[0].value))
+                exact = entry is not None
+                if not exact:
+                    try:
+                        entry = Entry(DN if attrs[0].attribute_id_spl == "subject" else FQAN, attrs[0].value,
+                                      stored=True)
+                    except GridsecError:
+                        foreign.append(rule)
+                        dirty.add(index)
+                        continue
+                have = current.get(entry.key)
+                if (not exact and entry.key in wanted) or (exact and have is not None and have[0] is entry):
+                    stale.append({"kind": entry.kind, "value": wanted[entry.key].value, "stored": attrs[0].value})
+                    dirty.add(index)
+                elif have is not None:  # an unwanted entry held twice: the second copy goes
+                    dirty.add(index)
+                if have is None or (exact and have[0] is not entry):
+                    if have is not None:
+                        dirty.add(have[1])  # the chunk holding the older literal drops it
+                    current[entry.key] = (entry, index, rule)
+        return current, dirty, foreign, stale
 
     def _placement(self, tree, ps_id, policy_id):
         """Where the owned policy is evaluated: everything before it in the alias (first-applicable)."""
@@ -182,12 +287,73 @@ class ArgusTarget(SyncTarget):
                 "evaluated_before_site_permits": index is not None and not permits_before,
                 "combining": "first-applicable (root and resource PolicySets)"}, first_other
 
+    def status(self, canary):
+        """C2: what the PAP holds for this sync, read from the PAP (one ``get_tree``; no write).
+
+        ``entries``: the distinct entries of the owned policies the owned PolicySet references; ``serial`` and
+        ``applied``: from the Description of the owned object written last; ``canary_present``: every canary
+        identity gets a definite Deny from the alias as a PDP evaluates it first-applicable (``_argus_pdp.evaluate``:
+        a site Permit evaluated before the owned policies shows as absent)."""
+        from ansible_collections.gridsec.ops.plugins.module_utils._argus_pdp import evaluate
+
+        tree = self.client.get_tree(self.alias)
+        sets, policies = self._find_owned(tree)
+        problems = []
+        chunks = []
+        if not sets:
+            problems.append("%s: no PolicySet of this sync on the PAP" % self.label)
+        else:
+            chunks = [tree.policies[pid] for pid in sets[0].policy_ids
+                      if pid in tree.policies and self.owns(tree.policies[pid])]
+            if len(sets) > 1:
+                problems.append("%s: %d PolicySets of this sync (the next run removes the extra ones)"
+                                % (self.label, len(sets)))
+            loose = len(policies) - len(chunks)
+            if loose:
+                problems.append("%s: %d policies of this sync that nothing references (a run cut short; the next "
+                                "run removes them)" % (self.label, loose))
+        current, _dirty, _foreign, _stale = self._classify(chunks, {})
+        stamps = []
+        for obj in ([sets[0]] if sets else []) + chunks:
+            found = _STAMP.search(obj.description or "")
+            if found:
+                stamps.append((found.group(2), found.group(1)))
+        applied, serial = max(stamps) if stamps else (None, None)
+        if serial is not None:
+            serial = int(serial) if serial.isdigit() else None
+        present = None
+        canary = [entry for entry in canary or () if entry.kind in self.KINDS]
+        if canary:
+            present = all(evaluate(tree, {"resource": None, "action": None, "attributes": {
+                "subject" if entry.kind == DN else "fqan": entry.pap_literal}})["denied"] for entry in canary)
+        return {"serial": serial, "applied": applied, "entries": len(current), "canary_present": present,
+                "problems": problems}
+
+    def _stamp(self):
+        """The Description written with a write: the owner mark + the serial of the list and the time applied."""
+        return "%s serial=%s applied=%s" % (self.description, "none" if self.serial is None else self.serial,
+                                            self.applied_at)
+
     def _policy(self, entries, policy_id, version):
-        rules = [self.rule_for(e) for e in sorted(entries, key=sort_key)]
-        return Policy(policy_id, version, OWNED_ACTION, rules, description=self.description)
+        rules = [self.rule_for(e, literal=self.literal(e)) for e in sorted(entries, key=sort_key)]
+        return Policy(policy_id, version, OWNED_ACTION, rules, description=self._stamp())
 
     def _policy_set(self, ps_id="gridsec-sync-placeholder", version="1", references=()):
-        return PolicySet(ps_id, version, OWNED_RESOURCE, list(references), description=self.description)
+        return PolicySet(ps_id, version, OWNED_RESOURCE, list(references), description=self._stamp())
+
+    def _split(self, entries):
+        """``entries`` (list order) in chunks whose policy fits one request of ``max_request_bytes``; at least
+        one chunk (an empty list is one empty policy, so the owned PolicySet always references a policy)."""
+        chunks, chunk, size = [], [], 0
+        for entry in sorted(entries, key=sort_key):
+            cost = self.size(entry)
+            if chunk and size + cost > self.chunk_budget:
+                chunks.append(chunk)
+                chunk, size = [], 0
+            chunk.append(entry)
+            size += cost
+        chunks.append(chunk)
+        return chunks
 
     def _count_ops(self, start):
         ops = self.client.operations[start:]
@@ -240,98 +406,256 @@ class ArgusTarget(SyncTarget):
                 "check mode could not verify that the credential may write on %s: %s; the operations listed "
                 "assume it may" % (self.client.server_label, why))
 
+    def _digest(self, wanted):
+        """What the last verified no-op is compared with: the list as this target writes it, and its settings."""
+        digest = hashlib.sha256(("%s|%s|%s|%d\n" % (self.alias, self.description, self.public, self.chunk_budget))
+                                .encode("utf-8"))
+        # kind and value decide the literal written: no DN conversion needed here
+        for literal in sorted("%s=%s" % (e.kind, e.value) for e in wanted.values()):
+            digest.update(literal.encode("utf-8") + b"\n")
+        return digest.hexdigest()
+
+    @staticmethod
+    def _fingerprint(policy_sets):
+        """Every PolicySet of the alias with its version and references (``listPolicySets``: no rule in it)."""
+        digest = hashlib.sha256()
+        by_id = dict((ps.policy_set_id, ps) for ps in policy_sets if ps is not None)
+        for _id, ps in sorted(by_id.items(), key=lambda item: item[0] or ""):
+            digest.update(("%s|%s|%s\n" % (ps.policy_set_id, ps.version, ps.references)).encode("utf-8"))
+        return digest.hexdigest()
+
+    def _proven_noop(self, wanted):
+        """``(True, None)`` when the last run verified this very list on the PAP by a full read less than
+        ``full_read_interval`` seconds ago and no PolicySet of the alias changed since (one ``listPolicySets``):
+        every write of this sync changes the owned PolicySet or a policy it references, and the PAP bumps a
+        PolicySet's version on each change of its references. ``(False, policy sets read)`` otherwise (the full
+        read reuses them). A change made by hand inside an owned policy is noticed at the next full read."""
+        record = self.state.get("verified")
+        if (not record or self.full_read_interval <= 0 or record.get("digest") != self._digest(wanted)
+                or time.time() - record.get("full_read_at", 0) > self.full_read_interval):
+            return False, None
+        policy_sets = self.client.list_policy_sets(self.alias)
+        return self._fingerprint(policy_sets) == record.get("sets"), policy_sets
+
     def _attempt(self, wanted, check_mode):
         data = self.result.data
-        tree = self.client.get_tree(self.alias)
+        proven, policy_sets = self._proven_noop(wanted)
+        if proven:
+            record = self.state["verified"]
+            self.result.counts(len(wanted), [], [])
+            data.update(added=[], removed=[], rewritten=[], rewritten_count=0, planned=[], changed=False,
+                        chunks=record.get("chunks"), placement=record.get("placement"), read="versions")
+            return data
+        tree = (self.client.get_tree(self.alias) if policy_sets is None
+                else self.client.get_tree(self.alias, policy_sets=policy_sets))
+        data["read"] = "full"
         sets, policies = self._find_owned(tree)
         owned_ps = sets[0] if sets else None
-        owned_policy = None
+        chunks = []  # the owned policies the owned PolicySet references: what the PAP enforces for this sync
         if owned_ps is not None:
-            for pid in owned_ps.policy_ids:
-                candidate = tree.policies.get(pid)
-                if candidate is not None and candidate.description == self.description:
-                    owned_policy = candidate
-                    break
-        current, foreign, stale = self._current(owned_policy, wanted)
+            chunks = [tree.policies[pid] for pid in owned_ps.policy_ids
+                      if pid in tree.policies and self.owns(tree.policies[pid])]
+        current, dirty, foreign, stale = self._classify(chunks, wanted)
         added = [wanted[k] for k in wanted if k not in current]
         removed = [current[k][0] for k in current if k not in wanted]
         self.result.counts(len(current), added, removed)
         data["added"] = entry_lines(added)
         data["removed"] = entry_lines(removed)
-        # kept entries whose rule is rewritten to the PAP literal (in the same updatePolicy: never lifted)
+        # kept entries whose rule is rewritten to the PAP literal (in the same write: never lifted)
         data["rewritten"] = sorted(stale, key=lambda d: (d["kind"], d["value"]))
         data["rewritten_count"] = len(stale)
         if foreign:
             data["foreign_rules_dropped"] = len(foreign)
-        plan = []
-        if owned_ps is None:
-            plan = ["addPolicySet", "addPolicies"]
-        elif owned_policy is None:
-            plan = ["addPolicies"]
-        elif added or removed or foreign or stale or owned_policy.action != OWNED_ACTION \
-                or owned_policy.public != self.public:
-            plan = ["updatePolicy"]
+        seen, shared = set(), set()
+        for policy in tree.policies.values():
+            for rule in policy.rules:
+                (shared if rule.rule_id in seen else seen).add(rule.rule_id)
+        steps = self._plan(owned_ps, chunks, current, dirty, added, removed, wanted, shared)
+        plan = ["removeObjectByIdAndReferences" if step[0] == "removeRule" else step[0] for step in steps]
         placement = None
+        first_other = None
         if owned_ps is not None:
             placement, first_other = self._placement(tree, owned_ps.policy_set_id,
-                                                     owned_policy.policy_id if owned_policy else None)
+                                                     chunks[0].policy_id if chunks else None)
             if placement["permits_before"] and first_other is not None:
                 plan.append("move")
+        kept = set(p.policy_id for p in chunks)
         extra_sets = list(sets[1:])
-        extra_policies = [p for p in policies if owned_policy is None or p.policy_id != owned_policy.policy_id]
-        for _obj in extra_sets + extra_policies:
-            plan.append("removeObjectByIdAndReferences")
-        if owned_policy is not None and owned_policy.public != self.public:
-            # visibility is in the id (public-/private-): replace the policy (add new, then remove old)
-            plan = [p for p in plan if p != "updatePolicy"] + ["addPolicies", "removeObjectByIdAndReferences"]
+        # owned policies nothing enforces: duplicates, and leftovers of a run cut short before its commit
+        extra_policies = [p for p in policies if p.policy_id not in kept]
+        plan.extend(["removeObjectByIdAndReferences"] * (len(extra_sets) + len(extra_policies)))
         data["planned"] = plan
         data["changed"] = bool(plan)
+        data["chunks"] = len(chunks)
         if check_mode and plan:
             self._check_write_permission(plan)
         if check_mode or not plan:
             if placement is None:
-                placement = {"alias": self.alias, "root_index": 0, "permits_before": [],
-                             "evaluated_before_site_permits": True,
-                             "combining": "first-applicable (root and resource PolicySets)"}
+                placement = dict(PLACED_FIRST, alias=self.alias)
             elif "move" in plan:
-                placement = dict(placement, root_index=0, permits_before=[], evaluated_before_site_permits=True,
-                                 moved=True)
+                placement = dict(placement, moved=True, **PLACED_FIRST)
             data["placement"] = placement
+            if not plan and not check_mode:
+                self.state["verified"] = {"digest": self._digest(wanted), "full_read_at": int(time.time()),
+                                          "sets": self._fingerprint(list(tree.policy_sets.values()) + [tree.root]),
+                                          "chunks": len(chunks), "placement": placement}
             return data
-
-        entries = list(wanted.values())
-        # the PAP tells visibility by splitting the id on "_" (see _argus_policy_plan.PRIVATE_ID_PREFIX)
-        prefix = PUBLIC_ID_PREFIX if self.public else PRIVATE_ID_PREFIX
-        if owned_ps is None:
-            ps_id = self.client.add_policy_set(self.alias, 0, self._policy_set())
-            if not ps_id:
-                raise RemoteError("addPolicySet returned no id", server=self.label, operation="addPolicySet")
-            ids = self.client.add_policies(self.alias, 0, ps_id, [prefix], [self._policy(entries, prefix, "1")])
-            if not ids or not ids[0]:
-                raise RemoteError("addPolicies returned no id", server=self.label, operation="addPolicies")
-        elif owned_policy is None or owned_policy.public != self.public:
-            ids = self.client.add_policies(self.alias, 0, owned_ps.policy_set_id, [prefix],
-                                           [self._policy(entries, prefix, "1")])
-            if not ids or not ids[0]:
-                raise RemoteError("addPolicies returned no id", server=self.label, operation="addPolicies")
-            if owned_policy is not None:
-                self.client.remove_object_by_id_and_references(self.alias, owned_policy.policy_id)
-        elif "updatePolicy" in plan:
-            new = self._policy(entries, owned_policy.policy_id, _bump(owned_policy.version))
-            # True, or WriteRefusedError (false reply / stale version): retried by sync() after a re-read
-            self.client.update_policy(self.alias, owned_policy.version, new)
-        if "move" in plan and owned_ps is not None:
-            _placement, first_other = self._placement(tree, owned_ps.policy_set_id, None)
+        self.state.pop("verified", None)
+        owned_ps = self._apply(steps, owned_ps) or owned_ps
+        if "move" in plan:
             self.client.move(self.alias, owned_ps.policy_set_id, first_other, False)
         for obj in extra_sets:
             self.client.remove_object_by_id_and_references(self.alias, obj.policy_set_id)
         for obj in extra_policies:
             self.client.remove_object_by_id_and_references(self.alias, obj.policy_id)
         # placement as it is now (cheap to derive: new objects are at index 0)
-        if owned_ps is None or "move" in plan:
-            data["placement"] = {"alias": self.alias, "root_index": 0, "permits_before": [],
-                                 "evaluated_before_site_permits": True,
-                                 "combining": "first-applicable (root and resource PolicySets)"}
-        else:
-            data["placement"] = placement
+        data["placement"] = dict(PLACED_FIRST, alias=self.alias) if placement is None or "move" in plan else placement
+        data["chunks"] = self.chunks_after
         return data
+
+    def _plan(self, owned_ps, chunks, current, dirty, added, removed, wanted, shared_rule_ids=frozenset()):
+        """The writes, as ``(operation, argument...)`` steps, in an order that never lifts a ban that stays.
+
+        - no owned PolicySet: ``storePolicy`` per chunk (stored unreferenced: enforced by nothing), then ONE
+          ``addPolicySet`` referencing them (the commit: the PDPs see all of the list or none of it);
+        - an owned PolicySet without owned policies: ``addPolicies`` per chunk;
+        - another visibility: the new policies are added before the old ones are removed;
+        - a few rules out of chunks that keep others: one ``removeObjectByIdAndReferences`` per rule (the PAP's
+          rule-level removal) when cheaper than rewriting those chunks (``CALL_COST``); additions go into the last
+          chunk while it is small (``TAIL_BYTES``), else into a new one (``addPolicies``);
+        - a change that takes rules out of at most one chunk and fits the chunks: the chunks that only gain rules
+          first, then the one that loses rules, each in one version-checked ``updatePolicy`` (a new chunk for
+          additions that fit nowhere: ``addPolicies``);
+        - otherwise (rules out of several chunks, a chunk over the request size): the new versions of the touched
+          chunks are stored unreferenced, ONE version-checked ``updatePolicySet`` swaps the references (the
+          commit), then the old chunks are removed. A failure before the commit leaves the previous list
+          enforced; the stored leftovers are owned and unreferenced, and the next run removes them.
+        """
+        self.chunks_after = len(chunks)
+        if owned_ps is None:
+            parts = self._split(wanted.values())
+            self.chunks_after = len(parts)
+            return [("storePolicy", part) for part in parts] + [("addPolicySet",)]
+        if not chunks:
+            parts = self._split(wanted.values())
+            self.chunks_after = len(parts)
+            return [("addPolicies", part) for part in parts]
+        if any(chunk.public != self.public for chunk in chunks):
+            parts = self._split(wanted.values())
+            self.chunks_after = len(parts)
+            return [("addPolicies", part) for part in parts] + [("removeObjectByIdAndReferences", c) for c in chunks]
+        content = [[] for _chunk in chunks]
+        for key, (_entry, index, _rule) in current.items():
+            if key in wanted:
+                content[index].append(wanted[key])
+        removed_in = {}
+        for entry in removed:
+            removed_in.setdefault(current[entry.key][1], []).append(current[entry.key][2])
+        touched = set(dirty) | set(i for i, chunk in enumerate(chunks) if chunk.action != OWNED_ACTION)
+        sizes = [sum(self.size(e) for e in part) for part in content]
+        pending = sorted(added, key=sort_key)
+        last = len(chunks) - 1
+        tail = self.chunk_budget if last in touched or last in removed_in else min(self.chunk_budget, TAIL_BYTES)
+        while pending and sizes[last] + self.size(pending[0]) <= tail:
+            entry = pending.pop(0)
+            content[last].append(entry)
+            sizes[last] += self.size(entry)
+            touched.add(last)
+        # removals in a policy rewritten anyway go with it; elsewhere rule by rule when that is cheaper
+        rule_steps = self._rule_removals(dict((i, r) for i, r in removed_in.items() if i not in touched), content,
+                                         sizes, shared_rule_ids)
+        if not rule_steps:
+            touched.update(removed_in)
+        losing = set(i for i in touched if i in removed_in or i in dirty or chunks[i].action != OWNED_ACTION)
+        new_parts = self._split(pending) if pending else []
+        oversize = [i for i in touched if sizes[i] > self.chunk_budget]
+        emptied = [i for i in sorted(touched) if not content[i]]
+        if len(emptied) == len(chunks) and not new_parts:
+            emptied = emptied[1:]  # the last rule goes: one empty policy stays referenced
+        steps = []
+        if len(losing) <= 1 and not oversize:
+            steps.extend(("addPolicies", part) for part in new_parts)
+            for index in sorted(touched, key=lambda i: (i in losing, i)):
+                if index in emptied:
+                    steps.append(("removeObjectByIdAndReferences", chunks[index]))
+                else:
+                    steps.append(("updatePolicy", chunks[index], content[index]))
+            self.chunks_after = len(chunks) + len(new_parts) - len(emptied)
+            if rule_steps and not steps:
+                # rule-level removals write no Description: the PolicySet records the serial and time (C2)
+                return rule_steps + [("updatePolicySet", [])]
+            return steps + rule_steps
+        replaced = dict((i, self._split(content[i]) if content[i] else []) for i in sorted(touched))
+        parts = [part for i in sorted(replaced) for part in replaced[i]] + new_parts
+        if not parts and len(replaced) == len(chunks):
+            parts = [[]]
+        steps.extend(("storePolicy", part) for part in parts)
+        steps.append(("updatePolicySet", [chunks[i] for i in sorted(replaced)]))
+        steps.extend(("removePolicy", chunks[i]) for i in sorted(replaced))
+        self.chunks_after = len(chunks) - len(replaced) + len(parts)
+        return steps + rule_steps
+
+    @staticmethod
+    def _rule_removals(removed_in, content, sizes, shared_rule_ids):
+        """``removeObjectByIdAndReferences`` of each rule of ``removed_in`` (chunk index -> rules) when that costs
+        less than rewriting those chunks, each keeps a rule (a policy's last rule takes the policy with it) and no
+        rule id is held twice in the alias (the PAP removes the first rule it finds with the id); else []."""
+        rules = [rule for index in sorted(removed_in) for rule in removed_in[index]]
+        if not rules or len(rules) > RULE_WRITES_MAX or any(rule.rule_id in shared_rule_ids for rule in rules):
+            return []
+        if not all(content[index] for index in removed_in):
+            return []
+        if len(rules) * (CALL_COST + _RULE_CALL_BYTES) >= sum(CALL_COST + sizes[i] for i in removed_in):
+            return []
+        return [("removeRule", rule) for rule in rules]
+
+    def _apply(self, steps, owned_ps):
+        """Run the planned steps; returns the owned PolicySet when this run added it."""
+        # the PAP tells visibility by splitting the id on "_" (see _argus_policy_plan.PRIVATE_ID_PREFIX)
+        prefix = PUBLIC_ID_PREFIX if self.public else PRIVATE_ID_PREFIX
+        stored = []
+        for step in steps:
+            operation = step[0]
+            if operation == "storePolicy":
+                stored.append(self.client.store_policy(self.alias, prefix, self._policy(step[1], prefix, "1")))
+            elif operation == "addPolicySet":
+                owned_ps = self._policy_set(references=[("policy", pid) for pid in stored])
+                owned_ps.policy_set_id = self.client.add_policy_set(self.alias, 0, owned_ps)
+                if not owned_ps.policy_set_id:
+                    raise RemoteError("addPolicySet returned no id", server=self.label, operation="addPolicySet")
+                return owned_ps
+            elif operation == "addPolicies":
+                ids = self.client.add_policies(self.alias, 0, owned_ps.policy_set_id, [prefix],
+                                               [self._policy(step[1], prefix, "1")])
+                if not ids or not ids[0]:
+                    raise RemoteError("addPolicies returned no id", server=self.label, operation="addPolicies")
+            elif operation == "updatePolicy":
+                old = step[1]
+                # True, or WriteRefusedError (false reply / stale version): retried by sync() after a re-read
+                self.client.update_policy(self.alias, old.version,
+                                          self._policy(step[2], old.policy_id, _bump(old.version)))
+            elif operation == "updatePolicySet":
+                self._commit(owned_ps, step[1], stored)
+            elif operation == "removeRule":
+                self.client.remove_object_by_id_and_references(self.alias, step[1].rule_id)
+            elif operation == "removePolicy":
+                self.client.remove_policy(self.alias, step[1].policy_id)
+            else:
+                self.client.remove_object_by_id_and_references(self.alias, step[1].policy_id)
+        return None
+
+    def _commit(self, owned_ps, replaced, stored):
+        """ONE version-checked ``updatePolicySet``: the references of the ``replaced`` chunks give way to the
+        ``stored`` ones (at the place of the first replaced chunk); references to missing objects are dropped."""
+        gone = set(chunk.policy_id for chunk in replaced)
+        references = []
+        for kind, ref in owned_ps.references:
+            if kind == "policy" and ref in gone:
+                if stored:
+                    references.extend(("policy", pid) for pid in stored)
+                    stored = []
+                continue
+            references.append((kind, ref))
+        references.extend(("policy", pid) for pid in stored)
+        new = self._policy_set(owned_ps.policy_set_id, _bump(owned_ps.version), references)
+        self.client.update_policy_set(self.alias, owned_ps.version, new)

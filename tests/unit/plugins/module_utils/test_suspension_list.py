@@ -31,9 +31,10 @@ def file_target(name, path, fmt, sync_name, **options):
     return sync_files.FileTarget(dict(options, name=name, path=path, format=fmt), FakeSyncContext(sync_name))
 
 
-def argus_target(name, client, sync_name, alias="default", public=True, max_retries=3):
+def argus_target(name, client, sync_name, alias="default", public=True, max_retries=3, max_request_bytes=None):
     ctx = FakeSyncContext(sync_name, params={"max_retries": max_retries}, client=client)
-    return sync_argus.ArgusTarget({"name": name, "alias": alias, "public": public}, ctx)
+    return sync_argus.ArgusTarget({"name": name, "alias": alias, "public": public,
+                                   "max_request_bytes": max_request_bytes}, ctx)
 
 
 def panda_target(name, db, owned, client_factory=None, **options):
@@ -289,9 +290,14 @@ class FakePap(object):
     def _log(self, operation, **args):
         self.operations.append({"operation": operation, "args": args})
 
-    def get_tree(self, alias):
+    def list_policy_sets(self, alias):
+        self._log("listPolicySets", alias=alias)
+        return [copy.deepcopy(self.root)] + copy.deepcopy(list(self.sets.values()))
+
+    def get_tree(self, alias, policy_sets=None):
         for operation in ("getRootPolicySet", "listPolicySets", "listPolicies"):
-            self._log(operation, alias=alias)
+            if not (policy_sets is not None and operation == "listPolicySets"):
+                self._log(operation, alias=alias)
         return PapPolicyTree(alias, copy.deepcopy(self.root), copy.deepcopy(self.sets), copy.deepcopy(self.policies))
 
     def add_policy_set(self, alias, index, policy_set):
@@ -315,6 +321,24 @@ class FakePap(object):
             ids.append(policy.policy_id)
         return ids
 
+    def store_policy(self, alias, prefix, policy):
+        self._log("storePolicy", alias=alias)
+        self.counter += 1
+        policy = copy.deepcopy(policy)
+        policy.policy_id = "%s-%d" % (prefix, self.counter)
+        self.policies[policy.policy_id] = policy
+        return policy.policy_id
+
+    def update_policy_set(self, alias, version, policy_set):
+        self._log("updatePolicySet", alias=alias, id=policy_set.policy_set_id, version=version)
+        self.sets[policy_set.policy_set_id] = copy.deepcopy(policy_set)
+        return True
+
+    def remove_policy(self, alias, policy_id):
+        self._log("removePolicy", alias=alias, id=policy_id)
+        del self.policies[policy_id]
+        return True
+
     def update_policy(self, alias, version, policy):
         self._log("updatePolicy", alias=alias, id=policy.policy_id, version=version)
         if self.refuse_updates:
@@ -326,6 +350,13 @@ class FakePap(object):
 
     def remove_object_by_id_and_references(self, alias, object_id):
         self._log("removeObjectByIdAndReferences", alias=alias, id=object_id)
+        for policy in list(self.policies.values()):  # a rule id: the rule goes (argus-pap removeRule)
+            if any(rule.rule_id == object_id for rule in policy.rules):
+                policy.rules = [rule for rule in policy.rules if rule.rule_id != object_id]
+                policy.version = str(int(policy.version) + 1)
+                if policy.rules:
+                    return True
+                object_id = policy.policy_id
         self.policies.pop(object_id, None)
         for ps in self.sets.values():
             ps.references = [ref for ref in ps.references if ref[1] != object_id]
@@ -333,6 +364,11 @@ class FakePap(object):
 
     def owned_values(self):
         return sorted(r.attributes[0].value for p in self.policies.values() for r in p.rules)
+
+    def enforced_values(self):
+        """The Deny values a PDP would evaluate: only policies reached from the root through references."""
+        tree = PapPolicyTree("default", self.root, self.sets, self.policies)
+        return sorted(rule.attributes[0].value for _ps, _policy, rule in tree.iter_rules())
 
 
 def writes(pap):
@@ -346,16 +382,169 @@ def generated_entries(n):
 def test_argus_first_sync_of_a_large_list_is_two_writes_and_a_change_is_one_update():
     pap = FakePap()
     wanted = generated_entries(2000)
-    data = argus_target("t", pap, "sync").sync(wanted, check_mode=False)
-    assert writes(pap) == ["addPolicySet", "addPolicies"] and data["writes"] == 2 and data["added_count"] == 2000
+    data = argus_target("t", pap, "sync", max_request_bytes=4 << 20).sync(wanted, check_mode=False)
+    # the policy is stored unreferenced, then the PolicySet that references it is added: all of the list or none
+    assert writes(pap) == ["storePolicy", "addPolicySet"] and data["writes"] == 2 and data["added_count"] == 2000
     assert list(pap.policies)[0].startswith("public") and list(pap.policies.values())[0].public
     pap.operations = []
     assert not argus_target("t", pap, "sync").sync(wanted, check_mode=False)["changed"] and writes(pap) == []
     changed = dict(list(wanted.items())[50:])
     changed.update(generated_entries(2100))  # 50 removed, 100 added
     changed = dict((k, v) for k, v in changed.items() if k not in list(wanted)[:50])
-    data = argus_target("t", pap, "sync").sync(changed, check_mode=False)
+    data = argus_target("t", pap, "sync", max_request_bytes=4 << 20).sync(changed, check_mode=False)
     assert writes(pap) == ["updatePolicy"] and (data["added_count"], data["removed_count"]) == (100, 50)
+
+
+def _literals(entries):
+    return sorted(e.pap_literal for e in entries.values())
+
+
+def test_argus_large_list_is_chunked_and_a_change_touches_only_its_chunks():
+    pap = FakePap()
+    wanted = generated_entries(1000)  # ~640 KB of rules: 4 chunks of at most 192 KiB
+    data = argus_target("t", pap, "sync", max_request_bytes=192 * 1024).sync(wanted, check_mode=False)
+    assert writes(pap) == ["storePolicy"] * 4 + ["addPolicySet"] and data["chunks"] == 4
+    assert pap.enforced_values() == _literals(wanted)
+    # 3 removed from the last chunk only: one version-checked updatePolicy of that chunk
+    pap.operations = []
+    keys = sorted(wanted, key=lambda k: sl.sort_key(wanted[k]))
+    smaller = dict((k, wanted[k]) for k in keys[:-3])
+    target = argus_target("t", pap, "sync", max_request_bytes=192 * 1024)
+    target.sync(smaller, check_mode=False)
+    assert writes(pap) == ["updatePolicy"] and pap.enforced_values() == _literals(smaller)
+    # additions that fit the last chunk: one updatePolicy too
+    pap.operations = []
+    argus_target("t", pap, "sync", max_request_bytes=192 * 1024).sync(wanted, check_mode=False)
+    assert writes(pap) == ["updatePolicy"] and pap.enforced_values() == _literals(wanted)
+    # a few rules out of several chunks: one rule-level removal each (~1 KB), no chunk rewritten; the PolicySet
+    # (references only) records the serial and time
+    pap.operations = []
+    sparse = dict((k, wanted[k]) for i, k in enumerate(keys) if i % 100)
+    argus_target("t", pap, "sync", max_request_bytes=192 * 1024).sync(sparse, check_mode=False)
+    assert writes(pap) == ["removeObjectByIdAndReferences"] * 10 + ["updatePolicySet"]
+    assert [op["args"]["id"] for op in pap.operations if op["operation"] == "removeObjectByIdAndReferences"] == [
+        sync_argus.ArgusTarget.rule_for(wanted[k]).rule_id for i, k in enumerate(keys) if not i % 100]
+    assert pap.enforced_values() == _literals(sparse) and pap.owned_values() == _literals(sparse)
+    # many rules out of several chunks: new chunks stored, ONE updatePolicySet swaps them in, the old ones removed
+    pap.operations = []
+    sparser = dict((k, wanted[k]) for i, k in enumerate(keys) if i % 20)
+    argus_target("t", pap, "sync", max_request_bytes=192 * 1024).sync(sparser, check_mode=False)
+    assert writes(pap) == ["storePolicy"] * 4 + ["updatePolicySet"] + ["removePolicy"] * 4
+    assert pap.enforced_values() == _literals(sparser) and pap.owned_values() == _literals(sparser)
+
+
+class CutPap(FakePap):
+    """A PAP whose connection is cut after the ``nth`` write ``operation`` was sent and applied: the client sees an
+    error, the PAP holds the write."""
+
+    cut = None
+
+    def _log(self, operation, **args):
+        super(CutPap, self)._log(operation, **args)
+        if self.cut and self.cut[0] == operation:
+            self.cut = (operation, self.cut[1] - 1)
+
+    def _after(self, operation, value):
+        if self.cut and self.cut == (operation, 0):
+            self.cut = None
+            raise sync_argus.RemoteError("connection reset after the request was sent", operation=operation)
+        return value
+
+    def store_policy(self, alias, prefix, policy):
+        return self._after("storePolicy", super(CutPap, self).store_policy(alias, prefix, policy))
+
+    def update_policy_set(self, alias, version, policy_set):
+        return self._after("updatePolicySet", super(CutPap, self).update_policy_set(alias, version, policy_set))
+
+
+@pytest.mark.parametrize("operation,nth,enforced", [("storePolicy", 2, "previous"), ("updatePolicySet", 1, "new")])
+def test_argus_write_cut_part_way_never_half_applies_and_the_next_run_repairs(operation, nth, enforced):
+    pap = CutPap()
+    wanted = generated_entries(1000)
+    argus_target("t", pap, "sync", max_request_bytes=192 * 1024).sync(wanted, check_mode=False)
+    keys = sorted(wanted, key=lambda k: sl.sort_key(wanted[k]))
+    sparse = dict((k, wanted[k]) for i, k in enumerate(keys) if i % 20)
+    pap.cut = (operation, nth)
+    with pytest.raises(sync_argus.GridsecError):
+        argus_target("t", pap, "sync", max_request_bytes=192 * 1024).sync(sparse, check_mode=False)
+    # the PDPs see the whole previous list (cut before the commit) or the whole new one (the commit was applied)
+    assert pap.enforced_values() == _literals(wanted if enforced == "previous" else sparse)
+    assert len(pap.owned_values()) > len(pap.enforced_values())  # leftovers: stored or replaced, unreferenced
+    data = argus_target("t", pap, "sync", max_request_bytes=192 * 1024).sync(sparse, check_mode=False)
+    assert data["changed"] and pap.enforced_values() == _literals(sparse) == pap.owned_values()
+    pap.operations = []
+    assert not argus_target("t", pap, "sync", max_request_bytes=192 * 1024).sync(sparse, check_mode=False)["changed"]
+
+
+def test_argus_status_reads_entries_serial_applied_and_canary_from_the_pap():
+    pap = FakePap()
+    wanted = generated_entries(50)
+    canary = sl.Entry("dn", "%s/CN=user %05d" % (BASE, 7))
+    target = argus_target("t", pap, "sync", max_request_bytes=16 * 1024)
+    target.serial, target.applied_at = 41, "2026-12-07T13:00:00Z"
+    target.sync(wanted, check_mode=False)
+    status = argus_target("t", pap, "sync").status([canary])
+    assert status == {"serial": 41, "applied": "2026-12-07T13:00:00Z", "entries": 50, "canary_present": True,
+                      "problems": []}
+    # the serial and time change only when the target writes: a no-op keeps what the last write recorded
+    later = argus_target("t", pap, "sync")
+    later.serial, later.applied_at = 42, "2026-12-07T14:00:00Z"
+    assert not later.sync(wanted, check_mode=False)["changed"]
+    assert argus_target("t", pap, "sync").status([])["serial"] == 41
+    # a change records the new serial (in the chunk it rewrote) and the canary lifted reads as absent
+    without = dict((k, v) for k, v in wanted.items() if v.value != canary.value)
+    later.sync(without, check_mode=False)
+    status = argus_target("t", pap, "sync").status([canary])
+    assert (status["serial"], status["applied"], status["entries"], status["canary_present"]) == (
+        42, "2026-12-07T14:00:00Z", 49, False)
+    # a site Permit evaluated before the owned PolicySet hides the ban: not present
+    pap.root.references.insert(0, ("policyset", "site"))
+    pap.sets["site"] = PolicySet("site", "1", ".*", [("policy", "permit")])
+    pap.policies["permit"] = sync_argus.Policy("permit", "1", ".*", [sync_argus.Rule("p", "Permit", [
+        sync_argus.Attribute("subject", sl.Entry("dn", "%s/CN=user %05d" % (BASE, 8)).pap_literal)])])
+    assert argus_target("t", pap, "sync").status([sl.Entry("dn", "%s/CN=user %05d" % (BASE, 8))])[
+        "canary_present"] is False
+    assert argus_target("t", pap, "sync").status([sl.Entry("dn", "%s/CN=user %05d" % (BASE, 9))])[
+        "canary_present"] is True
+    assert argus_target("t", FakePap(), "sync").status([])["problems"]  # nothing synced yet
+
+
+def test_argus_noop_is_proven_by_policy_set_versions_and_fully_read_on_schedule():
+    pap = FakePap()
+    state = {}
+    wanted = generated_entries(200)
+
+    def sync(entries, **options):
+        pap.operations = []
+        ctx = FakeSyncContext("sync", params={"max_retries": 3}, client=pap, state=state)
+        spec = dict({"name": "t", "alias": "default", "public": True}, **options)
+        return sync_argus.ArgusTarget(spec, ctx).sync(entries, check_mode=False)
+
+    def reads():
+        return [op["operation"] for op in pap.operations]
+
+    assert sync(wanted)["changed"] and sync(wanted)["read"] == "full"  # a write, then a verified no-op
+    data = sync(wanted)
+    assert (data["read"], data["changed"], data["after_count"], reads()) == ("versions", False, 200, ["listPolicySets"])
+    # a PolicySet changed by another writer: the full read, listPolicySets not asked twice
+    ps_id = next(iter(pap.sets))
+    pap.sets[ps_id].version = str(int(pap.sets[ps_id].version) + 1)
+    assert sync(wanted)["read"] == "full" and reads() == ["listPolicySets", "getRootPolicySet", "listPolicies"]
+    assert sync(wanted)["read"] == "versions"
+    # another list: the full read, and the change written
+    assert sync(generated_entries(199))["changed"] and reads()[0] == "getRootPolicySet"
+    assert sync(generated_entries(199))["read"] == "full"
+    # a rule removed by hand inside the owned policy (no PolicySet changes): found by the scheduled full read
+    policy = next(p for p in pap.policies.values() if p.rules)
+    policy.rules = policy.rules[1:]
+    assert sync(generated_entries(199))["read"] == "versions"
+    state["t"]["verified"]["full_read_at"] -= 3601
+    data = sync(generated_entries(199))
+    assert data["read"] == "full" and data["changed"] and data["added_count"] == 1
+    assert pap.enforced_values() == _literals(generated_entries(199))
+    # full_read_interval 0: always the full read
+    assert sync(generated_entries(199))["read"] == "full"
+    assert sync(generated_entries(199), full_read_interval=0)["read"] == "full"
 
 
 def test_argus_private_policy_gets_the_private_underscore_prefix():

@@ -28,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, ".tmp", "collections"))
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_list as sl  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_entries as sl_entries  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import daily_canary  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.registry import TARGET_TYPES  # noqa: E402
 
@@ -46,7 +46,7 @@ class Ctx(object):
     check_mode = False
     params = {}
     list_serial = 7
-    applied_at = sl.iso(sl.utcnow())
+    applied_at = sl_entries.iso(sl_entries.utcnow())
 
     def warn(self, msg):
         pass
@@ -57,8 +57,8 @@ class Ctx(object):
 
 def write_targets(workdir, count, entries):
     _date, canary = daily_canary(SALT, None, ISSUER)
-    wanted = [sl.Entry(sl.DN, "/DC=org/DC=example/OU=Bench/CN=user %06d" % i) for i in range(entries)]
-    wanted += [sl.Entry(sl.DN, c["dn"]) if "dn" in c else sl.Entry(sl.TOKEN, (c["issuer"], c["subject"]))
+    wanted = [sl_entries.Entry(sl_entries.DN, "/DC=org/DC=example/OU=Bench/CN=user %06d" % i) for i in range(entries)]
+    wanted += [sl_entries.Entry(sl_entries.DN, c["dn"]) if "dn" in c else sl_entries.Entry(sl_entries.TOKEN, (c["issuer"], c["subject"]))
                for c in canary]
     specs = []
     for index in range(count):
@@ -114,7 +114,7 @@ def main():
     for small, big in zip(rows, rows[1:]):
         big["ratio_to_previous"] = round(big["wall_s"] / small["wall_s"], 2)
     meta = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
-            "date": sl.iso(sl.utcnow())}
+            "date": sl_entries.iso(sl_entries.utcnow())}
     with open(os.path.join(HERE, "results-status.json"), "w") as handle:
         json.dump({"meta": meta, "rows": rows}, handle, indent=2)
     lines = ["# suspension_status over mixed file targets", "", "%(date)s, Python %(python)s, %(cpus)s CPUs" % meta,

@@ -40,7 +40,7 @@ ROOT = os.path.dirname(HERE)
 COLLECTIONS = os.path.join(ROOT, ".tmp", "collections")
 sys.path.insert(0, COLLECTIONS)
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_list as sl  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_entries as sl_entries  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import gc_paused  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.arc_ce import ArcCeTarget  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.dcache import DcacheTarget  # noqa: E402
@@ -68,7 +68,7 @@ def raw_entries(n, start=0):
 
 
 def wanted_of(tokens, dns):
-    entries = [sl.Entry(sl.TOKEN, t) for t in tokens] + [sl.Entry(sl.DN, dn) for dn in dns]
+    entries = [sl_entries.Entry(sl_entries.TOKEN, t) for t in tokens] + [sl_entries.Entry(sl_entries.DN, dn) for dn in dns]
     return dict((e.key, e) for e in entries)
 
 
@@ -121,7 +121,7 @@ def prepare(n):
     wanted = wanted_of(tokens, dns)
     seconds = time.monotonic() - start
     changed = dict(wanted)
-    for key in sorted(k for k in changed if k[0] == sl.TOKEN)[:CHANGE // 2]:
+    for key in sorted(k for k in changed if k[0] == sl_entries.TOKEN)[:CHANGE // 2]:
         del changed[key]
     changed.update(wanted_of(raw_entries(CHANGE // 2, start=10 * n)[0], []))
     return wanted, changed, tokens, dns, seconds

@@ -7,7 +7,8 @@ import types
 
 from gridsec_lab.argus import rawclient
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_list as sl
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_entries as sl_entries
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_merge as sl_merge
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import PapClient
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.argus import ArgusTarget
@@ -37,14 +38,14 @@ def _descriptions(lab):
 
 
 def _wanted(names):
-    return sl.merge([("list", [sl.Entry("dn", "%s/CN=%s" % (BASE, name)) for name in names])])
+    return sl_merge.merge([("list", [sl_entries.Entry("dn", "%s/CN=%s" % (BASE, name)) for name in names])])
 
 
 def test_status_reads_serial_applied_entries_and_canary_from_the_pap(argus_pap):
     lab = argus_pap
     state = {}
     names = ["user %03d" % i for i in range(60)] + ["Canary"]
-    canary = [sl.Entry("dn", "%s/CN=Canary" % BASE)]
+    canary = [sl_entries.Entry("dn", "%s/CN=Canary" % BASE)]
     assert _target(lab, 7, "2026-12-07T10:00:00Z", state).sync(_wanted(names), check_mode=False)["changed"]
     descriptions = _descriptions(lab)
     assert len(descriptions) > 1 and all(d.endswith(" serial=7 applied=2026-12-07T10:00:00Z") for d in descriptions)

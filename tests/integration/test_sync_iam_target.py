@@ -222,7 +222,7 @@ def test_status_reads_what_iam_enforces(iam):
 def test_revocation_failing_after_the_suspension_is_finished_by_the_next_run(iam):
     iam.token_for("ttoken")
     state = {}
-    wanted = entries((sl.TOKEN, (iam.issuer, iam.users["ttoken"].id)))
+    wanted = entries((sl_entries.TOKEN, (iam.issuer, iam.users["ttoken"].id)))
     ctx = LabContext(iam, sync_name="central", state=state)
     target = IamTarget(spec(iam), ctx)
 

@@ -407,7 +407,7 @@ def test_argus_large_list_is_chunked_and_a_change_touches_only_its_chunks():
     assert pap.enforced_values() == _literals(wanted)
     # 3 removed from the last chunk only: one version-checked updatePolicy of that chunk
     pap.operations = []
-    keys = sorted(wanted, key=lambda k: sl.sort_key(wanted[k]))
+    keys = sorted(wanted, key=lambda k: sl_entries.sort_key(wanted[k]))
     smaller = dict((k, wanted[k]) for k in keys[:-3])
     target = argus_target("t", pap, "sync", max_request_bytes=192 * 1024)
     target.sync(smaller, check_mode=False)
@@ -462,7 +462,7 @@ def test_argus_write_cut_part_way_never_half_applies_and_the_next_run_repairs(op
     pap = CutPap()
     wanted = generated_entries(1000)
     argus_target("t", pap, "sync", max_request_bytes=192 * 1024).sync(wanted, check_mode=False)
-    keys = sorted(wanted, key=lambda k: sl.sort_key(wanted[k]))
+    keys = sorted(wanted, key=lambda k: sl_entries.sort_key(wanted[k]))
     sparse = dict((k, wanted[k]) for i, k in enumerate(keys) if i % 20)
     pap.cut = (operation, nth)
     with pytest.raises(sync_argus.GridsecError):
@@ -479,7 +479,7 @@ def test_argus_write_cut_part_way_never_half_applies_and_the_next_run_repairs(op
 def test_argus_status_reads_entries_serial_applied_and_canary_from_the_pap():
     pap = FakePap()
     wanted = generated_entries(50)
-    canary = sl.Entry("dn", "%s/CN=user %05d" % (BASE, 7))
+    canary = sl_entries.Entry("dn", "%s/CN=user %05d" % (BASE, 7))
     target = argus_target("t", pap, "sync", max_request_bytes=16 * 1024)
     target.serial, target.applied_at = 41, "2026-12-07T13:00:00Z"
     target.sync(wanted, check_mode=False)
@@ -501,10 +501,10 @@ def test_argus_status_reads_entries_serial_applied_and_canary_from_the_pap():
     pap.root.references.insert(0, ("policyset", "site"))
     pap.sets["site"] = PolicySet("site", "1", ".*", [("policy", "permit")])
     pap.policies["permit"] = sync_argus.Policy("permit", "1", ".*", [sync_argus.Rule("p", "Permit", [
-        sync_argus.Attribute("subject", sl.Entry("dn", "%s/CN=user %05d" % (BASE, 8)).pap_literal)])])
-    assert argus_target("t", pap, "sync").status([sl.Entry("dn", "%s/CN=user %05d" % (BASE, 8))])[
+        sync_argus.Attribute("subject", sl_entries.Entry("dn", "%s/CN=user %05d" % (BASE, 8)).pap_literal)])])
+    assert argus_target("t", pap, "sync").status([sl_entries.Entry("dn", "%s/CN=user %05d" % (BASE, 8))])[
         "canary_present"] is False
-    assert argus_target("t", pap, "sync").status([sl.Entry("dn", "%s/CN=user %05d" % (BASE, 9))])[
+    assert argus_target("t", pap, "sync").status([sl_entries.Entry("dn", "%s/CN=user %05d" % (BASE, 9))])[
         "canary_present"] is True
     assert argus_target("t", FakePap(), "sync").status([])["problems"]  # nothing synced yet
 

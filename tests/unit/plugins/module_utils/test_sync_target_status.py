@@ -14,6 +14,7 @@ import os
 import pytest
 
 from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_entries as sl_entries
+from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_merge as sl_merge
 from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_status as st
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import canary_dn, canary_token_subject
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.arc_ce import ArcCeTarget
@@ -266,8 +267,8 @@ def test_the_daily_canary_token_identity_is_named_like_the_dn_and_is_a_canary_fo
     assert items[1] == {"issuer": ISS, "subject": "gridsec-canary-20261207-%s" % hash8}
     assert daily_canary("salt", "20261207")[1] == items[:1]
     merged = dict((e.key, e) for e in [PERSON, TOKEN, CANARY_DN, CANARY_TOKEN,
-                                       sl.Entry(sl.TOKEN, (ISS, "gridsec-canary-20261399-0123abcd"))])
-    assert sl.canary_keys(merged) == set([CANARY_DN.key, CANARY_TOKEN.key])  # an impossible date is no canary
+                                       sl_entries.Entry(sl_entries.TOKEN, (ISS, "gridsec-canary-20261399-0123abcd"))])
+    assert sl_merge.canary_keys(merged) == set([CANARY_DN.key, CANARY_TOKEN.key])  # an impossible date is no canary
     with pytest.raises(ValueError):
         daily_canary("salt", "2026-12-07")
 

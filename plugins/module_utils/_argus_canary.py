@@ -32,9 +32,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_pdp import (
     fetch_node,
     pap_summary,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import (
-    X500NAME,
-)
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_attributes import X500NAME
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import (
     same_stored_dn,
 )

@@ -386,7 +386,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_view imp
     view_from_tree,
     views_equivalent,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._dn import strip_mode
+from ansible_collections.gridsec.ops.plugins.module_utils._dn_proxy import strip_mode
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     AuthorizationError,
     ConfigError,

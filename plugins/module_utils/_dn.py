@@ -111,7 +111,6 @@ def check_known_types(dn, text=None):
                           text=text, details={"attribute_type": attr_type, "suggestions": close})
 
 
-
 def _check_value(attr_type, value, text):
     if value == "":
         raise DNError("empty value for attribute %s in DN %r" % (attr_type, text), text=text)

@@ -429,8 +429,6 @@ error:
 """
 
 import concurrent.futures
-import os
-import tempfile
 import time
 
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import (
@@ -475,6 +473,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_endpoint import
     PapEndpoint,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import CheckFailed, ConfigError, GridsecError
+from ansible_collections.gridsec.ops.plugins.module_utils._files import write_atomic
 
 
 class LiteralTarget(Target):
@@ -608,17 +607,7 @@ def _read_text(path):
 
 
 def _write_atomic(path, text):
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".argus_canary.", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-        os.chmod(tmp, 0o644)
-        os.rename(tmp, path)
-    except Exception:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, text.encode("utf-8"), 0o644, make_dirs=False)
 
 
 def _check_options(p):

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # Pairs with TLS_SPEC in plugins/module_utils/_http.py (shared by every backend).
+    # Pairs with TLS_SPEC in plugins/module_utils/_http_options.py (shared by every backend).
     DOCUMENTATION = r"""
 notes:
   - "Client credential, in this order (like the grid clients): O(proxy_file), or O(client_cert) and

@@ -32,9 +32,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_pdp import (
     fetch_node,
     pap_summary,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import (
-    X500NAME,
-)
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_attributes import X500NAME
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import (
     same_stored_dn,
 )
@@ -449,15 +447,19 @@ def compute_budgets(nodes, hop_allowance, extra_delay):
         value, complete = budget(node, frozenset())
         node["budget_seconds"] = round(value + float(extra_delay), 3)
         node["budget_complete"] = complete
-        node["upstreams"] = []
-        for remote in node.get("remotes") or []:
-            try:
-                key = (_norm_host(remote.get("hostname")), int(remote.get("port") or 8150))
-            except (TypeError, ValueError):
-                continue
-            if key in by_endpoint:
-                node["upstreams"].append(by_endpoint[key]["name"])
+        node["upstreams"] = [by_endpoint[key]["name"] for key in _remote_endpoints(node) if key in by_endpoint]
     return nodes
+
+
+def _remote_endpoints(node):
+    """``(host, port)`` of each remote PAP ``node`` pulls from, in order (an entry that does not parse is skipped)."""
+    keys = []
+    for remote in node.get("remotes") or []:
+        try:
+            keys.append((_norm_host(remote.get("hostname")), int(remote.get("port") or 8150)))
+        except (TypeError, ValueError):
+            continue
+    return keys
 
 
 def downstream_names(nodes):
@@ -465,11 +467,7 @@ def downstream_names(nodes):
     by_endpoint = dict(((_norm_host(n["host"]), int(n["port"])), n["name"]) for n in nodes)
     result = dict((n["name"], []) for n in nodes)
     for node in nodes:
-        for remote in node.get("remotes") or []:
-            try:
-                key = (_norm_host(remote.get("hostname")), int(remote.get("port") or 8150))
-            except (TypeError, ValueError):
-                continue
+        for key in _remote_endpoints(node):
             if key in by_endpoint:
                 result[by_endpoint[key]].append(node["name"])
     return result

@@ -122,7 +122,7 @@ class PapEndpoint(object):
 
     def client(self, tls_options, role=None, **transport_kwargs):
         """A ``PapClient`` for this PAP over an ``HttpTransport`` with the TLS keyword arguments
-        ``tls_options`` (``_http.transport_options``); ``transport_kwargs`` override them and the transport's
+        ``tls_options`` (``_http_options.transport_options``); ``transport_kwargs`` override them and the transport's
         defaults (``timeout``, ``max_response_bytes``...). Raises ``ConfigError`` (naming ``role`` or the
         endpoint) when the values are invalid, before anything is sent."""
         self.check(role)

@@ -147,14 +147,26 @@ def lint_node(data, acl, tier, target_delay, stale_after, now, acl_error=None, p
     """Findings for one node from ``fetch_node`` data (+ the ACL and /pap/status)."""
     findings = []
     paps = data["paps"]
-    order = data["order"]
     remotes = [p for p in paps if not p.local]
-    by_alias = dict((p.alias, p) for p in paps)
     if tier == "auto":
         tier = "site" if remotes else "central"
         findings.append(_finding("tier", "info", "tier not given: linted as a %s" % tier,
                                  "relay-only checks (re-export of the upstream) are skipped" if tier == "site" else
                                  "no upstream PAP is configured", "set tier: relay on NGI relays"))
+    findings.extend(_lint_upstreams(data, remotes, tier))
+    findings.extend(_lint_exports(data, paps, tier))
+    findings.extend(_lint_poll_interval(data, remotes, target_delay))
+    findings.extend(_lint_shadowed_denies(data, remotes))
+    findings.extend(lint_remote_freshness(remotes, data, stale_after, target_delay, now, publish_offset))
+    findings.extend(_lint_status(data, remotes))
+    findings.extend(_lint_acl_read(acl, acl_error))
+    return findings, tier
+
+
+def _lint_upstreams(data, remotes, tier):
+    """Each remote PAP: enabled, ordered before default, public on a relay, a cache that holds something."""
+    findings = []
+    order = data["order"]
     after_default = remote_after_default(order, dict((p.alias, True) for p in remotes))
     for pap in remotes:
         if not pap.enabled:
@@ -183,6 +195,13 @@ def lint_node(data, acl, tier, target_delay, stale_after, now, acl_error=None, p
                 "cache, connection errors are only logged): no central ban is enforced from it",
                 "check the upstream ACL grants this host POLICY_READ_LOCAL and run refresh-cache %s" % pap.alias,
                 alias=pap.alias))
+    return findings
+
+
+def _lint_exports(data, paps, tier):
+    """What a central PAP or a relay exports to the PAPs that pull from it."""
+    findings = []
+    by_alias = dict((p.alias, p) for p in paps)
     if tier in ("central", "relay"):
         exported = [p for p in paps if p.public]
         if tier == "central" and "default" in by_alias and not by_alias["default"].public:
@@ -201,6 +220,12 @@ def lint_node(data, acl, tier, target_delay, stale_after, now, acl_error=None, p
                     "private_bans_on_central", "warning", "%d private deny policies in default" % len(private),
                     "private policies are stripped from what relays pull: these bans stay on this PAP",
                     "ban with public: true", alias="default", policy_ids=private))
+    return findings
+
+
+def _lint_poll_interval(data, remotes, target_delay):
+    """A polling interval longer than the target delay."""
+    findings = []
     interval = data.get("poll_interval")
     if remotes and interval is not None and target_delay is not None and interval > target_delay:
         findings.append(_finding(
@@ -209,7 +234,12 @@ def lint_node(data, acl, tier, target_delay, stale_after, now, acl_error=None, p
             "a new central ban can take up to %ds to reach this PAP alone, before the PDP and PEP delays" % interval,
             "lower it: pap-admin set-polling-interval %d (and refresh-cache from cron)" % target_delay,
             poll_interval=interval))
-    # Local permit rules that would decide before a central deny
+    return findings
+
+
+def _lint_shadowed_denies(data, remotes):
+    """Local permit rules that would decide before a central deny."""
+    findings = []
     for pap in remotes:
         if not pap.enabled:
             continue
@@ -234,7 +264,12 @@ def lint_node(data, acl, tier, target_delay, stale_after, now, acl_error=None, p
                     "order the upstream first, or narrow the local permit", alias=decision["alias"],
                     deny={"alias": pap.alias, "id": attribute.attribute_id_spl, "value": attribute.value},
                     permit_rule=decision["rule_id"], permit_attributes=decision["attributes"]))
-    findings.extend(lint_remote_freshness(remotes, data, stale_after, target_delay, now, publish_offset))
+    return findings
+
+
+def _lint_status(data, remotes):
+    """What /pap/status says of the cached upstream policies."""
+    findings = []
     status = data.get("status")
     if [p for p in remotes if p.enabled] and status:
         if status.get("NumberOfRemotePolicies") in ("0",):
@@ -244,9 +279,15 @@ def lint_node(data, acl, tier, target_delay, stale_after, now, acl_error=None, p
     elif [p for p in remotes if p.enabled] and status is None:
         findings.append(_finding("status_unreadable", "info", "/pap/status could not be read",
                                  "the remote policy count was not checked", "allow access to /pap/status"))
+    return findings
+
+
+def _lint_acl_read(acl, acl_error):
+    """The ACL checks, or why they could not be made."""
+    findings = []
     if acl is not None:
         findings.extend(lint_acl(acl))
     elif acl_error:
         findings.append(_finding("acl_unreadable", "info", "the ACL could not be read: %s" % acl_error,
                                  "open ACLs not checked", "grant CONFIGURATION_READ to the lint credential"))
-    return findings, tier
+    return findings

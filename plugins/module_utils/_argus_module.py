@@ -22,7 +22,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     RemoteError,
     WriteRefusedError,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._http import transport_options
+from ansible_collections.gridsec.ops.plugins.module_utils._http_options import transport_options
 from ansible_collections.gridsec.ops.plugins.module_utils import _xml
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_endpoint import (
     DEFAULT_PATH,

@@ -23,13 +23,8 @@ import re
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_acl import (
     effective_order,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import (
-    ACTION_ID,
-    RESOURCE_ID,
-    X500NAME,
-    PapPolicyTree,
-    PolicySet,
-)
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_attributes import ACTION_ID, RESOURCE_ID, X500NAME
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import PapPolicyTree, PolicySet
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import (
     same_stored_dn,
 )

@@ -23,12 +23,8 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_view imp
     RULE_ATTRIBUTES,
     value_key,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._dn import (
-    DNError,
-    check_known_types,
-    parse_dn,
-    strip_proxy_rdns,
-)
+from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, check_known_types, parse_dn
+from ansible_collections.gridsec.ops.plugins.module_utils._dn_proxy import strip_proxy_rdns
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -69,7 +65,7 @@ def check_subject_dn(value, what="subject", allow_single_rdn=False, strip_proxy=
     Raises ``PlanError`` for a DN that does not parse, names an unknown attribute type (``CM=...``: see
     ``_dn.check_known_types``) or has a single RDN (a certificate subject has several; a single ``CN=...`` is
     what Ansible makes of a DN string given where a list is expected, split on its commas) unless
-    ``allow_single_rdn``. Trailing proxy CNs are removed as ``strip_proxy`` says (``_dn.strip_proxy_rdns``:
+    ``allow_single_rdn``. Trailing proxy CNs are removed as ``strip_proxy`` says (``_dn_proxy.strip_proxy_rdns``:
     ``legacy``, ``all`` or ``none``; the PEP authorises the end-entity DN, so a ban of a proxy DN would never
     match); each removal adds a warning to ``warnings`` and ``{"input", "subject", "stripped"}`` to
     ``stripped_rdns`` when they are given. ``strict=False`` leaves the attribute types unchecked (see

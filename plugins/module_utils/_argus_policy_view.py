@@ -19,14 +19,8 @@ __metaclass__ = type
 import copy
 import uuid
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import (
-    ATTRIBUTE_MAPPINGS,
-    DN_ATTRIBUTE_IDS,
-    Attribute,
-    Policy,
-    PolicySet,
-    Rule,
-)
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_attributes import ATTRIBUTE_MAPPINGS, DN_ATTRIBUTE_IDS
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import Attribute, Policy, PolicySet, Rule
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import (
     DNError,
     parse_stored_dn,

@@ -1,6 +1,6 @@
 # Copyright (c) 2026 gridsec.ops contributors
 # Apache License 2.0 (see LICENSE)
-"""XACML 2.0 model of what an Argus PAP stores, with SPL rendering.
+"""XACML 2.0 model of what an Argus PAP stores (its SPL text: ``_argus_spl.py``).
 
 PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
 
@@ -19,63 +19,27 @@ XACML 2.0 elements with the ``xacml:`` prefix the PAP itself uses.
 
 import copy
 
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_attributes import (
+    ACTION,
+    ACTION_ID,
+    ATTRIBUTE_MAPPINGS,
+    ENVIRONMENT,
+    FIRST_APPLICABLE_POLICY,
+    FIRST_APPLICABLE_RULE,
+    RESOURCE,
+    RESOURCE_ID,
+    SPL_BY_XACML_ID,
+    STRING,
+    STRING_EQUAL,
+    SUBJECT,
+    X500NAME,
+)
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_spl import tree_to_spl
 from ansible_collections.gridsec.ops.plugins.module_utils._xml import etree, local_name
 
 XACML_NS = "urn:oasis:names:tc:xacml:2.0:policy:schema:os"
 XACML_PREFIX = "xacml"
 
-FIRST_APPLICABLE_POLICY = "urn:oasis:names:tc:xacml:1.0:policy-combining-algorithm:first-applicable"
-FIRST_APPLICABLE_RULE = "urn:oasis:names:tc:xacml:1.0:rule-combining-algorithm:first-applicable"
-
-STRING = "http://www.w3.org/2001/XMLSchema#string"
-X500NAME = "urn:oasis:names:tc:xacml:1.0:data-type:x500Name"
-FQAN = "http://glite.org/xacml/datatype/fqan"
-STRING_EQUAL = "urn:oasis:names:tc:xacml:1.0:function:string-equal"
-STRING_REGEXP = "urn:oasis:names:tc:xacml:1.0:function:string-regexp-match"
-X500NAME_EQUAL = "urn:oasis:names:tc:xacml:1.0:function:x500Name-equal"
-FQAN_MATCH = "http://glite.org/xacml/algorithm/fqan-match"
-RESOURCE_ID = "urn:oasis:names:tc:xacml:1.0:resource:resource-id"
-ACTION_ID = "urn:oasis:names:tc:xacml:1.0:action:action-id"
-
-SUBJECT = "subject"
-RESOURCE = "resource"
-ACTION = "action"
-ENVIRONMENT = "environment"
-
-_GLITE = "http://glite.org/xacml/attribute/"
-_DCISEC = "http://dci-sec.org/xacml/attribute/"
-
-# SPL id -> (XACML AttributeId, DataType, MatchId, target element). Source: argus-pap attribute-mappings.ini.
-ATTRIBUTE_MAPPINGS = {
-    "subject": ("urn:oasis:names:tc:xacml:1.0:subject:subject-id", X500NAME, X500NAME_EQUAL, SUBJECT),
-    "subject-issuer": (_GLITE + "subject-issuer", X500NAME, X500NAME_EQUAL, SUBJECT),
-    "x509-subject-issuer": (_GLITE + "x509-subject-issuer", X500NAME, X500NAME_EQUAL, SUBJECT),
-    "x509-authn-profile": (_GLITE + "x509-authn-profile", STRING, STRING_REGEXP, SUBJECT),
-    "vo": (_GLITE + "virtual-organization", STRING, STRING_EQUAL, SUBJECT),
-    "fqan": (_GLITE + "fqan", FQAN, FQAN_MATCH, SUBJECT),
-    "pfqan": (_GLITE + "fqan/primary", FQAN, FQAN_MATCH, SUBJECT),
-    "resource": (RESOURCE_ID, STRING, STRING_REGEXP, RESOURCE),
-    "action": (ACTION_ID, STRING, STRING_REGEXP, ACTION),
-    "pilot-classifier": (_GLITE + "pilot-job-classifier", STRING, STRING_EQUAL, ACTION),
-    "emi-subject-issuer": (_DCISEC + "subject-issuer", X500NAME, X500NAME_EQUAL, SUBJECT),
-    "emi-x509-subject-issuer": (_DCISEC + "x509-subject-issuer", X500NAME, X500NAME_EQUAL, SUBJECT),
-    "emi-x509-authn-profile": (_DCISEC + "x509-authn-profile", STRING, STRING_REGEXP, SUBJECT),
-    "emi-vo": (_DCISEC + "virtual-organization", STRING, STRING_EQUAL, SUBJECT),
-    "emi-group": (_DCISEC + "group", STRING, STRING_EQUAL, SUBJECT),
-    "emi-primary-group": (_DCISEC + "group/primary", STRING, STRING_EQUAL, SUBJECT),
-    "emi-role": (_DCISEC + "role", STRING, STRING_EQUAL, SUBJECT),
-    "emi-primary-role": (_DCISEC + "role/primary", STRING, STRING_EQUAL, SUBJECT),
-    "emi-resource-owner": (_DCISEC + "resource-owner", X500NAME, STRING_EQUAL, RESOURCE),
-    "oidc-issuer": (_GLITE + "oidc-issuer", STRING, STRING_EQUAL, SUBJECT),
-    "oidc-organisation": (_GLITE + "oidc-organisation", STRING, STRING_EQUAL, SUBJECT),
-    "oidc-subject": (_GLITE + "oidc-subject", STRING, STRING_EQUAL, SUBJECT),
-    "oidc-group": (_GLITE + "oidc-group", STRING, STRING_EQUAL, SUBJECT),
-    "oidc-scope": (_GLITE + "oidc-scope", STRING, STRING_EQUAL, SUBJECT),
-    "oidc-user-id": (_GLITE + "oidc-user-id", STRING, STRING_EQUAL, SUBJECT),
-    "oidc-client-id": (_GLITE + "oidc-client-id", STRING, STRING_EQUAL, SUBJECT),
-}
-SPL_BY_XACML_ID = dict((mapping[0], spl_id) for spl_id, mapping in ATTRIBUTE_MAPPINGS.items())
-DN_ATTRIBUTE_IDS = frozenset(spl for spl, mapping in ATTRIBUTE_MAPPINGS.items() if mapping[1] == X500NAME)
 
 # Target sections in schema order: element name (capitalised) -> container / item / match / designator names.
 _SECTIONS = (
@@ -659,27 +623,7 @@ class PapPolicyTree(object):
 
     def to_spl(self, show_ids=False):
         """The tree as SPL text, like ``pap-admin list-policies`` (with ``id=`` lines when ``show_ids``)."""
-        lines = []
-        current_set = None
-        open_set = False
-        for policy_set, policy in self.iter_policies():
-            if policy_set is not current_set:
-                if open_set:
-                    lines.append("}")
-                    lines.append("")
-                current_set = policy_set
-                open_set = True
-                resource = policy_set.resource if policy_set.resource is not None else ".*"
-                lines.append("resource %s {" % spl_quote(resource))
-                if show_ids:
-                    lines.append("    id=%s" % policy_set.policy_set_id)
-                if policy_set.description:
-                    lines.append("    description %s" % spl_quote(policy_set.description))
-                _spl_obligations(lines, policy_set.obligations, "    ")
-            lines.extend(_spl_policy(policy, show_ids, "    "))
-        if open_set:
-            lines.append("}")
-        return "\n".join(lines) + ("\n" if lines else "")
+        return tree_to_spl(self, show_ids)
 
 
 def _attribute_matches(attribute, attribute_id, value, value_equal):
@@ -690,40 +634,6 @@ def _attribute_matches(attribute, attribute_id, value, value_equal):
     if value_equal is not None:
         return bool(value_equal(attribute.value, value))
     return attribute.value == value
-
-
-def spl_quote(value):
-    """``value`` as an SPL double-quoted string (backslashes and double quotes escaped)."""
-    return '"%s"' % str(value).replace("\\", "\\\\").replace('"', '\\"')
-
-
-def _spl_obligations(lines, obligations, indent):
-    for obligation in obligations:
-        lines.append("%sobligation %s {" % (indent, spl_quote(obligation.obligation_id)))
-        for attribute_id, _datatype, value in obligation.assignments:
-            lines.append("%s    %s = %s" % (indent, SPL_BY_XACML_ID.get(attribute_id, attribute_id), spl_quote(value)))
-        lines.append("%s}" % indent)
-
-
-def _spl_policy(policy, show_ids, indent):
-    lines = []
-    keyword = "action" if policy.public else "private action"
-    lines.append("%s%s %s {" % (indent, keyword, spl_quote(policy.action if policy.action is not None else ".*")))
-    inner = indent + "    "
-    if show_ids:
-        lines.append("%sid=%s" % (inner, policy.policy_id))
-    if policy.description:
-        lines.append("%sdescription %s" % (inner, spl_quote(policy.description)))
-    _spl_obligations(lines, policy.obligations, inner)
-    for rule in policy.rules:
-        lines.append("%srule %s {" % (inner, rule.effect.lower()))
-        if show_ids:
-            lines.append("%s    id=%s" % (inner, rule.rule_id))
-        for attribute in rule.attributes:
-            lines.append("%s    %s = %s" % (inner, attribute.attribute_id_spl, spl_quote(attribute.value)))
-        lines.append("%s}" % inner)
-    lines.append("%s}" % indent)
-    return lines
 
 
 def element_to_bytes(element, pretty=False):

@@ -1,6 +1,6 @@
 # Copyright (c) 2026 gridsec.ops contributors
 # Apache License 2.0 (see LICENSE)
-"""X.500 distinguished names as grid services write them, and PanDA's user-name rule.
+"""X.500 distinguished names as grid services write them.
 
 PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
 
@@ -27,6 +27,12 @@ import binascii
 import re
 import unicodedata
 
+from ansible_collections.gridsec.ops.plugins.module_utils._dn_types import (
+    _SHORT_TYPES,
+    canonical_type,
+    is_known_type,
+    suggest_type,
+)
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
 
 
@@ -53,52 +59,6 @@ _PLUS_SPLIT_RE = re.compile(r"\+(?=[A-Za-z][A-Za-z0-9-]*=|[0-9]+(?:\.[0-9]+)*=)"
 # Characters RFC 4514 section 3 lets a backslash escape (plus the space and '=' of RFC 2253 section 2.4).
 _ESCAPABLE = set(u',+"\\<>;#= ')
 _HEX = set(u"0123456789abcdefABCDEF")
-
-# Canonical names of attribute types for comparisons: every alias (lower case) and OID maps to one key.
-_TYPE_ALIASES = {
-    "cn": ("commonname", "2.5.4.3"),
-    "sn": ("surname", "2.5.4.4"),
-    "serialnumber": ("2.5.4.5",),
-    "c": ("countryname", "2.5.4.6"),
-    "l": ("localityname", "2.5.4.7"),
-    "st": ("s", "stateorprovincename", "2.5.4.8"),
-    "street": ("streetaddress", "2.5.4.9"),
-    "o": ("organizationname", "2.5.4.10"),
-    "ou": ("organizationalunitname", "2.5.4.11"),
-    "title": ("t", "2.5.4.12"),
-    "givenname": ("gn", "2.5.4.42"),
-    "initials": ("2.5.4.43",),
-    "generationqualifier": ("2.5.4.44",),
-    "dnqualifier": ("2.5.4.46",),
-    "pseudonym": ("2.5.4.65",),
-    "dc": ("domaincomponent", "0.9.2342.19200300.100.1.25"),
-    "uid": ("userid", "0.9.2342.19200300.100.1.1"),
-    "emailaddress": ("e", "email", "1.2.840.113549.1.9.1"),
-    "postalcode": ("2.5.4.17",),
-    "businesscategory": ("2.5.4.15",),
-    "name": ("2.5.4.41",),
-    "x500uniqueidentifier": ("2.5.4.45",),
-    "organizationidentifier": ("2.5.4.97",),
-    "unstructuredname": ("1.2.840.113549.1.9.2",),
-}
-_CANONICAL_TYPE = {}
-for _canon, _aliases in _TYPE_ALIASES.items():
-    _CANONICAL_TYPE[_canon] = _canon
-    for _alias in _aliases:
-        _CANONICAL_TYPE[_alias] = _canon
-
-# The attribute-type keywords a user may write (RFC 4514 section 3, RFC 4519, OpenSSL's short and long names),
-# spelt as they are usually written; any other attribute is named by its numeric OID (``2.5.4.3``,
-# ``OID.2.5.4.3``). Every keyword here is a key of _CANONICAL_TYPE (a unit test checks it).
-KNOWN_TYPES = (
-    "CN", "commonName", "SN", "surname", "serialNumber", "C", "countryName", "L", "localityName", "ST", "S",
-    "stateOrProvinceName", "street", "streetAddress", "O", "organizationName", "OU", "organizationalUnitName",
-    "title", "T", "givenName", "GN", "initials", "generationQualifier", "dnQualifier", "pseudonym", "DC",
-    "domainComponent", "UID", "userid", "emailAddress", "E", "Email", "postalCode", "businessCategory", "name",
-    "x500UniqueIdentifier", "organizationIdentifier", "unstructuredName",
-)
-_KNOWN_SPELLING = dict((keyword.lower(), keyword) for keyword in KNOWN_TYPES)
-_NUMERIC_OID_RE = re.compile(r"^(?:[Oo][Ii][Dd]\.)?[0-9]+(?:\.[0-9]+)+$")
 
 # BER universal string tags accepted in RFC 4514 '#hex' values, with their decoders.
 _BER_STRINGS = {
@@ -130,39 +90,6 @@ def _check_type(attr_type, text):
         raise DNError("invalid attribute type %r in DN %r" % (attr_type, text), text=text)
 
 
-def _edit_distance(a, b):
-    """Levenshtein distance (insert, delete, substitute), with a swap of two neighbours counting as one edit."""
-    previous2 = None
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, 1):
-        current = [i]
-        for j, char_b in enumerate(b, 1):
-            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
-            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
-                cost = min(cost, previous2[j - 2] + 1)
-            current.append(cost)
-        previous2, previous = previous, current
-    return previous[-1]
-
-
-def suggest_type(attr_type):
-    """The known keywords closest to a misspelt attribute type (best first, at most three; none when nothing is
-    close): one edit away for short types (``CM`` -> ``CN``, ``C``), two for longer ones (``emailAdress``)."""
-    typed = attr_type.lower()
-    limit = 1 if len(typed) <= 4 else 2
-    ranked = []
-    for key, spelling in _KNOWN_SPELLING.items():
-        distance = _edit_distance(typed, key)
-        if distance <= limit:
-            ranked.append((distance, abs(len(key) - len(typed)), len(key), spelling))
-    return [spelling for _d, _l, _n, spelling in sorted(ranked)[:3]]
-
-
-def is_known_type(attr_type):
-    """True for a keyword of ``KNOWN_TYPES`` (any case) or a numeric OID (``2.5.4.3``, ``OID.2.5.4.3``)."""
-    return attr_type.lower() in _KNOWN_SPELLING or bool(_NUMERIC_OID_RE.match(attr_type))
-
-
 def check_known_types(dn, text=None):
     """Raise ``DNError`` naming the first attribute type of ``dn`` that is neither a known keyword nor a numeric
     OID, with the closest keywords as a suggestion.
@@ -182,10 +109,6 @@ def check_known_types(dn, text=None):
                           "(e.g. 2.5.4.3 or OID.2.5.4.3 for CN); known types: %s"
                           % (attr_type, text, hint, ", ".join(_SHORT_TYPES)),
                           text=text, details={"attribute_type": attr_type, "suggestions": close})
-
-
-# Short list shown in the error message (the full list is KNOWN_TYPES).
-_SHORT_TYPES = ("CN", "O", "OU", "DC", "C", "L", "ST", "UID", "emailAddress/E", "serialNumber", "SN", "GN", "T")
 
 
 def _check_value(attr_type, value, text):
@@ -285,14 +208,6 @@ class DistinguishedName(object):
 
 
 # -- helpers ----------------------------------------------------------------------------------------------
-def canonical_type(attr_type):
-    """Canonical lower-case name of an attribute type (``E``/``Email``/``emailAddress`` -> ``emailaddress``)."""
-    key = attr_type.strip().lower()
-    if key.startswith("oid."):
-        key = key[4:]
-    return _CANONICAL_TYPE.get(key, key)
-
-
 def prepare_value(value):
     """RFC 4518-lite string preparation: NFKC, case folded, runs of white space folded to one space, trimmed."""
     value = unicodedata.normalize("NFKC", value).casefold()
@@ -427,20 +342,20 @@ def _decode_ber_hex(hex_text, text):
         raise DNError("undecodable BER string #%s in DN %r" % (hex_text, text), text=text)
 
 
+def _skip_spaces(text, index):
+    while index < len(text) and text[index] == " ":
+        index += 1
+    return index
+
+
 def _parse_rfc2253(text):
     """RFC 4514 / RFC 2253 parser, lenient like RFC 1779 readers: spaces around ``,`` ``+`` ``=``, quoted values."""
     rdns = []
     avas = []
     pos = 0
     length = len(text)
-
-    def skip_spaces(index):
-        while index < length and text[index] == " ":
-            index += 1
-        return index
-
     while True:
-        pos = skip_spaces(pos)
+        pos = _skip_spaces(text, pos)
         # attribute type
         start = pos
         while pos < length and text[pos] not in "=,+;\\\"":
@@ -451,56 +366,14 @@ def _parse_rfc2253(text):
                 raise DNError("empty RDN in DN %r" % (text,), text=text)
             raise DNError("missing '=' after %r in DN %r" % (attr_type or text[start:pos + 1], text), text=text)
         _check_type(attr_type, text)
-        pos = skip_spaces(pos + 1)
+        pos = _skip_spaces(text, pos + 1)
         # attribute value
         if pos < length and text[pos] == "#":
-            start = pos + 1
-            while pos + 1 < length and text[pos + 1] in _HEX:
-                pos += 1
-            hex_text = text[start:pos + 1]
-            pos += 1
-            if not hex_text or len(hex_text) % 2:
-                raise DNError("invalid '#' hex value in DN %r" % (text,), text=text)
-            value = _decode_ber_hex(hex_text, text)
-            pos = skip_spaces(pos)
+            pos, value = _rfc2253_hex_value(text, pos)
         elif pos < length and text[pos] == '"':
-            pos += 1
-            buf = []
-            while True:
-                if pos >= length:
-                    raise DNError("unterminated quoted value in DN %r" % (text,), text=text)
-                char = text[pos]
-                if char == '"':
-                    pos += 1
-                    break
-                if char == "\\":
-                    if pos + 1 >= length:
-                        raise DNError("trailing backslash in DN %r" % (text,), text=text)
-                    pos, piece = _unescape(text, pos)
-                    buf.append(piece)
-                    continue
-                buf.append(char.encode("utf-8"))
-                pos += 1
-            value = _join_bytes(buf, text)
-            pos = skip_spaces(pos)
+            pos, value = _rfc2253_quoted_value(text, pos)
         else:
-            buf = []
-            trailing_unescaped = 0  # unescaped spaces at the end of buf (insignificant)
-            while pos < length and text[pos] not in ",+":
-                char = text[pos]
-                if char == "\\":
-                    pos, piece = _unescape(text, pos)
-                    buf.append(piece)
-                    trailing_unescaped = 0
-                    continue
-                if char == '"':
-                    raise DNError("unescaped '\"' inside a value of DN %r" % (text,), text=text)
-                buf.append(char.encode("utf-8"))
-                trailing_unescaped = trailing_unescaped + 1 if char == " " else 0
-                pos += 1
-            if trailing_unescaped:
-                buf = buf[:-trailing_unescaped]
-            value = _join_bytes(buf, text)
+            pos, value = _rfc2253_plain_value(text, pos)
         _check_value(attr_type, value, text)
         avas.append((attr_type, value))
         if pos >= length:
@@ -513,10 +386,71 @@ def _parse_rfc2253(text):
             rdns.append(tuple(avas))
             avas = []
         pos += 1
-        if skip_spaces(pos) >= length:
+        if _skip_spaces(text, pos) >= length:
             raise DNError("empty RDN at the end of DN %r" % (text,), text=text)
     rdns.reverse()
     return DistinguishedName(rdns, source_form="rfc2253")
+
+
+def _rfc2253_hex_value(text, pos):
+    """``(position after it and its trailing spaces, value)`` of a ``#<hex BER>`` value starting at ``pos``."""
+    length = len(text)
+    start = pos + 1
+    while pos + 1 < length and text[pos + 1] in _HEX:
+        pos += 1
+    hex_text = text[start:pos + 1]
+    pos += 1
+    if not hex_text or len(hex_text) % 2:
+        raise DNError("invalid '#' hex value in DN %r" % (text,), text=text)
+    value = _decode_ber_hex(hex_text, text)
+    return _skip_spaces(text, pos), value
+
+
+def _rfc2253_quoted_value(text, pos):
+    """``(position after it and its trailing spaces, value)`` of an RFC 1779 ``"quoted"`` value at ``pos``."""
+    length = len(text)
+    pos += 1
+    buf = []
+    while True:
+        if pos >= length:
+            raise DNError("unterminated quoted value in DN %r" % (text,), text=text)
+        char = text[pos]
+        if char == '"':
+            pos += 1
+            break
+        if char == "\\":
+            if pos + 1 >= length:
+                raise DNError("trailing backslash in DN %r" % (text,), text=text)
+            pos, piece = _unescape(text, pos)
+            buf.append(piece)
+            continue
+        buf.append(char.encode("utf-8"))
+        pos += 1
+    value = _join_bytes(buf, text)
+    return _skip_spaces(text, pos), value
+
+
+def _rfc2253_plain_value(text, pos):
+    """``(position of the separator or the end, value)`` of an escaped value at ``pos`` (unescaped trailing spaces
+    are insignificant)."""
+    length = len(text)
+    buf = []
+    trailing_unescaped = 0  # unescaped spaces at the end of buf (insignificant)
+    while pos < length and text[pos] not in ",+":
+        char = text[pos]
+        if char == "\\":
+            pos, piece = _unescape(text, pos)
+            buf.append(piece)
+            trailing_unescaped = 0
+            continue
+        if char == '"':
+            raise DNError("unescaped '\"' inside a value of DN %r" % (text,), text=text)
+        buf.append(char.encode("utf-8"))
+        trailing_unescaped = trailing_unescaped + 1 if char == " " else 0
+        pos += 1
+    if trailing_unescaped:
+        buf = buf[:-trailing_unescaped]
+    return pos, _join_bytes(buf, text)
 
 
 def _unescape(text, pos):
@@ -646,64 +580,6 @@ def same_stored_dn(a, b):
         return False
 
 
-# -- proxy RDNs -----------------------------------------------------------------------------------------------
-# A proxy certificate's subject is the issuing end-entity DN plus one more CN RDN: "proxy" (legacy Globus full
-# proxy), "limited proxy" (legacy limited proxy) or a number (RFC 3820 proxies, e.g. "/CN=1234567890", as in
-# PanDA's prodUserID). PanDA's clean_user_id drops the same markers (step 4 below).
-PROXY_CN_VALUES = ("proxy", "limited proxy")
-_NUMERIC_RE = re.compile(r"^[0-9]+$")
-# What strip_proxy_rdns removes: "legacy" only the legacy markers (their text says "proxy"), "all" also numeric
-# CNs (only for a DN known to be a proxy subject: an end-entity DN may end with a number), "none" nothing.
-STRIP_MODES = ("legacy", "all", "none")
-
-
-def is_proxy_rdn(rdn, numeric=True):
-    """True when ``rdn`` (a tuple of ``(type, value)`` AVAs) is a single CN that a proxy certificate appends:
-    ``proxy``, ``limited proxy``, or (with ``numeric``) an RFC 3820 number."""
-    if len(rdn) != 1:
-        return False
-    attr_type, value = rdn[0]
-    if canonical_type(attr_type) != "cn":
-        return False
-    return value in PROXY_CN_VALUES or (numeric and bool(_NUMERIC_RE.match(value)))
-
-
-def strip_mode(value):
-    """The stripping mode of an option value: ``legacy``/``all``/``none``; the booleans of the old option (and
-    their YAML spellings) read as ``all`` (true) and ``none`` (false). Raises ``ValueError`` otherwise."""
-    if isinstance(value, bool):
-        return "all" if value else "none"
-    text = str(value).strip().lower()
-    if text in STRIP_MODES:
-        return text
-    if text in ("true", "yes", "on", "1"):
-        return "all"
-    if text in ("false", "no", "off", "0"):
-        return "none"
-    raise ValueError("%r is not a proxy RDN stripping mode (%s; true/false mean all/none)"
-                     % (value, ", ".join(STRIP_MODES)))
-
-
-def strip_proxy_rdns(dn, mode="legacy"):
-    """``(end-entity DN, [stripped RDNs as text])``: trailing proxy CNs removed, in certificate order, as far as
-    at least one RDN that is not a proxy CN remains.
-
-    ``mode`` (``STRIP_MODES``): ``legacy`` removes ``CN=proxy`` and ``CN=limited proxy`` only; ``all`` also
-    ``CN=<digits>`` (RFC 3820), which is right only for a DN known to be a proxy subject, since an end-entity
-    DN may itself end with a numeric CN (``.../CN=Eve Mallory/CN=777``) and its text cannot tell; ``none``
-    removes nothing.
-    """
-    mode = strip_mode(mode)
-    dn = parse_dn(dn)
-    rdns = list(dn.rdns)
-    stripped = []
-    while mode != "none" and len(rdns) > 1 and is_proxy_rdn(rdns[-1], numeric=mode == "all"):
-        stripped.insert(0, "+".join("%s=%s" % ava for ava in rdns.pop()))
-    if not stripped:
-        return dn, []
-    return DistinguishedName(rdns, source_form=dn.source_form), stripped
-
-
 def normalize_dn(text, form="openssl"):
     """``text`` parsed and written out in ``form``: ``openssl`` (slash), ``rfc2253`` or ``pap`` (PAP literal)."""
     dn = parse_dn(text)
@@ -714,65 +590,3 @@ def normalize_dn(text, form="openssl"):
     if form == "pap":
         return dn.to_pap_literal()
     raise DNError("unknown DN form %r (expected openssl, rfc2253 or pap)" % (form,))
-
-
-# -- PanDA user name -------------------------------------------------------------------------------------
-_PANDA_DROP_TYPES_RE = re.compile(r"/(?:DC|OU|O|C|L)=[^/]+")
-_PANDA_NUMERIC_CN_RE = re.compile(r"/CN=[0-9]+")
-_PANDA_SPACE_NUMBER_RE = re.compile(r" [0-9]+")
-_PANDA_UNDERSCORE_NUMBER_RE = re.compile(r"_[0-9]+")
-_PANDA_ROBOT_RE = re.compile(r"/CN=(?:Robot|nickname):[^/]*")
-_PANDA_LAST_CN_PAIR_RE = re.compile(r"^.*/CN=([^/]+)/CN=([^/]+)")
-_PANDA_LIMITED_PROXY_RE = re.compile(r"^.*(limited.*proxy)")
-# step 4 of clean_user_id: the proxy CNs of PROXY_CN_VALUES (numeric ones went in step 2), then a stray marker
-_PANDA_PROXY_MARKERS = tuple("/CN=" + value for value in PROXY_CN_VALUES) + ("limited proxy",)
-_PANDA_TRAILING_EMAIL_RE = re.compile(r"\s+[A-Za-z0-9][\w.+-]*@[\w-]+(?:\.[\w-]+)+\s*$")
-
-
-def clean_user_id(dn):
-    """The PanDA user name (``prodUserName``, ``users.name``, ban-list key) for a DN, as panda-server's
-    ``clean_user_id`` computes it (reimplemented from ``pandaserver/srvcore/CoreUtils.py`` ``clean_user_id``).
-
-    The result is case-sensitive. Input in RFC 2253 comma form is not understood by PanDA and comes back
-    unchanged, as on the server: convert it with ``parse_dn(dn).to_openssl()`` first. Any failure returns the
-    input unchanged (step 11).
-    """
-    try:
-        name = dn
-        # 1. drop DC, O, OU, C and L components (type is case-sensitive, like PanDA)
-        name = _PANDA_DROP_TYPES_RE.sub("", name)
-        # 2. drop "/CN=<digits>" (only the digits: "/CN=123abc" leaves "abc")
-        name = _PANDA_NUMERIC_CN_RE.sub("", name)
-        # 3. drop " <digits>" and "_<digits>" anywhere
-        name = _PANDA_SPACE_NUMBER_RE.sub("", name)
-        name = _PANDA_UNDERSCORE_NUMBER_RE.sub("", name)
-        # 4. proxy markers
-        for marker in _PANDA_PROXY_MARKERS:
-            name = name.replace(marker, "")
-        # 5. robot and token nickname components
-        name = _PANDA_ROBOT_RE.sub("", name)
-        # 6. two consecutive CNs left: the value of the last one; otherwise remove the CN markers
-        match = _PANDA_LAST_CN_PAIR_RE.match(name)
-        if match:
-            name = match.group(2)
-        else:
-            name = name.replace("/CN=", "")
-        # 7. cut at "/email" (any case) unless it is at the very start
-        cut = name.lower().find("/email")
-        if cut > 0:
-            name = name[:cut]
-        # 8. degenerate "limited ... proxy" leftovers
-        match = _PANDA_LIMITED_PROXY_RE.match(name)
-        if match:
-            name = match.group(1)
-        # 9. brackets and apostrophes
-        for char in "()'":
-            name = name.replace(char, "")
-        # 10. a trailing e-mail word goes when a "first last" name remains
-        shortened = _PANDA_TRAILING_EMAIL_RE.sub("", name).strip()
-        if " " in shortened:
-            name = shortened
-        return name
-    except Exception:  # pylint: disable=broad-except
-        # 11. PanDA returns its input unchanged on any error
-        return dn

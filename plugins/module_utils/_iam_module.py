@@ -20,7 +20,8 @@ from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, dn_key, parse_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import RemoteError
-from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport, validate_tls_options
+from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
+from ansible_collections.gridsec.ops.plugins.module_utils._http_options import validate_tls_options
 from ansible_collections.gridsec.ops.plugins.module_utils._iam_client import ADMIN_SCOPES, IamClient, user_extension
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import GridsecModule, jsonable
 

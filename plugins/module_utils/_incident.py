@@ -23,9 +23,9 @@ import contextlib
 import datetime
 import json
 import os
-import tempfile
 
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
+from ansible_collections.gridsec.ops.plugins.module_utils._files import write_atomic
 
 try:
     import fcntl
@@ -88,17 +88,5 @@ def new_record(incident):
 
 def save(path, data):
     """Write ``data`` atomically (mode 0600: the record names people and may quote their payload)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".incident-", suffix=".json", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True, default=str)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.rename(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    text = json.dumps(data, indent=2, sort_keys=True, default=str) + "\n"
+    write_atomic(path, text.encode("utf-8"), 0o600, make_dirs=False)

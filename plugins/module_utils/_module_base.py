@@ -7,7 +7,7 @@ PRIVATE to the gridsec.ops collection: this module may change at any time, witho
 ``GridsecModule`` holds what every networked module of the collection does the same way, so that
 ``_argus_module.py`` and ``_panda_module.py`` keep only what is specific to their backend:
 
-- the argument spec: the backend's connection options, ``TLS_SPEC`` (``_http.py``, ``_tls`` doc fragment) and the
+- the argument spec: the backend's connection options, ``TLS_SPEC`` (``_http_options.py``, ``_tls`` doc fragment) and the
   module's own options, with the TLS option constraints;
 - the one error path: every ``GridsecError`` becomes ``fail_json`` with the error's message (naming server and
   operation), its structured form under ``error``, and ``requests`` (what had been sent so far); each backend adds
@@ -33,7 +33,7 @@ import gc
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
-from ansible_collections.gridsec.ops.plugins.module_utils._http import (
+from ansible_collections.gridsec.ops.plugins.module_utils._http_options import (
     TLS_MUTUALLY_EXCLUSIVE,
     TLS_REQUIRED_TOGETHER,
     TLS_SPEC,

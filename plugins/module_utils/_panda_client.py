@@ -32,7 +32,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     AuthorizationError,
     RemoteError,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._http import NO_CREDENTIAL_HINT
+from ansible_collections.gridsec.ops.plugins.module_utils._http_options import NO_CREDENTIAL_HINT
 
 API_PREFIX = "/api/v1"
 KILL_BATCH = 1000  # ids per job/kill call, as pandaserver/test/killUser.py does

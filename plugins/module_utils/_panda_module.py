@@ -18,8 +18,8 @@ __metaclass__ = type
 from ansible.module_utils.basic import env_fallback
 
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
-from ansible_collections.gridsec.ops.plugins.module_utils._http import (
-    HttpTransport, check_base_url, validate_tls_options)
+from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
+from ansible_collections.gridsec.ops.plugins.module_utils._http_options import check_base_url, validate_tls_options
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import GridsecModule
 from ansible_collections.gridsec.ops.plugins.module_utils._panda_client import PandaClient
 from ansible_collections.gridsec.ops.plugins.module_utils import _panda_db

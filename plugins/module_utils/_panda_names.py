@@ -17,10 +17,76 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.gridsec.ops.plugins.module_utils._dn import clean_user_id, parse_dn
+import re
+
+from ansible_collections.gridsec.ops.plugins.module_utils._dn import parse_dn
+from ansible_collections.gridsec.ops.plugins.module_utils._dn_proxy import PROXY_CN_VALUES
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
 
 
+# -- the user-name rule of panda-server ------------------------------------------------------------------
+_PANDA_DROP_TYPES_RE = re.compile(r"/(?:DC|OU|O|C|L)=[^/]+")
+_PANDA_NUMERIC_CN_RE = re.compile(r"/CN=[0-9]+")
+_PANDA_SPACE_NUMBER_RE = re.compile(r" [0-9]+")
+_PANDA_UNDERSCORE_NUMBER_RE = re.compile(r"_[0-9]+")
+_PANDA_ROBOT_RE = re.compile(r"/CN=(?:Robot|nickname):[^/]*")
+_PANDA_LAST_CN_PAIR_RE = re.compile(r"^.*/CN=([^/]+)/CN=([^/]+)")
+_PANDA_LIMITED_PROXY_RE = re.compile(r"^.*(limited.*proxy)")
+# step 4 of clean_user_id: the proxy CNs of PROXY_CN_VALUES (numeric ones went in step 2), then a stray marker
+_PANDA_PROXY_MARKERS = tuple("/CN=" + value for value in PROXY_CN_VALUES) + ("limited proxy",)
+_PANDA_TRAILING_EMAIL_RE = re.compile(r"\s+[A-Za-z0-9][\w.+-]*@[\w-]+(?:\.[\w-]+)+\s*$")
+
+
+def clean_user_id(dn):
+    """The PanDA user name (``prodUserName``, ``users.name``, ban-list key) for a DN, as panda-server's
+    ``clean_user_id`` computes it (reimplemented from ``pandaserver/srvcore/CoreUtils.py`` ``clean_user_id``).
+
+    The result is case-sensitive. Input in RFC 2253 comma form is not understood by PanDA and comes back
+    unchanged, as on the server: convert it with ``parse_dn(dn).to_openssl()`` first. Any failure returns the
+    input unchanged (step 11).
+    """
+    try:
+        name = dn
+        # 1. drop DC, O, OU, C and L components (type is case-sensitive, like PanDA)
+        name = _PANDA_DROP_TYPES_RE.sub("", name)
+        # 2. drop "/CN=<digits>" (only the digits: "/CN=123abc" leaves "abc")
+        name = _PANDA_NUMERIC_CN_RE.sub("", name)
+        # 3. drop " <digits>" and "_<digits>" anywhere
+        name = _PANDA_SPACE_NUMBER_RE.sub("", name)
+        name = _PANDA_UNDERSCORE_NUMBER_RE.sub("", name)
+        # 4. proxy markers
+        for marker in _PANDA_PROXY_MARKERS:
+            name = name.replace(marker, "")
+        # 5. robot and token nickname components
+        name = _PANDA_ROBOT_RE.sub("", name)
+        # 6. two consecutive CNs left: the value of the last one; otherwise remove the CN markers
+        match = _PANDA_LAST_CN_PAIR_RE.match(name)
+        if match:
+            name = match.group(2)
+        else:
+            name = name.replace("/CN=", "")
+        # 7. cut at "/email" (any case) unless it is at the very start
+        cut = name.lower().find("/email")
+        if cut > 0:
+            name = name[:cut]
+        # 8. degenerate "limited ... proxy" leftovers
+        match = _PANDA_LIMITED_PROXY_RE.match(name)
+        if match:
+            name = match.group(1)
+        # 9. brackets and apostrophes
+        for char in "()'":
+            name = name.replace(char, "")
+        # 10. a trailing e-mail word goes when a "first last" name remains
+        shortened = _PANDA_TRAILING_EMAIL_RE.sub("", name).strip()
+        if " " in shortened:
+            name = shortened
+        return name
+    except Exception:  # pylint: disable=broad-except
+        # 11. PanDA returns its input unchanged on any error
+        return dn
+
+
+# -- the keys of one person ----------------------------------------------------------------------------------
 def resolve_user_name(user=None, dn=None):
     """``(panda_user_name, slash_form_dn_or_None)`` from a user name or a DN.
 

@@ -27,6 +27,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries im
     sort_key,
 )
 
+
 class GuardError(GridsecError):
     """A safety rail refused the run (empty source, shrink over the limit, failed source without cache)."""
 

@@ -19,7 +19,8 @@ import re
 import traceback
 
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
-from ansible_collections.gridsec.ops.plugins.module_utils._http import TLS_KEYS, HttpTransport, transport_options
+from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
+from ansible_collections.gridsec.ops.plugins.module_utils._http_options import TLS_KEYS, transport_options
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import (
     DN,
     FQAN,

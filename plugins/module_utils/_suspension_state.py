@@ -18,9 +18,9 @@ import getpass
 import json
 import os
 import re
-import tempfile
 
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
+from ansible_collections.gridsec.ops.plugins.module_utils._files import write_atomic
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import (
     UTC,
     Entry,
@@ -195,29 +195,6 @@ class State(object):
         return True
 
 
-def write_atomic(path, data, mode, owner=None, group=None):
-    """Write ``data`` to ``path`` through a temporary file in the same directory and a rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o700)
-    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        if owner is not None or group is not None:
-            os.chown(tmp, -1 if owner is None else owner, -1 if group is None else group)
-        os.rename(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 # -- audit log ---------------------------------------------------------------------------------------------------
 class AuditLog(object):
     """JSON-lines audit log (created 0600): one line per change, check-mode runs marked."""
@@ -268,4 +245,4 @@ class AuditLog(object):
         self.lines = []
 
 
-__all__ = ["parse_duration", "format_age", "SourceTimes", "State", "write_atomic", "AuditLog"]
+__all__ = ["parse_duration", "format_age", "SourceTimes", "State", "AuditLog"]

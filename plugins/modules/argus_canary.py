@@ -429,8 +429,6 @@ error:
 """
 
 import concurrent.futures
-import os
-import tempfile
 import time
 
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import (
@@ -475,6 +473,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_endpoint import
     PapEndpoint,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import CheckFailed, ConfigError, GridsecError
+from ansible_collections.gridsec.ops.plugins.module_utils._files import write_atomic
 
 
 class LiteralTarget(Target):
@@ -608,17 +607,7 @@ def _read_text(path):
 
 
 def _write_atomic(path, text):
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".argus_canary.", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-        os.chmod(tmp, 0o644)
-        os.rename(tmp, path)
-    except Exception:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, text.encode("utf-8"), 0o644, make_dirs=False)
 
 
 def _check_options(p):
@@ -649,6 +638,44 @@ def checked(module, today):
     workers = min(p["max_workers"], len(endpoints))
     batches = (len(endpoints) + workers - 1) // workers
     deadline = started + p["wait_for_today"] + p["endpoint_timeout"] * batches + 5
+    nodes, downstream = _run_checks(p, endpoints, clients, options, workers, deadline, today)
+    _grade_nodes(p, nodes, downstream)
+    now = time.time()
+    nagios = nagios_report(nodes, p["warning_lag"], p["critical_lag"])
+    previous = previous_successes(_read_text(p["prometheus_file"])) if p["prometheus_file"] else {}
+    prom = prometheus_text(nodes, now, previous)
+    written = False
+    if p["prometheus_file"] and not module.check_mode:
+        try:
+            _write_atomic(p["prometheus_file"], prom)
+            written = True
+        except (IOError, OSError) as err:
+            raise ConfigError("cannot write the Prometheus file %s: %s" % (p["prometheus_file"], err),
+                              result=dict(nodes=nodes, nagios=nagios))
+    summary = dict((STATUS_NAMES[c], sum(1 for n in nodes if n["status_code"] == c))
+                   for c in (OK, WARNING, CRITICAL, UNKNOWN))
+    for node in nodes:
+        node.setdefault("subjects", [])
+    result = dict(changed=False, operations=[], nodes=nodes, summary=summary, nagios=nagios, prometheus=prom,
+                  prometheus_written=written, thresholds={"warning_lag": p["warning_lag"],
+                                                          "critical_lag": p["critical_lag"],
+                                                          "strict_today": p["strict_today"],
+                                                          "publish_time": p["publish_time"]},
+                  canary={"date": today, "dn": canary_dn(p["salt"], today) if p["salt"] else None,
+                          "openssl": canary_openssl(p["salt"], today) if p["salt"] else None},
+                  elapsed=round(time.time() - started, 3), checked_at=now, subjects=subjects)
+    result["report_html_written"] = _write_report(module, result)
+    worst = nagios["code"]
+    limit = {"critical": CRITICAL, "warning": WARNING, "never": None}[p["fail_on"]]
+    if limit is not None and (worst >= limit):
+        raise CheckFailed(nagios["text"].split(" | ")[0] + ": " + "; ".join(
+            "%s: %s" % (n["name"], "; ".join(n["problems"])) for n in nodes if n["status_code"] != OK), result=result)
+    module.exit_json(**result)
+
+
+def _run_checks(p, endpoints, clients, options, workers, deadline, today):
+    """``(nodes, downstream)``: every endpoint checked in parallel (an endpoint without an answer by the deadline
+    becomes a node with an ``error``), then the export check of the nodes others pull from."""
     results = {}
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers)
     try:
@@ -684,6 +711,11 @@ def checked(module, today):
                     node["effective_deny"] = False
     finally:
         pool.shutdown(wait=False)
+    return nodes, downstream
+
+
+def _grade_nodes(p, nodes, downstream):
+    """Delay budgets, the status of each node (Nagios code and problems) and its downstream nodes."""
     compute_budgets([n for n in nodes if not n.get("error")], p["hop_allowance"], p["extra_delay"])
     for node in nodes:
         node.setdefault("downstream", downstream.get(node["name"], []))
@@ -694,37 +726,6 @@ def checked(module, today):
         node["status"] = STATUS_NAMES[code]
         node["problems"] = problems
         node.setdefault("effective_deny", False)
-    now = time.time()
-    nagios = nagios_report(nodes, p["warning_lag"], p["critical_lag"])
-    previous = previous_successes(_read_text(p["prometheus_file"])) if p["prometheus_file"] else {}
-    prom = prometheus_text(nodes, now, previous)
-    written = False
-    if p["prometheus_file"] and not module.check_mode:
-        try:
-            _write_atomic(p["prometheus_file"], prom)
-            written = True
-        except (IOError, OSError) as err:
-            raise ConfigError("cannot write the Prometheus file %s: %s" % (p["prometheus_file"], err),
-                              result=dict(nodes=nodes, nagios=nagios))
-    summary = dict((STATUS_NAMES[c], sum(1 for n in nodes if n["status_code"] == c))
-                   for c in (OK, WARNING, CRITICAL, UNKNOWN))
-    for node in nodes:
-        node.setdefault("subjects", [])
-    result = dict(changed=False, operations=[], nodes=nodes, summary=summary, nagios=nagios, prometheus=prom,
-                  prometheus_written=written, thresholds={"warning_lag": p["warning_lag"],
-                                                          "critical_lag": p["critical_lag"],
-                                                          "strict_today": p["strict_today"],
-                                                          "publish_time": p["publish_time"]},
-                  canary={"date": today, "dn": canary_dn(p["salt"], today) if p["salt"] else None,
-                          "openssl": canary_openssl(p["salt"], today) if p["salt"] else None},
-                  elapsed=round(time.time() - started, 3), checked_at=now, subjects=subjects)
-    result["report_html_written"] = _write_report(module, result)
-    worst = nagios["code"]
-    limit = {"critical": CRITICAL, "warning": WARNING, "never": None}[p["fail_on"]]
-    if limit is not None and (worst >= limit):
-        raise CheckFailed(nagios["text"].split(" | ")[0] + ": " + "; ".join(
-            "%s: %s" % (n["name"], "; ".join(n["problems"])) for n in nodes if n["status_code"] != OK), result=result)
-    module.exit_json(**result)
 
 
 def _subjects(module):

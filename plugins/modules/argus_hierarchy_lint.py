@@ -167,7 +167,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import p
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_lint import SEVERITIES, failing_filter, lint_node
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_pdp import fetch_node
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ArgusModule, pap_to_dict
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import CheckFailed, ConfigError, GridsecError
 
 
 def main():
@@ -181,25 +181,28 @@ def main():
         ),
         supports_check_mode=True,
     )
+    module.run_guarded(run, module)
+
+
+def run(module):
+    """read the node -> lint -> report (warnings, or a failure for the findings matching fail_on)."""
     p = module.params
     try:
         failing = failing_filter(p["fail_on"])
         publish_offset = parse_publish_time(p["publish_time"])
     except ValueError as err:
-        module.fail_json(msg=str(err), operations=[])
+        raise ConfigError(str(err))
     client = module.client()
+    module.done_operations = []  # read-only: a failure reports no operation
     acl = None
     acl_error = None
+    data = fetch_node(client, view="pdp", want_status=True, all_trees=True)
     try:
-        data = fetch_node(client, view="pdp", want_status=True, all_trees=True)
-        try:
-            acl = client.get_acl()
-        except GridsecError as err:
-            acl_error = str(err)
-        findings, tier = lint_node(data, acl, p["tier"], p["target_delay"], p["stale_after"], time.time(),
-                                   acl_error=acl_error, publish_offset=publish_offset)
+        acl = client.get_acl()
     except GridsecError as err:
-        module.fail_from(err, operations=[])
+        acl_error = str(err)
+    findings, tier = lint_node(data, acl, p["tier"], p["target_delay"], p["stale_after"], time.time(),
+                               acl_error=acl_error, publish_offset=publish_offset)
     findings.sort(key=lambda f: -SEVERITIES.index(f["severity"]))
     counts = dict((s, sum(1 for f in findings if f["severity"] == s)) for s in SEVERITIES)
     node = dict(
@@ -219,9 +222,9 @@ def main():
             module.warn("%s: %s %s: %s (%s); fix: %s" % (module.server_label, finding["severity"], finding["check"],
                                                          finding["message"], finding["consequence"], finding["fix"]))
     if failed:
-        module.fail_json(msg="%s: %d finding(s) matching fail_on (%s): %s" % (
+        raise CheckFailed("%s: %d finding(s) matching fail_on (%s): %s" % (
             module.server_label, len(failed), ", ".join(p["fail_on"]),
-            "; ".join("%s %s: %s" % (f["severity"], f["check"], f["message"]) for f in failed)), **result)
+            "; ".join("%s %s: %s" % (f["severity"], f["check"], f["message"]) for f in failed)), result=result)
     module.exit_json(**result)
 
 

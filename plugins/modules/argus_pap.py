@@ -306,6 +306,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_pap_plan import
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_view import to_spl, view_from_tree
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     AuthorizationError,
+    ConfigError,
     GridsecError,
     RemoteError,
 )
@@ -313,187 +314,224 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
 MGMT = "PAPManagementService"
 
 
+ARGUMENT_SPEC = dict(
+    paps=dict(type="list", elements="dict", default=[], options=dict(
+        alias=dict(type="str", required=True),
+        hostname=dict(type="str"),
+        port=dict(type="int"),
+        path=dict(type="str"),
+        protocol=dict(type="str"),
+        dn=dict(type="str"),
+        enabled=dict(type="bool"),
+        public=dict(type="bool"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+    )),
+    refresh=dict(type="bool", default=True),
+    order=dict(type="list", elements="str"),
+    order_complete=dict(type="bool", default=False),
+    polling_interval=dict(type="int"),
+    refresh_cache=dict(type="list", elements="str", default=[]),
+    acl=dict(type="list", elements="dict", default=[], options=dict(
+        principal=dict(type="str", required=True),
+        type=dict(type="str", choices=["dn", "fqan", "anyone"]),
+        permissions=dict(type="list", elements="str", choices=[
+            "POLICY_READ_LOCAL", "POLICY_READ_REMOTE", "POLICY_WRITE", "CONFIGURATION_READ",
+            "CONFIGURATION_WRITE", "ALL"]),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+    )),
+    acl_exclusive=dict(type="bool", default=False),
+    force=dict(type="bool", default=False),
+)
+
+
+class PapRun(object):
+    """What one run reads, plans and did: the planned writes (``ops``: ``(description, function(client))``
+    pairs), the refreshes, the result and the diff."""
+
+    def __init__(self):
+        self.result = dict(changed=False)
+        self.diff_before = {}
+        self.diff_after = {}
+        self.ops = []
+        self.current_acl = None
+        self.auto_refresh = []  # aliases refreshed automatically (a failure is a warning, not a failed task)
+        self.refreshes = []
+        self.skipped_refresh = set()
+        self.refreshed = {}
+
+
 def main():
-    module = ArgusModule(
-        argument_spec=dict(
-            paps=dict(type="list", elements="dict", default=[], options=dict(
-                alias=dict(type="str", required=True),
-                hostname=dict(type="str"),
-                port=dict(type="int"),
-                path=dict(type="str"),
-                protocol=dict(type="str"),
-                dn=dict(type="str"),
-                enabled=dict(type="bool"),
-                public=dict(type="bool"),
-                state=dict(type="str", choices=["present", "absent"], default="present"),
-            )),
-            refresh=dict(type="bool", default=True),
-            order=dict(type="list", elements="str"),
-            order_complete=dict(type="bool", default=False),
-            polling_interval=dict(type="int"),
-            refresh_cache=dict(type="list", elements="str", default=[]),
-            acl=dict(type="list", elements="dict", default=[], options=dict(
-                principal=dict(type="str", required=True),
-                type=dict(type="str", choices=["dn", "fqan", "anyone"]),
-                permissions=dict(type="list", elements="str", choices=[
-                    "POLICY_READ_LOCAL", "POLICY_READ_REMOTE", "POLICY_WRITE", "CONFIGURATION_READ",
-                    "CONFIGURATION_WRITE", "ALL"]),
-                state=dict(type="str", choices=["present", "absent"], default="present"),
-            )),
-            acl_exclusive=dict(type="bool", default=False),
-            force=dict(type="bool", default=False),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    if p["polling_interval"] is not None and p["polling_interval"] <= 0:
-        module.fail_json(msg="polling_interval must be a positive number of seconds", operations=[], requests=[])
-    if p["order"] is not None and not p["order"]:
-        module.fail_json(msg="order must list the aliases (an empty list would leave the order to the PAP); leave "
-                             "order out to keep the current one", operations=[], requests=[])
+    module = ArgusModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module.run_guarded(run, module)
+
+
+def run(module):
+    """read and plan -> refuse what the PAP's ACL will refuse -> apply -> result."""
+    check_options(module.params)
     client = module.client()
-    result = dict(changed=False)
-    diff_before = {}
-    diff_after = {}
-    ops = []  # (description, callable)
-    current_acl = None
-    auto_refresh = []  # aliases refreshed automatically (a failure is a warning, not a failed task)
-
+    module.done_operations = []  # a failure before the first write reports no operation
+    state = PapRun()
     try:
-        # ---- read and plan everything first ------------------------------------------------------
-        current_paps = client.get_all_paps()
-        pap_ops, paps_after, refresh_after = plan_paps(current_paps, p["paps"], p["refresh"])
-        ops.extend(pap_ops)
-        auto_refresh.extend(refresh_after)
-        result["paps"] = [pap_to_dict(x) for x in paps_after]
-        diff_before["paps"] = [pap_to_dict(x) for x in current_paps]
-        diff_after["paps"] = result["paps"]
-        known = [x.alias for x in paps_after]
-        removed = [d["args"]["alias"] for d, _f in pap_ops if d["operation"] == "removePap"]
-
-        if p["order"] is not None or p["paps"]:
-            configured = client.get_order()
-            order_op, order_before, order_after, notes = plan_order(
-                configured, [x.alias for x in current_paps], known, removed, p["order"], p["order_complete"])
-            for note in notes:
-                module.warn(note)
-            if order_op is not None:
-                desc, aliases = order_op
-                ops.append((desc, lambda c, d=desc, a=aliases, k=known: _set_order(module, c, d, a, k)))
-            remote = dict((x.alias, not x.local) for x in paps_after)
-            for upstream in remote_after_default(order_after, remote):
-                module.warn("remote PAP %s comes after 'default' in the order of %s: a local rule evaluated first "
-                            "would hide its bans (the PDP combines the PAPs' trees in this order, first-applicable); put upstream "
-                            "PAPs first, e.g. order: [%s]"
-                            % (upstream, module.server_label,
-                               ", ".join([a for a in order_after if remote.get(a)] +
-                                         [a for a in order_after if not remote.get(a)])))
-            diff_before["order"] = order_before
-            diff_after["order"] = order_after
-            result["order"] = order_after
-
-        if p["polling_interval"] is not None:
-            current_interval = float(client.get_polling_interval())
-            wanted = float(p["polling_interval"])
-            if abs(current_interval - wanted) > 1e-6:
-                ops.append(({"service": MGMT, "operation": "setPollingInterval", "args": {"seconds": wanted}},
-                            lambda c, w=wanted: c.set_polling_interval(w)))
-            diff_before["polling_interval"] = current_interval
-            diff_after["polling_interval"] = wanted
-            result["polling_interval"] = wanted
-
-        for alias in p["refresh_cache"]:
-            pap = next((x for x in paps_after if x.alias == alias), None)
-            if pap is None:
-                raise PapPlanError("refresh_cache: alias %r does not exist" % alias)
-            if pap.local:
-                raise PapPlanError("refresh_cache: alias %r is local, only remote PAPs have a cache" % alias)
-
-        # A remote PAP whose automatic refresh failed in an earlier run has an empty cache until the PAP's next
-        # poll: refresh it again while it is empty, so a rerun never reports ok without having pulled.
-        if p["refresh"]:
-            for item in p["paps"]:
-                alias = item["alias"]
-                pap = next((x for x in paps_after if x.alias == alias), None)
-                existed = any(alias == x.alias for x in current_paps)
-                if item.get("state") == "absent" or pap is None or pap.local or alias in auto_refresh or not existed:
-                    continue
-                if _cache_is_empty(client, alias):
-                    auto_refresh.append(alias)
-
-        acl_ops = []
-        if p["acl"] or p["acl_exclusive"]:
-            current_acl = client.get_acl()
-            acl_ops, acl_before, acl_after = plan_acl(current_acl, p["acl"], p["acl_exclusive"],
-                                                      module.caller_dn(), p["force"])
-            for desc, principal, perms in acl_ops:
-                if perms is None:
-                    ops.append((desc, lambda c, pr=principal: c.remove_ace(pr)))
-                else:
-                    ops.append((desc, lambda c, pr=principal, pe=perms: c.add_ace(pr, pe)))
-            diff_before["acl"] = acl_before
-            diff_after["acl"] = acl_after
-            result["acl"] = acl_after
-
-        # ---- refuse, before any write, what the PAP's ACL will refuse --------------------------------
-        refreshes = list(auto_refresh) + [a for a in p["refresh_cache"] if a not in auto_refresh]
-        skipped_refresh = _check_permissions(module, client, current_acl, [d for d, _f in ops], refreshes,
-                                             auto_refresh)
+        plan_run(module, client, state)
     except (PapPlanError, AclPlanError) as err:
-        module.fail_json(msg="%s: %s; nothing was changed" % (module.server_label, err), operations=[],
-                         requests=module.client_operations())
-    except GridsecError as err:
-        module.fail_from(err, operations=[])
+        raise ConfigError("%s; nothing was changed" % err, server=module.server_label)
+    apply_run(module, client, state)
+    module.exit_json(**run_result(module, state))
 
-    # every planned write is a (description, function(client)) pair
-    module.done_operations = []
-    refreshed = {}
-    try:
-        for desc, action in ops:
-            if module.check_mode:
-                module.done_operations.append(desc)
-            elif action(client) is not False:
-                module.done_operations.append(desc)
-        for alias in refreshes:
-            if alias in skipped_refresh:
-                continue
-            desc = {"service": MGMT, "operation": "refreshCache", "args": {"alias": alias}}
-            if module.check_mode:
-                module.done_operations.append(desc)
-                continue
-            before_view = _try_tree(client, alias)
-            try:
-                client.refresh_cache(alias)
-            except GridsecError as err:
-                if alias not in auto_refresh or alias in p["refresh_cache"]:
-                    raise
-                module.warn("%s: the automatic refreshCache of remote PAP %s failed (%s). The PAP configuration "
-                            "change was applied, but %s pulls its policies only at its next poll; until then its "
-                            "cache of %s is empty and the bans of %s are not enforced here. Check that %s is "
-                            "reachable and trusts this PAP; the next run of this task retries the refresh while the "
-                            "cache is empty" % (module.server_label, alias, err, module.server_label, alias, alias,
-                                                alias))
-                refreshed[alias] = False
-                continue
+
+def check_options(params):
+    if params["polling_interval"] is not None and params["polling_interval"] <= 0:
+        raise ConfigError("polling_interval must be a positive number of seconds")
+    if params["order"] is not None and not params["order"]:
+        raise ConfigError("order must list the aliases (an empty list would leave the order to the PAP); leave "
+                          "order out to keep the current one")
+
+
+def plan_run(module, client, state):
+    """Read everything and plan every write before the first one is sent."""
+    p = module.params
+    current_paps = client.get_all_paps()
+    pap_ops, paps_after, refresh_after = plan_paps(current_paps, p["paps"], p["refresh"])
+    state.ops.extend(pap_ops)
+    state.auto_refresh.extend(refresh_after)
+    state.result["paps"] = [pap_to_dict(x) for x in paps_after]
+    state.diff_before["paps"] = [pap_to_dict(x) for x in current_paps]
+    state.diff_after["paps"] = state.result["paps"]
+    if p["order"] is not None or p["paps"]:
+        _plan_order(module, client, state, current_paps, paps_after, pap_ops)
+    if p["polling_interval"] is not None:
+        _plan_polling_interval(client, state, float(p["polling_interval"]))
+    for alias in p["refresh_cache"]:
+        pap = next((x for x in paps_after if x.alias == alias), None)
+        if pap is None:
+            raise PapPlanError("refresh_cache: alias %r does not exist" % alias)
+        if pap.local:
+            raise PapPlanError("refresh_cache: alias %r is local, only remote PAPs have a cache" % alias)
+    if p["refresh"]:
+        _refresh_empty_caches(client, state, p["paps"], current_paps, paps_after)
+    if p["acl"] or p["acl_exclusive"]:
+        _plan_acl(module, client, state)
+    # ---- refuse, before any write, what the PAP's ACL will refuse --------------------------------
+    state.refreshes = list(state.auto_refresh) + [a for a in p["refresh_cache"] if a not in state.auto_refresh]
+    state.skipped_refresh = _check_permissions(module, client, state.current_acl, [d for d, _f in state.ops],
+                                               state.refreshes, state.auto_refresh)
+
+
+def _plan_order(module, client, state, current_paps, paps_after, pap_ops):
+    p = module.params
+    known = [x.alias for x in paps_after]
+    removed = [d["args"]["alias"] for d, _f in pap_ops if d["operation"] == "removePap"]
+    configured = client.get_order()
+    order_op, order_before, order_after, notes = plan_order(
+        configured, [x.alias for x in current_paps], known, removed, p["order"], p["order_complete"])
+    for note in notes:
+        module.warn(note)
+    if order_op is not None:
+        desc, aliases = order_op
+        state.ops.append((desc, lambda c, d=desc, a=aliases, k=known: _set_order(module, c, d, a, k)))
+    remote = dict((x.alias, not x.local) for x in paps_after)
+    for upstream in remote_after_default(order_after, remote):
+        module.warn("remote PAP %s comes after 'default' in the order of %s: a local rule evaluated first "
+                    "would hide its bans (the PDP combines the PAPs' trees in this order, first-applicable); put upstream "
+                    "PAPs first, e.g. order: [%s]"
+                    % (upstream, module.server_label,
+                       ", ".join([a for a in order_after if remote.get(a)] +
+                                 [a for a in order_after if not remote.get(a)])))
+    state.diff_before["order"] = order_before
+    state.diff_after["order"] = order_after
+    state.result["order"] = order_after
+
+
+def _plan_polling_interval(client, state, wanted):
+    current_interval = float(client.get_polling_interval())
+    if abs(current_interval - wanted) > 1e-6:
+        state.ops.append(({"service": MGMT, "operation": "setPollingInterval", "args": {"seconds": wanted}},
+                          lambda c, w=wanted: c.set_polling_interval(w)))
+    state.diff_before["polling_interval"] = current_interval
+    state.diff_after["polling_interval"] = wanted
+    state.result["polling_interval"] = wanted
+
+
+def _refresh_empty_caches(client, state, items, current_paps, paps_after):
+    """A remote PAP whose automatic refresh failed in an earlier run has an empty cache until the PAP's next
+    poll: refresh it again while it is empty, so a rerun never reports ok without having pulled."""
+    for item in items:
+        alias = item["alias"]
+        pap = next((x for x in paps_after if x.alias == alias), None)
+        existed = any(alias == x.alias for x in current_paps)
+        if item.get("state") == "absent" or pap is None or pap.local or alias in state.auto_refresh or not existed:
+            continue
+        if _cache_is_empty(client, alias):
+            state.auto_refresh.append(alias)
+
+
+def _plan_acl(module, client, state):
+    p = module.params
+    state.current_acl = client.get_acl()
+    acl_ops, acl_before, acl_after = plan_acl(state.current_acl, p["acl"], p["acl_exclusive"], module.caller_dn(),
+                                              p["force"])
+    for desc, principal, perms in acl_ops:
+        if perms is None:
+            state.ops.append((desc, lambda c, pr=principal: c.remove_ace(pr)))
+        else:
+            state.ops.append((desc, lambda c, pr=principal, pe=perms: c.add_ace(pr, pe)))
+    state.diff_before["acl"] = acl_before
+    state.diff_after["acl"] = acl_after
+    state.result["acl"] = acl_after
+
+
+def apply_run(module, client, state):
+    """Send the planned writes (every one is a ``(description, function(client))`` pair), then the refreshes."""
+    for desc, action in state.ops:
+        if module.check_mode:
             module.done_operations.append(desc)
-            after_view = _try_tree(client, alias)
-            before_spl = to_spl(before_view) if before_view is not None else None
-            after_spl = to_spl(after_view) if after_view is not None else None
-            refreshed[alias] = before_spl != after_spl
-            if alias in p["refresh_cache"]:
-                diff_before.setdefault("caches", {})[alias] = before_spl
-                diff_after.setdefault("caches", {})[alias] = after_spl
-    except GridsecError as err:
-        module.fail_from(err)
+        elif action(client) is not False:
+            module.done_operations.append(desc)
+    for alias in state.refreshes:
+        if alias not in state.skipped_refresh:
+            _refresh(module, client, state, alias)
 
+
+def _refresh(module, client, state, alias):
+    p = module.params
+    desc = {"service": MGMT, "operation": "refreshCache", "args": {"alias": alias}}
+    if module.check_mode:
+        module.done_operations.append(desc)
+        return
+    before_view = _try_tree(client, alias)
+    try:
+        client.refresh_cache(alias)
+    except GridsecError as err:
+        if alias not in state.auto_refresh or alias in p["refresh_cache"]:
+            raise
+        module.warn("%s: the automatic refreshCache of remote PAP %s failed (%s). The PAP configuration "
+                    "change was applied, but %s pulls its policies only at its next poll; until then its "
+                    "cache of %s is empty and the bans of %s are not enforced here. Check that %s is "
+                    "reachable and trusts this PAP; the next run of this task retries the refresh while the "
+                    "cache is empty" % (module.server_label, alias, err, module.server_label, alias, alias,
+                                        alias))
+        state.refreshed[alias] = False
+        return
+    module.done_operations.append(desc)
+    after_view = _try_tree(client, alias)
+    before_spl = to_spl(before_view) if before_view is not None else None
+    after_spl = to_spl(after_view) if after_view is not None else None
+    state.refreshed[alias] = before_spl != after_spl
+    if alias in p["refresh_cache"]:
+        state.diff_before.setdefault("caches", {})[alias] = before_spl
+        state.diff_after.setdefault("caches", {})[alias] = after_spl
+
+
+def run_result(module, state):
+    result = state.result
     writes = [d for d in module.done_operations if d["operation"] != "refreshCache"]
-    result["changed"] = bool(writes) or any(refreshed.values())
+    result["changed"] = bool(writes) or any(state.refreshed.values())
     result["operations"] = module.done_operations
-    result["refreshed"] = refreshed
+    result["refreshed"] = state.refreshed
     result["requests"] = module.client_operations()
     if module._diff:
-        result["diff"] = dict(before=diff_before, after=diff_after)
-    module.exit_json(**result)
+        result["diff"] = dict(before=state.diff_before, after=state.diff_after)
+    return result
 
 
 def _set_order(module, client, desc, aliases, known):

@@ -386,7 +386,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_view imp
     view_from_tree,
     views_equivalent,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._dn import strip_mode
+from ansible_collections.gridsec.ops.plugins.module_utils._dn_proxy import strip_mode
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     AuthorizationError,
     ConfigError,
@@ -505,106 +505,130 @@ def main():
         run_module()
 
 
-def run_module():
-    module = ArgusModule(
-        argument_spec=dict(
-            alias=dict(type="str", default="default"),
-            subjects=dict(type="raw"),
-            fqans=dict(type="raw"),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            resource=dict(type="str", default=".*"),
-            action=dict(type="str", default=".*"),
-            public=dict(type="bool", default=True),
-            rules=dict(type="list", elements="dict", default=[], options=dict(
-                effect=dict(type="str", choices=["deny", "permit"], default="deny"),
-                attributes=dict(type="dict", required=True),
-                resource=dict(type="str"),
-                action=dict(type="str"),
-                public=dict(type="bool"),
-            )),
-            exclusive=dict(type="bool", default=False),
-            allow_empty=dict(type="bool", default=False),
-            bulk_threshold=dict(type="int", default=10),
-            allow_single_rdn=dict(type="bool", default=False),
-            strip_proxy_rdns=dict(type="raw", default="legacy"),
-        ),
-        supports_check_mode=True,
-    )
-    p = module.params
-    alias = p["alias"]
-    if not alias:
-        module.fail_json(msg="alias must not be empty", operations=[], requests=[])
-    input_warnings = []
-    stripped_rdns = []
-    try:
+ARGUMENT_SPEC = dict(
+    alias=dict(type="str", default="default"),
+    subjects=dict(type="raw"),
+    fqans=dict(type="raw"),
+    state=dict(type="str", choices=["present", "absent"], default="present"),
+    resource=dict(type="str", default=".*"),
+    action=dict(type="str", default=".*"),
+    public=dict(type="bool", default=True),
+    rules=dict(type="list", elements="dict", default=[], options=dict(
+        effect=dict(type="str", choices=["deny", "permit"], default="deny"),
+        attributes=dict(type="dict", required=True),
+        resource=dict(type="str"),
+        action=dict(type="str"),
+        public=dict(type="bool"),
+    )),
+    exclusive=dict(type="bool", default=False),
+    allow_empty=dict(type="bool", default=False),
+    bulk_threshold=dict(type="int", default=10),
+    allow_single_rdn=dict(type="bool", default=False),
+    strip_proxy_rdns=dict(type="raw", default="legacy"),
+)
+
+
+class PolicyRequest(object):
+    """What the task asks for, checked before anything is sent: the targets, the rule specs, the warnings and the
+    proxy RDNs stripped on the way."""
+
+    def __init__(self, module, warnings, stripped_rdns):
+        p = module.params
+        self.alias = p["alias"]
+        self.warnings = warnings
+        self.stripped_rdns = stripped_rdns
         check_list_input(p)
-        targets = make_targets(p["subjects"], p["fqans"], allow_single_rdn=p["allow_single_rdn"],
-                               strip_proxy=read_strip_mode(p["strip_proxy_rdns"]), warnings=input_warnings,
-                               stripped_rdns=stripped_rdns, state=p["state"])
-        specs = make_rule_specs(p["rules"], p["resource"], p["action"], p["public"],
-                                allow_single_rdn=p["allow_single_rdn"])
+        self.targets = make_targets(p["subjects"], p["fqans"], allow_single_rdn=p["allow_single_rdn"],
+                                    strip_proxy=read_strip_mode(p["strip_proxy_rdns"]), warnings=self.warnings,
+                                    stripped_rdns=self.stripped_rdns, state=p["state"])
+        self.specs = make_rule_specs(p["rules"], p["resource"], p["action"], p["public"],
+                                     allow_single_rdn=p["allow_single_rdn"])
         if p["exclusive"] and p["state"] != "present":
             raise PlanError("exclusive=true needs state=present")
-        if p["exclusive"] and not (targets or specs):
+        if p["exclusive"] and not (self.targets or self.specs):
             raise PlanError("exclusive=true without subjects, fqans or rules would remove every local rule; refused")
         if not p["resource"] or not p["action"]:
             raise PlanError("resource and action must not be empty")
-    except (PlanError, ConfigError) as err:
-        module.fail_json(msg="invalid input, nothing was sent to %s: %s" % (module.server_label, err),
-                         operations=[], requests=[], stripped_rdns=stripped_rdns)
 
-    def make_plan(view):
-        return view, plan(view, targets, specs, p["state"], p["resource"], p["action"], p["public"], p["exclusive"],
-                          bulk_threshold=p["bulk_threshold"])
 
+def run_module():
+    module = ArgusModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module.run_guarded(run, module)
+
+
+def run(module):
+    """input -> read and plan -> apply -> result."""
+    request = read_request(module)
+    module.done_operations = []  # a failure before the first write reports no operation
+    client = module.client()
     try:
-        client = module.client()
-        view = view_from_tree(read_alias(module, client, alias), alias)
-        type_errors, type_warnings = removable_only_if_stored(view, targets)
-        if type_errors:
-            raise PlanError("invalid input, nothing was written: %s" % "; ".join(type_errors))
-        input_warnings.extend(type_warnings)
-        before, the_plan = make_plan(view)
-        if the_plan.ops:
-            # before any write, and before check mode reports writes: a remote (cached) alias is read-only
-            module.require_alias(alias, local=True)
-            module.check_write_permission([op.operation for op in the_plan.ops])  # a read-only credential
+        before, the_plan = read_and_plan(module, client, request)
     except PlanError as err:
-        module.fail_json(msg="%s: %s" % (module.server_label, err), operations=[], requests=module.client_operations(),
-                         stripped_rdns=stripped_rdns)
-    except GridsecError as err:
-        module.fail_from(err, operations=[])
-
-    for warning in input_warnings + the_plan.warnings:
+        raise ConfigError(str(err), server=module.server_label, result=dict(stripped_rdns=request.stripped_rdns))
+    for warning in request.warnings + the_plan.warnings:
         module.warn(warning)
+    after, operations = apply_plan(module, client, request, before, the_plan)
+    module.exit_json(**run_result(module, request, before, after, operations))
 
+
+def read_request(module):
+    if not module.params["alias"]:
+        raise ConfigError("alias must not be empty")
+    warnings, stripped_rdns = [], []
+    try:
+        return PolicyRequest(module, warnings, stripped_rdns)
+    except (PlanError, ConfigError) as err:
+        raise ConfigError("invalid input, nothing was sent to %s: %s" % (module.server_label, err),
+                          result=dict(stripped_rdns=stripped_rdns))
+
+
+def make_plan(module, request, view):
+    p = module.params
+    return view, plan(view, request.targets, request.specs, p["state"], p["resource"], p["action"], p["public"],
+                      p["exclusive"], bulk_threshold=p["bulk_threshold"])
+
+
+def read_and_plan(module, client, request):
+    """``(view before, plan)``: the alias read once and the writes planned; nothing is written."""
+    alias = request.alias
+    view = view_from_tree(read_alias(module, client, alias), alias)
+    type_errors, type_warnings = removable_only_if_stored(view, request.targets)
+    if type_errors:
+        raise PlanError("invalid input, nothing was written: %s" % "; ".join(type_errors))
+    request.warnings.extend(type_warnings)
+    before, the_plan = make_plan(module, request, view)
+    if the_plan.ops:
+        # before any write, and before check mode reports writes: a remote (cached) alias is read-only
+        module.require_alias(alias, local=True)
+        module.check_write_permission([op.operation for op in the_plan.ops])  # a read-only credential
+    return before, the_plan
+
+
+def apply_plan(module, client, request, before, the_plan):
+    """``(view after, operations)``: the plan as check mode reports it, or as it was sent and read back."""
+    alias = request.alias
     if module.check_mode:
-        after = the_plan.after
-        operations = [op.describe() for op in the_plan.ops]
-    elif not the_plan.ops:
-        after = before  # nothing to write: no second read
-        operations = []
+        return the_plan.after, [op.describe() for op in the_plan.ops]
+    if not the_plan.ops:
+        return before, []  # nothing to write: no second read
+    after = None
+    if ban_only(the_plan):
+        replies = execute_plan(module, alias, the_plan.ops, strict_ban=True)
+        after = confirmed_after(client, alias, the_plan, replies)
     else:
-        module.done_operations = []
-        try:
-            after = None
-            if ban_only(the_plan):
-                replies = execute_plan(module, alias, the_plan.ops, strict_ban=True)
-                after = confirmed_after(client, alias, the_plan, replies)
-            else:
-                the_plan = run_plan(module, client, alias, the_plan, lambda view: make_plan(view)[1])
-            if after is None:
-                # Other writes are checked by reading the whole tree again: updatePolicy, unban and the add*
-                # calls of exclusive mode do not name the rules the PAP then holds (nor their ids), and a ban
-                # reply that disagrees with the plan means someone else changed the alias meanwhile.
-                after = view_from_tree(client.get_tree(alias), alias)
-        except GridsecError as err:
-            module.fail_from(err)
-        operations = module.done_operations
-        if not views_equivalent(after, the_plan.after):
-            module.warn("the policy of alias %s on %s after the run differs from the prediction; another client "
-                        "may have changed it at the same time" % (alias, module.server_label))
+        the_plan = run_plan(module, client, alias, the_plan, lambda view: make_plan(module, request, view)[1])
+    if after is None:
+        # Other writes are checked by reading the whole tree again: updatePolicy, unban and the add*
+        # calls of exclusive mode do not name the rules the PAP then holds (nor their ids), and a ban
+        # reply that disagrees with the plan means someone else changed the alias meanwhile.
+        after = view_from_tree(client.get_tree(alias), alias)
+    if not views_equivalent(after, the_plan.after):
+        module.warn("the policy of alias %s on %s after the run differs from the prediction; another client "
+                    "may have changed it at the same time" % (alias, module.server_label))
+    return after, module.done_operations
 
+
+def run_result(module, request, before, after, operations):
     before_spl = to_spl(before)
     after_spl = to_spl(after)
     result = dict(
@@ -612,14 +636,14 @@ def run_module():
         operations=operations,
         banned_subjects=banned_values(after, "subject"),
         banned_fqans=banned_values(after, "fqan"),
-        stripped_rdns=stripped_rdns,
+        stripped_rdns=request.stripped_rdns,
         requests=module.client_operations(),
     )
     if module._diff:
         result["diff"] = dict(before=before_spl, after=after_spl,
-                              before_header="%s alias %s" % (module.server_label, alias),
-                              after_header="%s alias %s" % (module.server_label, alias))
-    module.exit_json(**result)
+                              before_header="%s alias %s" % (module.server_label, request.alias),
+                              after_header="%s alias %s" % (module.server_label, request.alias))
+    return result
 
 
 if __name__ == "__main__":

@@ -306,7 +306,7 @@ error:
 
 import os
 
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError, NotFoundError
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, NotFoundError
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
 from ansible_collections.gridsec.ops.plugins.module_utils._panda_jobs import (
     build_job_matches,
@@ -358,9 +358,15 @@ class JobInfo(object):
         return ops
 
     def fail(self, msg, **result):
+        """Refuse what the job cannot be looked up by: a ``ConfigError`` through the module's failure boundary
+        (``JobInfoModule.prepare_failure`` adds the requests and the sources used)."""
+        raise ConfigError(msg, result=result)
+
+    def failure_keys(self, result):
+        """The keys of every failure: what was asked of which source."""
         result.setdefault("requests", self.requests())
         result.setdefault("sources_used", list(self.sources))
-        self.module.fail_json(msg=msg, changed=False, **result)
+        return result
 
     def monitor_client(self):
         if self.monitor is None:
@@ -580,8 +586,19 @@ class JobInfo(object):
         self.module.exit_json(**result)
 
 
+class JobInfoModule(PandaModule):
+    """``PandaModule`` whose failures also say what was asked of the PanDA API and of the monitor."""
+
+    info = None
+
+    def prepare_failure(self, result):
+        if self.info is not None:
+            result = self.info.failure_keys(result)
+        return super(JobInfoModule, self).prepare_failure(result)
+
+
 def main():
-    module = PandaModule(
+    module = JobInfoModule(
         argument_spec=dict(
             panda_id=dict(type="int"),
             workdir=dict(type="path"),
@@ -602,11 +619,8 @@ def main():
         required_one_of=[("panda_id", "workdir", "pilotlog", "batch_id")],
         supports_check_mode=True,
     )
-    info = JobInfo(module)
-    try:
-        info.run()
-    except GridsecError as err:
-        module.fail_from(err, requests=info.requests(), sources_used=list(info.sources))
+    module.info = JobInfo(module)
+    module.run_guarded(module.info.run)
 
 
 if __name__ == "__main__":

@@ -174,7 +174,7 @@ error:
 
 from ansible_collections.gridsec.ops.plugins.module_utils import _rucio_account as ra
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, parse_dn
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError, RemoteError
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError, RemoteError
 from ansible_collections.gridsec.ops.plugins.module_utils._rucio_client import TOKEN_CACHE_S, TOKEN_LIFETIME_S
 from ansible_collections.gridsec.ops.plugins.module_utils._rucio_module import RucioModule
 
@@ -195,8 +195,18 @@ def find_accounts(client, params):
     return ra.accounts_of(client, lookups), what
 
 
+def check_dn(dn):
+    """A DN given to select the account is parsed (strictly) before anything is sent."""
+    if dn:
+        try:
+            parse_dn(dn)
+        except (DNError, GridsecError) as err:
+            raise ConfigError("dn %r is not a valid DN: %s" % (dn, err))
+
+
 def run(module):
     params = module.params
+    check_dn(params.get("dn"))
     client = module.client()
     result = {"changed": False, "operations": []}
     module.result = result
@@ -283,11 +293,6 @@ def main():
         required_together=[("oidc_subject", "oidc_issuer")],
         supports_check_mode=True,
     )
-    if module.params.get("dn"):
-        try:
-            parse_dn(module.params["dn"])
-        except (DNError, GridsecError) as err:
-            module.fail_json(msg="dn %r is not a valid DN: %s" % (module.params["dn"], err), changed=False)
     result = module.run_guarded(run, module)
     result["requests"] = module.client_operations()
     module.exit_json(**result)

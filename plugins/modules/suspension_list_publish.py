@@ -182,6 +182,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_sou
 from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_state as sl_state
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import daily_canary
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
+from ansible_collections.gridsec.ops.plugins.module_utils._files import write_atomic
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import StructuredModule
 
 
@@ -331,8 +332,8 @@ def run(module):
     if module.check_mode:
         return result
     try:
-        sl_state.write_atomic(p["dest"], body, mode)
-        sl_state.write_atomic(sig_dest, signed.sign(body, key, chain).encode("ascii"), mode)
+        write_atomic(p["dest"], body, mode)
+        write_atomic(sig_dest, signed.sign(body, key, chain).encode("ascii"), mode)
     except (IOError, OSError) as err:
         raise ConfigError("writing serial %d failed: %s (readers keep the previous serial: the new document and "
                           "its signature are written as a pair)" % (serial, err), operation="write signed list")

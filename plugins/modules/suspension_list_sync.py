@@ -628,11 +628,10 @@ class Sync(object):
         self.audit.flush()
         return dict(self.result)
 
-    def fail(self, msg, **extra):
-        """Fail the task for a reason that is no ``GridsecError`` (options, safety rails, failed targets)."""
-        result = self.failure_result()
-        result.update(extra)
-        self.module.fail_json(msg=msg, **result)
+    def fail(self, msg, error_class=ConfigError):
+        """Refuse the run for a reason the sync finds itself (options, safety rails): a typed error through the
+        module's failure boundary, which adds what the sync did so far (``SyncModule.prepare_failure``)."""
+        raise error_class(msg)
 
     # -- steps --------------------------------------------------------------------------------------------------
     def check_names(self):
@@ -709,7 +708,7 @@ class Sync(object):
         if sig_spec["path"]:
             sig_spec["url"] = None
         signature, _where = sl_sources._read_location(sig_spec, self.p, "read signature %s"
-                                              % (sig_spec["path"] or sig_spec["url"]))
+                                                      % (sig_spec["path"] or sig_spec["url"]))
         ca_path = sl_sources.connection_settings(spec, self.p, ("ca_path",))["ca_path"]
         last = (self.state.data["sources"].get(name) or {}).get("signed")
         try:
@@ -717,7 +716,7 @@ class Sync(object):
                                 self.now, last=last)
         except GridsecError as err:
             raise sl_sources.SourceError("signed list refused: %s" % err.msg, server="source %s" % name,
-                                 operation=err.operation or "verify signature")
+                                         operation=err.operation or "verify signature")
         facts = dict((key, doc[key]) for key in ("serial", "issued", "expires", "signer", "sha256"))
         return json.dumps(doc["list"], ensure_ascii=False).encode("utf-8"), facts
 
@@ -789,7 +788,7 @@ class Sync(object):
     def guard(self, why):
         self.result["guard"] = why
         self.audit.record("*", "refused", result="refused", reason=why)
-        self.fail("%s refused by its safety rails: %s" % (self.p["name"], why))
+        self.fail("%s refused by its safety rails: %s" % (self.p["name"], why), sl_merge.GuardError)
 
     def resolve_tokens(self, merged, allow, overrides):
         """The token identities of the DN entries through IAM (``resolve_tokens``, ``_sync/resolve_iam.py``) added to
@@ -922,7 +921,7 @@ class Sync(object):
             protected_keys = set(key for key, _item in protected)
             last_keys -= expired_keys | protected_keys
             problem = sl_merge.shrink_check(set(merged), last_keys, self.p["max_shrink_count"],
-                                      self.p["max_shrink_fraction"])
+                                            self.p["max_shrink_fraction"])
             if problem:
                 self.guard(problem + "; the last good list is kept and no target was touched")
 

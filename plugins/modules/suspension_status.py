@@ -264,6 +264,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_sta
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import STATUS_NAMES, daily_canary
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ARGUS_SPEC
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
+from ansible_collections.gridsec.ops.plugins.module_utils._files import write_atomic
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import GridsecModule
 from ansible_collections.gridsec.ops.plugins.module_utils._panda_module import PANDA_DB_SPEC, PANDA_SPEC
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncContext
@@ -385,7 +386,7 @@ def run(module):
                   prometheus_written=False)
     if p["prometheus_file"] and not module.check_mode:
         try:
-            sl_state.write_atomic(p["prometheus_file"], prom.encode("utf-8"), 0o644)
+            write_atomic(p["prometheus_file"], prom.encode("utf-8"), 0o644)
         except (IOError, OSError) as err:
             raise ConfigError("cannot write the Prometheus file %s: %s" % (p["prometheus_file"], err),
                               operation="write prometheus_file", result=result)

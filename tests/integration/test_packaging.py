@@ -180,16 +180,17 @@ def test_ee_requirements_cover_every_third_party_import():
         if line:
             listed.add(re.split(r"[\[<>=!~ ;]", line, 1)[0].lower())
     imported = set()
+    paths = []
     for sub in ("modules", "module_utils"):
-        folder = os.path.join(ROOT, "plugins", sub)
-        for name in os.listdir(folder):
-            if name.endswith(".py"):
-                tree = ast.parse(open(os.path.join(folder, name), encoding="utf-8").read())
-                for node in ast.walk(tree):
-                    if isinstance(node, ast.Import):
-                        imported.update(alias.name.split(".")[0] for alias in node.names)
-                    elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                        imported.add(node.module.split(".")[0])
+        for folder, _dirs, names in os.walk(os.path.join(ROOT, "plugins", sub)):  # sub-packages (_sync/...) too
+            paths.extend(os.path.join(folder, name) for name in names if name.endswith(".py"))
+    for path in paths:
+        tree = ast.parse(open(path, encoding="utf-8").read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
     third_party = sorted(m for m in imported
                          if m not in sys.stdlib_module_names and m not in ("ansible", "ansible_collections"))
     assert {"lxml", "psycopg"} <= set(third_party), third_party  # the scan sees the guarded and lazy imports

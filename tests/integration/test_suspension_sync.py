@@ -24,7 +24,8 @@ from lxml import etree
 from psycopg import sql
 
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import PapClient
-from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, clean_user_id, parse_dn, parse_stored_dn
+from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, parse_dn, parse_stored_dn
+from ansible_collections.gridsec.ops.plugins.module_utils._panda_names import clean_user_id
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.argus import WRITE_OPS
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.files import parse_line

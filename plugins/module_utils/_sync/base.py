@@ -29,7 +29,7 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.gridsec.ops.plugins.module_utils._http import TLS_KEYS, transport_options
+from ansible_collections.gridsec.ops.plugins.module_utils._http_options import TLS_KEYS, transport_options
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import sort_key
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension_sources import connection_settings
 

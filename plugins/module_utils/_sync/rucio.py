@@ -27,7 +27,8 @@ import datetime
 
 from ansible_collections.gridsec.ops.plugins.module_utils import _rucio_account as ra
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
-from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport, check_base_url
+from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
+from ansible_collections.gridsec.ops.plugins.module_utils._http_options import check_base_url
 from ansible_collections.gridsec.ops.plugins.module_utils._rucio_client import RucioClient
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import DN, TOKEN, key_id, sort_key
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension_state import parse_duration

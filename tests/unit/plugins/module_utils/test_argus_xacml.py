@@ -4,8 +4,9 @@ import os
 import pytest
 from lxml import etree
 
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_attributes import ATTRIBUTE_MAPPINGS
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_spl import spl_quote
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import (
-    ATTRIBUTE_MAPPINGS,
     Attribute,
     Obligation,
     PapPolicyTree,
@@ -14,7 +15,6 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import (
     Rule,
     XacmlError,
     policy_id_is_public,
-    spl_quote,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._xml import parse_xml
 

@@ -9,20 +9,18 @@ import os
 import pytest
 
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import (
-    DistinguishedName,
     DNError,
-    clean_user_id,
+    DistinguishedName,
     dn_equal,
+    dn_key,
     looks_like_openssl,
     normalize_dn,
-    dn_key,
-    is_proxy_rdn,
     openssl_to_pap_literal,
     parse_dn,
     parse_stored_dn,
-    strip_mode,
-    strip_proxy_rdns,
 )
+from ansible_collections.gridsec.ops.plugins.module_utils._dn_proxy import is_proxy_rdn, strip_mode, strip_proxy_rdns
+from ansible_collections.gridsec.ops.plugins.module_utils._panda_names import clean_user_id
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))

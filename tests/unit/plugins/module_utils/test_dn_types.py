@@ -7,16 +7,18 @@ DNs read back from a server (``parse_stored_dn``, ``dn_key``) are still read wha
 import pytest
 
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import (
-    KNOWN_TYPES,
     DNError,
-    canonical_type,
     dn_equal,
     dn_key,
-    is_known_type,
     normalize_dn,
     parse_dn,
     parse_stored_dn,
-    strip_proxy_rdns,
+)
+from ansible_collections.gridsec.ops.plugins.module_utils._dn_proxy import strip_proxy_rdns
+from ansible_collections.gridsec.ops.plugins.module_utils._dn_types import (
+    KNOWN_TYPES,
+    canonical_type,
+    is_known_type,
     suggest_type,
 )
 

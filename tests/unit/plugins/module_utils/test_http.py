@@ -26,11 +26,11 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     TransportError,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils import _http
-from ansible_collections.gridsec.ops.plugins.module_utils._http import (
+from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
+from ansible_collections.gridsec.ops.plugins.module_utils._http_options import (
     TLS_MUTUALLY_EXCLUSIVE,
     TLS_REQUIRED_TOGETHER,
     TLS_SPEC,
-    HttpTransport,
     resolve_client_credential,
     validate_tls_options,
 )

@@ -4,7 +4,7 @@
 import pytest
 
 from ansible_collections.gridsec.ops.plugins.module_utils import _panda_module, _rucio_module
-from ansible_collections.gridsec.ops.plugins.module_utils._http import check_base_url
+from ansible_collections.gridsec.ops.plugins.module_utils._http_options import check_base_url
 
 
 @pytest.mark.parametrize("url", ["https://rucio.example.org", "HTTPS://Host:443/api", " https://h/ "])

@@ -16,6 +16,7 @@ from hypothesis import given, settings, strategies as st  # noqa: E402
 
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_input import make_targets  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_view import PlanError  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._argus_spl import spl_quote  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import (  # noqa: E402
     Attribute,
     PapPolicyTree,
@@ -23,7 +24,6 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import ( 
     PolicySet,
     Rule,
     element_to_bytes,
-    spl_quote,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._xml import parse_xml  # noqa: E402
 

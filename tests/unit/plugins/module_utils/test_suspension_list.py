@@ -99,7 +99,7 @@ def test_plain_list_comments_fqans_and_line_numbers():
 
 def test_merge_is_semantic_deterministic_and_keeps_metadata():
     a = [Entry("dn", "/DC=org/OU=Users/CN=Jane Doe", {"reason": "first", "added": "2026-02-01",
-                                                         "expires": "2027-01-01"}, sources=["a"])]
+                                                      "expires": "2027-01-01"}, sources=["a"])]
     meta_b = {"reason": "second", "ticket": "T-9", "added": "2026-01-01", "expires": "2028-01-01"}
     b = [Entry("dn", "CN=jane  doe, OU=Users, DC=org", meta_b, sources=["b"]),
          Entry("dn", "/DC=org/CN=Other", sources=["b"])]
@@ -133,7 +133,7 @@ def test_expiry_allow_list_patterns_and_overrides():
     kept, expired = sl_merge.drop_expired(merged, now)
     assert [e.value for e in expired] == [BASE + "/CN=old"]
     allow = sl_merge.AllowList(["CN=admin, OU=Users, DC=example, DC=org", "/dteam/Role=lcgadmin"],
-                         [r"OU=Services/", r"^CN=[^,]*\.example\.org,"])
+                               [r"OU=Services/", r"^CN=[^,]*\.example\.org,"])
     kept2, protected, overridden = sl_merge.apply_allow_list(kept, allow, ["/dteam/Role=lcgadmin"])
     assert sorted(p["value"] for p in protected) == sorted([BASE + "/CN=Admin",
                                                             "/DC=org/DC=example/OU=Services/CN=ce.example.org"])
@@ -842,7 +842,7 @@ def test_canary_entries_are_recognised_in_every_form_the_central_pap_may_hold():
     forms = [canary_dn("salt", "20261207"), canary_dn("salt", "20261206").replace(", ", ","),
              canary_openssl("salt", "20261205")]
     merged = sl_merge.merge([("s", [Entry("dn", v, stored=True) for v in forms] +
-                       [Entry("dn", BASE + "/CN=Test Subject"), Entry("fqan", "/dteam")])])
+                              [Entry("dn", BASE + "/CN=Test Subject"), Entry("fqan", "/dteam")])])
     assert sorted(merged[k].value for k in sl_merge.canary_keys(merged)) == sorted(
         parse_dn(v).to_openssl() for v in forms)
 

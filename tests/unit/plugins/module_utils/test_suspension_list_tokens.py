@@ -110,7 +110,7 @@ def test_token_and_dn_of_same_text_are_different_keys():
 
 def test_allow_list_protects_token_identities_in_both_spellings_and_by_pattern():
     allow = sl_merge.AllowList(["token %s/ %s" % (IAM, SUB), {"issuer": "https://other.example", "subject": "robot"}],
-                         [r"^https://trusted\.example "])
+                               [r"^https://trusted\.example "])
     entries = [Entry(TOKEN, (IAM, SUB)), Entry(TOKEN, ("https://other.example/", "robot")),
                Entry(TOKEN, ("https://trusted.example", "anyone")), Entry(TOKEN, (IAM, "someone-else"))]
     merged = dict((e.key, e) for e in entries)

@@ -4,8 +4,6 @@
 write, no-op, lifting only what it owns, foreign suspensions and the other rails. Every state assertion reads the
 lab IAM back (its white-box accounts, labels and tokens, its request log)."""
 import copy
-import os
-import sys
 
 import pytest
 
@@ -13,8 +11,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_ent
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.iam import IamTarget
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "unit", "plugins", "module_utils"))
-from sync_fake import FakeSyncContext  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.gridsec.ops.tests.unit.plugins.module_utils.sync_fake import FakeSyncContext
 
 pytestmark = pytest.mark.slow
 LAB_DN = "/DC=test/DC=gridsec-lab/OU=Users/CN=%s"

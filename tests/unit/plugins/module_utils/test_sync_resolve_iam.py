@@ -11,7 +11,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import RemoteE
 from ansible_collections.gridsec.ops.plugins.module_utils._iam_client import INDIGO_USER_SCHEMA
 from ansible_collections.gridsec.ops.plugins.module_utils._sync import resolve_iam
 
-from sync_fake import FakeSyncContext
+from ansible_collections.gridsec.ops.tests.unit.plugins.module_utils.sync_fake import FakeSyncContext
 
 ISS = "https://iam.example.org"
 NOW = datetime.datetime(2026, 12, 7, 12, 0, tzinfo=sl_entries.UTC)

@@ -9,7 +9,7 @@ One lab IAM (gridsec_lab.iam) runs in this process. ``--accounts`` accounts are 
 tokens (half access, half refresh: the lab's password grant with ``offline_access`` issues one of each). Then,
 alternating in each round, after the lab is reset to the same state:
 
-- **ours**: the code ``iam_account`` (and the sync's ``iam`` target) runs, ``_iam_account.select_account`` and
+- **ours**: the code ``iam_account`` (and the sync's ``iam`` target) runs, ``_iam.account.select_account`` and
   ``suspend_account`` on the collection's ``IamClient`` and ``HttpTransport``, suspends every account selected by
   username (finder, label PUT, PATCH, access-token pages and deletions, the access count read, refresh-token
   pages and deletions);
@@ -45,11 +45,11 @@ sys.path.insert(0, os.path.join(ROOT, ".tmp", "collections"))
 sys.path.insert(0, os.path.join(ROOT, "lab"))
 
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport  # noqa: E402
-from ansible_collections.gridsec.ops.plugins.module_utils._iam_account import (  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._iam.account import (  # noqa: E402
     select_account,
     suspend_account,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._iam_client import IamClient  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._iam.client import IamClient  # noqa: E402
 from gridsec_lab.iam.lab import IamLab  # noqa: E402
 
 LABEL = "gridsec.suspended"

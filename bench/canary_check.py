@@ -29,8 +29,8 @@ for path in (COLLECTIONS, os.path.join(ROOT, "lab")):
 
 from gridsec_lab.argus.lab import ArgusLab  # noqa: E402
 from gridsec_lab.pki import TestPKI  # noqa: E402
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import canary_dn, utc_date  # noqa: E402
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import PapClient  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import canary_dn, utc_date  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.client import PapClient  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport  # noqa: E402
 
 SALT = "bench-salt"

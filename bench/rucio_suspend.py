@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.join(ROOT, ".tmp", "collections"))
 from gridsec_lab.pki import TestPKI  # noqa: E402
 from gridsec_lab.rucio_real import launcher  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport  # noqa: E402
-from ansible_collections.gridsec.ops.plugins.module_utils._rucio_client import RucioClient  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._rucio.client import RucioClient  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.modules import rucio_account  # noqa: E402
 
 

@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.join(ROOT, ".tmp", "collections"))
 from rucio_suspend import Conn  # noqa: E402
 from gridsec_lab.pki import TestPKI  # noqa: E402
 from gridsec_lab.rucio_real import launcher  # noqa: E402
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import DN, Entry  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import DN, Entry  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.rucio import RucioTarget  # noqa: E402
 
 CHANGE = 10

@@ -28,8 +28,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, ".tmp", "collections"))
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_entries as sl_entries  # noqa: E402
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import daily_canary  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import entries as sl_entries  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import daily_canary  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.registry import TARGET_TYPES  # noqa: E402
 
 MODULE = os.path.join(ROOT, "plugins", "modules", "suspension_status.py")

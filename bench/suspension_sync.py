@@ -40,10 +40,10 @@ sys.path.insert(0, os.path.join(ROOT, "lab"))
 from gridsec_lab.argus.lab import ArgusLab  # noqa: E402
 from gridsec_lab.pki import TestPKI  # noqa: E402
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_merge as sl_merge  # noqa: E402
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import Entry  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import merge as sl_merge  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import Entry  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._sync import argus as sync_argus  # noqa: E402
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import PapClient  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.client import PapClient  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport  # noqa: E402
 
 MODULES = os.path.join(ROOT, "plugins", "modules")

@@ -40,7 +40,7 @@ ROOT = os.path.dirname(HERE)
 COLLECTIONS = os.path.join(ROOT, ".tmp", "collections")
 sys.path.insert(0, COLLECTIONS)
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_entries as sl_entries  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import entries as sl_entries  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import gc_paused  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.arc_ce import ArcCeTarget  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.dcache import DcacheTarget  # noqa: E402

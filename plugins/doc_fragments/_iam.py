@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # Pairs with IAM_SPEC in plugins/module_utils/_iam_module.py
+    # Pairs with IAM_SPEC in plugins/module_utils/_iam/module.py
     DOCUMENTATION = r"""
 notes:
   - "IAM authentication: either O(bearer_token), an access token with the scopes C(scim:read scim:write

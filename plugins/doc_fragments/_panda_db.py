@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # Pairs with PANDA_DB_SPEC in plugins/module_utils/_panda_module.py
+    # Pairs with PANDA_DB_SPEC in plugins/module_utils/_panda/module.py
     DOCUMENTATION = r"""
 options:
   db_backend:

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # Pairs with RUCIO_SPEC in plugins/module_utils/_rucio_module.py
+    # Pairs with RUCIO_SPEC in plugins/module_utils/_rucio/module.py
     DOCUMENTATION = r"""
 options:
   rucio_url:

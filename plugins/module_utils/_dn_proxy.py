@@ -5,7 +5,7 @@
 PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
 
 Used where a DN a user gives may be a proxy subject (the Argus modules' ``strip_proxy_rdns`` option) and by the
-PanDA user-name rule (``_panda_names.clean_user_id``), on the DN model of ``_dn.py``.
+PanDA user-name rule (``_panda.names.clean_user_id``), on the DN model of ``_dn.py``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,7 +19,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._dn_types import canon
 
 # A proxy certificate's subject is the issuing end-entity DN plus one more CN RDN: "proxy" (legacy Globus full
 # proxy), "limited proxy" (legacy limited proxy) or a number (RFC 3820 proxies, e.g. "/CN=1234567890", as in
-# PanDA's prodUserID). PanDA's clean_user_id drops the same markers (step 4 of ``_panda_names.clean_user_id``).
+# PanDA's prodUserID). PanDA's clean_user_id drops the same markers (step 4 of ``_panda.names.clean_user_id``).
 PROXY_CN_VALUES = ("proxy", "limited proxy")
 _NUMERIC_RE = re.compile(r"^[0-9]+$")
 # What strip_proxy_rdns removes: "legacy" only the legacy markers (their text says "proxy"), "all" also numeric

@@ -5,7 +5,7 @@
 PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
 
 ``GridsecModule`` holds what every networked module of the collection does the same way, so that
-``_argus_module.py`` and ``_panda_module.py`` keep only what is specific to their backend:
+``_argus/module.py`` and ``_panda/module.py`` keep only what is specific to their backend:
 
 - the argument spec: the backend's connection options, ``TLS_SPEC`` (``_http_options.py``, ``_tls`` doc fragment) and the
   module's own options, with the TLS option constraints;

@@ -431,7 +431,7 @@ error:
 import concurrent.futures
 import time
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import (
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import (
     CRITICAL,
     OK,
     STATUS_NAMES,
@@ -450,23 +450,23 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import (
     shift_date,
     utc_date,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary_metrics import (
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_metrics import (
     nagios_report,
     previous_successes,
     prometheus_text,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary_report import render as render_report
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ArgusModule, execute_plan
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_input import Target
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import _Ids, plan_ban, plan_unban
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_view import (
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_report import render as render_report
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.module import ArgusModule, execute_plan
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_input import Target
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_plan import _Ids, plan_ban, plan_unban
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_view import (
     PlanError,
     to_spl,
     view_from_tree,
     views_equivalent,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import parse_dn
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_endpoint import (
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.endpoint import (
     DEFAULT_PATH,
     DEFAULT_PORT,
     PAP_OPTIONS,
@@ -753,7 +753,7 @@ def _write_report(module, result):
 
 
 def _safe_check(endpoint, client, options):
-    from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import check_endpoint
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import check_endpoint
     try:
         node, _data = check_endpoint(endpoint, client, options)
     except Exception as exc:  # a bug or an unexpected reply must not hide the other nodes

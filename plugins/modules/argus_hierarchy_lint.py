@@ -163,10 +163,10 @@ error:
 
 import time
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import parse_publish_time
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_lint import SEVERITIES, failing_filter, lint_node
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_pdp import fetch_node
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ArgusModule, pap_to_dict
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import parse_publish_time
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.lint import SEVERITIES, failing_filter, lint_node
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.pdp import fetch_node
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.module import ArgusModule, pap_to_dict
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import CheckFailed, ConfigError, GridsecError
 
 

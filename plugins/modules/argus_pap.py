@@ -290,20 +290,20 @@ error:
     this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_acl import (
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.acl import (
     AclPlanError,
     effective_order,
     remote_after_default,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ArgusModule, pap_to_dict
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_pap_plan import (
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.module import ArgusModule, pap_to_dict
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.pap_plan import (
     plan_acl,
     plan_order,
     plan_paps,
     PapPlanError,
     refusal_error,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_view import to_spl, view_from_tree
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_view import to_spl, view_from_tree
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     AuthorizationError,
     ConfigError,

@@ -369,17 +369,17 @@ error:
     this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ArgusModule, execute_plan
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.module import ArgusModule, execute_plan
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import gc_paused, string_list
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_input import make_rule_specs, make_targets
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import (
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_input import make_rule_specs, make_targets
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_plan import (
     adopt_policy,
     ban_only,
     ban_reply_policy,
     plan,
     removable_only_if_stored,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_view import (
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_view import (
     PlanError,
     banned_values,
     to_spl,

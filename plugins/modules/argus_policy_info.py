@@ -198,8 +198,8 @@ error:
     this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ArgusModule, pap_to_dict
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_view import (
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.module import ArgusModule, pap_to_dict
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_view import (
     banned_values,
     to_spl,
     view_from_tree,

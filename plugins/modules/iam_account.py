@@ -268,13 +268,13 @@ error:
 """
 
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
-from ansible_collections.gridsec.ops.plugins.module_utils._iam_account import (
+from ansible_collections.gridsec.ops.plugins.module_utils._iam.account import (
     check_label,
     restore_account,
     select_account,
     suspend_account,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._iam_module import IamModule, check_selector
+from ansible_collections.gridsec.ops.plugins.module_utils._iam.module import IamModule, check_selector
 
 
 def main():
@@ -302,7 +302,7 @@ def main():
 
 
 def run(module):
-    """check the options -> select -> suspend or restore (``_iam_account``) -> result."""
+    """check the options -> select -> suspend or restore (``_iam.account``) -> result."""
     params = module.params
     problem = check_selector(params) or check_label(params["label_name"], params.get("incident_id"))
     if problem:

@@ -145,8 +145,8 @@ error:
 """
 
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
-from ansible_collections.gridsec.ops.plugins.module_utils._iam_client import READ_SCOPES, user_summary
-from ansible_collections.gridsec.ops.plugins.module_utils._iam_module import IamModule, check_selector, find_accounts
+from ansible_collections.gridsec.ops.plugins.module_utils._iam.client import READ_SCOPES, user_summary
+from ansible_collections.gridsec.ops.plugins.module_utils._iam.module import IamModule, check_selector, find_accounts
 
 
 def main():

@@ -308,7 +308,7 @@ import os
 
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, NotFoundError
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_jobs import (
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.jobs import (
     build_job_matches,
     job_summary,
     needs_build_job,
@@ -317,8 +317,8 @@ from ansible_collections.gridsec.ops.plugins.module_utils._panda_jobs import (
     panda_ids_in_path,
     payload_urls,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_module import PandaModule
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_monitor import MonitorClient
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.module import PandaModule
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.monitor import MonitorClient
 
 MAX_PILOTLOG_BYTES = 512 * 1024 * 1024
 

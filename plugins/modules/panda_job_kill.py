@@ -302,9 +302,9 @@ error:
     this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_names import clean_user_id
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_kill import JobKiller
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_module import PandaModule
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.names import clean_user_id
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.kill import JobKiller
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.module import PandaModule
 
 
 def run(module):

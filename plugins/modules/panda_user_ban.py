@@ -320,11 +320,11 @@ error:
 
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import with_result
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_ban import (
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.ban import (
     STATE_ALIASES, apply_ban, plan_ban, planned_statements)
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_module import PandaModule
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_names import panda_ban_keys, resolve_user_name
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_db import BAN_STATUS, NAME_MAX
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.module import PandaModule
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.names import panda_ban_keys, resolve_user_name
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.db import BAN_STATUS, NAME_MAX
 
 
 def _diff_view(plans, rows_of):

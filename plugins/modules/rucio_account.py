@@ -172,13 +172,13 @@ error:
     this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _rucio_account as ra
+from ansible_collections.gridsec.ops.plugins.module_utils._rucio import account as ra
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, parse_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError, RemoteError
-from ansible_collections.gridsec.ops.plugins.module_utils._rucio_client import TOKEN_CACHE_S, TOKEN_LIFETIME_S
-from ansible_collections.gridsec.ops.plugins.module_utils._rucio_module import RucioModule
+from ansible_collections.gridsec.ops.plugins.module_utils._rucio.client import TOKEN_CACHE_S, TOKEN_LIFETIME_S
+from ansible_collections.gridsec.ops.plugins.module_utils._rucio.module import RucioModule
 
-# the selection, planning and writes live in _rucio_account (shared with the sync's rucio target)
+# the selection, planning and writes live in _rucio.account (shared with the sync's rucio target)
 dn_spellings = ra.dn_spellings
 issuer_spellings = ra.issuer_spellings
 

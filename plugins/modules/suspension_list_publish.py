@@ -178,9 +178,9 @@ import hashlib
 import json
 
 from ansible_collections.gridsec.ops.plugins.module_utils import _signed_list as signed
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_sources as sl_sources
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_state as sl_state
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import daily_canary
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import sources as sl_sources
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import state as sl_state
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import daily_canary
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._files import write_atomic
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import StructuredModule
@@ -224,7 +224,7 @@ def _identities(list_doc):
 
 
 def canary_items(p):
-    """Today's canary identities as list entries (``_argus_canary``'s naming), or [] without ``canary_salt``."""
+    """Today's canary identities as list entries (``_argus.canary``'s naming), or [] without ``canary_salt``."""
     if not p["canary_salt"]:
         if p["canary_issuer"] or p["canary_date"]:
             raise ConfigError("canary_issuer and canary_date need canary_salt", operation="check options")

@@ -520,16 +520,16 @@ import os
 import re
 import uuid
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_endpoint import connection_problem
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ARGUS_SPEC
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.endpoint import connection_problem
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.module import ARGUS_SPEC
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils import _xml
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import GridsecModule, gc_paused
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_module import PANDA_DB_SPEC, PANDA_SPEC
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_merge as sl_merge
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_sources as sl_sources
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_state as sl_state
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import (
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.module import PANDA_DB_SPEC, PANDA_SPEC
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import merge as sl_merge
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import sources as sl_sources
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import state as sl_state
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import (
     DN,
     identity_entry,
     iso,

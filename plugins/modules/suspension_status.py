@@ -258,15 +258,15 @@ import copy
 import os
 import time
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_entries as sl_entries
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_state as sl_state
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_status as st
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import STATUS_NAMES, daily_canary
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import ARGUS_SPEC
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import entries as sl_entries
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import state as sl_state
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import status as st
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import STATUS_NAMES, daily_canary
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.module import ARGUS_SPEC
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._files import write_atomic
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import GridsecModule
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_module import PANDA_DB_SPEC, PANDA_SPEC
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.module import PANDA_DB_SPEC, PANDA_SPEC
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncContext
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.registry import (
     resolved_spec,

@@ -47,7 +47,7 @@ def test_check_mode_predicts_permission_refusal(argus_pap, argus_dead_url, tmp_p
 
 def _assert_pap_refuses_add_pap_with(lab, expected):
     """What the collection's client reports when the PAP itself refuses addPap to the reader credential."""
-    from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import Pap, PapClient
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus.client import Pap, PapClient
     from ansible_collections.gridsec.ops.plugins.module_utils._errors import AuthorizationError
     from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
 

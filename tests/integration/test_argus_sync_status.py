@@ -7,9 +7,9 @@ import types
 
 from gridsec_lab.argus import rawclient
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_entries as sl_entries
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_merge as sl_merge
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import PapClient
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import entries as sl_entries
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import merge as sl_merge
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.client import PapClient
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.argus import ArgusTarget
 

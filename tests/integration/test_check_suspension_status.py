@@ -12,7 +12,7 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_status as st
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import status as st
 
 WRAPPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "extras", "check_suspension_status")
 

@@ -42,7 +42,7 @@ HOSTILE_DN = '/DC=test/DC=gridsec-lab/OU=Users/CN=Mallory <script>console.log("x
 HOSTILE_SITE = 'site <i>"after"</i> & default'
 WINDOW = (1200, 1600)
 
-# The report's badge colours (plugins/module_utils/_argus_canary_report.py), as RGB.
+# The report's badge colours (plugins/module_utils/_argus/canary_report.py), as RGB.
 GREEN, RED, PURPLE = (0x2E, 0x7D, 0x32), (0xC6, 0x28, 0x28), (0x6A, 0x1B, 0x9A)
 
 LAB = {

@@ -6,7 +6,7 @@ is read back from the server by the tier's independent stdlib client (status, lo
 import pytest
 
 from ansible_collections.gridsec.ops.plugins.module_utils._http_options import transport_options
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import DN, Entry
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import DN, Entry
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.rucio import RucioTarget
 
 pytestmark = pytest.mark.rucio_real

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import canary_dn, canary_token_subject, utc_date
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import canary_dn, canary_token_subject, utc_date
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import parse_dn, to_canl_slash
 from gridsec_lab.pki import TestPKI
 from test_suspension_list_publish import publish
@@ -132,7 +132,7 @@ def test_status_reads_serial_entries_and_canary_then_tampering_and_staleness(pki
     assert plugin(res, tmp_path, "--max-age", "600") == (0, res["nagios"]["text"] + "\n")
 
     # the person is banned at PanDA under the name the server derives (read back from the database)
-    from ansible_collections.gridsec.ops.plugins.module_utils._panda_names import clean_user_id
+    from ansible_collections.gridsec.ops.plugins.module_utils._panda.names import clean_user_id
     assert user_status(panda_endpoint, clean_user_id(person)) == ["disabled"]
 
     # tamper: the canary's line is taken out of the LCAS file -> that target is CRITICAL, the others stay OK

@@ -23,9 +23,9 @@ import requests
 from lxml import etree
 from psycopg import sql
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import PapClient
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.client import PapClient
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, parse_dn, parse_stored_dn
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_names import clean_user_id
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.names import clean_user_id
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.argus import WRITE_OPS
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.files import parse_line
@@ -923,7 +923,7 @@ def test_expire_and_protect_audit_lines_only_when_something_changes(tmp_path):
 
 
 def test_daily_canary_is_kept_by_argus_and_skipped_by_panda_and_files(argus_lab, panda_endpoint, tmp_path):
-    from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import canary_dn, utc_date
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import canary_dn, utc_date
 
     lab, ep = argus_lab, panda_endpoint
     central, site = lab.paps["central"], lab.paps["site"]

@@ -7,7 +7,7 @@ import copy
 
 import pytest
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_entries as sl_entries
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import entries as sl_entries
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.iam import IamTarget
 

@@ -29,7 +29,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import to_openssl_oneline
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import DN, TOKEN, issuer_spellings
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import DN, TOKEN, issuer_spellings
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.filewrite import (
     BlockFileTarget,
     Unexpressible,

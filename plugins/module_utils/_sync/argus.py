@@ -15,13 +15,13 @@ import re
 import time
 
 from ansible_collections.gridsec.ops.plugins.module_utils import _xml
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_endpoint import connection_problem
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_plan import SYNC_OWNER_MARK
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_view import PRIVATE_ID_PREFIX, PUBLIC_ID_PREFIX
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import Attribute, Policy, PolicySet, Rule
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.endpoint import connection_problem
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_plan import SYNC_OWNER_MARK
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_view import PRIVATE_ID_PREFIX, PUBLIC_ID_PREFIX
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.xacml import Attribute, Policy, PolicySet, Rule
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError, RemoteError, WriteRefusedError
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import gc_paused, read_credential_dn
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import DN, FQAN, Entry, key_id, sort_key
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import DN, FQAN, Entry, key_id, sort_key
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncTarget, TargetResult, entry_lines
 
 #: the PAP connection options of an Argus source or target (each defaults to the module-level option)
@@ -292,9 +292,9 @@ class ArgusTarget(SyncTarget):
 
         ``entries``: the distinct entries of the owned policies the owned PolicySet references; ``serial`` and
         ``applied``: from the Description of the owned object written last; ``canary_present``: every canary
-        identity gets a definite Deny from the alias as a PDP evaluates it first-applicable (``_argus_pdp.evaluate``:
+        identity gets a definite Deny from the alias as a PDP evaluates it first-applicable (``_argus.pdp.evaluate``:
         a site Permit evaluated before the owned policies shows as absent)."""
-        from ansible_collections.gridsec.ops.plugins.module_utils._argus_pdp import evaluate
+        from ansible_collections.gridsec.ops.plugins.module_utils._argus.pdp import evaluate
 
         tree = self.client.get_tree(self.alias)
         sets, policies = self._find_owned(tree)
@@ -394,8 +394,8 @@ class ArgusTarget(SyncTarget):
 
     def _check_write_permission(self, plan):
         """Check mode: a credential the PAP's ACL does not let write (read-only) fails the target as the real
-        run would (``_argus_module.predicted_refusal``); a warning when that cannot be told."""
-        from ansible_collections.gridsec.ops.plugins.module_utils._argus_module import predicted_refusal
+        run would (``_argus.module.predicted_refusal``); a warning when that cannot be told."""
+        from ansible_collections.gridsec.ops.plugins.module_utils._argus.module import predicted_refusal
 
         credential = getattr(getattr(self.client, "transport", None), "credential", None)
         err, why = predicted_refusal(self.client, read_credential_dn(getattr(credential, "cert", None)), plan)
@@ -611,7 +611,7 @@ class ArgusTarget(SyncTarget):
 
     def _apply(self, steps, owned_ps):
         """Run the planned steps; returns the owned PolicySet when this run added it."""
-        # the PAP tells visibility by splitting the id on "_" (see _argus_policy_plan.PRIVATE_ID_PREFIX)
+        # the PAP tells visibility by splitting the id on "_" (see _argus.policy_plan.PRIVATE_ID_PREFIX)
         prefix = PUBLIC_ID_PREFIX if self.public else PRIVATE_ID_PREFIX
         stored = []
         for step in steps:

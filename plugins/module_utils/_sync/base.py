@@ -11,7 +11,7 @@ of the target's ``type`` option. The sync calls, for each target of the task, in
    list fails the task and no target is touched);
 2. ``cls(spec, ctx)``: build it (clients, database connections; ``ctx`` is the sync's ``SyncContext``);
 3. ``target.sync(wanted, check_mode)``: read the current state once, compare it with ``wanted`` (key ->
-   ``_suspension_entries.Entry``, only entries of a kind in ``KINDS``; the others are reported as
+   ``_suspension.entries.Entry``, only entries of a kind in ``KINDS``; the others are reported as
    ``not_applicable`` by the sync, never silently dropped), write only what differs (nothing in check mode,
    nothing on a no-op) and return the result dict (``TargetResult.data``);
 4. ``target.audit_records(data, check_mode)``: the audit lines for what it did;
@@ -30,8 +30,8 @@ __metaclass__ = type
 import copy
 
 from ansible_collections.gridsec.ops.plugins.module_utils._http_options import TLS_KEYS, transport_options
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import sort_key
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_sources import connection_settings
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import sort_key
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension.sources import connection_settings
 
 
 def entry_lines(entries, limit=None):
@@ -89,8 +89,8 @@ class SyncContext(object):
 
     def pap_client(self, spec, role):
         """A ``PapClient`` for a source or target (``role``) from its ``pap_*`` and TLS options (the one PAP
-        endpoint builder, ``_argus_endpoint.PapEndpoint``); replies up to 1 GiB (a whole large policy tree)."""
-        from ansible_collections.gridsec.ops.plugins.module_utils._argus_endpoint import PapEndpoint
+        endpoint builder, ``_argus.endpoint.PapEndpoint``); replies up to 1 GiB (a whole large policy tree)."""
+        from ansible_collections.gridsec.ops.plugins.module_utils._argus.endpoint import PapEndpoint
 
         conn = self.settings(spec, ("pap_host", "pap_port", "pap_path"))
         endpoint = PapEndpoint.from_params(conn)
@@ -122,7 +122,7 @@ class SyncTarget(object):
 
     #: the value of the target's ``type`` option
     TYPE = None
-    #: the entry kinds (``_suspension_entries.DN``, ``FQAN``, ...) this target enforces
+    #: the entry kinds (``_suspension.entries.DN``, ``FQAN``, ...) this target enforces
     KINDS = frozenset()
     #: ``canary`` when the target's spec leaves it out: ``keep`` or ``skip``
     CANARY_DEFAULT = "skip"

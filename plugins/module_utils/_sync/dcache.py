@@ -29,7 +29,7 @@ __metaclass__ = type
 import re
 
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import to_canl_slash
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import DN, FQAN, TOKEN, normalize_issuer
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import DN, FQAN, TOKEN, normalize_issuer
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.filewrite import (
     BlockFileTarget,
     Unexpressible,

@@ -23,7 +23,7 @@ import time
 
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import parse_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import sort_key
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import sort_key
 from ansible_collections.gridsec.ops.plugins.module_utils._files import write_atomic
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncTarget, TargetResult
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.freshness import (

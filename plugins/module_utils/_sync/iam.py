@@ -5,7 +5,7 @@
 PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
 
 IAM issues the tokens: suspending the account (and deleting its tokens) is the only step that ends new token
-issuance. The suspend / restore / revoke logic is ``_iam_account``'s, the same code as the ``iam_account`` module.
+issuance. The suspend / restore / revoke logic is ``_iam.account``'s, the same code as the ``iam_account`` module.
 
 Protocol:
 
@@ -36,10 +36,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _iam_account as ia
+from ansible_collections.gridsec.ops.plugins.module_utils._iam import account as ia
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
-from ansible_collections.gridsec.ops.plugins.module_utils._iam_client import ADMIN_SCOPES, user_summary
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import (
+from ansible_collections.gridsec.ops.plugins.module_utils._iam.client import ADMIN_SCOPES, user_summary
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import (
     DN,
     TOKEN,
     normalize_issuer,

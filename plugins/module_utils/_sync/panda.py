@@ -13,12 +13,12 @@ import copy
 
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_ban import SIMILAR, apply_ban, plan_ban
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_db import NAME_MAX
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_kill import JobKiller
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_module import PANDA_DB_SPEC
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_names import panda_ban_keys, x509_key
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import (
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.ban import SIMILAR, apply_ban, plan_ban
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.db import NAME_MAX
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.kill import JobKiller
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.module import PANDA_DB_SPEC
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.names import panda_ban_keys, x509_key
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import (
     DN,
     FQAN,
     TOKEN,
@@ -40,8 +40,8 @@ DB_KEYS = tuple(PANDA_DB_SPEC)
 _DB_OPTIONS = copy.deepcopy(PANDA_DB_SPEC)
 _DB_OPTIONS["db_backend"].pop("default", None)
 
-# Ban planning/apply (_panda_ban), the job/task killer (_panda_kill) and the PanDA names of an identity
-# (_panda_names) are shared with panda_user_ban and panda_job_kill: one semantics, tested once.
+# Ban planning/apply (_panda.ban), the job/task killer (_panda.kill) and the PanDA names of an identity
+# (_panda.names) are shared with panda_user_ban and panda_job_kill: one semantics, tested once.
 
 
 def panda_entry_keys(entry):
@@ -113,7 +113,7 @@ class PandaTarget(SyncTarget):
 
     @staticmethod
     def _connect(spec, ctx):
-        from ansible_collections.gridsec.ops.plugins.module_utils import _panda_db
+        from ansible_collections.gridsec.ops.plugins.module_utils._panda import db as _panda_db
 
         db = ctx.settings(spec, DB_KEYS)
         backend = db["db_backend"] or "postgresql"
@@ -128,7 +128,7 @@ class PandaTarget(SyncTarget):
 
     @staticmethod
     def _build_client(spec, ctx):
-        from ansible_collections.gridsec.ops.plugins.module_utils._panda_client import PandaClient
+        from ansible_collections.gridsec.ops.plugins.module_utils._panda.client import PandaClient
 
         p = ctx.params
         url = (spec.get("panda_url") or p.get("panda_url") or "").rstrip("/")

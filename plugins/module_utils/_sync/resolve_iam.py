@@ -34,13 +34,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_entries as sl_entries
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_state as sl_state
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import entries as sl_entries
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import state as sl_state
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, dn_key
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError, RemoteError
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
-from ansible_collections.gridsec.ops.plugins.module_utils._iam_client import READ_SCOPES, IamClient, user_extension
-from ansible_collections.gridsec.ops.plugins.module_utils._iam_module import check_iam_url
+from ansible_collections.gridsec.ops.plugins.module_utils._iam.client import READ_SCOPES, IamClient, user_extension
+from ansible_collections.gridsec.ops.plugins.module_utils._iam.module import check_iam_url
 
 #: the suboptions of one ``resolve_tokens`` item besides the TLS options (the module adds ``registry.TLS_OPTIONS``)
 OPTIONS = dict(

@@ -6,7 +6,7 @@ PRIVATE to the gridsec.ops collection: this module may change at any time, witho
 
 Rucio has no ban list: a person is kept out by suspending the ACCOUNT(S) their identity maps to (every later login
 of a suspended account is refused, whatever the identity type). The planning and the writes are
-``_rucio_account``'s, as for the ``rucio_account`` module; ownership is recorded in the sync's target state
+``_rucio.account``'s, as for the ``rucio_account`` module; ownership is recorded in the sync's target state
 (``owned``: account -> since, identities), so only accounts this sync suspended are ever re-activated, and an
 account suspended by someone else is left alone.
 
@@ -25,13 +25,13 @@ __metaclass__ = type
 
 import datetime
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _rucio_account as ra
+from ansible_collections.gridsec.ops.plugins.module_utils._rucio import account as ra
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
 from ansible_collections.gridsec.ops.plugins.module_utils._http_options import check_base_url
-from ansible_collections.gridsec.ops.plugins.module_utils._rucio_client import RucioClient
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import DN, TOKEN, key_id, sort_key
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_state import parse_duration
+from ansible_collections.gridsec.ops.plugins.module_utils._rucio.client import RucioClient
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import DN, TOKEN, key_id, sort_key
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension.state import parse_duration
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncTarget, TargetResult
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.freshness import (
     applied_of,

@@ -1,6 +1,6 @@
 # Copyright (c) 2026 gridsec.ops contributors
 # Apache License 2.0 (see LICENSE)
-"""The one ACL/order model (_argus_acl) that argus_pap's planner and the hierarchy lint both use."""
+"""The one ACL/order model (_argus.acl) that argus_pap's planner and the hierarchy lint both use."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -8,8 +8,10 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _argus_lint, _argus_pap_plan, _argus_pdp
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_acl import (
+from ansible_collections.gridsec.ops.plugins.module_utils._argus import lint as _argus_lint
+from ansible_collections.gridsec.ops.plugins.module_utils._argus import pap_plan as _argus_pap_plan
+from ansible_collections.gridsec.ops.plugins.module_utils._argus import pdp as _argus_pdp
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.acl import (
     PERMISSIONS,
     AclPlanError,
     ace_from_key,
@@ -17,7 +19,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus_acl import (
     expand_permissions,
     remote_after_default,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import AcePrincipal
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.client import AcePrincipal
 
 
 def test_planner_and_lint_share_one_model():

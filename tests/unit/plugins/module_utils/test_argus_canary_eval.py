@@ -1,19 +1,19 @@
 # Copyright (c) 2026 gridsec.ops contributors
 # Apache License 2.0 (see LICENSE)
-"""Unit tests of _argus_canary: the canary format and hash, the first-applicable evaluation of a PDP view, the
+"""Unit tests of _argus.canary: the canary format and hash, the first-applicable evaluation of a PDP view, the
 lag bookkeeping of one endpoint check, budgets, Nagios and Prometheus rendering."""
 import hashlib
 import re
 
 import pytest
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _argus_acl as A
-from ansible_collections.gridsec.ops.plugins.module_utils import _argus_canary as C
-from ansible_collections.gridsec.ops.plugins.module_utils import _argus_canary_metrics as M
-from ansible_collections.gridsec.ops.plugins.module_utils import _argus_pdp as P
+from ansible_collections.gridsec.ops.plugins.module_utils._argus import acl as A
+from ansible_collections.gridsec.ops.plugins.module_utils._argus import canary as C
+from ansible_collections.gridsec.ops.plugins.module_utils._argus import canary_metrics as M
+from ansible_collections.gridsec.ops.plugins.module_utils._argus import pdp as P
 from ansible_collections.gridsec.ops.plugins.module_utils import _errors as E
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import Pap
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import (
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.client import Pap
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.xacml import (
     Attribute,
     PapPolicyTree,
     Policy,

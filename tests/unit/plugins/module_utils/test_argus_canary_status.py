@@ -3,10 +3,10 @@
 """Status rules of the canary check and the lint's fail_on (issue 14 items 7 and 10), without a PAP."""
 import pytest
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _argus_canary as C
-from ansible_collections.gridsec.ops.plugins.module_utils import _argus_canary_metrics as M
-from ansible_collections.gridsec.ops.plugins.module_utils import _argus_lint as L
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary_report import esc, render
+from ansible_collections.gridsec.ops.plugins.module_utils._argus import canary as C
+from ansible_collections.gridsec.ops.plugins.module_utils._argus import canary_metrics as M
+from ansible_collections.gridsec.ops.plugins.module_utils._argus import lint as L
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_report import esc, render
 
 
 def node(**values):

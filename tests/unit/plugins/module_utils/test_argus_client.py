@@ -8,8 +8,8 @@ import os
 import pytest
 from lxml import etree
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import AcePrincipal, Pap, PapClient
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import Attribute, Policy, Rule
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.client import AcePrincipal, Pap, PapClient
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.xacml import Attribute, Policy, Rule
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     AuthorizationError,
     NotFoundError,
@@ -335,7 +335,7 @@ POLICY = Policy("public_x", "3", ".*", [Rule("r1", "deny", [Attribute("subject",
     (lambda c: c.update_pap(REMOTE_PAP), "updatePap", None, "'central' does not exist"),
 ])
 def test_false_or_null_reply_to_a_write_is_write_refused(monkeypatch, call, operation, value, cause):
-    monkeypatch.setattr("ansible_collections.gridsec.ops.plugins.module_utils._argus_client._as_element",
+    monkeypatch.setattr("ansible_collections.gridsec.ops.plugins.module_utils._argus.client._as_element",
                         lambda value, kind: etree.Element("x"))
     client, _transport = client_with(axis_reply(operation, value))
     with pytest.raises(WriteRefusedError) as info:

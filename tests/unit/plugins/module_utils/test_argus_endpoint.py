@@ -8,8 +8,8 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _argus_endpoint
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_endpoint import PapEndpoint, connection_problem
+from ansible_collections.gridsec.ops.plugins.module_utils._argus import endpoint as _argus_endpoint
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.endpoint import PapEndpoint, connection_problem
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
 
 

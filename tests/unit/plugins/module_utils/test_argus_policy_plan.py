@@ -4,9 +4,9 @@
 
 import pytest
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _argus_policy_input as I
-from ansible_collections.gridsec.ops.plugins.module_utils import _argus_policy_plan as P
-from ansible_collections.gridsec.ops.plugins.module_utils import _argus_policy_view as V
+from ansible_collections.gridsec.ops.plugins.module_utils._argus import policy_input as I
+from ansible_collections.gridsec.ops.plugins.module_utils._argus import policy_plan as P
+from ansible_collections.gridsec.ops.plugins.module_utils._argus import policy_view as V
 
 DN_SLASH = "/DC=org/DC=example/CN=Jane Doe"
 DN_STORED = "CN=Jane Doe,DC=example,DC=org"          # what the PAP stores for DN_SLASH
@@ -463,7 +463,7 @@ def test_bulk_is_never_used_for_unban_or_exclusive():
 
 
 def test_ban_replies_and_the_policy_read_back_confirm_a_ban_only_plan():
-    from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import Attribute, Policy, Rule
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus.xacml import Attribute, Policy, Rule
     # empty alias: the first ban creates the policy, the second goes into it; both replies name the new policy
     the_plan = ban_plan(tree(), [DN_SLASH], ["/dteam"])
     assert P.ban_only(the_plan)

@@ -4,9 +4,9 @@ import os
 import pytest
 from lxml import etree
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_attributes import ATTRIBUTE_MAPPINGS
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_spl import spl_quote
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import (
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.attributes import ATTRIBUTE_MAPPINGS
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.spl import spl_quote
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.xacml import (
     Attribute,
     Obligation,
     PapPolicyTree,

@@ -20,7 +20,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._dn import (
     parse_stored_dn,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._dn_proxy import is_proxy_rdn, strip_mode, strip_proxy_rdns
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_names import clean_user_id
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.names import clean_user_id
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))

@@ -141,7 +141,7 @@ def test_the_syntax_checks_are_unchanged():
 
 
 def test_panda_dn_options_are_strict_in_both_forms():
-    from ansible_collections.gridsec.ops.plugins.module_utils._panda_names import resolve_user_name
+    from ansible_collections.gridsec.ops.plugins.module_utils._panda.names import resolve_user_name
     assert resolve_user_name(dn=JOHN) == ("John Doe", JOHN)
     assert resolve_user_name(dn="CN=John Doe,DC=example,DC=org") == ("John Doe", JOHN)
     for typo in (TYPO, "CM=John Doe,DC=example,DC=org"):
@@ -150,7 +150,7 @@ def test_panda_dn_options_are_strict_in_both_forms():
 
 
 def test_argus_pap_dns_and_acl_principals_are_strict():
-    from ansible_collections.gridsec.ops.plugins.module_utils import _argus_pap_plan as plan
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus import pap_plan as plan
     with pytest.raises(plan.AclPlanError, match="unknown attribute type 'CM'"):
         plan.plan_acl({}, [{"principal": TYPO, "permissions": ["ALL"]}], False, None, False)
     with pytest.raises(plan.PapPlanError, match="unknown attribute type 'CM'"):
@@ -158,7 +158,7 @@ def test_argus_pap_dns_and_acl_principals_are_strict():
 
 
 def test_pap_plan_and_canary_compare_stored_dns_with_one_helper():
-    from ansible_collections.gridsec.ops.plugins.module_utils import _argus_pap_plan as plan
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus import pap_plan as plan
     from ansible_collections.gridsec.ops.plugins.module_utils._dn import same_stored_dn
 
     literal = 'CN=O\'Neil "Bob" <b>,DC=example,DC=org'          # as a PAP stores the slash form: '"<>' unescaped

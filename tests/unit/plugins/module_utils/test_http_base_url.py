@@ -3,7 +3,8 @@
 """check_base_url: the one URL check of the modules' connection options (Rucio https only, PanDA http(s))."""
 import pytest
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _panda_module, _rucio_module
+from ansible_collections.gridsec.ops.plugins.module_utils._panda import module as _panda_module
+from ansible_collections.gridsec.ops.plugins.module_utils._rucio import module as _rucio_module
 from ansible_collections.gridsec.ops.plugins.module_utils._http_options import check_base_url
 
 

@@ -19,7 +19,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     TransportError,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
-from ansible_collections.gridsec.ops.plugins.module_utils._iam_client import (
+from ansible_collections.gridsec.ops.plugins.module_utils._iam.client import (
     IamClient,
     describe_error_body,
     epoch_to_iso,

@@ -1,6 +1,6 @@
 # Copyright (c) 2026 gridsec.ops contributors
 # Apache License 2.0 (see LICENSE)
-"""_panda_ban (the one home of PanDA ban planning/apply, used by panda_user_ban and the sync's PanDA target)
+"""_panda.ban (the one home of PanDA ban planning/apply, used by panda_user_ban and the sync's PanDA target)
 against the real PanDA ``users`` table in a local PostgreSQL (the fixtures of test_panda_db.py)."""
 
 import importlib.util
@@ -10,9 +10,9 @@ import pytest
 
 pytest.importorskip("psycopg")
 
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_ban import (  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.ban import (  # noqa: E402
     NO_ROW, SIMILAR, apply_ban, plan_ban, planned_statements)
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_names import panda_ban_keys  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.names import panda_ban_keys  # noqa: E402
 
 _SPEC = importlib.util.spec_from_file_location(
     "gridsec_test_panda_db_fixtures", os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_panda_db.py"))

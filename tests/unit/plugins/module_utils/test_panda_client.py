@@ -28,7 +28,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import (  # no
     RemoteError,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport  # noqa: E402
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_client import PandaClient, decode_json  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.client import PandaClient, decode_json  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # The reference folder next to the PanDA schema (GRIDSEC_PANDA_SCHEMA_DIR points into it), else ../shared/...

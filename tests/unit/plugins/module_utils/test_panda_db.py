@@ -26,7 +26,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import (  # no
     NotFoundError,
     TransportError,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_db import (  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.db import (  # noqa: E402
     PandaDB,
     parse_dsn_secrets,
     similar_name_key,
@@ -407,7 +407,7 @@ def test_a_missing_driver_is_reported_not_raised(monkeypatch):
     """The drivers are imported when a connection is opened; a missing one is the traceback text for
     missing_required_lib."""
     import sys
-    from ansible_collections.gridsec.ops.plugins.module_utils import _panda_db
+    from ansible_collections.gridsec.ops.plugins.module_utils._panda import db as _panda_db
 
     monkeypatch.setattr(_panda_db, "_IMPORT_ERRORS", {})
     monkeypatch.setitem(sys.modules, "oracledb", None)  # "import oracledb" now raises ImportError

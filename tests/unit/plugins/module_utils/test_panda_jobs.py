@@ -17,7 +17,7 @@ import pytest
 
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import NotFoundError, RemoteError
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_jobs import (
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.jobs import (
     build_job_matches,
     job_options,
     job_summary,
@@ -31,7 +31,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._panda_jobs import (
     split_job_parameters,
     utc_iso,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_monitor import MonitorClient
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.monitor import MonitorClient
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(HERE))))

@@ -1,13 +1,13 @@
 # Copyright (c) 2026 gridsec.ops contributors
 # Apache License 2.0 (see LICENSE)
-"""_panda_kill.JobKiller (the one killer of panda_job_kill and the sync's PanDA target) with a fake client that
+"""_panda.kill.JobKiller (the one killer of panda_job_kill and the sync's PanDA target) with a fake client that
 keeps job states like the server: a kill of a queued job cancels it, of a running one only flags it; job/get_status
 answers like ``DBProxy.checkJobStatus`` (jobsDefined4 jobs are ``unknown``)."""
 
 import pytest
 
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_kill import JobKiller
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.kill import JobKiller
 
 
 class FakeClient(object):

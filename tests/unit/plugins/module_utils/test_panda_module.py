@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_module import (
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.module import (
     PANDA_DB_SPEC,
     check_panda_url,
 )
@@ -35,7 +35,7 @@ def test_database_only_modules_do_not_import_requests():
     """panda_user_ban without verify makes no HTTP call: importing it must not import requests."""
     code = ("import sys\n"
             "import ansible_collections.gridsec.ops.plugins.modules.panda_user_ban\n"
-            "import ansible_collections.gridsec.ops.plugins.module_utils._panda_module\n"
+            "import ansible_collections.gridsec.ops.plugins.module_utils._panda.module\n"
             "print('requests' in sys.modules)\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     out = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -10,7 +10,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
-from ansible_collections.gridsec.ops.plugins.module_utils._panda_names import (
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.names import (
     panda_ban_keys, token_display_name, token_name_key)
 
 CERN = "/DC=ch/DC=cern/OU=Organic Units/OU=Users/CN=jdupont/CN=123456/CN="

@@ -1,6 +1,6 @@
 # Copyright (c) 2026 gridsec.ops contributors
 # Apache License 2.0 (see LICENSE)
-"""Property-based tests (hypothesis) of the suspension list schema and parsers (module_utils/_suspension_sources.py).
+"""Property-based tests (hypothesis) of the suspension list schema and parsers (module_utils/_suspension/sources.py).
 
 * the module's own validator (``schema_errors``) accepts exactly the documents the shipped JSON Schema
   (``meta/suspension-list.schema.json``, checked with the ``jsonschema`` library) accepts, for documents built
@@ -21,8 +21,8 @@ jsonschema = pytest.importorskip("jsonschema")
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import DistinguishedName, parse_dn  # noqa: E402
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import Entry  # noqa: E402
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_sources import (  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import Entry  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension.sources import (  # noqa: E402
     SourceError,
     parse_plain_list,
     parse_yaml_list,

@@ -1,7 +1,7 @@
 # Copyright (c) 2026 gridsec.ops contributors
 # Apache License 2.0 (see LICENSE)
-"""Property-based tests (hypothesis) of the XACML model and the SPL renderer (module_utils/_argus_xacml.py) and of
-FQAN handling (module_utils/_argus_policy_input.py make_targets).
+"""Property-based tests (hypothesis) of the XACML model and the SPL renderer (module_utils/_argus/xacml.py) and of
+FQAN handling (module_utils/_argus/policy_input.py make_targets).
 
 * a Policy rendered to XACML, serialised, parsed back with the hardened parser and read again is equal to the
   original, whatever the attribute values (XML metacharacters, quotes, non-ASCII, RTL and zero-width marks);
@@ -14,10 +14,10 @@ import pytest
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_input import make_targets  # noqa: E402
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_view import PlanError  # noqa: E402
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_spl import spl_quote  # noqa: E402
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import (  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_input import make_targets  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_view import PlanError  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.spl import spl_quote  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.xacml import (  # noqa: E402
     Attribute,
     PapPolicyTree,
     Policy,

@@ -11,7 +11,7 @@ import pytest
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     AuthorizationError, ConfigError, NotFoundError, RemoteError, TransportError)
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpReply, ReplyHeaders
-from ansible_collections.gridsec.ops.plugins.module_utils._rucio_client import RucioClient
+from ansible_collections.gridsec.ops.plugins.module_utils._rucio.client import RucioClient
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(HERE, "fixtures", "rucio_41.5.1_replies.json")) as _handle:

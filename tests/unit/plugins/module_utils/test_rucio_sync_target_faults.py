@@ -12,8 +12,8 @@ import pytest
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     AuthorizationError, ConfigError, GridsecError, RemoteError, TransportError)
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpReply, ReplyHeaders
-from ansible_collections.gridsec.ops.plugins.module_utils._rucio_client import RucioClient
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import DN, Entry
+from ansible_collections.gridsec.ops.plugins.module_utils._rucio.client import RucioClient
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import DN, Entry
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.rucio import RucioTarget
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -8,16 +8,16 @@ import os
 
 import pytest
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_entries as sl_entries
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_merge as sl_merge
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_sources as sl_sources
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_state as sl_state
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import UTC, Entry, iso, key_id, parse_time
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import entries as sl_entries
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import merge as sl_merge
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import sources as sl_sources
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import state as sl_state
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import UTC, Entry, iso, key_id, parse_time
 from ansible_collections.gridsec.ops.plugins.module_utils._sync import argus as sync_argus
 from ansible_collections.gridsec.ops.plugins.module_utils._sync import files as sync_files
 from ansible_collections.gridsec.ops.plugins.module_utils._sync import panda as sync_panda
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_policy_view import PRIVATE_ID_PREFIX
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import PapPolicyTree, PolicySet
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_view import PRIVATE_ID_PREFIX
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.xacml import PapPolicyTree, PolicySet
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, parse_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, WriteRefusedError
 from ansible_collections.gridsec.ops.tests.unit.plugins.module_utils.sync_fake import FakeSyncContext
@@ -580,7 +580,7 @@ def test_argus_false_reply_every_time_fails_clearly_and_is_never_reported_as_wri
     assert target.result.data["attempts"] == 3 and len(pap.owned_values()) == 3  # unchanged
 
 
-# ---- PanDA target: near names and pending task kills reuse _panda_db -----------------------------------------
+# ---- PanDA target: near names and pending task kills reuse _panda.db -----------------------------------------
 
 class FakeDB(object):
     label = "fakedb"
@@ -700,7 +700,7 @@ def test_json_list_with_surrogate_pair_escapes_reads_like_utf8():
 
 def _strict_parse_dn(real):
     """A stand-in for the strict user-input parse of contract C1 (an unknown attribute type refused): the real
-    parse_dn, refusing the type CM. Only the names bound in _suspension_entries are patched, so parse_stored_dn
+    parse_dn, refusing the type CM. Only the names bound in _suspension.entries are patched, so parse_stored_dn
     (the lenient read of what a PAP stores) keeps the real parser."""
     def parse(text):
         dn = real(text)
@@ -743,7 +743,7 @@ class _TreeClient(object):
 
 
 def test_dns_read_back_from_a_pap_are_parsed_leniently(strict_dn):
-    from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import Attribute, Policy, Rule
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus.xacml import Attribute, Policy, Rule
 
     stored = "CN=John Doe,CM=typo,DC=example,DC=org"   # junk the central PAP holds: propagated, seen, removable
     literal = 'CN=O\'Neil "Bob",DC=example,DC=org'      # the PAP literal: '"' unescaped
@@ -837,7 +837,7 @@ def test_corrupt_source_read_times_are_dropped_with_a_warning(tmp_path):
 
 
 def test_canary_entries_are_recognised_in_every_form_the_central_pap_may_hold():
-    from ansible_collections.gridsec.ops.plugins.module_utils._argus_canary import canary_dn, canary_openssl
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import canary_dn, canary_openssl
 
     forms = [canary_dn("salt", "20261207"), canary_dn("salt", "20261206").replace(", ", ","),
              canary_openssl("salt", "20261205")]

@@ -1,6 +1,6 @@
 # Copyright (c) 2026 gridsec.ops contributors
 # Apache License 2.0 (see LICENSE)
-"""Token identities ``(issuer, subject)`` in the suspension list (module_utils/_suspension_entries.py, contract C2):
+"""Token identities ``(issuer, subject)`` in the suspension list (module_utils/_suspension/entries.py, contract C2):
 YAML/JSON entries and their schema, plain-list lines, one key for both issuer spellings, merge, allow-list,
 state-file round trip; and property tests (hypothesis) that the embedded validator and the shipped JSON Schema
 agree on token entries and that any valid token identity survives the list and the cache unchanged."""
@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_merge as sl_merge
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_sources as sl_sources
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_state as sl_state
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import (
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import merge as sl_merge
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import sources as sl_sources
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import state as sl_state
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import (
     DN,
     TOKEN,
     Entry,

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _suspension_entries as sl_entries
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import entries as sl_entries
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import RemoteError, TransportError
-from ansible_collections.gridsec.ops.plugins.module_utils._iam_client import INDIGO_USER_SCHEMA
+from ansible_collections.gridsec.ops.plugins.module_utils._iam.client import INDIGO_USER_SCHEMA
 from ansible_collections.gridsec.ops.plugins.module_utils._sync import resolve_iam
 
 from ansible_collections.gridsec.ops.tests.unit.plugins.module_utils.sync_fake import FakeSyncContext

@@ -20,7 +20,7 @@ import re
 
 import pytest
 
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import DN, FQAN, TOKEN, Entry
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import DN, FQAN, TOKEN, Entry
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.arc_ce import ArcCeTarget
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.dcache import DcacheTarget
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.htcondor_ce import HtcondorCeTarget

@@ -11,7 +11,7 @@ import stat
 
 import pytest
 
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import DN, FQAN, KINDS, TOKEN, Entry
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import DN, FQAN, KINDS, TOKEN, Entry
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.arc_ce import ArcCeTarget
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.dcache import DcacheTarget, affected_by_7947

@@ -9,9 +9,9 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _argus_endpoint
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import Pap
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import (
+from ansible_collections.gridsec.ops.plugins.module_utils._argus import endpoint as _argus_endpoint
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.client import Pap
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.xacml import (
     Attribute,
     PapPolicyTree,
     Policy,

@@ -13,7 +13,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _argus_endpoint
+from ansible_collections.gridsec.ops.plugins.module_utils._argus import endpoint as _argus_endpoint
 from ansible_collections.gridsec.ops.plugins.modules import argus_canary
 from ansible_collections.gridsec.ops.tests.unit.plugins.modules.argus_fake import run_module
 

@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import AcePrincipal, Pap
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.client import AcePrincipal, Pap
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import AuthorizationError
 from ansible_collections.gridsec.ops.plugins.modules import argus_pap
 from ansible_collections.gridsec.ops.tests.unit.plugins.modules.argus_fake import (
@@ -424,14 +424,14 @@ def test_pap_host_must_be_a_host_name(monkeypatch, capsys, host, words):
 # -- pure planning functions ------------------------------------------------------------------------------
 
 def test_effective_order_follows_argus_pap():
-    from ansible_collections.gridsec.ops.plugins.module_utils._argus_acl import effective_order
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus.acl import effective_order
     assert effective_order([], ["default", "relay"]) == ["default", "relay"]
     assert effective_order(["relay"], ["default", "relay"]) == ["default", "relay"]  # unlisted default goes first
     assert effective_order(["relay", "default"], ["default", "relay", "new"]) == ["relay", "default", "new"]
 
 
 def test_ordering_after_remove_drops_the_last_entry_for_an_unlisted_alias():
-    from ansible_collections.gridsec.ops.plugins.module_utils._argus_acl import ordering_after_remove
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus.acl import ordering_after_remove
     assert ordering_after_remove(["a", "b", "default"], "b") == ["a", "default"]
     assert ordering_after_remove(["a", "b", "default"], "c") == ["a", "b"]
     assert ordering_after_remove([], "c") == []
@@ -458,7 +458,7 @@ def test_empty_order_is_refused(monkeypatch, capsys):
 
 
 def test_predict_refusal_unions_dn_and_anyone():
-    from ansible_collections.gridsec.ops.plugins.module_utils._argus_pap_plan import predict_refusal
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus.pap_plan import predict_refusal
     acl = {AcePrincipal("x509-dn", "CN=Admin,DC=example,DC=org"): ["CONFIGURATION_READ"],
            AcePrincipal("x509-dn", "ANYONE"): ["CONFIGURATION_WRITE"]}
     assert predict_refusal(acl, ADMIN, "removePap") is None

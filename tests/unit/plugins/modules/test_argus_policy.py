@@ -4,8 +4,8 @@
 
 import pytest
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import Pap
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_xacml import Attribute, Policy, Rule
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.client import Pap
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.xacml import Attribute, Policy, Rule
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     AuthorizationError,
     NotFoundError,

@@ -2,7 +2,7 @@
 # Apache License 2.0 (see LICENSE)
 """argus_policy_info against a scripted client."""
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus_client import Pap
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.client import Pap
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import AuthorizationError
 from ansible_collections.gridsec.ops.plugins.modules import argus_policy_info
 from ansible_collections.gridsec.ops.tests.unit.plugins.modules.argus_fake import (

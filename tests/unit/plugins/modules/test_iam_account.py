@@ -9,7 +9,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _iam_module
+from ansible_collections.gridsec.ops.plugins.module_utils._iam import module as _iam_module
 from ansible_collections.gridsec.ops.plugins.modules import iam_account, iam_account_info
 from ansible_collections.gridsec.ops.tests.unit.plugins.modules.argus_fake import warnings_of
 from ansible_collections.gridsec.ops.tests.unit.plugins.modules.iam_fake import NOW_MS, FakeIam, make_user

@@ -8,7 +8,7 @@ import pytest
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.gridsec.ops.plugins.module_utils import _rucio_module
+from ansible_collections.gridsec.ops.plugins.module_utils._rucio import module as _rucio_module
 from ansible_collections.gridsec.ops.plugins.modules import rucio_account
 
 CONN = {"rucio_url": "https://rucio.test", "rucio_username": "ddmlab", "rucio_password": "pw-secret",

@@ -10,7 +10,7 @@ import yaml
 
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.gridsec.ops.plugins.module_utils._suspension_entries import DN
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import DN
 from ansible_collections.gridsec.ops.plugins.module_utils._sync import registry
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncTarget, TargetResult
 from ansible_collections.gridsec.ops.plugins.modules import suspension_list_sync

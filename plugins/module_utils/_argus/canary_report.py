@@ -1,0 +1,264 @@
+# Copyright (c) 2026 gridsec.ops contributors
+# Apache License 2.0 (see LICENSE)
+"""HTML propagation report of an ``argus_canary`` ``state=checked`` result (option ``report_html``).
+
+PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
+
+One self-contained page (no script, no external resource): what was checked and when (the check time, each
+node's own read time, the canary date, the subjects), the hierarchy as a tree (a node's children are the checked
+nodes that pull from it), and for each node its status and exact statements: whether today's canary is there,
+what its PDP view decides for it and, for a node others pull from, what it serves downstream; where each subject
+DN is stored and what decides for it. Every value is HTML-escaped (DNs, node names and rule texts may contain
+``<>&"'``). Standard library only: it runs where the module runs.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import format_seconds
+
+try:
+    from html import escape as _escape
+except ImportError:  # pragma: no cover - Python 2 is not supported by the collection
+    from cgi import escape as _escape
+
+STATUSES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
+
+STYLE = """
+  body { font-family: sans-serif; margin: 1.5em; color: #222; }
+  h1 { font-size: 1.4em; margin-bottom: .2em; }
+  .meta { color: #555; margin: .1em 0; }
+  .dn, code { font-family: monospace; word-break: break-all; }
+  .summary span { margin-right: 1em; }
+  ul.tree, ul.tree ul { list-style: none; padding-left: 2em; margin: 0; }
+  ul.tree { padding-left: 0; margin-top: 1em; }
+  ul.tree ul { border-left: 2px solid #bbb; margin-left: 1em; padding-left: 1.5em; }
+  .card { border: 1px solid #ccc; border-left-width: 8px; border-radius: 4px; padding: .5em .8em;
+          margin: .5em 0; max-width: 60em; background: #fafafa; }
+  .status-OK > .card { border-left-color: #2e7d32; }
+  .status-WARNING > .card { border-left-color: #f9a825; }
+  .status-CRITICAL > .card { border-left-color: #c62828; }
+  .status-UNKNOWN > .card { border-left-color: #6a1b9a; }
+  .badge { display: inline-block; padding: 0 .5em; border-radius: 3px; color: #fff; font-weight: bold;
+           font-size: .9em; }
+  .badge.OK { background: #2e7d32; } .badge.WARNING { background: #f9a825; color: #222; }
+  .badge.CRITICAL { background: #c62828; } .badge.UNKNOWN { background: #6a1b9a; }
+  .node-name { font-weight: bold; font-size: 1.1em; margin-right: .5em; }
+  table.facts { border-collapse: collapse; margin-top: .3em; }
+  table.facts th { text-align: left; font-weight: normal; color: #555; padding: 1px 1em 1px 0;
+                   vertical-align: top; white-space: nowrap; }
+  table.facts td { padding: 1px 0; }
+  .yes { color: #2e7d32; font-weight: bold; } .no { color: #c62828; font-weight: bold; }
+  ul.tree ul.problems, .problems { color: #c62828; margin: .3em 0 0 0; padding-left: 1.2em; border-left: none;
+                                   list-style: disc; }
+  .also { color: #555; font-style: italic; }
+"""
+
+
+def esc(value):
+    return _escape("" if value is None else str(value), quote=True)
+
+
+def utc(timestamp):
+    """``YYYY-MM-DD HH:MM:SS UTC`` of a POSIX time, ``unknown`` when there is none."""
+    if not isinstance(timestamp, (int, float)) or isinstance(timestamp, bool):
+        return "unknown"
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(timestamp))
+
+
+def build_tree(nodes):
+    """Roots and children from the check result: a node's children are the checked nodes that pull from it.
+
+    Returns a list of ``{"node", "children", "repeat", "first_parent"}``. A node with several checked upstreams
+    is shown in full under the first and as a reference under the others; a cycle is cut where it closes.
+    """
+    by_name = {}
+    for node in nodes:
+        by_name.setdefault(node.get("name"), node)
+
+    def upstreams(node):
+        return [u for u in node.get("upstreams") or [] if u in by_name and u != node.get("name")]
+
+    children = {}
+    for node in nodes:
+        for upstream in upstreams(node):
+            children.setdefault(upstream, []).append(node.get("name"))
+    shown = {}
+
+    def item(name, parent, path):
+        node = by_name[name]
+        if name in shown:
+            return {"node": node, "children": [], "repeat": True, "first_parent": shown[name]}
+        shown[name] = parent
+        kids = [item(child, name, path + (name,)) for child in children.get(name, []) if child not in path]
+        return {"node": node, "children": kids, "repeat": False, "first_parent": None}
+
+    tree = [item(node.get("name"), None, ()) for node in nodes if not upstreams(node)]
+    # Nodes only reachable through a cycle have no root: show them at the top level.
+    tree += [item(node.get("name"), None, ()) for node in nodes if node.get("name") not in shown]
+    return tree
+
+
+def _yes(text):
+    return '<span class="yes">%s</span>' % esc(text)
+
+
+def _no(text):
+    return '<span class="no">%s</span>' % esc(text)
+
+
+def canary_fact(node):
+    """Exactly which canary the node holds."""
+    today = node.get("today")
+    if node.get("today_present"):
+        return "%s (today's canary, %s) in alias <code>%s</code>" % (
+            _yes("present"), esc(today), esc(node.get("newest_alias")))
+    if node.get("newest_date"):
+        return "%s; newest is %s in alias <code>%s</code>" % (
+            _no("today's canary (%s) not present" % today), esc(node.get("newest_date")), esc(node.get("newest_alias")))
+    return _no("no canary found")
+
+
+def effective_fact(node):
+    """The effective deny, with the reason in the same words as the decisions below (never "no - decision deny")."""
+    if node.get("error"):
+        return "unknown (not checked)"
+    effective = node.get("effective") or {}
+    export = node.get("export")
+    if not effective:
+        return _no("no") + " &mdash; no canary to evaluate"
+    which = "the canary" if node.get("today_present") else "the newest canary (%s)" % esc(node.get("newest_date"))
+    if not effective.get("denied"):
+        return _no("no") + " &mdash; its PDPs do not deny %s (decision %s)" % (which, esc(effective.get("decision")))
+    if export is not None and not export.get("denied"):
+        return _no("no") + " &mdash; its PDPs deny %s, but what it serves downstream does not" % which
+    if export is not None:
+        return _yes("yes") + " &mdash; its PDPs deny %s and it serves the deny downstream" % which
+    return _yes("yes") + " &mdash; its PDPs deny %s" % which
+
+
+def decision_fact(decision):
+    if not decision:
+        return "not evaluated"
+    word = _yes("denies") if decision.get("denied") else _no("does not deny")
+    return "%s: <code>%s</code>" % (word, esc(decision.get("text")))
+
+
+def subject_fact(subject):
+    stored = ("stored in alias %s" % ", ".join(subject.get("aliases") or [])) if subject.get("present") else \
+        "stored in no alias"
+    if subject.get("denied"):
+        text = _yes("denied") + " (%s)" % esc(stored)
+    else:
+        text = _no("not denied") + " (%s)" % esc(stored)
+    text += " &mdash; PDP view: <code>%s</code>" % esc((subject.get("effective") or {}).get("text"))
+    if subject.get("export"):
+        text += "; served downstream: %s" % decision_fact(subject["export"])
+    return text
+
+
+def lag_fact(node, thresholds):
+    lag, low = node.get("lag_seconds"), node.get("lag_min_seconds")
+    if node.get("today_present") and low is not None and lag is not None and (low or lag):
+        text = "%s to %s after publication" % (format_seconds(low), format_seconds(lag))
+    elif node.get("today_present"):
+        text = "%s (present at the first look)" % format_seconds(lag)
+    else:
+        text = "%s since today's canary was due" % format_seconds(lag)
+    text = esc(text)
+    if node.get("budget_seconds") is not None:
+        verdict = ""
+        if node.get("within_budget") is True:
+            verdict = ", within"
+        elif node.get("within_budget") is False:
+            verdict = ", " + _no("exceeded")
+        text += " (propagation budget %s%s)" % (esc(format_seconds(node["budget_seconds"])), verdict)
+    if thresholds.get("warning_lag") is not None:
+        text += "; lag budget %s" % esc(format_seconds(thresholds["warning_lag"]))
+    return text
+
+
+def _row(label, value, css=None):
+    return '    <tr><th>%s</th><td%s>%s</td></tr>' % (esc(label), ' class="%s"' % css if css else "", value)
+
+
+def node_rows(node, thresholds):
+    rows = []
+    if node.get("url"):
+        rows.append(_row("endpoint", "<code>%s</code>" % esc(node["url"])))
+    rows.append(_row("read at", esc(utc(node.get("checked_at"))), "checked-at"))
+    if node.get("error"):
+        rows.append(_row("error", esc(node["error"]), "error"))
+    else:
+        rows.append(_row("canary", canary_fact(node), "canary"))
+        rows.append(_row("lag", lag_fact(node, thresholds), "lag"))
+    rows.append(_row("effective deny", effective_fact(node), "effective-deny"))
+    if node.get("effective"):
+        rows.append(_row("its PDPs", decision_fact(node["effective"]), "pdp-view"))
+    if node.get("export"):
+        rows.append(_row("served downstream", decision_fact(node["export"]), "export"))
+    if node.get("order"):
+        rows.append(_row("PAP order", "<code>%s</code>" % esc(", ".join(node["order"]))))
+    for index, subject in enumerate(node.get("subjects") or []):
+        rows.append(_row("subject %d" % (index + 1), subject_fact(subject), "subject"))
+    return rows
+
+
+def node_item(item, thresholds, depth=0):
+    node = item["node"]
+    status = node.get("status") if node.get("status") in STATUSES else "UNKNOWN"
+    pad = "  " * depth
+    opening = '%s<li class="node status-%s" data-node="%s" data-status="%s">' % (
+        pad, status, esc(node.get("name")), status)
+    lines = [opening,
+             '<div class="card">',
+             '  <span class="node-name">%s</span> <span class="badge %s status">%s</span>' % (
+                 esc(node.get("name")), status, status)]
+    if item["repeat"]:
+        lines.append('  <span class="also">(also under %s; shown there in full)</span>' % esc(item["first_parent"]))
+    else:
+        lines.append('  <table class="facts">')
+        lines.extend(node_rows(node, thresholds))
+        lines.append("  </table>")
+        if node.get("problems"):
+            lines.append('  <ul class="problems">%s</ul>' % "".join("<li>%s</li>" % esc(p) for p in node["problems"]))
+    lines.append("</div>")
+    if item["children"]:
+        lines.append("<ul>")
+        lines.extend(node_item(child, thresholds, depth + 1) for child in item["children"])
+        lines.append("</ul>")
+    lines.append("</li>")
+    return "\n".join(lines)
+
+
+def render(result, title="Propagation of the canary and the suspensions"):
+    """The HTML page (str) of an argus_canary ``state=checked`` result."""
+    nodes = [node for node in result.get("nodes") or [] if isinstance(node, dict)]
+    canary = result.get("canary") or {}
+    thresholds = result.get("thresholds") or {}
+    summary = result.get("summary") or {}
+    subjects = result.get("subjects") or []
+    head = ['<!DOCTYPE html>', '<html lang="en">', "<head>", '<meta charset="utf-8">', "<title>%s</title>" % esc(title),
+            "<style>%s</style>" % STYLE, "</head>", "<body>", "<h1>%s</h1>" % esc(title),
+            '<p class="meta" id="checked-at">Checked at %s (each node: its read time below); %d node(s); this page '
+            'shows that moment, not what happened since.</p>' % (esc(utc(result.get("checked_at"))), len(nodes)),
+            '<p class="meta">Canary of <span id="canary-date">%s</span>%s</p>' % (
+                esc(canary.get("date") or "?"),
+                ': <span class="dn">%s</span>' % esc(canary["dn"]) if canary.get("dn") else " (format only: no salt)"),
+            '<p class="meta">Lag budget: warning after %s, critical after %s%s.</p>' % (
+                esc(format_seconds(thresholds.get("warning_lag"))), esc(format_seconds(thresholds.get("critical_lag"))),
+                "; strict_today: a node without today's canary is CRITICAL" if thresholds.get("strict_today") else "")]
+    if subjects:
+        head.append('<p class="meta">Subjects checked:</p><ol class="subjects" id="subjects">%s</ol>' % "".join(
+            '<li><span class="dn subject-dn">%s</span></li>' % esc(dn) for dn in subjects))
+    head.append('<p class="summary" id="summary">%s</p>' % "".join(
+        '<span class="count-%s"><span class="badge %s">%s</span> %s</span>' % (s, s, s, esc(summary.get(s, 0)))
+        for s in STATUSES))
+    if result.get("nagios"):
+        head.append('<p class="meta" id="status-line">%s</p>' % esc(
+            str(result["nagios"].get("text", "")).split(" | ", maxsplit=1)[0]))
+    body = ['<ul class="tree" id="tree">'] + [node_item(item, thresholds) for item in build_tree(nodes)] + ["</ul>"]
+    return "\n".join(head + body + ["</body>", "</html>"]) + "\n"

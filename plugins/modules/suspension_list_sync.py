@@ -901,9 +901,28 @@ class Sync(object):
         allow, overrides = self.load()
         lists = self.read_sources()
         self.ctx.list_serial = self.list_serial(lists)
+        merged, dropped = self.merged_list(lists, allow, overrides)
+        failures = []
+        self.sync_targets(merged, failures)
+        if self.p["return_list"]:
+            self.result["list"] = [e.to_dict() for e in sorted(merged.values(), key=sort_key)]
+        if not self.check:
+            self.save_state(lists, merged, dropped, failures)
+        try:
+            self.audit.flush()
+        except (IOError, OSError) as err:
+            failures.append("audit log %s: %s" % (self.audit_path, err))
+        if failures:
+            self.module.fail_json(msg="%s: %d target(s) failed (the others were synced): %s"
+                                  % (self.p["name"], len(failures), "; ".join(failures)), **self.result)
+        self.module.exit_json(**self.result)
+
+    def merged_list(self, lists, allow, overrides):
+        """The list every target is brought to: merged, without expired and protected entries, with the token
+        identities ``resolve_tokens`` derives; the shrink guard checked against the last good list.
+        ``(merged, dropped)``."""
         merged = sl_merge.merge([(name, entries) for name, entries, _info in lists])
-        now = self.now
-        merged, expired = sl_merge.drop_expired(merged, now)
+        merged, expired = sl_merge.drop_expired(merged, self.now)
         merged, protected, overridden = sl_merge.apply_allow_list_keyed(merged, allow, overrides)
         merged, derived_protected, derived_overridden = self.resolve_tokens(merged, allow, overrides)
         protected.extend(derived_protected)
@@ -924,8 +943,10 @@ class Sync(object):
                                             self.p["max_shrink_fraction"])
             if problem:
                 self.guard(problem + "; the last good list is kept and no target was touched")
+        return merged, dropped
 
-        failures = []
+    def sync_targets(self, merged, failures):
+        """Every target brought to ``merged`` (a failed one is named in ``failures``; the others still run)."""
         diffs = []
         canaries = sl_merge.canary_keys(merged)
         for spec in self.p["targets"]:
@@ -934,59 +955,58 @@ class Sync(object):
             if data.get("changed"):
                 self.result["changed"] = True
                 diffs.append(target_diff(data))
-
-        if self.p["return_list"]:
-            self.result["list"] = [e.to_dict() for e in sorted(merged.values(), key=sort_key)]
-        if not self.check:
-            good = [e.cache_dict() for e in sorted(merged.values(), key=sort_key)]
-            last_good = self.state.data.get("last_good") or {}
-            # a target that keeps state (ctx.target_state) changed it when it changed or failed
-            dirty = any(t["name"] in self.ctx.stateful and (t.get("changed") or t.get("failed"))
-                        for t in self.result["targets"])
-            if self.ctx.stateful and not dirty:
-                dirty = json.dumps(self.state.data.get("targets") or {}, sort_keys=True) != self.targets_state_before
-            # compared by digest: the stored keys are lists (JSON), the fresh ones tuples
-            digest = hashlib.sha256(json.dumps(good, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
-            # last good = a list every target now holds: after a failed target the shrink guard must keep
-            # comparing with the previous one (the per-source caches below are still refreshed)
-            if not failures and last_good.get("sha256") != digest:
-                self.state.data["last_good"] = {"time": iso(now), "run": self.run_id, "entries": good,
-                                                "sha256": digest}
-                dirty = True
-            for name, entries, info in lists:
-                if info["status"] == "ok":
-                    self.times.mark(name, now)
-                if info["status"] == "ok" and not info.get("unchanged"):
-                    self.state.data["sources"][name] = {"sha256": info["sha256"],
-                                                        "entries": [e.cache_dict() for e in entries]}
-                    dirty = True
-                if info["status"] == "ok" and info.get("signed"):
-                    # the serial applied, for the rollback check of the next run
-                    stored = self.state.data["sources"].setdefault(name, {})
-                    if stored.get("signed") != info["signed"]:
-                        stored["signed"] = info["signed"]
-                        dirty = True
-            if self.state.data.get("dropped", {}) != dropped:
-                self.state.data["dropped"] = dropped
-                dirty = True
-            try:
-                self.state.save(dirty=dirty)
-            except (IOError, OSError) as err:
-                failures.append("state file %s: %s" % (self.state.path, err))
-            try:
-                self.times.save()
-            except (IOError, OSError) as err:
-                failures.append("source read times %s: %s" % (self.times.path, err))
-        try:
-            self.audit.flush()
-        except (IOError, OSError) as err:
-            failures.append("audit log %s: %s" % (self.audit_path, err))
         if self.module._diff:
             self.result["diff"] = diffs
-        if failures:
-            self.module.fail_json(msg="%s: %d target(s) failed (the others were synced): %s"
-                                  % (self.p["name"], len(failures), "; ".join(failures)), **self.result)
-        self.module.exit_json(**self.result)
+
+    def save_state(self, lists, merged, dropped, failures):
+        """The state file (last good list, source caches, serials applied, dropped entries) and the source read
+        times, written only when something in them changed; a write that fails is named in ``failures``."""
+        good = [e.cache_dict() for e in sorted(merged.values(), key=sort_key)]
+        last_good = self.state.data.get("last_good") or {}
+        # a target that keeps state (ctx.target_state) changed it when it changed or failed
+        dirty = any(t["name"] in self.ctx.stateful and (t.get("changed") or t.get("failed"))
+                    for t in self.result["targets"])
+        if self.ctx.stateful and not dirty:
+            dirty = json.dumps(self.state.data.get("targets") or {}, sort_keys=True) != self.targets_state_before
+        # compared by digest: the stored keys are lists (JSON), the fresh ones tuples
+        digest = hashlib.sha256(json.dumps(good, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+        # last good = a list every target now holds: after a failed target the shrink guard must keep
+        # comparing with the previous one (the per-source caches below are still refreshed)
+        if not failures and last_good.get("sha256") != digest:
+            self.state.data["last_good"] = {"time": iso(self.now), "run": self.run_id, "entries": good,
+                                            "sha256": digest}
+            dirty = True
+        for name, entries, info in lists:
+            dirty = self.remember_source(name, entries, info) or dirty
+        if self.state.data.get("dropped", {}) != dropped:
+            self.state.data["dropped"] = dropped
+            dirty = True
+        try:
+            self.state.save(dirty=dirty)
+        except (IOError, OSError) as err:
+            failures.append("state file %s: %s" % (self.state.path, err))
+        try:
+            self.times.save()
+        except (IOError, OSError) as err:
+            failures.append("source read times %s: %s" % (self.times.path, err))
+
+    def remember_source(self, name, entries, info):
+        """Record a source read: its read time, its cache (when it changed) and the serial of a signed list (for
+        the rollback check of the next run). True when the state changed."""
+        if info["status"] != "ok":
+            return False
+        dirty = False
+        self.times.mark(name, self.now)
+        if not info.get("unchanged"):
+            self.state.data["sources"][name] = {"sha256": info["sha256"],
+                                                "entries": [e.cache_dict() for e in entries]}
+            dirty = True
+        if info.get("signed"):
+            stored = self.state.data["sources"].setdefault(name, {})
+            if stored.get("signed") != info["signed"]:
+                stored["signed"] = info["signed"]
+                dirty = True
+        return dirty
 
 
 def _line(item):

@@ -22,6 +22,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus.xacml import At
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError, RemoteError, WriteRefusedError
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import gc_paused, read_credential_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import DN, FQAN, Entry, key_id, sort_key
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.argus_plan import OWNED_ACTION, ChunkPlanner
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncTarget, TargetResult, entry_lines
 
 #: the PAP connection options of an Argus source or target (each defaults to the module-level option)
@@ -34,7 +35,7 @@ OWNER_MARK = SYNC_OWNER_MARK  # argus_policy exclusive mode recognises it too
 # resource (".*" by default; argus-pap BanOperation/UnbanOperation), so an operator's pap-admin ban/unban never writes into the
 # objects this sync owns (and the next sync never removes a manual ban).
 OWNED_RESOURCE = "(.*)"
-OWNED_ACTION = ".*"
+# OWNED_ACTION (".*"), the action of the owned policies, is defined with the write plan (argus_plan.py)
 RULE_PREFIX = "gridsec-sync-"
 WRITE_OPS = frozenset(["addPolicy", "addPolicies", "addPolicySet", "storePolicy", "storePolicySet", "updatePolicy",
                        "updatePolicySet", "removePolicy", "removePolicySet", "removeObjectByIdAndReferences", "move",
@@ -48,15 +49,6 @@ MIN_MAX_REQUEST_BYTES = 16 * 1024
 _REQUEST_OVERHEAD = 4096
 # one Deny rule on one subject/fqan attribute without its value (~530 bytes measured; margin for the rule id)
 _RULE_OVERHEAD = 600
-# what one call costs beside its bytes (a TLS round trip, the PAP's work on one request), counted in bytes: a small
-# change is written rule by rule when that costs less than rewriting the policies it touches
-CALL_COST = 32 * 1024
-_RULE_CALL_BYTES = 1024
-# at most this many rule-level writes for one change; above it the touched policies are rewritten
-RULE_WRITES_MAX = 32
-# additions go into the last owned policy while it stays below this (else into a new one): a small change never
-# rewrites a large policy only to add rules
-TAIL_BYTES = 128 * 1024
 #: default of the target option ``full_read_interval``: a no-op proven by the PolicySet versions alone reads the
 #: whole alias again after this many seconds, so that a change made by hand inside an owned policy is noticed
 DEFAULT_FULL_READ_INTERVAL = 3600
@@ -91,7 +83,7 @@ def _bump(version):
         return "1"
 
 
-class ArgusTarget(SyncTarget):
+class ArgusTarget(ChunkPlanner, SyncTarget):
     """An Argus PAP alias (``type: argus``).
 
     Options: ``alias`` (local PAP alias, default ``default``), ``public`` (visibility of the owned policies),
@@ -341,20 +333,6 @@ class ArgusTarget(SyncTarget):
     def _policy_set(self, ps_id="gridsec-sync-placeholder", version="1", references=()):
         return PolicySet(ps_id, version, OWNED_RESOURCE, list(references), description=self._stamp())
 
-    def _split(self, entries):
-        """``entries`` (list order) in chunks whose policy fits one request of ``max_request_bytes``; at least
-        one chunk (an empty list is one empty policy, so the owned PolicySet always references a policy)."""
-        chunks, chunk, size = [], [], 0
-        for entry in sorted(entries, key=sort_key):
-            cost = self.size(entry)
-            if chunk and size + cost > self.chunk_budget:
-                chunks.append(chunk)
-                chunk, size = [], 0
-            chunk.append(entry)
-            size += cost
-        chunks.append(chunk)
-        return chunks
-
     def _count_ops(self, start):
         ops = self.client.operations[start:]
         for op in ops:
@@ -512,102 +490,6 @@ class ArgusTarget(SyncTarget):
         data["placement"] = dict(PLACED_FIRST, alias=self.alias) if placement is None or "move" in plan else placement
         data["chunks"] = self.chunks_after
         return data
-
-    def _plan(self, owned_ps, chunks, current, dirty, added, removed, wanted, shared_rule_ids=frozenset()):
-        """The writes, as ``(operation, argument...)`` steps, in an order that never lifts a ban that stays.
-
-        - no owned PolicySet: ``storePolicy`` per chunk (stored unreferenced: enforced by nothing), then ONE
-          ``addPolicySet`` referencing them (the commit: the PDPs see all of the list or none of it);
-        - an owned PolicySet without owned policies: ``addPolicies`` per chunk;
-        - another visibility: the new policies are added before the old ones are removed;
-        - a few rules out of chunks that keep others: one ``removeObjectByIdAndReferences`` per rule (the PAP's
-          rule-level removal) when cheaper than rewriting those chunks (``CALL_COST``); additions go into the last
-          chunk while it is small (``TAIL_BYTES``), else into a new one (``addPolicies``);
-        - a change that takes rules out of at most one chunk and fits the chunks: the chunks that only gain rules
-          first, then the one that loses rules, each in one version-checked ``updatePolicy`` (a new chunk for
-          additions that fit nowhere: ``addPolicies``);
-        - otherwise (rules out of several chunks, a chunk over the request size): the new versions of the touched
-          chunks are stored unreferenced, ONE version-checked ``updatePolicySet`` swaps the references (the
-          commit), then the old chunks are removed. A failure before the commit leaves the previous list
-          enforced; the stored leftovers are owned and unreferenced, and the next run removes them.
-        """
-        self.chunks_after = len(chunks)
-        if owned_ps is None:
-            parts = self._split(wanted.values())
-            self.chunks_after = len(parts)
-            return [("storePolicy", part) for part in parts] + [("addPolicySet",)]
-        if not chunks:
-            parts = self._split(wanted.values())
-            self.chunks_after = len(parts)
-            return [("addPolicies", part) for part in parts]
-        if any(chunk.public != self.public for chunk in chunks):
-            parts = self._split(wanted.values())
-            self.chunks_after = len(parts)
-            return [("addPolicies", part) for part in parts] + [("removeObjectByIdAndReferences", c) for c in chunks]
-        content = [[] for _chunk in chunks]
-        for key, (_entry, index, _rule) in current.items():
-            if key in wanted:
-                content[index].append(wanted[key])
-        removed_in = {}
-        for entry in removed:
-            removed_in.setdefault(current[entry.key][1], []).append(current[entry.key][2])
-        touched = set(dirty) | set(i for i, chunk in enumerate(chunks) if chunk.action != OWNED_ACTION)
-        sizes = [sum(self.size(e) for e in part) for part in content]
-        pending = sorted(added, key=sort_key)
-        last = len(chunks) - 1
-        tail = self.chunk_budget if last in touched or last in removed_in else min(self.chunk_budget, TAIL_BYTES)
-        while pending and sizes[last] + self.size(pending[0]) <= tail:
-            entry = pending.pop(0)
-            content[last].append(entry)
-            sizes[last] += self.size(entry)
-            touched.add(last)
-        # removals in a policy rewritten anyway go with it; elsewhere rule by rule when that is cheaper
-        rule_steps = self._rule_removals(dict((i, r) for i, r in removed_in.items() if i not in touched), content,
-                                         sizes, shared_rule_ids)
-        if not rule_steps:
-            touched.update(removed_in)
-        losing = set(i for i in touched if i in removed_in or i in dirty or chunks[i].action != OWNED_ACTION)
-        new_parts = self._split(pending) if pending else []
-        oversize = [i for i in touched if sizes[i] > self.chunk_budget]
-        emptied = [i for i in sorted(touched) if not content[i]]
-        if len(emptied) == len(chunks) and not new_parts:
-            emptied = emptied[1:]  # the last rule goes: one empty policy stays referenced
-        steps = []
-        if len(losing) <= 1 and not oversize:
-            steps.extend(("addPolicies", part) for part in new_parts)
-            for index in sorted(touched, key=lambda i: (i in losing, i)):
-                if index in emptied:
-                    steps.append(("removeObjectByIdAndReferences", chunks[index]))
-                else:
-                    steps.append(("updatePolicy", chunks[index], content[index]))
-            self.chunks_after = len(chunks) + len(new_parts) - len(emptied)
-            if rule_steps and not steps:
-                # rule-level removals write no Description: the PolicySet records the serial and time (C2)
-                return rule_steps + [("updatePolicySet", [])]
-            return steps + rule_steps
-        replaced = dict((i, self._split(content[i]) if content[i] else []) for i in sorted(touched))
-        parts = [part for i in sorted(replaced) for part in replaced[i]] + new_parts
-        if not parts and len(replaced) == len(chunks):
-            parts = [[]]
-        steps.extend(("storePolicy", part) for part in parts)
-        steps.append(("updatePolicySet", [chunks[i] for i in sorted(replaced)]))
-        steps.extend(("removePolicy", chunks[i]) for i in sorted(replaced))
-        self.chunks_after = len(chunks) - len(replaced) + len(parts)
-        return steps + rule_steps
-
-    @staticmethod
-    def _rule_removals(removed_in, content, sizes, shared_rule_ids):
-        """``removeObjectByIdAndReferences`` of each rule of ``removed_in`` (chunk index -> rules) when that costs
-        less than rewriting those chunks, each keeps a rule (a policy's last rule takes the policy with it) and no
-        rule id is held twice in the alias (the PAP removes the first rule it finds with the id); else []."""
-        rules = [rule for index in sorted(removed_in) for rule in removed_in[index]]
-        if not rules or len(rules) > RULE_WRITES_MAX or any(rule.rule_id in shared_rule_ids for rule in rules):
-            return []
-        if not all(content[index] for index in removed_in):
-            return []
-        if len(rules) * (CALL_COST + _RULE_CALL_BYTES) >= sum(CALL_COST + sizes[i] for i in removed_in):
-            return []
-        return [("removeRule", rule) for rule in rules]
 
     def _apply(self, steps, owned_ps):
         """Run the planned steps; returns the owned PolicySet when this run added it."""

@@ -259,8 +259,8 @@ class PlanExecutor(object):
                                    action=args["action"])
         if status not in (0, "0", None):
             self.module.warn("unban of %s on %s alias %s found nothing to remove (statusCode %s); the policy "
-                             "changed while this task ran" % (args["value"], self.module.server_label, self.alias,
-                                                                status))
+                             "changed while this task ran"
+                             % (args["value"], self.module.server_label, self.alias, status))
 
     def update_policy(self, op, args, desc):
         from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_view import to_model_policy

@@ -48,8 +48,10 @@ _ALIAS_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _VERSION_RE = re.compile(r"^\s*(\d+)\.(\d+)(?:\.(\d+))?")
 _BAN_RE = re.compile(r"^ban\s+([^:]+):(.*)$")
 _ALIAS_LINE_RE = re.compile(r"^alias\s+([^:]+)=(.*)$")
-# the classes the shipped header aliases to dn and fqan (a file written by hand may use them)
-_TYPE_OF_CLASS = {"org.globus.gsi.jaas.GlobusPrincipal": "dn", "org.dcache.auth.FQANPrincipal": "fqan"}
+# the principal classes of the types dn and fqan (Subjects.principalsFromArgs); a file written by hand may name
+# them (``ban <class>:<value>`` or through an ``alias``) and bans the same principal
+FQAN_CLASS = "org.dcache.auth.FQANPrincipal"
+_TYPE_OF_CLASS = {"org.globus.gsi.gssapi.jaas.GlobusPrincipal": "dn", FQAN_CLASS: "fqan"}
 _CLASS_RE = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)+$")
 
 
@@ -155,6 +157,16 @@ class DcacheTarget(BlockFileTarget):
             self.ctx.warn("%s: dCache 7.1 up to (not including) %s honours only the last ban line per principal type "
                           "(dCache #7947); set dcache_version so that an affected version is refused"
                           % (self.label, FIXED_LIST))
+        fqans = counts.get("fqan", 0) + counts.get(FQAN_CLASS, 0)
+        if fqans:
+            # FQANPrincipal.equals compares the primary flag too; Subjects.principalsFromArgs makes only the
+            # file's first "fqan:" line primary (a class-name line never is). No spelling bans an FQAN whatever
+            # its flag, so an FQAN ban is partial: said on every run that writes or keeps one.
+            self.ctx.warn("%s: %d FQAN ban line(s) are only partly enforced: dCache compares an FQAN ban with its "
+                          "primary flag, and only the file's first 'fqan:' line is primary - it bans users holding "
+                          "that FQAN as their primary FQAN, every other FQAN line users holding it as a secondary "
+                          "FQAN. Suspend the people by DN or token identity (dCache guide, 'FQAN bans and the "
+                          "primary FQAN')" % (self.label, fqans))
         return problems
 
     def inspect(self, text, data):

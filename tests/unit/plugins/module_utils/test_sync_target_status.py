@@ -112,6 +112,22 @@ def test_status_of_missing_file_and_broken_dcache_file(tmp_path):
     assert any("neither 'alias" in p for p in got["problems"]), got
 
 
+def test_dcache_status_reads_a_site_ban_by_class_name(tmp_path):
+    """A hand-written ``ban <class>:<dn>`` (or an alias to the class) bans the same principal as ``ban dn:``:
+    the status counts the canary DN as enforced; the deleted jglobus-1 class is a problem, not a ban."""
+    spec = {"type": "dcache", "dcache_op_aliases": {ISS: "IAM"}}
+    path = tmp_path / "ban.conf"
+    slash = "/" + CANARY_DN.value.lstrip("/")
+    path.write_text("alias x509=org.globus.gsi.gssapi.jaas.GlobusPrincipal\nban x509:%s\n"
+                    "ban org.dcache.auth.FQANPrincipal:/atlas\n" % slash)
+    got = _status(DcacheTarget, spec, path, canary=[CANARY_DN])
+    # (no block of the sync yet: that is said, and is the only problem)
+    assert got["canary_present"] is True and [p for p in got["problems"] if "holds no block" not in p] == [], got
+    path.write_text("ban org.globus.gsi.jaas.GlobusPrincipal:%s\n" % slash)
+    got = _status(DcacheTarget, spec, path, canary=[CANARY_DN])
+    assert got["canary_present"] is False and any("no longer exists" in p for p in got["problems"]), got
+
+
 def test_htcondor_status_counts_a_ban_by_what_its_regex_matches(tmp_path):
     spec = {"type": "htcondor_ce"}
     path = tmp_path / "00-ban.conf"

@@ -171,6 +171,17 @@ def test_dcache_without_version_warns_about_7947(tmp_path):
     assert not any("7947" in w for w in target.ctx.warnings)
 
 
+def test_dcache_says_fqan_bans_are_partial(tmp_path):
+    """dCache matches an FQAN ban with its primary flag: the sync writes the line but must not let it pass as a
+    full ban (a DN-only list says nothing)."""
+    fqan = Entry(FQAN, "/atlas/Role=pilot")
+    data, target = _sync(DcacheTarget, tmp_path / "ban.conf", _wanted(B, fqan), dcache_version="11.1.4")
+    assert "ban fqan:/atlas/Role=pilot" in (tmp_path / "ban.conf").read_text(encoding="utf-8")
+    assert [w for w in target.ctx.warnings if "1 FQAN ban line(s) are only partly enforced" in w]
+    data, target = _sync(DcacheTarget, tmp_path / "ban2.conf", _wanted(B), dcache_version="11.1.4")
+    assert not [w for w in target.ctx.warnings if "FQAN" in w]
+
+
 @pytest.mark.parametrize("version, affected", [
     ("7.0.20", False), ("7.1.0", True), ("8.2.30", True), ("9.1.99", True), ("9.2.43", True), ("9.2.44", False),
     ("10.0.27", True), ("10.0.28", False), ("10.1.21", True), ("10.1.22", False), ("10.2.19", True),

@@ -65,6 +65,9 @@ class SyncContext(object):
         self.applied_at = applied_at
         #: names of the targets that asked for their state: the sync saves the state file after they changed
         self.stateful = set()
+        #: look-ups of this run that a later step may reuse instead of asking the server again (never saved), e.g.
+        #: the IAM accounts of the DNs ``resolve_tokens`` looked up, which the ``iam`` target needs too
+        self.memo = {}
 
     def run_command(self, argv):
         """``(rc, stdout, stderr)`` of an argument list (no shell), through the module (``run_command``); a command

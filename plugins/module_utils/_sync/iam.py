@@ -107,7 +107,8 @@ class IamTarget(SyncTarget):
             item = behind.setdefault(user["id"], {"account": user_summary(user), "identities": []})
             if entry.value not in item["identities"]:
                 item["identities"].append(entry.value)
-        found = resolve_iam.accounts_by_dn(self.client, dns, scan=self.spec.get("iam_dn_scan") is not False)
+        found = resolve_iam.accounts_by_dn(self.client, dns, scan=self.spec.get("iam_dn_scan") is not False,
+                                           memo=self.ctx.memo, fill=False)
         for entry in dns:
             for user in found.get(entry.key, []):
                 add(user, entry)

@@ -56,6 +56,8 @@ OPTIONS = dict(
     cache_max_age=dict(type="str", default="24h"),
 )
 
+#: the ``SyncContext.memo`` key of an IAM account look-up by DN: ``(MEMO_ACCOUNTS, IAM base URL, entry key)``
+MEMO_ACCOUNTS = "iam-accounts-by-dn"
 #: the state key prefix of a resolver's cache (``SyncContext.target_state``)
 STATE_PREFIX = "resolve_tokens:"
 
@@ -117,12 +119,23 @@ def cert_keys(user):
     return keys
 
 
-def accounts_by_dn(client, dn_entries, scan=True):
+def accounts_by_dn(client, dn_entries, scan=True, memo=None, fill=True):
     """``({entry key: [SCIM user]}, reads)`` for DN entries: the finder by certificate subject (RFC 2253, exact)
     confirmed semantically, then one paged read of ``/scim/Users`` for the DNs it did not find (``scan``). A DN on
-    no account is absent from the dict."""
+    no account is absent from the dict.
+
+    ``memo`` (``SyncContext.memo``): what an earlier look-up of this run found on the same IAM, so that the ``iam``
+    target does not look up again every DN ``resolve_tokens`` just looked up (``fill``: record this look-up; the
+    target reads it without recording, since it changes the accounts it found)."""
+    memo = {} if memo is None else memo
+    server = getattr(client, "base_url", "")
     found, missing = {}, []
     for entry in dn_entries:
+        known = memo.get((MEMO_ACCOUNTS, server, entry.key))
+        if known is not None and (known[0] or known[1] or not scan):
+            if known[0]:
+                found[entry.key] = known[0]
+            continue  # found earlier, or looked for by the finder and the scan as this call would
         wanted = entry.key[1]
         try:
             hits = client.find_by_cert_subject(entry.rfc2253)
@@ -143,6 +156,11 @@ def accounts_by_dn(client, dn_entries, scan=True):
         for entry in missing:
             if entry.key[1] in index:
                 found[entry.key] = index[entry.key[1]]
+    if fill:
+        for entry in dn_entries:
+            # (users, whether the scan looked too): a DN neither found nor scanned for may still be found by a scan
+            memo[(MEMO_ACCOUNTS, server, entry.key)] = (found.get(entry.key, []),
+                                                        entry.key in found or bool(scan))
     return found
 
 
@@ -179,7 +197,8 @@ class IamResolver(object):
         resolution; raises ``ResolveFailed`` when neither can be used."""
         try:
             self.client = iam_client(self.spec, self.ctx, READ_SCOPES)
-            found = accounts_by_dn(self.client, dn_entries, scan=self.spec.get("dn_scan", True) is not False)
+            found = accounts_by_dn(self.client, dn_entries, scan=self.spec.get("dn_scan", True) is not False,
+                                   memo=self.ctx.memo)
             issuer = self.client.issuer
             mapping = dict((sl_entries.key_id(key), [account_identity(user, issuer) for user in users])
                            for key, users in found.items())

@@ -17,6 +17,7 @@ class FakeSyncContext(object):
         self.state = state if state is not None else {}
         self.client = client
         self.warnings = []
+        self.memo = {}
         self.libraries = []
 
     def target_state(self, name):

@@ -137,6 +137,7 @@ def test_iam_down_fails_unless_a_fresh_cache_stands_in(fake):
     fake["client"] = FakeIam([user("u-1", "j", "J", "CN=J,DC=example,DC=org")])
     ctx = FakeSyncContext()
     resolve_iam.expand([spec()], merged, ctx, NOW)
+    ctx.memo.clear()  # each later expand is a new run: the state stays, the run's look-ups do not
     fake["client"] = FakeIam([], fail=TransportError("connection refused", server="IAM iam.example.org",
                                                      operation="GET /iam/account/find/bycertsubject"))
     with pytest.raises(resolve_iam.ResolveFailed) as err:
@@ -154,6 +155,30 @@ def test_iam_down_fails_unless_a_fresh_cache_stands_in(fake):
     # no cache at all: fails
     with pytest.raises(resolve_iam.ResolveFailed):
         resolve_iam.expand([spec(on_failure="use_cache")], merged, FakeSyncContext(), NOW)
+
+
+def test_one_run_looks_each_dn_up_once_per_iam():
+    """resolve_tokens looks the DNs up; the iam target of the same run (same IAM) reuses that instead of asking
+    again, except what the first look-up did not settle (a DN it neither found nor scanned for)."""
+    known = sl_entries.Entry(sl_entries.DN, "/DC=org/DC=example/CN=J")
+    unknown = sl_entries.Entry(sl_entries.DN, "/DC=org/DC=example/CN=Nobody")
+    users = [user("u-1", "j", "J", "CN=J,DC=example,DC=org")]
+    memo = {}
+    first = FakeIam(users)
+    found = resolve_iam.accounts_by_dn(first, [known, unknown], scan=False, memo=memo)
+    assert [u["id"] for u in found[known.key]] == ["u-1"] and unknown.key not in found
+    assert [op[0] for op in first.operations] == ["find", "find"]
+    again = FakeIam(users)
+    found = resolve_iam.accounts_by_dn(again, [known, unknown], scan=False, memo=memo, fill=False)
+    assert [u["id"] for u in found[known.key]] == ["u-1"] and again.operations == []
+    # the target scans where the resolver did not: only that is asked
+    found = resolve_iam.accounts_by_dn(again, [known, unknown], scan=True, memo=memo, fill=False)
+    assert again.operations == [("find", unknown.rfc2253), ("scan",)] and unknown.key not in found
+    # another IAM is another look-up
+    other = FakeIam(users)
+    other.base_url = "https://other-iam.example"
+    resolve_iam.accounts_by_dn(other, [known], scan=False, memo=memo, fill=False)
+    assert other.operations == [("find", known.rfc2253)]
 
 
 def test_spec_problems():

@@ -306,7 +306,11 @@ options:
         choices: [fail, use_cache]
         default: fail
       cache_max_age:
-        description: With O(resolve_tokens[].on_failure=use_cache), the oldest resolution that may stand in (C(30m), C(24h), C(2d)).
+        description:
+          - With O(resolve_tokens[].on_failure=use_cache), the oldest resolution that may stand in (C(30m), C(24h), C(2d)).
+          - The time of the last resolution is recorded again only when the mapping changed or after a quarter of this
+            age, so that a run that changes nothing writes nothing; the recorded time may therefore be up to a quarter
+            of it older than the last successful resolution (the cache is refused early rather than late).
         type: str
         default: 24h
       client_cert:

@@ -208,6 +208,14 @@ class IamResolver(object):
             if self.client is not None:
                 report["reads"] = len(self.client.operations)
                 close_client(self.client)
+        stamp = self.cache.get("time")
+        if stamp and self.cache.get("issuer") == issuer and self.cache.get("mapping") == mapping:
+            age = (now - sl_entries.parse_time(stamp)).total_seconds()
+            if 0 <= age < self.max_age / 4:
+                # the same mapping, recently confirmed: leave the state's bytes alone (a run that changes nothing
+                # writes nothing). The recorded time is then at most a quarter of cache_max_age older than the last
+                # successful resolution: on_failure=use_cache errs on the side of refusing a cache.
+                return mapping
         self.cache.update(time=sl_entries.iso(now), issuer=issuer, mapping=mapping)
         return mapping
 

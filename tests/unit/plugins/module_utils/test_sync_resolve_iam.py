@@ -181,6 +181,26 @@ def test_one_run_looks_each_dn_up_once_per_iam():
     assert other.operations == [("find", known.rfc2253)]
 
 
+def test_an_unchanged_mapping_leaves_the_state_alone_until_a_quarter_of_cache_max_age(fake):
+    """A second run with the same DN -> token mapping must not rewrite the sync's state file (the time of the last
+    resolution is refreshed only when the mapping changes or after a quarter of cache_max_age, 6 h by default)."""
+    merged = listed((sl_entries.DN, "/DC=org/DC=example/CN=J", {}))
+    ctx = FakeSyncContext()
+    holder = fake["client"] = FakeIam([user("u-1", "j", "J", "CN=J,DC=example,DC=org")])
+    resolve_iam.expand([spec()], merged, ctx, NOW)
+    first = json.dumps(ctx.state, sort_keys=True)
+    for hours, same in ((1, True), (5, True), (7, False)):
+        ctx.memo.clear()
+        resolve_iam.expand([spec()], merged, ctx, NOW + datetime.timedelta(hours=hours))
+        assert (json.dumps(ctx.state, sort_keys=True) == first) is same, hours
+    # a changed mapping is recorded at once
+    stamp = json.dumps(ctx.state, sort_keys=True)
+    holder.users.append(user("u-2", "j2", "J", "CN=J,DC=example,DC=org"))
+    ctx.memo.clear()
+    resolve_iam.expand([spec()], merged, ctx, NOW + datetime.timedelta(hours=8))
+    assert json.dumps(ctx.state, sort_keys=True) != stamp and "u-2" in json.dumps(ctx.state)
+
+
 def test_spec_problems():
     assert resolve_iam.spec_problems([spec()]) == []
     problems = resolve_iam.spec_problems([spec(iam_url="iam.example.org", client_secret=None), spec()])

@@ -45,14 +45,15 @@ attributes:
   check_mode:
     support: full
     details:
-      - The module never writes to a target or to the sync's state; in check mode O(prometheus_file) is not written
-        either.
+      - The module never writes to a target or to the sync's state; in check mode O(prometheus_file) and
+        O(history_file) are not written either.
   diff_mode:
     support: none
   idempotent:
     support: full
     details:
-      - It reads only (O(prometheus_file), when given, holds the metrics of the last run).
+      - It reads the targets only (O(prometheus_file), when given, holds the metrics of the last run;
+        O(history_file) the first sight of each serial and canary).
   action_group:
     description: Use C(group/gridsec.ops.argus) or C(group/gridsec.ops.panda) in C(module_defaults) to set the
       connection options once.
@@ -121,6 +122,26 @@ options:
       - Textfile-collector file to write RV(prometheus) to (atomically, mode 0644), for example
         V(/var/lib/node_exporter/textfile/gridsec_suspension.prom). Not written in check mode.
     type: path
+  history_file:
+    description:
+      - JSON file in which the module remembers, per target, when it first saw each serial and each day's canary
+        (the newest 20 serials and 14 days; a target not read for 60 days is forgotten), to measure the
+        propagation latency (RV(targets[].latency_seconds), RV(targets[].canary_latency_seconds)).
+      - Written atomically (mode 0600) by every run but not in check mode; when it cannot be written the module
+        warns and goes on. Default C(<state_dir>/<name>.status-history.json).
+    type: path
+  serial_issued:
+    description:
+      - When the reference serial was issued (ISO 8601 or POSIX time), for example
+        RV(gridsec.ops.suspension_list_publish#module:issued); the serial latency of each target is measured from it.
+      - Without it the earliest time any target is known to have held the serial is used (RV(serial_issued_source)
+        V(first target)): the latencies are then relative to the fastest target.
+    type: str
+  canary_since:
+    description:
+      - When today's canary was published (ISO 8601 or POSIX time); the canary latency of each target is measured
+        from it. Default 00:00 UTC of the canary's date. Needs O(canary_salt).
+    type: str
   fail_on:
     description: Fail the task when the worst target is at least this status (V(never) - always succeed).
     type: str
@@ -214,6 +235,40 @@ targets:
     error:
       description: Why the target could not be read (V(unknown)).
       type: str
+    latency_seconds:
+      description:
+        - Seconds from the reference serial's issue (RV(serial_issued)) to when the target received it, or null
+          (not received, no reference, no issue time). How exact it is says RV(targets[].latency_bound).
+      type: int
+    latency_min_seconds:
+      description:
+        - The lowest the serial latency can be (V(check) bound - the last read that did not show it; V(exact) - the
+          latency), null for an upper bound.
+      type: int
+    latency_bound:
+      description:
+        - V(exact) - from the time the sync stamped when it applied that serial at the target; V(check) - first
+          seen by this check, an earlier check did not see it (the latency lies between
+          RV(targets[].latency_min_seconds) and RV(targets[].latency_seconds)); V(upper) - already there the first
+          time the history read this target, the figure is only an upper bound. Null without a latency.
+      type: str
+    serial_seen:
+      description: When the target is taken to have received the reference serial (UTC, ISO 8601), or null.
+      type: str
+    canary_latency_seconds:
+      description: Seconds from RV(canary_since) to when the target first enforced today's canary, or null.
+      type: int
+    canary_latency_min_seconds:
+      description: The lowest the canary latency can be (as RV(targets[].latency_min_seconds)).
+      type: int
+    canary_latency_bound:
+      description:
+        - As RV(targets[].latency_bound), for the canary; V(exact) only when an earlier check saw the canary
+          missing and the sync's stamp is later than that check.
+      type: str
+    canary_seen:
+      description: When the target is taken to have started enforcing today's canary (UTC, ISO 8601), or null.
+      type: str
 nagios:
   description: The Nagios plugin rendering - C(code) (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN), C(status),
     C(summary), C(perfdata) and C(text) (status line with perfdata, then one line per target).
@@ -241,6 +296,34 @@ prometheus_written:
   description: Whether O(prometheus_file) was written.
   returned: always
   type: bool
+serial_issued:
+  description: When the reference serial was issued (UTC, ISO 8601; RV(serial_issued_source) says from what), or null.
+  returned: always
+  type: str
+serial_issued_source:
+  description: V(option) (O(serial_issued)), V(first target) (the earliest a target held it), or null.
+  returned: always
+  type: str
+canary_date:
+  description: The date of the daily canary checked (YYYYMMDD), or null without O(canary_salt).
+  returned: always
+  type: str
+canary_since:
+  description: When today's canary was published (UTC, ISO 8601; O(canary_since), else 00:00 UTC of its date), or null.
+  returned: always
+  type: str
+history_file:
+  description: The path of the latency history (O(history_file) or its default).
+  returned: always
+  type: str
+history_written:
+  description: Whether the latency history was written (never in check mode).
+  returned: always
+  type: bool
+history_note:
+  description: Why the history was started afresh (unreadable or unknown format); its latencies are upper bounds.
+  returned: when the history file could not be used
+  type: str
 error:
   description:
     - Why the task failed, in the same shape for every failure (also one found before any server was contacted).
@@ -259,6 +342,7 @@ import os
 import time
 
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import entries as sl_entries
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import latency as lt
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import state as sl_state
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import status as st
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import STATUS_NAMES, daily_canary
@@ -290,12 +374,16 @@ def argument_spec():
         critical_age=dict(type="str"),
         prometheus_file=dict(type="path"),
         fail_on=dict(type="str", choices=["critical", "warning", "never"], default="critical"),
+        history_file=dict(type="path"),
+        serial_issued=dict(type="str"),
+        canary_since=dict(type="str"),
     )
 
 
 def canary_entries(p):
-    """The canary identities to check: the given ones, then today's canary DN and token identity (salt)."""
-    entries = []
+    """``(entries, date)``: the canary identities to check - the given ones, then today's canary DN and token
+    identity (salt) - and the date of that daily canary (None without a salt)."""
+    entries, date = [], None
     for index, item in enumerate(p["canary"]):
         try:
             if item.get("dn") and not (item.get("issuer") or item.get("subject")):
@@ -308,14 +396,14 @@ def canary_entries(p):
             raise ConfigError("canary[%d]: %s" % (index, err.msg), operation="check options")
     if p["canary_salt"]:
         try:
-            _date, items = daily_canary(p["canary_salt"], p["canary_date"], p["canary_issuer"])
+            date, items = daily_canary(p["canary_salt"], p["canary_date"], p["canary_issuer"])
         except ValueError as err:
             raise ConfigError("canary_date: %s" % err, operation="check options")
         entries.extend(sl_entries.Entry(sl_entries.DN, i["dn"]) if "dn" in i else sl_entries.Entry(sl_entries.TOKEN, (i["issuer"], i["subject"]))
                        for i in items)
     elif p["canary_issuer"] or p["canary_date"]:
         raise ConfigError("canary_issuer and canary_date need canary_salt", operation="check options")
-    return entries
+    return entries, date
 
 
 def _durations(p):
@@ -358,8 +446,14 @@ def read_target(spec, ctx, params, canary):
 
 def run(module):
     p = module.params
-    canary = canary_entries(p)
+    canary, canary_date = canary_entries(p)
     ages = _durations(p)
+    issued_option = lt.parse_moment(p["serial_issued"], "serial_issued")
+    canary_since = lt.parse_moment(p["canary_since"], "canary_since")
+    if canary_since is None and canary_date:
+        canary_since = lt.parse_moment("%s-%s-%sT00:00:00Z" % (canary_date[:4], canary_date[4:6], canary_date[6:]),
+                                       "canary_date")
+    history_path = p["history_file"] or os.path.join(p["state_dir"], "%s.status-history.json" % p["name"])
     state = sl_state.State(os.path.join(p["state_dir"], "%s.state.json" % p["name"]))
     if os.path.exists(state.path):
         state.load()
@@ -374,6 +468,12 @@ def run(module):
     for item in items:
         item["age_seconds"] = st.age_seconds(item.get("applied"), now)
     reference, where = st.reference_serial(items, p["serial"])
+    history, history_note = lt.load(history_path)
+    now_seconds = lt.to_seconds(now)
+    lt.observe(history, items, now_seconds, canary_date)
+    issued, issued_source = lt.serial_issued(history, reference, issued_option)
+    for item in items:
+        item.update(lt.latencies(history, item, reference, issued, canary_date, canary_since))
     for item in items:
         code, reasons = st.verdict(item, reference, where, ages["max_age"], ages["critical_age"])
         item.update(status_code=code, state=STATUS_NAMES[code].lower(), reasons=reasons)
@@ -383,7 +483,20 @@ def run(module):
     result = dict(changed=False, status=nagios["status"].lower(), reference_serial=reference, targets=items,
                   checked_at=checked_at, sync_last_read=last_read,
                   canary=[e.to_dict(with_meta=False) for e in canary], nagios=nagios, prometheus=prom,
-                  prometheus_written=False)
+                  prometheus_written=False, canary_date=canary_date,
+                  serial_issued=None if issued is None else lt.iso_of(issued), serial_issued_source=issued_source,
+                  canary_since=None if canary_since is None else lt.iso_of(canary_since),
+                  history_file=history_path, history_written=False)
+    if history_note:
+        result["history_note"] = history_note
+    if not module.check_mode:
+        try:
+            write_atomic(history_path, lt.dump(history), 0o600)
+        except (IOError, OSError) as err:
+            module.warn("cannot write the history file %s (%s): the next check cannot measure the latency of what "
+                        "it sees first" % (history_path, err))
+        else:
+            result["history_written"] = True
     if p["prometheus_file"] and not module.check_mode:
         try:
             write_atomic(p["prometheus_file"], prom.encode("utf-8"), 0o644)

@@ -24,7 +24,14 @@ description:
   - "Verdict per target (RV(targets[].state)): V(unknown) when it cannot be read; V(critical) for an enforcement
     problem the target reports, a canary identity it does not enforce, an age over O(critical_age), or a serial
     behind the reference and an age over O(max_age); V(warning) for a serial behind the reference (O(serial), else
-    the newest serial another target holds), no serial while there is a reference, or an age over O(max_age)."
+    the newest serial another target holds), no serial while there is a reference, or an age over O(max_age).
+    With O(latency_slo): V(warning) for a latency over it, V(critical) for a serial or canary still missing longer
+    than it after its issue."
+  - "Propagation latency: the module remembers in O(history_file) when it first saw each serial and each day's
+    canary at each target, and reports per target the latency from the serial's issue (O(serial_issued)) and from
+    the canary's publication (O(canary_since)) to the target, with how exact it is (RV(targets[].latency_bound)):
+    from the sync's own stamp of the serial (V(exact)), between two checks (V(check)), or, when it was already
+    there the first time this history read the target, only an upper bound (V(upper))."
   - The worst target decides RV(status) and the Nagios rendering RV(nagios) (status line, perfdata, one line per
     target; the exit code of the plugin API under C(code)); RV(prometheus) holds textfile-collector metrics,
     written atomically to O(prometheus_file) when given. C(extras/check_suspension_status) turns a saved result
@@ -141,6 +148,15 @@ options:
     description:
       - When today's canary was published (ISO 8601 or POSIX time); the canary latency of each target is measured
         from it. Default 00:00 UTC of the canary's date. Needs O(canary_salt).
+    type: str
+  latency_slo:
+    description:
+      - The propagation latency the operator promises (a duration, for example V(4h)). A target whose serial or
+        canary latency certainly exceeds it (its exact figure, or the last check that did not see it was already
+        later) is V(warning); a target still without the reference serial, or without today's canary, longer than
+        this after its issue (RV(serial_issued), RV(canary_since)) is V(critical). A latency known only as an upper
+        bound over the SLO is a note, not a warning.
+      - Perfdata C(<target>_latency) and C(<target>_canary_latency) carry it as their warning threshold.
     type: str
   fail_on:
     description: Fail the task when the worst target is at least this status (V(never) - always succeed).
@@ -278,7 +294,9 @@ nagios:
     "text": "SUSPENSION STATUS CRITICAL - 1 critical (ce) of 2 targets | 'ce_serial'=7;;;0\nce (htcondor_ce): ..."}
 prometheus:
   description: Prometheus text exposition (format 0.0.4) of C(gridsec_suspension_serial), C(_age_seconds),
-    C(_entries), C(_canary_present), C(_up) and C(_status), labelled by C(sync), C(target) and C(type).
+    C(_entries), C(_canary_present), C(_latency_seconds), C(_canary_latency_seconds), C(_latency_exact),
+    C(_canary_latency_exact), C(_up) and C(_status), labelled by C(sync), C(target) and C(type); with
+    O(latency_slo) also C(gridsec_suspension_latency_slo_seconds).
   returned: always
   type: str
 sync_last_read:
@@ -312,6 +330,10 @@ canary_since:
   description: When today's canary was published (UTC, ISO 8601; O(canary_since), else 00:00 UTC of its date), or null.
   returned: always
   type: str
+latency_slo:
+  description: O(latency_slo) in seconds, or null.
+  returned: always
+  type: int
 history_file:
   description: The path of the latency history (O(history_file) or its default).
   returned: always
@@ -377,6 +399,7 @@ def argument_spec():
         history_file=dict(type="path"),
         serial_issued=dict(type="str"),
         canary_since=dict(type="str"),
+        latency_slo=dict(type="str"),
     )
 
 
@@ -408,7 +431,7 @@ def canary_entries(p):
 
 def _durations(p):
     out = {}
-    for option in ("max_age", "critical_age"):
+    for option in ("max_age", "critical_age", "latency_slo"):
         out[option] = sl_state.parse_duration(p[option], option) if p[option] else None
     return out
 
@@ -475,18 +498,20 @@ def run(module):
     for item in items:
         item.update(lt.latencies(history, item, reference, issued, canary_date, canary_since))
     for item in items:
-        code, reasons = st.verdict(item, reference, where, ages["max_age"], ages["critical_age"])
+        findings = st.latency_findings(item, reference, ages["latency_slo"], issued, canary_since, now_seconds)
+        code, reasons = st.verdict(item, reference, where, ages["max_age"], ages["critical_age"], findings)
         item.update(status_code=code, state=STATUS_NAMES[code].lower(), reasons=reasons)
-    nagios = st.nagios_report(items, ages["max_age"], ages["critical_age"])
+    nagios = st.nagios_report(items, ages["max_age"], ages["critical_age"], slo=ages["latency_slo"])
     checked_at = int(time.time())
-    prom = st.prometheus_text(items, p["name"], checked_at, last_read=last_read)
+    prom = st.prometheus_text(items, p["name"], checked_at, last_read=last_read, slo=ages["latency_slo"])
     result = dict(changed=False, status=nagios["status"].lower(), reference_serial=reference, targets=items,
                   checked_at=checked_at, sync_last_read=last_read,
                   canary=[e.to_dict(with_meta=False) for e in canary], nagios=nagios, prometheus=prom,
                   prometheus_written=False, canary_date=canary_date,
                   serial_issued=None if issued is None else lt.iso_of(issued), serial_issued_source=issued_source,
                   canary_since=None if canary_since is None else lt.iso_of(canary_since),
-                  history_file=history_path, history_written=False)
+                  history_file=history_path, history_written=False,
+                  latency_slo=None if ages["latency_slo"] is None else int(ages["latency_slo"]))
     if history_note:
         result["history_note"] = history_note
     if not module.check_mode:

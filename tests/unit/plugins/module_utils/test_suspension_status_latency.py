@@ -10,6 +10,7 @@ import pytest
 
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import latency as lt
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import status as st
 
 T0 = lt.parse_moment("2026-12-07T00:00:00Z", "t")
 DAY = "20261207"
@@ -89,3 +90,40 @@ def test_history_stays_bounded_and_round_trips(tmp_path):
     path.write_text("{broken")
     loaded, note = lt.load(str(path))
     assert loaded["targets"] == {} and "not JSON" in note
+
+
+def _verdict(it, slo=4 * 3600, issued=T0, now=T0 + 5 * 3600, reference=7):
+    it = dict({"type": "file", "entries": 3, "problems": [], "age_seconds": 60, "notes": []}, **it)
+    findings = st.latency_findings(it, reference, slo, issued, T0, now)
+    code, reasons = st.verdict(it, reference, "expected", None, None, findings)
+    it.update(status_code=code, state=st.STATUS_NAMES[code].lower(), reasons=reasons)
+    return it
+
+
+def test_latency_slo_warning_critical_and_upper_bound_note():
+    exact = _verdict({"name": "slow", "serial": 7, "latency_seconds": 5 * 3600, "latency_min_seconds": 5 * 3600,
+                      "latency_bound": "exact", "canary_present": True})
+    assert exact["state"] == "warning"
+    assert exact["reasons"] == ["serial 7 reached the target 5 h after its issue (latency_slo 4 h)"]
+    upper = _verdict({"name": "new", "serial": 7, "latency_seconds": 5 * 3600, "latency_min_seconds": None,
+                      "latency_bound": "upper", "canary_present": True})
+    assert upper["state"] == "ok" and "at most 5 h" in upper["notes"][0]
+    late = _verdict({"name": "late", "serial": 6, "canary_present": False, "canary_missing": ["dn /CN=c"]})
+    assert late["state"] == "critical"
+    assert "serial 7, issued 5 h ago, is not applied here (latency_slo 4 h)" in late["reasons"]
+    assert "today's canary, published 5 h ago, is not enforced here (latency_slo 4 h)" in late["reasons"]
+    # not late yet: behind, but within the SLO -> only the existing warning
+    early = _verdict({"name": "early", "serial": 6, "canary_present": True}, now=T0 + 3600)
+    assert early["state"] == "warning" and early["reasons"] == ["serial 6 is behind the expected serial 7"]
+
+    items = [exact, upper, late]
+    nagios = st.nagios_report(items, None, None, slo=4 * 3600)
+    assert "'slow_latency'=18000s;14400;;0" in nagios["perfdata"]
+    assert nagios["code"] == 2 and nagios["summary"].== "1 critical (late); 1 warning (slow) of 3 targets"
+    parser = pytest.importorskip("prometheus_client.parser")
+    families = dict((f.name, f) for f in parser.text_string_to_metric_families(
+        st.prometheus_text(items, "site", T0, slo=4 * 3600)))
+    assert [(s.labels["target"], s.value) for s in families["gridsec_suspension_latency_seconds"].samples] == [
+        ("slow", 18000), ("new", 18000)]
+    assert [s.value for s in families["gridsec_suspension_latency_exact"].samples] == [1, 0]
+    assert families["gridsec_suspension_latency_slo_seconds"].samples[0].value == 14400

@@ -119,7 +119,7 @@ def test_latency_slo_warning_critical_and_upper_bound_note():
     items = [exact, upper, late]
     nagios = st.nagios_report(items, None, None, slo=4 * 3600)
     assert "'slow_latency'=18000s;14400;;0" in nagios["perfdata"]
-    assert nagios["code"] == 2 and nagios["summary"].== "1 critical (late); 1 warning (slow) of 3 targets"
+    assert nagios["code"] == 2 and nagios["summary"] == "1 critical (late); 1 warning (slow) of 3 targets"
     parser = pytest.importorskip("prometheus_client.parser")
     families = dict((f.name, f) for f in parser.text_string_to_metric_families(
         st.prometheus_text(items, "site", T0, slo=4 * 3600)))

@@ -53,7 +53,7 @@ attributes:
     support: full
     details:
       - The module never writes to a target or to the sync's state; in check mode O(prometheus_file) and
-        O(history_file) are not written either.
+        O(history_file) and O(report_html) are not written either.
   diff_mode:
     support: none
   idempotent:
@@ -158,6 +158,17 @@ options:
         bound over the SLO is a note, not a warning.
       - Perfdata C(<target>_latency) and C(<target>_canary_latency) carry it as their warning threshold.
     type: str
+  report_html:
+    description:
+      - Write a self-contained HTML page (no script, no external resource, every value escaped) to this path,
+        atomically (mode 0644): the check time, the reference serial and its issue, the latency SLO, and a row per
+        target with its status, serial, age, entries, canary present or missing, serial and canary latency (exact,
+        between two checks, or an upper bound) and the reasons. Not written in check mode.
+    type: path
+  report_title:
+    description: Title of the O(report_html) page.
+    type: str
+    default: Suspension list status
   fail_on:
     description: Fail the task when the worst target is at least this status (V(never) - always succeed).
     type: str
@@ -330,6 +341,10 @@ canary_since:
   description: When today's canary was published (UTC, ISO 8601; O(canary_since), else 00:00 UTC of its date), or null.
   returned: always
   type: str
+report_html_written:
+  description: Whether O(report_html) was written.
+  returned: always
+  type: bool
 latency_slo:
   description: O(latency_slo) in seconds, or null.
   returned: always
@@ -367,6 +382,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._suspension import ent
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import latency as lt
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import state as sl_state
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import status as st
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import status_report
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import STATUS_NAMES, daily_canary
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.module import ARGUS_SPEC
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
@@ -400,6 +416,8 @@ def argument_spec():
         serial_issued=dict(type="str"),
         canary_since=dict(type="str"),
         latency_slo=dict(type="str"),
+        report_html=dict(type="path"),
+        report_title=dict(type="str", default="Suspension list status"),
     )
 
 
@@ -522,6 +540,15 @@ def run(module):
                         "it sees first" % (history_path, err))
         else:
             result["history_written"] = True
+    result["report_html_written"] = False
+    if p["report_html"] and not module.check_mode:
+        try:
+            write_atomic(p["report_html"], status_report.render(result, p["report_title"], p["name"]).encode("utf-8"),
+                         0o644)
+        except (IOError, OSError) as err:
+            raise ConfigError("cannot write the HTML report %s: %s" % (p["report_html"], err),
+                              operation="write report_html", result=result)
+        result["report_html_written"] = True
     if p["prometheus_file"] and not module.check_mode:
         try:
             write_atomic(p["prometheus_file"], prom.encode("utf-8"), 0o644)

@@ -169,6 +169,12 @@ options:
     description: Title of the O(report_html) page.
     type: str
     default: Suspension list status
+  max_workers:
+    description:
+      - How many targets are read at the same time (threads); the results keep the order of O(targets). V(1) reads
+        them one after the other.
+    type: int
+    default: 8
   fail_on:
     description: Fail the task when the worst target is at least this status (V(never) - always succeed).
     type: str
@@ -377,6 +383,7 @@ error:
 import copy
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import entries as sl_entries
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import latency as lt
@@ -418,6 +425,7 @@ def argument_spec():
         latency_slo=dict(type="str"),
         report_html=dict(type="path"),
         report_title=dict(type="str", default="Suspension list status"),
+        max_workers=dict(type="int", default=8),
     )
 
 
@@ -485,8 +493,20 @@ def read_target(spec, ctx, params, canary):
     return item
 
 
+def read_targets(specs, ctx, params, canary):
+    """The status items of ``specs``, in their order, read by at most ``max_workers`` threads at once (a server
+    target waits on the network; a file target is quick either way)."""
+    workers = min(params["max_workers"], len(specs))
+    if workers <= 1:
+        return [read_target(copy.deepcopy(spec), ctx, params, canary) for spec in specs]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda spec: read_target(copy.deepcopy(spec), ctx, params, canary), specs))
+
+
 def run(module):
     p = module.params
+    if p["max_workers"] < 1:
+        raise ConfigError("max_workers must be at least 1 (got %d)" % p["max_workers"], operation="check options")
     canary, canary_date = canary_entries(p)
     ages = _durations(p)
     issued_option = lt.parse_moment(p["serial_issued"], "serial_issued")
@@ -505,7 +525,7 @@ def run(module):
     times = sl_state.SourceTimes(os.path.join(p["state_dir"], "%s.sources.json" % p["name"]), state.path).load().times
     last_read = max([item["read_ok"] for item in times.values()] or [None], key=lambda t: t or "")
     now = sl_entries.utcnow()
-    items = [read_target(copy.deepcopy(spec), ctx, p, canary) for spec in p["targets"]]
+    items = read_targets(p["targets"], ctx, p, canary)
     for item in items:
         item["age_seconds"] = st.age_seconds(item.get("applied"), now)
     reference, where = st.reference_serial(items, p["serial"])

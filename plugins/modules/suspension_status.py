@@ -142,7 +142,7 @@ options:
       - When the reference serial was issued (ISO 8601 or POSIX time), for example
         RV(gridsec.ops.suspension_list_publish#module:issued); the serial latency of each target is measured from it.
       - Without it the earliest time any target is known to have held the serial is used (RV(serial_issued_source)
-        V(first target)): the latencies are then relative to the fastest target.
+        is V(first target)); the latencies are then relative to the fastest target.
     type: str
   canary_since:
     description:
@@ -161,7 +161,7 @@ options:
   report_html:
     description:
       - Write a self-contained HTML page (no script, no external resource, every value escaped) to this path,
-        atomically (mode 0644): the check time, the reference serial and its issue, the latency SLO, and a row per
+        atomically (mode 0644) - the check time, the reference serial and its issue, the latency SLO, and a row per
         target with its status, serial, age, entries, canary present or missing, serial and canary latency (exact,
         between two checks, or an upper bound) and the reasons. Not written in check mode.
     type: path

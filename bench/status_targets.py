@@ -3,13 +3,14 @@
 # Apache License 2.0 (see LICENSE)
 """One ``suspension_status`` task over many mixed file targets (issue 19 item 3: 200 mixed targets in under 5 s).
 
-    .venv/bin/python bench/status_targets.py [--targets 20,200] [--entries 1000]
+    .venv/bin/python bench/status_targets.py [--targets 20,200] [--entries 1000] [--rounds 5]
 
 For each count T: T targets, a mix of ``file`` (lcas, gplazma, plain), ``htcondor_ce``, ``dcache`` and ``arc`` in
 turn, each written by the sync's own target classes with ``--entries`` DNs, today's canary DN and token identity
 and serial 7. Then the module runs once as a subprocess (the module file with an args file, no ansible-playbook
-overhead) with today's canary and the expected serial; reported: its wall and CPU time, the verdict, and the ratio
-t(10T)/t(T) of consecutive counts (target <= 12: no quadratic step). Every target must come back OK with the
+overhead) with today's canary and the expected serial, ``--rounds`` times (a fresh latency history each round);
+reported: min/median/max of its wall and CPU time, the load average before and after, the verdict, and the
+ratio of the median t(10T)/t(T) of consecutive counts (target <= 12: no quadratic step). Every target must come back OK with the
 canary present (a bench that measures a failing check measures nothing).
 
 Writes bench/results-status.md and bench/results-status.json.
@@ -96,31 +97,45 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--targets", default="20,200")
     parser.add_argument("--entries", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     rows = []
     for count in [int(x) for x in args.targets.split(",")]:
+        walls, cpus, load_before = [], [], os.getloadavg()
         with tempfile.TemporaryDirectory() as workdir:
             specs = write_targets(workdir, count, args.entries)
-            result, wall, cpu = run_module({"name": "bench", "targets": specs, "state_dir": workdir,
-                                            "canary_salt": SALT, "canary_issuer": ISSUER, "serial": 7,
-                                            "fail_on": "never"}, workdir)
-        bad = [t["name"] for t in result["targets"] if t["state"] != "ok" or not t.get("canary_present")]
-        if bad:
-            sys.exit("not every target is OK with the canary: %s\n%s" % (bad, result["nagios"]["text"][:2000]))
-        rows.append({"targets": count, "entries": args.entries, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
-                     "status": result["status"]})
-        print("%4d targets x %d entries: %.2f s wall, %.2f s CPU, %s" % (count, args.entries, wall, cpu,
-                                                                       result["status"]))
+            for round_ in range(args.rounds):
+                result, wall, cpu = run_module({"name": "bench", "targets": specs, "state_dir": workdir,
+                                                "history_file": os.path.join(workdir, "history-%d.json" % round_),
+                                                "canary_salt": SALT, "canary_issuer": ISSUER, "serial": 7,
+                                                "fail_on": "never"}, workdir)
+                bad = [t["name"] for t in result["targets"] if t["state"] != "ok" or not t.get("canary_present")]
+                if bad:
+                    sys.exit("not every target is OK with the canary: %s\n%s" % (bad, result["nagios"]["text"][:2000]))
+                walls.append(wall)
+                cpus.append(cpu)
+        load_after = os.getloadavg()
+        walls.sort()
+        cpus.sort()
+        rows.append({"targets": count, "entries": args.entries, "rounds": args.rounds,
+                     "wall_s": [round(walls[0], 3), round(walls[len(walls) // 2], 3), round(walls[-1], 3)],
+                     "cpu_s": [round(cpus[0], 3), round(cpus[len(cpus) // 2], 3), round(cpus[-1], 3)],
+                     "load": [round(load_before[0], 2), round(load_after[0], 2)], "status": result["status"]})
+        print("%4d targets x %d entries, %d rounds: wall min/median/max %.2f/%.2f/%.2f s, CPU %.2f/%.2f/%.2f s, "
+              "load %.2f -> %.2f, %s" % ((count, args.entries, args.rounds) + tuple(rows[-1]["wall_s"]) +
+                                        tuple(rows[-1]["cpu_s"]) + tuple(rows[-1]["load"]) + (result["status"],)))
     for small, big in zip(rows, rows[1:]):
-        big["ratio_to_previous"] = round(big["wall_s"] / small["wall_s"], 2)
+        big["ratio_to_previous"] = round(big["wall_s"][1] / small["wall_s"][1], 2)
     meta = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
             "date": sl_entries.iso(sl_entries.utcnow())}
     with open(os.path.join(HERE, "results-status.json"), "w") as handle:
         json.dump({"meta": meta, "rows": rows}, handle, indent=2)
     lines = ["# suspension_status over mixed file targets", "", "%(date)s, Python %(python)s, %(cpus)s CPUs" % meta,
-             "", "| targets | entries each | wall s | CPU s | t/t(previous) |", "|---|---|---|---|---|"]
-    lines.extend("| %d | %d | %.2f | %.2f | %s |" % (r["targets"], r["entries"], r["wall_s"], r["cpu_s"],
-                                                   r.get("ratio_to_previous", "")) for r in rows)
+             "", "| targets | entries each | rounds | wall s min/median/max | CPU s min/median/max | load avg (1 min) "
+             "before -> after | median t/t(previous) |", "|---|---|---|---|---|---|---|"]
+    lines.extend("| %d | %d | %d | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f | %.2f -> %.2f | %s |" % (
+        (r["targets"], r["entries"], r["rounds"]) + tuple(r["wall_s"]) + tuple(r["cpu_s"]) + tuple(r["load"]) +
+        (r.get("ratio_to_previous", ""),)) for r in rows)
     with open(os.path.join(HERE, "results-status.md"), "w") as handle:
         handle.write("\n".join(lines) + "\n")
 

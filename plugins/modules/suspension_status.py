@@ -24,7 +24,14 @@ description:
   - "Verdict per target (RV(targets[].state)): V(unknown) when it cannot be read; V(critical) for an enforcement
     problem the target reports, a canary identity it does not enforce, an age over O(critical_age), or a serial
     behind the reference and an age over O(max_age); V(warning) for a serial behind the reference (O(serial), else
-    the newest serial another target holds), no serial while there is a reference, or an age over O(max_age)."
+    the newest serial another target holds), no serial while there is a reference, or an age over O(max_age).
+    With O(latency_slo): V(warning) for a latency over it, V(critical) for a serial or canary still missing longer
+    than it after its issue."
+  - "Propagation latency: the module remembers in O(history_file) when it first saw each serial and each day's
+    canary at each target, and reports per target the latency from the serial's issue (O(serial_issued)) and from
+    the canary's publication (O(canary_since)) to the target, with how exact it is (RV(targets[].latency_bound)):
+    from the sync's own stamp of the serial (V(exact)), between two checks (V(check)), or, when it was already
+    there the first time this history read the target, only an upper bound (V(upper))."
   - The worst target decides RV(status) and the Nagios rendering RV(nagios) (status line, perfdata, one line per
     target; the exit code of the plugin API under C(code)); RV(prometheus) holds textfile-collector metrics,
     written atomically to O(prometheus_file) when given. C(extras/check_suspension_status) turns a saved result
@@ -45,14 +52,15 @@ attributes:
   check_mode:
     support: full
     details:
-      - The module never writes to a target or to the sync's state; in check mode O(prometheus_file) is not written
-        either.
+      - The module never writes to a target or to the sync's state; in check mode O(prometheus_file) and
+        O(history_file) and O(report_html) are not written either.
   diff_mode:
     support: none
   idempotent:
     support: full
     details:
-      - It reads only (O(prometheus_file), when given, holds the metrics of the last run).
+      - It reads the targets only (O(prometheus_file), when given, holds the metrics of the last run;
+        O(history_file) the first sight of each serial and canary).
   action_group:
     description: Use C(group/gridsec.ops.argus) or C(group/gridsec.ops.panda) in C(module_defaults) to set the
       connection options once.
@@ -121,6 +129,52 @@ options:
       - Textfile-collector file to write RV(prometheus) to (atomically, mode 0644), for example
         V(/var/lib/node_exporter/textfile/gridsec_suspension.prom). Not written in check mode.
     type: path
+  history_file:
+    description:
+      - JSON file in which the module remembers, per target, when it first saw each serial and each day's canary
+        (the newest 20 serials and 14 days; a target not read for 60 days is forgotten), to measure the
+        propagation latency (RV(targets[].latency_seconds), RV(targets[].canary_latency_seconds)).
+      - Written atomically (mode 0600) by every run but not in check mode; when it cannot be written the module
+        warns and goes on. Default C(<state_dir>/<name>.status-history.json).
+    type: path
+  serial_issued:
+    description:
+      - When the reference serial was issued (ISO 8601 or POSIX time), for example
+        RV(gridsec.ops.suspension_list_publish#module:issued); the serial latency of each target is measured from it.
+      - Without it the earliest time any target is known to have held the serial is used (RV(serial_issued_source)
+        is V(first target)); the latencies are then relative to the fastest target.
+    type: str
+  canary_since:
+    description:
+      - When today's canary was published (ISO 8601 or POSIX time); the canary latency of each target is measured
+        from it. Default 00:00 UTC of the canary's date. Needs O(canary_salt).
+    type: str
+  latency_slo:
+    description:
+      - The propagation latency the operator promises (a duration, for example V(4h)). A target whose serial or
+        canary latency certainly exceeds it (its exact figure, or the last check that did not see it was already
+        later) is V(warning); a target still without the reference serial, or without today's canary, longer than
+        this after its issue (RV(serial_issued), RV(canary_since)) is V(critical). A latency known only as an upper
+        bound over the SLO is a note, not a warning.
+      - Perfdata C(<target>_latency) and C(<target>_canary_latency) carry it as their warning threshold.
+    type: str
+  report_html:
+    description:
+      - Write a self-contained HTML page (no script, no external resource, every value escaped) to this path,
+        atomically (mode 0644) - the check time, the reference serial and its issue, the latency SLO, and a row per
+        target with its status, serial, age, entries, canary present or missing, serial and canary latency (exact,
+        between two checks, or an upper bound) and the reasons. Not written in check mode.
+    type: path
+  report_title:
+    description: Title of the O(report_html) page.
+    type: str
+    default: Suspension list status
+  max_workers:
+    description:
+      - How many targets are read at the same time (threads); the results keep the order of O(targets). V(1) reads
+        them one after the other.
+    type: int
+    default: 8
   fail_on:
     description: Fail the task when the worst target is at least this status (V(never) - always succeed).
     type: str
@@ -214,6 +268,40 @@ targets:
     error:
       description: Why the target could not be read (V(unknown)).
       type: str
+    latency_seconds:
+      description:
+        - Seconds from the reference serial's issue (RV(serial_issued)) to when the target received it, or null
+          (not received, no reference, no issue time). How exact it is says RV(targets[].latency_bound).
+      type: int
+    latency_min_seconds:
+      description:
+        - The lowest the serial latency can be (V(check) bound - the last read that did not show it; V(exact) - the
+          latency), null for an upper bound.
+      type: int
+    latency_bound:
+      description:
+        - V(exact) - from the time the sync stamped when it applied that serial at the target; V(check) - first
+          seen by this check, an earlier check did not see it (the latency lies between
+          RV(targets[].latency_min_seconds) and RV(targets[].latency_seconds)); V(upper) - already there the first
+          time the history read this target, the figure is only an upper bound. Null without a latency.
+      type: str
+    serial_seen:
+      description: When the target is taken to have received the reference serial (UTC, ISO 8601), or null.
+      type: str
+    canary_latency_seconds:
+      description: Seconds from RV(canary_since) to when the target first enforced today's canary, or null.
+      type: int
+    canary_latency_min_seconds:
+      description: The lowest the canary latency can be (as RV(targets[].latency_min_seconds)).
+      type: int
+    canary_latency_bound:
+      description:
+        - As RV(targets[].latency_bound), for the canary; V(exact) only when an earlier check saw the canary
+          missing and the sync's stamp is later than that check.
+      type: str
+    canary_seen:
+      description: When the target is taken to have started enforcing today's canary (UTC, ISO 8601), or null.
+      type: str
 nagios:
   description: The Nagios plugin rendering - C(code) (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN), C(status),
     C(summary), C(perfdata) and C(text) (status line with perfdata, then one line per target).
@@ -223,7 +311,9 @@ nagios:
     "text": "SUSPENSION STATUS CRITICAL - 1 critical (ce) of 2 targets | 'ce_serial'=7;;;0\nce (htcondor_ce): ..."}
 prometheus:
   description: Prometheus text exposition (format 0.0.4) of C(gridsec_suspension_serial), C(_age_seconds),
-    C(_entries), C(_canary_present), C(_up) and C(_status), labelled by C(sync), C(target) and C(type).
+    C(_entries), C(_canary_present), C(_latency_seconds), C(_canary_latency_seconds), C(_latency_exact),
+    C(_canary_latency_exact), C(_up) and C(_status), labelled by C(sync), C(target) and C(type); with
+    O(latency_slo) also C(gridsec_suspension_latency_slo_seconds).
   returned: always
   type: str
 sync_last_read:
@@ -241,6 +331,42 @@ prometheus_written:
   description: Whether O(prometheus_file) was written.
   returned: always
   type: bool
+serial_issued:
+  description: When the reference serial was issued (UTC, ISO 8601; RV(serial_issued_source) says from what), or null.
+  returned: always
+  type: str
+serial_issued_source:
+  description: V(option) (O(serial_issued)), V(first target) (the earliest a target held it), or null.
+  returned: always
+  type: str
+canary_date:
+  description: The date of the daily canary checked (YYYYMMDD), or null without O(canary_salt).
+  returned: always
+  type: str
+canary_since:
+  description: When today's canary was published (UTC, ISO 8601; O(canary_since), else 00:00 UTC of its date), or null.
+  returned: always
+  type: str
+report_html_written:
+  description: Whether O(report_html) was written.
+  returned: always
+  type: bool
+latency_slo:
+  description: O(latency_slo) in seconds, or null.
+  returned: always
+  type: int
+history_file:
+  description: The path of the latency history (O(history_file) or its default).
+  returned: always
+  type: str
+history_written:
+  description: Whether the latency history was written (never in check mode).
+  returned: always
+  type: bool
+history_note:
+  description: Why the history was started afresh (unreadable or unknown format); its latencies are upper bounds.
+  returned: when the history file could not be used
+  type: str
 error:
   description:
     - Why the task failed, in the same shape for every failure (also one found before any server was contacted).
@@ -257,10 +383,13 @@ error:
 import copy
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import entries as sl_entries
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import latency as lt
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import state as sl_state
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import status as st
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension import status_report
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import STATUS_NAMES, daily_canary
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.module import ARGUS_SPEC
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
@@ -290,12 +419,20 @@ def argument_spec():
         critical_age=dict(type="str"),
         prometheus_file=dict(type="path"),
         fail_on=dict(type="str", choices=["critical", "warning", "never"], default="critical"),
+        history_file=dict(type="path"),
+        serial_issued=dict(type="str"),
+        canary_since=dict(type="str"),
+        latency_slo=dict(type="str"),
+        report_html=dict(type="path"),
+        report_title=dict(type="str", default="Suspension list status"),
+        max_workers=dict(type="int", default=8),
     )
 
 
 def canary_entries(p):
-    """The canary identities to check: the given ones, then today's canary DN and token identity (salt)."""
-    entries = []
+    """``(entries, date)``: the canary identities to check - the given ones, then today's canary DN and token
+    identity (salt) - and the date of that daily canary (None without a salt)."""
+    entries, date = [], None
     for index, item in enumerate(p["canary"]):
         try:
             if item.get("dn") and not (item.get("issuer") or item.get("subject")):
@@ -308,19 +445,19 @@ def canary_entries(p):
             raise ConfigError("canary[%d]: %s" % (index, err.msg), operation="check options")
     if p["canary_salt"]:
         try:
-            _date, items = daily_canary(p["canary_salt"], p["canary_date"], p["canary_issuer"])
+            date, items = daily_canary(p["canary_salt"], p["canary_date"], p["canary_issuer"])
         except ValueError as err:
             raise ConfigError("canary_date: %s" % err, operation="check options")
         entries.extend(sl_entries.Entry(sl_entries.DN, i["dn"]) if "dn" in i else sl_entries.Entry(sl_entries.TOKEN, (i["issuer"], i["subject"]))
                        for i in items)
     elif p["canary_issuer"] or p["canary_date"]:
         raise ConfigError("canary_issuer and canary_date need canary_salt", operation="check options")
-    return entries
+    return entries, date
 
 
 def _durations(p):
     out = {}
-    for option in ("max_age", "critical_age"):
+    for option in ("max_age", "critical_age", "latency_slo"):
         out[option] = sl_state.parse_duration(p[option], option) if p[option] else None
     return out
 
@@ -356,10 +493,28 @@ def read_target(spec, ctx, params, canary):
     return item
 
 
+def read_targets(specs, ctx, params, canary):
+    """The status items of ``specs``, in their order, read by at most ``max_workers`` threads at once (a server
+    target waits on the network; a file target is quick either way)."""
+    workers = min(params["max_workers"], len(specs))
+    if workers <= 1:
+        return [read_target(copy.deepcopy(spec), ctx, params, canary) for spec in specs]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda spec: read_target(copy.deepcopy(spec), ctx, params, canary), specs))
+
+
 def run(module):
     p = module.params
-    canary = canary_entries(p)
+    if p["max_workers"] < 1:
+        raise ConfigError("max_workers must be at least 1 (got %d)" % p["max_workers"], operation="check options")
+    canary, canary_date = canary_entries(p)
     ages = _durations(p)
+    issued_option = lt.parse_moment(p["serial_issued"], "serial_issued")
+    canary_since = lt.parse_moment(p["canary_since"], "canary_since")
+    if canary_since is None and canary_date:
+        canary_since = lt.parse_moment("%s-%s-%sT00:00:00Z" % (canary_date[:4], canary_date[4:6], canary_date[6:]),
+                                       "canary_date")
+    history_path = p["history_file"] or os.path.join(p["state_dir"], "%s.status-history.json" % p["name"])
     state = sl_state.State(os.path.join(p["state_dir"], "%s.state.json" % p["name"]))
     if os.path.exists(state.path):
         state.load()
@@ -370,20 +525,50 @@ def run(module):
     times = sl_state.SourceTimes(os.path.join(p["state_dir"], "%s.sources.json" % p["name"]), state.path).load().times
     last_read = max([item["read_ok"] for item in times.values()] or [None], key=lambda t: t or "")
     now = sl_entries.utcnow()
-    items = [read_target(copy.deepcopy(spec), ctx, p, canary) for spec in p["targets"]]
+    items = read_targets(p["targets"], ctx, p, canary)
     for item in items:
         item["age_seconds"] = st.age_seconds(item.get("applied"), now)
     reference, where = st.reference_serial(items, p["serial"])
+    history, history_note = lt.load(history_path)
+    now_seconds = lt.to_seconds(now)
+    lt.observe(history, items, now_seconds, canary_date)
+    issued, issued_source = lt.serial_issued(history, reference, issued_option)
     for item in items:
-        code, reasons = st.verdict(item, reference, where, ages["max_age"], ages["critical_age"])
+        item.update(lt.latencies(history, item, reference, issued, canary_date, canary_since))
+    for item in items:
+        findings = st.latency_findings(item, reference, ages["latency_slo"], issued, canary_since, now_seconds)
+        code, reasons = st.verdict(item, reference, where, ages["max_age"], ages["critical_age"], findings)
         item.update(status_code=code, state=STATUS_NAMES[code].lower(), reasons=reasons)
-    nagios = st.nagios_report(items, ages["max_age"], ages["critical_age"])
+    nagios = st.nagios_report(items, ages["max_age"], ages["critical_age"], slo=ages["latency_slo"])
     checked_at = int(time.time())
-    prom = st.prometheus_text(items, p["name"], checked_at, last_read=last_read)
+    prom = st.prometheus_text(items, p["name"], checked_at, last_read=last_read, slo=ages["latency_slo"])
     result = dict(changed=False, status=nagios["status"].lower(), reference_serial=reference, targets=items,
                   checked_at=checked_at, sync_last_read=last_read,
                   canary=[e.to_dict(with_meta=False) for e in canary], nagios=nagios, prometheus=prom,
-                  prometheus_written=False)
+                  prometheus_written=False, canary_date=canary_date,
+                  serial_issued=None if issued is None else lt.iso_of(issued), serial_issued_source=issued_source,
+                  canary_since=None if canary_since is None else lt.iso_of(canary_since),
+                  history_file=history_path, history_written=False,
+                  latency_slo=None if ages["latency_slo"] is None else int(ages["latency_slo"]))
+    if history_note:
+        result["history_note"] = history_note
+    if not module.check_mode:
+        try:
+            write_atomic(history_path, lt.dump(history), 0o600)
+        except (IOError, OSError) as err:
+            module.warn("cannot write the history file %s (%s): the next check cannot measure the latency of what "
+                        "it sees first" % (history_path, err))
+        else:
+            result["history_written"] = True
+    result["report_html_written"] = False
+    if p["report_html"] and not module.check_mode:
+        try:
+            write_atomic(p["report_html"], status_report.render(result, p["report_title"], p["name"]).encode("utf-8"),
+                         0o644)
+        except (IOError, OSError) as err:
+            raise ConfigError("cannot write the HTML report %s: %s" % (p["report_html"], err),
+                              operation="write report_html", result=result)
+        result["report_html_written"] = True
     if p["prometheus_file"] and not module.check_mode:
         try:
             write_atomic(p["prometheus_file"], prom.encode("utf-8"), 0o644)

@@ -63,8 +63,41 @@ def reference_serial(items, expected):
     return (max(serials), "newest at another target") if serials else (None, None)
 
 
-def verdict(item, reference, where, max_age, critical_age):
-    """``(status code, [reasons])`` of one target's status ``item`` (see the module docstring)."""
+def latency_findings(item, reference, slo, issued, canary_since, now):
+    """``[(status code, reason)]`` of the latency SLO on one status item (``latency_slo``; POSIX seconds): a serial
+    or canary latency over the SLO is WARNING when it is certain (its lowest possible figure is over: an exact
+    figure, or the last check that did not see it was already late), a reference serial or today's canary still
+    missing longer than the SLO after its issue is CRITICAL. An upper bound over the SLO is no finding: a note."""
+    if slo is None or item.get("error"):
+        return []
+    found = []
+    for what, key, since in (("serial %s" % reference, "latency", issued), ("today's canary", "canary_latency",
+                                                                           canary_since)):
+        value, low = item.get(key + "_seconds"), item.get(key + "_min_seconds")
+        if value is None or value <= slo:
+            continue
+        if low is not None and low > slo:
+            found.append((WARNING, "%s reached the target %s after its issue%s (latency_slo %s)" % (
+                what, format_seconds(value if item.get(key + "_bound") == "exact" else low),
+                "" if item.get(key + "_bound") == "exact" else " or later", format_seconds(slo))))
+        else:
+            item.setdefault("notes", []).append(
+                "%s reached the target at most %s after its issue (latency_slo %s): not known to be late" % (
+                    what, format_seconds(value), format_seconds(slo)))
+    serial = item.get("serial")
+    if reference is not None and issued is not None and (serial is None or serial < reference) and \
+            now - issued > slo:
+        found.append((CRITICAL, "serial %d, issued %s ago, is not applied here (latency_slo %s)" % (
+            reference, format_seconds(now - issued), format_seconds(slo))))
+    if item.get("canary_present") is False and canary_since is not None and now - canary_since > slo:
+        found.append((CRITICAL, "today's canary, published %s ago, is not enforced here (latency_slo %s)" % (
+            format_seconds(now - canary_since), format_seconds(slo))))
+    return found
+
+
+def verdict(item, reference, where, max_age, critical_age, findings=()):
+    """``(status code, [reasons])`` of one target's status ``item`` (see the module docstring); ``findings``: more
+    ``(code, reason)`` (``latency_findings``)."""
     if item.get("error"):
         return UNKNOWN, [item["error"]]
     reasons, code = [], OK
@@ -92,10 +125,12 @@ def verdict(item, reference, where, max_age, critical_age):
     elif old:
         code = worse(WARNING, "no time of an applied change recorded" if age is None else
                      "last change applied %s ago (max_age %s)" % (format_seconds(age), format_seconds(max_age)))
+    for level, reason in findings:
+        code = worse(level, reason)
     return code, reasons
 
 
-def nagios_report(items, max_age, critical_age):
+def nagios_report(items, max_age, critical_age, slo=None):
     """``{code, status, summary, perfdata, text}`` with the plugin API's semantics: the worst target decides, the
     first line is the status and the summary, perfdata after ``|``, one line per target after it."""
     if not items:
@@ -121,6 +156,9 @@ def nagios_report(items, max_age, critical_age):
             perf.append("'%s_entries'=%d;;;0" % (label, item["entries"]))
         if item.get("canary_present") is not None:
             perf.append("'%s_canary'=%d;;;0;1" % (label, 1 if item["canary_present"] else 0))
+        for key in ("latency", "canary_latency"):
+            if item.get(key + "_seconds") is not None:
+                perf.append("'%s_%s'=%ds;%s;;0" % (label, key, item[key + "_seconds"], _threshold(slo)))
     lines = ["%s (%s): %s - %s" % (item["name"], item["type"], item["state"].upper(),
                                    "; ".join(item["reasons"]) or _ok_detail(item)) for item in items]
     status = STATUS_NAMES[worst]
@@ -148,6 +186,14 @@ PROM_METRICS = (
     ("gridsec_suspension_age_seconds", "gauge", "seconds since the target applied its last change"),
     ("gridsec_suspension_entries", "gauge", "identities the target enforces, read from the target"),
     ("gridsec_suspension_canary_present", "gauge", "1 when the target enforces every canary identity checked"),
+    ("gridsec_suspension_latency_seconds", "gauge",
+     "seconds from the reference serial's issue to the target receiving it (an upper bound when latency_exact is 0)"),
+    ("gridsec_suspension_canary_latency_seconds", "gauge",
+     "seconds from today's canary publication to the target enforcing it (an upper bound when canary_latency_exact is 0)"),
+    ("gridsec_suspension_latency_exact", "gauge", "1 when latency_seconds is exact or within one check interval, 0 for an upper bound"),
+    ("gridsec_suspension_canary_latency_exact", "gauge",
+     "1 when canary_latency_seconds is exact or within one check interval, 0 for an upper bound"),
+    ("gridsec_suspension_latency_slo_seconds", "gauge", "the latency SLO the targets are checked against"),
     ("gridsec_suspension_up", "gauge", "1 when the target could be read"),
     ("gridsec_suspension_status", "gauge", "Nagios status code of the target (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)"),
     ("gridsec_suspension_check_timestamp_seconds", "gauge", "time of this status check"),
@@ -155,9 +201,9 @@ PROM_METRICS = (
 )
 
 
-def prometheus_text(items, sync_name, now_seconds, last_read=None):
+def prometheus_text(items, sync_name, now_seconds, last_read=None, slo=None):
     """Textfile-collector exposition (text format 0.0.4) of the targets, labelled by sync, target and type;
-    ``last_read``: the sync's last successful source read (ISO 8601), when known."""
+    ``last_read``: the sync's last successful source read (ISO 8601), when known; ``slo``: the latency SLO."""
     samples = dict((metric[0], []) for metric in PROM_METRICS)
     for item in items:
         labels = labels_text(sync=sync_name, target=item["name"], type=item["type"])
@@ -169,6 +215,13 @@ def prometheus_text(items, sync_name, now_seconds, last_read=None):
                             ("canary_present", "gridsec_suspension_canary_present")):
             if up and item.get(key) is not None:
                 samples[metric].append((labels, item[key]))
+        for key in ("latency", "canary_latency"):
+            if up and item.get(key + "_seconds") is not None:
+                samples["gridsec_suspension_%s_seconds" % key].append((labels, item[key + "_seconds"]))
+                samples["gridsec_suspension_%s_exact" % key].append(
+                    (labels, 0 if item.get(key + "_bound") == "upper" else 1))
+    if slo is not None:
+        samples["gridsec_suspension_latency_slo_seconds"].append((labels_text(sync=sync_name), int(slo)))
     samples["gridsec_suspension_check_timestamp_seconds"].append((labels_text(sync=sync_name), now_seconds))
     if last_read:
         moment = parse_time(last_read)

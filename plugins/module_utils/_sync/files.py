@@ -39,6 +39,8 @@ def _lcas_unquote(line):
     text = line.strip()
     if not (len(text) >= 2 and text.startswith('"') and text.endswith('"')):
         return text
+    if "\\" not in text:  # the common line: nothing escaped
+        return text[1:-1]
     out = []
     index = 1
     while index < len(text) - 1:

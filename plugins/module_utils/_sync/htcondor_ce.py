@@ -246,14 +246,36 @@ def _compiled(fields):
     return out
 
 
+#: ``_maps_users`` per (path, inode, size, mtime): the status of many CE targets sharing one mapfiles.d reads each
+#: earlier file once per run, not once per target (issue 19: 200 targets in one task).
+_MAPS_USERS = {}
+
+
 def _maps_users(path):
     """True when a map file has a SCITOKENS or SSL line whose canonical name is not in the banned domain."""
     try:
+        info = os.stat(path)
+    except OSError:
+        return False
+    key = (path, info.st_ino, info.st_size, info.st_mtime_ns)
+    if key not in _MAPS_USERS:
+        if len(_MAPS_USERS) > 4096:
+            _MAPS_USERS.clear()
+        _MAPS_USERS[key] = _scan_maps_users(path)
+    return _MAPS_USERS[key]
+
+
+def _scan_maps_users(path):
+    try:
         with open(path, "rb") as handle:
-            lines = handle.read().decode("utf-8", "replace").splitlines()
+            data = handle.read()
     except (IOError, OSError):
         return False
-    for line in lines:
+    if b"SCITOKENS" not in data and b"SSL" not in data:
+        return False
+    for line in data.decode("utf-8", "replace").splitlines():
+        if "SCITOKENS" not in line and "SSL" not in line:
+            continue
         fields = line.split()
         if len(fields) >= 3 and fields[0] in ("SCITOKENS", "SSL") and \
                 not fields[-1].endswith("@" + BANNED_DOMAIN):

@@ -12,8 +12,10 @@ The worst-case bound of a node (see docs/canary.md, "Latency and the worst-case 
             + extra_delay + the node's PDP cache (retentionInterval, minutes) + its PEP cache (cachedResponseTTL)
 
 that is ``budget_seconds`` (the PAP part, what the check itself can see) plus the two caches the check cannot
-see. Argus's own defaults: PDP ``retentionInterval`` 240 minutes (argus-pdp ``PDPConfigurationBuilder`` /
-``PolicyRepository``), PEP ``cachedResponseTTL`` 600 s (argus-pep-server ``PEPDaemonIniConfigurationParser``).
+see. Argus's own defaults: PDP ``retentionInterval`` 240 minutes (argus-authz/argus-pdp
+``src/main/java/org/glite/authz/pdp/config/PDPIniConfigurationParser.java``, ``DEFAULT_POLICY_RETENTION``; the PDP
+pulls every retentionInterval minutes, ``.../pdp/policy/PolicyRepository.java``), PEP ``cachedResponseTTL`` 600 s
+(argus-authz/argus-pep-server ``src/main/java/org/glite/authz/pep/server/config/PEPDaemonIniConfigurationParser.java``).
 A node without remote PAPs (the central PAP, where the canary is published; the ``argus_server`` role's central
 tier installs no PDP or PEP) counts no cache unless its endpoint sets one.
 """
@@ -26,7 +28,7 @@ import json
 
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import format_seconds, shift_date
 
-#: Argus's own defaults (argus-pdp PDPConfigurationBuilder DEFAULT_POLICY_RETENTION, in minutes; argus-pep-server
+#: Argus's own defaults (argus-pdp PDPIniConfigurationParser DEFAULT_POLICY_RETENTION, in minutes; argus-pep-server
 #: PEPDaemonIniConfigurationParser cachedResponseTTL default, in seconds)
 ARGUS_PDP_RETENTION_MINUTES = 240
 ARGUS_PEP_CACHE_TTL = 600

@@ -7,8 +7,9 @@ PRIVATE to the gridsec.ops collection: this module may change at any time, witho
 One self-contained page (no script, no external resource): what was checked and when (the check time, each
 node's own read time, the canary date, the subjects), the hierarchy as a tree (a node's children are the checked
 nodes that pull from it), and for each node its status and exact statements: whether today's canary is there,
-what its PDP view decides for it and, for a node others pull from, what it serves downstream; where each subject
-DN is stored and what decides for it. Every value is HTML-escaped (DNs, node names and rule texts may contain
+what its PDP view decides for it and, for a node others pull from, what it serves downstream; its latency, hop
+latency and worst-case bound against the latency SLO (and the stalled hops); where each subject DN is stored and
+what decides for it. Every value is HTML-escaped (DNs, node names and rule texts may contain
 ``<>&"'``). Standard library only: it runs where the module runs.
 """
 
@@ -19,6 +20,7 @@ __metaclass__ = type
 import time
 
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import format_seconds
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_latency import bound_text
 
 try:
     from html import escape as _escape
@@ -217,12 +219,7 @@ def hop_fact(node):
 
 def bound_fact(node, thresholds):
     """The worst-case bound, its parts and the verdict against the SLO."""
-    parts = node.get("bound_parts") or {}
-    text = "%s = PAP path %s" % (format_seconds(node.get("bound_seconds")), format_seconds(parts.get("path")))
-    if parts.get("extra"):
-        text += " + extra delay %s" % format_seconds(parts["extra"])
-    text = esc(text + " + PDP cache %s + PEP cache %s" % (format_seconds(parts.get("pdp_cache")),
-                                                         format_seconds(parts.get("pep_cache"))))
+    text = esc(bound_text(node))
     if node.get("budget_complete") is False:
         text += " (incomplete: an upstream was not checked)"
     slo = thresholds.get("latency_slo")

@@ -25,6 +25,11 @@ description:
     O(salt), or format only without a salt, like the probe), its age, whether today's is present, the propagation
     lag, the delay budget computed from the polling intervals of the nodes, and whether the node would actually deny
     the canary.
+  - Propagation latency (see the collection's C(docs/canary.md), "Latency and the worst-case bound"). With
+    O(history_file) the check remembers when each node first showed today's canary and reports the latency per node
+    and per hop; a node lacking today's canary while its upstream has held it longer than the node's poll interval +
+    O(hop_allowance) names the stalled hop (RV(stalled_hops)); each node's worst-case bound (PAP path, PDP cache, PEP
+    cache) and its latency are compared with O(latency_slo).
   - The effective-deny check evaluates what the node's PDPs receive (the ProvisioningService PDP view, or the same
     view composed from the enabled PAPs in order with O(view=composed)) first-applicable, so a central rule that is
     present but ordered after a local permit (upstream after C(default)) fails. For a node other checked nodes pull
@@ -51,8 +56,8 @@ attributes:
     support: full
     details:
       - With O(state=published) check mode reads the PAP and reports the writes it would issue in RV(operations).
-      - With O(state=checked) nothing is written to any PAP; O(prometheus_file) and O(report_html) are not written in
-        check mode.
+      - With O(state=checked) nothing is written to any PAP; O(prometheus_file), O(report_html) and O(history_file)
+        are not written in check mode.
   diff_mode:
     support: full
     details:
@@ -118,6 +123,19 @@ options:
           - Whether downstream PAPs pull from this node, so that what it serves them must deny the canary too.
             By default this is true when another checked endpoint has this node as a remote PAP.
         type: bool
+      pdp_retention_interval:
+        description:
+          - Minutes between two policy pulls of the node's PDP (C(retentionInterval) of C(pdp.ini), the role variable
+            C(argus_server_pdp_retention_interval)); part of the worst-case bound RV(nodes[].bound_seconds).
+          - Unset, Argus's own default (240 minutes) on a node with remote PAPs and V(0) on a node without (the
+            central PAP, where the canary is published; the C(argus_server) role's central tier has no PDP).
+        type: float
+      pepd_cached_response_ttl:
+        description:
+          - Seconds the node's PEP daemon caches a decision (C(cachedResponseTTL) of C(pepd.ini), the role variable
+            C(argus_server_pepd_cached_response_ttl)); part of the worst-case bound RV(nodes[].bound_seconds).
+          - Unset, Argus's own default (600 seconds) on a node with remote PAPs and V(0) on a node without.
+        type: float
   max_workers:
     description:
       - How many endpoints are checked at the same time.
@@ -180,9 +198,30 @@ options:
     default: 60
   extra_delay:
     description:
-      - Seconds added once to every budget (for example the PDP retention interval plus the PEP cache TTL).
+      - Seconds added once to every budget RV(nodes[].budget_seconds) and so to every worst-case bound
+        RV(nodes[].bound_seconds) (delays outside the PAP, PDP and PEP chain, for example a cron job between the PAP
+        and an enforcer).
+      - The PDP and PEP caches are counted in the bound from O(endpoints[].pdp_retention_interval) and
+        O(endpoints[].pepd_cached_response_ttl); do not put them in O(extra_delay) too (they would count twice).
     type: float
     default: 0
+  history_file:
+    description:
+      - JSON file in which the check remembers, per node and day, its first look of the day, the first look that saw
+        today's canary (RV(nodes[].first_seen)) and the last look without it, so that a check run every few minutes
+        measures the propagation latency across runs. Written atomically after each check, never in check mode; the
+        records of the last 7 days are kept. A file that is not a history is replaced (with a warning).
+      - With a history file and neither O(since) nor O(wait_for_today), the latency counts from O(publish_time) of
+        the day.
+    type: path
+  latency_slo:
+    description:
+      - The propagation latency the operator promises, from the publication of the canary to enforcement at every
+        node, as seconds or a duration (V(90), V(30m), V(8h), V(1d)).
+      - A node is WARNING when its worst-case bound RV(nodes[].bound_seconds) exceeds it, when its measured latency
+        does (exact latency, or the lower bound RV(nodes[].lag_min_seconds)), or when today's canary is still missing
+        longer than the SLO after it was due. Unset, nothing is compared.
+    type: str
   prometheus_file:
     description:
       - Write the results for the node-exporter textfile collector to this file (atomically). A node that fails
@@ -213,7 +252,8 @@ options:
     description:
       - With O(state=checked), write an HTML propagation report of the result to this file (atomically; not in check
         mode) with the check time and each node's read time, the canary date, the subjects, the hierarchy as a tree with
-        each node's status, which canary it holds, its lag against the budgets, what its PDP view and what it serves
+        each node's status, which canary it holds, its lag against the budgets, its latency, hop latency and
+        worst-case bound against O(latency_slo), what its PDP view and what it serves
         downstream decide, and where each subject is stored and whether it is denied. One self-contained page (no
         script, no external resource); every value is escaped.
     type: path
@@ -382,14 +422,72 @@ nodes:
     poll_interval:
       description: Polling interval of the node (seconds).
       type: float
+    first_seen:
+      description: POSIX time of the first look (of this check, or remembered in O(history_file)) that saw today's
+        canary on the node; V(null) without today's canary.
+      type: float
+    latency_seconds:
+      description: Propagation latency of today's canary to the node, RV(nodes[].first_seen) minus the publication
+        (O(since); else the start of the check with O(wait_for_today); else, with O(history_file), O(publish_time) of
+        the day); V(null) when the node lacks it or the publication time is unknown. Equal to RV(nodes[].lag_seconds)
+        (whole seconds) when set.
+      type: float
+    latency_bound:
+      description: V(exact) when a look without the canary after the publication was recorded (the arrival lies
+        between RV(nodes[].lag_min_seconds) and RV(nodes[].latency_seconds), to within the time between two looks);
+        V(upper) when the canary was already there at the node's first look after the publication (the latency is at
+        most RV(nodes[].latency_seconds)); V(null) without a latency.
+      type: str
+    hop_upstream:
+      description: The checked upstream node this node got today's canary from (the earliest first seen of its
+        upstreams holding it).
+      type: str
+    hop_latency_seconds:
+      description: RV(nodes[].first_seen) minus the first seen of RV(nodes[].hop_upstream); V(null) when either is
+        unknown.
+      type: float
+    stalled_upstream:
+      description: Name of the upstream that has held today's canary longer than this node's poll interval +
+        O(hop_allowance) while this node lacks it (the hop where propagation stops), else V(null).
+      type: str
+    bound_seconds:
+      description: Worst-case propagation bound of the node, RV(nodes[].budget_seconds) (the PAP path and
+        O(extra_delay)) + the PDP cache + the PEP cache (see O(endpoints[].pdp_retention_interval),
+        O(endpoints[].pepd_cached_response_ttl)); the parts in C(bound_parts) (C(path), C(extra), C(pdp_cache),
+        C(pep_cache)).
+      type: float
+    bound_within_slo:
+      description: Whether RV(nodes[].bound_seconds) is within O(latency_slo) (V(null) without an SLO).
+      type: bool
+    within_slo:
+      description: Whether the measured latency is within O(latency_slo); V(null) when unknown (no SLO, no latency,
+        or only an upper bound above the SLO).
+      type: bool
+    latency_problems:
+      description: The latency findings that make the node WARNING (stalled hop, bound or latency above
+        O(latency_slo)); also in RV(nodes[].problems).
+      type: list
+      elements: str
+stalled_hops:
+  description: The hops where today's canary stops (C(hop) V(relay<-central), C(node), C(upstream), C(held_seconds)
+    the time the upstream has held it, C(hop_budget_seconds) the node's poll interval + O(hop_allowance)); also named
+    in the status line of RV(nagios) (C(; stalled hop relay<-central)).
+  returned: state=checked
+  type: list
+  elements: dict
+history_written:
+  description: Whether O(history_file) was written.
+  returned: state=checked
+  type: bool
 subjects:
   description: The O(subjects) checked.
   returned: state=checked
   type: list
   elements: str
 thresholds:
-  description: The thresholds of the check (C(warning_lag), C(critical_lag), C(strict_today), C(publish_time)); read
-    by C(extras/check_argus_canary).
+  description: The thresholds of the check (C(warning_lag), C(critical_lag), C(strict_today), C(publish_time),
+    C(latency_slo) in seconds, C(hop_allowance), C(extra_delay)); read by C(extras/check_argus_canary) and the HTML
+    report.
   returned: state=checked
   type: dict
 report_html_written:
@@ -443,12 +541,24 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import (
     canary_openssl,
     check_date,
     compute_budgets,
+    date_start,
     downstream_names,
     node_status,
     parse_canary,
     parse_publish_time,
     shift_date,
     utc_date,
+)
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_latency import (
+    apply_bounds,
+    apply_latency,
+    dump_history,
+    load_history,
+    record_looks,
+    slo_problems,
+    stall_problems,
+    stalled_hops,
+    this_check,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_metrics import (
     nagios_report,
@@ -474,6 +584,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus.endpoint import
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import CheckFailed, ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._files import write_atomic
+from ansible_collections.gridsec.ops.plugins.module_utils._suspension.state import parse_duration
 
 
 class LiteralTarget(Target):
@@ -498,8 +609,12 @@ def _endpoints(p):
         endpoint = PapEndpoint(host, port, path, options=options,
                                name=item.get("name") or ("%s:%s" % (host, port) if p["endpoints"] else None))
         endpoint.check()
-        endpoints.append({"name": endpoint.name, "host": host, "port": int(port), "path": path,
-                          "exports": item.get("exports"), "url": endpoint.base_url, "endpoint": endpoint})
+        caches = dict((key, item.get(key)) for key in ("pdp_retention_interval", "pepd_cached_response_ttl"))
+        for key, value in caches.items():
+            if value is not None and value < 0:
+                raise ConfigError("endpoints[%d].%s must be >= 0" % (index, key))
+        endpoints.append(dict(caches, name=endpoint.name, host=host, port=int(port), path=path,
+                              exports=item.get("exports"), url=endpoint.base_url, endpoint=endpoint))
     names = [e["name"] for e in endpoints]
     duplicates = sorted(set(n for n in names if names.count(n) > 1))
     if duplicates:
@@ -620,12 +735,38 @@ def _check_options(p):
         raise ConfigError("max_workers must be >= 1, endpoint_timeout > 0 and wait_for_today >= 0")
     if p["warning_lag"] > p["critical_lag"]:
         raise ConfigError("warning_lag (%d) must not exceed critical_lag (%d)" % (p["warning_lag"], p["critical_lag"]))
-    return publish_offset
+    slo = parse_duration(p["latency_slo"], "latency_slo") if p["latency_slo"] not in (None, "") else None
+    return publish_offset, slo
+
+
+def _history(module, nodes, today):
+    """This check's looks added to the history file's (or, without ``history_file``, this check's alone)."""
+    path = module.params["history_file"]
+    if not path:
+        return this_check(nodes, today)
+    try:
+        history = load_history(_read_text(path))
+    except ValueError as err:
+        module.warn("history_file %s is not a canary history (%s); starting a new one" % (path, err))
+        history = load_history("")
+    return record_looks(history, nodes, today)
+
+
+def _reference(p, options, today, publish_offset):
+    """When today's canary was published, for the latency: ``since``; else, waiting for it, the start of the check;
+    else, with a history file, the publish time of the day; else unknown."""
+    if p["since"] is not None:
+        return p["since"]
+    if p["wait_for_today"]:
+        return options.started
+    if p["history_file"]:
+        return date_start(today) + publish_offset
+    return None
 
 
 def checked(module, today):
     p = module.params
-    publish_offset = _check_options(p)
+    publish_offset, slo = _check_options(p)
     timeout = min(float(p["timeout"]), float(p["endpoint_timeout"]))
     endpoints = _endpoints(p)  # every endpoint is checked before any client is built or anything sent
     clients = dict((e["name"], module.endpoint_client(e.pop("endpoint"), timeout=timeout)) for e in endpoints)
@@ -639,11 +780,13 @@ def checked(module, today):
     batches = (len(endpoints) + workers - 1) // workers
     deadline = started + p["wait_for_today"] + p["endpoint_timeout"] * batches + 5
     nodes, downstream = _run_checks(p, endpoints, clients, options, workers, deadline, today)
-    _grade_nodes(p, nodes, downstream)
+    history = _history(module, nodes, today)
     now = time.time()
-    nagios = nagios_report(nodes, p["warning_lag"], p["critical_lag"])
+    stalled = _grade_nodes(p, nodes, downstream, endpoints, history, _reference(p, options, today, publish_offset),
+                           slo, now, today)
+    nagios = nagios_report(nodes, p["warning_lag"], p["critical_lag"], stalled)
     previous = previous_successes(_read_text(p["prometheus_file"])) if p["prometheus_file"] else {}
-    prom = prometheus_text(nodes, now, previous)
+    prom = prometheus_text(nodes, now, previous, slo)
     written = False
     if p["prometheus_file"] and not module.check_mode:
         try:
@@ -651,6 +794,14 @@ def checked(module, today):
             written = True
         except (IOError, OSError) as err:
             raise ConfigError("cannot write the Prometheus file %s: %s" % (p["prometheus_file"], err),
+                              result=dict(nodes=nodes, nagios=nagios))
+    history_written = False
+    if p["history_file"] and not module.check_mode:
+        try:
+            _write_atomic(p["history_file"], dump_history(history))
+            history_written = True
+        except (IOError, OSError) as err:
+            raise ConfigError("cannot write the history file %s: %s" % (p["history_file"], err),
                               result=dict(nodes=nodes, nagios=nagios))
     summary = dict((STATUS_NAMES[c], sum(1 for n in nodes if n["status_code"] == c))
                    for c in (OK, WARNING, CRITICAL, UNKNOWN))
@@ -660,7 +811,11 @@ def checked(module, today):
                   prometheus_written=written, thresholds={"warning_lag": p["warning_lag"],
                                                           "critical_lag": p["critical_lag"],
                                                           "strict_today": p["strict_today"],
-                                                          "publish_time": p["publish_time"]},
+                                                          "publish_time": p["publish_time"],
+                                                          "latency_slo": slo,
+                                                          "hop_allowance": p["hop_allowance"],
+                                                          "extra_delay": p["extra_delay"]},
+                  stalled_hops=stalled, history_written=history_written,
                   canary={"date": today, "dn": canary_dn(p["salt"], today) if p["salt"] else None,
                           "openssl": canary_openssl(p["salt"], today) if p["salt"] else None},
                   elapsed=round(time.time() - started, 3), checked_at=now, subjects=subjects)
@@ -714,18 +869,34 @@ def _run_checks(p, endpoints, clients, options, workers, deadline, today):
     return nodes, downstream
 
 
-def _grade_nodes(p, nodes, downstream):
-    """Delay budgets, the status of each node (Nagios code and problems) and its downstream nodes."""
+def _grade_nodes(p, nodes, downstream, endpoints, history, reference, slo, now, today):
+    """Delay budgets, latencies, worst-case bounds, the status of each node (Nagios code and problems) and its
+    downstream nodes; returns the stalled hops."""
     compute_budgets([n for n in nodes if not n.get("error")], p["hop_allowance"], p["extra_delay"])
     for node in nodes:
         node.setdefault("downstream", downstream.get(node["name"], []))
+    apply_latency(nodes, history, today, reference)
+    apply_bounds(nodes, endpoints, p["extra_delay"])
+    stalled = stalled_hops(nodes, p["hop_allowance"], p["since"], now)
+    below = stall_problems(nodes, stalled)
+    for node in nodes:
         if node.get("lag_min_seconds") is not None and node.get("budget_seconds") is not None:
             node["within_budget"] = node["lag_min_seconds"] <= node["budget_seconds"]
         code, problems = node_status(node, p["warning_lag"], p["critical_lag"], strict_today=p["strict_today"])
+        findings = slo_problems(node, slo)
+        if node.get("stalled_upstream"):
+            findings = below.get(node["name"], []) + findings
+        else:
+            problems.extend(below.get(node["name"], []))  # information: the hop above it stalled
+        node["latency_problems"] = findings
+        if findings:
+            code = max(code, WARNING)
+            problems.extend(findings)
         node["status_code"] = code
         node["status"] = STATUS_NAMES[code]
         node["problems"] = problems
         node.setdefault("effective_deny", False)
+    return stalled
 
 
 def _subjects(module):
@@ -776,6 +947,8 @@ def main():
                 port=dict(type="int", default=8150),
                 path=dict(type="str", default="/pap/services"),
                 exports=dict(type="bool"),
+                pdp_retention_interval=dict(type="float"),
+                pepd_cached_response_ttl=dict(type="float"),
             )),
             max_workers=dict(type="int", default=16),
             endpoint_timeout=dict(type="float", default=30),
@@ -795,6 +968,8 @@ def main():
             subjects=dict(type="list", elements="str", default=[]),
             report_html=dict(type="path"),
             report_title=dict(type="str", default="Propagation of the canary and the suspensions"),
+            history_file=dict(type="path"),
+            latency_slo=dict(type="str"),
         ),
         required_if=[("state", "published", ["salt"])],
         supports_check_mode=True,

@@ -503,9 +503,12 @@ def check_endpoint(endpoint, client, options):
     node = {"name": endpoint["name"], "host": endpoint["host"], "port": endpoint["port"], "url": endpoint.get("url"),
             "error": None, "errors": {}, "today": options.today}
     absent_seen = None  # start of the last look that did not find today's canary
+    first_look = None
     try:
         while True:
             look = options.clock()
+            if first_look is None:
+                first_look = look
             data = fetch_node(client, view=options.view)
             found = analyse_canary(data, options.salt, options.today, options.request_resource,
                                    options.request_action)
@@ -520,6 +523,8 @@ def check_endpoint(endpoint, client, options):
         return node, None
     node.update(found)
     node["checked_at"] = observed
+    node["first_look_at"] = first_look
+    node["absent_at"] = absent_seen
     node["subjects"] = check_subjects(data, options.subjects, options.request_resource, options.request_action)
     node["errors"] = data["errors"]
     node["view"] = data["view"]

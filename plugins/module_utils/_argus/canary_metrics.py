@@ -30,13 +30,15 @@ def perf_label(name):
     return label
 
 
-def nagios_report(nodes, warning_lag, critical_lag):
-    """{code, status, text, perfdata, summary}: plugin semantics (first line status + perfdata, long text)."""
+def nagios_report(nodes, warning_lag, critical_lag, stalled=None):
+    """{code, status, text, perfdata, summary}: plugin semantics (first line status + perfdata, long text); the
+    summary names the ``stalled`` hops (``relay<-central``) where today's canary stops."""
     if not nodes:
         return {"code": UNKNOWN, "status": "UNKNOWN", "summary": "no endpoints checked", "perfdata": "",
                 "text": "ARGUS CANARY UNKNOWN - no endpoints checked"}
     worst = max(n["status_code"] for n in nodes)
     summary = ok_summary(nodes, warning_lag) if worst == OK else problem_summary(nodes, "nodes")
+    summary += stalled_summary(stalled)
     perf = []
     for node in nodes:
         label = perf_label(node["name"])
@@ -53,6 +55,14 @@ def nagios_report(nodes, warning_lag, critical_lag):
     first = "ARGUS CANARY %s - %s" % (status, summary)
     text = first + " | " + " ".join(perf) + "\n" + "\n".join(long_lines)
     return {"code": worst, "status": status, "summary": summary, "perfdata": " ".join(perf), "text": text}
+
+
+def stalled_summary(stalled):
+    """``; stalled hop relay<-central`` (empty without stalled hops); extras/check_argus_canary words it the same."""
+    hops = [h["hop"] for h in stalled or []]
+    if not hops:
+        return ""
+    return "; stalled hop%s %s" % ("s" if len(hops) > 1 else "", ", ".join(hops))
 
 
 def problem_summary(items, noun):
@@ -94,6 +104,13 @@ PROM_METRICS = (
     ("argus_canary_lag_seconds", "gauge", "propagation lag of the canary on the node"),
     ("argus_canary_newest_age_seconds", "gauge", "age of the newest valid canary on the node"),
     ("argus_canary_budget_seconds", "gauge", "delay budget computed for the node"),
+    ("argus_canary_latency_seconds", "gauge",
+     "time from the publication of today's canary until the check first saw it on the node"),
+    ("argus_canary_bound_seconds", "gauge",
+     "worst-case propagation bound of the node: PAP path + extra delay + PDP cache + PEP cache"),
+    ("argus_canary_hop_latency_seconds", "gauge",
+     "first seen on the node minus first seen on the upstream it got today's canary from"),
+    ("argus_canary_stalled", "gauge", "1 when the node lacks today's canary although its upstream has held it too long"),
     ("argus_canary_publish_overdue", "gauge",
      "1 when the node publishes the canary (no remote PAP) and today's is missing after the publish time"),
     ("argus_canary_status", "gauge", "Nagios status code of the node (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)"),
@@ -117,7 +134,7 @@ def previous_successes(text):
     return result
 
 
-def prometheus_text(nodes, now, previous=None):
+def prometheus_text(nodes, now, previous=None, slo=None):
     """Textfile-collector exposition of the node results (text format 0.0.4)."""
     previous = previous or {}
     samples = dict((m[0], []) for m in PROM_METRICS)
@@ -137,11 +154,23 @@ def prometheus_text(nodes, now, previous=None):
             samples["argus_canary_newest_age_seconds"].append((labels, node["newest_age_seconds"]))
         if node.get("budget_seconds") is not None:
             samples["argus_canary_budget_seconds"].append((labels, node["budget_seconds"]))
+        if node.get("latency_seconds") is not None:
+            samples["argus_canary_latency_seconds"].append((labels, node["latency_seconds"]))
+        if node.get("bound_seconds") is not None:
+            samples["argus_canary_bound_seconds"].append((labels, node["bound_seconds"]))
+        if node.get("hop_latency_seconds") is not None:
+            samples["argus_canary_hop_latency_seconds"].append(
+                (labels_text(node=node["name"], upstream=node.get("hop_upstream")), node["hop_latency_seconds"]))
+        if up:
+            samples["argus_canary_stalled"].append((labels, 1 if node.get("stalled_upstream") else 0))
         last = now if node["status_code"] == OK else previous.get(node["name"])
         if last is not None:
             samples["argus_canary_last_success_timestamp_seconds"].append((labels, last))
     metrics = PROM_METRICS + (("argus_canary_check_timestamp_seconds", "gauge", "time of this canary check"),)
     samples["argus_canary_check_timestamp_seconds"] = [("", now)]
+    if slo is not None:
+        metrics += (("argus_canary_latency_slo_seconds", "gauge", "the latency SLO the operator set"),)
+        samples["argus_canary_latency_slo_seconds"] = [("", slo)]
     return exposition(metrics, samples)
 
 

@@ -7,8 +7,9 @@ PRIVATE to the gridsec.ops collection: this module may change at any time, witho
 One self-contained page (no script, no external resource): what was checked and when (the check time, each
 node's own read time, the canary date, the subjects), the hierarchy as a tree (a node's children are the checked
 nodes that pull from it), and for each node its status and exact statements: whether today's canary is there,
-what its PDP view decides for it and, for a node others pull from, what it serves downstream; where each subject
-DN is stored and what decides for it. Every value is HTML-escaped (DNs, node names and rule texts may contain
+what its PDP view decides for it and, for a node others pull from, what it serves downstream; its latency, hop
+latency and worst-case bound against the latency SLO (and the stalled hops); where each subject DN is stored and
+what decides for it. Every value is HTML-escaped (DNs, node names and rule texts may contain
 ``<>&"'``). Standard library only: it runs where the module runs.
 """
 
@@ -19,6 +20,7 @@ __metaclass__ = type
 import time
 
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import format_seconds
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_latency import bound_text
 
 try:
     from html import escape as _escape
@@ -181,6 +183,52 @@ def lag_fact(node, thresholds):
     return text
 
 
+def latency_fact(node, thresholds):
+    """The measured latency of today's canary on the node (exact or upper bound) against the SLO."""
+    latency = node.get("latency_seconds")
+    slo = thresholds.get("latency_slo")
+    if latency is None:
+        if not node.get("today_present"):
+            return "not arrived (today's canary not seen yet)"
+        return "unknown (no publication time: give since, wait_for_today or history_file)"
+    if node.get("latency_bound") == "exact":
+        text = "%s (between %s and %s after publication; first seen %s)" % (
+            format_seconds(latency), format_seconds(node.get("lag_min_seconds")), format_seconds(latency),
+            utc(node.get("first_seen")))
+    else:
+        text = "at most %s (already there at the first look after publication, %s)" % (
+            format_seconds(latency), utc(node.get("first_seen")))
+    text = esc(text)
+    if slo is not None:
+        verdict = {True: _yes("within"), False: _no("exceeded"), None: "not proven"}[node.get("within_slo")]
+        text += " &mdash; SLO %s: %s" % (esc(format_seconds(slo)), verdict)
+    return text
+
+
+def hop_fact(node):
+    """The hop latency from the upstream the node got the canary from, or the stalled hop."""
+    if node.get("stalled_upstream"):
+        return _no("stalled: %s<-%s (%s holds today's canary, %s does not pull it)" % (
+            node.get("name"), node["stalled_upstream"], node["stalled_upstream"], node.get("name")))
+    if node.get("hop_latency_seconds") is not None:
+        return esc("%s after %s" % (format_seconds(node["hop_latency_seconds"]), node.get("hop_upstream")))
+    if node.get("hop_upstream"):
+        return esc("not arrived from %s yet" % node["hop_upstream"])
+    return "-"
+
+
+def bound_fact(node, thresholds):
+    """The worst-case bound, its parts and the verdict against the SLO."""
+    text = esc(bound_text(node))
+    if node.get("budget_complete") is False:
+        text += " (incomplete: an upstream was not checked)"
+    slo = thresholds.get("latency_slo")
+    if slo is not None:
+        verdict = _yes("within") if node.get("bound_within_slo") else _no("exceeds")
+        text += " &mdash; %s the SLO %s" % (verdict, esc(format_seconds(slo)))
+    return text
+
+
 def _row(label, value, css=None):
     return '    <tr><th>%s</th><td%s>%s</td></tr>' % (esc(label), ' class="%s"' % css if css else "", value)
 
@@ -195,6 +243,10 @@ def node_rows(node, thresholds):
     else:
         rows.append(_row("canary", canary_fact(node), "canary"))
         rows.append(_row("lag", lag_fact(node, thresholds), "lag"))
+        rows.append(_row("latency", latency_fact(node, thresholds), "latency"))
+        rows.append(_row("hop", hop_fact(node), "hop"))
+        if node.get("bound_seconds") is not None:
+            rows.append(_row("worst-case bound", bound_fact(node, thresholds), "bound"))
     rows.append(_row("effective deny", effective_fact(node), "effective-deny"))
     if node.get("effective"):
         rows.append(_row("its PDPs", decision_fact(node["effective"]), "pdp-view"))
@@ -251,6 +303,13 @@ def render(result, title="Propagation of the canary and the suspensions"):
             '<p class="meta">Lag budget: warning after %s, critical after %s%s.</p>' % (
                 esc(format_seconds(thresholds.get("warning_lag"))), esc(format_seconds(thresholds.get("critical_lag"))),
                 "; strict_today: a node without today's canary is CRITICAL" if thresholds.get("strict_today") else "")]
+    if thresholds.get("latency_slo") is not None:
+        head.append('<p class="meta" id="latency-slo">Latency SLO: %s (from publication to enforcement at every node).'
+                    '</p>' % esc(format_seconds(thresholds["latency_slo"])))
+    stalled = [h.get("hop") for h in result.get("stalled_hops") or [] if isinstance(h, dict)]
+    if stalled:
+        head.append('<p class="meta" id="stalled-hops">Today\'s canary stops at: %s</p>' % ", ".join(
+            '<span class="no stalled-hop">%s</span>' % esc(hop) for hop in stalled))
     if subjects:
         head.append('<p class="meta">Subjects checked:</p><ol class="subjects" id="subjects">%s</ol>' % "".join(
             '<li><span class="dn subject-dn">%s</span></li>' % esc(dn) for dn in subjects))

@@ -70,3 +70,35 @@ def test_each_endpoint_gets_its_own_client_and_the_task_options_stay(monkeypatch
     assert sorted(seen) == [("https://a.example.org:8150/pap/services", "a.example.org:8150", 5.0),
                             ("https://b.example.org:8151/pap/x", "b.example.org:8151", 5.0)]
     assert [n["name"] for n in result["nodes"]] == ["a.example.org:8150", "b.example.org:8151"]
+
+
+def _present(endpoint, client, options):
+    return {"name": endpoint["name"], "host": endpoint["host"], "port": endpoint["port"], "url": endpoint["url"],
+            "today": options.today, "error": None, "checked_at": 1000.0, "first_look_at": 1000.0, "absent_at": None,
+            "today_present": True, "newest": "CN=...", "newest_date": options.today, "remotes": [], "origin": True,
+            "poll_interval": 3600.0, "effective": {"denied": True, "text": "denied"}, "effective_deny": True,
+            "export": None, "lag_seconds": 0, "lag_min_seconds": 0.0, "future_dates": [], "subjects": []}
+
+
+def test_history_file_written_atomically_but_never_in_check_mode(monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(argus_canary, "_safe_check", _present)
+    history = tmp_path / "history.json"
+    args = {"fail_on": "never", "endpoints": [{"name": "central", "host": "c.example.org"}],
+            "history_file": str(history), "latency_slo": "8h", "since": 400.0, "date": "20261207"}
+    result = run_module(monkeypatch, capsys, argus_canary.main, dict(args, state="checked"), NoClient(),
+                        check_mode=True)
+    assert result["history_written"] is False and not history.exists()
+    assert result["thresholds"]["latency_slo"] == 28800
+    assert result["nodes"][0]["latency_seconds"] == 600.0 and result["nodes"][0]["latency_bound"] == "upper"
+    assert result["nodes"][0]["bound_seconds"] == 0  # the central PAP: no PDP/PEP cache unless set
+    result = run_module(monkeypatch, capsys, argus_canary.main, dict(args, state="checked"), NoClient())
+    assert result["history_written"] is True
+    assert json.loads(history.read_text())["nodes"]["central"]["days"]["20261207"]["first_seen"] == 1000.0
+
+
+def test_latency_options_are_checked(monkeypatch, capsys):
+    monkeypatch.setattr(argus_canary, "_safe_check", _present)
+    result = run(monkeypatch, capsys, {"endpoints": [{"host": "c.example.org"}], "latency_slo": "soon"})
+    assert result["failed"] is True and "latency_slo 'soon' is not a positive duration" in result["msg"]
+    result = run(monkeypatch, capsys, {"endpoints": [{"host": "c.example.org", "pdp_retention_interval": -1}]})
+    assert result["failed"] is True and result["msg"] == "endpoints[0].pdp_retention_interval must be >= 0"

@@ -19,10 +19,12 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus.endpoint import
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_plan import SYNC_OWNER_MARK
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_view import PRIVATE_ID_PREFIX, PUBLIC_ID_PREFIX
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.xacml import Attribute, Policy, PolicySet, Rule
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError, RemoteError, WriteRefusedError
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import (GridsecError, NotFoundError, RemoteError,
+                                                                           WriteRefusedError)
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import gc_paused, read_credential_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import DN, FQAN, Entry, key_id, sort_key
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.argus_plan import OWNED_ACTION, ChunkPlanner
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.argus_state import STATE_KEY, OwnedRecord, fingerprint, sets_of
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncTarget, TargetResult, entry_lines
 
 #: the PAP connection options of an Argus source or target (each defaults to the module-level option)
@@ -162,6 +164,8 @@ class ArgusTarget(ChunkPlanner, SyncTarget):
         self.chunk_budget = max(size, MIN_MAX_REQUEST_BYTES) - _REQUEST_OVERHEAD - len(self.description)
         self.chunks_after = 0
         self._literals = {}
+        self._key_ids = {}
+        self._from_record = False  # writing a change planned from the state's record (see sync)
         interval = spec.get("full_read_interval")
         self.full_read_interval = DEFAULT_FULL_READ_INTERVAL if interval is None else int(interval)
         self.state = ctx.target_state(self.name) if hasattr(ctx, "target_state") else {}
@@ -327,7 +331,8 @@ class ArgusTarget(ChunkPlanner, SyncTarget):
                                             self.applied_at)
 
     def _policy(self, entries, policy_id, version):
-        rules = [self.rule_for(e, literal=self.literal(e)) for e in sorted(entries, key=sort_key)]
+        rules = [self.rule_for(e, RULE_PREFIX + self._key_id(e), self.literal(e))
+                 for e in sorted(entries, key=sort_key)]
         return Policy(policy_id, version, OWNED_ACTION, rules, description=self._stamp())
 
     def _policy_set(self, ps_id="gridsec-sync-placeholder", version="1", references=()):
@@ -358,7 +363,10 @@ class ArgusTarget(ChunkPlanner, SyncTarget):
             except GridsecError as err:
                 self._count_ops(start)
                 data["attempts"] = attempts
-                if _conflict(err):
+                # a write planned from the state's record found an object gone: the record no longer holds;
+                # the retry reads the alias in full (the record was dropped before the first write)
+                stale_record, self._from_record = self._from_record and isinstance(err, NotFoundError), False
+                if _conflict(err) or stale_record:
                     data.setdefault("conflicts", []).append(str(err.msg))
                     if attempts <= self.max_retries:
                         continue
@@ -393,37 +401,75 @@ class ArgusTarget(ChunkPlanner, SyncTarget):
             digest.update(literal.encode("utf-8") + b"\n")
         return digest.hexdigest()
 
-    @staticmethod
-    def _fingerprint(policy_sets):
-        """Every PolicySet of the alias with its version and references (``listPolicySets``: no rule in it)."""
-        digest = hashlib.sha256()
-        by_id = dict((ps.policy_set_id, ps) for ps in policy_sets if ps is not None)
-        for _id, ps in sorted(by_id.items(), key=lambda item: item[0] or ""):
-            digest.update(("%s|%s|%s\n" % (ps.policy_set_id, ps.version, ps.references)).encode("utf-8"))
-        return digest.hexdigest()
+    def _key_id(self, entry):
+        found = self._key_ids.get(id(entry))
+        if found is None:
+            found = self._key_ids[id(entry)] = (entry, key_id(entry.key))
+        return found[1]
 
-    def _proven_noop(self, wanted):
-        """``(True, None)`` when the last run verified this very list on the PAP by a full read less than
-        ``full_read_interval`` seconds ago and no PolicySet of the alias changed since (one ``listPolicySets``):
-        every write of this sync changes the owned PolicySet or a policy it references, and the PAP bumps a
-        PolicySet's version on each change of its references. ``(False, policy sets read)`` otherwise (the full
-        read reuses them). A change made by hand inside an owned policy is noticed at the next full read."""
-        record = self.state.get("verified")
-        if (not record or self.full_read_interval <= 0 or record.get("digest") != self._digest(wanted)
-                or time.time() - record.get("full_read_at", 0) > self.full_read_interval):
-            return False, None
+    @staticmethod
+    def _default_rule_id(kid):
+        return RULE_PREFIX + kid
+
+    def _rules_of(self, entries):
+        """The state record of the rules this sync writes for ``entries`` (``_policy``: its rule ids, literals)."""
+        return [[self._key_id(e), "subject" if e.kind == DN else "fqan", self.literal(e)]
+                for e in sorted(entries, key=sort_key)]
+
+    def _known(self, wanted):
+        """``(record, policy sets read)``: the state's ``OwnedRecord`` when one ``listPolicySets`` shows every
+        PolicySet of the alias as the record has it (versions and references: no owned policy added, removed or
+        re-referenced, no PolicySet written by anyone since), the record is from a full read less than
+        ``full_read_interval`` seconds ago and for these settings; else ``(None, policy sets or None)``.
+        A change made by hand INSIDE an owned policy changes no PolicySet: noticed at the scheduled full read,
+        or when a write planned from the record finds a rule gone (the run then reads in full)."""
+        raw = self.state.get(STATE_KEY)
+        if (not isinstance(raw, dict) or self.full_read_interval <= 0 or raw.get("description") != self.description
+                or raw.get("alias") != self.alias or not isinstance(raw.get("full_read_at"), (int, float))
+                or time.time() - raw["full_read_at"] > self.full_read_interval):
+            return None, None
+        record = OwnedRecord.from_state(raw)
+        if record is None:
+            return None, None
         policy_sets = self.client.list_policy_sets(self.alias)
-        return self._fingerprint(policy_sets) == record.get("sets"), policy_sets
+        if fingerprint(sets_of(policy_sets)) != record.fingerprint():
+            return None, policy_sets
+        return record, policy_sets
+
+    def _remember(self, record, wanted, full_read_at, placement):
+        """Keep ``record`` (the owned objects as the PAP now holds them) for the next run, or drop it."""
+        if record is None or not record.exact:
+            self.state.pop(STATE_KEY, None)
+            return
+        self.state[STATE_KEY] = record.to_state(description=self.description, alias=self.alias,
+                                                digest=self._digest(wanted), full_read_at=int(full_read_at),
+                                                placement=placement, chunks=len(record.chunk_ids()))
+
+    def _record_from_tree(self, tree, owned_ps, chunks, current):
+        """The record of a full read (the owned objects as read), when the alias is clean enough to plan from it."""
+        record = OwnedRecord(sets_of(list(tree.policy_sets.values()) + [tree.root]),
+                             dict((c.policy_id, [c.version, []]) for c in chunks), owned_ps.policy_set_id)
+        for entry, index, rule in current.values():
+            kid = self._key_id(entry)
+            item = [kid, rule.attributes[0].attribute_id_spl, rule.attributes[0].value]
+            if rule.rule_id != RULE_PREFIX + kid:
+                item.append(rule.rule_id)
+            record.policies[chunks[index].policy_id][1].append(item)
+        return record
 
     def _attempt(self, wanted, check_mode):
         data = self.result.data
-        proven, policy_sets = self._proven_noop(wanted)
-        if proven:
-            record = self.state["verified"]
-            self.result.counts(len(wanted), [], [])
-            data.update(added=[], removed=[], rewritten=[], rewritten_count=0, planned=[], changed=False,
-                        chunks=record.get("chunks"), placement=record.get("placement"), read="versions")
-            return data
+        record, policy_sets = self._known(wanted)
+        if record is not None:
+            raw = self.state[STATE_KEY]
+            if raw.get("digest") == self._digest(wanted):
+                self.result.counts(len(wanted), [], [])
+                data.update(added=[], removed=[], rewritten=[], rewritten_count=0, planned=[], changed=False,
+                            chunks=raw.get("chunks"), placement=raw.get("placement"), read="versions")
+                return data
+            found = self._change_from_record(record, policy_sets, wanted, check_mode)
+            if found is not None:
+                return found
         tree = (self.client.get_tree(self.alias) if policy_sets is None
                 else self.client.get_tree(self.alias, policy_sets=policy_sets))
         data["read"] = "full"
@@ -474,12 +520,19 @@ class ArgusTarget(ChunkPlanner, SyncTarget):
                 placement = dict(placement, moved=True, **PLACED_FIRST)
             data["placement"] = placement
             if not plan and not check_mode:
-                self.state["verified"] = {"digest": self._digest(wanted), "full_read_at": int(time.time()),
-                                          "sets": self._fingerprint(list(tree.policy_sets.values()) + [tree.root]),
-                                          "chunks": len(chunks), "placement": placement}
+                clean = owned_ps is not None and not (dirty or foreign or stale or shared or placement["permits_before"])
+                self._remember(self._record_from_tree(tree, owned_ps, chunks, current) if clean else None, wanted,
+                               time.time(), placement)
             return data
-        self.state.pop("verified", None)
-        owned_ps = self._apply(steps, owned_ps) or owned_ps
+        self.state.pop(STATE_KEY, None)
+        # the record the writes bring forward (no re-read): only from a clean alias, and without a move or a
+        # removal of leftovers (their effect on the root is not predicted); else the next run reads in full
+        predictable = not (dirty or foreign or stale or shared or extra_sets or extra_policies or "move" in plan)
+        record = None
+        if predictable:
+            record = (self._record_from_tree(tree, owned_ps, chunks, current) if owned_ps is not None
+                      else OwnedRecord(sets_of(list(tree.policy_sets.values()) + [tree.root]), {}, None))
+        owned_ps = self._apply(steps, owned_ps, record) or owned_ps
         if "move" in plan:
             self.client.move(self.alias, owned_ps.policy_set_id, first_other, False)
         for obj in extra_sets:
@@ -489,41 +542,104 @@ class ArgusTarget(ChunkPlanner, SyncTarget):
         # placement as it is now (cheap to derive: new objects are at index 0)
         data["placement"] = dict(PLACED_FIRST, alias=self.alias) if placement is None or "move" in plan else placement
         data["chunks"] = self.chunks_after
+        self._remember(record, wanted, time.time(), data["placement"])
         return data
 
-    def _apply(self, steps, owned_ps):
-        """Run the planned steps; returns the owned PolicySet when this run added it."""
+    def _change_from_record(self, record, policy_sets, wanted, check_mode):
+        """A change planned from the state's record (``read: state``): the owned PolicySet and the versions of
+        every PolicySet are as recorded (``_known``), so the owned policies hold the recorded rules unless changed
+        by hand inside. Written with the same steps as after a full read; a rule the record names but the PAP no
+        longer has fails its removal (``NotFoundException``), the record is dropped and the run reads in full
+        (``sync``). None when the record does not fit the PolicySets read (the caller reads in full)."""
+        data = self.result.data
+        owned_ps = next((ps for ps in policy_sets if ps.policy_set_id == record.ps_id and self.owns(ps)), None)
+        if owned_ps is None or [ref for kind, ref in owned_ps.references if kind == "policy"] != record.chunk_ids():
+            return None
+        chunks = [Policy(pid, record.policies[pid][0], OWNED_ACTION, [], description=self.description)
+                  for pid in record.chunk_ids()]
+        by_kid = dict((self._key_id(entry), key) for key, entry in wanted.items())
+        current = {}
+        for index, pid in enumerate(record.chunk_ids()):
+            for item in record.policies[pid][1]:
+                key = by_kid.get(item[0])
+                if key is not None:
+                    current[key] = (wanted[key], index, None)
+                    # the literal the sync wrote for this key (the plan sizes the chunks): no DN conversion
+                    self._literals.setdefault(id(wanted[key]), (wanted[key], item[2]))
+                    continue
+                try:
+                    entry = Entry(DN if item[1] == "subject" else FQAN, item[2], stored=True)
+                except GridsecError:
+                    return None  # not an entry: the full read sorts it out
+                if entry.key in wanted or entry.key in current:
+                    return None
+                rule_id = item[3] if len(item) > 3 else RULE_PREFIX + item[0]
+                current[entry.key] = (entry, index, Rule(rule_id, "Deny", [Attribute(item[1], item[2])]))
+        added = [wanted[k] for k in wanted if k not in current]
+        removed = [current[k][0] for k in current if k not in wanted]
+        self.result.counts(len(current), added, removed)
+        data.update(added=entry_lines(added), removed=entry_lines(removed), rewritten=[], rewritten_count=0,
+                    read="state")
+        steps = self._plan(owned_ps, chunks, current, set(), added, removed, wanted, frozenset())
+        plan = ["removeObjectByIdAndReferences" if step[0] == "removeRule" else step[0] for step in steps]
+        raw = self.state[STATE_KEY]
+        data.update(planned=plan, changed=bool(plan), chunks=len(chunks), placement=raw.get("placement"))
+        if check_mode and plan:
+            self._check_write_permission(plan)
+        if check_mode or not plan:
+            return data
+        full_read_at = raw["full_read_at"]
+        self.state.pop(STATE_KEY, None)
+        self._from_record = True
+        self._apply(steps, owned_ps, record)
+        self._from_record = False
+        data["chunks"] = self.chunks_after
+        self._remember(record, wanted, full_read_at, data["placement"])
+        return data
+
+    def _apply(self, steps, owned_ps, record=None):
+        """Run the planned steps; returns the owned PolicySet when this run added it. ``record`` (an
+        ``OwnedRecord`` of the objects before the writes), when given, is brought forward with each write."""
         # the PAP tells visibility by splitting the id on "_" (see _argus.policy_plan.PRIVATE_ID_PREFIX)
         prefix = PUBLIC_ID_PREFIX if self.public else PRIVATE_ID_PREFIX
+        record = record if record is not None else OwnedRecord({}, {}, None)
         stored = []
         for step in steps:
             operation = step[0]
             if operation == "storePolicy":
                 stored.append(self.client.store_policy(self.alias, prefix, self._policy(step[1], prefix, "1")))
+                record.store_policy(stored[-1], "1", self._rules_of(step[1]))
             elif operation == "addPolicySet":
                 owned_ps = self._policy_set(references=[("policy", pid) for pid in stored])
                 owned_ps.policy_set_id = self.client.add_policy_set(self.alias, 0, owned_ps)
                 if not owned_ps.policy_set_id:
                     raise RemoteError("addPolicySet returned no id", server=self.label, operation="addPolicySet")
+                record.add_policy_set(owned_ps.policy_set_id, owned_ps.version, owned_ps.references, 0)
                 return owned_ps
             elif operation == "addPolicies":
                 ids = self.client.add_policies(self.alias, 0, owned_ps.policy_set_id, [prefix],
                                                [self._policy(step[1], prefix, "1")])
                 if not ids or not ids[0]:
                     raise RemoteError("addPolicies returned no id", server=self.label, operation="addPolicies")
+                record.add_policies(owned_ps.policy_set_id, 0, ids, [self._rules_of(step[1])])
             elif operation == "updatePolicy":
                 old = step[1]
                 # True, or WriteRefusedError (false reply / stale version): retried by sync() after a re-read
                 self.client.update_policy(self.alias, old.version,
                                           self._policy(step[2], old.policy_id, _bump(old.version)))
+                record.update_policy(old.policy_id, _bump(old.version), self._rules_of(step[2]))
             elif operation == "updatePolicySet":
-                self._commit(owned_ps, step[1], stored)
+                version, references = self._commit(owned_ps, step[1], stored)
+                record.update_policy_set(owned_ps.policy_set_id, version, references)
             elif operation == "removeRule":
                 self.client.remove_object_by_id_and_references(self.alias, step[1].rule_id)
+                record.remove_rule(step[1].rule_id, self._default_rule_id)
             elif operation == "removePolicy":
                 self.client.remove_policy(self.alias, step[1].policy_id)
+                record.delete_policy(step[1].policy_id)
             else:
                 self.client.remove_object_by_id_and_references(self.alias, step[1].policy_id)
+                record.remove_policy_and_references(step[1].policy_id)
         return None
 
     def _commit(self, owned_ps, replaced, stored):
@@ -541,3 +657,4 @@ class ArgusTarget(ChunkPlanner, SyncTarget):
         references.extend(("policy", pid) for pid in stored)
         new = self._policy_set(owned_ps.policy_set_id, _bump(owned_ps.version), references)
         self.client.update_policy_set(self.alias, owned_ps.version, new)
+        return new.version, references

@@ -247,12 +247,15 @@ class Entry(object):
                 out["sources"] = list(self.sources)
         return out
 
-    def cache_dict(self):
-        """JSON-ready dict (``json.dumps`` writes the key's tuples as lists; ``trusted`` turns them back)."""
+    def cache_dict(self, with_sources=False):
+        """JSON-ready dict (``json.dumps`` writes the key's tuples as lists; ``trusted`` turns them back); with the
+        names of the sources that list the entry when ``with_sources``."""
         out = {"kind": self.kind, "value": self.value, "key": list(self.key[1:]) if self.kind == TOKEN else self.key[1]}
         if self.kind == DN:
             out["rfc2253"] = self.rfc2253
         out.update(self.meta)
+        if with_sources and self.sources:
+            out["sources"] = list(self.sources)
         return out
 
     @classmethod

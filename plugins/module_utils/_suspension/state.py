@@ -168,6 +168,23 @@ class State(object):
             return None
         return [Entry.from_cache(item) for item in last.get("entries", [])]
 
+    def last_good_merged(self):
+        """The last good list as the merge gives it (key -> Entry, with the sources of each entry), from the
+        state alone: nothing is parsed again."""
+        last = self.data.get("last_good")
+        if last is None:
+            return None
+        trusted = Entry.trusted
+        merged = {}
+        for item in last.get("entries", []):
+            entry = trusted(item, sources=item.get("sources") or ())
+            merged[entry.key] = entry
+        return merged
+
+    def source_count(self, name):
+        """The number of entries cached for ``name`` (no entry built), 0 when none."""
+        return len((self.data["sources"].get(name) or {}).get("entries") or ())
+
     def source_cache(self, name):
         cached = self.data["sources"].get(name)
         if cached is None:

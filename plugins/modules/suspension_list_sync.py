@@ -628,6 +628,8 @@ class Sync(object):
         self.audit = sl_state.AuditLog(self.audit_path, self.run_id, self.check, name)
         self.ctx = SyncContext(module, self.state, applied_at=iso(self.now))
         self.inputs = None  # merge_inputs
+        self.unchanged_bytes = {}  # name -> bytes of a source whose digest is that of its cache
+        self.reparsed = {}  # name -> entries of an unchanged source whose cache was lost
         self.next_expiry = None
         self.result = dict(changed=False, merged_count=0, sources=[], targets=[], expired=[], protected=[],
                            overridden=[], guard=None, audit_log=self.audit_path, run_id=self.run_id)
@@ -703,12 +705,26 @@ class Sync(object):
         if digest == self.state.source_digest(name):
             # the entries stay in the state until the merge needs them (``source_entries``): none when the merged
             # list of the last good run stands (``fast_merged``)
+            self.unchanged_bytes[name] = data
             return None, dict(report, unchanged=True), digest
+        return self.parse_source(spec, data), report, digest
+
+    def parse_source(self, spec, data):
+        name = spec["name"]
         if spec["type"] == "yaml":
             if sl_sources.yaml is None and not data.lstrip().startswith(b"{"):
                 self.module.require_library("PyYAML", sl_sources.YAML_IMPORT_ERROR, why="source %s is YAML" % name)
-            return sl_sources.parse_yaml_list(data, name), report, digest
-        return sl_sources.parse_plain_list(data, name), report, digest
+            return sl_sources.parse_yaml_list(data, name)
+        return sl_sources.parse_plain_list(data, name)
+
+    def source_entries(self, name):
+        """The entries of an unchanged source for the merge: its cache, else (cache file lost) its bytes parsed
+        again (and cached again by ``remember_source``)."""
+        entries = self.state.source_cache(name)
+        if entries is None:
+            spec = [s for s in self.p["sources"] if s["name"] == name][0]
+            entries = self.reparsed[name] = self.parse_source(spec, self.unchanged_bytes[name])
+        return entries
 
     def verify_signed(self, spec, document):
         """``(the list inside, its signed facts)`` of a signed source; SourceError when it cannot be trusted."""
@@ -974,7 +990,7 @@ class Sync(object):
         if fast is not None:
             return fast
         self.result["merge"] = "merged"
-        merged = sl_merge.merge([(name, entries if entries is not None else self.state.source_cache(name))
+        merged = sl_merge.merge([(name, entries if entries is not None else self.source_entries(name))
                                  for name, entries, _info in lists])
         merged, expired = sl_merge.drop_expired(merged, self.now)
         # the first expiry ahead (protected entries included: one that expires moves from protected to expired)
@@ -1069,10 +1085,9 @@ class Sync(object):
             return False
         dirty = False
         self.times.mark(name, self.now)
-        if not info.get("unchanged"):
-            self.state.data["sources"][name] = {"sha256": info["sha256"],
-                                                "entries": [e.cache_dict() for e in entries]}
-            dirty = True
+        if not info.get("unchanged") or name in self.reparsed:
+            entries = self.reparsed.get(name, entries)
+            dirty = self.state.set_source_cache(name, info["sha256"], [e.cache_dict() for e in entries])
         if info.get("signed"):
             stored = self.state.data["sources"].setdefault(name, {})
             if stored.get("signed") != info["signed"]:

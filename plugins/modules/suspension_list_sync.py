@@ -1063,7 +1063,7 @@ class Sync(object):
         # comparing with the previous one (the per-source caches are still refreshed)
         if failures:
             return False
-        good = [e.cache_dict(with_sources=True) for e in sorted(merged.values(), key=sort_key)]
+        good = [e.cache_dict(with_sources=True, compact=True) for e in sorted(merged.values(), key=sort_key)]
         # compared by digest: the stored keys are lists (JSON), the fresh ones tuples
         digest = hashlib.sha256(json.dumps(good, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
         fast = None

@@ -19,6 +19,11 @@ import json
 import os
 import re
 
+try:
+    from collections.abc import Mapping
+except ImportError:  # pragma: no cover  (Python 2)
+    from collections import Mapping
+
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._files import write_atomic
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import (
@@ -26,7 +31,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries im
     Entry,
     iso,
     parse_time,
-    stored_key,
+    stored_item_key,
     utcnow,
 )
 
@@ -123,6 +128,35 @@ class SourceTimes(object):
             self.raw = raw
 
 
+class StoredList(Mapping):
+    """key -> Entry of a list read back from the state: ``len`` and ``values()`` need no key; the key index is
+    built when a key is first asked for (a target that compares with what it holds)."""
+
+    def __init__(self, entries):
+        self._entries = entries
+        self._by_key = None
+
+    def _index(self):
+        if self._by_key is None:
+            self._by_key = dict((entry.key, entry) for entry in self._entries)
+        return self._by_key
+
+    def __len__(self):
+        return len(self._entries)
+
+    def __iter__(self):
+        return iter(self._index())
+
+    def __getitem__(self, key):
+        return self._index()[key]
+
+    def __contains__(self, key):
+        return key in self._index()
+
+    def values(self):
+        return list(self._entries)
+
+
 # -- state file (last good list, per-source cache, ownership) ------------------------------------------------
 class State(object):
     """JSON state of one sync (``<state_dir>/<name>.state.json``, 0600): the last good merged list, the digest of
@@ -166,7 +200,7 @@ class State(object):
         last = self.data.get("last_good")
         if last is None:
             return None
-        return set(stored_key(item["kind"], item["key"]) if "key" in item else Entry.trusted(item).key
+        return set(stored_item_key(item) if "key" in item or "k" in item else Entry.trusted(item).key
                    for item in last.get("entries", []))
 
     def last_good_entries(self):
@@ -182,11 +216,7 @@ class State(object):
         if last is None:
             return None
         trusted = Entry.trusted
-        merged = {}
-        for item in last.get("entries", []):
-            entry = trusted(item, sources=item.get("sources") or ())
-            merged[entry.key] = entry
-        return merged
+        return StoredList([trusted(item, sources=item.get("sources") or ()) for item in last.get("entries", [])])
 
     def source_count(self, name):
         """The number of entries cached for ``name`` (no entry built), 0 when none."""

@@ -435,6 +435,14 @@ merged_count:
   description: Number of entries in the merged list that was applied (after expiry and the allow-list).
   returned: always
   type: int
+merge:
+  description:
+    - C(merged) when the sources were merged again; C(unchanged) when the merged list of the last good run was applied as
+      it stands, because every source returned the same bytes as then (a signed list still verified), the allow-list
+      and overrides are the same and no entry of that list has expired since (nothing was parsed or merged again).
+  returned: when the sources were read
+  type: str
+  sample: unchanged
 sources:
   description:
     - Per source - name, type, status (V(ok), V(cached)), number of entries, error when it failed; a cached source adds
@@ -623,6 +631,10 @@ class Sync(object):
         self.audit_path = self.p["audit_log"] or os.path.join(self.p["state_dir"], "%s.audit.jsonl" % name)
         self.audit = sl_state.AuditLog(self.audit_path, self.run_id, self.check, name)
         self.ctx = SyncContext(module, self.state, applied_at=iso(self.now))
+        self.inputs = None  # merge_inputs
+        self.unchanged_bytes = {}  # name -> bytes of a source whose digest is that of its cache
+        self.reparsed = {}  # name -> entries of an unchanged source whose cache was lost
+        self.next_expiry = None
         self.result = dict(changed=False, merged_count=0, sources=[], targets=[], expired=[], protected=[],
                            overridden=[], guard=None, audit_log=self.audit_path, run_id=self.run_id)
 
@@ -695,12 +707,28 @@ class Sync(object):
             report["reads"] = 2
         digest = hashlib.sha256(spec["type"].encode("ascii") + b"\0" + data).hexdigest()
         if digest == self.state.source_digest(name):
-            return self.state.source_cache(name), dict(report, unchanged=True), digest
+            # the entries stay in the state until the merge needs them (``source_entries``): none when the merged
+            # list of the last good run stands (``fast_merged``)
+            self.unchanged_bytes[name] = data
+            return None, dict(report, unchanged=True), digest
+        return self.parse_source(spec, data), report, digest
+
+    def parse_source(self, spec, data):
+        name = spec["name"]
         if spec["type"] == "yaml":
             if sl_sources.yaml is None and not data.lstrip().startswith(b"{"):
                 self.module.require_library("PyYAML", sl_sources.YAML_IMPORT_ERROR, why="source %s is YAML" % name)
-            return sl_sources.parse_yaml_list(data, name), report, digest
-        return sl_sources.parse_plain_list(data, name), report, digest
+            return sl_sources.parse_yaml_list(data, name)
+        return sl_sources.parse_plain_list(data, name)
+
+    def source_entries(self, name):
+        """The entries of an unchanged source for the merge: its cache, else (cache file lost) its bytes parsed
+        again (and cached again by ``remember_source``)."""
+        entries = self.state.source_cache(name)
+        if entries is None:
+            spec = [s for s in self.p["sources"] if s["name"] == name][0]
+            entries = self.reparsed[name] = self.parse_source(spec, self.unchanged_bytes[name])
+        return entries
 
     def verify_signed(self, spec, document):
         """``(the list inside, its signed facts)`` of a signed source; SourceError when it cannot be trusted."""
@@ -736,8 +764,8 @@ class Sync(object):
             except GridsecError as err:
                 info.update(status="failed", error=str(err))
                 entries = self.cached_entries(spec, err, info)
-            info["count"] = len(entries)
-            if not entries and not spec["allow_empty"]:
+            info["count"] = len(entries) if entries is not None else self.state.source_count(name)
+            if not info["count"] and not spec["allow_empty"]:
                 self.result["sources"].append(info)
                 self.guard("source %s returned an empty list (set allow_empty: true if that is expected); no target "
                            "was touched" % name)
@@ -921,12 +949,57 @@ class Sync(object):
                                   % (self.p["name"], len(failures), "; ".join(failures)), **self.result)
         self.module.exit_json(**self.result)
 
+    def merge_inputs(self, lists):
+        """A digest of everything the merged list depends on besides the time (the bytes of every source, the
+        allow-list and the overrides), or None when the merge must run (a source read from a PAP or from its cache,
+        token identities resolved through IAM, ``return_list``: the entries' sources are returned)."""
+        if self.p["resolve_tokens"] or self.p["return_list"]:
+            return None
+        digest = hashlib.sha256(b"merge-inputs 1\n")
+        for name, _entries, info in lists:
+            if info["status"] != "ok" or not info.get("sha256"):
+                return None
+            digest.update(("source %s %s\n" % (name, info["sha256"])).encode("utf-8"))
+        for option in ("allow_list", "allow_patterns", "allow_override"):
+            digest.update(("%s %s\n" % (option, json.dumps(self.p[option], sort_keys=True))).encode("utf-8"))
+        return digest.hexdigest()
+
+    def fast_merged(self, inputs):
+        """The merged list of the last good run, as it stands, when this run's inputs are those it was merged
+        from (``merge_inputs``), no entry of it has expired since and the drops it recorded are those of the
+        state: ``(merged, dropped)``, no source parsed, merged or checked again (they would give the same list).
+        None otherwise."""
+        last = self.state.data.get("last_good") or {}
+        fast = last.get("fast")
+        if inputs is None or not fast or fast.get("inputs") != inputs:
+            return None
+        if fast.get("next_expiry") and sl_state.parse_time(fast["next_expiry"]) <= self.now:
+            return None  # an entry expires: the merge drops it (and audits it)
+        if fast.get("dropped") != self.state.data.get("dropped"):
+            return None  # the drops of another list were recorded since: the merge audits the difference
+        merged = self.state.last_good_merged()
+        self.result["expired"] = fast.get("expired") or []
+        self.result["protected"] = fast.get("protected") or []
+        self.result["overridden"] = fast.get("overridden") or []
+        self.result["merged_count"] = len(merged)
+        self.result["merge"] = "unchanged"
+        return merged, fast["dropped"]
+
     def merged_list(self, lists, allow, overrides):
         """The list every target is brought to: merged, without expired and protected entries, with the token
         identities ``resolve_tokens`` derives; the shrink guard checked against the last good list.
         ``(merged, dropped)``."""
-        merged = sl_merge.merge([(name, entries) for name, entries, _info in lists])
+        self.inputs = self.merge_inputs(lists)
+        fast = self.fast_merged(self.inputs)
+        if fast is not None:
+            return fast
+        self.result["merge"] = "merged"
+        merged = sl_merge.merge([(name, entries if entries is not None else self.source_entries(name))
+                                 for name, entries, _info in lists])
         merged, expired = sl_merge.drop_expired(merged, self.now)
+        # the first expiry ahead (protected entries included: one that expires moves from protected to expired)
+        self.next_expiry = min((e.meta["expires"] for e in merged.values() if "expires" in e.meta),
+                               key=sl_state.parse_time, default=None)
         merged, protected, overridden = sl_merge.apply_allow_list_keyed(merged, allow, overrides)
         merged, derived_protected, derived_overridden = self.resolve_tokens(merged, allow, overrides)
         protected.extend(derived_protected)
@@ -965,21 +1038,14 @@ class Sync(object):
     def save_state(self, lists, merged, dropped, failures):
         """The state file (last good list, source caches, serials applied, dropped entries) and the source read
         times, written only when something in them changed; a write that fails is named in ``failures``."""
-        good = [e.cache_dict() for e in sorted(merged.values(), key=sort_key)]
-        last_good = self.state.data.get("last_good") or {}
         # a target that keeps state (ctx.target_state) changed it when it changed or failed
         dirty = any(t["name"] in self.ctx.stateful and (t.get("changed") or t.get("failed"))
                     for t in self.result["targets"])
         if self.ctx.stateful and not dirty:
             dirty = json.dumps(self.state.data.get("targets") or {}, sort_keys=True) != self.targets_state_before
-        # compared by digest: the stored keys are lists (JSON), the fresh ones tuples
-        digest = hashlib.sha256(json.dumps(good, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
-        # last good = a list every target now holds: after a failed target the shrink guard must keep
-        # comparing with the previous one (the per-source caches below are still refreshed)
-        if not failures and last_good.get("sha256") != digest:
-            self.state.data["last_good"] = {"time": iso(self.now), "run": self.run_id, "entries": good,
-                                            "sha256": digest}
-            dirty = True
+        # the last good list stands as it was when the merge did not run (``fast_merged``)
+        if self.result.get("merge") != "unchanged":
+            dirty = self.remember_good(merged, dropped, failures) or dirty
         for name, entries, info in lists:
             dirty = self.remember_source(name, entries, info) or dirty
         if self.state.data.get("dropped", {}) != dropped:
@@ -994,6 +1060,28 @@ class Sync(object):
         except (IOError, OSError) as err:
             failures.append("source read times %s: %s" % (self.times.path, err))
 
+    def remember_good(self, merged, dropped, failures):
+        """Record the merged list as the last good one (with what ``fast_merged`` needs to reuse it) unless a
+        target failed; True when the state changed."""
+        # last good = a list every target now holds: after a failed target the shrink guard must keep
+        # comparing with the previous one (the per-source caches are still refreshed)
+        if failures:
+            return False
+        good = [e.cache_dict(with_sources=True, compact=True) for e in sorted(merged.values(), key=sort_key)]
+        # compared by digest: the stored keys are lists (JSON), the fresh ones tuples
+        digest = hashlib.sha256(json.dumps(good, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+        fast = None
+        if self.inputs is not None:
+            fast = {"inputs": self.inputs, "next_expiry": self.next_expiry, "dropped": dropped,
+                    "expired": self.result["expired"], "protected": self.result["protected"],
+                    "overridden": self.result["overridden"]}
+        last_good = self.state.data.get("last_good") or {}
+        if last_good.get("sha256") == digest and last_good.get("fast") == fast:
+            return False
+        self.state.data["last_good"] = {"time": iso(self.now), "run": self.run_id, "entries": good, "sha256": digest,
+                                        "fast": fast}
+        return True
+
     def remember_source(self, name, entries, info):
         """Record a source read: its read time, its cache (when it changed) and the serial of a signed list (for
         the rollback check of the next run). True when the state changed."""
@@ -1001,10 +1089,9 @@ class Sync(object):
             return False
         dirty = False
         self.times.mark(name, self.now)
-        if not info.get("unchanged"):
-            self.state.data["sources"][name] = {"sha256": info["sha256"],
-                                                "entries": [e.cache_dict() for e in entries]}
-            dirty = True
+        if not info.get("unchanged") or name in self.reparsed:
+            entries = self.reparsed.get(name, entries)
+            dirty = self.state.set_source_cache(name, info["sha256"], [e.cache_dict() for e in entries])
         if info.get("signed"):
             stored = self.state.data["sources"].setdefault(name, {})
             if stored.get("signed") != info["signed"]:

@@ -896,6 +896,61 @@ def test_cache_has_a_maximum_age_and_its_use_is_audited(tmp_path):
     assert json.loads(times_file.read_text())["sources"]["central"]["read_ok"] > "2000-01-01T00:00:00Z"
 
 
+def test_unchanged_sources_reuse_the_last_good_list_but_expiry_and_outside_changes_still_count(tmp_path):
+    """The no-op fast path (``merge: unchanged``): the sources' bytes are those of the last good run, so the merged
+    list is reused as it stands; still an entry whose expiry passed leaves on the next run, a target changed by hand
+    is repaired, and a no-op rewrites neither the state, the source cache, the audit log nor the target."""
+    import datetime
+    import time
+
+    soon = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=45)
+    entries = generated(3) + [{"dn": BASE + "/CN=Leaves Soon", "expires": soon.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                               "ticket": "SEC-9"}]
+    listfile = write_yaml(tmp_path / "list.yml", entries)
+    sync_args = base_args(tmp_path, "fast", [yaml_source(listfile)], plain_target(tmp_path))
+    out = tmp_path / "out" / "plain.txt"
+    first = run(tmp_path, sync_args)
+    assert first["changed"] and first["merge"] == "merged"
+    assert ("dn", BASE + "/CN=Leaves Soon") in file_identities(out, "plain")
+    files = [tmp_path / "state" / n for n in ("fast.state.json", "fast.cache.json", "fast.audit.jsonl")] + [out]
+    before = [(os.stat(f).st_mtime_ns, f.read_bytes()) for f in files]
+
+    second = run(tmp_path, sync_args)
+    if datetime.datetime.now(datetime.timezone.utc) < soon:  # a slow machine may have passed the expiry already
+        assert second["merge"] == "unchanged" and not second["changed"] and second["merged_count"] == 4
+        # a no-op writes nothing (only the source read time moves, in its own small file)
+        assert [(os.stat(f).st_mtime_ns, f.read_bytes()) for f in files] == before
+
+    # a target changed by hand: the unchanged list is applied to it again
+    out.write_text("/DC=test/DC=gridsec-sync/CN=Someone Else\n", encoding="utf-8")
+    repaired = run(tmp_path, sync_args)
+    assert repaired["changed"]
+    assert {v for _k, v in file_identities(out, "plain")} >= set(generated(3))
+    assert ("dn", "/DC=test/DC=gridsec-sync/CN=Someone Else") not in file_identities(out, "plain")
+
+    # the expiry passes while the list file stays byte for byte the same: the entry leaves, audited once
+    time.sleep(max(0.0, (soon - datetime.datetime.now(datetime.timezone.utc)).total_seconds()) + 1)
+    expired = run(tmp_path, sync_args)
+    assert expired["merge"] == "merged" and expired["changed"]
+    assert [e["value"] for e in expired["expired"]] == [BASE + "/CN=Leaves Soon"]
+    assert ("dn", BASE + "/CN=Leaves Soon") not in file_identities(out, "plain")
+    assert len(file_identities(out, "plain")) == 3
+    again = run(tmp_path, sync_args)
+    assert again["merge"] == "unchanged" and not again["changed"]
+    assert [e["value"] for e in again["expired"]] == [BASE + "/CN=Leaves Soon"]
+    audit = audit_lines(tmp_path, "fast")
+    assert [a["entry"]["value"] for a in audit if a["action"] == "expire"] == [BASE + "/CN=Leaves Soon"]
+
+    # the source cache file lost: the unchanged list is parsed again and cached again
+    os.unlink(tmp_path / "state" / "fast.cache.json")
+    write_yaml(tmp_path / "list.yml", generated(4))
+    changed = run(tmp_path, sync_args)
+    assert changed["merge"] == "merged" and changed["changed"] and len(file_identities(out, "plain")) == 4
+    os.unlink(tmp_path / "state" / "fast.cache.json")
+    run(tmp_path, dict(sync_args, allow_list=[generated(4)[3]]))  # the merge runs, the cache is gone
+    assert (tmp_path / "state" / "fast.cache.json").exists() and len(file_identities(out, "plain")) == 3
+
+
 def test_expire_and_protect_audit_lines_only_when_something_changes(tmp_path):
     admin = BASE + "/CN=Site Admin"
     entries = [{"dn": BASE + "/CN=Permanent"}, {"dn": BASE + "/CN=Expired", "expires": "2020-01-01"},

@@ -24,6 +24,7 @@ __metaclass__ = type
 
 import datetime
 import hashlib
+import json
 import re
 
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import parse_dn, parse_stored_dn
@@ -218,7 +219,18 @@ class Entry(object):
         """An entry from the state file (written by ``cache_dict``): key and forms as stored, no re-parsing.
 
         Only used for data this module wrote itself (0600 state file); anything else goes through ``__init__``.
+        An item written with ``compact=True`` (its key as JSON text under ``k``) gives a ``StoredEntry``.
         """
+        if "k" in data:
+            entry = StoredEntry.__new__(StoredEntry)
+            entry.kind = data["kind"]
+            entry.value = data["value"]
+            entry.dn = None
+            entry.rfc = data.get("rfc2253")
+            entry.meta = dict((k, data[k]) for k in META_FIELDS if data.get(k) not in (None, ""))
+            entry.sources = list(sources)
+            entry.key_text = data["k"]
+            return entry
         if "key" not in data:
             value = (data["issuer"], data["subject"]) if data["kind"] == TOKEN else data["value"]
             return cls(data["kind"], value, dict((k, data.get(k)) for k in META_FIELDS), sources)
@@ -247,12 +259,20 @@ class Entry(object):
                 out["sources"] = list(self.sources)
         return out
 
-    def cache_dict(self):
-        """JSON-ready dict (``json.dumps`` writes the key's tuples as lists; ``trusted`` turns them back)."""
-        out = {"kind": self.kind, "value": self.value, "key": list(self.key[1:]) if self.kind == TOKEN else self.key[1]}
+    def cache_dict(self, with_sources=False, compact=False):
+        """JSON-ready dict (``json.dumps`` writes the key's tuples as lists; ``trusted`` turns them back); with the
+        names of the sources that list the entry when ``with_sources``; with the key as one JSON text (``k``, read
+        back only when the key is used: ``StoredEntry``) when ``compact``."""
+        key = list(self.key[1:]) if self.kind == TOKEN else self.key[1]
+        if compact:
+            out = {"kind": self.kind, "value": self.value, "k": json.dumps(key, ensure_ascii=False, separators=(",", ":"))}
+        else:
+            out = {"kind": self.kind, "value": self.value, "key": key}
         if self.kind == DN:
             out["rfc2253"] = self.rfc2253
         out.update(self.meta)
+        if with_sources and self.sources:
+            out["sources"] = list(self.sources)
         return out
 
     @classmethod
@@ -261,6 +281,36 @@ class Entry(object):
 
     def __repr__(self):
         return "Entry(%r, %r)" % (self.kind, self.value)
+
+
+_KEY_SLOT = Entry.__dict__["key"]
+
+
+class StoredEntry(Entry):
+    """An entry of the last good list read back from the state (``Entry.trusted`` of a compact item): its key
+    tuple is built from ``key_text`` when first used (a run that only counts or digests the list builds none)."""
+
+    __slots__ = ("key_text",)
+
+    def _get_key(self):
+        try:
+            return _KEY_SLOT.__get__(self, Entry)
+        except AttributeError:
+            key = stored_key(self.kind, json.loads(self.key_text))
+            _KEY_SLOT.__set__(self, key)
+            return key
+
+    def _set_key(self, value):
+        _KEY_SLOT.__set__(self, value)
+
+    key = property(_get_key, _set_key)
+
+
+def stored_item_key(item):
+    """The key of a state item written by ``cache_dict`` (compact or not) without building an Entry."""
+    if "k" in item:
+        return stored_key(item["kind"], json.loads(item["k"]))
+    return stored_key(item["kind"], item["key"])
 
 
 def key_id(key):
@@ -308,4 +358,4 @@ def identity_entry(text, option="allow_list"):
 
 __all__ = ["DN", "FQAN", "TOKEN", "KINDS", "META_FIELDS", "MAX_VALUE_LENGTH", "SUBJECT_PATTERN", "ISSUER_PATTERN",
            "MAX_ISSUER_LENGTH", "UTC", "parse_time", "utcnow", "iso", "normalize_fqan", "stored_key",
-           "normalize_issuer", "issuer_spellings", "token_value", "Entry", "key_id", "sort_key", "identity_entry"]
+           "normalize_issuer", "issuer_spellings", "token_value", "Entry", "StoredEntry", "stored_item_key", "key_id", "sort_key", "identity_entry"]

@@ -144,7 +144,7 @@ def canary_keys(merged):
     """Keys of the entries that are the central team's daily canary: its DN (format of
     ``_argus.canary.parse_canary``) or its token identity (``_argus.canary.parse_canary_subject``), test identities
     that prove propagation to every enforcer, no person behind them."""
-    return set(key for key, entry in merged.items()
+    return set(entry.key for entry in merged.values()
                if (entry.kind == DN and parse_canary(entry.value) is not None)
                or (entry.kind == TOKEN and parse_canary_subject(entry.subject) is not None))
 

@@ -19,6 +19,11 @@ import json
 import os
 import re
 
+try:
+    from collections.abc import Mapping
+except ImportError:  # pragma: no cover  (Python 2)
+    from collections import Mapping
+
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._files import write_atomic
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import (
@@ -26,7 +31,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries im
     Entry,
     iso,
     parse_time,
-    stored_key,
+    stored_item_key,
     utcnow,
 )
 
@@ -123,10 +128,40 @@ class SourceTimes(object):
             self.raw = raw
 
 
+class StoredList(Mapping):
+    """key -> Entry of a list read back from the state: ``len`` and ``values()`` need no key; the key index is
+    built when a key is first asked for (a target that compares with what it holds)."""
+
+    def __init__(self, entries):
+        self._entries = entries
+        self._by_key = None
+
+    def _index(self):
+        if self._by_key is None:
+            self._by_key = dict((entry.key, entry) for entry in self._entries)
+        return self._by_key
+
+    def __len__(self):
+        return len(self._entries)
+
+    def __iter__(self):
+        return iter(self._index())
+
+    def __getitem__(self, key):
+        return self._index()[key]
+
+    def __contains__(self, key):
+        return key in self._index()
+
+    def values(self):
+        return list(self._entries)
+
+
 # -- state file (last good list, per-source cache, ownership) ------------------------------------------------
 class State(object):
-    """JSON state of one sync (``<state_dir>/<name>.state.json``, 0600): the last good merged list, the last
-    good entries of each source (for ``on_source_failure: use_cache``) and what each target owns."""
+    """JSON state of one sync (``<state_dir>/<name>.state.json``, 0600): the last good merged list, the digest of
+    each source's last good read (its entries, for ``on_source_failure: use_cache`` and the merge, in
+    ``<state_dir>/<name>.cache.json``, 0600) and what each target owns."""
 
     VERSION = 1
 
@@ -135,6 +170,12 @@ class State(object):
         self.data = {"version": self.VERSION, "last_good": None, "sources": {}, "targets": {}}
         self.exists = False
         self.raw = None
+        # the entries of each source's last good read live in a file of their own (``<name>.cache.json``), read
+        # only when the merge needs them: a run whose sources are unchanged loads the last good list alone
+        stem = path[:-len(".state.json")] if path.endswith(".state.json") else path
+        self.cache_path = stem + ".cache.json"
+        self._cache = None
+        self._cache_dirty = False
 
     def load(self):
         if not os.path.exists(self.path):
@@ -159,7 +200,7 @@ class State(object):
         last = self.data.get("last_good")
         if last is None:
             return None
-        return set(stored_key(item["kind"], item["key"]) if "key" in item else Entry.trusted(item).key
+        return set(stored_item_key(item) if "key" in item or "k" in item else Entry.trusted(item).key
                    for item in last.get("entries", []))
 
     def last_good_entries(self):
@@ -168,11 +209,69 @@ class State(object):
             return None
         return [Entry.from_cache(item) for item in last.get("entries", [])]
 
+    def last_good_merged(self):
+        """The last good list as the merge gives it (key -> Entry, with the sources of each entry), from the
+        state alone: nothing is parsed again."""
+        last = self.data.get("last_good")
+        if last is None:
+            return None
+        trusted = Entry.trusted
+        return StoredList([trusted(item, sources=item.get("sources") or ()) for item in last.get("entries", [])])
+
+    def source_count(self, name):
+        """The number of entries cached for ``name`` (no entry built), 0 when none."""
+        stored = self.data["sources"].get(name) or {}
+        if "count" in stored:
+            return stored["count"]
+        return len(self._cached(name) or ())
+
+    def _caches(self):
+        """name -> ``{"sha256", "entries"}`` of the cache file (read once, when first needed; {} when missing or
+        unreadable: the sources are then parsed again)."""
+        if self._cache is None:
+            self._cache = {}
+            try:
+                with open(self.cache_path, "rb") as handle:
+                    data = json.loads(handle.read().decode("utf-8"))
+                if isinstance(data, dict) and data.get("version") == self.VERSION and isinstance(data.get("sources"),
+                                                                                                  dict):
+                    self._cache = data["sources"]
+            except (IOError, OSError, ValueError):
+                pass
+        return self._cache
+
+    def _cached(self, name):
+        """The cached entries (JSON dicts) of ``name``, None when there are none for its recorded digest."""
+        stored = self.data["sources"].get(name)
+        if stored is None:
+            return None
+        if "entries" in stored:  # a state written by an earlier version: the cache inside it
+            return stored["entries"]
+        cache = self._caches().get(name)
+        if not isinstance(cache, dict) or cache.get("sha256") != stored.get("sha256"):
+            return None
+        return cache.get("entries")
+
     def source_cache(self, name):
-        cached = self.data["sources"].get(name)
+        cached = self._cached(name)
         if cached is None:
             return None
-        return [Entry.trusted(item, sources=[name]) for item in cached.get("entries", [])]
+        return [Entry.trusted(item, sources=[name]) for item in cached]
+
+    def set_source_cache(self, name, sha256, entries):
+        """Record the last good read of ``name``: its digest and count in the state, its entries (JSON dicts,
+        ``Entry.cache_dict``) in the cache file; both written by the next ``save``. True when that changed them."""
+        stored = self.data["sources"].setdefault(name, {})
+        cache = {"sha256": sha256, "entries": entries}
+        if "entries" not in stored and stored.get("sha256") == sha256 and stored.get("count") == len(entries) \
+                and self._caches().get(name) == cache:
+            return False
+        stored.pop("entries", None)
+        stored["sha256"] = sha256
+        stored["count"] = len(entries)
+        self._caches()[name] = cache
+        self._cache_dirty = True
+        return True
 
     def source_digest(self, name):
         return (self.data["sources"].get(name) or {}).get("sha256")
@@ -185,8 +284,16 @@ class State(object):
 
         ``dirty=False`` says the caller changed nothing since ``load``: no serialisation at all.
         """
-        if not dirty and self.raw is not None:
+        if not dirty and self.raw is not None and not self._cache_dirty:
             return False
+        for name, stored in sorted(self.data["sources"].items()):
+            if "entries" in stored:  # a cache inside the state (earlier version): moved to the cache file
+                self.set_source_cache(name, stored.get("sha256"), stored["entries"])
+        if self._cache_dirty:
+            # first: a state that names a digest always finds its entries (else they are parsed again)
+            write_atomic(self.cache_path, json.dumps({"version": self.VERSION, "sources": self._caches()},
+                                                     sort_keys=True, ensure_ascii=False).encode("utf-8"), 0o600)
+            self._cache_dirty = False
         raw = json.dumps(self.data, sort_keys=True, ensure_ascii=False).encode("utf-8")
         if raw == self.raw:
             return False

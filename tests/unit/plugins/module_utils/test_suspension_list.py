@@ -272,6 +272,26 @@ def test_state_round_trip(tmp_path):
         sl_state.State(str(tmp_path / "bad.json")).load()
 
 
+def test_last_good_list_round_trips_compact_and_builds_keys_only_when_asked(tmp_path):
+    entries = [Entry("dn", "/DC=org/CN=a", {"expires": "2999-01-01"}, sources=["s1", "s2"]), Entry("fqan", "/atlas"),
+               Entry("token", ("https://iam.example.org/", "sub-1"))]
+    state = sl_state.State(str(tmp_path / "n.state.json")).load()
+    state.data["last_good"] = {"entries": [e.cache_dict(with_sources=True, compact=True) for e in entries]}
+    state.set_source_cache("s1", "abc", [entries[0].cache_dict()])
+    state.save()
+    assert (tmp_path / "n.cache.json").exists() and "entries" not in json.loads((tmp_path / "n.state.json")
+                                                                               .read_text())["sources"]["s1"]
+    again = sl_state.State(str(tmp_path / "n.state.json")).load()
+    merged = again.last_good_merged()
+    assert len(merged) == 3 and [e.value for e in merged.values()][1] == "/atlas"
+    assert merged._by_key is None  # counting and reading values built no key
+    assert set(merged) == set(e.key for e in entries) and again.last_good_keys() == set(e.key for e in entries)
+    assert merged[entries[0].key].sources == ["s1", "s2"] and merged[entries[0].key].meta == {"expires": "2999-01-01"}
+    assert merged[entries[2].key].subject == "sub-1" and entries[1].key in merged
+    assert [e.value for e in again.source_cache("s1")] == [entries[0].value] and again.source_count("s1") == 1
+    assert not again.save(dirty=False)  # nothing changed: nothing written
+
+
 # ---- Argus target against an in-memory PAP (write-call counts, refused writes, visibility) ----------------------
 
 class FakePap(object):

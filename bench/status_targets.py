@@ -121,9 +121,10 @@ def main():
                      "wall_s": [round(walls[0], 3), round(walls[len(walls) // 2], 3), round(walls[-1], 3)],
                      "cpu_s": [round(cpus[0], 3), round(cpus[len(cpus) // 2], 3), round(cpus[-1], 3)],
                      "load": [round(load_before[0], 2), round(load_after[0], 2)], "status": result["status"]})
+        figures = ((count, args.entries, args.rounds) + tuple(rows[-1]["wall_s"]) + tuple(rows[-1]["cpu_s"]) +
+                   tuple(rows[-1]["load"]) + (result["status"],))
         print("%4d targets x %d entries, %d rounds: wall min/median/max %.2f/%.2f/%.2f s, CPU %.2f/%.2f/%.2f s, "
-              "load %.2f -> %.2f, %s" % ((count, args.entries, args.rounds) + tuple(rows[-1]["wall_s"]) +
-                                        tuple(rows[-1]["cpu_s"]) + tuple(rows[-1]["load"]) + (result["status"],)))
+              "load %.2f -> %.2f, %s" % figures)
     for small, big in zip(rows, rows[1:]):
         big["ratio_to_previous"] = round(big["wall_s"][1] / small["wall_s"][1], 2)
     meta = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),

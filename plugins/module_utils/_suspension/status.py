@@ -71,8 +71,7 @@ def latency_findings(item, reference, slo, issued, canary_since, now):
     if slo is None or item.get("error"):
         return []
     found = []
-    for what, key, since in (("serial %s" % reference, "latency", issued), ("today's canary", "canary_latency",
-                                                                           canary_since)):
+    for what, key in (("serial %s" % reference, "latency"), ("today's canary", "canary_latency")):
         value, low = item.get(key + "_seconds"), item.get(key + "_min_seconds")
         if value is None or value <= slo:
             continue

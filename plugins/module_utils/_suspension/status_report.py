@@ -130,8 +130,7 @@ def render(result, title="Suspension list status", sync_name=None):
     head = ['<!DOCTYPE html>', '<html lang="en">', "<head>", '<meta charset="utf-8">', "<title>%s</title>" % esc(title),
             "<style>%s%s</style>" % (STYLE, TABLE_STYLE), "</head>", "<body>", "<h1>%s</h1>" % esc(title),
             '<p class="meta" id="checked-at">Checked at %s; %d target(s) of sync <code>%s</code>; this page shows '
-            'that moment, not what happened since.</p>' % (esc(utc(result.get("checked_at"))), len(items),
-                                                          esc(sync_name)),
+            'that moment, not what happened since.</p>' % (esc(utc(result.get("checked_at"))), len(items), esc(sync_name)),
             '<p class="meta" id="reference">Reference serial: <span id="reference-serial">%s</span></p>' % esc(ref_text),
             '<p class="meta" id="slo">Latency SLO: %s</p>' % esc(format_seconds(slo) if slo is not None else "none set"),
             '<p class="meta" id="canary">Canary: %s</p>' % esc(

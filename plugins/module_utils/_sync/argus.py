@@ -438,6 +438,7 @@ class ArgusTarget(ChunkPlanner, SyncTarget):
 
     def _remember(self, record, wanted, full_read_at, placement):
         """Keep ``record`` (the owned objects as the PAP now holds them) for the next run, or drop it."""
+        self.state.pop("verified", None)  # what earlier versions recorded (a no-op proof only)
         if record is None or not record.exact:
             self.state.pop(STATE_KEY, None)
             return

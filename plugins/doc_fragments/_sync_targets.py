@@ -62,9 +62,11 @@ options:
         default: 1048576
       full_read_interval:
         description:
-          - Seconds during which a no-op of an C(argus) target may be proven by the PolicySet versions of the alias
-            alone (one small C(listPolicySets) call) instead of reading every policy, when the previous run read
-            the alias in full and found this same list there.
+          - Seconds after a full read of the alias during which an C(argus) target trusts what it recorded in the
+            state about the objects it owns (every PolicySet's version and references, each owned policy's version
+            and rules; brought forward by each of its writes): when one small C(listPolicySets) call shows every
+            PolicySet as recorded, a no-op stops there and a change is planned from the record, instead of reading
+            every policy of the alias.
           - A change made by hand inside an owned policy that changes no PolicySet is noticed at the next full read,
             at the latest after this many seconds. V(0) reads the alias in full on every run.
         type: int

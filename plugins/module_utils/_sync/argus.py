@@ -438,12 +438,16 @@ class ArgusTarget(ChunkPlanner, SyncTarget):
 
     def _remember(self, record, wanted, full_read_at, placement):
         """Keep ``record`` (the owned objects as the PAP now holds them) for the next run, or drop it."""
-        if record is None or not record.exact:
+        self.state.pop("verified", None)  # what earlier versions recorded (a no-op proof only)
+        saved = None
+        if record is not None and record.exact:
+            saved = record.to_state(description=self.description, alias=self.alias, digest=self._digest(wanted),
+                                    full_read_at=int(full_read_at), placement=placement,
+                                    chunks=len(record.chunk_ids()))
+        if saved is None:
             self.state.pop(STATE_KEY, None)
-            return
-        self.state[STATE_KEY] = record.to_state(description=self.description, alias=self.alias,
-                                                digest=self._digest(wanted), full_read_at=int(full_read_at),
-                                                placement=placement, chunks=len(record.chunk_ids()))
+        else:
+            self.state[STATE_KEY] = saved
 
     def _record_from_tree(self, tree, owned_ps, chunks, current):
         """The record of a full read (the owned objects as read), when the alias is clean enough to plan from it."""
@@ -560,7 +564,11 @@ class ArgusTarget(ChunkPlanner, SyncTarget):
         by_kid = dict((self._key_id(entry), key) for key, entry in wanted.items())
         current = {}
         for index, pid in enumerate(record.chunk_ids()):
-            for item in record.policies[pid][1]:
+            try:
+                rules = record.rules(pid)
+            except ValueError:
+                return None
+            for item in rules:
                 key = by_kid.get(item[0])
                 if key is not None:
                     current[key] = (wanted[key], index, None)

@@ -1023,7 +1023,7 @@ class Sync(object):
         diffs = []
         canaries = sl_merge.canary_keys(merged)
         for spec in self.p["targets"]:
-            data, target = self.sync_target(spec, merged, canaries, failures)
+            data, _target = self.sync_target(spec, merged, canaries, failures)
             self.result["targets"].append(data)
             if data.get("changed"):
                 self.result["changed"] = True

@@ -229,8 +229,9 @@ options:
     default: 0.25
   state_dir:
     description:
-      - Directory of the state file C(<name>.state.json) (mode 0600; the last good merged list, the last good
-        entries of each source, the PanDA bans this sync owns) and, by default, of the audit log.
+      - Directory of the state file C(<name>.state.json) (mode 0600; the last good merged list, the digest of each
+        source's last good read, the PanDA bans this sync owns), of the source cache C(<name>.cache.json) (mode 0600;
+        the last good entries of each source) and, by default, of the audit log.
     type: path
     default: /var/lib/gridsec-suspension-sync
   audit_log:

@@ -359,13 +359,13 @@ def harness_mode(options):
              "| peak RSS MiB of the client process | %s | %s | %s | %s |" % (
                  fmt(noop["maxrss_mib"], 1), fmt(proven["maxrss_mib"], 1), fmt(change["maxrss_mib"], 1),
                  fmt(out["floor"]["maxrss_mib"], 1)),
-             "| server-side calls | %s | %s | %s | 1 |" % (fmt(noop["calls"], 0), fmt(proven["calls"], 0),
-                                                          fmt(change["calls"], 0)),
+             "| server-side calls | %s | %s | %s | 1 |" % (
+                 fmt(noop["calls"], 0), fmt(proven["calls"], 0), fmt(change["calls"], 0)),
              "| server-side bytes in + out (KB) | %s | %s | %s | %s |" % (
                  fmt(noop["wire_kb"], 0), fmt(proven["wire_kb"], 0), fmt(change["wire_kb"], 0),
                  fmt(out["floor"]["wire_kb"], 1)),
-             "| task / floor | %s | %s | %s | - |" % (fmt(noop["over_floor"]), fmt(proven["over_floor"]),
-                                                     fmt(change["over_floor"])),
+             "| task / floor | %s | %s | %s | - |" % (
+                 fmt(noop["over_floor"]), fmt(proven["over_floor"]), fmt(change["over_floor"])),
              "", "| #20 target (at %d entries) | measured (min / median / max) | target | verdict |" % n,
              "|---|---|---|---|",
              "| 1 change of 10 entries: calls | %s | <= 3 | %s |" % (fmt(change["calls"], 0),

@@ -229,8 +229,9 @@ options:
     default: 0.25
   state_dir:
     description:
-      - Directory of the state file C(<name>.state.json) (mode 0600; the last good merged list, the last good
-        entries of each source, the PanDA bans this sync owns) and, by default, of the audit log.
+      - Directory of the state file C(<name>.state.json) (mode 0600; the last good merged list, the digest of each
+        source's last good read, the PanDA bans this sync owns), of the source cache C(<name>.cache.json) (mode 0600;
+        the last good entries of each source) and, by default, of the audit log.
     type: path
     default: /var/lib/gridsec-suspension-sync
   audit_log:
@@ -1027,7 +1028,7 @@ class Sync(object):
         diffs = []
         canaries = sl_merge.canary_keys(merged)
         for spec in self.p["targets"]:
-            data, target = self.sync_target(spec, merged, canaries, failures)
+            data, _target = self.sync_target(spec, merged, canaries, failures)
             self.result["targets"].append(data)
             if data.get("changed"):
                 self.result["changed"] = True

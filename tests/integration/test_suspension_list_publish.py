@@ -166,6 +166,8 @@ def test_sync_applies_only_a_trusted_current_signed_list(pki, tmp_path):
     assert "/DC=org/DC=example/CN=Mallory 42" in out.read_text()
     res = sync(tmp_path, pki, officer, state, out)
     assert not res["changed"]  # the same signed list again: nothing to do, not a rollback
+    # its bytes unchanged: the last good list applied as it stands, the signature still verified on this run
+    assert res["merge"] == "unchanged" and res["sources"][0]["signed"]["serial"] == 1 and res["sources"][0]["reads"] == 2
 
     src.write_text(SRC + '  - dn: "/DC=org/DC=example/CN=Eve 7"\n')
     publish(tmp_path, args)

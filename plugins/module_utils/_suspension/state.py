@@ -233,9 +233,9 @@ class State(object):
             try:
                 with open(self.cache_path, "rb") as handle:
                     data = json.loads(handle.read().decode("utf-8"))
-                if isinstance(data, dict) and data.get("version") == self.VERSION and isinstance(data.get("sources"),
-                                                                                                  dict):
-                    self._cache = data["sources"]
+                sources = data.get("sources") if isinstance(data, dict) and data.get("version") == self.VERSION else None
+                if isinstance(sources, dict):
+                    self._cache = sources
             except (IOError, OSError, ValueError):
                 pass
         return self._cache

@@ -279,8 +279,8 @@ def test_last_good_list_round_trips_compact_and_builds_keys_only_when_asked(tmp_
     state.data["last_good"] = {"entries": [e.cache_dict(with_sources=True, compact=True) for e in entries]}
     state.set_source_cache("s1", "abc", [entries[0].cache_dict()])
     state.save()
-    assert (tmp_path / "n.cache.json").exists() and "entries" not in json.loads((tmp_path / "n.state.json")
-                                                                               .read_text())["sources"]["s1"]
+    written = json.loads((tmp_path / "n.state.json").read_text())
+    assert (tmp_path / "n.cache.json").exists() and "entries" not in written["sources"]["s1"]
     again = sl_state.State(str(tmp_path / "n.state.json")).load()
     merged = again.last_good_merged()
     assert len(merged) == 3 and [e.value for e in merged.values()][1] == "/atlas"

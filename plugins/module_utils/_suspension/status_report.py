@@ -8,8 +8,8 @@ One self-contained page (no script, no external resource): when the check ran, t
 was issued, the latency SLO, and one table row per target - name, type, status badge, serial, age of the last
 applied change, entries, canary present or missing, serial and canary latency (and whether the figure is exact,
 between two checks or only an upper bound) and the reasons of its verdict. Every value is HTML-escaped (target
-names, DNs and reasons may contain ``<>&"'``). The escaping, the time format and the badge colours are those of the
-argus_canary report (``_argus.canary_report``): one look for both pages.
+names, DNs and reasons may contain ``<>&"'``). The escaping, the time format and the badge colours are shared with the
+argus_canary report (``_report_html``): one look for both pages.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,7 +17,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import format_seconds
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_report import STATUSES, STYLE, esc, utc
+from ansible_collections.gridsec.ops.plugins.module_utils._report_html import STATUSES, STYLE, esc, utc
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension.latency import parse_moment
 
 TABLE_STYLE = """

@@ -6,7 +6,8 @@ import pytest
 from ansible_collections.gridsec.ops.plugins.module_utils._argus import canary as C
 from ansible_collections.gridsec.ops.plugins.module_utils._argus import canary_metrics as M
 from ansible_collections.gridsec.ops.plugins.module_utils._argus import lint as L
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_report import esc, render
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_report import render
+from ansible_collections.gridsec.ops.plugins.module_utils._report_html import esc
 
 
 def node(**values):

@@ -19,8 +19,8 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus.endpoint import
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_plan import SYNC_OWNER_MARK
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_view import PRIVATE_ID_PREFIX, PUBLIC_ID_PREFIX
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.xacml import Attribute, Policy, PolicySet, Rule
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import (GridsecError, NotFoundError, RemoteError,
-                                                                           WriteRefusedError)
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
+    GridsecError, NotFoundError, RemoteError, WriteRefusedError)
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import gc_paused, read_credential_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import DN, FQAN, Entry, key_id, sort_key
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.argus_plan import OWNED_ACTION, ChunkPlanner

@@ -64,7 +64,7 @@ options:
         description:
           - Seconds after a full read of the alias during which an C(argus) target trusts what it recorded in the
             state about the objects it owns (every PolicySet's version and references, each owned policy's version
-            and rules; brought forward by each of its writes): when one small C(listPolicySets) call shows every
+            and rules, brought forward by each of its writes). When one small C(listPolicySets) call shows every
             PolicySet as recorded, a no-op stops there and a change is planned from the record, instead of reading
             every policy of the alias.
           - A change made by hand inside an owned policy that changes no PolicySet is noticed at the next full read,

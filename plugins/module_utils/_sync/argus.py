@@ -19,8 +19,8 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus.endpoint import
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_plan import SYNC_OWNER_MARK
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_view import PRIVATE_ID_PREFIX, PUBLIC_ID_PREFIX
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.xacml import Attribute, Policy, PolicySet, Rule
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import (GridsecError, NotFoundError, RemoteError,
-                                                                           WriteRefusedError)
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
+    GridsecError, NotFoundError, RemoteError, WriteRefusedError)
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import gc_paused, read_credential_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import DN, FQAN, Entry, key_id, sort_key
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.argus_plan import OWNED_ACTION, ChunkPlanner
@@ -105,12 +105,16 @@ class ArgusTarget(ChunkPlanner, SyncTarget):
     removes a manual ban. Never touches: any other PolicySet, Policy or rule of the PAP (site-owned objects are
     never written), other aliases.
 
-    Read: when the previous run read the alias in full and found this same list, and less than
-    ``full_read_interval`` seconds ago, one ``listPolicySets``: unchanged PolicySet versions and references prove
-    the no-op (``read: versions``); else one ``get_tree`` of the alias per attempt (``read: full``): the Deny
-    rules on one ``subject``/``fqan`` attribute of the chunks the owned PolicySet references are the current
-    entries (a rule holding the literal this sync writes is matched by value; others are parsed as stored DNs;
-    rules that are no entry are ``foreign`` and dropped).
+    Read: one ``listPolicySets`` first when the state holds a record of the owned objects (``argus_state``: every
+    PolicySet's version and references, each owned policy's version and rules; written by the last full read less
+    than ``full_read_interval`` seconds ago and brought forward by every write since from the PAP's replies): when
+    every PolicySet is as recorded, this same list is a no-op (``read: versions``) and another list is planned from
+    the record (``read: state``, no ``listPolicies``). Else one ``get_tree`` of the alias per attempt
+    (``read: full``): the Deny rules on one ``subject``/``fqan`` attribute of the chunks the owned PolicySet
+    references are the current entries (a rule holding the literal this sync writes is matched by value; others
+    are parsed as stored DNs; rules that are no entry are ``foreign`` and dropped). A write drops the record first;
+    a write planned from the record that finds a rule gone (``NotFoundException``) counts as a conflict (the retry
+    reads in full).
     Plan (``_plan``): never an owned PolicySet without the list, never a kept ban lifted, whatever write fails:
     a first sync stores the chunks unreferenced and adds the PolicySet referencing them in one write; a small
     change is written rule by rule when that is cheaper (``removeObjectByIdAndReferences`` of each rule id,
@@ -125,7 +129,8 @@ class ArgusTarget(ChunkPlanner, SyncTarget):
     ``max_retries`` times, never counted as done.
     Audit: ``add``/``remove`` per entry and ``rewrite`` for kept entries whose rule held an older literal.
     Result keys: ``planned``, ``placement``, ``attempts``, ``conflicts``, ``rewritten``/``rewritten_count``,
-    ``foreign_rules_dropped``, ``chunks`` (owned policies after the run), ``read`` (``full`` or ``versions``).
+    ``foreign_rules_dropped``, ``chunks`` (owned policies after the run), ``read`` (``full``, ``state`` or
+    ``versions``).
     """
 
     TYPE = "argus"

@@ -19,10 +19,7 @@ import json
 import os
 import re
 
-try:
-    from collections.abc import Mapping
-except ImportError:  # pragma: no cover  (Python 2)
-    from collections import Mapping
+from collections.abc import Mapping
 
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._files import write_atomic

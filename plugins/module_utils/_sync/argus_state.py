@@ -42,7 +42,8 @@ def fingerprint(sets):
     digest = hashlib.sha256()
     for ps_id in sorted(sets, key=lambda item: item or ""):
         version, refs = sets[ps_id]
-        digest.update(("%s|%s|%s\n" % (ps_id, version, [(kind, ref) for kind, ref in refs])).encode("utf-8"))
+        # tuples whatever the record was read from (JSON gives lists): the same text for the same references
+        digest.update(("%s|%s|%s\n" % (ps_id, version, [tuple(pair) for pair in refs])).encode("utf-8"))
     return digest.hexdigest()
 
 

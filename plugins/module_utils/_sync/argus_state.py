@@ -42,7 +42,7 @@ def fingerprint(sets):
     digest = hashlib.sha256()
     for ps_id in sorted(sets, key=lambda item: item or ""):
         version, refs = sets[ps_id]
-        digest.update(("%s|%s|%s\n" % (ps_id, version, [(kind, ref) for kind, ref in refs])).encode("utf-8"))
+        digest.update(("%s|%s|%s\n" % (ps_id, version, [tuple(r) for r in refs])).encode("utf-8"))
     return digest.hexdigest()
 
 

@@ -21,6 +21,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import f
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_latency import bound_text
 from ansible_collections.gridsec.ops.plugins.module_utils._report_html import STATUSES, STYLE, esc, utc
 
+
 def build_tree(nodes):
     """Roots and children from the check result: a node's children are the checked nodes that pull from it.
 

@@ -42,12 +42,8 @@ def fingerprint(sets):
     digest = hashlib.sha256()
     for ps_id in sorted(sets, key=lambda item: item or ""):
         version, refs = sets[ps_id]
-<<<<<<< HEAD
         # tuples whatever the record was read from (JSON gives lists): the same text for the same references
         digest.update(("%s|%s|%s\n" % (ps_id, version, [tuple(pair) for pair in refs])).encode("utf-8"))
-=======
-        digest.update(("%s|%s|%s\n" % (ps_id, version, [tuple(r) for r in refs])).encode("utf-8"))
->>>>>>> wp-argusdelta
     return digest.hexdigest()
 
 

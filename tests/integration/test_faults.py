@@ -128,10 +128,13 @@ def _sync_args(state_dir, listfile, **extra):
 
 
 def _last_good(state_dir, name="faults"):
-    """The sync's last good list and per-source cache (what a later run falls back on)."""
+    """The sync's last good list (in ``<name>.state.json``) and per-source cache (``<name>.cache.json``): what a
+    later run falls back on."""
     with open(os.path.join(str(state_dir), "%s.state.json" % name), encoding="utf-8") as handle:
         data = json.load(handle)
-    return data.get("last_good"), data.get("sources")
+    with open(os.path.join(str(state_dir), "%s.cache.json" % name), encoding="utf-8") as handle:
+        cache = json.load(handle)
+    return data.get("last_good"), cache.get("sources")
 
 
 def test_argus_faults(argus_pap, argus_pki, bad_certs, tmp_path):

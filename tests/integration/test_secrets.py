@@ -222,8 +222,9 @@ def test_canary_salt_smtp_password_sync_secrets_hidden_in_audit_log_and_incident
     assert len(recorded["runs"][-1]["actions"]) == 5 and "right" in recorded["mails"], recorded.keys()
     secrets = [salt, passphrase, db_password, smtp_lab.password, wrong_smtp]
     _assert_hidden(proc, secrets)
-    files = _files_text(str(audit), str(state_dir / "secrets.state.json"), record)
-    assert len(files) >= 2
+    files = _files_text(str(audit), str(state_dir / "secrets.state.json"), str(state_dir / "secrets.cache.json"),
+                        record)
+    assert len(files) >= 3
     for path, text in files:
         for secret in secrets:
             assert secret not in text, "secret %r appears in %s" % (secret, path)

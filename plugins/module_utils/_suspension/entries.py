@@ -221,27 +221,21 @@ class Entry(object):
         Only used for data this module wrote itself (0600 state file); anything else goes through ``__init__``.
         An item written with ``compact=True`` (its key as JSON text under ``k``) gives a ``StoredEntry``.
         """
-        if "k" in data:
-            entry = StoredEntry.__new__(StoredEntry)
-            entry.kind = data["kind"]
-            entry.value = data["value"]
-            entry.dn = None
-            entry.rfc = data.get("rfc2253")
-            entry.meta = dict((k, data[k]) for k in META_FIELDS if data.get(k) not in (None, ""))
-            entry.sources = list(sources)
-            entry.key_text = data["k"]
-            return entry
-        if "key" not in data:
+        compact = "k" in data
+        if not compact and "key" not in data:
             value = (data["issuer"], data["subject"]) if data["kind"] == TOKEN else data["value"]
             return cls(data["kind"], value, dict((k, data.get(k)) for k in META_FIELDS), sources)
-        entry = cls.__new__(cls)
+        entry = StoredEntry.__new__(StoredEntry) if compact else cls.__new__(cls)
         entry.kind = data["kind"]
         entry.value = data["value"]
         entry.dn = None
         entry.rfc = data.get("rfc2253")
         entry.meta = dict((k, data[k]) for k in META_FIELDS if data.get(k) not in (None, ""))
         entry.sources = list(sources)
-        entry.key = stored_key(entry.kind, data["key"])
+        if compact:
+            entry.key_text = data["k"]  # the key tuple is built when first used (StoredEntry.key)
+        else:
+            entry.key = stored_key(entry.kind, data["key"])
         return entry
 
     def label(self):

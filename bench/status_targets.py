@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.join(ROOT, ".tmp", "collections"))
 
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import entries as sl_entries  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import daily_canary  # noqa: E402
-from ansible_collections.gridsec.ops.plugins.module_utils._sync.registry import TARGET_TYPES  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.registry import target_class  # noqa: E402
 
 MODULE = os.path.join(ROOT, "plugins", "modules", "suspension_status.py")
 ISSUER = "https://iam.bench.example"
@@ -69,7 +69,7 @@ def write_targets(workdir, count, entries):
         if kind == "arc":
             with open(spec["path"], "w") as handle:
                 handle.write(ARC_CONF)
-        cls = TARGET_TYPES[kind]
+        cls = target_class({"type": kind})
         full = dict((key, None) for key in cls.OPTIONS)
         full.update(spec)
         target = cls(full, Ctx())

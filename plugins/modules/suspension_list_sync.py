@@ -533,12 +533,9 @@ import os
 import re
 import uuid
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.endpoint import connection_problem
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.module import ARGUS_SPEC
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
-from ansible_collections.gridsec.ops.plugins.module_utils import _xml
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import GridsecModule, gc_paused
-from ansible_collections.gridsec.ops.plugins.module_utils._panda.module import PANDA_DB_SPEC, PANDA_SPEC
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.specs import PANDA_DB_SPEC, PANDA_SPEC
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import merge as sl_merge
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import sources as sl_sources
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import state as sl_state
@@ -550,9 +547,10 @@ from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries im
     sort_key,
     utcnow,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._sync.argus import PAP_KEYS, PAP_OPTIONS
-from ansible_collections.gridsec.ops.plugins.module_utils._sync import resolve_iam
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncContext
+# the option specs without the code behind them (the Argus client, the IAM resolver, the target classes): those
+# are imported where they are used, since AnsiballZ compiles every imported module_util again on each run
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.specs import ARGUS_SPEC, PAP_KEYS, PAP_OPTIONS, RESOLVE_OPTIONS
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.registry import (
     TLS_OPTIONS,
     resolved_spec,
@@ -579,7 +577,7 @@ SOURCE_SPEC.update(copy.deepcopy(PAP_OPTIONS))
 SOURCE_SPEC.update(copy.deepcopy(TLS_OPTIONS))
 
 # resolve_tokens items: the resolver's options and the connection options it may override (_sync/resolve_iam.py)
-RESOLVE_SPEC = copy.deepcopy(resolve_iam.OPTIONS)
+RESOLVE_SPEC = copy.deepcopy(RESOLVE_OPTIONS)
 RESOLVE_SPEC.update(copy.deepcopy(TLS_OPTIONS))
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
@@ -677,12 +675,15 @@ class Sync(object):
         problems = []
         for source in self.p["sources"]:
             if source["type"] == "argus":
+                from ansible_collections.gridsec.ops.plugins.module_utils._argus.endpoint import connection_problem
                 problem = connection_problem(sl_sources.connection_settings(source, self.p, PAP_KEYS))
                 if problem:
                     problems.append("source %s: %s" % (source["name"], problem))
         for spec in self.p["targets"]:
             problems.extend(target_class(spec).spec_problems(resolved_spec(spec, self.p)))
-        problems.extend(resolve_iam.spec_problems(self.p["resolve_tokens"]))
+        if self.p["resolve_tokens"]:
+            from ansible_collections.gridsec.ops.plugins.module_utils._sync import resolve_iam
+            problems.extend(resolve_iam.spec_problems(self.p["resolve_tokens"]))
         if problems:
             self.fail("; ".join(problems))
         fraction = self.p["max_shrink_fraction"]
@@ -717,8 +718,9 @@ class Sync(object):
     def parse_source(self, spec, data):
         name = spec["name"]
         if spec["type"] == "yaml":
-            if sl_sources.yaml is None and not data.lstrip().startswith(b"{"):
-                self.module.require_library("PyYAML", sl_sources.YAML_IMPORT_ERROR, why="source %s is YAML" % name)
+            yaml, yaml_import_error = sl_sources.yaml_library()
+            if yaml is None and not data.lstrip().startswith(b"{"):
+                self.module.require_library("PyYAML", yaml_import_error, why="source %s is YAML" % name)
             return sl_sources.parse_yaml_list(data, name)
         return sl_sources.parse_plain_list(data, name)
 
@@ -829,6 +831,7 @@ class Sync(object):
         resolver that cannot read IAM (without a usable cache) fails the run before any target is touched."""
         if not self.p["resolve_tokens"]:
             return merged, [], []
+        from ansible_collections.gridsec.ops.plugins.module_utils._sync import resolve_iam
         try:
             merged, derived, reports, audit = resolve_iam.expand(self.p["resolve_tokens"], merged, self.ctx, self.now,
                                                                  skip=sl_merge.canary_keys(merged))
@@ -1131,6 +1134,7 @@ class SyncModule(GridsecModule):
     def require_libraries(self):
         """Every library the task's sources and targets need, before any source is read."""
         if any(s["type"] == "argus" for s in self.params["sources"]):
+            from ansible_collections.gridsec.ops.plugins.module_utils import _xml
             self.require_library("lxml", _xml.LXML_IMPORT_ERROR, why="Argus sources and targets are SOAP")
         for spec in self.params["targets"]:
             for library, import_error, why in target_class(spec).LIBRARIES:

@@ -20,7 +20,7 @@ import pytest
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import daily_canary, format_seconds
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import parse_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import entries as sl_entries
-from ansible_collections.gridsec.ops.plugins.module_utils._sync.registry import TARGET_TYPES
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.registry import target_class
 from test_report_html import GREEN, RED, WINDOW, chromium, count_colour, png_pixels, run_chromium
 from test_suspension_status import ISSUER, SALT, by_name, status
 
@@ -52,7 +52,7 @@ def write(spec, serial, canary=True):
     if canary:
         wanted += [sl_entries.Entry(sl_entries.DN, c["dn"]) if "dn" in c else
                    sl_entries.Entry(sl_entries.TOKEN, (c["issuer"], c["subject"])) for c in items]
-    cls = TARGET_TYPES[spec["type"]]
+    cls = target_class(spec)
     full = dict((key, None) for key in cls.OPTIONS)
     full.update(spec)
     cls(full, Ctx(serial)).sync(dict((e.key, e) for e in wanted if e.kind in cls.KINDS), False)

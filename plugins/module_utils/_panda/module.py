@@ -15,34 +15,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible.module_utils.basic import env_fallback
-
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
 from ansible_collections.gridsec.ops.plugins.module_utils._http_options import check_base_url, validate_tls_options
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import GridsecModule
 from ansible_collections.gridsec.ops.plugins.module_utils._panda.client import PandaClient
 from ansible_collections.gridsec.ops.plugins.module_utils._panda import db as _panda_db
+# the specs live apart so that suspension_list_sync can build its argument spec without this file's imports
+from ansible_collections.gridsec.ops.plugins.module_utils._panda.specs import PANDA_DB_SPEC, PANDA_SPEC
 
-PANDA_SPEC = dict(
-    panda_url=dict(type="str"),
-    oidc_token=dict(type="str", no_log=True, fallback=(env_fallback, ["PANDA_AUTH_ID_TOKEN"])),
-    oidc_vo=dict(type="str", fallback=(env_fallback, ["PANDA_AUTH_VO"])),
-    oidc_role=dict(type="str"),
-)
-
-PANDA_DB_SPEC = dict(
-    db_backend=dict(type="str", default="postgresql", choices=["postgresql", "oracle"]),
-    db_dsn=dict(type="str", no_log=True),
-    db_host=dict(type="str"),
-    db_port=dict(type="int"),
-    db_name=dict(type="str"),
-    db_user=dict(type="str"),
-    db_password=dict(type="str", no_log=True),
-    db_meta_schema=dict(type="str"),
-    db_panda_schema=dict(type="str"),
-    db_deft_schema=dict(type="str"),
-)
 
 _DB_KEYS = ("db_dsn", "db_host", "db_port", "db_name", "db_user", "db_password")
 

@@ -19,7 +19,6 @@ import re
 import traceback
 
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
-from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
 from ansible_collections.gridsec.ops.plugins.module_utils._http_options import TLS_KEYS, transport_options
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import (
     DN,
@@ -36,12 +35,22 @@ from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries im
     _token_line,
 )
 
-YAML_IMPORT_ERROR = None
-try:
-    import yaml
-except ImportError:  # pragma: no cover - depends on the managed node
-    yaml = None
-    YAML_IMPORT_ERROR = traceback.format_exc()
+_YAML = []
+
+
+def yaml_library():
+    """``(the yaml module or None, its import traceback or None)``. Imported at the first YAML document, not with
+    this file: a plain or cached list needs no YAML parser, and PyYAML's import is a visible share of a no-op run
+    (under AnsiballZ the module's whole import graph is paid on every run)."""
+    if not _YAML:
+        try:
+            import yaml  # pylint: disable=import-outside-toplevel
+        except ImportError:  # pragma: no cover - depends on the managed node
+            _YAML.append((None, traceback.format_exc()))
+        else:
+            _YAML.append((yaml, None))
+    return _YAML[0]
+
 
 # The JSON Schema of a YAML/JSON suspension list. The same document is shipped for users as
 # meta/suspension-list.schema.json (a unit test keeps both identical). It is embedded here because a module
@@ -193,6 +202,7 @@ def _read_location(spec, tls_defaults, operation):
         raise SourceError("url must be https:// (got %r)" % url, server="source %s" % name, operation=operation)
     scheme_host, _sep, path = url[len("https://"):].partition("/")
     tls = transport_options(connection_settings(spec, tls_defaults, TLS_KEYS))
+    from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport  # a URL source only
     try:
         transport = HttpTransport("https://" + scheme_host, server_label=scheme_host,
                                   max_response_bytes=int(spec.get("max_bytes") or 64 * 1024 * 1024), **tls)
@@ -243,6 +253,7 @@ def load_list_document(data, name="yaml"):
             except ValueError:
                 loaded = _NOT_JSON  # YAML flow mapping, or broken: the YAML parser says which
         if loaded is _NOT_JSON:
+            yaml = yaml_library()[0]
             if yaml is None:
                 loaded = json.loads(text)
             else:
@@ -343,4 +354,4 @@ def read_argus_source(client, spec):
 
 
 __all__ = ["LIST_SCHEMA", "SourceError", "schema_errors", "connection_settings", "parse_yaml_list",
-           "load_list_document", "list_entries", "parse_plain_list", "read_argus_source", "YAML_IMPORT_ERROR"]
+           "load_list_document", "list_entries", "parse_plain_list", "read_argus_source", "yaml_library"]

@@ -35,6 +35,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._sync.filewrite import
     Unexpressible,
     entry_dn,
 )
+from ansible_collections.gridsec.ops.plugins.module_utils._sync import specs
 
 _GROUP_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _SECTION_RE = re.compile(r"^\s*\[([^\]]+)\]\s*$")
@@ -82,11 +83,7 @@ class ArcCeTarget(BlockFileTarget):
     TYPE = "arc"
     KINDS = frozenset([DN, TOKEN])
     DEFAULT_PATH = "/etc/arc.conf"
-    OPTIONS = dict(
-        BlockFileTarget.FILE_OPTIONS,
-        arc_authgroup=dict(type="str", default="gridsec-banned"),
-        reload_command=dict(type="list", elements="str"),
-    )
+    OPTIONS = specs.ARC_OPTIONS
 
     def __init__(self, spec, ctx):
         super(ArcCeTarget, self).__init__(spec, ctx)

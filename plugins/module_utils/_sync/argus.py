@@ -26,10 +26,10 @@ from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries im
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.argus_plan import OWNED_ACTION, ChunkPlanner
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.argus_state import STATE_KEY, OwnedRecord, fingerprint, sets_of
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncTarget, TargetResult, entry_lines
+from ansible_collections.gridsec.ops.plugins.module_utils._sync import specs
 
 #: the PAP connection options of an Argus source or target (each defaults to the module-level option)
-PAP_OPTIONS = dict(pap_host=dict(type="str"), pap_port=dict(type="int"), pap_path=dict(type="str"))
-PAP_KEYS = ("pap_host", "pap_port", "pap_path")
+PAP_OPTIONS, PAP_KEYS = specs.PAP_OPTIONS, specs.PAP_KEYS  # the names the sources and tests use
 
 OWNER_MARK = SYNC_OWNER_MARK  # argus_policy exclusive mode recognises it too
 # The owned PolicySet matches every resource, but with a regular expression that is not the string ".*":
@@ -45,7 +45,7 @@ WRITE_OPS = frozenset(["addPolicy", "addPolicies", "addPolicySet", "storePolicy"
 #: default of the target option ``max_request_bytes``: argus-pap caps no request body (Jetty 9 bounds only the
 #: headers, Axis 1 ``AxisServlet.doPost`` reads the whole stream), but Axis holds a request in memory several
 #: times over and the PAP's JVM heap defaults to 256 MiB (argus-pap ``pap-env.sh``): ~1,700 rules per request
-DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
+DEFAULT_MAX_REQUEST_BYTES = specs.DEFAULT_MAX_REQUEST_BYTES
 MIN_MAX_REQUEST_BYTES = 16 * 1024
 # the SOAP envelope, the operation and the policy element around the rules, and the Description
 _REQUEST_OVERHEAD = 4096
@@ -53,7 +53,7 @@ _REQUEST_OVERHEAD = 4096
 _RULE_OVERHEAD = 600
 #: default of the target option ``full_read_interval``: a no-op proven by the PolicySet versions alone reads the
 #: whole alias again after this many seconds, so that a change made by hand inside an owned policy is noticed
-DEFAULT_FULL_READ_INTERVAL = 3600
+DEFAULT_FULL_READ_INTERVAL = specs.DEFAULT_FULL_READ_INTERVAL
 PLACED_FIRST = {"root_index": 0, "permits_before": [], "evaluated_before_site_permits": True,
                 "combining": "first-applicable (root and resource PolicySets)"}
 
@@ -138,9 +138,7 @@ class ArgusTarget(ChunkPlanner, SyncTarget):
     KINDS = frozenset([DN, FQAN])
     # the canary reaching every PAP and PDP is how propagation is proven (argus_canary)
     CANARY_DEFAULT = "keep"
-    OPTIONS = dict(alias=dict(type="str", default="default"), public=dict(type="bool", default=True),
-                   max_request_bytes=dict(type="int", default=DEFAULT_MAX_REQUEST_BYTES),
-                   full_read_interval=dict(type="int", default=DEFAULT_FULL_READ_INTERVAL), **PAP_OPTIONS)
+    OPTIONS = specs.ARGUS_OPTIONS
     LIBRARIES = (("lxml", _xml.LXML_IMPORT_ERROR, "Argus sources and targets are SOAP"),)
 
     @classmethod

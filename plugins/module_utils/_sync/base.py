@@ -129,7 +129,8 @@ class SyncTarget(object):
     KINDS = frozenset()
     #: ``canary`` when the target's spec leaves it out: ``keep`` or ``skip``
     CANARY_DEFAULT = "skip"
-    #: the argument-spec entries of the ``targets`` items that only this type uses (``registry.target_spec``)
+    #: the argument-spec entries of the ``targets`` items that only this type uses: a dict of ``specs.py``, which the
+    #: registry reads without importing the class (``registry.target_spec``)
     OPTIONS = {}
     #: ``(library, import error or None, why)`` checked before any source is read (a missing one fails the task)
     LIBRARIES = ()

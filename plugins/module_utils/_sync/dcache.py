@@ -35,6 +35,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._sync.filewrite import
     Unexpressible,
     entry_dn,
 )
+from ansible_collections.gridsec.ops.plugins.module_utils._sync import specs
 
 BUILTIN_TYPES = frozenset(["dn", "kerberos", "fqan", "name", "username", "user", "uid", "gid", "group", "email",
                            "origin", "oidc"])
@@ -111,11 +112,7 @@ class DcacheTarget(BlockFileTarget):
     KINDS = frozenset([DN, FQAN, TOKEN])
     DEFAULT_PATH = "/etc/dcache/ban.conf"
     TOUCH = True
-    OPTIONS = dict(
-        BlockFileTarget.FILE_OPTIONS,
-        dcache_op_aliases=dict(type="dict"),
-        dcache_version=dict(type="str"),
-    )
+    OPTIONS = specs.DCACHE_OPTIONS
 
     def __init__(self, spec, ctx):
         super(DcacheTarget, self).__init__(spec, ctx)

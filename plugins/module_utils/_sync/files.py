@@ -23,6 +23,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigE
 from ansible_collections.gridsec.ops.plugins.module_utils._files import write_atomic
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import DN, FQAN, Entry, sort_key
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncTarget, TargetResult, entry_lines
+from ansible_collections.gridsec.ops.plugins.module_utils._sync import specs
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.freshness import (
     canary_presence,
     find_stamp,
@@ -143,7 +144,7 @@ class TemplateFormat(BanFileFormat):
 
 #: the ban-file formats by the name of the ``format`` option
 FORMATS = {"lcas": LcasFormat(), "gplazma": GplazmaFormat(), "plain": PlainFormat(), "template": TemplateFormat()}
-FILE_FORMATS = ("lcas", "gplazma", "plain", "template")
+FILE_FORMATS = specs.FILE_FORMATS
 
 
 def render_line(fmt, entry, template=None):
@@ -179,16 +180,7 @@ class FileTarget(SyncTarget):
     kind = TYPE
     KINDS = frozenset([DN, FQAN])
     CANARY_DEFAULT = "skip"
-    OPTIONS = dict(
-        path=dict(type="path"),
-        format=dict(type="str", default="plain", choices=list(FILE_FORMATS)),
-        template=dict(type="str"),
-        header=dict(type="str"),
-        include_fqans=dict(type="bool"),
-        mode=dict(type="str", default="0640"),
-        owner=dict(type="str"),
-        group=dict(type="str"),
-    )
+    OPTIONS = specs.FILE_OPTIONS
     HEADER = dict((name, fmt.header) for name, fmt in FORMATS.items())
 
     @classmethod

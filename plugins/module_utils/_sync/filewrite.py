@@ -26,6 +26,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigE
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import sort_key
 from ansible_collections.gridsec.ops.plugins.module_utils._files import write_atomic
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncTarget, TargetResult
+from ansible_collections.gridsec.ops.plugins.module_utils._sync import specs
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.freshness import (
     canary_presence,
     find_stamp,
@@ -194,12 +195,7 @@ class BlockFileTarget(SyncTarget):
     DEFAULT_PATH = None
     TOUCH = False
     #: the file options, declared exactly as ``FileTarget`` declares them (one option, one meaning)
-    FILE_OPTIONS = dict(
-        path=dict(type="path"),
-        mode=dict(type="str", default="0640"),
-        owner=dict(type="str"),
-        group=dict(type="str"),
-    )
+    FILE_OPTIONS = specs.BLOCK_FILE_OPTIONS
     OPTIONS = FILE_OPTIONS
 
     def __init__(self, spec, ctx):

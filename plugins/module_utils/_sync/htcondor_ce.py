@@ -30,6 +30,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._sync.filewrite import
     Unexpressible,
     entry_dn,
 )
+from ansible_collections.gridsec.ops.plugins.module_utils._sync import specs
 
 BANNED_DOMAIN = "banned.htcondor.org"
 _PCRE_META = set("\\^$.|?*+()[]{}")
@@ -72,12 +73,7 @@ class HtcondorCeTarget(BlockFileTarget):
     TYPE = "htcondor_ce"
     KINDS = frozenset([DN, TOKEN])
     DEFAULT_PATH = "/etc/condor-ce/mapfiles.d/00-gridsec-ban.conf"
-    OPTIONS = dict(
-        BlockFileTarget.FILE_OPTIONS,
-        htcondor_ban_user=dict(type="str", default="gridsec-banned"),
-        htcondor_order_check=dict(type="str", default="refuse", choices=["refuse", "warn"]),
-        reload_command=dict(type="list", elements="str"),
-    )
+    OPTIONS = specs.HTCONDOR_CE_OPTIONS
 
     def __init__(self, spec, ctx):
         super(HtcondorCeTarget, self).__init__(spec, ctx)

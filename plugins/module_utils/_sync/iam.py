@@ -47,6 +47,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries im
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._sync import resolve_iam
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncTarget, TargetResult
+from ansible_collections.gridsec.ops.plugins.module_utils._sync import specs
 
 LABEL_VALUE = "sync:%s"
 
@@ -55,16 +56,7 @@ class IamTarget(SyncTarget):
     TYPE = "iam"
     KINDS = frozenset([DN, TOKEN])
     CANARY_DEFAULT = "skip"  # the daily canary is no person and has no account
-    OPTIONS = dict(
-        iam_url=dict(type="str"),
-        iam_issuer=dict(type="str"),
-        client_id=dict(type="str"),
-        client_secret=dict(type="str", no_log=True),
-        bearer_token=dict(type="str", no_log=True),
-        iam_label_name=dict(type="str", default=ia.DEFAULT_LABEL),
-        iam_revoke_tokens=dict(type="bool", default=True),
-        iam_dn_scan=dict(type="bool", default=True),
-    )
+    OPTIONS = specs.IAM_OPTIONS
 
     @classmethod
     def spec_problems(cls, spec):

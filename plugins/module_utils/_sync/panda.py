@@ -9,8 +9,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
-
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
 from ansible_collections.gridsec.ops.plugins.module_utils._panda.ban import SIMILAR, apply_ban, plan_ban
@@ -27,6 +25,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries im
     utcnow,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncTarget, TargetResult
+from ansible_collections.gridsec.ops.plugins.module_utils._sync import specs
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.freshness import (
     applied_of,
     canary_presence,
@@ -35,10 +34,6 @@ from ansible_collections.gridsec.ops.plugins.module_utils._sync.freshness import
 )
 
 DB_KEYS = tuple(PANDA_DB_SPEC)
-# a panda target's database options are the module's own, each overriding the top-level one when set: no default
-# here, or db_backend would always override
-_DB_OPTIONS = copy.deepcopy(PANDA_DB_SPEC)
-_DB_OPTIONS["db_backend"].pop("default", None)
 
 # Ban planning/apply (_panda.ban), the job/task killer (_panda.kill) and the PanDA names of an identity
 # (_panda.names) are shared with panda_user_ban and panda_job_kill: one semantics, tested once.
@@ -82,15 +77,7 @@ class PandaTarget(SyncTarget):
     KINDS = frozenset([DN, FQAN, TOKEN])
     # the canary would be a new banned user every day
     CANARY_DEFAULT = "skip"
-    OPTIONS = dict(
-        panda_url=dict(type="str"),
-        create_missing=dict(type="bool", default=True),
-        kill_jobs=dict(type="bool", default=False),
-        kill_code=dict(type="int", default=9),
-        kill_tasks=dict(type="bool", default=False),
-        allow_similar_names=dict(type="bool", default=False),
-        **_DB_OPTIONS
-    )
+    OPTIONS = specs.PANDA_OPTIONS
 
     def __init__(self, spec, ctx, db=None, client_factory=None):
         """``db``/``client_factory``: an open ``PandaDB``-like object and a ``PandaClient`` factory (tests); by

@@ -4,8 +4,14 @@
 
 PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
 
-Adding a target type: its class in its own file of this package (``base.SyncTarget``), and ONE line in
-``TARGET_TYPES`` below (see docs/development.md, "Adding a sync target type").
+Adding a target type: its class in its own file of this package (``base.SyncTarget``), its ``OPTIONS`` dict in
+``specs.py``, and ONE line in ``TARGET_TYPES`` below plus its loader (see docs/development.md, "Adding a sync
+target type").
+
+Why lazy: the module builds the ``targets`` spec on every run, and under AnsiballZ every module_util it imports is
+compiled from source again on every run (no .pyc). The spec needs only the ``specs.py`` dicts; a class (with its
+clients, SOAP, XACML, database backends) is imported when a target of its type is configured. The loaders are
+plain ``from ... import`` statements inside functions, so that Ansible's module_utils finder still packs them.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,37 +20,74 @@ __metaclass__ = type
 
 import copy
 
-from ansible_collections.gridsec.ops.plugins.module_utils._sync.arc_ce import ArcCeTarget
-from ansible_collections.gridsec.ops.plugins.module_utils._sync.argus import ArgusTarget
-from ansible_collections.gridsec.ops.plugins.module_utils._sync.dcache import DcacheTarget
-from ansible_collections.gridsec.ops.plugins.module_utils._sync.files import FileTarget
-from ansible_collections.gridsec.ops.plugins.module_utils._sync.htcondor_ce import HtcondorCeTarget
-from ansible_collections.gridsec.ops.plugins.module_utils._sync.iam import IamTarget
-from ansible_collections.gridsec.ops.plugins.module_utils._sync.panda import PandaTarget
-from ansible_collections.gridsec.ops.plugins.module_utils._sync.rucio import RucioTarget
+from ansible_collections.gridsec.ops.plugins.module_utils._sync import specs
 
-#: the target classes by the value of the target's ``type`` option
+
+class LazyType(object):
+    """One entry of ``TARGET_TYPES``: the type's ``OPTIONS`` (from ``specs.py``) and ``load()``, which imports and
+    returns its class. ``target_class`` also takes a class itself in a table (tests register classes so)."""
+
+    __slots__ = ("OPTIONS", "load")
+
+    def __init__(self, options, load):
+        self.OPTIONS = options
+        self.load = load
+
+
+def _argus():
+    from ansible_collections.gridsec.ops.plugins.module_utils._sync.argus import ArgusTarget
+    return ArgusTarget
+
+
+def _panda():
+    from ansible_collections.gridsec.ops.plugins.module_utils._sync.panda import PandaTarget
+    return PandaTarget
+
+
+def _file():
+    from ansible_collections.gridsec.ops.plugins.module_utils._sync.files import FileTarget
+    return FileTarget
+
+
+def _htcondor_ce():
+    from ansible_collections.gridsec.ops.plugins.module_utils._sync.htcondor_ce import HtcondorCeTarget
+    return HtcondorCeTarget
+
+
+def _dcache():
+    from ansible_collections.gridsec.ops.plugins.module_utils._sync.dcache import DcacheTarget
+    return DcacheTarget
+
+
+def _arc():
+    from ansible_collections.gridsec.ops.plugins.module_utils._sync.arc_ce import ArcCeTarget
+    return ArcCeTarget
+
+
+def _rucio():
+    from ansible_collections.gridsec.ops.plugins.module_utils._sync.rucio import RucioTarget
+    return RucioTarget
+
+
+def _iam():
+    from ansible_collections.gridsec.ops.plugins.module_utils._sync.iam import IamTarget
+    return IamTarget
+
+
+#: the target types by the value of the target's ``type`` option: their options and how to load their class
 TARGET_TYPES = {
-    "argus": ArgusTarget,
-    "panda": PandaTarget,
-    "file": FileTarget,
-    "htcondor_ce": HtcondorCeTarget,
-    "dcache": DcacheTarget,
-    "arc": ArcCeTarget,
-    "rucio": RucioTarget,
-    "iam": IamTarget,
+    "argus": LazyType(specs.ARGUS_OPTIONS, _argus),
+    "panda": LazyType(specs.PANDA_OPTIONS, _panda),
+    "file": LazyType(specs.FILE_OPTIONS, _file),
+    "htcondor_ce": LazyType(specs.HTCONDOR_CE_OPTIONS, _htcondor_ce),
+    "dcache": LazyType(specs.DCACHE_OPTIONS, _dcache),
+    "arc": LazyType(specs.ARC_OPTIONS, _arc),
+    "rucio": LazyType(specs.RUCIO_OPTIONS, _rucio),
+    "iam": LazyType(specs.IAM_OPTIONS, _iam),
 }
 
 #: the connection options a source or target may override (default: the module-level option of the same name)
-TLS_OPTIONS = dict(
-    client_cert=dict(type="path"),
-    client_key=dict(type="path"),
-    proxy_file=dict(type="path", no_log=False),
-    ca_path=dict(type="path"),
-    validate_certs=dict(type="bool"),
-    timeout=dict(type="float"),
-    retries=dict(type="int"),
-)
+TLS_OPTIONS = specs.TLS_OPTIONS
 
 
 def common_options(types=None):
@@ -74,9 +117,14 @@ def target_spec(types=None):
     return spec
 
 
+def load_type(entry):
+    """The class of a ``TARGET_TYPES`` entry (a ``LazyType`` is imported now; a class is itself)."""
+    return entry.load() if isinstance(entry, LazyType) else entry
+
+
 def target_class(spec, types=None):
     """The class of a target ``spec`` (its ``type`` is one of the choices, checked by the argument spec)."""
-    return (TARGET_TYPES if types is None else types)[spec["type"]]
+    return load_type((TARGET_TYPES if types is None else types)[spec["type"]])
 
 
 def resolved_spec(spec, params):

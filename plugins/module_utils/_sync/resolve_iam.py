@@ -41,20 +41,10 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import Gridsec
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
 from ansible_collections.gridsec.ops.plugins.module_utils._iam.client import READ_SCOPES, IamClient, user_extension
 from ansible_collections.gridsec.ops.plugins.module_utils._iam.module import check_iam_url
+from ansible_collections.gridsec.ops.plugins.module_utils._sync import specs
 
-#: the suboptions of one ``resolve_tokens`` item besides the TLS options (the module adds ``registry.TLS_OPTIONS``)
-OPTIONS = dict(
-    name=dict(type="str", required=True),
-    type=dict(type="str", default="iam", choices=["iam"]),
-    iam_url=dict(type="str", required=True),
-    iam_issuer=dict(type="str"),
-    client_id=dict(type="str"),
-    client_secret=dict(type="str", no_log=True),
-    bearer_token=dict(type="str", no_log=True),
-    dn_scan=dict(type="bool", default=True),
-    on_failure=dict(type="str", default="fail", choices=["fail", "use_cache"]),
-    cache_max_age=dict(type="str", default="24h"),
-)
+#: the suboptions of one ``resolve_tokens`` item besides the TLS options (``specs.py``, where the module takes them)
+OPTIONS = specs.RESOLVE_OPTIONS
 
 #: the ``SyncContext.memo`` key of an IAM account look-up by DN: ``(MEMO_ACCOUNTS, IAM base URL, entry key)``
 MEMO_ACCOUNTS = "iam-accounts-by-dn"

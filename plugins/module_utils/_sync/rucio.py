@@ -39,20 +39,14 @@ from ansible_collections.gridsec.ops.plugins.module_utils._sync.freshness import
     record_applied,
     status_result,
 )
+from ansible_collections.gridsec.ops.plugins.module_utils._sync import specs
 
 
 class RucioTarget(SyncTarget):
     TYPE = "rucio"
     KINDS = frozenset([DN, TOKEN])
     CANARY_DEFAULT = "skip"  # the daily canary is no person and has no account
-    OPTIONS = dict(
-        rucio_url=dict(type="str"),
-        rucio_auth_type=dict(type="str", default="userpass", choices=["userpass", "x509"]),
-        rucio_account=dict(type="str", default="root"),
-        rucio_username=dict(type="str"),
-        rucio_password=dict(type="str", no_log=True),
-        rucio_lookup_max_age=dict(type="str", default="24h"),
-    )
+    OPTIONS = specs.RUCIO_OPTIONS
 
     @classmethod
     def spec_problems(cls, spec):

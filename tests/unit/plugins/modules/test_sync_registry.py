@@ -4,6 +4,9 @@
 here, and nowhere in the module, gets its options, validation, build, sync, audit, canary default and close
 through the generic path; entries of a kind it does not enforce are reported under ``not_applicable``."""
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -153,3 +156,58 @@ def test_status_module_documents_the_targets_of_the_sync():
         doc = yaml.safe_load(module.DOCUMENTATION)
         assert "gridsec.ops._sync_targets" in doc["extends_documentation_fragment"], module.__name__
         assert "targets" not in doc["options"], module.__name__
+
+
+def test_each_types_spec_is_the_options_of_its_class_and_the_targets_spec_their_union():
+    """TARGET_TYPES holds each type's OPTIONS (_sync/specs.py) without importing its class: the class it loads has
+    that TYPE and those OPTIONS, and the spec assembled from the table is the one assembled from the classes, so
+    the spec the module builds and the classes that read it cannot drift apart."""
+    classes = dict((name, registry.load_type(entry)) for name, entry in registry.TARGET_TYPES.items())
+    for name, cls in classes.items():
+        assert cls.TYPE == name
+        assert cls.OPTIONS == registry.TARGET_TYPES[name].OPTIONS, name
+    assert registry.target_spec() == registry.target_spec(classes)
+    assert registry.target_class({"type": "file"}) is classes["file"]
+
+
+def test_the_light_specs_equal_those_of_the_modules_they_stand_in_for():
+    """specs.py holds copies where the original lives beside heavy imports (_argus/module.py: the PAP client,
+    SOAP, lxml); equal values keep the sync's options those of the Argus modules."""
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus.module import ARGUS_SPEC
+    from ansible_collections.gridsec.ops.plugins.module_utils._iam.account import DEFAULT_LABEL
+    from ansible_collections.gridsec.ops.plugins.module_utils._panda import module as panda_module
+    from ansible_collections.gridsec.ops.plugins.module_utils._panda import specs as panda_specs
+    from ansible_collections.gridsec.ops.plugins.module_utils._sync import resolve_iam, specs
+
+    assert specs.ARGUS_SPEC == ARGUS_SPEC
+    assert specs.IAM_DEFAULT_LABEL == DEFAULT_LABEL
+    assert panda_module.PANDA_SPEC is panda_specs.PANDA_SPEC and panda_module.PANDA_DB_SPEC is panda_specs.PANDA_DB_SPEC
+    assert resolve_iam.OPTIONS == specs.RESOLVE_OPTIONS
+    assert "default" not in specs.PANDA_OPTIONS["db_backend"]  # a panda target overrides db_backend only when set
+
+
+LAZY = ("_sync.argus", "_sync.panda", "_sync.files", "_sync.htcondor_ce", "_sync.dcache", "_sync.arc_ce",
+        "_sync.rucio", "_sync.iam", "_sync.resolve_iam", "_argus.module", "_argus.endpoint", "_panda.module",
+        "_panda.db", "_panda.client", "_iam.client", "_rucio.client")
+
+
+def imported_after(code):
+    """The collection's module_utils (short names) a fresh interpreter has imported after ``code``."""
+    prefix = "ansible_collections.gridsec.ops.plugins.module_utils."
+    script = ("import sys\nfrom ansible_collections.gridsec.ops.plugins.modules import suspension_list_sync as m\n"
+              "from ansible_collections.gridsec.ops.plugins.module_utils._sync import registry\n%s\n"
+              "print('\\n'.join(sys.modules))\n" % code)
+    proc = subprocess.run([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p)), check=True)
+    return set(name[len(prefix):] for name in proc.stdout.split() if name.startswith(prefix))
+
+
+def test_the_module_builds_its_spec_without_importing_the_target_implementations():
+    """Under AnsiballZ every imported module_util is compiled again on every run: the argument spec comes from
+    the specs alone, and a configured type imports its own class (and what it needs), not the others'."""
+    loaded = imported_after("m.argument_spec()")
+    assert "_sync.specs" in loaded and "_sync.registry" in loaded
+    assert not loaded & set(LAZY), sorted(loaded & set(LAZY))
+    loaded = imported_after("registry.target_class({'type': 'htcondor_ce'})")
+    assert "_sync.htcondor_ce" in loaded
+    assert not loaded & (set(LAZY) - {"_sync.htcondor_ce"}), sorted(loaded & set(LAZY))

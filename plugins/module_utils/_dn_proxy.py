@@ -14,7 +14,6 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.gridsec.ops.plugins.module_utils._dn import DistinguishedName, parse_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._dn_types import canonical_type
 
 # A proxy certificate's subject is the issuing end-entity DN plus one more CN RDN: "proxy" (legacy Globus full
@@ -63,6 +62,10 @@ def strip_proxy_rdns(dn, mode="legacy"):
     DN may itself end with a numeric CN (``.../CN=Eve Mallory/CN=777``) and its text cannot tell; ``none``
     removes nothing.
     """
+    # the DN parser is imported here, not with this file: the PanDA modules read PROXY_CN_VALUES, and a run that
+    # names the user directly then does not compile the parser
+    from ansible_collections.gridsec.ops.plugins.module_utils._dn import DistinguishedName, parse_dn
+
     mode = strip_mode(mode)
     dn = parse_dn(dn)
     rdns = list(dn.rdns)

@@ -38,11 +38,9 @@ from urllib.parse import quote, urlencode, urlsplit
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     AuthorizationError,
     ConfigError,
-    TLSError,
     TransportError,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._http_options import (
-    NO_CREDENTIAL_HINT,
     _pem_key_is_encrypted,
     default_proxy_path,
     resolve_client_credential,
@@ -58,12 +56,6 @@ USER_AGENT = "gridsec.ops"
 _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
 # what urlsplit removes (tab, CR, LF: bpo-43882) or cuts at (a fragment): such a URL is never split the fast way
 _URL_ODD = re.compile(r"[\t\r\n#\x00-\x1f\x7f]")
-
-# OpenSSL's words for a first "record" that is no TLS record (e.g. "HTTP/1.1 400" or an SSH banner): the port
-# speaks another protocol. Texts of OpenSSL 1.1 to 3.x.
-_NOT_TLS_TEXTS = ("wrong version number", "wrong_version_number", "packet length too long", "unknown protocol",
-                  "record layer failure", "record_layer_failure", "http request")
-_EOF_TEXTS = ("eof occurred", "unexpected eof", "connection reset")
 
 
 class HttpReply(collections.namedtuple("HttpReply", ["status", "headers", "body"])):
@@ -468,51 +460,12 @@ class HttpTransport(object):
         return b"".join(chunks)
 
     def _tls_error(self, exc, operation, origin=None):
-        """``TLSError`` saying why the handshake with ``origin`` (``(scheme, host, port)``, given when the
-        failure was in the handshake itself) failed."""
-        text = str(exc)
-        lowered = text.lower()
-        no_credential = self.client_credential is None
-        if origin is not None and _not_tls(lowered, origin, self.timeout):
-            return TLSError("%s:%s does not speak TLS (plain HTTP?): it answered the TLS handshake in another "
-                            "protocol; check the port (and the scheme) of %s; nothing was sent (%s)"
-                            % (origin[1], origin[2], self.base_url, text), server=self.server_label,
-                            operation=operation, details={"url": self.base_url, "not_tls": True})
-        if "certificate_verify_failed" in lowered or "certificate verify failed" in lowered:
-            hint = "server certificate not trusted by CA path %s" % (self.ca_path or "(system default)")
-            # Python's texts: "Hostname mismatch, certificate is not valid for 'x'", "IP address mismatch ..."
-            if "hostname" in lowered or "ip address mismatch" in lowered:
-                hint = "server certificate does not match the host name in %s" % self.base_url
-            elif "expired" in lowered or "not yet valid" in lowered:
-                hint = "server certificate expired or not yet valid"
-        elif "bad decrypt" in lowered or "bad password" in lowered:
-            hint = "cannot decrypt the client key: check client_key_passphrase"
-        elif any(word in lowered for word in ("key values mismatch", "pem lib", "no such file", "no start line")):
-            hint = "cannot load the client certificate/key"
-        elif no_credential and any(word in lowered for word in (
-                "alert", "certificate required", "eof occurred", "unexpected eof", "connection reset",
-                "handshake failure")):
-            hint = ("the server requires a client certificate, but " + NO_CREDENTIAL_HINT % self.default_proxy)
-        elif any(word in lowered for word in ("alert", "certificate required", "unknown ca", "bad certificate",
-                                              "certificate unknown", "expired")):
-            hint = "client certificate rejected by the server (%s)" % self._credential_text()
-        elif "eof occurred" in lowered or "unexpected eof" in lowered or "connection reset" in lowered:
-            # Servers that refuse the client certificate often just close the connection mid-handshake.
-            hint = ("server closed the TLS connection: client certificate rejected (%s; check that the server "
-                    "trusts its CA)" % self._credential_text())
-        else:
-            hint = "TLS handshake failed"
-        return TLSError("%s (%s)" % (hint, text), server=self.server_label, operation=operation,
-                        details={"url": self.base_url, "ca_path": self.ca_path,
-                                 "credential_source": self.credential.source})
+        """``TLSError`` saying why the handshake with ``origin`` failed (``_http_tls.tls_error``)."""
+        # imported here: the diagnosis is only needed when a handshake fails, and every module run would
+        # otherwise compile it (AnsiballZ loads module_utils from a zip, without cached bytecode)
+        from ansible_collections.gridsec.ops.plugins.module_utils._http_tls import tls_error
 
-    def _credential_text(self):
-        cred = self.credential
-        if cred.kind == "proxy":
-            return "proxy %s from %s" % (cred.cert, cred.source)
-        if cred.kind == "pair":
-            return "certificate %s from %s" % (cred.cert, cred.source)
-        return "no client credential"
+        return tls_error(self, exc, operation, origin)
 
     def _connect_error(self, exc, operation, attempts_retried):
         tries = " after %d attempts" % (attempts_retried + 1) if attempts_retried else ""
@@ -533,29 +486,6 @@ class HttpTransport(object):
                     % (self.base_url, _describe(exc)))
         return TransportError(what, server=self.server_label, operation=operation,
                               details={"url": self.base_url, "attempts": 1})
-
-
-def _not_tls(lowered, origin, timeout):
-    """True when a failed handshake with ``origin`` shows a peer that does not speak TLS: OpenSSL read a first
-    record that is no TLS record, or the peer hung up on the ClientHello (a plain HTTP server that drops a
-    request it cannot parse, but also a TLS server refusing the client) and answers plain HTTP on a new
-    connection."""
-    if any(word in lowered for word in _NOT_TLS_TEXTS):
-        return True
-    if not any(word in lowered for word in _EOF_TEXTS):
-        return False
-    return _answers_plain_http(origin[1], origin[2], min(timeout or 5, 5))
-
-
-def _answers_plain_http(host, port, timeout):
-    """True when ``host:port`` answers ``HEAD / HTTP/1.0`` with an HTTP status line (only asked after a
-    handshake that the peer hung up on: a TLS server answers it with an alert or closes)."""
-    try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
-            sock.sendall(b"HEAD / HTTP/1.0\r\nHost: %s\r\n\r\n" % host.encode("idna"))
-            return sock.recv(5) == b"HTTP/"
-    except (OSError, UnicodeError):
-        return False
 
 
 def _describe(exc):

@@ -566,7 +566,8 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_metrics 
     prometheus_text,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_report import render as render_report
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.module import ArgusModule, execute_plan
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.module import ArgusModule
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.plan_exec import execute_plan
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_input import Target
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_plan import _Ids, plan_ban, plan_unban
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_view import (

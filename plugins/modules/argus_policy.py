@@ -369,7 +369,8 @@ error:
     this credential", "server": "server.example.org:8443", "operation": "ban", "details": {"status": 403}}
 """
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.module import ArgusModule, execute_plan
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.module import ArgusModule
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.plan_exec import execute_plan
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import gc_paused, string_list
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_input import make_rule_specs, make_targets
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_plan import (

@@ -17,14 +17,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
-import uuid
 
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.attributes import ATTRIBUTE_MAPPINGS, DN_ATTRIBUTE_IDS
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.xacml import Attribute, Policy, PolicySet, Rule
-from ansible_collections.gridsec.ops.plugins.module_utils._dn import (
-    DNError,
-    parse_stored_dn,
-)
 
 HL_SERVICE = "HighLevelPolicyManagementService"
 XACML_SERVICE = "XACMLPolicyManagementService"
@@ -81,6 +76,10 @@ def _stored_dn(value):
         pass
     except TypeError:  # unhashable: not a string
         return None
+    # imported at the first DN value, not with this file: reading a tree without DN rules (argus_policy_info on a
+    # PAP without bans) then does not compile the DN parser
+    from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, parse_stored_dn
+
     try:
         dn = parse_stored_dn(value)
         found = (dn, ("dn", dn.canonical()))
@@ -343,10 +342,17 @@ def is_placeholder(object_id):
     return object_id is None or object_id.startswith("(new ")
 
 
+def _new_uuid():
+    # uuid is loaded here, not at import: only writes name new objects (argus_policy_info never does)
+    import uuid
+
+    return uuid.uuid4()
+
+
 def to_model_rule(rule):
     if rule.source is not None:
         return rule.source
-    return Rule(str(uuid.uuid4()), rule.effect, [Attribute(a, v) for a, v in rule.attributes])
+    return Rule(str(_new_uuid()), rule.effect, [Attribute(a, v) for a, v in rule.attributes])
 
 
 def to_model_policy(policy, new_version=True):
@@ -359,13 +365,13 @@ def to_model_policy(policy, new_version=True):
         model.version = bump_version(policy.version) if new_version else policy.version
         return model
     prefix = "public_" if policy.public else "private_"
-    policy_id = "%s%s" % (prefix, uuid.uuid4()) if is_placeholder(policy.id) else policy.id
+    policy_id = "%s%s" % (prefix, _new_uuid()) if is_placeholder(policy.id) else policy.id
     return Policy(policy_id, "1", policy.action, rules)
 
 
 def to_model_policy_set(policy_set):
     """Model ``PolicySet`` (without references) for a new resource PolicySet."""
-    ps_id = str(uuid.uuid4()) if is_placeholder(policy_set.id) else policy_set.id
+    ps_id = str(_new_uuid()) if is_placeholder(policy_set.id) else policy_set.id
     return PolicySet(ps_id, "1", policy_set.resource, [])
 
 

@@ -23,7 +23,6 @@ Wire facts (argus-pap ``src/main/webapp/WEB-INF/server-config.wsdd`` and ``src/m
 
 import copy
 import datetime
-import uuid
 
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     AuthorizationError,
@@ -244,6 +243,8 @@ def build_policy_query(pdp=False, issuer="gridsec.ops", policy_set_reference="-1
     the public policies of the public PAPs; a PDP query (``pdp=True``) has none and gets the merged tree of all
     enabled PAPs (needs POLICY_READ_REMOTE as well).
     """
+    import uuid  # only here: the query is rare (PDP views, canary), uuid is not loaded on the common path
+
     envelope, body = _envelope()
     query = etree.SubElement(body, "{%s}XACMLPolicyQuery" % XACML_SAMLP_NS,
                              nsmap={"xacml-samlp": XACML_SAMLP_NS, "saml": SAML_NS, "md": SAML_MD_NS})

@@ -34,7 +34,6 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus.attributes impo
     SUBJECT,
     X500NAME,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.spl import tree_to_spl
 from ansible_collections.gridsec.ops.plugins.module_utils._xml import etree, local_name
 
 XACML_NS = "urn:oasis:names:tc:xacml:2.0:policy:schema:os"
@@ -623,6 +622,9 @@ class PapPolicyTree(object):
 
     def to_spl(self, show_ids=False):
         """The tree as SPL text, like ``pap-admin list-policies`` (with ``id=`` lines when ``show_ids``)."""
+        # the SPL renderer is loaded when used: reading a tree (argus_policy_info) does not need it
+        from ansible_collections.gridsec.ops.plugins.module_utils._argus.spl import tree_to_spl
+
         return tree_to_spl(self, show_ids)
 
 

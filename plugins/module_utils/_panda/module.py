@@ -16,10 +16,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
-from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
 from ansible_collections.gridsec.ops.plugins.module_utils._http_options import check_base_url, validate_tls_options
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import GridsecModule
-from ansible_collections.gridsec.ops.plugins.module_utils._panda.client import PandaClient
 from ansible_collections.gridsec.ops.plugins.module_utils._panda import db as _panda_db
 # the specs live apart so that suspension_list_sync can build its argument spec without this file's imports
 from ansible_collections.gridsec.ops.plugins.module_utils._panda.specs import PANDA_DB_SPEC, PANDA_SPEC
@@ -83,6 +81,11 @@ class PandaModule(GridsecModule):
         if self._client is None:
             if not self.api_configured:
                 self.fail_json(msg="panda_url is required to use %s" % why)
+            # imported here, not with this file: a run that only reads/writes the database (panda_user_ban
+            # without verify) then loads neither the HTTP client nor http.client/ssl
+            from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
+            from ansible_collections.gridsec.ops.plugins.module_utils._panda.client import PandaClient
+
             transport = self.new_transport(HttpTransport, self.base_url)
             self._client = PandaClient(transport, server_label=self.server_label,
                                        oidc_token=self.params.get("oidc_token"),

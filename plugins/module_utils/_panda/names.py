@@ -19,7 +19,6 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.gridsec.ops.plugins.module_utils._dn import parse_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._dn_proxy import PROXY_CN_VALUES
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
 
@@ -102,6 +101,9 @@ def resolve_user_name(user=None, dn=None):
     text = (dn or "").strip()
     if not text:
         raise ConfigError("dn must not be empty", operation="resolve user")
+    # imported here: a run that names the user directly does not compile the DN parser
+    from ansible_collections.gridsec.ops.plugins.module_utils._dn import parse_dn
+
     dn = parse_dn(text)
     if not text.startswith("/"):
         text = dn.to_openssl()

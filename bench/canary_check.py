@@ -29,7 +29,7 @@ for path in (COLLECTIONS, os.path.join(ROOT, "lab")):
 
 from gridsec_lab.argus.lab import ArgusLab  # noqa: E402
 from gridsec_lab.pki import TestPKI  # noqa: E402
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import canary_dn, utc_date  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_format import canary_dn, utc_date  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.client import PapClient  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport  # noqa: E402
 

@@ -30,7 +30,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, ".tmp", "collections"))
 
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import entries as sl_entries  # noqa: E402
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import daily_canary  # noqa: E402
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_format import daily_canary  # noqa: E402
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.registry import target_class  # noqa: E402
 
 MODULE = os.path.join(ROOT, "plugins", "modules", "suspension_status.py")

@@ -529,25 +529,27 @@ error:
 import concurrent.futures
 import time
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import (
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_format import (
     CRITICAL,
     OK,
     STATUS_NAMES,
     UNKNOWN,
     WARNING,
-    CheckOptions,
-    add_export_check,
     canary_dn,
     canary_openssl,
     check_date,
-    compute_budgets,
     date_start,
-    downstream_names,
-    node_status,
     parse_canary,
     parse_publish_time,
     shift_date,
     utc_date,
+)
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import (
+    CheckOptions,
+    add_export_check,
+    compute_budgets,
+    downstream_names,
+    node_status,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_latency import (
     apply_bounds,

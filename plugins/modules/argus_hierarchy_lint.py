@@ -163,7 +163,7 @@ error:
 
 import time
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import parse_publish_time
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_format import parse_publish_time
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.lint import SEVERITIES, failing_filter, lint_node
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.pdp import fetch_node
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.module import ArgusModule, pap_to_dict

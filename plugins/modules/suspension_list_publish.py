@@ -180,7 +180,7 @@ import json
 from ansible_collections.gridsec.ops.plugins.module_utils import _signed_list as signed
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import sources as sl_sources
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import state as sl_state
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import daily_canary
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_format import daily_canary
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._files import write_atomic
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import StructuredModule

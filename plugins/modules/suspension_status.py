@@ -390,7 +390,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._suspension import lat
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import state as sl_state
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import status as st
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import status_report
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import STATUS_NAMES, daily_canary
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_format import STATUS_NAMES, daily_canary
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.module import ARGUS_SPEC
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._files import write_atomic

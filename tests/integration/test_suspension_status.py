@@ -14,7 +14,11 @@ import time
 
 import pytest
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import canary_dn, canary_token_subject, utc_date
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_format import (
+    canary_dn,
+    canary_token_subject,
+    utc_date,
+)
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import parse_dn, to_canl_slash
 from gridsec_lab.pki import TestPKI
 from test_suspension_list_publish import publish

@@ -17,7 +17,7 @@ import time
 import lxml.html
 import pytest
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import daily_canary, format_seconds
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_format import daily_canary, format_seconds
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import parse_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import entries as sl_entries
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.registry import target_class

@@ -983,7 +983,7 @@ def test_expire_and_protect_audit_lines_only_when_something_changes(tmp_path):
 
 
 def test_daily_canary_is_kept_by_argus_and_skipped_by_panda_and_files(argus_lab, panda_endpoint, tmp_path):
-    from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import canary_dn, utc_date
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_format import canary_dn, utc_date
 
     lab, ep = argus_lab, panda_endpoint
     central, site = lab.paps["central"], lab.paps["site"]

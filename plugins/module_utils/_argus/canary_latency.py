@@ -26,7 +26,7 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import format_seconds, shift_date
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_format import format_seconds, shift_date
 
 #: Argus's own defaults (argus-pdp PDPIniConfigurationParser DEFAULT_POLICY_RETENTION, in minutes; argus-pep-server
 #: PEPDaemonIniConfigurationParser cachedResponseTTL default, in seconds)

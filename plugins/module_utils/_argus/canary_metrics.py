@@ -11,7 +11,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import (
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_format import (
     CRITICAL,
     OK,
     STATUS_NAMES,

@@ -17,7 +17,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import format_seconds
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_format import format_seconds
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_latency import bound_text
 from ansible_collections.gridsec.ops.plugins.module_utils._report_html import STATUSES, STYLE, esc, utc
 

@@ -19,13 +19,13 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus.acl import (
     ace_from_key,
     remote_after_default,
 )
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import (
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_format import (
     DAY,
     date_start,
-    find_canaries,
     utc_date,
     utc_text,
 )
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import find_canaries
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.pdp import (
     alias_labeller,
     evaluate,

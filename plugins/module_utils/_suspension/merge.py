@@ -15,7 +15,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import parse_canary, parse_canary_subject
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_format import parse_canary, parse_canary_subject
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import (
     DN,
@@ -142,7 +142,7 @@ def newly_dropped(previous, keys):
 # -- the central team's daily canary -------------------------------------------------------------------------------
 def canary_keys(merged):
     """Keys of the entries that are the central team's daily canary: its DN (format of
-    ``_argus.canary.parse_canary``) or its token identity (``_argus.canary.parse_canary_subject``), test identities
+    ``_argus.canary_format.parse_canary``) or its token identity (``_argus.canary_format.parse_canary_subject``), test identities
     that prove propagation to every enforcer, no person behind them."""
     return set(entry.key for entry in merged.values()
                if (entry.kind == DN and parse_canary(entry.value) is not None)

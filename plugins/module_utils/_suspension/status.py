@@ -26,7 +26,7 @@ __metaclass__ = type
 
 import calendar
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import (
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_format import (
     CRITICAL,
     OK,
     STATUS_NAMES,

@@ -16,7 +16,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import format_seconds
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_format import format_seconds
 from ansible_collections.gridsec.ops.plugins.module_utils._report_html import STATUSES, STYLE, esc, utc
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension.latency import parse_moment
 

@@ -9,6 +9,7 @@ import pytest
 
 from ansible_collections.gridsec.ops.plugins.module_utils._argus import acl as A
 from ansible_collections.gridsec.ops.plugins.module_utils._argus import canary as C
+from ansible_collections.gridsec.ops.plugins.module_utils._argus import canary_format as F
 from ansible_collections.gridsec.ops.plugins.module_utils._argus import canary_metrics as M
 from ansible_collections.gridsec.ops.plugins.module_utils._argus import pdp as P
 from ansible_collections.gridsec.ops.plugins.module_utils import _errors as E
@@ -33,63 +34,63 @@ DATE = "20261201"
 
 def test_hash_is_sha256_of_salt_then_date_first_8_lowercase_hex():
     expected = hashlib.sha256(b"s3cret20261201").hexdigest()[:8]
-    assert C.canary_hash(SALT, DATE) == expected
-    assert C.canary_hash(SALT, DATE) != hashlib.sha256(b"20261201s3cret").hexdigest()[:8]
-    assert re.match(r"^[0-9a-f]{8}$", C.canary_hash(SALT, DATE))
-    assert C.canary_hash(b"s3cret", DATE) == expected
+    assert F.canary_hash(SALT, DATE) == expected
+    assert F.canary_hash(SALT, DATE) != hashlib.sha256(b"20261201s3cret").hexdigest()[:8]
+    assert re.match(r"^[0-9a-f]{8}$", F.canary_hash(SALT, DATE))
+    assert F.canary_hash(b"s3cret", DATE) == expected
 
 
 def test_published_form_is_what_the_probe_matches():
-    dn = C.canary_dn(SALT, DATE)
+    dn = F.canary_dn(SALT, DATE)
     match = PROBE_RE.match(dn)
-    assert match and match.group("hash") == C.canary_hash(SALT, DATE) and match.group("date") == DATE
+    assert match and match.group("hash") == F.canary_hash(SALT, DATE) and match.group("date") == DATE
     assert dn.endswith("DC=cern, DC=ch")
-    openssl = C.canary_openssl(SALT, DATE)
+    openssl = F.canary_openssl(SALT, DATE)
     assert openssl == ("/DC=ch/DC=cern/OU=Organic Units/OU=Users/CN=tsubject/CN=000001/CN=Test Subject/CN=%s/CN=%s"
-                       % (DATE, C.canary_hash(SALT, DATE)))
+                       % (DATE, F.canary_hash(SALT, DATE)))
     assert dn_equal(dn, openssl)
 
 
 @pytest.mark.parametrize("value,salt,expected", [
-    (C.canary_dn(SALT, DATE), SALT, {"date": DATE, "hash_valid": True}),
-    (C.canary_dn(SALT, DATE).replace(", ", ","), SALT, {"date": DATE, "hash_valid": True}),
-    (C.canary_openssl(SALT, DATE), SALT, {"date": DATE, "hash_valid": True}),
-    (C.canary_dn(SALT, DATE), "other", {"date": DATE, "hash_valid": False}),
-    (C.canary_dn(SALT, DATE), None, {"date": DATE, "hash_valid": None}),
-    (C.canary_dn(SALT, DATE), "", {"date": DATE, "hash_valid": None}),
+    (F.canary_dn(SALT, DATE), SALT, {"date": DATE, "hash_valid": True}),
+    (F.canary_dn(SALT, DATE).replace(", ", ","), SALT, {"date": DATE, "hash_valid": True}),
+    (F.canary_openssl(SALT, DATE), SALT, {"date": DATE, "hash_valid": True}),
+    (F.canary_dn(SALT, DATE), "other", {"date": DATE, "hash_valid": False}),
+    (F.canary_dn(SALT, DATE), None, {"date": DATE, "hash_valid": None}),
+    (F.canary_dn(SALT, DATE), "", {"date": DATE, "hash_valid": None}),
 ])
 def test_parse_canary(value, salt, expected):
-    parsed = C.parse_canary(value, salt)
+    parsed = F.parse_canary(value, salt)
     assert parsed is not None
     assert dict((k, parsed[k]) for k in expected) == expected
 
 
 @pytest.mark.parametrize("value", [
     None, "", "CN=Jane Doe,DC=org",
-    C.canary_dn(SALT, DATE).upper(),  # upper-case hex is not the format
-    C.canary_dn(SALT, DATE) + ", DC=evil",
-    "CN=aaaaaaaa, CN=20261131, " + ", ".join(C.CANARY_TAIL),  # 31 November does not exist
+    F.canary_dn(SALT, DATE).upper(),  # upper-case hex is not the format
+    F.canary_dn(SALT, DATE) + ", DC=evil",
+    "CN=aaaaaaaa, CN=20261131, " + ", ".join(F.CANARY_TAIL),  # 31 November does not exist
     "CN=1234567, CN=20261201, CN=Test Subject, CN=000001, CN=tsubject, OU=Users, OU=Organic Units, DC=cern, DC=ch",
 ])
 def test_not_a_canary(value):
-    assert C.parse_canary(value, SALT) is None
+    assert F.parse_canary(value, SALT) is None
 
 
 @pytest.mark.parametrize("bad", ["2026-12-01", "20261301", "2026120", "", "today"])
 def test_check_date_refuses(bad):
     with pytest.raises(ValueError):
-        C.check_date(bad)
+        F.check_date(bad)
 
 
 def test_dates():
-    assert C.shift_date("20260301", -1) == "20260228"
-    assert C.date_start("19700102") == 86400
-    assert C.utc_date(86400 * 365) == "19710101"
+    assert F.shift_date("20260301", -1) == "20260228"
+    assert F.date_start("19700102") == 86400
+    assert F.utc_date(86400 * 365) == "19710101"
 
 
 # ---- evaluation -----------------------------------------------------------------------------------------
 
-CANARY = C.canary_dn(SALT, DATE)
+CANARY = F.canary_dn(SALT, DATE)
 
 
 def rule(effect, *attrs):
@@ -248,7 +249,7 @@ class FakeClock(object):
 
 
 def test_check_endpoint_waits_and_bounds_the_lag():
-    start = C.date_start(DATE) + 3600
+    start = F.date_start(DATE) + 3600
     clock = FakeClock(start)
     options = C.CheckOptions(salt=SALT, today=DATE, since=start - 10, wait_until=start + 60, wait_step=5,
                              started=start, clock=clock, sleep=clock.sleep)
@@ -262,7 +263,7 @@ def test_check_endpoint_waits_and_bounds_the_lag():
 
 
 def test_check_endpoint_gives_up_and_reports_the_missing_day():
-    start = C.date_start(DATE) + 7200
+    start = F.date_start(DATE) + 7200
     clock = FakeClock(start)
     options = C.CheckOptions(salt=SALT, today=DATE, wait_until=start + 12, wait_step=5, started=start,
                              clock=clock, sleep=clock.sleep)
@@ -270,7 +271,7 @@ def test_check_endpoint_gives_up_and_reports_the_missing_day():
     assert not node["today_present"] and node["newest"] is None
     assert node["lag_seconds"] == 7200 + 12
     code, problems = C.node_status(node, 3600, 86400)
-    assert code == C.CRITICAL and problems == ["no canary found"]
+    assert code == F.CRITICAL and problems == ["no canary found"]
 
 
 # ---- status, budgets, output ----------------------------------------------------------------------------
@@ -284,16 +285,16 @@ def _node(name, **kw):
 
 
 def test_node_status():
-    assert C.node_status(_node("a"), 10, 20) == (C.OK, [])
-    assert C.node_status(_node("a", lag_seconds=15, today_present=False), 10, 20)[0] == C.WARNING
-    assert C.node_status(_node("a", lag_seconds=25, today_present=False), 10, 20)[0] == C.CRITICAL
-    assert C.node_status(_node("a", error="refused"), 10, 20) == (C.UNKNOWN, ["check failed: refused"])
+    assert C.node_status(_node("a"), 10, 20) == (F.OK, [])
+    assert C.node_status(_node("a", lag_seconds=15, today_present=False), 10, 20)[0] == F.WARNING
+    assert C.node_status(_node("a", lag_seconds=25, today_present=False), 10, 20)[0] == F.CRITICAL
+    assert C.node_status(_node("a", error="refused"), 10, 20) == (F.UNKNOWN, ["check failed: refused"])
     code, problems = C.node_status(_node("a", effective={"denied": False, "text": "may be PERMITTED"}), 10, 20)
-    assert code == C.CRITICAL and "would not deny" in problems[0]
+    assert code == F.CRITICAL and "would not deny" in problems[0]
     code, problems = C.node_status(_node("a", export={"denied": False, "text": "no rule"}), 10, 20)
-    assert code == C.CRITICAL and "not re-exported" in problems[0]
+    assert code == F.CRITICAL and "not re-exported" in problems[0]
     code, problems = C.node_status(_node("a", newest=None, invalid_hash=["x"]), 10, 20)
-    assert code == C.CRITICAL and "wrong salt" in problems[0]
+    assert code == F.CRITICAL and "wrong salt" in problems[0]
 
 
 def remote(host):
@@ -311,11 +312,11 @@ def test_budgets_follow_the_pull_chain():
 
 
 def test_nagios_and_prometheus_output():
-    nodes = [_node("site a", status_code=C.OK, status="OK", problems=[]),
-             _node('b"x', status_code=C.CRITICAL, status="CRITICAL", problems=["no canary found"], newest=None,
+    nodes = [_node("site a", status_code=F.OK, status="OK", problems=[]),
+             _node('b"x', status_code=F.CRITICAL, status="CRITICAL", problems=["no canary found"], newest=None,
                    effective_deny=False, lag_seconds=None)]
     report = M.nagios_report(nodes, 3600, 7200)
-    assert report["code"] == C.CRITICAL
+    assert report["code"] == F.CRITICAL
     first, rest = report["text"].split("\n", 1)
     assert first.startswith("ARGUS CANARY CRITICAL - 1 critical (b\"x) of 2 nodes | ")
     assert "'site_a_lag'=0s;3600;7200;0" in first and "'b_x_deny'=0;;;0;1" in first
@@ -326,4 +327,4 @@ def test_nagios_and_prometheus_output():
     assert 'argus_canary_last_success_timestamp_seconds{node="site a"} 1000.5' in text
     assert 'argus_canary_last_success_timestamp_seconds{node="b\\"x"} 900' in text
     assert M.previous_successes(text) == {"site a": 1000.5, 'b"x': 900.0}
-    assert M.nagios_report([], 1, 2)["code"] == C.UNKNOWN
+    assert M.nagios_report([], 1, 2)["code"] == F.UNKNOWN

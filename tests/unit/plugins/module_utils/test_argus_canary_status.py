@@ -4,6 +4,7 @@
 import pytest
 
 from ansible_collections.gridsec.ops.plugins.module_utils._argus import canary as C
+from ansible_collections.gridsec.ops.plugins.module_utils._argus import canary_format as F
 from ansible_collections.gridsec.ops.plugins.module_utils._argus import canary_metrics as M
 from ansible_collections.gridsec.ops.plugins.module_utils._argus import lint as L
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_report import render
@@ -25,11 +26,11 @@ def test_newest_canary_is_never_after_today():
 
 
 @pytest.mark.parametrize("values,strict,code", [
-    ({}, False, C.OK),
-    ({}, True, C.CRITICAL),
-    ({"publish_overdue": True}, False, C.WARNING),
-    ({"future_dates": ["20261208"]}, False, C.WARNING),
-    ({"today_present": True, "newest_date": "20261207", "lag_seconds": 0}, True, C.OK),
+    ({}, False, F.OK),
+    ({}, True, F.CRITICAL),
+    ({"publish_overdue": True}, False, F.WARNING),
+    ({"future_dates": ["20261208"]}, False, F.WARNING),
+    ({"today_present": True, "newest_date": "20261207", "lag_seconds": 0}, True, F.OK),
 ])
 def test_node_status(values, strict, code):
     assert C.node_status(node(**values), 43200, 86400, strict_today=strict)[0] == code

@@ -861,7 +861,7 @@ def test_corrupt_source_read_times_are_dropped_with_a_warning(tmp_path):
 
 
 def test_canary_entries_are_recognised_in_every_form_the_central_pap_may_hold():
-    from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import canary_dn, canary_openssl
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_format import canary_dn, canary_openssl
 
     forms = [canary_dn("salt", "20261207"), canary_dn("salt", "20261206").replace(", ", ","),
              canary_openssl("salt", "20261205")]

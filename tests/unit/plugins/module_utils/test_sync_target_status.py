@@ -16,7 +16,7 @@ import pytest
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import entries as sl_entries
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import merge as sl_merge
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import status as st
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import canary_dn, canary_token_subject
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_format import canary_dn, canary_token_subject
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.arc_ce import ArcCeTarget
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.dcache import DcacheTarget
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.files import FileTarget
@@ -275,7 +275,7 @@ def test_age_seconds():
 
 
 def test_the_daily_canary_token_identity_is_named_like_the_dn_and_is_a_canary_for_the_sync():
-    from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary import daily_canary, parse_canary
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_format import daily_canary, parse_canary
 
     date, items = daily_canary("salt", "20261207", ISS)
     assert date == "20261207" and items[0] == {"dn": canary_dn("salt", "20261207")}

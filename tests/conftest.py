@@ -38,8 +38,9 @@ def pytest_collection_modifyitems(config, items):
     files are handed to the workers in collection order, one at a time as a worker gets free. A long file handed
     out last leaves the other worker idle until it ends, so the files that hold slow tests (marked ``slow``, or
     run against the real PanDA or Rucio servers) are collected first and the many short ones fill in after them.
-    Order inside a file is kept; a serial run keeps pytest's own order."""
-    if not getattr(config.option, "numprocesses", None):
+    Order inside a file is kept; a serial run keeps pytest's own order. (Each worker collects, and xdist clears
+    ``-n`` in the workers' options, so the worker is told by the variable xdist sets.)"""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
         return
     slow = {item.path for item in items if any(item.get_closest_marker(name) for name in SLOW_MARKERS)}
     items.sort(key=lambda item: item.path not in slow)  # stable: False (slow files) first

@@ -5,7 +5,8 @@
 #   scripts/run-tests.sh pytest lint    # only the named steps (set-up always runs)
 #
 # Steps, in order (see docs/testing.md):
-#   pytest        pytest over tests/unit tests/lab tests/integration (Python 3.11 venv)
+#   pytest        pytest over tests/unit tests/lab tests/integration (Python 3.11 venv), pytest-xdist with
+#                 PYTEST_WORKERS processes (default 2; PYTEST_WORKERS=1: serial)
 #   core219       ansible-test sanity (all tests) + units, ansible-core 2.19 / Python 3.11,
 #                 and the compile/import sanity tests on Python 3.9 (oldest managed-node Python)
 #   core221       the same with ansible-core 2.21 / Python 3.12
@@ -200,12 +201,21 @@ step_pytest() {
     local dirs=() d
     for d in "${PYTEST_DIRS[@]}"; do [ -d "$d" ] && dirs+=("$d"); done
     [ "${#dirs[@]}" -gt 0 ] || fail "none of ${PYTEST_DIRS[*]} exists"
-    local rc=0
-    # No xdist: the lab fixtures start servers and databases, which are not safe to share.
+    local rc=0 parallel=()
+    # pytest-xdist, PYTEST_WORKERS processes (default 2, one per core: most tests wait on one ansible-playbook
+    # subprocess or lab server at a time, so one process leaves a core idle). --dist loadfile keeps each test
+    # file in one worker, so a file's module fixtures are set up once; every worker has its own session, so it
+    # starts its own lab servers (ephemeral ports, directories under its own basetemp, uniquely named
+    # databases). --no-loadscope-reorder: files in the order tests/conftest.py sorts them (slow files first).
+    # PYTEST_WORKERS=1 runs serially in one process, in collection order (for hunting a failure).
+    if [ "${PYTEST_WORKERS:-2}" != 1 ]; then
+        parallel=(-n "${PYTEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder)
+    fi
     # ANSIBLE_HOME keeps ansible-playbook runs started by the tests out of ~/.ansible.
     PATH="$VENV/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS_LINK_PARENT" \
         ANSIBLE_HOME="$SCRATCH_HOME/.ansible" \
-        "$VENV/bin/python" -m pytest -p no:cacheprovider -x --durations=20 ${PYTEST_ARGS:-} "${dirs[@]}" || rc=$?
+        "$VENV/bin/python" -m pytest -p no:cacheprovider "${parallel[@]}" -x --durations=20 ${PYTEST_ARGS:-} \
+        "${dirs[@]}" || rc=$?
     if [ "$rc" -eq 5 ]; then fail "pytest collected no tests in ${dirs[*]}"; fi
     return "$rc"
 }

@@ -37,6 +37,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 import psycopg
 from psycopg import conninfo as _conninfo, sql
@@ -268,7 +269,10 @@ def drop_database(admin_dsn, dbname):
 
 def ensure_role(dsn, role="panda"):
     """Create a login role (no password; the lab uses trust auth) unless it exists. Roles are cluster-wide
-    and kept across sessions; concurrent creation is tolerated."""
+    and kept across sessions; concurrent creation is tolerated: two processes (pytest-xdist workers, a CI run
+    beside a developer's) may both find the role missing, then one CREATE ROLE meets a duplicate and the two
+    ALTER ROLE ... SET may collide on the same pg_db_role_setting row ("tuple concurrently updated", or a
+    unique violation), so that step is retried."""
     with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
         exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
         if exists:
@@ -277,7 +281,15 @@ def ensure_role(dsn, role="panda"):
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
         except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
             pass
-        conn.execute(sql.SQL("ALTER ROLE {} SET search_path = doma_panda, public").format(sql.Identifier(role)))
+        for attempt in range(5):
+            try:
+                conn.execute(sql.SQL("ALTER ROLE {} SET search_path = doma_panda, public").format(
+                    sql.Identifier(role)))
+                return
+            except (psycopg.errors.InternalError_, psycopg.errors.UniqueViolation):
+                if attempt == 4:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
 
 
 def _psql():

@@ -17,14 +17,15 @@ import sys
 import lxml.html
 import pytest
 
+from gridsec_lab import ports
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
 def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    # held bound (not listening) for the session: no other process, e.g. the other xdist worker, can take it
+    return ports.closed_port()
 
 
 @pytest.mark.slow

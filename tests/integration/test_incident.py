@@ -21,7 +21,7 @@ import pytest
 import requests
 from psycopg import sql
 
-from gridsec_lab import smtp as lab_smtp
+from gridsec_lab import ports, smtp as lab_smtp
 from gridsec_lab.panda.naming import clean_user_id
 from gridsec_lab.pki import TestPKI
 
@@ -392,10 +392,8 @@ def test_mail_module_idempotent_through_the_record(smtp_server, tmp_path):
 
 
 def dead_port():
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    # held bound (not listening) for the session: no other process, e.g. the other xdist worker, can take it
+    return ports.closed_port()
 
 
 def eve_incident(ep, pki, tmp_path):

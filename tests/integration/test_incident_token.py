@@ -11,7 +11,6 @@ account status through its REST API, the PanDA users table, the mails received a
 import json
 import os
 import random
-import socket
 import ssl
 import string
 import subprocess
@@ -24,7 +23,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from gridsec_lab import smtp as lab_smtp
+from gridsec_lab import ports, smtp as lab_smtp
 from gridsec_lab.pki import TestPKI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -51,9 +50,8 @@ def token_smtp(tmp_path_factory):
 
 
 def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    # held bound (not listening) for the session: no other process, e.g. the other xdist worker, can take it
+    return ports.closed_port()
 
 
 def run(playbook, extravars, tmp_path, expect_rc=0):

@@ -15,7 +15,6 @@ import importlib.util
 import json
 import os
 import random
-import socket
 import string
 import subprocess
 import sys
@@ -25,6 +24,7 @@ import pytest
 import requests
 from psycopg import sql
 
+from gridsec_lab import ports
 from gridsec_lab.panda.naming import clean_user_id
 from gridsec_lab.pki import TestPKI
 
@@ -107,9 +107,8 @@ def submission_refused(ep, cred):
 
 
 def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    # held bound (not listening) for the session: no other process, e.g. the other xdist worker, can take it
+    return ports.closed_port()
 
 
 def db_rows(ep, name):

@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import struct
 import subprocess
 import sys
@@ -28,6 +27,7 @@ import zlib
 import lxml.html
 import pytest
 
+from gridsec_lab import ports
 from gridsec_lab.argus import rawclient as rc
 from gridsec_lab.argus.lab import ArgusLab
 
@@ -169,9 +169,8 @@ def aliases_holding(lab, name, value):
 
 
 def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    # held bound (not listening) for the session: no other process, e.g. the other xdist worker, can take it
+    return ports.closed_port()
 
 
 def wait_for(condition, what, timeout=60):

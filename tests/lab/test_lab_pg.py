@@ -2,20 +2,18 @@
 # Apache License 2.0 (see LICENSE)
 """Which PostgreSQL the lab uses (gridsec_lab.pg.admin_dsn), the private throwaway cluster with the system's or
 the embedded (pgserver wheel) binaries, and the lab PanDA's own tables."""
-import socket
 
 import psycopg
 import pytest
 
-from gridsec_lab import pg
+from gridsec_lab import pg, ports
 from gridsec_lab.panda import schema
 from gridsec_lab.panda.store import JOB_ATTRIBUTES
 
 
 def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    # held bound (not listening) for the session: no other process, e.g. the other xdist worker, can take it
+    return ports.closed_port()
 
 
 def tables(dsn):

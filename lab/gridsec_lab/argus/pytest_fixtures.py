@@ -12,11 +12,11 @@
 * ``argus_dead_url`` (function): a base URL on a port where nothing listens.
 """
 import os
-import socket
 
 import pytest
 
 from ..pki import TestPKI
+from ..ports import closed_port
 from .lab import ArgusLab
 from .server import PapServer
 
@@ -88,7 +88,6 @@ def argus_untrusted_pap(tmp_path, argus_pki):
 
 @pytest.fixture
 def argus_dead_url():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    # held bound (not listening) for the session: no other process, e.g. the other xdist worker, can take it
+    port = closed_port()
     return "https://localhost:%d/pap/services" % port

@@ -8,7 +8,7 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    # Pairs with ARGUS_SPEC in plugins/module_utils/_argus/module.py
+    # Pairs with ARGUS_SPEC in plugins/module_utils/_argus/specs.py
     DOCUMENTATION = r"""
 options:
   pap_host:

@@ -550,7 +550,8 @@ from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries im
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncContext
 # the option specs without the code behind them (the Argus client, the IAM resolver, the target classes): those
 # are imported where they are used, since AnsiballZ compiles every imported module_util again on each run
-from ansible_collections.gridsec.ops.plugins.module_utils._sync.specs import ARGUS_SPEC, PAP_KEYS, PAP_OPTIONS, RESOLVE_OPTIONS
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.specs import ARGUS_SPEC
+from ansible_collections.gridsec.ops.plugins.module_utils._sync.specs import PAP_KEYS, PAP_OPTIONS, RESOLVE_OPTIONS
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.registry import (
     TLS_OPTIONS,
     resolved_spec,

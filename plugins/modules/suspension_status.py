@@ -391,7 +391,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._suspension import sta
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import status as st
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension import status_report
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.canary_format import STATUS_NAMES, daily_canary
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.module import ARGUS_SPEC
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.specs import ARGUS_SPEC
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._files import write_atomic
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import GridsecModule

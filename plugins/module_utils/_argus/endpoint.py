@@ -16,9 +16,8 @@ __metaclass__ = type
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.client import PapClient
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.specs import DEFAULT_PATH, DEFAULT_PORT
 
-DEFAULT_PORT = 8150
-DEFAULT_PATH = "/pap/services"
 # the names of the three values in the task (messages name the option the user wrote)
 PAP_OPTIONS = ("pap_host", "pap_port", "pap_path")
 

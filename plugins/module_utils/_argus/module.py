@@ -5,7 +5,7 @@
 PRIVATE to the gridsec.ops collection: this module may change at any time, without notice.
 
 ``ArgusModule`` adds to the shared ``GridsecModule`` (``_module_base.py``: argument spec with ``TLS_SPEC``, the
-``GridsecError`` to ``fail_json`` path) the PAP connection options ``ARGUS_SPEC`` (this file, documented by the
+``GridsecError`` to ``fail_json`` path) the PAP connection options ``ARGUS_SPEC`` (``_argus/specs.py``, documented by the
 ``_argus`` doc fragment), their validation, one ``PapClient`` per run and the PAP-specific keys of a failure
 (``operations``: the writes done before it), so each failure names the PAP, the operation and what had already
 been done.
@@ -23,21 +23,12 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._http_options import transport_options
 from ansible_collections.gridsec.ops.plugins.module_utils import _xml
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.endpoint import (
-    DEFAULT_PATH,
-    DEFAULT_PORT,
-    PapEndpoint,
-)
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.endpoint import PapEndpoint
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.specs import ARGUS_SPEC
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import (
     GridsecModule,
     failure_error,
     jsonable,
-)
-
-ARGUS_SPEC = dict(
-    pap_host=dict(type="str", default="localhost"),
-    pap_port=dict(type="int", default=DEFAULT_PORT),
-    pap_path=dict(type="str", default=DEFAULT_PATH),
 )
 
 

@@ -20,14 +20,6 @@ import copy
 
 from ansible_collections.gridsec.ops.plugins.module_utils._panda.specs import PANDA_DB_SPEC
 
-#: the module-level Argus connection options of the sync; equal to ``_argus.module.ARGUS_SPEC`` (a unit test
-#: keeps them so), held here because ``_argus.module`` imports the PAP client, SOAP and lxml
-ARGUS_SPEC = dict(
-    pap_host=dict(type="str", default="localhost"),
-    pap_port=dict(type="int", default=8150),
-    pap_path=dict(type="str", default="/pap/services"),
-)
-
 #: the connection options a source or target may override (default: the module-level option of the same name)
 TLS_OPTIONS = dict(
     client_cert=dict(type="path"),

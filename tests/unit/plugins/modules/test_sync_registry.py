@@ -171,15 +171,17 @@ def test_each_types_spec_is_the_options_of_its_class_and_the_targets_spec_their_
 
 
 def test_the_light_specs_equal_those_of_the_modules_they_stand_in_for():
-    """specs.py holds copies where the original lives beside heavy imports (_argus/module.py: the PAP client,
-    SOAP, lxml); equal values keep the sync's options those of the Argus modules."""
-    from ansible_collections.gridsec.ops.plugins.module_utils._argus.module import ARGUS_SPEC
+    """specs.py holds a copy where the original lives beside heavy imports (_iam/account.py: the IAM client);
+    equal values keep the sync's options those of the IAM modules. The Argus options have one home for every module
+    (_argus/specs.py)."""
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus import module as argus_module
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus import specs as argus_specs
     from ansible_collections.gridsec.ops.plugins.module_utils._iam.account import DEFAULT_LABEL
     from ansible_collections.gridsec.ops.plugins.module_utils._panda import module as panda_module
     from ansible_collections.gridsec.ops.plugins.module_utils._panda import specs as panda_specs
     from ansible_collections.gridsec.ops.plugins.module_utils._sync import resolve_iam, specs
 
-    assert specs.ARGUS_SPEC == ARGUS_SPEC
+    assert argus_module.ARGUS_SPEC is argus_specs.ARGUS_SPEC
     assert specs.IAM_DEFAULT_LABEL == DEFAULT_LABEL
     assert panda_module.PANDA_SPEC is panda_specs.PANDA_SPEC and panda_module.PANDA_DB_SPEC is panda_specs.PANDA_DB_SPEC
     assert resolve_iam.OPTIONS == specs.RESOLVE_OPTIONS

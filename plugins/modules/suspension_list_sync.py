@@ -919,7 +919,7 @@ class Sync(object):
         self.state.load()
         # what the targets kept in the state, to tell whether a run changed it (a lookup cache can change on a
         # run that changes nothing on any server)
-        self.targets_state_before = json.dumps(self.state.data.get("targets") or {}, sort_keys=True)
+        self.targets_state_before = self.state.targets_snapshot()
         for warning in self.times.load().warnings:
             self.module.warn(warning)
         allow = sl_merge.AllowList(self.p["allow_list"], self.p["allow_patterns"])
@@ -1047,7 +1047,7 @@ class Sync(object):
         dirty = any(t["name"] in self.ctx.stateful and (t.get("changed") or t.get("failed"))
                     for t in self.result["targets"])
         if self.ctx.stateful and not dirty:
-            dirty = json.dumps(self.state.data.get("targets") or {}, sort_keys=True) != self.targets_state_before
+            dirty = self.state.targets_changed(self.targets_state_before)
         # the last good list stands as it was when the merge did not run (``fast_merged``)
         if self.result.get("merge") != "unchanged":
             dirty = self.remember_good(merged, dropped, failures) or dirty

@@ -230,11 +230,14 @@ class Entry(object):
         entry.value = data["value"]
         entry.dn = None
         entry.rfc = data.get("rfc2253")
-        entry.meta = dict((k, data[k]) for k in META_FIELDS if data.get(k) not in (None, ""))
         entry.sources = list(sources)
         if compact:
-            entry.key_text = data["k"]  # the key tuple is built when first used (StoredEntry.key)
+            # the key tuple and the meta dict are built when first used (StoredEntry.key, StoredEntry.meta): a
+            # no-op whose merge is skipped reads kind and value alone
+            entry.key_text = data["k"]
+            entry.item = data
         else:
+            entry.meta = dict((k, data[k]) for k in META_FIELDS if data.get(k) not in (None, ""))
             entry.key = stored_key(entry.kind, data["key"])
         return entry
 
@@ -278,13 +281,29 @@ class Entry(object):
 
 
 _KEY_SLOT = Entry.__dict__["key"]
+_META_SLOT = Entry.__dict__["meta"]
 
 
 class StoredEntry(Entry):
     """An entry of the last good list read back from the state (``Entry.trusted`` of a compact item): its key
-    tuple is built from ``key_text`` when first used (a run that only counts or digests the list builds none)."""
+    tuple is built from ``key_text``, its meta from ``item`` (the state's dict, never changed) when first used (a
+    run that only counts or digests the list builds neither)."""
 
-    __slots__ = ("key_text",)
+    __slots__ = ("key_text", "item")
+
+    def _get_meta(self):
+        try:
+            return _META_SLOT.__get__(self, Entry)
+        except AttributeError:
+            item = self.item
+            meta = dict((k, item[k]) for k in META_FIELDS if item.get(k) not in (None, ""))
+            _META_SLOT.__set__(self, meta)
+            return meta
+
+    def _set_meta(self, value):
+        _META_SLOT.__set__(self, value)
+
+    meta = property(_get_meta, _set_meta)
 
     def _get_key(self):
         try:

@@ -292,6 +292,59 @@ def test_last_good_list_round_trips_compact_and_builds_keys_only_when_asked(tmp_
     assert not again.save(dirty=False)  # nothing changed: nothing written
 
 
+def test_entries_of_the_last_good_list_build_their_meta_when_first_read_and_keep_what_is_set(tmp_path):
+    meta = {"expires": "2999-01-01", "ticket": "T-1", "reason": "r"}
+    entry = Entry("dn", "/DC=org/CN=a", meta, sources=["s1"])
+    state = sl_state.State(str(tmp_path / "m.state.json")).load()
+    state.data["last_good"] = {"entries": [entry.cache_dict(with_sources=True, compact=True),
+                                           Entry("fqan", "/atlas").cache_dict(with_sources=True, compact=True)]}
+    state.save()
+    merged = sl_state.State(str(tmp_path / "m.state.json")).load().last_good_merged()
+    first, second = merged.values()
+    assert first.meta == meta and second.meta == {}  # built on first read, as the eager form built it
+    first.meta["origin"] = "o"  # the dict built is the entry's own: a change stays
+    assert first.meta == dict(meta, origin="o")
+    second.meta = {"ticket": "T-2"}
+    assert second.meta == {"ticket": "T-2"}
+    copy = Entry.__new__(Entry)
+    sl_merge.copy_entry(first, copy)
+    assert copy.meta == dict(meta, origin="o") and copy.sources == ["s1"]
+
+
+@pytest.mark.parametrize("change", [
+    lambda t: t["pap"]["record"]["policies"]["p1"].append("r3"),
+    lambda t: t["pap"]["record"].__setitem__("full_read_at", True),  # 1 -> True: the JSON written changes
+    lambda t: t["pap"]["record"].__setitem__("full_read_at", 1.0),
+    lambda t: t["pap"].pop("lookup"),
+    lambda t: t.setdefault("files", {}),
+    lambda t: t["pap"]["lookup"].__setitem__("x", "b"),
+])
+def test_targets_snapshot_sees_every_change_of_what_the_targets_keep(tmp_path, change):
+    path = str(tmp_path / "t.state.json")
+    state = sl_state.State(path).load()
+    state.data["targets"] = {"pap": {"record": {"policies": {"p1": ["r1", "r2"]}, "full_read_at": 1},
+                                     "lookup": {"x": "a"}}}
+    state.save()
+    again = sl_state.State(path).load()
+    before = again.targets_snapshot()
+    assert not again.targets_changed(before)  # nothing done: the same bytes
+    change(again.data["targets"])
+    assert again.targets_changed(before)
+
+
+def test_targets_snapshot_of_what_marshal_cannot_write_falls_back_on_json(tmp_path):
+    class Tagged(str):
+        pass
+
+    state = sl_state.State(str(tmp_path / "u.state.json")).load()
+    state.data["targets"] = {"pap": {"note": Tagged("a")}}
+    before = state.targets_snapshot()
+    assert before == json.dumps({"pap": {"note": "a"}}, sort_keys=True).encode("utf-8")
+    assert not state.targets_changed(before)
+    state.data["targets"]["pap"]["note"] = Tagged("b")
+    assert state.targets_changed(before)
+
+
 # ---- Argus target against an in-memory PAP (write-call counts, refused writes, visibility) ----------------------
 
 class FakePap(object):

@@ -61,6 +61,32 @@ def hardened_parser():
     )
 
 
+def hardened_iterparse(data, events=("start", "end")):
+    """An ``lxml.etree.iterparse`` over ``data`` (bytes) with the settings of ``hardened_parser``: no entity
+    resolved, no DTD loaded, no network, libxml2's limits on. For large replies read element by element (the caller
+    clears what it has converted, so the whole document is never held as a tree); the caller first checks
+    ``streamable`` and, after the loop, refuses a document whose ``docinfo`` shows a DOCTYPE, as ``parse_xml`` does."""
+    import io  # only here: the common (small) replies never stream
+
+    require_lxml()
+    return etree.iterparse(io.BytesIO(data), events=events, resolve_entities=False, no_network=True, load_dtd=False,
+                           dtd_validation=False, huge_tree=False, remove_blank_text=True, remove_pis=True)
+
+
+def streamable(data, max_bytes=DEFAULT_MAX_XML_BYTES):
+    """True when ``parse_xml`` would not refuse ``data`` before parsing (bytes, within ``max_bytes``, not blank, no
+    DOCTYPE/ENTITY declaration): only then may it be read with ``hardened_iterparse``; else the caller calls
+    ``parse_xml``, which raises the error."""
+    return (isinstance(data, bytes) and len(data) <= max_bytes and bool(data.strip())
+            and not _DOCTYPE_BYTES.search(data) and not _ENTITY_BYTES.search(data))
+
+
+def has_doctype(root):
+    """True when the document of ``root`` declares a DOCTYPE or a DTD (refused, see the module docstring)."""
+    docinfo = root.getroottree().docinfo
+    return bool(docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None)
+
+
 def parse_xml(data, *, max_bytes=DEFAULT_MAX_XML_BYTES, server=None, operation=None):
     """Parse ``data`` (bytes) and return the root element, or raise ``RemoteError``.
 
@@ -86,8 +112,7 @@ def parse_xml(data, *, max_bytes=DEFAULT_MAX_XML_BYTES, server=None, operation=N
                           details={"start": bytes(data[:200]).decode("utf-8", "replace")}) from exc
     if root is None:
         raise RemoteError("empty XML document", server=server, operation=operation)
-    docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+    if has_doctype(root):
         raise RemoteError("XML reply refused: it contains a DOCTYPE declaration", server=server, operation=operation)
     return root
 

@@ -44,6 +44,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._argus.soap import (
     rpc_response,
     text_value,
     xacml_elements,
+    xacml_objects,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.xacml import (
     Attribute,
@@ -242,8 +243,13 @@ class PapClient(object):
     # -- XACMLPolicyManagementService -------------------------------------------------------------------------
 
     def list_policies(self, alias):
-        response = self._call(XACML_SERVICE, "listPolicies", [alias], {"alias": alias})
-        return [Policy.from_element(e) for e in xacml_elements(response, ("Policy",))]
+        # every rule of the alias: read element by element (xacml_objects), never held whole as a tree
+        operation = "listPolicies"
+        self.operations.append({"service": XACML_SERVICE, "operation": operation, "args": {"alias": alias}})
+        data, headers = build_request(XACML_SERVICE, operation, [alias])
+        reply = self._post(XACML_SERVICE, operation, data, headers)
+        return xacml_objects(reply.body, reply.status, operation, ("Policy",), Policy.from_element, server=self.label,
+                             max_bytes=getattr(self.transport, "max_response_bytes", len(reply.body) + 1))
 
     def list_policy_sets(self, alias):
         response = self._call(XACML_SERVICE, "listPolicySets", [alias], {"alias": alias})

@@ -35,10 +35,13 @@ from ansible_collections.gridsec.ops.plugins.module_utils._xml import (
     child,
     children,
     etree,
+    has_doctype,
+    hardened_iterparse,
     local_name,
     namespace_of,
     parse_xml,
     require_lxml,
+    streamable,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.xacml import XACML_NS, XACML_PREFIX
 
@@ -437,6 +440,83 @@ def xacml_elements(element, names=("Policy", "PolicySet")):
         else:
             found.extend(xacml_elements(item, names))
     return found
+
+
+class _NotStreamed(Exception):
+    """The reply is not a plain rpc reply (a fault, another shape, malformed...): read it whole instead."""
+
+
+def xacml_objects(data, status, operation, names, convert, server=None, max_bytes=DEFAULT_MAX_XML_BYTES):
+    """``[convert(e) for e in xacml_elements(rpc_response(data, ...), names)]``, read element by element.
+
+    A ``listPolicies`` reply holds every rule of the alias (100,000 rules: ~60 MB of XML, several times that as
+    an lxml tree): each outermost XACML element is converted when its end tag is read, then cleared with the
+    siblings before it, so the tree never holds more than one of them. Anything that is not a plain 2xx rpc reply
+    of ``operation`` (a fault, a DOCTYPE, malformed XML, a conversion error...) is read again with the whole-tree
+    path, so errors and results are exactly those of ``rpc_response`` + ``xacml_elements``."""
+    if (status is not None and not 200 <= status < 300) or not streamable(data, max_bytes):
+        return _whole(data, status, operation, names, convert, server, max_bytes)
+    try:
+        return _streamed(data, operation, names, convert)
+    except Exception:  # pylint: disable=broad-except
+        # _NotStreamed, XMLSyntaxError, a conversion error...: raised again, with its proper message (or the
+        # result the whole tree gives), by the whole-tree read
+        return _whole(data, status, operation, names, convert, server, max_bytes)
+
+
+def _whole(data, status, operation, names, convert, server, max_bytes):
+    response = rpc_response(data, status, operation, server=server, max_bytes=max_bytes)
+    return [convert(element) for element in xacml_elements(response, names)]
+
+
+def _streamed(data, operation, names, convert):
+    """The converted elements of a reply that ``_whole`` would accept, or ``_NotStreamed``."""
+    found = []
+    depth = 0
+    body = response = None  # the first Body under the Envelope, the first <operation>Response in it
+    capture = None  # the outermost XACML element being read
+    wanted = set("{%s}%s" % (XACML_NS, name) for name in names)
+    events = hardened_iterparse(data)
+    for event, element in events:
+        if event == "start":
+            depth += 1
+            if depth == 1:
+                if local_name(element) != "Envelope" or namespace_of(element) != SOAP_ENV_NS:
+                    raise _NotStreamed()
+            elif depth == 2:
+                if body is None and local_name(element) == "Body":
+                    body = element
+            elif depth == 3 and element.getparent() is body:
+                name = local_name(element)
+                if name == "Fault":
+                    raise _NotStreamed()
+                if response is None and name == operation + "Response":
+                    response = element
+            elif capture is None and response is not None and element.tag in wanted and _below(element, response):
+                capture = element
+            continue
+        depth -= 1
+        if element is capture:
+            found.append(convert(element))
+            capture = None
+            # free what was converted: this element's content and the siblings read before it
+            element.clear()
+            parent = element.getparent()
+            while element.getprevious() is not None:
+                del parent[0]
+    root = events.root
+    if root is None or body is None or response is None or has_doctype(root):
+        raise _NotStreamed()
+    return found
+
+
+def _below(element, ancestor):
+    parent = element.getparent()
+    while parent is not None:
+        if parent is ancestor:
+            return True
+        parent = parent.getparent()
+    return False
 
 
 def provisioning_statement_elements(data, status, server=None, max_bytes=DEFAULT_MAX_XML_BYTES):

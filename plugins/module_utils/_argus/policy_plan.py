@@ -21,14 +21,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.ids import PRIVATE_ID_PREFIX, PUBLIC_ID_PREFIX, SYNC_OWNER_MARK
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_input import (
     RuleSpec,
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_view import (
     DENY,
     HL_SERVICE,
-    PRIVATE_ID_PREFIX,
-    PUBLIC_ID_PREFIX,
     PlanError,
     VPolicy,
     VPolicySet,
@@ -420,9 +419,6 @@ def _group(specs):
         policies[-1][1].append(spec)
     return groups
 
-
-# The Description that marks the objects of suspension_list_sync (module_utils/_sync/argus.OWNER_MARK).
-SYNC_OWNER_MARK = "gridsec.ops suspension_list_sync"
 
 
 def is_sync_owned(policy_set):

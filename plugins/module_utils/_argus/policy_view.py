@@ -43,12 +43,7 @@ DN_ATTRIBUTES = DN_ATTRIBUTE_IDS
 # action Policy (options resource/action).
 RULE_ATTRIBUTES = tuple(sorted(k for k in ATTRIBUTE_MAPPINGS if k not in ("resource", "action")))
 
-# Private policies made through the XACML service: the PAP names them ``prefix + "-" + uuid``
-# (WizardUtils.generateId) but decides visibility by splitting the id on ``_`` (PolicyWizard.isPublic), so the
-# prefix ``private`` would give a *public* ``private-<uuid>`` policy. ``private_`` gives ``private_-<uuid>``,
-# which the PAP (and ``Policy.public``) reads as private.
-PUBLIC_ID_PREFIX = "public"
-PRIVATE_ID_PREFIX = "private_"
+# The policy id prefixes (PUBLIC_ID_PREFIX, PRIVATE_ID_PREFIX) are in _argus/ids.py.
 
 DENY = "deny"
 PERMIT = "permit"

@@ -16,8 +16,7 @@ import time
 
 from ansible_collections.gridsec.ops.plugins.module_utils import _xml
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.endpoint import connection_problem
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_plan import SYNC_OWNER_MARK
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_view import PRIVATE_ID_PREFIX, PUBLIC_ID_PREFIX
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.ids import PRIVATE_ID_PREFIX, PUBLIC_ID_PREFIX, SYNC_OWNER_MARK
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.xacml import Attribute, Policy, PolicySet, Rule
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     GridsecError, NotFoundError, RemoteError, WriteRefusedError)
@@ -611,7 +610,7 @@ class ArgusTarget(ChunkPlanner, SyncTarget):
     def _apply(self, steps, owned_ps, record=None):
         """Run the planned steps; returns the owned PolicySet when this run added it. ``record`` (an
         ``OwnedRecord`` of the objects before the writes), when given, is brought forward with each write."""
-        # the PAP tells visibility by splitting the id on "_" (see _argus.policy_plan.PRIVATE_ID_PREFIX)
+        # the PAP tells visibility by splitting the id on "_" (see _argus.ids.PRIVATE_ID_PREFIX)
         prefix = PUBLIC_ID_PREFIX if self.public else PRIVATE_ID_PREFIX
         record = record if record is not None else OwnedRecord({}, {}, None)
         stored = []

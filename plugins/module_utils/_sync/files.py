@@ -18,7 +18,7 @@ import os
 import pwd
 import stat
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_plan import SYNC_OWNER_MARK as OWNER_MARK
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.ids import SYNC_OWNER_MARK as OWNER_MARK
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._files import write_atomic
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import DN, FQAN, Entry, sort_key

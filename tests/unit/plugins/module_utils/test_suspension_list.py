@@ -16,7 +16,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries im
 from ansible_collections.gridsec.ops.plugins.module_utils._sync import argus as sync_argus
 from ansible_collections.gridsec.ops.plugins.module_utils._sync import files as sync_files
 from ansible_collections.gridsec.ops.plugins.module_utils._sync import panda as sync_panda
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.policy_view import PRIVATE_ID_PREFIX
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.ids import PRIVATE_ID_PREFIX
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.xacml import PapPolicyTree, PolicySet
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import DNError, parse_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError, WriteRefusedError

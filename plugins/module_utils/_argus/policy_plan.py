@@ -420,7 +420,6 @@ def _group(specs):
     return groups
 
 
-
 def is_sync_owned(policy_set):
     """Is this view PolicySet one that suspension_list_sync owns (recognised by its Description)?"""
     description = getattr(policy_set.source, "description", None) or ""

@@ -17,8 +17,9 @@ import tempfile
 
 
 def write_atomic(path, data, mode, owner=None, group=None, make_dirs=True):
-    """Write ``data`` (bytes) to ``path`` through a temporary file in the same directory and a rename, with
-    ``mode`` (and ``owner``/``group`` when given): a reader sees the old content or the new one, never a part.
+    """Write ``data`` (bytes, or a list of bytes-like pieces written one after the other) to ``path`` through a
+    temporary file in the same directory and a rename, with ``mode`` (and ``owner``/``group`` when given): a reader
+    sees the old content or the new one, never a part.
 
     ``make_dirs``: create a missing directory (0700); otherwise a missing directory is an ``OSError``."""
     directory = os.path.dirname(os.path.abspath(path))
@@ -27,7 +28,8 @@ def write_atomic(path, data, mode, owner=None, group=None, make_dirs=True):
     fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for piece in ((data,) if isinstance(data, bytes) else data):
+                handle.write(piece)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, mode)

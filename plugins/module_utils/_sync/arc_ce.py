@@ -32,6 +32,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._dn import to_openssl_
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import DN, TOKEN, issuer_spellings
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.filewrite import (
     BlockFileTarget,
+    FileScan,
     Unexpressible,
     entry_dn,
 )
@@ -48,17 +49,49 @@ def sections(lines, keep_section=None):
     """``[(section name, [lines])]`` of an arc.conf in file order (lines before the first section: name None);
     the lines are kept only for the access-controlled blocks and the section named ``keep_section`` (the sync's own
     block can hold hundreds of thousands of lines: it is read only when asked for)."""
-    out = [(None, [])]
-    keep = False
-    for line in lines:
-        match = _SECTION_RE.match(line) if "[" in line else None  # the regex only for candidate lines
-        if match:
-            name = match.group(1).strip()
-            keep = name == keep_section or bool(_ACCESS_BLOCK_RE.match(name))
-            out.append((name, []))
-        elif keep:
-            out[-1][1].append(line)
-    return out
+    reader = Sections(keep_section)
+    reader.feed(lines)
+    return reader.out
+
+
+class Sections(object):
+    """``sections`` fed piece by piece (``feed(lines)``; ``out``: the sections so far)."""
+
+    def __init__(self, keep_section=None):
+        self.keep_section = keep_section
+        self.out = [(None, [])]
+        self.keep = False
+
+    def feed(self, lines):
+        out, keep, keep_section = self.out, self.keep, self.keep_section
+        for line in lines:
+            match = _SECTION_RE.match(line) if "[" in line else None  # the regex only for candidate lines
+            if match:
+                name = match.group(1).strip()
+                keep = name == keep_section or bool(_ACCESS_BLOCK_RE.match(name))
+                out.append((name, []))
+            elif keep:
+                out[-1][1].append(line)
+        self.keep = keep
+
+
+class _ArcScan(FileScan):
+    """``inspect`` piece by piece: a piece of the block that opens no section and is not kept is not split."""
+
+    def __init__(self, target):
+        super(_ArcScan, self).__init__(target)
+        self.sections = Sections()
+
+    def feed(self, text):
+        if self.sections.keep or "[" in text:
+            self.sections.feed(text.splitlines())
+
+    def stamp(self):
+        self.sections.feed(["#"])  # a comment line: no section, no access statement
+
+    def finish(self, stamp, data):
+        self.target.report_access(self.sections.out, data)
+        return []  # ArcCeTarget has no check_text
 
 
 def access_order_problems(parsed, group):
@@ -129,7 +162,13 @@ class ArcCeTarget(BlockFileTarget):
         return ["subject = %s" % dn]
 
     def inspect(self, text, data):
-        parsed = sections(text.splitlines())
+        self.report_access(sections(text.splitlines()), data)
+
+    def scanner(self, before, after):
+        return _ArcScan(self)
+
+    def report_access(self, parsed, data):
+        """What ``inspect`` reports from the ``sections`` of the new file."""
         notes = access_order_problems(parsed, self.group)
         if not any(name == "authtokens" for name, _lines in parsed):
             notes.insert(0, "no [authtokens] block: A-REX evaluates no authtokens rule")

@@ -32,6 +32,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._dn import to_canl_sla
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import DN, FQAN, TOKEN, normalize_issuer
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.filewrite import (
     BlockFileTarget,
+    FileScan,
     Unexpressible,
     entry_dn,
 )
@@ -72,34 +73,85 @@ def affected_by_7947(version):
 def check_ban_file(text):
     """``(problems, {type after alias: ban line count})`` of a ban file, with the plugin's grammar: any problem
     would make every login fail."""
-    problems, aliases, counts = [], {}, {}
-    lines = [(number, raw.strip()) for number, raw in enumerate(text.splitlines(), 1)]
-    for number, line in lines:
-        if line.startswith("alias"):
-            match = _ALIAS_LINE_RE.match(line)
-            if match is None or line.split()[0] != "alias":
-                problems.append("line %d: malformed alias %r" % (number, line[:120]))
-            else:
-                aliases[match.group(1).strip()] = match.group(2).strip()
-    for number, line in lines:
-        if not line or line.startswith("#") or line.split()[0] == "alias":
-            continue
-        match = _BAN_RE.match(line)
-        if line.split()[0] != "ban" or match is None:
-            problems.append("line %d: %r is neither 'alias <name>=<class>' nor 'ban <type>:<value>'"
-                            % (number, line[:120]))
-            continue
-        kind = aliases.get(match.group(1), match.group(1))
-        if kind in REMOVED_CLASSES:
-            problems.append("line %d: class %s no longer exists in dCache (since 2.14; the DN class is "
-                            "org.globus.gsi.gssapi.jaas.GlobusPrincipal, or use the type dn)" % (number, kind))
-        elif kind not in BUILTIN_TYPES and not _CLASS_RE.match(kind):
-            problems.append("line %d: unknown principal type %r" % (number, kind))
-        elif kind == "oidc" and not _oidc_ok(match.group(2)):
-            problems.append("line %d: oidc value %r is not <sub>@<OP> with an ASCII sub of at most 255 characters"
-                            % (number, match.group(2)[:120]))
-        counts[kind] = counts.get(kind, 0) + 1
-    return problems, counts
+    lines = text.splitlines()
+    check = BanFileCheck(lines)
+    check.feed(lines)
+    return check.result()
+
+
+class BanFileCheck(object):
+    """``check_ban_file`` fed line by line: the plugin reads every ``alias`` line first (``alias_lines``: the lines
+    that hold them), then each ``ban`` line in order; ``feed(lines)`` takes the file's lines in order, ``result()``
+    gives ``(problems, counts)``, the alias problems first. ``seen`` alias lines were fed, ``aliases`` lines were
+    given beforehand: a file fed with an alias line not given beforehand needs ``check_ban_file``."""
+
+    def __init__(self, alias_lines):
+        self.aliases, self.alias_count = {}, 0
+        for raw in alias_lines:
+            line = raw.strip()
+            if line.startswith("alias"):
+                self.alias_count += 1
+                match = _ALIAS_LINE_RE.match(line)
+                if match is not None and line.split()[0] == "alias":
+                    self.aliases[match.group(1).strip()] = match.group(2).strip()
+        self.number, self.seen = 0, 0
+        self.alias_problems, self.problems, self.counts = [], [], {}
+
+    def feed(self, lines):
+        aliases, counts, problems = self.aliases, self.counts, self.problems
+        number = self.number
+        for raw in lines:
+            number += 1
+            line = raw.strip()
+            if not line or line[0] == "#":
+                continue
+            first = line.split(None, 1)[0]
+            if line.startswith("alias"):
+                self.seen += 1
+                if _ALIAS_LINE_RE.match(line) is None or first != "alias":
+                    self.alias_problems.append("line %d: malformed alias %r" % (number, line[:120]))
+                if first == "alias":
+                    continue
+            match = _BAN_RE.match(line)
+            if first != "ban" or match is None:
+                problems.append("line %d: %r is neither 'alias <name>=<class>' nor 'ban <type>:<value>'"
+                                % (number, line[:120]))
+                continue
+            kind = aliases.get(match.group(1), match.group(1))
+            if kind in REMOVED_CLASSES:
+                problems.append("line %d: class %s no longer exists in dCache (since 2.14; the DN class is "
+                                "org.globus.gsi.gssapi.jaas.GlobusPrincipal, or use the type dn)" % (number, kind))
+            elif kind not in BUILTIN_TYPES and not _CLASS_RE.match(kind):
+                problems.append("line %d: unknown principal type %r" % (number, kind))
+            elif kind == "oidc" and not _oidc_ok(match.group(2)):
+                problems.append("line %d: oidc value %r is not <sub>@<OP> with an ASCII sub of at most 255 "
+                                "characters" % (number, match.group(2)[:120]))
+            counts[kind] = counts.get(kind, 0) + 1
+        self.number = number
+
+    def result(self):
+        return self.alias_problems + self.problems, self.counts
+
+
+class _BanScan(FileScan):
+    """The grammar check fed piece by piece: the alias lines can only be in the site's lines around the block."""
+
+    def __init__(self, target, before, after):
+        super(_BanScan, self).__init__(target)
+        self.check = BanFileCheck(list(before) + list(after))
+
+    def feed(self, text):
+        self.check.feed(text.splitlines())
+
+    def stamp(self):
+        self.check.feed(["#"])  # a comment line
+
+    def proven(self):
+        return self.check.seen == self.check.alias_count
+
+    def finish(self, stamp, data):
+        self.target.inspect(None, data)
+        return self.target.file_problems(*self.check.result())
 
 
 def _oidc_ok(value):
@@ -142,7 +194,13 @@ class DcacheTarget(BlockFileTarget):
         return ["ban %s:%s" % ("dn" if entry.kind == DN else "fqan", value)]
 
     def check_text(self, text):
-        problems, counts = check_ban_file(text)
+        return self.file_problems(*check_ban_file(text))
+
+    def scanner(self, before, after):
+        return _BanScan(self, before, after)
+
+    def file_problems(self, problems, counts):
+        """The problems (and warnings) of the new file from its grammar check (``check_ban_file``)."""
         multiple = sorted(kind for kind, count in counts.items() if count > 1)
         version = self.spec.get("dcache_version")
         if multiple and version and affected_by_7947(version):

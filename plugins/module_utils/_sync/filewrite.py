@@ -8,6 +8,13 @@ PRIVATE to the gridsec.ops collection: this module may change at any time, witho
 The sync owns only the lines between its two marker lines (``# BEGIN gridsec.ops <sync>`` / ``# END ...``); every
 other line of the file is kept byte for byte, so a site may keep its own lines in the same file and a removal
 never touches them. A file that holds only the block is the usual case (the sync's own file).
+
+The sync streams: it renders the entries a few hundred at a time, compares each piece with the file's bytes where
+the block had it, hands it to the target's checks (``FileScan``) and keeps only what differs, so a run over a
+hundred thousand entries never holds the whole old or new text as lines (issue 17: that memory traffic, not any
+quadratic step, made 100,000 entries cost more than ten times 10,000). Where a file is not as the sync writes it
+(a block out of order, a duplicate, another line break than ``\n``...), it reads the whole text instead
+(``BlockFileTarget.sync_whole``): both ways give the same bytes and the same result.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,6 +27,7 @@ import os
 import pwd
 import stat
 import time
+from operator import attrgetter
 
 from ansible_collections.gridsec.ops.plugins.module_utils._dn import parse_dn
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
@@ -29,13 +37,25 @@ from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import Sync
 from ansible_collections.gridsec.ops.plugins.module_utils._sync import specs
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.freshness import (
     canary_presence,
+    STAMP_PREFIX,
     find_stamp,
     parse_stamp,
+    stamp_line,
     stamped,
     status_result,
 )
 
 MARK = "gridsec.ops suspension_list_sync"
+#: entries rendered, compared and checked per step of the streamed sync (their text stays in the CPU caches)
+CHUNK = 256
+#: the order of the block: ``sort_key`` (kind, value), read by a C getter
+_ORDER = attrgetter("kind", "value")
+_COMMENT = b"# gridsec "
+_NL_COMMENT = b"\n# gridsec "
+_STAMP_MARK = STAMP_PREFIX.strip().encode("ascii")
+# what str.splitlines splits at besides "\n": the whole-text reading would see other lines where these are
+_ODD_BREAKS = (b"\r", b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e")
+_ODD_BREAKS_UTF8 = (b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")
 
 
 def markers(sync_name):
@@ -126,14 +146,15 @@ class OwnedFile(object):
             drift.append("group")
         return drift
 
-    def apply(self, content, touch=False):
-        """Write ``content`` (bytes) when it differs, else fix drifted attributes; the operation dict or None.
+    def apply(self, content, touch=False, differs=None):
+        """Write ``content`` (bytes, or a list of bytes-like pieces) when it differs, else fix drifted attributes;
+        the operation dict or None. ``differs``: whether the content differs, when the caller knows (pieces).
 
         ``touch``: set the mtime to now after the rename, and later than the old file's (a reader that re-reads
         only a file newer than its last read, like dCache's ban file plugin, would miss a renamed temp file)."""
         drift = self.attribute_drift()
         try:
-            if content != self.existing:
+            if (content != self.existing) if differs is None else differs:
                 old_mtime = self.stat.st_mtime if self.stat is not None else 0
                 write_atomic(self.path, content, self.mode, self.uid, self.gid)
                 if touch:
@@ -186,6 +207,131 @@ def _identity(comment):
         return {"kind": "line", "value": comment}
 
 
+class _Unproven(Exception):
+    """The streamed sync cannot show that its result is the whole-text one: ``sync_whole`` runs instead."""
+
+
+def _plain_lines(data):
+    """True when the bytes ``data`` hold no line break that ``str.splitlines`` splits at besides ``\\n``."""
+    if any(brk in data for brk in _ODD_BREAKS):  # memchr each: a few ms for 30 MB
+        return False
+    return data.isascii() or not any(brk in data for brk in _ODD_BREAKS_UTF8)
+
+
+def _text_lines(lines):
+    return "".join(line + "\n" for line in lines)
+
+
+def _locate(existing, sync_name):
+    """``(before, start, stop, after)``: the sync's block in the file's bytes read as ``split_block`` reads the text;
+    ``existing[start:stop]`` are the block's lines (markers excluded, each ending in ``\\n``); ``start`` None when the
+    file holds no block (``before``: all its lines). ``_Unproven`` where only the whole text can tell (a marker line
+    next to another line break, an unterminated block)."""
+    if existing is None:
+        return [], None, None, []
+    begin_text = markers(sync_name)[0]
+    begin, end = (marker.encode("utf-8") for marker in markers(sync_name))
+    if begin not in existing:
+        return existing.decode("utf-8", "replace").splitlines(), None, None, []
+    if existing.startswith(begin + b"\n"):
+        at = 0
+    else:
+        at = existing.find(b"\n" + begin + b"\n")
+        if at < 0:
+            raise _Unproven()
+        at += 1
+    before = existing[:at].decode("utf-8", "replace").splitlines()
+    if begin_text in before:
+        raise _Unproven()
+    start = at + len(begin) + 1
+    stop = start - 1
+    while True:
+        stop = existing.find(b"\n" + end, stop)
+        if stop < 0:
+            raise _Unproven()
+        after = stop + 1 + len(end)
+        if after == len(existing) or existing[after:after + 1] == b"\n":
+            break
+        stop += 1
+    return before, start, stop + 1, existing[after + 1:].decode("utf-8", "replace").splitlines()
+
+
+class _Walk(object):
+    """The records of the old block in file order (a ``# gridsec`` comment line and the lines up to the next one),
+    which must come in strictly increasing ``(kind, value)`` order, as the sync writes them."""
+
+    def __init__(self, data, pos, stop):
+        self.data, self.pos, self.stop = data, pos, stop
+        self.last = None  # the key of the last record passed
+        self.count = 0  # records passed
+        self._next = None  # (comment, key, end) of the record at pos, once read
+
+    def peek(self):
+        """``(comment, (kind, value), end)`` of the record at ``pos``, None at the end of the block."""
+        if self._next is None and self.pos < self.stop:
+            data, pos = self.data, self.pos
+            found = data.find(_NL_COMMENT, pos, self.stop)
+            end = self.stop if found < 0 else found + 1
+            raw = data[pos:end]
+            if not raw.startswith(_COMMENT) or _STAMP_MARK in raw or not _plain_lines(raw):
+                raise _Unproven()
+            comment = raw[:raw.index(b"\n")].decode("utf-8", "replace")
+            kind, _sep, value = comment[len("# gridsec "):].partition(" ")
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise _Unproven()
+            key = (kind, value)
+            if not isinstance(value, str) or (self.last is not None and not self.last < key):
+                raise _Unproven()
+            self._next = (comment, key, end)
+        return self._next
+
+    def take(self):
+        """Pass the record ``peek`` read."""
+        _comment, self.last, self.pos = self._next
+        self._next = None
+        self.count += 1
+
+    def take_same(self, length, count, last):
+        """Pass ``count`` records (``length`` bytes) equal to rendered ones, the last of them with the key ``last``."""
+        self.pos += length
+        self.count += count
+        self.last = last
+        self._next = None
+
+
+class FileScan(object):
+    """What a target reads from the new file while the streamed sync produces it: ``feed(text)`` gets its lines in
+    order (whole lines, each ending in ``\\n``), ``stamp()`` marks where the stamp line goes (decided at the end),
+    ``finish(stamp, data)`` runs ``inspect`` and returns the problems that forbid the write. This default keeps
+    the whole text for the target's ``inspect`` and ``check_text``; a target whose checks read line by line gives
+    its own (``BlockFileTarget.scanner``) and never holds the whole text."""
+
+    def __init__(self, target, before=(), after=()):
+        self.target = target
+        self.pieces = []
+        self.at = None
+
+    def feed(self, text):
+        self.pieces.append(text)
+
+    def stamp(self):
+        self.at = len(self.pieces)
+        self.pieces.append("")
+
+    def proven(self):
+        """False when what was fed shows that the streamed reading may differ from the whole-text one."""
+        return True
+
+    def finish(self, stamp, data):
+        if self.at is not None:
+            self.pieces[self.at] = stamp + "\n"
+        text = "".join(self.pieces)
+        self.target.inspect(text, data)
+        return self.target.check_text(text)
+
+
 class BlockFileTarget(SyncTarget):
     """A target that writes the sync's block of one file (see the module docstring). A subclass gives
     ``DEFAULT_PATH``, ``render_entry(entry)`` (the lines of one entry, or raises ``Unexpressible``), and may
@@ -227,6 +373,11 @@ class BlockFileTarget(SyncTarget):
     def inspect(self, text, data):
         return None
 
+    def scanner(self, before, after):
+        """The ``FileScan`` that checks and inspects the new file while the streamed sync produces it (``before``
+        and ``after``: the file's lines around the block, known before the block is rendered)."""
+        return FileScan(self, before, after)
+
     def enforced(self, text):
         """``(identities the file enforces, holds(entry) -> bool, problems)`` read from the whole file ``text``
         with the enforcer's grammar (``status``)."""
@@ -249,6 +400,174 @@ class BlockFileTarget(SyncTarget):
         return block, comments, skipped
 
     def sync(self, wanted, check_mode):
+        """Streamed (see the module docstring); the whole-text sync where the file is not as the sync writes it."""
+        self.file.read()
+        try:
+            stream = self._stream(wanted)
+        except _Unproven:
+            return self.sync_whole(wanted, check_mode)
+        data = self.result.data
+        data["reads"] = 1
+        found, changed_block, content, differs, old_count, added, rewritten, removed, skipped, scan, stamp = stream
+        self.result.counts(old_count, added, removed)
+        data["added"] = [entry.to_dict() for entry in added]  # in list order already (sort_key)
+        if rewritten:
+            data["rewritten"] = [entry.to_dict() for entry in rewritten]
+        data["removed"] = sorted(removed, key=lambda d: (d["kind"], str(d["value"])))
+        self._report_skipped(skipped, data)
+        problems = scan.finish(stamp, data)
+        drift = self.file.attribute_drift()
+        data["changed"] = differs or bool(drift)
+        data["attributes_changed"] = drift
+        self._refuse(problems, data)
+        if check_mode or not data["changed"]:
+            return data
+        operation = self.file.apply(content, touch=self.TOUCH, differs=differs)
+        # a new serial alone changes only the stamp comment: the enforcer has nothing to reload
+        self._applied(operation, data, stamp_only=found and not changed_block)
+        return data
+
+    def _stream(self, wanted):
+        """Render the entries ``CHUNK`` at a time and walk the old block beside them (both in ``sort_key`` order):
+        a piece equal to the old bytes is passed as a whole, one that differs is merged entry by entry. Returns
+        ``(found, block changed, content pieces, content differs, old record count, added, rewritten, removed,
+        not expressible, scan, stamp line)``; ``_Unproven`` where the file is not as the sync writes it."""
+        existing = self.file.existing
+        before, start, stop, after = _locate(existing, self.sync_name)
+        found = start is not None
+        if not found:
+            before, after = self.place_new_block(before)
+        begin, end = markers(self.sync_name)
+        head_text, tail_text, header_text = _text_lines(list(before) + [begin]), _text_lines([end] + list(after)), \
+            _text_lines(self.block_header())
+        head, tail, header = head_text.encode("utf-8"), tail_text.encode("utf-8"), header_text.encode("utf-8")
+        scan = self.scanner(before, after)
+        scan.feed(head_text)
+        scan.stamp()
+        scan.feed(header_text)
+        body, walk, old_stamp, changed_block, run = [], None, None, not found, 0
+        if found:
+            eol = existing.find(b"\n", start, stop)
+            old_stamp = existing[start:eol].decode("utf-8", "replace") if eol >= 0 else ""
+            if parse_stamp(old_stamp) is None or not _plain_lines(existing[start:eol]):
+                raise _Unproven()
+            run = eol + 1  # old bytes from run on are what the new file holds there, not yet in body
+            at = existing.find(_NL_COMMENT, run - 1, stop)
+            first = stop if at < 0 else at + 1
+            if existing[run:first] != header:
+                old_header = existing[run:first]
+                if _STAMP_MARK in old_header or not _plain_lines(old_header):
+                    raise _Unproven()
+                changed_block = True
+                body.append(header)
+                run = first
+            walk = _Walk(existing, first, stop)
+        else:
+            body.append(header)
+        view = memoryview(existing) if existing is not None else None
+        kept, added, rewritten, removed, skipped, previous = 0, [], [], [], [], None
+        entries = sorted(wanted.values(), key=_ORDER)
+        for index in range(0, len(entries), CHUNK):
+            pieces, rendered = [], []
+            for entry in entries[index:index + CHUNK]:
+                key = (entry.kind, entry.value)
+                if key == previous:
+                    raise _Unproven()  # two entries, one comment line: the whole-text sync keeps the last
+                previous = key
+                try:
+                    lines = self.render_entry(entry)
+                except Unexpressible as err:
+                    skipped.append(dict(entry.to_dict(with_meta=False), why=str(err)))
+                    continue
+                comment = entry_comment(entry)
+                pieces.append(comment)
+                pieces.extend(lines)
+                rendered.append((entry, key, comment, lines))
+            if not rendered:
+                continue
+            text = "\n".join(pieces) + "\n"
+            chunk = text.encode("utf-8")
+            if not _plain_lines(chunk):
+                raise _Unproven()
+            scan.feed(text)
+            if walk is None:
+                added.extend(item[0] for item in rendered)
+                body.append(chunk)
+                continue
+            pos, after_chunk = walk.pos, walk.pos + len(chunk)
+            if existing.startswith(chunk, pos) and after_chunk <= stop and \
+                    (after_chunk == stop or existing.startswith(_COMMENT, after_chunk)):
+                walk.take_same(len(chunk), len(rendered), rendered[-1][1])
+                kept += len(rendered)
+                continue
+            changed_block = True
+            if run < pos:
+                body.append(view[run:pos])
+            for entry, key, comment, lines in rendered:
+                old = walk.peek()
+                while old is not None and old[1] < key:
+                    removed.append({"kind": old[1][0], "value": old[1][1]})
+                    walk.take()
+                    old = walk.peek()
+                if old is None or old[1] != key:
+                    added.append(entry)
+                    continue
+                if old[0] != comment:
+                    raise _Unproven()
+                record = ("\n".join([comment] + list(lines)) + "\n").encode("utf-8")
+                if old[2] - walk.pos == len(record) and existing.startswith(record, walk.pos):
+                    kept += 1
+                else:
+                    rewritten.append(entry)
+                walk.take()
+            body.append(chunk)
+            run = walk.pos
+        if walk is not None:
+            if run < walk.pos:
+                body.append(view[run:walk.pos])
+            while walk.peek() is not None:
+                old = walk.peek()
+                removed.append({"kind": old[1][0], "value": old[1][1]})
+                walk.take()
+                changed_block = True
+        scan.feed(tail_text)
+        if not scan.proven():
+            raise _Unproven()
+        serial = getattr(self.ctx, "list_serial", None)
+        stamp = stamp_line(serial, getattr(self.ctx, "applied_at", None))
+        if found and not changed_block:
+            old_serial, old_applied = parse_stamp(old_stamp)
+            if old_serial == serial and old_applied is not None:
+                stamp = old_stamp
+        differs = not found or changed_block or stamp != old_stamp or existing[:start] != head or \
+            len(existing) - stop != len(tail) or not existing.endswith(tail)
+        content = [head, (stamp + "\n").encode("utf-8")] + body + [tail]
+        return (found, changed_block, content, differs, walk.count if walk is not None else 0, added, rewritten,
+                removed, skipped, scan, stamp)
+
+    def _report_skipped(self, skipped, data):
+        if skipped:
+            data["not_expressible"] = {"count": len(skipped), "entries": skipped}
+            self.ctx.warn("%s: %d entries cannot be written safely in this format and were left out: %s"
+                          % (self.label, len(skipped), "; ".join("%s (%s)" % (s["value"], s["why"])
+                                                                 for s in skipped[:5])))
+
+    def _refuse(self, problems, data):
+        if problems:
+            data.setdefault("problems", []).extend(problems)
+            raise ConfigError("refusing to write %s: %s" % (self.path, "; ".join(problems)), server=self.label,
+                              operation="check rendered file", details={"problems": problems})
+
+    def _applied(self, operation, data, stamp_only):
+        if operation is not None:
+            data["operations"].append(operation)
+            data["writes"] = 1
+        if operation is not None and operation["operation"] == "write" and not stamp_only:
+            self._reload(data)
+
+    def sync_whole(self, wanted, check_mode):
+        """The sync on the whole text (old and new as lines): the reference the streamed ``sync`` must equal, and
+        what runs where the file is not as the sync writes it."""
         data = self.result.data
         block, comments, skipped = self.render(wanted)
         self.file.read()
@@ -269,30 +588,18 @@ class BlockFileTarget(SyncTarget):
         if rewritten:
             data["rewritten"] = _entry_dicts(rewritten)
         data["removed"] = sorted(removed, key=lambda d: (d["kind"], str(d["value"])))
-        if skipped:
-            data["not_expressible"] = {"count": len(skipped), "entries": skipped}
-            self.ctx.warn("%s: %d entries cannot be written safely in this format and were left out: %s"
-                          % (self.label, len(skipped), "; ".join("%s (%s)" % (s["value"], s["why"])
-                                                                 for s in skipped[:5])))
+        self._report_skipped(skipped, data)
         self.inspect(new_text, data)
         problems = self.check_text(new_text)
         content = new_text.encode("utf-8")
         data["changed"] = content != self.file.existing or bool(self.file.attribute_drift())
         data["attributes_changed"] = self.file.attribute_drift()
-        if problems:
-            data.setdefault("problems", []).extend(problems)
-            raise ConfigError("refusing to write %s: %s" % (self.path, "; ".join(problems)), server=self.label,
-                              operation="check rendered file", details={"problems": problems})
+        self._refuse(problems, data)
         if check_mode or not data["changed"]:
             return data
         operation = self.file.apply(content, touch=self.TOUCH)
-        if operation is not None:
-            data["operations"].append(operation)
-            data["writes"] = 1
         # a new serial alone changes only the stamp comment: the enforcer has nothing to reload
-        stamp_only = found and [line for line in old_block if parse_stamp(line) is None] == block
-        if operation is not None and operation["operation"] == "write" and not stamp_only:
-            self._reload(data)
+        self._applied(operation, data, found and [line for line in old_block if parse_stamp(line) is None] == block)
         return data
 
     def status(self, canary):

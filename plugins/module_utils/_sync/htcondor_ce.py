@@ -27,6 +27,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigE
 from ansible_collections.gridsec.ops.plugins.module_utils._suspension.entries import DN, TOKEN, issuer_spellings
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.filewrite import (
     BlockFileTarget,
+    FileScan,
     Unexpressible,
     entry_dn,
 )
@@ -119,18 +120,10 @@ class HtcondorCeTarget(BlockFileTarget):
 
     def check_text(self, text):
         """Every regex of the block compiles (HTCondor skips one that does not, silently)."""
-        problems = []
-        for line in text.splitlines():
-            if "SSL" not in line:  # the common token line, without splitting it
-                continue
-            fields = line.split(None, 1)
-            if len(fields) == 2 and fields[0] == "SSL" and fields[1].startswith("/"):
-                field = fields[1][:fields[1].rindex("/") + 1]
-                try:
-                    re.compile(regex_for_pcre(field))
-                except re.error as err:
-                    problems.append("map line %r: regex does not compile (%s)" % (line[:120], err))
-        return problems
+        return regex_problems(text)
+
+    def scanner(self, before, after):
+        return _MapScan(self)
 
     def inspect(self, text, data):
         """Files that sort before this one and map SCITOKENS/SSL identities to users win over the bans."""
@@ -191,6 +184,42 @@ class HtcondorCeTarget(BlockFileTarget):
             if _maps_users(os.path.join(directory, name)):
                 found.append(name)
         return found
+
+
+def regex_problems(text):
+    """The ``SSL /…/`` map lines of ``text`` whose regex does not compile (HTCondor skips them, silently)."""
+    problems = []
+    if "SSL" not in text:  # the token lines of a whole piece of the block, without splitting it
+        return problems
+    for line in text.splitlines():
+        if "SSL" not in line:  # the common token line, without splitting it
+            continue
+        fields = line.split(None, 1)
+        if len(fields) == 2 and fields[0] == "SSL" and fields[1].startswith("/"):
+            field = fields[1][:fields[1].rindex("/") + 1]
+            try:
+                re.compile(regex_for_pcre(field))
+            except re.error as err:
+                problems.append("map line %r: regex does not compile (%s)" % (line[:120], err))
+    return problems
+
+
+class _MapScan(FileScan):
+    """``check_text`` piece by piece; the order check of ``inspect`` reads the directory, not the text."""
+
+    def __init__(self, target):
+        super(_MapScan, self).__init__(target)
+        self.problems = []
+
+    def feed(self, text):
+        self.problems.extend(regex_problems(text))
+
+    def stamp(self):
+        return None  # a comment line
+
+    def finish(self, stamp, data):
+        self.target.inspect(None, data)
+        return self.problems
 
 
 def unquote_literal(field):

@@ -4,6 +4,7 @@
 """Benchmark of suspension_list_sync's file targets with token entries: htcondor_ce, dcache, arc (issue 17).
 
     .venv/bin/python bench/token_sync.py [--sizes 10000,100000] [--rounds 5] [--module-at 10000]
+        [--targets htcondor_ce,dcache,arc] [--whole]
 
 Entries: N token identities (one issuer, UUID subjects) plus N/100 DNs. For each target type and size, three
 steps, each with a freshly built target (``cls(spec, ctx)``, as the module builds one per run): the first sync
@@ -17,6 +18,10 @@ AnsiballZ payload Ansible built (module + module_utils zipped, arguments embedde
 payload as Ansible does (``python AnsiballZ_suspension_list_sync.py``) and measures the CPU time of that process
 and its children (the module's own CPU, Python start and unzip included), and the wall time of the whole
 ``ansible-playbook`` no-op run beside it.
+
+``--whole``: each target type is measured a second time in the same rounds through ``sync_whole`` (the sync on the
+whole old and new text, as every run synced before the streamed sync; it still runs where a file is not as the
+sync writes it), shown as ``<type>(whole)``: the before/after of the streamed sync under the same load.
 
 Writes bench/results-token-sync.md and .json. Wall times depend on the machine (2 shared cores here); the CPU
 seconds and ratios are the figures to compare.
@@ -54,6 +59,11 @@ TARGETS = [
     (DcacheTarget, "ban.conf", {"dcache_op_aliases": {ISS: "BENCH"}, "dcache_version": "11.2.0"}),
     (ArcCeTarget, "arc.conf", {}),
 ]
+
+
+def whole_variant(cls):
+    """The same target type synced on the whole text (``sync_whole``), named ``<type>(whole)``."""
+    return type(cls.__name__ + "Whole", (cls,), {"sync": cls.sync_whole, "TYPE": cls.TYPE + "(whole)"})
 
 
 def subject(i):
@@ -205,7 +215,15 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--module-at", type=int, default=10000)
     parser.add_argument("--output", default=os.path.join(HERE, "results-token-sync"))
+    parser.add_argument("--targets", default=",".join(cls.TYPE for cls, _f, _e in TARGETS),
+                        help="the target types to measure (a shorter inner loop; the default: all three)")
+    parser.add_argument("--whole", action="store_true",
+                        help="measure each type through sync_whole too, in the same rounds (before/after)")
     options = parser.parse_args()
+    chosen = options.targets.split(",")
+    TARGETS[:] = [t for t in TARGETS if t[0].TYPE in chosen]
+    if options.whole:
+        TARGETS[:] = [v for cls, f, e in TARGETS for v in ((cls, f, e), (whole_variant(cls), f, e))]
     sizes = [int(s) for s in options.sizes.split(",") if s]
     out = {"python": sys.version.split()[0], "cpus": os.cpu_count(), "sizes": sizes, "rounds": [],
            "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "module_at": options.module_at}

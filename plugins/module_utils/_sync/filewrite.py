@@ -275,7 +275,11 @@ class _Walk(object):
             raw = data[pos:end]
             if not raw.startswith(_COMMENT) or _STAMP_MARK in raw or not _plain_lines(raw):
                 raise _Unproven()
-            comment = raw[:raw.index(b"\n")].decode("utf-8", "replace")
+            try:
+                raw.decode("utf-8")  # the whole-text sync compares lines decoded with "replace": bytes may differ
+            except UnicodeDecodeError:
+                raise _Unproven()
+            comment = raw[:raw.index(b"\n")].decode("utf-8")
             kind, _sep, value = comment[len("# gridsec "):].partition(" ")
             try:
                 value = json.loads(value)

@@ -88,6 +88,7 @@ EDITS = [
     lambda t: t.replace('# gridsec token "', "# gridsec token ", 1),
     lambda t: _copy_stamp_into_a_record(t),
     lambda t: "# BEGIN gridsec.ops suspension_list_sync stream: do not edit, changes are overwritten\n" + t,
+    lambda t: t.replace("CN=User 3", "CN=User 3\udcff", 1).replace("CN=J\u00e9", "CN=J\udcc3\udca9", 1),
 ]
 
 
@@ -163,10 +164,10 @@ def test_streamed_sync_equals_the_whole_text_sync(cls, seed, tmp_path, monkeypat
             edit = rng.choice(EDITS)
             if os.path.exists(stream_path):
                 with open(stream_path, "rb") as handle:
-                    text = handle.read().decode("utf-8")
+                    text = handle.read().decode("utf-8", "surrogateescape")
                 for path in (stream_path, whole_path):
                     with open(path, "wb") as handle:
-                        handle.write(edit(text).encode("utf-8"))
+                        handle.write(edit(text).encode("utf-8", "surrogateescape"))
         change = rng.random()
         if change < 0.4:
             current = [e for e in current if rng.random() > 0.1] + rng.sample(pool, 3)

@@ -36,8 +36,8 @@ from ansible_collections.gridsec.ops.plugins.module_utils._files import write_at
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.base import SyncTarget, TargetResult
 from ansible_collections.gridsec.ops.plugins.module_utils._sync import specs
 from ansible_collections.gridsec.ops.plugins.module_utils._sync.freshness import (
-    canary_presence,
     STAMP_PREFIX,
+    canary_presence,
     find_stamp,
     parse_stamp,
     stamp_line,

@@ -23,7 +23,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
 )
 from ansible_collections.gridsec.ops.plugins.module_utils._http_options import transport_options
 from ansible_collections.gridsec.ops.plugins.module_utils import _xml
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.endpoint import PapEndpoint
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.endpoint import PapEndpoint, pap_client
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.specs import ARGUS_SPEC
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import (
     GridsecModule,
@@ -69,6 +69,7 @@ class ArgusModule(GridsecModule):
     def __init__(self, argument_spec=None, **kwargs):
         super(ArgusModule, self).__init__(connection_specs=(ARGUS_SPEC,), argument_spec=argument_spec, **kwargs)
         self.done_operations = None
+        self._client_read_only = False
         self.endpoint = PapEndpoint.from_params(self.params)
         problem = self.endpoint.problem
         if problem:
@@ -91,13 +92,23 @@ class ArgusModule(GridsecModule):
         ``transport_kwargs``; an invalid endpoint raises ``ConfigError`` naming it."""
         return endpoint.client(transport_options(self.params), **transport_kwargs)
 
-    def client(self):
-        """The ``PapClient`` of this run's ``pap_host``/``pap_port``/``pap_path`` (built once)."""
+    def client(self, read_only=False):
+        """The ``PapClient`` of this run's ``pap_host``/``pap_port``/``pap_path`` (built once).
+
+        ``read_only``: a ``PapReader`` is enough (``_argus.reader``: the policy tree and the PAP list), so the
+        rest of ``_argus.client`` is not compiled. A later call without it gets a ``PapClient`` over the same
+        connection, keeping the operations sent so far."""
         if self._client is None:
             try:
-                self._client = self.endpoint_client(self.endpoint)
+                self._client = self.endpoint_client(self.endpoint, read_only=read_only)
             except GridsecError as err:
                 self.fail_from(err)
+            self._client_read_only = read_only
+        elif self._client_read_only and not read_only:
+            reader = self._client
+            self._client = pap_client(reader.transport, reader.server_label)
+            self._client.operations = reader.operations
+            self._client_read_only = False
         return self._client
 
     def prepare_failure(self, result):

@@ -98,8 +98,8 @@ def test_single_unreadable_alias_fails(monkeypatch, capsys):
     assert "PAP localhost:8150" in result["msg"] and "getRootPolicySet" in result["msg"]
 
 
-LAZY = ("_argus.client", "_argus.xacml_write", "_argus.rule_index", "_argus.provisioning", "_argus.pap_plan",
-        "_argus.spl", "_dn", "_http_tls")
+LAZY = ("_argus.client", "_argus.xacml_write", "_argus.rule_index", "_argus.provisioning", "_argus.write_checks",
+        "_argus.pap_plan", "_argus.spl", "_dn", "_http_tls")
 
 
 def test_the_module_reads_without_importing_the_writes():

@@ -38,9 +38,9 @@ def predicted_refusal(client, caller, operations, acl=None):
     CONFIGURATION_READ). ``acl``: the ACL when the caller has read it already.
     """
     # the ACL check is loaded when a write is checked: a module that only reads does not compile it
-    from ansible_collections.gridsec.ops.plugins.module_utils._argus.write_checks import predict_refusal
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus.write_checks import predicted_refusal as predict
 
-    return predict_refusal(client, caller, operations, acl)
+    return predict(client, caller, operations, acl)
 
 
 class ArgusModule(GridsecModule):

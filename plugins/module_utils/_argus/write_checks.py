@@ -19,7 +19,7 @@ UNKNOWN_DN = ("the DN of the credential is unknown (no readable client certifica
               "cryptography is missing)")
 
 
-def predict_refusal(client, caller, operations, acl=None):
+def predicted_refusal(client, caller, operations, acl=None):
     """``_argus.module.predicted_refusal``: what the PAP's global ACL says about sending ``operations`` with the
     credential whose DN is ``caller``."""
     from ansible_collections.gridsec.ops.plugins.module_utils._argus.pap_plan import refusal_error
@@ -55,7 +55,7 @@ def check_write_permission(module, operations):
     warn when that cannot be told. Real runs leave the decision to the PAP."""
     if not module.check_mode or not operations:
         return
-    err, why = predict_refusal(module.client(), module.caller_dn(), operations)
+    err, why = predicted_refusal(module.client(), module.caller_dn(), operations)
     if err is not None:
         module.fail_predicted(err)
     if why is not None:

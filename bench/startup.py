@@ -12,6 +12,10 @@ task's duration (task start -> result on the controller), so the figures are mea
 do not include ansible-playbook's own start. Reported: median and best per task, and the ratios
 median(module) / median(ping) (target: argus_policy_info <= 1.3, issue 20 item 6; panda_user_ban reported).
 
+``--cpu`` also runs every module process under ``/usr/bin/time`` (a C program: about 1 ms more per task, the
+same for every task) and reports its CPU time (user + system) and peak RSS, median per task, and the ratios of
+the CPU medians: on a loaded machine the wall times wait for the CPU, the CPU time much less so.
+
 Writes bench/results-startup.md and bench/results-startup.json.
 """
 import argparse
@@ -66,7 +70,12 @@ class CallbackModule(CallbackBase):
 '''
 
 
-def run_play(tmp, tasks, variables, repeat, collections=None):
+WRAPPER = """#!/bin/sh
+exec /usr/bin/time -a -o %s -f "%%U %%S %%M %%C" %s "$@"
+"""
+
+
+def run_play(tmp, tasks, variables, repeat, collections=None, cpu=False):
     play = [{"name": "startup bench", "hosts": "localhost", "gather_facts": False, "tasks": []}]
     for index in range(repeat):
         for name, task in tasks:
@@ -82,17 +91,48 @@ def run_play(tmp, tasks, variables, repeat, collections=None):
     with open(os.path.join(cb_dir, "gridsec_bench_timer.py"), "w") as handle:
         handle.write(CALLBACK)
     times = os.path.join(tmp, "times.json")
+    interpreter = PYTHON
+    if cpu:
+        interpreter = os.path.join(tmp, "python-timed")
+        with open(interpreter, "w") as handle:
+            handle.write(WRAPPER % (os.path.join(tmp, "rusage.txt"), PYTHON))
+        os.chmod(interpreter, 0o755)
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections or os.path.join(ROOT, ".tmp", "collections"),
                ANSIBLE_CALLBACK_PLUGINS=cb_dir, ANSIBLE_CALLBACKS_ENABLED="gridsec_bench_timer",
                GRIDSEC_BENCH_TIMES=times, ANSIBLE_NOCOLOR="1", ANSIBLE_HOME=os.path.join(tmp, "ansible-home"),
                ANSIBLE_LOCAL_TEMP=os.path.join(tmp, "ansible-tmp"))
     proc = subprocess.run([ANSIBLE_PLAYBOOK, "-i", "localhost,", "-c", "local", "-e",
-                           "ansible_python_interpreter=%s" % PYTHON, "-e", "@%s" % vars_file, playbook],
+                           "ansible_python_interpreter=%s" % interpreter, "-e", "@%s" % vars_file, playbook],
                           env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit("playbook failed:\n%s\n%s" % (proc.stdout[-5000:], proc.stderr[-3000:]))
     with open(times) as handle:
-        return json.load(handle)
+        records = json.load(handle)
+    usage = []
+    if cpu:
+        with open(os.path.join(tmp, "rusage.txt")) as handle:
+            for line in handle:
+                fields = line.split()
+                if len(fields) < 4 or "AnsiballZ_" not in line:
+                    continue
+                module = line.split("AnsiballZ_", 1)[1].split(".py", 1)[0]
+                usage.append({"module": module, "cpu": float(fields[0]) + float(fields[1]),
+                              "maxrss_kib": int(fields[2])})
+    return records, usage
+
+
+def summarize_usage(usage, names):
+    """Median CPU seconds and peak RSS (MiB) per task; the first panda_user_ban (the ban itself) left out."""
+    out = {}
+    for name in names:
+        rows = [u for u in usage if u["module"] == name]
+        if name == "panda_user_ban":
+            rows = rows[1:]
+        if rows:
+            out[name] = {"cpu_median": statistics.median(u["cpu"] for u in rows),
+                         "maxrss_mib_median": statistics.median(u["maxrss_kib"] for u in rows) / 1024.0,
+                         "n": len(rows)}
+    return out
 
 
 def summarize(records, names):
@@ -110,6 +150,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="5 repetitions")
     parser.add_argument("--collections", help="ANSIBLE_COLLECTIONS_PATH to measure (default: this checkout, "
                         "through .tmp/collections); e.g. a patched copy, to measure a proposed change")
+    parser.add_argument("--cpu", action="store_true", help="also the CPU time and peak RSS of every module process "
+                        "(through /usr/bin/time)")
     parser.add_argument("--output", default=os.path.join(HERE, "results-startup"))
     args = parser.parse_args()
     if args.quick:
@@ -146,7 +188,7 @@ def main():
                     "user": "Bench Banned", "state": "banned", "create_missing": True},
                     "module_defaults": {"group/gridsec.ops.panda": "{{ panda_conn }}"}}))
             started = time.monotonic()
-            records = run_play(tmp, tasks, variables, args.repeat, args.collections)
+            records, usage = run_play(tmp, tasks, variables, args.repeat, args.collections, args.cpu)
             wall = time.monotonic() - started
         finally:
             if endpoint is not None:
@@ -157,11 +199,15 @@ def main():
     records = [r for r in records if r["task"] != "panda_user_ban #0"]
     summary = summarize(records, names)
     ratios = dict((name, summary[name]["median"] / summary["ping"]["median"]) for name in names if name != "ping")
+    cpu = summarize_usage(usage, names)
+    cpu_ratios = dict((name, cpu[name]["cpu_median"] / cpu["ping"]["cpu_median"]) for name in names
+                      if name != "ping" and name in cpu and "ping" in cpu)
     results = {"bench": "startup", "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                "machine": {"cpus": os.cpu_count(), "loadavg_at_end": list(os.getloadavg()),
                            "python": platform.python_version()},
                "repeat": args.repeat, "collections": args.collections or "this checkout", "tasks": summary,
-               "ratios_over_ping": ratios, "wall_seconds": wall,
+               "ratios_over_ping": ratios, "wall_seconds": wall, "module_process": cpu,
+               "cpu_ratios_over_ping": cpu_ratios,
                "targets": {"argus_policy_info": 1.3}}
     with open(args.output + ".json", "w") as handle:
         json.dump(results, handle, indent=2)
@@ -180,6 +226,15 @@ def main():
             ("<= %.1f: %s" % (target, "met" if ratios[name] <= target else "missed")) if target else ""))
     lines.append("")
     lines.append("panda_user_ban: a user already banned (read-only no-op after the first run, which is left out).")
+    if cpu:
+        lines += ["", "Module process (``--cpu``, through /usr/bin/time): CPU time (user + system) and peak RSS, "
+                  "median per task.", "", "| task | CPU median s | CPU ratio to ping | peak RSS MiB |",
+                  "|---|---|---|---|"]
+        for name in names:
+            if name in cpu:
+                lines.append("| %s | %.3f | %s | %.1f |" % (
+                    name, cpu[name]["cpu_median"], "1" if name == "ping" else "%.2f" % cpu_ratios[name],
+                    cpu[name]["maxrss_mib_median"]))
     with open(args.output + ".md", "w") as handle:
         handle.write("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -216,7 +216,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    client = module.client()
+    client = module.client(read_only=True)  # reads only: _argus.client's writes are not compiled
     paps = []
     try:
         try:

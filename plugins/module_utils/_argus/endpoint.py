@@ -13,7 +13,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.client import PapClient
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import ConfigError
 from ansible_collections.gridsec.ops.plugins.module_utils._http import HttpTransport
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.specs import DEFAULT_PATH, DEFAULT_PORT
@@ -119,16 +118,31 @@ class PapEndpoint(object):
         # str() of the error is "<role or name>: <problem>": the server is what names the PAP
         raise ConfigError(problem, server=role or self.name)
 
-    def client(self, tls_options, role=None, **transport_kwargs):
+    def client(self, tls_options, role=None, read_only=False, **transport_kwargs):
         """A ``PapClient`` for this PAP over an ``HttpTransport`` with the TLS keyword arguments
         ``tls_options`` (``_http_options.transport_options``); ``transport_kwargs`` override them and the transport's
         defaults (``timeout``, ``max_response_bytes``...). Raises ``ConfigError`` (naming ``role`` or the
-        endpoint) when the values are invalid, before anything is sent."""
+        endpoint) when the values are invalid, before anything is sent. ``read_only``: a ``PapReader`` instead
+        (``pap_client``)."""
         self.check(role)
         options = dict(tls_options or {})
         options.update(transport_kwargs)
         transport = HttpTransport(self.base_url, server_label=self.label, **options)
-        return PapClient(transport, server_label=self.label)
+        return pap_client(transport, self.label, read_only)
+
+
+def pap_client(transport, server_label, read_only=False):
+    """A ``PapClient`` over ``transport``; with ``read_only`` a ``PapReader`` (``_argus.reader``: the policy tree and
+    the PAP list, the same calls and results). Imported here, not with this file: under AnsiballZ every imported
+    module_util is compiled on every run, and a module that only reads (``argus_policy_info``) then compiles
+    neither the writes nor the other operations of ``_argus.client``."""
+    if read_only:
+        from ansible_collections.gridsec.ops.plugins.module_utils._argus.reader import PapReader
+
+        return PapReader(transport, server_label=server_label)
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus.client import PapClient
+
+    return PapClient(transport, server_label=server_label)
 
 
 def connection_problem(params):

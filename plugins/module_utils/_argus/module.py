@@ -8,32 +8,24 @@ PRIVATE to the gridsec.ops collection: this module may change at any time, witho
 ``GridsecError`` to ``fail_json`` path) the PAP connection options ``ARGUS_SPEC`` (``_argus/specs.py``, documented by the
 ``_argus`` doc fragment), their validation, one ``PapClient`` per run and the PAP-specific keys of a failure
 (``operations``: the writes done before it), so each failure names the PAP, the operation and what had already
-been done.
+been done. The checks made before a write (``require_alias``, ``check_write_permission``) are in
+``_argus/write_checks.py``, loaded when used.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
-    AuthorizationError,
-    ConfigError,
-    GridsecError,
-    RemoteError,
-)
+from ansible_collections.gridsec.ops.plugins.module_utils._errors import GridsecError
 from ansible_collections.gridsec.ops.plugins.module_utils._http_options import transport_options
 from ansible_collections.gridsec.ops.plugins.module_utils import _xml
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.endpoint import PapEndpoint
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.endpoint import PapEndpoint, pap_client
 from ansible_collections.gridsec.ops.plugins.module_utils._argus.specs import ARGUS_SPEC
 from ansible_collections.gridsec.ops.plugins.module_utils._module_base import (
     GridsecModule,
     failure_error,
     jsonable,
 )
-
-
-UNKNOWN_DN = ("the DN of the credential is unknown (no readable client certificate, or the Python library "
-              "cryptography is missing)")
 
 
 def predicted_refusal(client, caller, operations, acl=None):
@@ -45,22 +37,10 @@ def predicted_refusal(client, caller, operations, acl=None):
     ``(None, why)`` when it cannot be told: the DN is unknown, or ``getACL`` is refused (it needs
     CONFIGURATION_READ). ``acl``: the ACL when the caller has read it already.
     """
-    from ansible_collections.gridsec.ops.plugins.module_utils._argus.pap_plan import refusal_error
+    # the ACL check is loaded when a write is checked: a module that only reads does not compile it
+    from ansible_collections.gridsec.ops.plugins.module_utils._argus.write_checks import predicted_refusal as predict
 
-    if not operations:
-        return None, None
-    if not caller:
-        return None, UNKNOWN_DN
-    if acl is None:
-        try:
-            acl = client.get_acl()
-        except (AuthorizationError, RemoteError) as err:
-            return None, "the PAP's ACL cannot be read with it (getACL: %s)" % err.msg
-    for operation in operations:
-        error = refusal_error(acl, caller, operation, client.server_label)
-        if error is not None:
-            return error, None
-    return None, None
+    return predict(client, caller, operations, acl)
 
 
 class ArgusModule(GridsecModule):
@@ -69,6 +49,7 @@ class ArgusModule(GridsecModule):
     def __init__(self, argument_spec=None, **kwargs):
         super(ArgusModule, self).__init__(connection_specs=(ARGUS_SPEC,), argument_spec=argument_spec, **kwargs)
         self.done_operations = None
+        self._client_read_only = False
         self.endpoint = PapEndpoint.from_params(self.params)
         problem = self.endpoint.problem
         if problem:
@@ -91,13 +72,23 @@ class ArgusModule(GridsecModule):
         ``transport_kwargs``; an invalid endpoint raises ``ConfigError`` naming it."""
         return endpoint.client(transport_options(self.params), **transport_kwargs)
 
-    def client(self):
-        """The ``PapClient`` of this run's ``pap_host``/``pap_port``/``pap_path`` (built once)."""
+    def client(self, read_only=False):
+        """The ``PapClient`` of this run's ``pap_host``/``pap_port``/``pap_path`` (built once).
+
+        ``read_only``: a ``PapReader`` is enough (``_argus.reader``: the policy tree and the PAP list), so the
+        rest of ``_argus.client`` is not compiled. A later call without it gets a ``PapClient`` over the same
+        connection, keeping the operations sent so far."""
         if self._client is None:
             try:
-                self._client = self.endpoint_client(self.endpoint)
+                self._client = self.endpoint_client(self.endpoint, read_only=read_only)
             except GridsecError as err:
                 self.fail_from(err)
+            self._client_read_only = read_only
+        elif self._client_read_only and not read_only:
+            reader = self._client
+            self._client = pap_client(reader.transport, reader.server_label)
+            self._client.operations = reader.operations
+            self._client_read_only = False
         return self._client
 
     def prepare_failure(self, result):
@@ -112,24 +103,17 @@ class ArgusModule(GridsecModule):
 
     def fail_predicted(self, err):
         """Fail, before anything was written, with the refusal ``err`` that the PAP's ACL predicts."""
-        details = err.details
-        self.warn("%s: predicted from the PAP's ACL before anything was written: %s lacks %s, so %s would be "
-                  "refused; nothing was changed" % (self.server_label, details["identity"],
-                                                    " and ".join(details["missing"]), err.operation))
-        self.fail_from(err, operations=[], changed=False)
+        from ansible_collections.gridsec.ops.plugins.module_utils._argus.write_checks import fail_predicted
+
+        fail_predicted(self, err)
 
     def check_write_permission(self, operations):
         """Check mode: fail as the PAP will when its global ACL refuses one of the planned ``operations`` to
         this credential (a read-only one), so that check mode never predicts a write the real run cannot do;
         warn when that cannot be told. Real runs leave the decision to the PAP."""
-        if not self.check_mode or not operations:
-            return
-        err, why = predicted_refusal(self.client(), self.caller_dn(), operations)
-        if err is not None:
-            self.fail_predicted(err)
-        if why is not None:
-            self.warn("check mode could not verify that the credential may write on %s: %s; the operations "
-                      "listed assume it may" % (self.server_label, why))
+        from ansible_collections.gridsec.ops.plugins.module_utils._argus.write_checks import check_write_permission
+
+        check_write_permission(self, operations)
 
     def require_alias(self, alias, local=True):
         """Check that ``alias`` exists (and is local when ``local``) before anything is written.
@@ -137,28 +121,9 @@ class ArgusModule(GridsecModule):
         Uses ``getAllPaps`` (CONFIGURATION_READ). Returns the ``Pap`` or None when the credential may not
         read the configuration and the alias is ``default`` (always local on a PAP).
         """
-        client = self.client()
-        try:
-            paps = client.get_all_paps()
-        except AuthorizationError:
-            if alias == "default":
-                self.warn("cannot read the PAP list of %s (CONFIGURATION_READ missing); assuming alias "
-                          "'default' is the local PAP" % self.server_label)
-                return None
-            raise
-        for pap in paps:
-            if pap.alias == alias:
-                if local and not pap.local:
-                    raise ConfigError("alias %r on %s is a remote (cached) PAP: its policies are read-only "
-                                      "here; change them on %s" % (alias, self.server_label,
-                                                                   pap.hostname or "the remote PAP"),
-                                      server=self.server_label)  # a check of the task, not a failed getAllPaps
-                return pap
-        close = [p.alias for p in paps if str(p.alias).lower() == str(alias).lower()]
-        raise ConfigError("alias %r does not exist on %s (known aliases: %s)%s"
-                          % (alias, self.server_label, ", ".join(sorted(p.alias for p in paps)) or "none",
-                             "; aliases are case-sensitive, did you mean %r?" % close[0] if close else ""),
-                          server=self.server_label)
+        from ansible_collections.gridsec.ops.plugins.module_utils._argus.write_checks import require_alias
+
+        return require_alias(self, alias, local)
 
 
 def pap_to_dict(pap):

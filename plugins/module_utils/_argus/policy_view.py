@@ -149,65 +149,6 @@ class VRule:
         }
 
 
-class _RuleIndex:
-    """Lookups into the rules of one policy, so that planning never scans a policy once per requested value.
-
-    ``plain``: ``value_key`` -> plain deny rules with that value (policy order); ``literal``: ``(attr, literal)``
-    -> deny rules (plain or compound) holding that exact attribute (what the PAP's ``ban``/``unban`` look for);
-    ``compound``: the deny rules with several attributes.
-    """
-
-    def __init__(self, rules):
-        self.plain = {}
-        self.literal = {}
-        self.compound = []
-        for rule in rules:
-            self.add(rule, first=False)
-        self.stamp = None
-
-    def add(self, rule, first):
-        if rule.effect != DENY:
-            return
-        entries = []
-        if rule.plain:
-            entries.append((self.plain, rule.plain_key()))
-        else:
-            entries.append(None)
-        for pair in set(rule.attributes):
-            entries.append((self.literal, pair))
-        for entry in entries:
-            if entry is None:
-                if first:
-                    self.compound.insert(0, rule)
-                else:
-                    self.compound.append(rule)
-                continue
-            table, key = entry
-            bucket = table.setdefault(key, [])
-            if first:
-                bucket.insert(0, rule)
-            else:
-                bucket.append(rule)
-
-    def remove(self, rule):
-        if rule.effect != DENY:
-            return
-        if rule.plain:
-            self._drop(self.plain, rule.plain_key(), rule)
-        else:
-            self.compound = [r for r in self.compound if r is not rule]
-        for pair in set(rule.attributes):
-            self._drop(self.literal, pair, rule)
-
-    @staticmethod
-    def _drop(table, key, rule):
-        bucket = table.get(key)
-        if bucket is not None:
-            bucket[:] = [r for r in bucket if r is not rule]
-            if not bucket:
-                del table[key]
-
-
 class VPolicy:
     def __init__(self, policy_id, version, action, public, rules, source=None):
         self.id = policy_id
@@ -227,11 +168,14 @@ class VPolicy:
         self.__dict__.update(state)
 
     def index(self):
-        """The ``_RuleIndex`` of the current rules (rebuilt when ``rules`` was replaced or changed size behind
-        the mutators below)."""
+        """The ``RuleIndex`` (``_argus/rule_index.py``) of the current rules (rebuilt when ``rules`` was replaced or
+        changed size behind the mutators below)."""
         stamp = (id(self.rules), len(self.rules))
         if self._index is None or self._index.stamp != stamp:
-            self._index = _RuleIndex(self.rules)
+            # imported at the first use (planning), not with this file: reading a tree does not need it
+            from ansible_collections.gridsec.ops.plugins.module_utils._argus.rule_index import RuleIndex
+
+            self._index = RuleIndex(self.rules)
             self._index.stamp = stamp
         return self._index
 

@@ -19,10 +19,11 @@ Wire facts (argus-pap ``src/main/webapp/WEB-INF/server-config.wsdd`` and ``src/m
   (``PAPAuthzException`` -> ``AuthorizationError``, ``NotFoundException`` -> ``NotFoundError``,
   ``InvalidVersionException`` -> ``WriteRefusedError``), then the argus-pap source's own texts
   ("Insufficient privileges to perform operation '...'.", "Not found: papAlias=...", "Id not found: ...").
+
+The ProvisioningService query (``XACMLPolicyQuery``, a SAML request) is built and read in ``_argus/provisioning.py``.
 """
 
 import copy
-import datetime
 
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import (
     AuthorizationError,
@@ -49,13 +50,6 @@ SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
 PAP_SERVICES_NS = "http://services.pap.authz.glite.org"
-
-SAML_NS = "urn:oasis:names:tc:SAML:2.0:assertion"
-SAMLP_NS = "urn:oasis:names:tc:SAML:2.0:protocol"
-SAML_MD_NS = "urn:oasis:names:tc:SAML:2.0:metadata"
-XACML_SAMLP_NS = "urn:oasis:names:tc:xacml:2.0:profile:saml2.0:v2:schema:protocol"
-SAML_ENTITY_FORMAT = "urn:oasis:names:tc:SAML:2.0:nameid-format:entity"
-SAML_SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 
 XACML_SERVICE = "XACMLPolicyManagementService"
 HIGHLEVEL_SERVICE = "HighLevelPolicyManagementService"
@@ -237,34 +231,6 @@ def build_request(service, operation, args):
         _render_value(etree.SubElement(op_element, name), value)
     data = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
     return data, request_headers(service, operation)
-
-
-def build_policy_query(pdp=False, issuer="gridsec.ops", policy_set_reference="-1", query_id=None, now=None):
-    """``(body bytes, headers)`` of a ProvisioningService ``XACMLPolicyQuery``.
-
-    A PAP query (``pdp=False``, what a pulling PAP sends) carries an empty ``md:Extensions`` element and gets
-    the public policies of the public PAPs; a PDP query (``pdp=True``) has none and gets the merged tree of all
-    enabled PAPs (needs POLICY_READ_REMOTE as well).
-    """
-    import uuid  # only here: the query is rare (PDP views, canary), uuid is not loaded on the common path
-
-    envelope, body = _envelope()
-    query = etree.SubElement(body, "{%s}XACMLPolicyQuery" % XACML_SAMLP_NS,
-                             nsmap={"xacml-samlp": XACML_SAMLP_NS, "saml": SAML_NS, "md": SAML_MD_NS})
-    instant = now or datetime.datetime.now(datetime.timezone.utc)
-    query.set("ID", query_id or "_" + uuid.uuid4().hex)
-    query.set("IssueInstant", instant.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (instant.microsecond // 1000))
-    query.set("Version", "2.0")
-    issuer_el = etree.SubElement(query, "{%s}Issuer" % SAML_NS, Format=SAML_ENTITY_FORMAT)
-    issuer_el.text = issuer
-    if not pdp:
-        etree.SubElement(query, "{%s}Extensions" % SAML_MD_NS)
-    reference = etree.SubElement(query, "{%s}PolicySetIdReference" % XACML_NS)
-    reference.text = policy_set_reference
-    data = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
-    headers = {"Content-Type": CONTENT_TYPE, "Accept": "text/xml",
-               "SOAPAction": '"%s/XACMLPolicyQuery"' % WSDL_NAMESPACES[PROVISIONING_SERVICE]}
-    return data, headers
 
 
 # -- replies -------------------------------------------------------------------------------------------------
@@ -517,31 +483,3 @@ def _below(element, ancestor):
             return True
         parent = parent.getparent()
     return False
-
-
-def provisioning_statement_elements(data, status, server=None, max_bytes=DEFAULT_MAX_XML_BYTES):
-    """Top-level XACML PolicySet/Policy elements of an ``XACMLPolicyQuery`` reply (a ``samlp:Response``)."""
-    operation = "XACMLPolicyQuery"
-    body = soap_body(data, status, server=server, operation=operation, max_bytes=max_bytes)
-    response = child(body, "Response")
-    if response is None:
-        raise RemoteError("reply has no samlp:Response", server=server, operation=operation)
-    status_el = child(response, "Status")
-    code_el = child(status_el, "StatusCode") if status_el is not None else None
-    code = code_el.get("Value") if code_el is not None else None
-    if code is not None and code != SAML_SUCCESS:
-        message = _text(child(status_el, "StatusMessage")).strip()
-        details = {"status_code": code, "status_message": message}
-        inner = child(code_el, "StatusCode")
-        if inner is not None:
-            details["sub_status_code"] = inner.get("Value")
-        lowered = message.lower()
-        cls = AuthorizationError if any(m in lowered for m in _AUTHZ_MARKERS) else RemoteError
-        raise cls("SAML status %s: %s" % (code, message or "(no message)"), server=server, operation=operation,
-                  details=details)
-    found = []
-    for assertion in children(response, "Assertion"):
-        for statement in children(assertion):
-            if local_name(statement) in ("Statement", "XACMLPolicyStatement"):
-                found.extend(xacml_elements(statement))
-    return found

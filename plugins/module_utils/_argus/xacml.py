@@ -14,7 +14,8 @@ The tree of one PAP alias (argus-pap ``PapContainer.createRootPolicySet``, ``Pol
 
 Everything is evaluated first-applicable, so the order of references and rules is significant and kept.
 Objects parse from lxml elements (by namespace + local name, any prefix) and render back to schema-valid
-XACML 2.0 elements with the ``xacml:`` prefix the PAP itself uses.
+XACML 2.0 elements with the ``xacml:`` prefix the PAP itself uses (``to_element``: ``_argus/xacml_write.py``,
+imported when first used, so that a module that only reads does not compile it under AnsiballZ).
 """
 
 import copy
@@ -48,7 +49,6 @@ _SECTIONS = (
     (ENVIRONMENT, "Environments", "Environment", "EnvironmentMatch", "EnvironmentAttributeDesignator"),
 )
 _SECTION_BY_MATCH = dict((s[3], s) for s in _SECTIONS)
-_SECTION_BY_NAME = dict((s[0], s) for s in _SECTIONS)
 
 
 def policy_id_is_public(policy_id):
@@ -75,18 +75,6 @@ _XACML_TAG_PREFIX = "{%s}" % XACML_NS
 
 def _q(name):
     return _XACML_TAG_PREFIX + name
-
-
-def _new(name, parent=None, **attrs):
-    """A new ``xacml:<name>`` element (as a child of ``parent`` when given)."""
-    if parent is None:
-        element = etree.Element(_q(name), nsmap={XACML_PREFIX: XACML_NS})
-    else:
-        element = etree.SubElement(parent, _q(name))
-    for key, value in attrs.items():
-        if value is not None:
-            element.set(key, str(value))
-    return element
 
 
 _ANY_XACML_TAG = "{%s}*" % XACML_NS
@@ -191,12 +179,9 @@ class Attribute(object):
 
     def to_match(self, parent):
         """Append the match element (``<xacml:SubjectMatch>``...) to ``parent`` and return it."""
-        section = _SECTION_BY_NAME[self.element]
-        match = _new(section[3], parent, MatchId=self.match_id)
-        value = _new("AttributeValue", match, DataType=self.datatype)
-        value.text = self.value
-        _new(section[4], match, AttributeId=self.xacml_id, DataType=self.datatype)
-        return match
+        from ansible_collections.gridsec.ops.plugins.module_utils._argus.xacml_write import attribute_match
+
+        return attribute_match(self, parent)
 
 
 def parse_target(target):
@@ -218,18 +203,6 @@ def parse_target(target):
                     for match in item.iterchildren(_q(section[3])):
                         attributes.append(Attribute.from_match(match))
     return attributes
-
-
-def render_target(parent, attributes):
-    """Append a schema-valid ``<xacml:Target>`` holding ``attributes`` (ANDed) to ``parent``."""
-    target = _new("Target", parent)
-    for section in _SECTIONS:
-        mine = [a for a in attributes if a.element == section[0]]
-        if mine:
-            item = _new(section[2], _new(section[1], target))
-            for attribute in mine:
-                attribute.to_match(item)
-    return target
 
 
 class Obligation(object):
@@ -262,10 +235,10 @@ class Obligation(object):
         return cls(element.get("ObligationId"), element.get("FulfillOn") or "Deny", assignments)
 
     def to_element(self, parent):
-        element = _new("Obligation", parent, ObligationId=self.obligation_id, FulfillOn=self.fulfill_on)
-        for attribute_id, datatype, value in self.assignments:
-            _new("AttributeAssignment", element, AttributeId=attribute_id, DataType=datatype).text = value
-        return element
+        """Append the ``<xacml:Obligation>`` to ``parent`` and return it."""
+        from ansible_collections.gridsec.ops.plugins.module_utils._argus.xacml_write import obligation_element
+
+        return obligation_element(self, parent)
 
 
 def _parse_obligations(element):
@@ -273,13 +246,6 @@ def _parse_obligations(element):
     if container is None:
         return []
     return [Obligation.from_element(o) for o in _xacml_children(container, "Obligation")]
-
-
-def _render_obligations(parent, obligations):
-    if obligations:
-        container = _new("Obligations", parent)
-        for obligation in obligations:
-            obligation.to_element(container)
 
 
 def _effect(effect):
@@ -349,13 +315,10 @@ class Rule(object):
                    condition=copy.deepcopy(condition) if condition is not None else None)
 
     def to_element(self, parent=None):
-        element = _new("Rule", parent, RuleId=self.rule_id, Effect=self.effect)
-        if self.description is not None:
-            _new("Description", element).text = self.description
-        render_target(element, self.attributes)
-        if self.condition is not None:
-            element.append(copy.deepcopy(self.condition))
-        return element
+        """The ``<xacml:Rule>`` (appended to ``parent`` when given)."""
+        from ansible_collections.gridsec.ops.plugins.module_utils._argus.xacml_write import rule_element
+
+        return rule_element(self, parent)
 
 
 class Policy(object):
@@ -415,18 +378,10 @@ class Policy(object):
                    target_attributes=others)
 
     def to_element(self, parent=None):
-        element = _new("Policy", parent, PolicyId=self.policy_id, RuleCombiningAlgId=self.rule_combining_alg,
-                       Version=self.version)
-        if self.description is not None:
-            _new("Description", element).text = self.description
-        attributes = list(self.target_attributes)
-        if self.action is not None:
-            attributes.insert(0, Attribute("action", self.action))
-        render_target(element, attributes)
-        for rule in self.rules:
-            rule.to_element(element)
-        _render_obligations(element, self.obligations)
-        return element
+        """The ``<xacml:Policy>`` (appended to ``parent`` when given)."""
+        from ansible_collections.gridsec.ops.plugins.module_utils._argus.xacml_write import policy_element
+
+        return policy_element(self, parent)
 
 
 class PolicySet(object):
@@ -513,18 +468,10 @@ class PolicySet(object):
                    target_attributes=others)
 
     def to_element(self, parent=None):
-        element = _new("PolicySet", parent, PolicySetId=self.policy_set_id,
-                       PolicyCombiningAlgId=self.policy_combining_alg, Version=self.version)
-        if self.description is not None:
-            _new("Description", element).text = self.description
-        attributes = list(self.target_attributes)
-        if self.resource is not None:
-            attributes.insert(0, Attribute("resource", self.resource))
-        render_target(element, attributes)
-        for kind, ref in self.references:
-            _new("PolicySetIdReference" if kind == "policyset" else "PolicyIdReference", element).text = ref
-        _render_obligations(element, self.obligations)
-        return element
+        """The ``<xacml:PolicySet>`` (appended to ``parent`` when given)."""
+        from ansible_collections.gridsec.ops.plugins.module_utils._argus.xacml_write import policy_set_element
+
+        return policy_set_element(self, parent)
 
 
 class PapPolicyTree(object):

@@ -116,7 +116,8 @@ class FakePapClient:
 def run_module(monkeypatch, capsys, main, args, client, check_mode=False, diff=False):
     """Run ``main()`` with ``args`` against ``client``; returns the JSON result (failed or not)."""
     monkeypatch.setattr(_argus_endpoint, "HttpTransport", lambda *a, **k: object())
-    monkeypatch.setattr(_argus_endpoint, "PapClient", lambda *a, **k: client)
+    # every PapEndpoint.client builds its client (a PapClient, or a PapReader for a module that only reads) here
+    monkeypatch.setattr(_argus_endpoint, "pap_client", lambda *a, **k: client)
     full = dict(args)
     full.setdefault("ca_path", "/nonexistent")
     full["_ansible_check_mode"] = check_mode

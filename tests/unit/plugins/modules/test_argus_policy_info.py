@@ -2,7 +2,19 @@
 # Apache License 2.0 (see LICENSE)
 """argus_policy_info against a scripted client."""
 
-from ansible_collections.gridsec.ops.plugins.module_utils._argus.client import Pap
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.gridsec.ops.plugins.module_utils._argus import endpoint as _argus_endpoint
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.client import Pap, PapClient
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.module import ArgusModule
+from ansible_collections.gridsec.ops.plugins.module_utils._argus.reader import PapReader
 from ansible_collections.gridsec.ops.plugins.module_utils._errors import AuthorizationError
 from ansible_collections.gridsec.ops.plugins.modules import argus_policy_info
 from ansible_collections.gridsec.ops.tests.unit.plugins.modules.argus_fake import (
@@ -84,3 +96,59 @@ def test_single_unreadable_alias_fails(monkeypatch, capsys):
     result = run(monkeypatch, capsys, {"alias": "default"}, Client(paps=PAPS))
     assert result["failed"] is True
     assert "PAP localhost:8150" in result["msg"] and "getRootPolicySet" in result["msg"]
+
+
+LAZY = ("_argus.client", "_argus.xacml_write", "_argus.rule_index", "_argus.provisioning", "_argus.write_checks",
+        "_argus.pap_plan", "_argus.spl", "_dn", "_http_tls")
+
+
+def test_the_module_reads_without_importing_the_writes():
+    """Under AnsiballZ every imported module_util is compiled on every run (from the zip, twice: zipimport
+    compiles a module to find its spec, then again to load it): the module reads through a ``PapReader`` and never
+    imports the writes, the provisioning query, the planner's index or the DN parser (an empty tree has no DN)."""
+    prefix = "ansible_collections.gridsec.ops.plugins.module_utils."
+    script = ("import sys\nfrom ansible_collections.gridsec.ops.plugins.modules import argus_policy_info\n"
+              "from ansible_collections.gridsec.ops.plugins.module_utils._argus import endpoint\n"
+              "reader = endpoint.pap_client(object(), 'pap.example.org:8150', read_only=True)\n"
+              "print(type(reader).__name__)\nprint('\\n'.join(sys.modules))\n")
+    proc = subprocess.run([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p)), check=True)
+    lines = proc.stdout.split()
+    assert lines[0] == "PapReader"
+    loaded = set(name[len(prefix):] for name in lines[1:] if name.startswith(prefix))
+    assert "_argus.reader" in loaded and "_argus.policy_view" in loaded
+    assert not loaded & set(LAZY), sorted(loaded & set(LAZY))
+
+
+def test_the_module_asks_for_a_reader(monkeypatch, capsys):
+    asked = []
+    client = FakePapClient(paps=PAPS, trees={"default": LOCAL})
+
+    def pap_client(transport, server_label, read_only=False):
+        asked.append(read_only)
+        return client
+
+    monkeypatch.setattr(_argus_endpoint, "HttpTransport", lambda *a, **k: object())
+    monkeypatch.setattr(_argus_endpoint, "pap_client", pap_client)
+    with patch_module_args({"ca_path": "/nonexistent"}):
+        with pytest.raises(SystemExit):
+            argus_policy_info.main()
+    result = json.loads(capsys.readouterr().out)
+    assert "failed" not in result and asked == [True]
+
+
+def test_a_reader_becomes_a_full_client_on_the_same_connection(monkeypatch):
+    """``ArgusModule.client(read_only=True)`` then ``client()``: a ``PapClient`` over the same transport that keeps
+    the operations already sent (a module that reads first and writes later loses nothing)."""
+    transport = object()
+    monkeypatch.setattr(_argus_endpoint, "HttpTransport", lambda *a, **k: transport)
+    with patch_module_args({"ca_path": "/nonexistent"}):
+        module = ArgusModule(argument_spec={})
+    reader = module.client(read_only=True)
+    assert type(reader) is PapReader and reader.transport is transport
+    reader.operations.append({"service": "PAPManagementService", "operation": "getAllPaps", "args": {}})
+    assert module.client(read_only=True) is reader
+    full = module.client()
+    assert isinstance(full, PapClient) and full.transport is transport and full.server_label == reader.server_label
+    assert full.operations is reader.operations and module.client_operations()[0]["operation"] == "getAllPaps"
+    assert module.client() is full and module.client(read_only=True) is full

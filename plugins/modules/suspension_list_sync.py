@@ -1072,9 +1072,10 @@ class Sync(object):
         # comparing with the previous one (the per-source caches are still refreshed)
         if failures:
             return False
-        good = [e.cache_dict(with_sources=True, compact=True) for e in sorted(merged.values(), key=sort_key)]
-        # compared by digest: the stored keys are lists (JSON), the fresh ones tuples
-        digest = hashlib.sha256(json.dumps(good, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+        # the items are built when digested and when written, never all at once (``CacheItems``); compared by
+        # digest (that of the JSON text of the list): the stored keys are lists (JSON), the fresh ones tuples
+        good = sl_state.CacheItems(sorted(merged.values(), key=sort_key), with_sources=True, compact=True)
+        digest = sl_state.items_digest(good)
         fast = None
         if self.inputs is not None:
             fast = {"inputs": self.inputs, "next_expiry": self.next_expiry, "dropped": dropped,
@@ -1096,7 +1097,7 @@ class Sync(object):
         self.times.mark(name, self.now)
         if not info.get("unchanged") or name in self.reparsed:
             entries = self.reparsed.get(name, entries)
-            dirty = self.state.set_source_cache(name, info["sha256"], [e.cache_dict() for e in entries])
+            dirty = self.state.set_source_cache(name, info["sha256"], sl_state.CacheItems(entries))
         if info.get("signed"):
             stored = self.state.data["sources"].setdefault(name, {})
             if stored.get("signed") != info["signed"]:

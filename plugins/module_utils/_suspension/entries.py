@@ -104,10 +104,22 @@ def normalize_fqan(text):
     return value
 
 
+#: one object for each RDN (and each RDN's comparison form) seen in this process: the DNs of a list mostly share
+#: their first RDNs (``/DC=ch/DC=cern/OU=Users/...``), which are then held once, not once per entry (a list of
+#: 100,000 DNs is about 1.5 KiB less per entry). Tuples of strings: sharing them changes no value.
+_SHARED_RDNS = {}
+
+
+def _shared(rdns):
+    """``rdns`` (a tuple of RDN tuples) with each RDN replaced by the equal one already held, if any."""
+    shared = _SHARED_RDNS
+    return tuple([shared.setdefault(rdn, rdn) for rdn in rdns])
+
+
 def stored_key(kind, key):
     """An entry key as read back from the state file (JSON turned the DN key's tuples into lists)."""
     if kind == DN:
-        return (DN, tuple([tuple(map(tuple, rdn)) for rdn in key]))
+        return (DN, _shared([tuple(map(tuple, rdn)) for rdn in key]))
     if kind == TOKEN:
         return (TOKEN, key[0], key[1])
     return (kind, key)
@@ -170,8 +182,9 @@ class Entry(object):
         if kind == DN:
             self.dn = parse_stored_dn(text) if stored else parse_dn(text)
             self.value = self.dn.to_openssl()
-            self.key = (DN, self.dn.canonical())
+            self.key = (DN, _shared(self.dn.canonical()))
             self.rfc = self.dn.to_rfc2253()
+            self.dn.rdns = _shared(self.dn.rdns)
         else:
             fqan = normalize_fqan(text)
             if not fqan.startswith("/") or len(fqan) < 2 or any(ord(c) < 32 for c in fqan):

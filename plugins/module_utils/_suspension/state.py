@@ -14,10 +14,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import hashlib
 import json
 import marshal
 import os
 import re
+import tempfile
 
 from collections.abc import Mapping
 
@@ -59,6 +61,152 @@ def format_age(seconds):
     if minutes:
         return "%d min" % minutes
     return "%d s" % seconds
+
+
+# -- JSON written in pieces ------------------------------------------------------------------------------------------
+#: a dict or list with more items than this is written item by item (``json_chunks``), a smaller one in one piece
+_STREAM_MIN_ITEMS = 64
+#: the small items of a big list are written this many at a time
+_BATCH = 256
+
+
+def json_chunks(value, depth=0, _dumps=json.dumps):
+    """The text of ``json.dumps(value, sort_keys=True, ensure_ascii=False)``, in pieces: the dicts (string keys) of
+    the first levels and every big dict or list are written member by member, so that the whole text of a large
+    state is never one string; the small items of a big list in one piece each. The pieces joined are exactly that
+    text (same separators, same key order)."""
+    if isinstance(value, dict) and (depth < 2 or _big(value)) and all(isinstance(k, str) for k in value):
+        yield "{"
+        separator = ""
+        for key in sorted(value):
+            item = value[key]
+            if depth >= 1 and not _big(item):
+                yield separator + _dumps(key, ensure_ascii=False) + ": " + _dumps(item, sort_keys=True,
+                                                                                   ensure_ascii=False)
+            else:
+                yield separator + _dumps(key, ensure_ascii=False) + ": "
+                for piece in json_chunks(item, depth + 1):
+                    yield piece
+            separator = ", "
+        yield "}"
+    elif isinstance(value, (list, tuple, CacheItems)) and _big(value):
+        yield "["
+        separator = ""
+        run = []  # small items, written _BATCH at a time by one dumps (its text without the brackets)
+        for item in value:
+            if isinstance(item, CacheItems) or isinstance(item, (dict, list)) and len(item) > _STREAM_MIN_ITEMS:
+                if run:
+                    yield separator + _dumps(run, sort_keys=True, ensure_ascii=False)[1:-1]
+                    separator, run = ", ", []
+                yield separator
+                for piece in json_chunks(item, depth + 1):
+                    yield piece
+                separator = ", "
+                continue
+            run.append(item)
+            if len(run) >= _BATCH:
+                yield separator + _dumps(run, sort_keys=True, ensure_ascii=False)[1:-1]
+                separator, run = ", ", []
+        if run:
+            yield separator + _dumps(run, sort_keys=True, ensure_ascii=False)[1:-1]
+        yield "]"
+    else:
+        yield _dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _big(value, depth=3):
+    """True when ``json_chunks`` writes ``value`` in pieces: a big dict or list, ``CacheItems``, or a small dict or
+    list holding one of them in its first ``depth`` levels (a source's record in the cache file, the Argus target's
+    record of its policies)."""
+    if isinstance(value, CacheItems):
+        return True
+    if isinstance(value, dict):
+        if len(value) > _STREAM_MIN_ITEMS:
+            return True
+        members = value.values()
+    elif isinstance(value, (list, tuple)):
+        if len(value) > _STREAM_MIN_ITEMS:
+            return True
+        members = value
+    else:
+        return False
+    return depth > 0 and any(_big(item, depth - 1) for item in members
+                             if isinstance(item, (dict, list, tuple, CacheItems)))
+
+
+def write_json_atomic(path, value, mode, unchanged=None, buffer_size=1 << 16):
+    """Write ``json.dumps(value, sort_keys=True, ensure_ascii=False)`` (UTF-8) to ``path`` as ``write_atomic`` does
+    (a temporary file in the same directory, fsync, mode, rename), in pieces (``json_chunks``) hashed as they are
+    written. ``unchanged``: the sha256 of the file as it is; when the text is the same the temporary file is
+    dropped and the file left as it was. Returns ``(sha256 of the text, written)``."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o700)
+    digest = hashlib.sha256()
+    fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
+    written = False
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            pending, size = [], 0
+            for piece in json_chunks(value):
+                pending.append(piece)
+                size += len(piece)
+                if size >= buffer_size:
+                    data = "".join(pending).encode("utf-8")
+                    digest.update(data)
+                    handle.write(data)
+                    pending, size = [], 0
+            data = "".join(pending).encode("utf-8")
+            digest.update(data)
+            handle.write(data)
+            if unchanged is not None and digest.hexdigest() == unchanged:
+                return unchanged, False
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.rename(tmp, path)
+        written = True
+        return digest.hexdigest(), True
+    finally:
+        if not written:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+class CacheItems(object):
+    """The cache dicts of ``entries`` (``Entry.cache_dict(with_sources, compact)``), built one at a time when
+    iterated (twice at most: the digest, then the file), never all at once: what the module gives
+    ``State.set_source_cache`` and keeps as the last good list (``json_chunks`` writes it as the list)."""
+
+    def __init__(self, entries, with_sources=False, compact=False):
+        self.entries = entries
+        self.with_sources = with_sources
+        self.compact = compact
+
+    def __len__(self):
+        return len(self.entries)
+
+    def __iter__(self):
+        with_sources, compact = self.with_sources, self.compact
+        for entry in self.entries:
+            yield entry.cache_dict(with_sources=with_sources, compact=compact)
+
+
+def items_digest(items):
+    """sha256 of ``json.dumps(list(items), sort_keys=True, ensure_ascii=False)``, computed item by item."""
+    digest = hashlib.sha256(b"[")
+    separator, run = b"", []
+    for item in items:
+        run.append(item)
+        if len(run) >= _BATCH:
+            digest.update(separator + json.dumps(run, sort_keys=True, ensure_ascii=False)[1:-1].encode("utf-8"))
+            separator, run = b", ", []
+    if run:
+        digest.update(separator + json.dumps(run, sort_keys=True, ensure_ascii=False)[1:-1].encode("utf-8"))
+    digest.update(b"]")
+    return digest.hexdigest()
 
 
 class SourceTimes(object):
@@ -166,21 +314,25 @@ class State(object):
         self.path = path
         self.data = {"version": self.VERSION, "last_good": None, "sources": {}, "targets": {}}
         self.exists = False
-        self.raw = None
+        self.sha256 = None  # of the file as read or last written: a save that would write the same text does not
         # the entries of each source's last good read live in a file of their own (``<name>.cache.json``), read
         # only when the merge needs them: a run whose sources are unchanged loads the last good list alone
         stem = path[:-len(".state.json")] if path.endswith(".state.json") else path
         self.cache_path = stem + ".cache.json"
         self._cache = None
         self._cache_dirty = False
+        self._cache_lost = set()  # sources whose recorded digest found no entries in the cache file
+        self._cache_new = {}  # name -> entries of a read recorded since the cache file was read (not yet written)
 
     def load(self):
         if not os.path.exists(self.path):
             return self
         try:
             with open(self.path, "rb") as handle:
-                self.raw = handle.read()
-            data = json.loads(self.raw.decode("utf-8"))
+                raw = handle.read()
+            self.sha256 = hashlib.sha256(raw).hexdigest()
+            data = json.loads(raw.decode("utf-8"))
+            del raw  # the parsed state only: the bytes are not kept (a large list is several MB)
         except (IOError, OSError, ValueError) as err:
             raise ConfigError("cannot read the state file %s: %s (move it away to start from scratch)"
                               % (self.path, err), operation="read state")
@@ -223,8 +375,8 @@ class State(object):
         return len(self._cached(name) or ())
 
     def _caches(self):
-        """name -> ``{"sha256", "entries"}`` of the cache file (read once, when first needed; {} when missing or
-        unreadable: the sources are then parsed again)."""
+        """name -> ``{"sha256", "entries"[, "entries_sha256"]}`` of the cache file (read once, when first needed;
+        {} when missing or unreadable: the sources are then parsed again), with the reads recorded since."""
         if self._cache is None:
             self._cache = {}
             try:
@@ -235,17 +387,22 @@ class State(object):
                     self._cache = sources
             except (IOError, OSError, ValueError):
                 pass
+            self._cache.update(self._cache_new)
         return self._cache
 
     def _cached(self, name):
-        """The cached entries (JSON dicts) of ``name``, None when there are none for its recorded digest."""
+        """The cached entries (JSON dicts) of ``name``, None when there are none for its recorded digests."""
         stored = self.data["sources"].get(name)
         if stored is None:
             return None
         if "entries" in stored:  # a state written by an earlier version: the cache inside it
             return stored["entries"]
+        if name in self._cache_new:
+            return list(self._cache_new[name]["entries"])
         cache = self._caches().get(name)
-        if not isinstance(cache, dict) or cache.get("sha256") != stored.get("sha256"):
+        if not isinstance(cache, dict) or cache.get("sha256") != stored.get("sha256") \
+                or ("entries_sha256" in stored and cache.get("entries_sha256") != stored["entries_sha256"]):
+            self._cache_lost.add(name)
             return None
         return cache.get("entries")
 
@@ -256,19 +413,39 @@ class State(object):
         return [Entry.trusted(item, sources=[name]) for item in cached]
 
     def set_source_cache(self, name, sha256, entries):
-        """Record the last good read of ``name``: its digest and count in the state, its entries (JSON dicts,
-        ``Entry.cache_dict``) in the cache file; both written by the next ``save``. True when that changed them."""
+        """Record the last good read of ``name``: the digest of what was read (``sha256``, None for a PAP), the
+        count and the digest of its entries (JSON dicts, ``Entry.cache_dict``, or ``CacheItems``) in the state, the
+        entries in the cache file; both written by the next ``save``. True when that changed them.
+
+        Decided by digests: the cache file is not read to compare (the entries of a changed source replace its
+        cached ones unread). Unchanged = the same read digest, count and entries digest as the state records, and
+        the cache file was not found without them (``source_cache``)."""
         stored = self.data["sources"].setdefault(name, {})
-        cache = {"sha256": sha256, "entries": entries}
+        digest = items_digest(entries)
         if "entries" not in stored and stored.get("sha256") == sha256 and stored.get("count") == len(entries) \
-                and self._caches().get(name) == cache:
+                and stored.get("entries_sha256") == digest and name not in self._cache_lost:
             return False
         stored.pop("entries", None)
         stored["sha256"] = sha256
         stored["count"] = len(entries)
-        self._caches()[name] = cache
+        stored["entries_sha256"] = digest
+        record = {"sha256": sha256, "entries": entries, "entries_sha256": digest}
+        self._cache_new[name] = record
+        if self._cache is not None:
+            self._cache[name] = record
+        self._cache_lost.discard(name)
         self._cache_dirty = True
         return True
+
+    def _write_cache(self):
+        """The cache file: the entries recorded by this run, those of the other sources as the file has them
+        (read only when there are other sources to keep)."""
+        others = [name for name in self.data["sources"] if name not in self._cache_new]
+        if others:
+            sources = dict(self._caches())
+        else:
+            sources = dict(self._cache_new)
+        write_json_atomic(self.cache_path, {"version": self.VERSION, "sources": sources}, 0o600)
 
     def source_digest(self, name):
         return (self.data["sources"].get(name) or {}).get("sha256")
@@ -295,26 +472,23 @@ class State(object):
         return self.targets_snapshot() != snapshot
 
     def save(self, dirty=True):
-        """Write the state (0600, atomically); returns False when it is unchanged (nothing written).
+        """Write the state (0600, atomically, in pieces: ``write_json_atomic``); returns False when it is unchanged
+        (nothing written).
 
         ``dirty=False`` says the caller changed nothing since ``load``: no serialisation at all.
         """
-        if not dirty and self.raw is not None and not self._cache_dirty:
+        if not dirty and self.sha256 is not None and not self._cache_dirty:
             return False
         for name, stored in sorted(self.data["sources"].items()):
             if "entries" in stored:  # a cache inside the state (earlier version): moved to the cache file
                 self.set_source_cache(name, stored.get("sha256"), stored["entries"])
         if self._cache_dirty:
             # first: a state that names a digest always finds its entries (else they are parsed again)
-            write_atomic(self.cache_path, json.dumps({"version": self.VERSION, "sources": self._caches()},
-                                                     sort_keys=True, ensure_ascii=False).encode("utf-8"), 0o600)
+            self._write_cache()
             self._cache_dirty = False
-        raw = json.dumps(self.data, sort_keys=True, ensure_ascii=False).encode("utf-8")
-        if raw == self.raw:
-            return False
-        write_atomic(self.path, raw, 0o600)
-        self.raw = raw
-        return True
+        digest, written = write_json_atomic(self.path, self.data, 0o600, unchanged=self.sha256)
+        self.sha256 = digest
+        return written
 
 
 # -- audit log ---------------------------------------------------------------------------------------------------
@@ -361,9 +535,12 @@ class AuditLog(object):
                     if entry.get(field):
                         line[field] = entry[field]
         line.update(extra)
-        self.lines.append(line)
+        # kept as its text (UTF-8), not as a dict: a first sync of 100,000 entries records 100,000 lines
+        self.lines.append((json.dumps(line, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8"))
 
-    def flush(self):
+    def flush(self, batch_bytes=1 << 16):
+        """Append the lines recorded (each whole, in order) in writes of about ``batch_bytes``: the log of a large
+        change is never one string."""
         if not self.path or not self.lines:
             return
         directory = os.path.dirname(os.path.abspath(self.path))
@@ -371,11 +548,26 @@ class AuditLog(object):
             os.makedirs(directory, 0o700)
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
-            payload = "".join(json.dumps(line, sort_keys=True, ensure_ascii=False) + "\n" for line in self.lines)
-            os.write(fd, payload.encode("utf-8"))
+            pending, size = [], 0
+            for line in self.lines:
+                pending.append(line)
+                size += len(line)
+                if size >= batch_bytes:
+                    _write_all(fd, b"".join(pending))
+                    pending, size = [], 0
+            if pending:
+                _write_all(fd, b"".join(pending))
         finally:
             os.close(fd)
         self.lines = []
 
 
-__all__ = ["parse_duration", "format_age", "SourceTimes", "State", "AuditLog"]
+def _write_all(fd, data):
+    """``os.write`` until all of ``data`` is written (a write may be short)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+__all__ = ["parse_duration", "format_age", "json_chunks", "write_json_atomic", "CacheItems", "items_digest",
+           "SourceTimes", "State", "AuditLog"]

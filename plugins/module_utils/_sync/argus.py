@@ -398,9 +398,10 @@ class ArgusTarget(ChunkPlanner, SyncTarget):
         """What the last verified no-op is compared with: the list as this target writes it, and its settings."""
         digest = hashlib.sha256(("%s|%s|%s|%d\n" % (self.alias, self.description, self.public, self.chunk_budget))
                                 .encode("utf-8"))
-        # kind and value decide the literal written: no DN conversion needed here
-        for literal in sorted("%s=%s" % (e.kind, e.value) for e in wanted.values()):
-            digest.update(literal.encode("utf-8") + b"\n")
+        # kind and value decide the literal written: no DN conversion needed here. Sorted by (kind, value), the
+        # order of the "kind=value" texts (the kinds differ in their first letter), without building them all
+        for entry in sorted(wanted.values(), key=sort_key):
+            digest.update(("%s=%s\n" % (entry.kind, entry.value)).encode("utf-8"))
         return digest.hexdigest()
 
     def _key_id(self, entry):

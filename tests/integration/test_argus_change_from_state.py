@@ -92,10 +92,10 @@ def _read(lab):
     return sorted(enforced), rule_ids, owned
 
 
-def _sync(tmp_path, lab, dns, check=False, retries=0, **target):
-    listfile = tmp_path / "list.txt"
+def _sync(tmp_path, lab, dns, check=False, retries=0, name="small", **target):
+    listfile = tmp_path / ("%s.txt" % name)
     listfile.write_text("\n".join(dns) + "\n")
-    args = {"name": "small", "state_dir": str(tmp_path / "state"), "max_shrink_fraction": 1,
+    args = {"name": name, "state_dir": str(tmp_path / "state"), "max_shrink_fraction": 1,
             "sources": [{"name": "list", "type": "plain", "path": str(listfile)}],
             "targets": [dict({"name": "pap", "type": "argus", "max_request_bytes": CHUNK}, **target)]}
     conn = argus_conn(lab, lab.pap.port, retries=0, timeout=60, max_retries=retries)
@@ -185,6 +185,31 @@ def test_small_change_is_planned_from_the_state_and_tampering_falls_back_to_the_
     data = _target(_sync(tmp_path, lab, new))
     assert data["read"] == "full" and data["changed"] and "listPolicies" in calls.ops
     assert _read(lab)[0] == sorted(_literal(dn) for dn in new)
+
+
+def test_two_syncs_banning_the_same_dns_on_one_alias_change_after_a_full_read(argus_pap, tmp_path):
+    """Two syncs of one list to one alias hold rules with the same ids: the record cannot be trusted, a change is
+    planned after a full read and not recorded, and its additions go to a new policy (the last owned one is full).
+    Writing them used to raise KeyError in the module after ``addPolicies`` (a crash half-way through the plan)."""
+    lab = argus_pap
+    calls = Calls(lab.server)
+    base = _dns(0, 2000)
+    big = 1024 * 1024  # two owned policies, the second over TAIL_BYTES: additions go to a third
+    _target(_sync(tmp_path, lab, base, max_request_bytes=big))
+    _target(_sync(tmp_path, lab, base, name="other", max_request_bytes=big))
+    gone = base[:5]  # all in the first owned policy: rewritten in place, the additions in a new one
+    new = [dn for dn in base if dn not in gone] + _dns(N, 5)
+    calls.reset()
+    data = _target(_sync(tmp_path, lab, new, max_request_bytes=big))
+    assert data["read"] == "full" and data["changed"] and "addPolicies" in data["planned"]
+    assert [op for op in calls.ops if op in WRITES] == data["planned"]
+    enforced, rule_ids, _owned = _read(lab)
+    # this sync's policies hold the new list; the other sync still bans what this one lifted
+    assert sorted(rule_ids) == sorted(_literal(dn) for dn in new)
+    assert sorted(set(enforced)) == sorted(_literal(dn) for dn in set(base) | set(new))
+    again = _target(_sync(tmp_path, lab, new, max_request_bytes=big))
+    assert not again["changed"] and again["planned"] == []
+    assert not _target(_sync(tmp_path, lab, base, name="other", max_request_bytes=big))["changed"]
 
 
 def test_a_concurrent_edit_between_read_and_write_is_refused_and_the_next_run_repairs(argus_pap, tmp_path):

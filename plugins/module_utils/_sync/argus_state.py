@@ -135,7 +135,11 @@ class OwnedRecord(object):
         self.ps_id = ps_id
 
     def add_policies(self, ps_id, index, ids, rules_list):
-        entry = self.sets[ps_id]
+        entry = self.sets.get(ps_id)
+        if entry is None:
+            # not recorded (the write follows a read the record could not be built from): nothing to bring forward
+            self.exact = False
+            return
         for number, (policy_id, rules) in enumerate(zip(ids, rules_list)):
             self.policies[policy_id] = ["1", rules]
             entry[1].insert(index + number, ("policy", policy_id))

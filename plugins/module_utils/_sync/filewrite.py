@@ -388,14 +388,20 @@ class BlockFileTarget(SyncTarget):
         raise NotImplementedError
 
     # -- the rails --------------------------------------------------------------------------------------
+    def _lines_or_skip(self, entry, skipped):
+        """The lines of ``entry``, or None when the format cannot express it (recorded in ``skipped``)."""
+        try:
+            return self.render_entry(entry)
+        except Unexpressible as err:
+            skipped.append(dict(entry.to_dict(with_meta=False), why=str(err)))
+            return None
+
     def render(self, wanted):
         """``(block lines, {comment: (entry, its lines)}, unexpressible [dict])`` in a stable order."""
         block, comments, skipped = list(self.block_header()), {}, []
         for entry in sorted(wanted.values(), key=sort_key):
-            try:
-                lines = self.render_entry(entry)
-            except Unexpressible as err:
-                skipped.append(dict(entry.to_dict(with_meta=False), why=str(err)))
+            lines = self._lines_or_skip(entry, skipped)
+            if lines is None:
                 continue
             comment = entry_comment(entry)
             comments[comment] = (entry, lines)
@@ -478,10 +484,8 @@ class BlockFileTarget(SyncTarget):
                 if key == previous:
                     raise _Unproven()  # two entries, one comment line: the whole-text sync keeps the last
                 previous = key
-                try:
-                    lines = self.render_entry(entry)
-                except Unexpressible as err:
-                    skipped.append(dict(entry.to_dict(with_meta=False), why=str(err)))
+                lines = self._lines_or_skip(entry, skipped)
+                if lines is None:
                     continue
                 comment = entry_comment(entry)
                 pieces.append(comment)

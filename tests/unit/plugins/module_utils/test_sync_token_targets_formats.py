@@ -331,7 +331,10 @@ def test_arc_bans_exactly_the_listed_identities_or_reports_them(tmp_path):
 def test_fixture_texts_are_what_enforcers_md_prints():
     # the authenticated names above are ENFORCERS.md section 8, byte for byte
     here = os.path.dirname(os.path.abspath(__file__))
-    ref = os.path.join(here, *([os.pardir] * 5 + ["..", "shared", "reference", "tokens", "ENFORCERS.md"]))
+    # tests/unit/plugins/module_utils -> the repository -> ../shared/reference (as test_dn.py finds it)
+    reference = os.environ.get("GRIDSEC_SHARED_REFERENCE",
+                               os.path.join(here, *([os.pardir] * 4 + [os.pardir, "shared", "reference"])))
+    ref = os.path.join(reference, "tokens", "ENFORCERS.md")
     if not os.path.exists(ref):
         pytest.skip("reference notes not present")
     with open(ref, encoding="utf-8") as handle:

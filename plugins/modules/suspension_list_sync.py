@@ -884,7 +884,9 @@ class Sync(object):
 
     def sync_target(self, spec, merged, canaries, failures):
         """Build, sync, audit and close one target (``TARGET_TYPES``); its result dict and the target (None
-        when it could not be built). A ``GridsecError`` fails this target only (appended to ``failures``)."""
+        when it could not be built). A ``GridsecError`` fails this target only (appended to ``failures``); so does
+        an unexpected exception (a bug), reported as one with the operations issued before it: one target's bug
+        must not keep the list from the others, nor hide what it wrote."""
         cls = target_class(spec)
         target = None
         wanted, canary = self.target_list(spec, merged, canaries)
@@ -893,11 +895,10 @@ class Sync(object):
             target = cls(resolved_spec(spec, self.p), self.ctx)
             data = target.sync(wanted, self.check)
         except GridsecError as err:
-            result = getattr(target, "result", None)
-            data = dict(result.data) if result is not None else {"name": spec["name"], "type": spec["type"]}
-            data.update(failed=True, error=str(err), changed=False)
-            failures.append("target %s: %s" % (spec["name"], err))
-            self.audit.record("%s:%s" % (spec["type"], spec["name"]), "sync", None, result="failed", error=str(err))
+            data = self.target_failed(spec, target, str(err), failures)
+        except Exception as err:  # pylint: disable=broad-except
+            data = self.target_failed(spec, target, "internal error in the %s target, please report it (%s: %s)"
+                                      % (spec["type"], type(err).__name__, err), failures)
         else:
             self.audit_target(target, data)
             for warning in data.get("warnings", []):
@@ -912,6 +913,15 @@ class Sync(object):
         if not_applicable is not None:
             data["not_applicable"] = not_applicable
         return data, target
+
+    def target_failed(self, spec, target, error, failures):
+        """The result dict of a target that failed (``error``), with what it did before (``operations``)."""
+        result = getattr(target, "result", None)
+        data = dict(result.data) if result is not None else {"name": spec["name"], "type": spec["type"]}
+        data.update(failed=True, error=error, changed=False)
+        failures.append("target %s: %s" % (spec["name"], error))
+        self.audit.record("%s:%s" % (spec["type"], spec["name"]), "sync", None, result="failed", error=error)
+        return data
 
     # -- main ---------------------------------------------------------------------------------------------------
     def load(self):

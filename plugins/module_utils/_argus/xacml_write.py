@@ -23,6 +23,7 @@ from ansible_collections.gridsec.ops.plugins.module_utils._xml import etree
 
 _SECTION_BY_NAME = dict((s[0], s) for s in _SECTIONS)
 
+
 def _new(name, parent=None, **attrs):
     """A new ``xacml:<name>`` element (as a child of ``parent`` when given)."""
     if parent is None:

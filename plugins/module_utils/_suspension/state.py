@@ -82,11 +82,10 @@ def json_chunks(value, depth=0, _dumps=json.dumps):
             item = value[key]
             if depth >= 1 and not _big(item):
                 yield separator + _dumps(key, ensure_ascii=False) + ": " + _dumps(item, sort_keys=True,
-                                                                                   ensure_ascii=False)
+                                                                                  ensure_ascii=False)
             else:
                 yield separator + _dumps(key, ensure_ascii=False) + ": "
-                for piece in json_chunks(item, depth + 1):
-                    yield piece
+                yield from json_chunks(item, depth + 1)
             separator = ", "
         yield "}"
     elif isinstance(value, (list, tuple, CacheItems)) and _big(value):
@@ -99,8 +98,7 @@ def json_chunks(value, depth=0, _dumps=json.dumps):
                     yield separator + _dumps(run, sort_keys=True, ensure_ascii=False)[1:-1]
                     separator, run = ", ", []
                 yield separator
-                for piece in json_chunks(item, depth + 1):
-                    yield piece
+                yield from json_chunks(item, depth + 1)
                 separator = ", "
                 continue
             run.append(item)

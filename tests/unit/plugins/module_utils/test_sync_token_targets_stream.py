@@ -70,28 +70,6 @@ def _run(cls, path, wanted, ctx, check, whole, spec):
     return outcome, text, list(ctx.warnings)
 
 
-EDITS = [
-    lambda t: t,
-    lambda t: "# a site comment\n" + t,
-    lambda t: t + "# a site line after the block\n",
-    lambda t: t.replace("\n", "\r\n"),
-    lambda t: t.replace("# gridsec token", "#   moved\n# gridsec token", 1),
-    lambda t: _swap_records(t),
-    lambda t: _duplicate_record(t),
-    lambda t: t.replace('"https://iam.example ', '"https:\\/\\/iam.example ', 1),
-    lambda t: t.replace("# gridsec.ops applied:", "# gridsec.ops gone:", 1),
-    lambda t: _move_stamp(t),
-    lambda t: _drop_last_line_of_block(t),
-    lambda t: t.replace("\n# gridsec dn", "\nextra\x0bline\n# gridsec dn", 1),
-    lambda t: t[:-1],
-    lambda t: t.replace("# gridsec token", "# gridsec token2", 1),
-    lambda t: t.replace('# gridsec token "', "# gridsec token ", 1),
-    lambda t: _copy_stamp_into_a_record(t),
-    lambda t: "# BEGIN gridsec.ops suspension_list_sync stream: do not edit, changes are overwritten\n" + t,
-    lambda t: t.replace("CN=User 3", "CN=User 3\udcff", 1).replace("CN=J\u00e9", "CN=J\udcc3\udca9", 1),
-]
-
-
 def _copy_stamp_into_a_record(text):
     lines, idx = _records(text)
     stamps = [line for line in lines if line.startswith("# gridsec.ops applied:")]
@@ -139,6 +117,28 @@ def _drop_last_line_of_block(text):
         return text
     del lines[ends[0] - 1]
     return "\n".join(lines)
+
+
+EDITS = [
+    lambda t: t,
+    lambda t: "# a site comment\n" + t,
+    lambda t: t + "# a site line after the block\n",
+    lambda t: t.replace("\n", "\r\n"),
+    lambda t: t.replace("# gridsec token", "#   moved\n# gridsec token", 1),
+    _swap_records,
+    _duplicate_record,
+    lambda t: t.replace('"https://iam.example ', '"https:\\/\\/iam.example ', 1),
+    lambda t: t.replace("# gridsec.ops applied:", "# gridsec.ops gone:", 1),
+    _move_stamp,
+    _drop_last_line_of_block,
+    lambda t: t.replace("\n# gridsec dn", "\nextra\x0bline\n# gridsec dn", 1),
+    lambda t: t[:-1],
+    lambda t: t.replace("# gridsec token", "# gridsec token2", 1),
+    lambda t: t.replace('# gridsec token "', "# gridsec token ", 1),
+    _copy_stamp_into_a_record,
+    lambda t: "# BEGIN gridsec.ops suspension_list_sync stream: do not edit, changes are overwritten\n" + t,
+    lambda t: t.replace("CN=User 3", "CN=User 3\udcff", 1).replace("CN=J\u00e9", "CN=J\udcc3\udca9", 1),
+]
 
 
 @pytest.mark.parametrize("cls", CLASSES)

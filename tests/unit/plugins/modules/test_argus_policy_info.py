@@ -145,7 +145,8 @@ def test_a_reader_becomes_a_full_client_on_the_same_connection(monkeypatch):
     with patch_module_args({"ca_path": "/nonexistent"}):
         module = ArgusModule(argument_spec={})
     reader = module.client(read_only=True)
-    assert type(reader) is PapReader and reader.transport is transport
+    # exactly the reader, not the full client that extends it
+    assert type(reader) is PapReader and reader.transport is transport  # pylint: disable=unidiomatic-typecheck
     reader.operations.append({"service": "PAPManagementService", "operation": "getAllPaps", "args": {}})
     assert module.client(read_only=True) is reader
     full = module.client()
